@@ -1,0 +1,62 @@
+"""Request plumbing shared by the controllers: sessions, bodies, authentication, scopes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.handlers.base import BaseRouteHandler
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.api.problems import field_of
+from gateway.apikeys import Principal
+from gateway.errors import ForbiddenError, InvalidError, UnauthorizedError
+
+T = TypeVar("T")
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.sessions() as session:
+        yield session
+
+
+def decode(body: bytes, type_: type[T]) -> T:
+    """Decode a JSON body into ``type_``, naming the offending field when it does not fit."""
+    if not body:
+        raise InvalidError("the request needs a JSON body")
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.ValidationError as exc:
+        message, field = field_of(exc)
+        raise InvalidError(message, field=field) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidError(f"the body is not valid JSON: {exc}") from None
+
+
+async def read_json(request: Request, type_: type[T]) -> T:
+    return decode(await request.body(), type_)
+
+
+async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
+    """Guard: a valid ``Authorization: Bearer <key>`` whose scopes include the route's ``scope``."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise UnauthorizedError("send the API key as 'Authorization: Bearer <key>'")
+    state = connection.app.state
+    async with state.sessions() as session:
+        principal = await state.api_keys.resolve(session, key.strip())
+    if principal is None:
+        raise UnauthorizedError("the API key is unknown or revoked")
+    scope = route_handler.opt.get("scope")
+    if scope and not principal.allows(scope):
+        raise ForbiddenError(f"this route needs the scope {scope!r}")
+    connection.scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
+
+
+def principal_of(request: Request) -> Principal:
+    return request.scope["principal"]  # type: ignore[typeddict-item]

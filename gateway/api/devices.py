@@ -1,0 +1,103 @@
+"""Devices: ``/v1/sites/{id}/devices``, ``/v1/customers/{id}/vehicles`` and ``/v1/devices/{id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway import records
+from gateway.api import schemas as s
+from gateway.api.customers import READ, WRITE, _links
+from gateway.api.deps import decode, provide_session
+from gateway.api.unit_of_work import write
+from gateway.store.tables import DeviceRow
+from gateway.sync.plan import OutboxPlanner
+
+
+class SiteDevicesController(Controller):
+    path = "/v1/sites/{site_id:str}/devices"
+    tags = ["devices"]
+    dependencies = {"session": provide_session}  # noqa: RUF012
+
+    @post("/", opt=WRITE, status_code=201, summary="Add a device to a site")
+    async def create(self, request: Request, site_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, s.DeviceCreate)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            site = await records.get_site(session, site_id)
+            customer = await records.get_customer(session, site.customer_id)
+            await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
+            device = await records.add_device(session, planner, customer, site, data, planner.now)
+            return 201, records.device_read(device, await _links(session, planner, device.id))
+
+        return await write(request, body, work)
+
+    @get("/", opt=READ, summary="The site's devices")
+    async def list_devices(self, session: AsyncSession, site_id: str) -> list[s.DeviceRead]:
+        await records.get_site(session, site_id)
+        rows = [
+            row for (row,) in await session.exec(
+                select(DeviceRow)  # type: ignore[call-overload]
+                .where(DeviceRow.site_id == site_id, DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
+                .order_by(DeviceRow.created_at, DeviceRow.id)
+            )
+        ]
+        links = await records.links_for(session, [row.id for row in rows])
+        return [records.device_read(row, links.get(row.id, [])) for row in rows]
+
+
+class CustomerVehiclesController(Controller):
+    path = "/v1/customers/{customer_id:str}/vehicles"
+    tags = ["devices"]
+
+    @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer")
+    async def create(self, request: Request, customer_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, s.VehicleCreate)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            customer = await records.get_customer(session, customer_id)
+            await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
+            device = await records.add_device(session, planner, customer, None, data, planner.now)
+            return 201, records.device_read(device, await _links(session, planner, device.id))
+
+        return await write(request, body, work)
+
+
+class DeviceController(Controller):
+    path = "/v1/devices"
+    tags = ["devices"]
+    dependencies = {"session": provide_session}  # noqa: RUF012
+
+    @get("/{device_id:str}", opt=READ)
+    async def read(self, session: AsyncSession, device_id: str) -> s.DeviceRead:
+        row = await records.get_device(session, device_id)
+        links = await records.links_for(session, [row.id])
+        return records.device_read(row, links.get(row.id, []))
+
+    @patch("/{device_id:str}", opt=WRITE)
+    async def update(self, request: Request, device_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, s.DeviceUpdate)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            row = await records.get_device(session, device_id)
+            customer = await records.get_customer(session, row.customer_id)
+            await records.update_device(session, planner, customer, row, data, planner.now)
+            return 200, records.device_read(row, await _links(session, planner, row.id))
+
+        return await write(request, body, work)
+
+    @delete("/{device_id:str}", opt=WRITE, status_code=200)
+    async def remove(self, request: Request, device_id: str) -> Response[bytes]:
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            row = await records.get_device(session, device_id)
+            customer = await records.get_customer(session, row.customer_id)
+            await records.delete_device(session, planner, customer, row, planner.now)
+            return 200, records.device_read(row, await _links(session, planner, row.id))
+
+        return await write(request, b"", work)

@@ -1,0 +1,86 @@
+"""Sites: ``/v1/customers/{id}/sites`` and ``/v1/sites/{id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway import records
+from gateway.api import schemas as s
+from gateway.api.customers import READ, WRITE, _links
+from gateway.api.deps import decode, provide_session
+from gateway.api.unit_of_work import write
+from gateway.store.tables import SiteRow
+from gateway.sync.plan import OutboxPlanner
+
+
+class CustomerSitesController(Controller):
+    path = "/v1/customers/{customer_id:str}/sites"
+    tags = ["sites"]
+    dependencies = {"session": provide_session}  # noqa: RUF012
+
+    @post("/", opt=WRITE, status_code=201, summary="Add a site (optionally with devices) to a customer")
+    async def create(self, request: Request, customer_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, s.SiteCreate)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            customer = await records.get_customer(session, customer_id)
+            refs = [(data.external_ref, "externalRef")]
+            devices = [(d.external_ref, f"devices[{i}].externalRef") for i, d in enumerate(data.devices)]
+            await records.check_refs_free(session, sites=refs, devices=devices)
+            site, _ = await records.add_site(session, planner, customer, data, planner.now)
+            return 201, records.site_read(site, await _links(session, planner, site.id))
+
+        return await write(request, body, work)
+
+    @get("/", opt=READ, summary="The customer's sites")
+    async def list_sites(self, session: AsyncSession, customer_id: str) -> list[s.SiteRead]:
+        await records.get_customer(session, customer_id)
+        rows = [
+            row for (row,) in await session.exec(
+                select(SiteRow)  # type: ignore[call-overload]
+                .where(SiteRow.customer_id == customer_id, SiteRow.deleted_at.is_(None))  # type: ignore[union-attr]
+                .order_by(SiteRow.created_at, SiteRow.id)
+            )
+        ]
+        links = await records.links_for(session, [row.id for row in rows])
+        return [records.site_read(row, links.get(row.id, [])) for row in rows]
+
+
+class SiteController(Controller):
+    path = "/v1/sites"
+    tags = ["sites"]
+    dependencies = {"session": provide_session}  # noqa: RUF012
+
+    @get("/{site_id:str}", opt=READ)
+    async def read(self, session: AsyncSession, site_id: str) -> s.SiteRead:
+        row = await records.get_site(session, site_id)
+        links = await records.links_for(session, [row.id])
+        return records.site_read(row, links.get(row.id, []))
+
+    @patch("/{site_id:str}", opt=WRITE)
+    async def update(self, request: Request, site_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, s.SiteUpdate)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            row = await records.get_site(session, site_id)
+            customer = await records.get_customer(session, row.customer_id)
+            await records.update_site(session, planner, customer, row, data, planner.now)
+            return 200, records.site_read(row, await _links(session, planner, row.id))
+
+        return await write(request, body, work)
+
+    @delete("/{site_id:str}", opt=WRITE, status_code=200)
+    async def remove(self, request: Request, site_id: str) -> Response[bytes]:
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            row = await records.get_site(session, site_id)
+            customer = await records.get_customer(session, row.customer_id)
+            await records.delete_site(session, planner, customer, row, planner.now)
+            return 200, records.site_read(row, await _links(session, planner, row.id))
+
+        return await write(request, b"", work)

@@ -1,0 +1,77 @@
+"""API keys: minted once, stored as SHA-256 hashes, checked with a short in-process cache."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from enum import StrEnum
+
+import msgspec
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.store.tables import ApiKeyRow
+
+
+class Scope(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    READINGS_WRITE = "readings:write"
+    INVITES_WRITE = "invites:write"
+    OPS = "ops"
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who is calling: the key's id (``admin`` for the configured admin key) and its scopes."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return Scope.OPS.value in self.scopes or scope in self.scopes
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def mint_key() -> tuple[str, str]:
+    """A new key and its public prefix: ``gw_<prefix>_<secret>``."""
+    prefix = secrets.token_hex(4)
+    return f"gw_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+class KeyResolver:
+    """Turns a presented key into a principal; answers from cache for ``ttl_s`` seconds.
+
+    A revoked key therefore stops working within ``ttl_s`` in every process.
+    """
+
+    def __init__(self, *, admin_key: str = "", ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
+        self._admin_hash = hash_key(admin_key) if admin_key else ""
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def resolve(self, session: AsyncSession, key: str) -> Principal | None:
+        digest = hash_key(key)
+        if self._admin_hash and hmac.compare_digest(digest, self._admin_hash):
+            return Principal("admin", "admin", frozenset({Scope.OPS.value}))
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = (
+            await session.exec(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))  # type: ignore[call-overload]
+        ).first()
+        principal = None
+        if row is not None and row[0].revoked_at is None:
+            key_row = row[0]
+            principal = Principal(key_row.id, key_row.name, frozenset(key_row.scopes))
+        if len(self._cache) >= self._max:
+            self._cache.clear()
+        self._cache[digest] = (now + self._ttl, principal)
+        return principal

@@ -1,0 +1,94 @@
+"""The composition root: ``create_app()`` builds the Litestar app from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from gateway.api.customers import CustomerController
+from gateway.api.devices import CustomerVehiclesController, DeviceController, SiteDevicesController
+from gateway.api.deps import authenticate
+from gateway.api.health import live, ready
+from gateway.api.problems import EXCEPTION_HANDLERS
+from gateway.api.sites import CustomerSitesController, SiteController
+from gateway.apikeys import KeyResolver
+from gateway.settings import Settings, load_settings
+from gateway.store.db import create_engine, session_factory
+from gateway.sync.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
+
+log = logging.getLogger("gateway")
+
+API_CONTROLLERS = [
+    CustomerController,
+    CustomerSitesController,
+    SiteController,
+    SiteDevicesController,
+    CustomerVehiclesController,
+    DeviceController,
+]
+
+
+async def _dispatcher(settings: Settings) -> Dispatcher:
+    if settings.embedded:
+        return LocalDispatcher()
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    return ArqDispatcher(pool)
+
+
+def create_app(settings: Settings | None = None, *, embedded_worker: bool = True) -> Litestar:
+    """The gateway API. In embedded mode (no Redis) it also runs the sync worker in-process
+    unless ``embedded_worker`` is False."""
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.dispatcher = await _dispatcher(settings)
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.embedded and embedded_worker:
+                from gateway.worker import embedded_worker as run_embedded
+
+                await stack.enter_async_context(run_embedded(settings, app.state))
+            try:
+                yield
+            finally:
+                await app.state.dispatcher.close()
+                await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            live,
+            ready,
+            Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
+                   security=[{"apiKey": []}]),
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "api_keys": KeyResolver(admin_key=settings.admin_api_key.value)}),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Energy integration gateway",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer",
+                                             description="Authorization: Bearer <API key>")
+                }
+            ),
+        ),
+        debug=False,
+    )

@@ -1,0 +1,166 @@
+"""The canonical model: what the gateway stores and what adapters receive.
+
+These structs are the gateway's own vocabulary, independent of both the REST
+wire format (``gateway.api``) and the upstream payloads (``providers.*``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import msgspec
+
+
+class Provider(StrEnum):
+    """An upstream platform the gateway keeps in step."""
+
+    VOLUE = "volue"
+    ZAEHLERFREUNDE = "zaehlerfreunde"
+
+
+class SyncStatus(StrEnum):
+    """Where an entity stands at one provider."""
+
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+class EntityType(StrEnum):
+    CUSTOMER = "customer"
+    SITE = "site"
+    DEVICE = "device"
+
+
+class TaskAction(StrEnum):
+    """What an outbox task asks of a provider: make it look like ours, or remove it."""
+
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+class SiteKind(StrEnum):
+    """Volue's LocationType, less its ``Unknown``."""
+
+    RESIDENTIAL = "residential"
+    COMMERCIAL = "commercial"
+    OTHER = "other"
+
+
+class SpaceCategory(StrEnum):
+    """Zählerfreunde's space categories (``NewSpace.category``)."""
+
+    HOTEL = "HOTEL"
+    RESTAURANT = "RESTAURANT"
+    HOUSEHOLD = "HOUSEHOLD"
+    OFFICE = "OFFICE"
+    PV_SYSTEM = "PV_SYSTEM"
+    COMMERCIAL = "COMMERCIAL"
+    BIOGAS = "BIOGAS"
+    RETAIL = "RETAIL"
+    SINGLE_FAMILY_HOME = "SINGLE_FAMILY_HOME"
+    PRODUCTION = "PRODUCTION"
+    FLAT = "FLAT"
+    WIND_ENERGY = "WIND_ENERGY"
+    DOCTORS_OFFICE = "DOCTORS_OFFICE"
+    GROUPING = "GROUPING"
+    APARTMENT_BUILDING = "APARTMENT_BUILDING"
+    REGION = "REGION"
+    ROOM = "ROOM"
+    LANDLORD_TO_TENANT_ELECTRICITY_PROJECT = "LANDLORD_TO_TENANT_ELECTRICITY_PROJECT"
+
+
+DEFAULT_CATEGORY: dict[SiteKind, SpaceCategory] = {
+    SiteKind.RESIDENTIAL: SpaceCategory.HOUSEHOLD,
+    SiteKind.COMMERCIAL: SpaceCategory.COMMERCIAL,
+    SiteKind.OTHER: SpaceCategory.GROUPING,
+}
+"""The category a site gets when the caller gives only its kind."""
+
+
+class DeviceKind(StrEnum):
+    METER = "meter"
+    VEHICLE = "vehicle"
+    CHARGER = "charger"
+    HOT_WATER_TANK = "hot_water_tank"
+    HVAC = "hvac"
+    SOLAR_INVERTER = "solar_inverter"
+    BATTERY = "battery"
+    GENERIC = "generic"
+
+
+class Medium(StrEnum):
+    """What a meter measures."""
+
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    WATER = "water"
+    HEAT = "heat"
+
+
+class Address(msgspec.Struct, frozen=True, kw_only=True):
+    line1: str
+    postcode: str
+    city: str
+    country: str
+    line2: str | None = None
+
+
+class Coordinates(msgspec.Struct, frozen=True, kw_only=True):
+    latitude: float
+    longitude: float
+
+
+class Customer(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    external_ref: str
+    name: str
+    email: str
+    providers: tuple[Provider, ...]
+
+
+class Site(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    customer_id: str
+    external_ref: str
+    name: str
+    kind: SiteKind
+    category: SpaceCategory
+    address: Address
+    coordinates: Coordinates | None = None
+    meter_point_ids: tuple[str, ...] = ()
+    parent_site_id: str | None = None
+
+
+class Device(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    customer_id: str
+    external_ref: str
+    kind: DeviceKind
+    name: str
+    site_id: str | None = None
+    medium: Medium | None = None
+    is_main: bool = False
+    meter_number: str | None = None
+    meter_point_id: str | None = None
+    brand: str | None = None
+    model: str | None = None
+    year: int | None = None
+    vin: str | None = None
+    capacity: float | None = None
+
+
+class ProviderLink(msgspec.Struct, frozen=True, kw_only=True):
+    """The state of one entity at one provider."""
+
+    status: SyncStatus
+    external_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    synced_at: datetime | None = None
+
+
+Entity = Customer | Site | Device

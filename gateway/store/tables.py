@@ -1,0 +1,193 @@
+"""SQLModel tables: the canonical records, provider links, outbox, keys and history.
+
+Ids are our own UUIDs as text. Soft-deleted rows keep their data and carry
+``deleted_at``; an ``external_ref`` is unique among the rows not deleted.
+Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, text
+from sqlmodel import Field, SQLModel
+
+UTC_DATETIME = DateTime(timezone=True)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTC_DATETIME, nullable=nullable, index=index)
+
+
+def _fk(target: str) -> list[ForeignKey]:
+    """A foreign key checked at commit, so rows of one transaction may be inserted in any order."""
+    return [ForeignKey(target, deferrable=True, initially="DEFERRED")]
+
+
+def _live_unique(name: str, *cols: str) -> Index:
+    """A unique index over the rows that are not soft-deleted."""
+    where = text("deleted_at IS NULL")
+    return Index(name, *cols, unique=True, sqlite_where=where, postgresql_where=where)
+
+
+class CustomerRow(SQLModel, table=True):
+    __tablename__ = "customers"
+    __table_args__ = (_live_unique("uq_customers_external_ref", "external_ref"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    external_ref: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    providers: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class SiteRow(SQLModel, table=True):
+    __tablename__ = "sites"
+    __table_args__ = (_live_unique("uq_sites_external_ref", "external_ref"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    customer_id: str = Field(sa_column_args=_fk("customers.id"), index=True, max_length=36)
+    external_ref: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    category: str = Field(max_length=60)
+    address_line1: str = Field(max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    postcode: str = Field(max_length=20)
+    city: str = Field(max_length=100)
+    country: str = Field(max_length=2)
+    latitude: float | None = None
+    longitude: float | None = None
+    meter_point_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    parent_site_id: str | None = Field(
+        default=None, sa_column_args=_fk("sites.id"), max_length=36
+    )
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class DeviceRow(SQLModel, table=True):
+    __tablename__ = "devices"
+    __table_args__ = (_live_unique("uq_devices_external_ref", "external_ref"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    customer_id: str = Field(sa_column_args=_fk("customers.id"), index=True, max_length=36)
+    site_id: str | None = Field(
+        default=None, sa_column_args=_fk("sites.id"), index=True, max_length=36
+    )
+    external_ref: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    name: str = Field(max_length=200)
+    medium: str | None = Field(default=None, max_length=20)
+    is_main: bool = False
+    meter_number: str | None = Field(default=None, max_length=100)
+    meter_point_id: str | None = Field(default=None, max_length=64)
+    brand: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=100)
+    year: int | None = None
+    vin: str | None = Field(default=None, max_length=17)
+    capacity: float | None = None
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ProviderLinkRow(SQLModel, table=True):
+    """Where one entity stands at one provider."""
+
+    __tablename__ = "provider_links"
+
+    entity_id: str = Field(primary_key=True, max_length=36)
+    provider: str = Field(primary_key=True, max_length=20)
+    entity_type: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    external_id: str | None = Field(default=None, max_length=100)
+    attempts: int = 0
+    last_error: str | None = None
+    synced_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class OutboxTaskRow(SQLModel, table=True):
+    """One piece of upstream work, written in the same transaction as the change it carries.
+
+    ``status``: pending (waiting or ready), running (leased by a worker until
+    ``lease_until``), done, dead (out of attempts or refused; retried by ops).
+    """
+
+    __tablename__ = "outbox_tasks"
+    __table_args__ = (
+        Index("ix_outbox_ready", "status", "provider", "run_after"),
+        Index("ix_outbox_entity", "entity_id", "provider"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    provider: str = Field(max_length=20)
+    entity_type: str = Field(max_length=20)
+    entity_id: str = Field(max_length=36)
+    customer_id: str = Field(max_length=36, index=True)
+    action: str = Field(max_length=10)
+    status: str = Field(max_length=10)
+    attempts: int = 0
+    run_after: datetime = Field(sa_column=_ts())
+    lease_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class TaskDependencyRow(SQLModel, table=True):
+    """``task_id`` may not run before ``depends_on`` is done (parents first, children first on delete)."""
+
+    __tablename__ = "task_dependencies"
+
+    task_id: str = Field(primary_key=True, max_length=36)
+    depends_on: str = Field(primary_key=True, max_length=36, index=True)
+
+
+class UpstreamCallRow(SQLModel, table=True):
+    """One upstream HTTP exchange made for an entity: the per-entity sync history."""
+
+    __tablename__ = "upstream_calls"
+    __table_args__ = (Index("ix_upstream_calls_customer", "customer_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_id: str = Field(max_length=36, index=True)
+    entity_type: str = Field(max_length=20)
+    customer_id: str = Field(max_length=36)
+    provider: str = Field(max_length=20)
+    task_id: str = Field(max_length=36)
+    method: str = Field(max_length=10)
+    route: str = Field(max_length=300)
+    status: int | None = None
+    latency_ms: float
+    error: str | None = None
+    at: datetime = Field(sa_column=_ts())
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    """The first response to a POST carrying an ``Idempotency-Key``, kept for 24 h."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, max_length=300)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    body: bytes
+    created_at: datetime = Field(sa_column=_ts(index=True))

@@ -1,0 +1,102 @@
+"""Build the provider adapters of one process: one pooled HTTP client and token each."""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway.domain import Provider
+from providers.base import ProviderAdapter
+from providers.http import ProviderHttp, client_options, make_client
+from providers.tokens import AsyncOAuth2Client, JsonTokenProvider, OAuth2ClientCredentials
+from providers.volue.adapter import VolueAdapter
+from providers.volue.client import VolueClient
+from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.zaehlerfreunde.client import ZaehlerfreundeClient
+
+
+class VolueConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and as whom to reach Volue.
+
+    ``base_url`` ends in ``/energy-coordination/v1``; ``token_url`` is the OAuth2
+    token endpoint; a token is renewed ``token_leeway_s`` before it expires.
+    """
+
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    timeout_s: float = 10.0
+    max_connections: int = 50
+    token_leeway_s: float = 60.0
+
+    def __repr__(self) -> str:
+        return (
+            f"VolueConfig(base_url={self.base_url!r}, token_url={self.token_url!r}, "
+            f"client_id={self.client_id!r}, client_secret='***')"
+        )
+
+
+class ZaehlerfreundeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and as whom to reach Zählerfreunde.
+
+    ``base_url`` ends in ``/partner``; tokens state no lifetime, so one is renewed
+    after ``token_refresh_age_s`` (23 h; they live a day).
+    """
+
+    base_url: str
+    client_id: str
+    client_secret: str
+    timeout_s: float = 10.0
+    max_connections: int = 50
+    token_refresh_age_s: float = 82_800.0
+
+    def __repr__(self) -> str:
+        return (
+            f"ZaehlerfreundeConfig(base_url={self.base_url!r}, client_id={self.client_id!r}, "
+            "client_secret='***')"
+        )
+
+
+def build_volue(config: VolueConfig) -> VolueAdapter:
+    """The Volue adapter on an authlib client that fetches client-credentials tokens."""
+    client = AsyncOAuth2Client(
+        base_url=config.base_url.rstrip("/"),
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        token_endpoint=config.token_url,
+        token_endpoint_auth_method="client_secret_post",
+        grant_type="client_credentials",
+        leeway=config.token_leeway_s,
+        **client_options(timeout_s=config.timeout_s, max_connections=config.max_connections),
+    )
+    http = ProviderHttp(client=client, tokens=OAuth2ClientCredentials(client=client))
+    return VolueAdapter(client=VolueClient(http=http))
+
+
+def build_zaehlerfreunde(config: ZaehlerfreundeConfig) -> ZaehlerfreundeAdapter:
+    """The Zählerfreunde adapter with its JSON token endpoint."""
+    client = make_client(
+        base_url=config.base_url,
+        timeout_s=config.timeout_s,
+        max_connections=config.max_connections,
+    )
+    tokens = JsonTokenProvider(
+        client=client,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        refresh_age_s=config.token_refresh_age_s,
+    )
+    http = ProviderHttp(client=client, tokens=tokens)
+    return ZaehlerfreundeAdapter(client=ZaehlerfreundeClient(http=http))
+
+
+def build_adapters(
+    *, volue: VolueConfig | None, zaehlerfreunde: ZaehlerfreundeConfig | None
+) -> dict[Provider, ProviderAdapter]:
+    """One adapter per configured provider; close each with ``aclose()``."""
+    adapters: dict[Provider, ProviderAdapter] = {}
+    if volue is not None:
+        adapters[Provider.VOLUE] = build_volue(volue)
+    if zaehlerfreunde is not None:
+        adapters[Provider.ZAEHLERFREUNDE] = build_zaehlerfreunde(zaehlerfreunde)
+    return adapters

@@ -1,0 +1,192 @@
+"""The one HTTP path to an upstream: pooled client, bearer token, error table, call log.
+
+Each provider gets one ``httpx.AsyncClient`` per process (``make_client``) and one
+``ProviderHttp`` around it. ``ProviderHttp.send`` adds the bearer token, turns an
+unsuccessful answer into a ``ProviderError`` (``providers.errors``), answers a 401
+by invalidating the token, fetching one new token and retrying once, and appends
+a ``CallRecord`` for every exchange to the list in ``call_log`` when one is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from providers.base import CallRecord, Operation, Outcome, ProviderError
+from providers.errors import error_for_exception, error_for_response, message_from_body
+
+call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
+"""Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
+
+_encoder = msgspec.json.Encoder()
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_ACCEPT_HEADERS = {"Accept": "application/json"}
+
+T = TypeVar("T")
+
+
+def record_call(
+    *, method: str, route: str, status: int | None, started: float, error: str | None = None
+) -> None:
+    """Append one exchange to the current call log (no-op when none is set).
+
+    ``started`` is a ``time.perf_counter()`` reading taken before the request.
+    """
+    log = call_log.get()
+    if log is None:
+        return
+    latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+    log.append(
+        CallRecord(method=method, route=route, status=status, latency_ms=latency_ms, error=error)
+    )
+
+
+class TokenProvider(Protocol):
+    """Bearer tokens for one provider: one shared token, fetched once at a time."""
+
+    async def bearer(self) -> str:
+        """A token believed valid, fetching one first when there is none or it is too old."""
+        ...
+
+    async def invalidate(self, stale: str) -> None:
+        """Forget ``stale`` if it is still the current token (the provider answered 401)."""
+        ...
+
+
+def client_options(*, timeout_s: float = 10.0, max_connections: int = 50) -> dict[str, Any]:
+    """Keyword arguments for an ``httpx.AsyncClient``: explicit timeouts and pool limits."""
+    return {
+        "timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+        "limits": httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
+        ),
+        "follow_redirects": False,
+        "trust_env": False,
+    }
+
+
+def make_client(
+    *, base_url: str, timeout_s: float = 10.0, max_connections: int = 50
+) -> httpx.AsyncClient:
+    """The pooled ``httpx.AsyncClient`` of one provider."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        **client_options(timeout_s=timeout_s, max_connections=max_connections),
+    )
+
+
+def decode(response: httpx.Response, type_: type[T], *, route: str) -> T:
+    """The response body as ``type_``; a body that does not fit is a ``ProviderError``."""
+    try:
+        return msgspec.json.decode(response.content, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProviderError(
+            f"{response.request.method} {route} answered {response.status_code} with an "
+            f"unexpected body: {exc}",
+            status=response.status_code,
+            route=route,
+        ) from None
+
+
+class ProviderHttp:
+    """Sends requests to one provider and classifies what comes back."""
+
+    def __init__(self, *, client: httpx.AsyncClient, tokens: TokenProvider) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    async def send(
+        self,
+        method: str,
+        route: str,
+        *,
+        path: Mapping[str, str] | None = None,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        tolerate: Collection[int] = (),
+    ) -> httpx.Response:
+        """Send ``method route`` and return the response when it is 2xx or in ``tolerate``.
+
+        ``route`` is the path template (``/users/{userId}``), filled from ``path``
+        with each value percent-encoded; ``body`` is JSON-encoded with msgspec.
+        Raises the ``ProviderError`` subclass the error table names otherwise.
+        """
+        url = route.format_map({k: quote(v, safe="") for k, v in path.items()}) if path else route
+        content = _encoder.encode(body) if body is not None else None
+        token = await self.tokens.bearer()
+        response = await self._exchange(method, route, url, content, params, token)
+        if response.status_code == 401:
+            await self.tokens.invalidate(token)
+            token = await self.tokens.bearer()
+            response = await self._exchange(method, route, url, content, params, token)
+        status = response.status_code
+        if 200 <= status < 300 or status in tolerate:
+            return response
+        raise error_for_response(response, method=method, route=route)
+
+    async def _exchange(
+        self,
+        method: str,
+        route: str,
+        url: str,
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        token: str,
+    ) -> httpx.Response:
+        headers = dict(_JSON_HEADERS if content is not None else _ACCEPT_HEADERS)
+        headers["Authorization"] = f"Bearer {token}"
+        started = time.perf_counter()
+        try:
+            response = await self.client.request(
+                method, url, content=content, params=params, headers=headers, auth=None
+            )
+        except httpx.HTTPError as exc:
+            error = error_for_exception(exc, method=method, route=route)
+            record_call(
+                method=method, route=route, status=None, started=started, error=error.message
+            )
+            raise error from None
+        status = response.status_code
+        failure = None
+        if status >= 400:
+            said = message_from_body(response.content)
+            failure = f"{status} {response.reason_phrase}" + (f": {said}" if said else "")
+        record_call(method=method, route=route, status=status, started=started, error=failure)
+        return response
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self.client.aclose()
+
+
+async def apply_each(
+    apply: Callable[[Operation], Awaitable[Outcome]],
+    ops: Sequence[Operation],
+    *,
+    concurrency: int = 8,
+) -> list[Outcome | ProviderError]:
+    """Run ``apply`` for every operation, at most ``concurrency`` at once, results in order.
+
+    A ``ProviderError`` becomes that operation's result; anything else propagates.
+    """
+    limit = asyncio.Semaphore(max(concurrency, 1))
+
+    async def one(op: Operation) -> Outcome | ProviderError:
+        async with limit:
+            try:
+                return await apply(op)
+            except ProviderError as error:
+                return error
+
+    if len(ops) == 1:
+        return [await one(ops[0])]
+    return list(await asyncio.gather(*(one(op) for op in ops)))

@@ -1,0 +1,239 @@
+"""The Volue adapter: customers as users, sites as locations, devices as resources.
+
+Our ids are Volue's ids, so every create is idempotent by nature. Writes that may
+repeat an earlier one (the provider id is known, or ``op.attempt > 0``) look first
+(``GET``/``PUT``) instead of creating again, which keeps re-sends cheap and
+visible nowhere upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+import msgspec
+
+from gateway.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
+from providers.base import (
+    Capabilities,
+    ConflictError,
+    Operation,
+    Outcome,
+    ProviderError,
+    RejectedError,
+)
+from providers.http import apply_each
+from providers.volue import CAPABILITIES
+from providers.volue import mapping as m
+from providers.volue.client import VolueClient
+from providers.volue.schemas import (
+    GetResourceResponse,
+    PostLocationsBatchRequest,
+    PostLocationWithUserRequest,
+    PostUsersBatchRequest,
+)
+
+Result = Outcome | ProviderError
+
+
+def _repeats(op: Operation) -> bool:
+    """Whether an earlier call may already have created what ``op`` creates."""
+    return op.external_id is not None or op.attempt > 0
+
+
+class VolueAdapter:
+    """``ProviderAdapter`` for the Volue Energy Coordination API."""
+
+    provider: Provider = Provider.VOLUE
+    capabilities: Capabilities = CAPABILITIES
+
+    def __init__(self, *, client: VolueClient, concurrency: int = 8) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    async def apply(self, op: Operation) -> Outcome:
+        """Create, update or delete the user, location or resource behind ``op``."""
+        entity = op.entity
+        if op.action is TaskAction.DELETE:
+            return await self._delete(entity)
+        if isinstance(entity, Customer):
+            return await self._upsert_customer(op, entity)
+        if isinstance(entity, Site):
+            return await self._upsert_site(op, entity)
+        return await self._upsert_device(op, entity)
+
+    # --- customers ------------------------------------------------------------------------
+
+    async def _upsert_customer(self, op: Operation, customer: Customer) -> Outcome:
+        """Register the user; a user carries nothing but its id, so existing means done."""
+        if _repeats(op) and await self.client.user_exists(customer.id):
+            return Outcome(external_id=customer.id)
+        await self.client.create_user(m.post_user(customer))
+        return Outcome(external_id=customer.id)
+
+    # --- sites ----------------------------------------------------------------------------
+
+    async def _upsert_site(self, op: Operation, site: Site) -> Outcome:
+        """``POST`` a new location (409 → ``PUT``); ``PUT`` a known one (404 → ``POST``)."""
+        body = m.put_location(site, op.meter_point_ids)
+        user_id, location_id = site.customer_id, site.id
+        done = Outcome(external_id=location_id)
+        if _repeats(op):
+            if await self.client.replace_location(user_id, location_id, body):
+                return done
+            if await self.client.create_location(user_id, body):
+                return done
+        else:
+            if await self.client.create_location(user_id, body):
+                return done
+            if await self.client.replace_location(user_id, location_id, body):
+                return Outcome(external_id=location_id, note="location existed; replaced")
+        raise ConflictError(
+            f"location {location_id} exists at Volue under another user than {user_id}",
+            status=409,
+            route="/users/{userId}/locations",
+        )
+
+    # --- devices --------------------------------------------------------------------------
+
+    async def _upsert_device(self, op: Operation, device: Device) -> Outcome:
+        """Register the resource (vehicles under the user, the rest under the site).
+
+        Volue has no resource update: a resource read back with another type or
+        place is a ``ConflictError``. Volue answers a taken id with 400 (it declares
+        no 409 for resources), so a refused create is read back before it counts as
+        rejected.
+        """
+        m.resource_type(device)
+        vehicle = device.kind is DeviceKind.VEHICLE
+        site_id = device.site_id
+        if not vehicle and site_id is None:
+            raise RejectedError(f"device {device.id} has no site; Volue needs its location")
+        if _repeats(op):
+            found = await self.client.get_resource(device.id)
+            if found is not None:
+                return self._reconciled(found, device)
+        try:
+            if vehicle or site_id is None:
+                created = await self.client.create_vehicle(device.customer_id, m.vehicle(device))
+            else:
+                created = await self.client.create_location_resource(
+                    device.customer_id, site_id, m.location_resource(device)
+                )
+        except RejectedError:
+            # Volue declares no 409 here: a taken id comes back as a 400.
+            found = await self.client.get_resource(device.id)
+            if found is None:
+                raise
+            return self._reconciled(found, device)
+        if created:
+            return Outcome(external_id=device.id)
+        found = await self.client.get_resource(device.id)
+        if found is None:
+            raise ConflictError(
+                f"resource {device.id} was refused as existing but cannot be read back",
+                status=409,
+                route="/resources/{resourceId}",
+            )
+        return self._reconciled(found, device)
+
+    @staticmethod
+    def _reconciled(found: GetResourceResponse, device: Device) -> Outcome:
+        if m.resource_matches(found, device):
+            return Outcome(external_id=device.id)
+        raise ConflictError(
+            f"resource {device.id} exists at Volue as a {found.resource_type.value} of user "
+            f"{found.user_id} at location {found.location_id}; Volue cannot change that",
+            status=409,
+            route="/resources/{resourceId}",
+        )
+
+    # --- deletes --------------------------------------------------------------------------
+
+    async def _delete(self, entity: Customer | Site | Device) -> Outcome:
+        """Delete upstream; already gone counts as done."""
+        if isinstance(entity, Customer):
+            await self.client.delete_user(entity.id)
+        elif isinstance(entity, Site):
+            await self.client.delete_location(entity.customer_id, entity.id)
+        elif entity.kind is not DeviceKind.METER:
+            await self.client.delete_resource(entity.id)
+        return Outcome(external_id=None)
+
+    # --- batches --------------------------------------------------------------------------
+
+    async def apply_batch(self, ops: Sequence[Operation]) -> list[Result]:
+        """New customers through ``POST /users/batch``, new sites through
+        ``POST /users/locations/batch`` (chunks of at most the batch limit); every
+        other operation on its own. A chunk the provider refuses as a whole (4xx) is
+        retried item by item, so one bad item does not sink the others.
+        """
+        results: list[Result | None] = [None] * len(ops)
+        users: list[tuple[int, Customer]] = []
+        locations: list[tuple[int, PostLocationWithUserRequest]] = []
+        singles: list[int] = []
+        for index, op in enumerate(ops):
+            entity = op.entity
+            fresh = op.action is TaskAction.UPSERT and not _repeats(op)
+            if fresh and isinstance(entity, Customer):
+                users.append((index, entity))
+            elif fresh and isinstance(entity, Site):
+                try:
+                    body = m.post_location_with_user(entity, op.meter_point_ids)
+                except RejectedError as error:
+                    results[index] = error
+                else:
+                    locations.append((index, body))
+            else:
+                singles.append(index)
+        user_limit = self.capabilities.batch_limits.get(EntityType.CUSTOMER, 1)
+        for start in range(0, len(users), user_limit):
+            some = users[start : start + user_limit]
+            request = PostUsersBatchRequest(users=[m.post_user(c) for _, c in some])
+            chunk = [i for i, _ in some]
+            await self._run_chunk(ops, chunk, self.client.create_users(request), results)
+        site_limit = self.capabilities.batch_limits.get(EntityType.SITE, 1)
+        for start in range(0, len(locations), site_limit):
+            part = locations[start : start + site_limit]
+            chunk = [i for i, _ in part]
+            batch = PostLocationsBatchRequest(locations=[body for _, body in part])
+            await self._run_chunk(ops, chunk, self.client.create_locations(batch), results)
+        if singles:
+            done = await apply_each(
+                self.apply, [ops[i] for i in singles], concurrency=self.concurrency
+            )
+            for index, result in zip(singles, done, strict=True):
+                results[index] = result
+        return [r if r is not None else ProviderError("operation not run") for r in results]
+
+    async def _run_chunk(
+        self,
+        ops: Sequence[Operation],
+        chunk: list[int],
+        call: Awaitable[None],
+        results: list[Result | None],
+    ) -> None:
+        try:
+            await call
+        except (RejectedError, ConflictError):
+            done = await apply_each(
+                self.apply, [ops[i] for i in chunk], concurrency=self.concurrency
+            )
+            for index, result in zip(chunk, done, strict=True):
+                results[index] = result
+            return
+        except ProviderError as error:
+            for index in chunk:
+                results[index] = error
+            return
+        for index in chunk:
+            results[index] = Outcome(external_id=ops[index].entity.id)
+
+    # --- reports --------------------------------------------------------------------------
+
+    async def post_report(self, payload: dict[str, Any] | msgspec.Struct) -> None:
+        """Send a report (``PostReportRequest`` or the quickstart's legacy shape)."""
+        await self.client.post_report(payload)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

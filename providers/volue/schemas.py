@@ -1,0 +1,534 @@
+"""Volue Energy Coordination API wire shapes, named after the OpenAPI components.
+
+Mirrors ``ec-sandbox-swagger.json`` (Partner Endpoints v1). Request structs forbid
+unknown fields (the spec says ``additionalProperties: false`` everywhere) and omit
+``None`` values when encoded, because most optional fields are not nullable there.
+Polymorphic payloads are msgspec tagged unions on ``payloadType``, which is what the
+spec's ``discriminator`` mappings mean.
+
+Two legacy shapes from the quickstart (seeds 000/003) are kept for ``POST /reports``:
+:class:`VehicleChargeActionPayload` and :class:`LegacyPostReportRequest`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+
+class _Wire(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    """Base for shapes whose optional, non-nullable fields must be left out when unset."""
+
+
+class _Request(_Wire, omit_defaults=True):
+    pass
+
+
+class LocationType(enum.StrEnum):
+    UNKNOWN = "Unknown"
+    RESIDENTIAL = "Residential"
+    COMMERCIAL = "Commercial"
+    OTHER = "Other"
+
+
+class ResourceType(enum.StrEnum):
+    GENERIC = "Generic"
+    VEHICLE = "Vehicle"
+    CHARGER = "Charger"
+    HOT_WATER_TANK = "HotWaterTank"
+    HVAC = "HVAC"
+    SOLAR_INVERTER = "SolarInverter"
+
+
+class NotificationType(enum.StrEnum):
+    UNKNOWN = "Unknown"
+    PRICE_CURVE_CREATED = "PriceCurveCreated"
+    USER_ELIGIBILITY_UPDATED = "UserEligibilityUpdated"
+    LOCATION_LPC_REQUESTED = "LocationLPCRequested"
+    RESOURCE_LPC_REQUESTED = "ResourceLPCRequested"
+    LPC_RESERVATION_CREATED = "LPCReservationCreated"
+
+
+class SparkEventPayloadType(enum.StrEnum):
+    UNKNOWN = "Unknown"
+    USER_ELIGIBILITY = "UserEligibility"
+    PRICE_CURVE = "PriceCurve"
+    LOCATION_LPC = "LocationLPC"
+    RESOURCE_LPC = "ResourceLPC"
+    LPC_RESERVATION = "LPCReservation"
+
+
+class WebhookStatus(enum.StrEnum):
+    NEW = "New"
+    HEALTHY = "Healthy"
+    UNHEALTHY = "Unhealthy"
+    TIME_OUT = "TimeOut"
+
+
+class PriceArea(enum.StrEnum):
+    UNKNOWN = "Unknown"
+    NO1 = "NO1"
+    NO2 = "NO2"
+    NO3 = "NO3"
+    NO4 = "NO4"
+    NO5 = "NO5"
+    FI = "FI"
+    DK1 = "DK1"
+    DK2 = "DK2"
+    SE1 = "SE1"
+    SE2 = "SE2"
+    SE3 = "SE3"
+    SE4 = "SE4"
+
+
+class Currency(enum.StrEnum):
+    NOK = "NOK"
+    EUR = "EUR"
+    SEK = "SEK"
+    DKK = "DKK"
+
+
+class EnergyUnit(enum.StrEnum):
+    KWH = "kWh"
+    MWH = "MWh"
+
+
+# ---------------------------------------------------------------- users
+
+
+class PostUserRequest(_Request):
+    user_id: str
+
+
+class GetUserResponse(_Wire):
+    user_id: str
+
+
+class PostUsersBatchRequest(_Request):
+    users: list[PostUserRequest]
+
+
+class PostUsersBatchResponse(_Wire):
+    users: list[GetUserResponse]
+
+
+class ApiPagination(_Wire):
+    total_records: int
+    page_size: int
+    current_page: int
+    total_pages: int
+    next_page: int | None
+    previous_page: int | None
+
+
+class GetUsersResponse(_Wire):
+    pagination: ApiPagination
+    users: list[GetUserResponse]
+
+
+class GetUserEligibilityResponse(_Wire):
+    user_id: str
+    is_eligible: bool
+
+
+class GetEligibleUsersResponse(_Wire):
+    pagination: ApiPagination
+    users: list[GetUserResponse]
+
+
+class GetMpidEligibilityResponse(_Wire):
+    meter_point_id: str
+    is_eligible: bool
+
+
+# ---------------------------------------------------------------- locations
+
+
+class Coordinate(_Request):
+    """A WGS84 point. Both members are optional in the spec (a .NET double: 0 when absent)."""
+
+    latitude: float = 0.0
+    longitude: float = 0.0
+
+
+class PostLocationRequest(_Request):
+    location_id: str
+    location_type: LocationType | None = None
+    coordinates: Coordinate | None = None
+    meter_point_id: str | None = None
+    meter_point_ids: list[str] | None = None
+
+
+class PostLocationWithUserRequest(_Request):
+    location_id: str
+    user_id: str
+    location_type: LocationType | None = None
+    coordinates: Coordinate | None = None
+    meter_point_id: str | None = None
+    meter_point_ids: list[str] | None = None
+
+
+class PutLocationRequest(PostLocationRequest):
+    pass
+
+
+class PatchLocationRequest(_Request):
+    location_type: LocationType | None = None
+    coordinates: Coordinate | None = None
+    meter_point_ids: list[str] | None = None
+
+
+class PostLocationsBatchRequest(_Request):
+    locations: list[PostLocationWithUserRequest]
+
+
+class GetLocationResponse(_Wire, omit_defaults=True):
+    location_id: str
+    location_type: LocationType | None = None
+    coordinates: Coordinate | None = None
+    meter_point_id: str | None = None
+    meter_point_ids: list[str] = msgspec.field(default_factory=list)
+    user_id: str | None = None
+
+
+class PostLocationsBatchResponse(_Wire):
+    locations: list[GetLocationResponse]
+
+
+# ---------------------------------------------------------------- resources
+
+
+class PostLocationBoundResourceRequest(_Request):
+    resource_id: str
+    resource_type: ResourceType
+    meter_point_id: str | None = None
+
+
+class PostVehicleResourceRequest(_Request):
+    resource_id: str
+    resource_type: ResourceType
+
+
+class GetLocationBoundResourceResponse(_Wire):
+    resource_id: str
+    resource_type: ResourceType
+    location_id: str
+    user_id: str
+    meter_point_id: str | None = None
+
+
+class GetResourceResponse(_Wire):
+    resource_id: str
+    resource_type: ResourceType
+    user_id: str
+    location_id: str | None = None
+    meter_point_id: str | None = None
+
+
+class GetUserResourcesResponse(_Wire):
+    resources: list[GetResourceResponse]
+
+
+# ---------------------------------------------------------------- events
+
+
+class PriceCurvePoint(_Wire, omit_defaults=True):
+    price: float
+    timestamp: datetime
+
+
+class PriceCurve(_Wire, omit_defaults=True):
+    points: list[PriceCurvePoint] = msgspec.field(default_factory=list)
+    energy_unit: EnergyUnit | None = None
+    currency: Currency | None = None
+    resolution: str | None = None
+
+
+class PriceCurveTarget(_Wire):
+    resource_id: str
+    location_id: str
+
+
+class LPCDataPoint(_Wire):
+    max_power_in_kilo_watts: float
+    timestamp: datetime
+
+
+class LocationLPCTarget(_Wire):
+    location_id: str
+    meter_point_id: str
+    resolution: str
+    points: list[LPCDataPoint]
+
+
+class ResourceLPCTarget(_Wire):
+    meter_point_id: str
+    location_id: str
+    resource_id: str
+    resolution: str
+    points: list[LPCDataPoint]
+
+
+class PriceCurvePayload(_Wire, tag_field="payloadType", tag="PriceCurve"):
+    targets: list[PriceCurveTarget]
+    price_curve_delta: PriceCurve
+    price_area: PriceArea = PriceArea.UNKNOWN
+
+
+class UserEligibilityPayload(_Wire, tag_field="payloadType", tag="UserEligibility"):
+    last_updated: datetime
+    added_users: list[str]
+    removed_users: list[str]
+
+
+class LocationLPCPayload(_Wire, tag_field="payloadType", tag="LocationLPC"):
+    targets: list[LocationLPCTarget]
+
+
+class ResourceLPCPayload(_Wire, tag_field="payloadType", tag="ResourceLPC"):
+    targets: list[ResourceLPCTarget]
+
+
+class LPCReservationPayload(_Wire, tag_field="payloadType", tag="LPCReservation"):
+    targets: list[LocationLPCTarget]
+
+
+SparkEventPayload = (
+    PriceCurvePayload
+    | UserEligibilityPayload
+    | LocationLPCPayload
+    | ResourceLPCPayload
+    | LPCReservationPayload
+)
+
+NOTIFICATION_TYPE_BY_PAYLOAD: dict[type[msgspec.Struct], NotificationType] = {
+    PriceCurvePayload: NotificationType.PRICE_CURVE_CREATED,
+    UserEligibilityPayload: NotificationType.USER_ELIGIBILITY_UPDATED,
+    LocationLPCPayload: NotificationType.LOCATION_LPC_REQUESTED,
+    ResourceLPCPayload: NotificationType.RESOURCE_LPC_REQUESTED,
+    LPCReservationPayload: NotificationType.LPC_RESERVATION_CREATED,
+}
+
+
+class GetEventResponse(_Wire):
+    id: str
+    created_at: datetime
+    payload: SparkEventPayload
+
+
+class GetEventsResponse(_Wire):
+    pagination: ApiPagination
+    events: list[GetEventResponse]
+
+
+class EventNotification(_Wire):
+    """The body Volue POSTs to a webhook (``webhook-server-openapi.yaml``)."""
+
+    notification_id: str
+    event_id: str
+    event_created_at_utc: datetime
+    notification_sent_utc: datetime
+    notification_type: NotificationType
+    payload: SparkEventPayload
+
+
+class SimulatePriceCurveEventRequest(_Request):
+    targets: list[PriceCurveTarget] | None = None
+    price_curve_delta: PriceCurve | None = None
+    price_area: PriceArea | None = None
+
+
+class SimulateLocationLPCEventRequest(_Request):
+    locations: list[LocationLPCTarget] | None = None
+
+
+class SimulateResourceLPCEventRequest(_Request):
+    resources: list[ResourceLPCTarget] | None = None
+
+
+class SimulateEventResponse(_Wire):
+    simulated_event: GetEventResponse
+
+
+# ---------------------------------------------------------------- reports
+
+
+class EnergyCurvePoint(_Request):
+    timestamp: datetime
+    kilo_watt_hours: float
+
+
+class EnergyUsageReportPayload(_Request, tag_field="payloadType", tag="EnergyUsage"):
+    resource_id: str
+    resolution: str
+    location_id: str | None = None
+    meter_point_id: str | None = None
+    points: list[EnergyCurvePoint] | None = None
+    curve_points: list[EnergyCurvePoint] | None = None
+
+
+class LocationEnergyUsageReportPayload(
+    _Request, tag_field="payloadType", tag="LocationEnergyUsage"
+):
+    location_id: str
+    meter_point_id: str
+    resolution: str
+    points: list[EnergyCurvePoint] | None = None
+
+
+class LocationEnergyUsagePlanReportPayload(
+    _Request, tag_field="payloadType", tag="LocationEnergyUsagePlan"
+):
+    location_id: str
+    meter_point_id: str
+    resolution: str
+    baseline: list[EnergyCurvePoint]
+    flexibility: list[EnergyCurvePoint]
+
+
+class LPCResource(_Request):
+    meter_point_id: str
+    location_id: str
+    resource_id: str
+
+
+class LPCLocation(_Request):
+    location_id: str
+    meter_point_id: str
+
+
+class ResourceLPCAcknowledgmentReportPayload(
+    _Request, tag_field="payloadType", tag="ResourceLPCAcknowledgement"
+):
+    acknowledged_targets: list[LPCResource] | None = None
+    declined_targets: list[LPCResource] | None = None
+
+
+class LocationLPCAcknowledgmentReportPayload(
+    _Request, tag_field="payloadType", tag="LocationLPCAcknowledgement"
+):
+    acknowledged_targets: list[LPCLocation] | None = None
+    declined_targets: list[LPCLocation] | None = None
+
+
+SparkReportPayload = (
+    EnergyUsageReportPayload
+    | LocationEnergyUsageReportPayload
+    | LocationEnergyUsagePlanReportPayload
+    | ResourceLPCAcknowledgmentReportPayload
+    | LocationLPCAcknowledgmentReportPayload
+)
+
+
+class PostReportRequest(_Request):
+    event_id: str | None = None
+    payloads: list[SparkReportPayload] | None = None
+
+
+class VehicleChargeActionPayload(_Request, tag_field="payloadType", tag="VehicleChargeAction"):
+    """Legacy report payload of the quickstart (seed 000) and Partner Endpoints (seed 003)."""
+
+    resource_id: str
+    action_type: str
+    location: Coordinate | None = None
+    power: float | None = None
+    state_of_charge: float | None = None
+    battery_capacity: float | None = None
+
+
+class LegacyPostReportRequest(_Request):
+    """``POST /reports`` as the quickstart sends it: a ``name`` and charge-action payloads."""
+
+    event_id: str | None = None
+    name: str | None = None
+    payloads: list[VehicleChargeActionPayload] | None = None
+
+
+class GetReportResponse(_Wire):
+    id: str
+    event_id: str | None
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class PostWebhookRequest(_Request):
+    webhook_url: str
+    name: str | None = None
+    webhook_secret: str | None = None
+    notification_types: list[NotificationType] | None = None
+
+
+class PutWebhookRequest(_Request):
+    webhook_url: str
+    webhook_secret: str | None = None
+    notification_types: list[NotificationType] | None = None
+    enabled: bool | None = None
+    name: str | None = None
+
+
+class PatchWebhookRequest(_Request):
+    webhook_secret: str | None = None
+    webhook_url: str | None = None
+    notification_types: list[NotificationType] | None = None
+    enabled: bool | None = None
+    name: str | None = None
+
+
+class GetWebhookResponse(_Wire):
+    webhook_id: str
+    webhook_url: str
+    name: str | None
+    notification_types: list[NotificationType]
+    enabled: bool
+    status: WebhookStatus
+    modified_date: datetime
+    created_date: datetime
+    last_analyzed_timestamp: datetime
+
+
+class GetWebhooksResponse(_Wire):
+    webhooks: list[GetWebhookResponse]
+
+
+class WebhookNotificationLog(_Wire):
+    webhook_id: str
+    tenant_id: str
+    partner_event_id: str
+    notification_id: str
+    notification_type: NotificationType
+    notification_sent: datetime
+    spark_signature: str | None
+    webhook_url: str
+    request_timeout: bool
+    response_status_code: int | None
+    request_duration_ms: int | None
+
+
+class GetWebhookNotificationLogsResponse(_Wire):
+    webhook_notification_logs: list[WebhookNotificationLog]
+    pagination: ApiPagination
+
+
+class GetWebhookNotificationLogByIdResponse(_Wire):
+    webhook_notification_log: WebhookNotificationLog
+    notification_content: str
+
+
+# ---------------------------------------------------------------- errors
+
+
+class HttpValidationProblemDetails(
+    msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"
+):
+    """RFC 9457 problem with validation errors; extra members are allowed and ignored."""
+
+    type: str | None = None
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+    errors: dict[str, list[str]] = msgspec.field(default_factory=dict)

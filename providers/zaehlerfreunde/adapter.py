@@ -1,0 +1,145 @@
+"""The Zählerfreunde adapter: sites as spaces, devices as external devices.
+
+Zählerfreunde mints its own ids, so a create that may already have reached the
+provider (``op.attempt > 0``) first looks for what it would create: a space with
+identical content, a device in the space carrying our device id as
+``externalDeviceId``, and adopts it instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.domain import Device, Provider, Site, TaskAction
+from providers.base import (
+    Capabilities,
+    Operation,
+    Outcome,
+    ProviderError,
+    RejectedError,
+    TransientError,
+)
+from providers.http import apply_each
+from providers.zaehlerfreunde import CAPABILITIES
+from providers.zaehlerfreunde import mapping as m
+from providers.zaehlerfreunde.client import ZaehlerfreundeClient
+
+
+class ZaehlerfreundeAdapter:
+    """``ProviderAdapter`` for the Zählerfreunde partner API."""
+
+    provider: Provider = Provider.ZAEHLERFREUNDE
+    capabilities: Capabilities = CAPABILITIES
+
+    def __init__(self, *, client: ZaehlerfreundeClient, concurrency: int = 8) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    async def apply(self, op: Operation) -> Outcome:
+        """Create, update or delete the space or device behind ``op``."""
+        entity = op.entity
+        deleting = op.action is TaskAction.DELETE
+        if isinstance(entity, Site):
+            return await (self._delete_site(op) if deleting else self._upsert_site(op, entity))
+        if isinstance(entity, Device):
+            if deleting:
+                return await self._delete_device(op)
+            return await self._upsert_device(op, entity)
+        raise RejectedError("Zählerfreunde has no object for customers")
+
+    async def apply_batch(self, ops: Sequence[Operation]) -> list[Outcome | ProviderError]:
+        """One request per operation (the partner API has no batch writes), a few at a time."""
+        return await apply_each(self.apply, ops, concurrency=self.concurrency)
+
+    # --- spaces -------------------------------------------------------------------------
+
+    @staticmethod
+    def _parent_space(op: Operation, site: Site) -> str | None:
+        if site.parent_site_id is not None and op.parent_external_id is None:
+            raise TransientError(
+                f"the parent site {site.parent_site_id} has no space yet; "
+                "the site waits for it"
+            )
+        return op.parent_external_id if site.parent_site_id is not None else None
+
+    async def _upsert_site(self, op: Operation, site: Site) -> Outcome:
+        parent = self._parent_space(op, site)
+        if op.external_id is not None:
+            body = m.update_space(site, parent_space_id=parent)
+            if await self.client.update_space(op.external_id, body):
+                return Outcome(external_id=op.external_id)
+            created = await self.client.create_space(m.new_space(site, parent_space_id=parent))
+            return Outcome(external_id=created, note="space was gone upstream; created anew")
+        wanted = m.new_space(site, parent_space_id=parent)
+        if op.attempt > 0:
+            async for space in self.client.spaces():
+                if m.space_matches(space, wanted):
+                    return Outcome(external_id=space.id, note="adopted an identical space")
+        return Outcome(external_id=await self.client.create_space(wanted))
+
+    async def _delete_site(self, op: Operation) -> Outcome:
+        if op.external_id is not None:
+            await self.client.delete_space(op.external_id)
+        return Outcome(external_id=None)
+
+    # --- devices ------------------------------------------------------------------------
+
+    @staticmethod
+    def _space_of(op: Operation, device: Device) -> str:
+        if device.site_id is None:
+            raise RejectedError(f"device {device.id} has no site, so no Zählerfreunde space")
+        if op.parent_external_id is None:
+            raise TransientError(
+                f"the site {device.site_id} has no space yet; the device waits for it"
+            )
+        return op.parent_external_id
+
+    async def _upsert_device(self, op: Operation, device: Device) -> Outcome:
+        """Create the device, or update what the partner API lets us change.
+
+        An existing device is updated through ``POST /spaces/{s}/devices/{d}/details``
+        (name, main flag, meter point id, serial number); its type and medium cannot
+        change upstream. If the details route answers 404 while the device is still
+        listed in its space, the update is a no-op that keeps the known id.
+        """
+        space_id = self._space_of(op, device)
+        body = m.new_external_device(device)
+        if op.external_id is not None:
+            details = m.device_details(device)
+            if await self.client.update_device_details(space_id, op.external_id, details):
+                return Outcome(external_id=op.external_id)
+            async for found in self.client.devices(space_id):
+                if found.id == op.external_id:
+                    return Outcome(
+                        external_id=op.external_id,
+                        note="device details cannot be updated here; left as it is",
+                    )
+            created = await self.client.create_device(space_id, body)
+            return Outcome(external_id=created, note="device was gone upstream; created anew")
+        if op.attempt > 0:
+            async for found in self.client.devices(space_id):
+                if m.carries_external_id(found, device.id):
+                    return Outcome(external_id=found.id, note="adopted an existing device")
+        return Outcome(external_id=await self.client.create_device(space_id, body))
+
+    async def _delete_device(self, op: Operation) -> Outcome:
+        if op.external_id is not None:
+            await self.client.delete_device(op.external_id)
+        return Outcome(external_id=None)
+
+    # --- readings and invites -------------------------------------------------------------
+
+    async def push_readings(self, items: Sequence[m.DeviceReadings]) -> None:
+        """Send readings of many devices in one ``POST /devices/readings``."""
+        if not items:
+            return
+        await self.client.push_readings(m.device_readings(items))
+
+    async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:
+        """Invite ``email`` to a space; return the invite link."""
+        return await self.client.create_invite(
+            space_id, m.new_invite(email=email, send_email=send_email)
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,112 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL and Redis when configured), the app.
+
+PostgreSQL and Redis suites run when ``GATEWAY_TEST_POSTGRES_URL`` /
+``GATEWAY_TEST_REDIS_URL`` are set; with ``GATEWAY_TEST_REQUIRE_SERVICES=1``
+an unreachable service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from gateway.app import create_app
+from gateway.settings import Settings, load_settings
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO.parent / "shared"))
+ADMIN_KEY = "test-admin-key"
+REQUIRE_SERVICES = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "")
+
+
+def _service_missing(name: str, why: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (GATEWAY_TEST_REQUIRE_SERVICES=1) but {why}")
+    pytest.skip(f"{name} not available: {why}")
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        names = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated, empty PostgreSQL database for this test session."""
+    if not POSTGRES_URL:
+        _service_missing("PostgreSQL", "GATEWAY_TEST_POSTGRES_URL is not set")
+    try:
+        asyncio.run(_reset_postgres(POSTGRES_URL))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach it
+        _service_missing("PostgreSQL", f"{type(exc).__name__}: {exc}")
+    upgrade(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    url = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate(url))
+    return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        _service_missing("Redis", "GATEWAY_TEST_REDIS_URL is not set")
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.ping()
+        client.close()
+    except Exception as exc:  # noqa: BLE001
+        _service_missing("Redis", f"{type(exc).__name__}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings({}, database_url=database_url, admin_api_key=ADMIN_KEY)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """The API with an admin key, no worker: outbox tasks stay pending for inspection."""
+    app = create_app(settings, embedded_worker=False)
+    async with AsyncTestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        yield client
