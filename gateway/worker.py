@@ -1,1 +1,185 @@
-"""Placeholder replaced by the sync engine."""
+"""Running the sync engine: arq workers (scale-out) or an in-process loop (embedded).
+
+arq side: ``WorkerSettings`` builds the database engine and the adapters once
+in ``on_startup`` into ``ctx``; the job ``drain_provider(provider)`` runs ready
+tasks; the cron ``relay`` releases lapsed leases and wakes providers whose
+ready tasks lost their wake-up (Redis flushed, worker killed). Retries are
+woken with deferred jobs whose ids are deterministic.
+
+Embedded side: one loop per provider waits on the dispatcher's event (set after
+every commit) or the next retry time, whichever comes first; no Redis needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import run_worker
+
+from gateway.domain import Provider
+from gateway.records import utcnow
+from gateway.settings import Settings, load_settings
+from gateway.store.db import create_engine, session_factory
+from gateway.sync.claim import next_run_after, providers_with_ready_work, release_lapsed
+from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
+from gateway.sync.engine import SyncEngine
+from providers.base import ProviderAdapter
+from providers.factory import (
+    VolueConfig,
+    ZaehlerfreundeConfig,
+    build_volue,
+    build_zaehlerfreunde,
+)
+
+log = logging.getLogger("gateway.worker")
+RELAY_EVERY_S = 5
+
+
+def build_adapters(settings: Settings) -> dict[Provider, ProviderAdapter]:
+    """One adapter (one pooled HTTP client, one token) per provider for this process."""
+    return {
+        Provider.VOLUE: build_volue(VolueConfig(
+            base_url=settings.resolved_volue_base_url(),
+            token_url=settings.resolved_volue_token_url(),
+            client_id=settings.volue_client_id,
+            client_secret=settings.volue_client_secret.value,
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+        )),
+        Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
+            base_url=settings.resolved_zf_base_url(),
+            client_id=settings.zf_client_id,
+            client_secret=settings.zf_client_secret.value,
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+            token_refresh_age_s=settings.zf_token_refresh_age_s,
+        )),
+    }
+
+
+# --- arq ---------------------------------------------------------------------------------
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or load_settings()
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    pool = ctx["redis"]
+
+    async def schedule_retry(provider: str, when: datetime) -> None:
+        await pool.enqueue_job(DRAIN_JOB, provider, _job_id=f"retry:{provider}:{when.isoformat()}",
+                               _defer_until=when)
+
+    ctx.update(settings=settings, db_engine=engine, sessions=sessions,
+               sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
+                               settings=settings, on_retry=schedule_retry))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    sync: SyncEngine | None = ctx.get("sync")
+    if sync is not None:
+        sync.stop()
+        for adapter in sync.adapters.values():
+            await adapter.aclose()
+    if ctx.get("db_engine") is not None:
+        await ctx["db_engine"].dispose()
+
+
+async def drain_provider(ctx: dict[str, Any], provider: str) -> int:
+    """arq job: run every ready task of ``provider``."""
+    return await ctx["sync"].drain(provider)
+
+
+async def relay(ctx: dict[str, Any]) -> list[str]:
+    """arq cron: free lapsed leases and wake providers that have ready tasks."""
+    now = utcnow()
+    async with ctx["sessions"]() as session:
+        lapsed = await release_lapsed(session, now=now)
+        ready = await providers_with_ready_work(session, now=now)
+    bucket = int(now.timestamp()) // RELAY_EVERY_S
+    for provider in sorted(set(lapsed) | set(ready)):
+        await ctx["redis"].enqueue_job(DRAIN_JOB, provider, _job_id=f"relay:{provider}:{bucket}")
+    return sorted(set(lapsed) | set(ready))
+
+
+class WorkerSettings:
+    """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
+
+    functions = [drain_provider]
+    cron_jobs = [cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_jobs = 8
+    job_timeout = 600
+    keep_result = 0
+    max_tries = 3
+    handle_signals = True
+
+
+def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
+    """Run an arq worker until SIGTERM/SIGINT; in-flight jobs finish (leases cover the rest)."""
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        ctx={"settings": settings},
+        burst=burst,
+    )
+
+
+# --- embedded ----------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncEngine]:
+    """Run the sync engine inside the API process, woken by the local dispatcher."""
+    dispatcher: LocalDispatcher = state.dispatcher
+    sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings)
+    loops = [asyncio.create_task(_provider_loop(sync, dispatcher, provider.value, state))
+             for provider in sync.adapters]
+    loops.append(asyncio.create_task(_relay_loop(state)))
+    state.sync = sync
+    try:
+        yield sync
+    finally:
+        sync.stop()
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        for adapter in sync.adapters.values():
+            await adapter.aclose()
+
+
+async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:
+    event = dispatcher.event(provider)
+    event.set()
+    while True:
+        event.clear()
+        try:
+            await sync.drain(provider)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the relay retries
+            log.exception("embedded worker: drain of %s failed", provider)
+        async with state.sessions() as session:
+            due = await next_run_after(session, provider)
+        timeout = 5.0
+        if due is not None:
+            timeout = max(0.01, min(timeout, (due - utcnow()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=timeout)
+
+
+async def _relay_loop(state: Any) -> None:
+    while True:
+        await asyncio.sleep(RELAY_EVERY_S)
+        try:
+            async with state.sessions() as session:
+                for provider in await release_lapsed(session, now=utcnow()):
+                    state.dispatcher.event(provider).set()
+        except Exception:  # noqa: BLE001
+            log.exception("embedded relay failed")

@@ -102,9 +102,7 @@ class OAuth2ClientCredentials:
             )
             raise error from None
         except OAuthError as exc:
-            raise AuthError(
-                f"client credentials refused: {exc.error}", route=self._route
-            ) from None
+            raise AuthError(f"client credentials refused: {exc.error}", route=self._route) from None
         except ValueError:
             raise ProviderError(
                 f"{_TOKEN_METHOD} {self._route} answered with no JSON token", route=self._route

@@ -133,8 +133,6 @@ def aggregate(
     return buckets
 
 
-def _in_range(
-    store: dict[int, float], start_s: int, end_s: int
-) -> Iterable[tuple[int, float]]:
+def _in_range(store: dict[int, float], start_s: int, end_s: int) -> Iterable[tuple[int, float]]:
     low, high = start_s << CODE_BITS, end_s << CODE_BITS
     return ((k, v) for k, v in store.items() if low <= k < high)

@@ -57,8 +57,7 @@ class ZaehlerfreundeAdapter:
     def _parent_space(op: Operation, site: Site) -> str | None:
         if site.parent_site_id is not None and op.parent_external_id is None:
             raise TransientError(
-                f"the parent site {site.parent_site_id} has no space yet; "
-                "the site waits for it"
+                f"the parent site {site.parent_site_id} has no space yet; the site waits for it"
             )
         return op.parent_external_id if site.parent_site_id is not None else None
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from providers.emulation import serve_in_thread
@@ -62,7 +62,9 @@ def load_spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    return OpenAPI.from_dict(load_spec())
+    # openapi-core only parses application/json by itself; problem bodies are JSON too.
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_dict(load_spec(), config=config)
 
 
 @dataclass

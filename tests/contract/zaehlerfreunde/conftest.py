@@ -207,7 +207,7 @@ def start_emulator(openapi: OpenAPI) -> Callable[..., AbstractContextManager[Emu
 
     @contextmanager
     def start(**options: Any) -> Iterator[Emulator]:
-        app = create_app(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **options)
+        app = create_app(**{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **options})
         checker = ContractChecker(openapi)
         with (
             serve_in_thread(app) as base_url,

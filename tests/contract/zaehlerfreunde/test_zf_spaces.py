@@ -100,8 +100,14 @@ def test_update_changes_only_provided_fields(zf: Emulator) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"spaceId": space_id}
-    space = next(s for s in zf.client.get("/partner/spaces").json()["spaces"] if s["id"] == space_id)
-    assert (space["name"], space["city"], space["parentSpaceId"]) == ("Musterhaus", "Hamburg", parent)
+    space = next(
+        s for s in zf.client.get("/partner/spaces").json()["spaces"] if s["id"] == space_id
+    )
+    assert (space["name"], space["city"], space["parentSpaceId"]) == (
+        "Musterhaus",
+        "Hamburg",
+        parent,
+    )
     assert "addressLineTwo" not in space
 
 
@@ -133,7 +139,10 @@ def test_delete_space_removes_its_devices_and_readings(zf: Emulator) -> None:
     readings = [{"obisCode": "1.8.0", "timestamp": 1714635961, "value": 1.0}]
     zf.client.post(
         "/partner/devices/readings",
-        json=[{"deviceId": device_id, "readings": readings}, {"deviceId": keep_device, "readings": readings}],
+        json=[
+            {"deviceId": device_id, "readings": readings},
+            {"deviceId": keep_device, "readings": readings},
+        ],
     )
     assert zf.client.delete(f"/partner/spaces/{space_id}").status_code == 200
     assert zf.stats()["entities"] == {"spaces": 1, "devices": 1, "readings": 1, "invites": 0}

@@ -1,0 +1,205 @@
+"""``gateway``: serve the API, run workers and emulators, migrate, manage API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select, update
+
+from gateway.apikeys import Scope, hash_key, mint_key
+from gateway.settings import Settings, SettingsError, load_settings
+
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.emulators import emulator_servers
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(settings)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on"))
+    ]
+    emulated = emulator_servers(settings)
+    for name, server in emulated:
+        console.print(
+            f"[yellow]{name}:[/yellow] no base URL configured, using the built-in emulator on "
+            f"http://127.0.0.1:{server.config.port}"
+        )
+    servers.extend(server for _, server in emulated)
+    mode = "embedded (in-process worker)" if settings.embedded else "scale-out (arq workers)"
+    console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.database_url.split('://')[0]}")
+
+    async def run_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(run_all())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from gateway.worker import run_arq_worker
+
+    settings = _settings()
+    if settings.embedded:
+        console.print("[red]GATEWAY_REDIS_URL is not set:[/red] `gateway serve` runs the worker in-process")
+        return 2
+    run_arq_worker(settings, burst=args.burst)
+    return 0
+
+
+def _emulate(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.emulators import build_emulator
+
+    app = build_emulator(args.provider, token_ttl_s=args.token_ttl, seed=args.seed)
+    console.print(f"{args.provider} emulator on http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from gateway.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, args.revision)
+    console.print(f"database at revision {args.revision}")
+    return 0
+
+
+async def _with_session(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    from gateway.store.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    import uuid
+
+    from gateway.store.tables import ApiKeyRow
+
+    key, prefix = mint_key()
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        session.add(ApiKeyRow(id=str(uuid.uuid4()), name=args.name, prefix=prefix,
+                              key_hash=hash_key(key), scopes=sorted(set(args.scope)),
+                              created_at=datetime.now(UTC)))
+
+    asyncio.run(_with_session(_settings(), create))
+    console.print(f"created key {args.name!r} (prefix {prefix}) with scopes {', '.join(sorted(set(args.scope)))}")
+    console.print("the key is shown once; store it now:")
+    print(key)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from gateway.store.tables import ApiKeyRow
+
+    async def rows(session):  # type: ignore[no-untyped-def]
+        return [row for (row,) in await session.exec(select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
+
+    table = Table("id", "name", "prefix", "scopes", "created", "revoked")
+    for row in asyncio.run(_with_session(_settings(), rows)):
+        table.add_row(row.id, row.name, row.prefix, " ".join(row.scopes),
+                      str(row.created_at)[:19], str(row.revoked_at)[:19] if row.revoked_at else "")
+    Console().print(table)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from gateway.store.tables import ApiKeyRow
+
+    async def revoke(session):  # type: ignore[no-untyped-def]
+        result = await session.exec(
+            update(ApiKeyRow)
+            .where((ApiKeyRow.id == args.key) | (ApiKeyRow.prefix == args.key))
+            .values(revoked_at=datetime.now(UTC))
+        )
+        return result.rowcount
+
+    count = asyncio.run(_with_session(_settings(), revoke))
+    if not count:
+        console.print(f"[red]no key with id or prefix {args.key!r}[/red]")
+        return 1
+    console.print(f"revoked {count} key(s); running processes stop accepting it within 10 s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (and, without Redis, the worker and emulators)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run an arq sync worker (needs GATEWAY_REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=_worker)
+
+    emulate = sub.add_parser("emulate", help="run one provider emulator standalone")
+    emulate.add_argument("provider", choices=["volue", "zaehlerfreunde"])
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--port", type=int, default=None)
+    emulate.add_argument("--token-ttl", type=float, default=None, help="token lifetime in seconds")
+    emulate.add_argument("--seed", type=int, default=0, help="seed for injected faults")
+    emulate.set_defaults(func=_emulate)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=_db_upgrade)
+
+    keys = sub.add_parser("api-keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="mint a key; it is printed once, as the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
+    create.set_defaults(func=_keys_create)
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
+    revoke.add_argument("key")
+    revoke.set_defaults(func=_keys_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "emulate" and args.port is None:
+        args.port = 8101 if args.provider == "volue" else 8102
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The sync engine: claim ready outbox tasks, run them through the adapter, record the result.
+
+One :class:`SyncEngine` per worker process holds the adapters (one HTTP client
+and token per provider). ``drain(provider)`` claims ready tasks in rounds until
+none is left: compatible upserts go to the provider as one batch request, the
+rest run concurrently. Each round's results, the provider links and the
+per-entity call history are written in one transaction per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, delete, insert, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.domain import EntityType, Provider, SyncStatus, TaskAction
+from gateway.records import utcnow
+from gateway.settings import Settings
+from gateway.store.tables import (
+    OutboxTaskRow,
+    ProviderLinkRow,
+    TaskDependencyRow,
+    UpstreamCallRow,
+)
+from gateway.sync.claim import claim
+from gateway.sync.context import prepare
+from providers.base import (
+    RETRIABLE,
+    CallRecord,
+    Operation,
+    Outcome,
+    ProviderAdapter,
+    ProviderError,
+    TransientError,
+)
+from providers.http import call_log
+
+log = logging.getLogger("gateway.sync")
+
+RetryScheduler = Callable[[str, datetime], Awaitable[None]]
+"""Called with (provider, when) for each task put back to wait, so a wake-up can be scheduled."""
+
+
+def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float | None = None,
+              rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter; the provider's ``Retry-After`` is a floor."""
+    ceiling = min(max_s, base_s * (2 ** max(0, attempt - 1)))
+    delay = (rng or random).uniform(0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max_s))
+    return delay
+
+
+@dataclass
+class RoundResult:
+    task: OutboxTaskRow
+    outcome: Outcome | None = None
+    error: ProviderError | None = None
+    fatal_reason: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+class SyncEngine:
+    """Runs outbox tasks of every configured provider."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: dict[Provider, ProviderAdapter],
+        settings: Settings,
+        on_retry: RetryScheduler | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = adapters
+        self.settings = settings
+        self.on_retry = on_retry
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the round in flight, then claim nothing more."""
+        self._stopping = True
+
+    async def drain(self, provider: str, *, max_rounds: int | None = None) -> int:
+        """Claim and run ready tasks of ``provider`` until none is left; return how many ran."""
+        done = 0
+        rounds = 0
+        while not self._stopping and (max_rounds is None or rounds < max_rounds):
+            async with self.sessions() as session:
+                tasks = await claim(session, provider=provider, now=utcnow(),
+                                    lease_s=self.settings.sync_lease_s,
+                                    limit=self.settings.sync_batch_size)
+            if not tasks:
+                break
+            await self.run_round(Provider(provider), tasks)
+            done += len(tasks)
+            rounds += 1
+        return done
+
+    async def run_round(self, provider: Provider, tasks: Sequence[OutboxTaskRow]) -> None:
+        adapter = self.adapters[provider]
+        async with self.sessions() as session:
+            prepared = await prepare(session, provider, tasks)
+        results = {task.id: RoundResult(task) for task in tasks}
+        for task_id, why in prepared.unpreparable.items():
+            results[task_id].fatal_reason = why
+        groups: dict[tuple[str, str], list[Operation]] = defaultdict(list)
+        for op in prepared.operations.values():
+            groups[(op.entity_type.value, op.action.value)].append(op)
+        limits = adapter.capabilities.batch_limits
+        jobs: list[Awaitable[None]] = []
+        semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
+        for (entity_type, action), ops in groups.items():
+            batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
+            if batchable and len(ops) > 1:
+                size = limits[EntityType(entity_type)]
+                for start in range(0, len(ops), size):
+                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, semaphore))
+            else:
+                jobs.extend(self._run_one(adapter, op, results, semaphore) for op in ops)
+        await asyncio.gather(*jobs)
+        await self._record(provider, list(results.values()))
+
+    async def _run_one(self, adapter: ProviderAdapter, op: Operation,
+                       results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+        async with semaphore:
+            calls: list[CallRecord] = []
+            token = call_log.set(calls)
+            try:
+                results[op.task_id].outcome = await adapter.apply(op)
+            except ProviderError as exc:
+                results[op.task_id].error = exc
+            except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker
+                log.exception("adapter %s crashed on task %s", adapter.provider, op.task_id)
+                results[op.task_id].error = TransientError(f"internal error: {type(exc).__name__}")
+            finally:
+                call_log.reset(token)
+            results[op.task_id].calls = calls
+
+    async def _run_batch(self, adapter: ProviderAdapter, ops: Sequence[Operation],
+                         results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+        async with semaphore:
+            calls: list[CallRecord] = []
+            token = call_log.set(calls)
+            try:
+                outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
+            except ProviderError as exc:
+                outcomes = [exc] * len(ops)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("adapter %s crashed on a batch", adapter.provider)
+                outcomes = [TransientError(f"internal error: {type(exc).__name__}")] * len(ops)
+            finally:
+                call_log.reset(token)
+            for op, outcome in zip(ops, outcomes, strict=True):
+                result = results[op.task_id]
+                if isinstance(outcome, ProviderError):
+                    result.error = outcome
+                else:
+                    result.outcome = outcome
+                result.calls = calls
+
+    async def _record(self, provider: Provider, results: list[RoundResult]) -> None:
+        """Write the round's outcome: tasks, links, dependencies and call history, atomically."""
+        now = utcnow()
+        s = self.settings
+        done_tasks: list[dict[str, object]] = []
+        retry_tasks: list[dict[str, object]] = []
+        link_updates: list[dict[str, object]] = []
+        history: list[dict[str, object]] = []
+        retries: list[datetime] = []
+        for result in results:
+            task = result.task
+            for call in result.calls[-20:]:
+                history.append({
+                    "entity_id": task.entity_id, "entity_type": task.entity_type,
+                    "customer_id": task.customer_id, "provider": task.provider, "task_id": task.id,
+                    "method": call.method, "route": call.route, "status": call.status,
+                    "latency_ms": call.latency_ms, "error": call.error, "at": now,
+                })
+            fence = {"t_id": task.id, "t_attempts": task.attempts}
+            link_key = {"l_entity": task.entity_id, "l_provider": task.provider}
+            if result.outcome is not None:
+                done_tasks.append(fence)
+                deleted = task.action == TaskAction.DELETE.value
+                link_updates.append({
+                    **link_key, "l_status": SyncStatus.DELETED.value if deleted else SyncStatus.SYNCED.value,
+                    "l_external": None if deleted else result.outcome.external_id,
+                    "l_attempts": task.attempts, "l_error": None, "l_synced": now, "l_now": now,
+                    "l_upsert": not deleted,
+                })
+                continue
+            error = result.error
+            message = result.fatal_reason or (_describe(error) if error else "unknown failure")
+            retriable = error is not None and isinstance(error, RETRIABLE) and result.fatal_reason is None
+            dead = not retriable or task.attempts >= s.sync_max_attempts
+            if dead:
+                status, run_after = "dead", now
+            else:
+                retry_after = error.retry_after if isinstance(error, TransientError) else None
+                run_after = now + timedelta(seconds=backoff_s(
+                    task.attempts, base_s=s.sync_backoff_base_s, max_s=s.sync_backoff_max_s,
+                    retry_after=retry_after))
+                status = "pending"
+                retries.append(run_after)
+            retry_tasks.append({**fence, "t_status": status, "t_run_after": run_after,
+                                "t_error": message[:2000]})
+            link_updates.append({
+                **link_key, "l_status": SyncStatus.FAILED.value if dead else None,
+                "l_external": None, "l_attempts": task.attempts, "l_error": message[:2000],
+                "l_synced": None, "l_now": now, "l_upsert": None,
+            })
+        async with self.sessions() as session:
+            finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
+            await self._update_links(session, [u for u in link_updates
+                                               if (u["l_entity"], u["l_provider"]) in finished])
+            if history:
+                await session.execute(insert(UpstreamCallRow), history)
+            await session.commit()
+        if self.on_retry is not None and retries:
+            await self.on_retry(provider.value, min(retries))
+
+    async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
+                            retry: list[dict[str, object]], now: datetime) -> set[tuple[str, str]]:
+        """Close the tasks this worker still holds (fenced by attempts); return their (entity, provider)."""
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        finished: set[tuple[str, str]] = set()
+        if done:
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
+                       table.c.status == "running")
+                .values(status="done", lease_until=None, last_error=None, updated_at=now)
+                .returning(table.c.id, table.c.entity_id, table.c.provider)
+            )
+            rows = []
+            for item in done:
+                rows.extend((await session.execute(stmt, item)).all())
+            ids = [r.id for r in rows]
+            finished |= {(r.entity_id, r.provider) for r in rows}
+            for start in range(0, len(ids), 500):
+                await session.execute(delete(TaskDependencyRow).where(
+                    TaskDependencyRow.depends_on.in_(ids[start:start + 500])))  # type: ignore[attr-defined]
+        if retry:
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
+                       table.c.status == "running")
+                .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
+                        last_error=bindparam("t_error"), lease_until=None, updated_at=now)
+                .returning(table.c.entity_id, table.c.provider)
+            )
+            for item in retry:
+                finished |= {(r.entity_id, r.provider) for r in (await session.execute(stmt, item)).all()}
+        return finished
+
+    async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:
+        table = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+        for item in updates:
+            values: dict[str, object] = {"attempts": item["l_attempts"], "last_error": item["l_error"],
+                                         "updated_at": item["l_now"]}
+            if item["l_upsert"] is True:
+                # a delete queued meanwhile keeps the link "deleting"
+                values["status"] = case(
+                    (table.c.status.in_([SyncStatus.DELETING.value, SyncStatus.DELETED.value]),
+                     table.c.status),
+                    else_=SyncStatus.SYNCED.value,
+                )
+                values["external_id"] = item["l_external"]
+                values["synced_at"] = item["l_synced"]
+            elif item["l_upsert"] is False:
+                values["status"] = SyncStatus.DELETED.value
+                values["synced_at"] = item["l_synced"]
+            elif item["l_status"] is not None:
+                values["status"] = item["l_status"]
+            await session.execute(
+                update(table)
+                .where(table.c.entity_id == item["l_entity"], table.c.provider == item["l_provider"])
+                .values(**values)
+            )
+
+
+def _describe(error: ProviderError) -> str:
+    status = f"{error.status} " if error.status else ""
+    route = f" ({error.route})" if error.route else ""
+    return f"{type(error).__name__}: {status}{error.message}{route}"
