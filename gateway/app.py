@@ -18,6 +18,7 @@ from gateway.api.deps import authenticate
 from gateway.api.health import live, ready
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.sites import CustomerSitesController, SiteController
+from gateway.api.sync import SyncController, SyncHistoryController
 from gateway.apikeys import KeyResolver
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine, session_factory
@@ -32,6 +33,8 @@ API_CONTROLLERS = [
     SiteDevicesController,
     CustomerVehiclesController,
     DeviceController,
+    SyncController,
+    SyncHistoryController,
 ]
 
 

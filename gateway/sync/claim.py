@@ -36,7 +36,6 @@ RETURNING id, provider, entity_type, entity_id, customer_id, action, status, att
           run_after, lease_until, last_error, created_at, updated_at
 """
 
-_sqlite_lock = asyncio.Lock()
 
 
 def _sql(statement: str) -> TextClause:
@@ -47,9 +46,13 @@ def _sql(statement: str) -> TextClause:
 
 
 async def claim(
-    session: AsyncSession, *, provider: str, now: datetime, lease_s: float, limit: int
+    session: AsyncSession, *, provider: str, now: datetime, lease_s: float, limit: int,
+    sqlite_lock: asyncio.Lock,
 ) -> list[OutboxTaskRow]:
-    """Lease up to ``limit`` ready tasks of ``provider``, oldest first; commits."""
+    """Lease up to ``limit`` ready tasks of ``provider``, oldest first; commits.
+
+    ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
+    """
     postgres = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
     statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else ""))
     params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
@@ -58,7 +61,7 @@ async def claim(
         rows = (await session.execute(statement, params)).all()
         await session.commit()
     else:
-        async with _sqlite_lock:
+        async with sqlite_lock:
             rows = (await session.execute(statement, params)).all()
             await session.commit()
     tasks = [

@@ -84,6 +84,7 @@ class SyncEngine:
         self.settings = settings
         self.on_retry = on_retry
         self._stopping = False
+        self._claim_lock = asyncio.Lock()
 
     def stop(self) -> None:
         """Finish the round in flight, then claim nothing more."""
@@ -97,7 +98,8 @@ class SyncEngine:
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
                                     lease_s=self.settings.sync_lease_s,
-                                    limit=self.settings.sync_batch_size)
+                                    limit=self.settings.sync_batch_size,
+                                    sqlite_lock=self._claim_lock)
             if not tasks:
                 break
             await self.run_round(Provider(provider), tasks)

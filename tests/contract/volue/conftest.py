@@ -10,7 +10,10 @@ base and the payload say ``additionalProperties: false``. Read as JSON Schema, n
 payload can satisfy both, so no event or report could ever validate. :func:`load_spec`
 rewrites exactly those schemas into what their ``discriminator`` mappings mean: each
 mapped payload gets the base's ``payloadType`` (fixed to its mapping key) inline, and
-the base becomes a ``oneOf`` of its mapped payloads. Nothing else is changed.
+the base becomes a ``oneOf`` of its mapped payloads. The Bearer scheme name is also
+lower-cased: HTTP auth schemes are case-insensitive, but openapi-core compares the
+request's scheme, lower-cased, with the name exactly as written ("Bearer"), so no
+request could pass its security check otherwise. Nothing else is changed.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ CLIENT_SECRET = "volue-emulator-secret"
 def load_spec() -> dict[str, Any]:
     """Return the Partner API spec with its polymorphic payloads made satisfiable."""
     spec: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    for scheme in spec["components"]["securitySchemes"].values():
+        if scheme.get("type") == "http":
+            scheme["scheme"] = scheme["scheme"].lower()
     schemas = spec["components"]["schemas"]
     for base_name in ("SparkEventPayload", "SparkReportPayload"):
         base = schemas[base_name]
@@ -113,6 +119,12 @@ class SpecChecker:
     @property
     def last_request_valid(self) -> bool:
         return self.request_errors[-1] is None
+
+    @property
+    def last_request_refused_for_its_body(self) -> bool:
+        """Whether the spec refused the last request for what it sent, not for auth."""
+        error = self.request_errors[-1]
+        return error is not None and type(error).__name__ != "SecurityValidationError"
 
 
 @dataclass

@@ -1,0 +1,728 @@
+"""One contract suite for every provider adapter, each against its emulator over real HTTP.
+
+Every test runs once per provider (``harness`` is parametrised) and drives the
+adapter exactly as the sync engine does, through ``apply`` and ``apply_batch``.
+After each test, every request the adapter sent to the provider's API is checked
+against the provider's OpenAPI file with openapi-core.
+
+Two adjustments to the published documents, both for the validator's sake only:
+Volue's security scheme is named ``Bearer`` and openapi-core compares scheme names
+case-sensitively (RFC 9110 says they are not), so it is lower-cased; and Volue's
+``POST /reports`` is not checked, because the file's polymorphic report payloads
+cannot validate as written (each is ``allOf`` two closed objects).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.exceptions import OpenAPIError
+from openapi_core.testing import MockRequest
+
+from gateway.domain import (
+    Address,
+    Coordinates,
+    Customer,
+    Device,
+    DeviceKind,
+    EntityType,
+    Medium,
+    Provider,
+    Site,
+    SiteKind,
+    SpaceCategory,
+    TaskAction,
+)
+from providers.base import (
+    AuthError,
+    CallRecord,
+    ConflictError,
+    Operation,
+    Outcome,
+    RejectedError,
+    TransientError,
+)
+from providers.emulation import Emulation, FaultPlan, serve_in_thread
+from providers.factory import (
+    VolueConfig,
+    ZaehlerfreundeConfig,
+    build_volue,
+    build_zaehlerfreunde,
+)
+from providers.http import call_log
+from providers.registry import CAPABILITIES
+from providers.volue import emulator as volue_emulator
+from providers.volue.adapter import VolueAdapter
+from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
+from providers.zaehlerfreunde import emulator as zf_emulator
+from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.zaehlerfreunde.mapping import DeviceReadings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO_ROOT / ".." / "shared"))
+VOLUE_SPEC = SHARED / "providers" / "volue" / "ec-sandbox-swagger.json"
+ZF_SPEC = SHARED / "providers" / "zaehlerfreunde" / "openapi.yaml"
+
+VOLUE_PREFIX = "/energy-coordination/v1"
+ZF_PREFIX = "/partner"
+VOLUE_ID, VOLUE_SECRET = "volue-emulator", "volue-emulator-secret"
+ZF_ID, ZF_SECRET = "zf-emulator", "zf-emulator-secret"
+UNCHECKED = {("POST", VOLUE_PREFIX + "/reports")}
+
+Adapter = VolueAdapter | ZaehlerfreundeAdapter
+
+
+@cache
+def volue_openapi() -> OpenAPI:
+    spec = json.loads(VOLUE_SPEC.read_text(encoding="utf-8"))
+    for scheme in spec["components"]["securitySchemes"].values():
+        scheme["scheme"] = scheme["scheme"].lower()
+    return OpenAPI.from_dict(spec)
+
+
+@cache
+def zf_openapi() -> OpenAPI:
+    spec = yaml.safe_load(ZF_SPEC.read_text(encoding="utf-8"))
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+# --- canonical entities ------------------------------------------------------------------
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def make_customer() -> Customer:
+    cid = new_id()
+    return Customer(
+        id=cid,
+        external_ref=f"crm-{cid[:8]}",
+        name="Kari Nordmann",
+        email=f"{cid[:8]}@example.com",
+        providers=(Provider.VOLUE, Provider.ZAEHLERFREUNDE),
+    )
+
+
+def make_site(customer: Customer, **changes: Any) -> Site:
+    sid = new_id()
+    site = Site(
+        id=sid,
+        customer_id=customer.id,
+        external_ref=f"site-{sid[:8]}",
+        name=f"Home {sid[:8]}",
+        kind=SiteKind.RESIDENTIAL,
+        category=SpaceCategory.SINGLE_FAMILY_HOME,
+        address=Address(line1="Hauptstraße 1", postcode="10115", city="Berlin", country="DE"),
+        coordinates=Coordinates(latitude=52.52, longitude=13.405),
+        meter_point_ids=(f"7070575000{sid[:8]}",),
+    )
+    return msgspec.structs.replace(site, **changes)
+
+
+def make_charger(site: Site, **changes: Any) -> Device:
+    did = new_id()
+    device = Device(
+        id=did,
+        customer_id=site.customer_id,
+        external_ref=f"dev-{did[:8]}",
+        kind=DeviceKind.CHARGER,
+        name="Wallbox",
+        site_id=site.id,
+    )
+    return msgspec.structs.replace(device, **changes)
+
+
+def upsert(entity: Customer | Site | Device, **options: Any) -> Operation:
+    if isinstance(entity, Site):
+        options.setdefault("meter_point_ids", entity.meter_point_ids)
+    return Operation(task_id=new_id(), action=TaskAction.UPSERT, entity=entity, **options)
+
+
+def delete(entity: Customer | Site | Device, **options: Any) -> Operation:
+    return Operation(task_id=new_id(), action=TaskAction.DELETE, entity=entity, **options)
+
+
+# --- the harness -------------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    """A running emulator, an adapter built by the factory, and what it sent."""
+
+    provider: Provider
+    url: str
+    app: Any
+    adapter: Adapter
+    openapi: OpenAPI
+    count_keys: dict[EntityType, str]
+    sent: list[httpx.Request] = field(default_factory=list)
+
+    @property
+    def emulation(self) -> Emulation:
+        emulation: Emulation = self.app.state.emulation
+        return emulation
+
+    @property
+    def caps(self) -> Any:
+        return CAPABILITIES[self.provider]
+
+    def count(self, entity_type: EntityType) -> int:
+        """How many objects of this type the emulator holds."""
+        if self.provider is Provider.VOLUE:
+            state = self.app.state.volue.store
+        else:
+            state = self.app.state.zaehlerfreunde
+        return int(state.entity_counts()[self.count_keys[entity_type]])
+
+    def requests_with_status(self, status: int) -> int:
+        return sum(by.get(status, 0) for by in self.emulation.stats.requests.values())
+
+    def spec_problems(self) -> list[str]:
+        """Every sent API request the provider's OpenAPI file does not allow."""
+        problems = []
+        for request in self.sent:
+            if (request.method, request.url.path) in UNCHECKED:
+                continue
+            checked = MockRequest(
+                f"{request.url.scheme}://{request.url.netloc.decode()}",
+                request.method.lower(),
+                request.url.path,
+                args=dict(request.url.params),
+                headers={"Authorization": request.headers.get("authorization", "")},
+                data=request.content or None,
+                content_type=request.headers.get("content-type", "application/json"),
+            )
+            try:
+                self.openapi.validate_request(checked)
+            except OpenAPIError as exc:
+                problems.append(f"{request.method} {request.url.path}: {exc}")
+        return problems
+
+    async def site(self, **changes: Any) -> tuple[Site, str]:
+        """A site that exists upstream (its customer first where the provider has users)."""
+        customer = make_customer()
+        if self.caps.customers:
+            await self.adapter.apply(upsert(customer))
+        site = make_site(customer, **changes)
+        outcome = await self.adapter.apply(upsert(site))
+        assert outcome.external_id is not None
+        return site, outcome.external_id
+
+    def site_view(self, external_id: str) -> tuple[Any, ...]:
+        """What the provider holds for a site, in the terms it keeps."""
+        if self.provider is Provider.VOLUE:
+            loc = self.app.state.volue.store.locations[external_id]
+            return (str(loc.location_type), loc.coordinates, loc.meter_point_ids)
+        space = self.app.state.zaehlerfreunde.spaces[external_id]
+        return (space.name, space.address_line_one, space.city, space.category)
+
+    def expected_view(self, site: Site) -> tuple[Any, ...]:
+        """What ``site_view`` should show for ``site``."""
+        if self.provider is Provider.VOLUE:
+            coords = site.coordinates
+            position = (coords.latitude, coords.longitude) if coords is not None else None
+            return (site.kind.value.capitalize(), position, site.meter_point_ids)
+        return (site.name, site.address.line1, site.address.city, site.category.value)
+
+
+def _watch(client: httpx.AsyncClient, prefix: str, sent: list[httpx.Request]) -> None:
+    async def capture(request: httpx.Request) -> None:
+        if request.url.path.startswith(prefix):
+            sent.append(request)
+
+    client.event_hooks = {"request": [capture], "response": []}
+
+
+def build_adapter(provider: Provider, url: str, *, secret: str | None = None) -> Adapter:
+    if provider is Provider.VOLUE:
+        return build_volue(
+            VolueConfig(
+                base_url=url + VOLUE_PREFIX,
+                token_url=url + volue_emulator.TOKEN_PATH,
+                client_id=VOLUE_ID,
+                client_secret=secret or VOLUE_SECRET,
+                timeout_s=5.0,
+            )
+        )
+    return build_zaehlerfreunde(
+        ZaehlerfreundeConfig(
+            base_url=url + ZF_PREFIX,
+            client_id=ZF_ID,
+            client_secret=secret or ZF_SECRET,
+            timeout_s=5.0,
+        )
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(provider: Provider) -> AsyncIterator[Harness]:
+    """The provider's emulator served on 127.0.0.1 and an adapter from the factory.
+
+    On exit, every request the adapter sent must be one the provider's OpenAPI allows.
+    """
+    if provider is Provider.VOLUE:
+        app: Any = volue_emulator.create_app()
+        openapi, prefix = volue_openapi(), VOLUE_PREFIX
+        keys = {
+            EntityType.CUSTOMER: "users",
+            EntityType.SITE: "locations",
+            EntityType.DEVICE: "resources",
+        }
+    else:
+        app = zf_emulator.create_app()
+        openapi, prefix = zf_openapi(), ZF_PREFIX
+        keys = {EntityType.SITE: "spaces", EntityType.DEVICE: "devices"}
+    with serve_in_thread(app) as url:
+        adapter = build_adapter(provider, url)
+        h = Harness(
+            provider=provider, url=url, app=app, adapter=adapter, openapi=openapi, count_keys=keys
+        )
+        _watch(adapter.client.http.client, prefix, h.sent)
+        try:
+            yield h
+        finally:
+            await adapter.aclose()
+    assert h.spec_problems() == []
+
+
+@pytest.fixture(params=list(CAPABILITIES), ids=str)
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Each provider in turn."""
+    async with running(request.param) as h:
+        yield h
+
+
+CUSTOMER_PROVIDERS = [p for p, caps in CAPABILITIES.items() if caps.customers]
+
+
+@pytest.fixture(params=CUSTOMER_PROVIDERS, ids=str)
+async def customer_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Each provider that has an object for customers."""
+    async with running(request.param) as h:
+        yield h
+
+
+# --- lifecycles --------------------------------------------------------------------------
+
+
+async def test_customer_lifecycle(customer_harness: Harness) -> None:
+    """A customer is created, re-applied without duplicates, deleted, and deleted again."""
+    h = customer_harness
+    customer = make_customer()
+    created = await h.adapter.apply(upsert(customer))
+    assert created.external_id == customer.id
+    again = await h.adapter.apply(upsert(customer, external_id=customer.id))
+    assert again.external_id == customer.id
+    assert h.count(EntityType.CUSTOMER) == 1
+    assert dict(h.emulation.stats.duplicates) == {}
+    assert (await h.adapter.apply(delete(customer))).external_id is None
+    assert h.count(EntityType.CUSTOMER) == 0
+    assert (await h.adapter.apply(delete(customer))).external_id is None
+
+
+async def test_site_lifecycle(harness: Harness) -> None:
+    """A site is created as the provider's object, updated in place, and deleted."""
+    site, external_id = await harness.site()
+    assert harness.count(EntityType.SITE) == 1
+    assert harness.site_view(external_id) == harness.expected_view(site)
+    changed = msgspec.structs.replace(
+        site,
+        name="Renamed",
+        kind=SiteKind.COMMERCIAL,
+        category=SpaceCategory.OFFICE,
+        coordinates=Coordinates(latitude=59.91, longitude=10.75),
+        meter_point_ids=("707057500011111111", "707057500022222222"),
+        address=Address(line1="Neue Straße 5", postcode="20095", city="Hamburg", country="DE"),
+    )
+    updated = await harness.adapter.apply(upsert(changed, external_id=external_id))
+    assert updated.external_id == external_id
+    assert harness.count(EntityType.SITE) == 1
+    assert harness.site_view(external_id) == harness.expected_view(changed)
+    gone = await harness.adapter.apply(delete(changed, external_id=external_id))
+    assert gone.external_id is None
+    assert harness.count(EntityType.SITE) == 0
+
+
+async def test_device_lifecycle(harness: Harness) -> None:
+    """A device is created under its site, re-applied as an update, and deleted."""
+    site, site_external = await harness.site()
+    charger = make_charger(site)
+    created = await harness.adapter.apply(upsert(charger, parent_external_id=site_external))
+    assert created.external_id is not None
+    assert harness.count(EntityType.DEVICE) == 1
+    renamed = msgspec.structs.replace(charger, name="Garage wallbox")
+    updated = await harness.adapter.apply(
+        upsert(renamed, external_id=created.external_id, parent_external_id=site_external)
+    )
+    assert updated.external_id == created.external_id
+    assert harness.count(EntityType.DEVICE) == 1
+    gone = await harness.adapter.apply(
+        delete(renamed, external_id=created.external_id, parent_external_id=site_external)
+    )
+    assert gone.external_id is None
+    assert harness.count(EntityType.DEVICE) == 0
+
+
+async def test_vehicle_lifecycle(customer_harness: Harness) -> None:
+    """A vehicle hangs under its user and is removed by its resource id."""
+    h = customer_harness
+    customer = make_customer()
+    await h.adapter.apply(upsert(customer))
+    car = Device(
+        id=new_id(),
+        customer_id=customer.id,
+        external_ref="car-1",
+        kind=DeviceKind.VEHICLE,
+        name="Car",
+        brand="Tesla",
+        model="Model 3",
+    )
+    assert (await h.adapter.apply(upsert(car))).external_id == car.id
+    assert (await h.adapter.apply(upsert(car, attempt=1))).external_id == car.id
+    assert dict(h.emulation.stats.duplicates) == {}
+    assert (await h.adapter.apply(delete(car))).external_id is None
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+
+async def test_repeated_site_upserts_make_no_duplicate(harness: Harness) -> None:
+    """A site applied again (lost answer, then known id) stays one object upstream."""
+    customer = make_customer()
+    if harness.caps.customers:
+        await harness.adapter.apply(upsert(customer))
+        await harness.adapter.apply(upsert(customer, attempt=1))
+    site = make_site(customer)
+    first = await harness.adapter.apply(upsert(site))
+    retried = await harness.adapter.apply(upsert(site, attempt=1))
+    known = await harness.adapter.apply(upsert(site, external_id=first.external_id, attempt=2))
+    assert first.external_id == retried.external_id == known.external_id
+    assert harness.count(EntityType.SITE) == 1
+    assert dict(harness.emulation.stats.duplicates) == {}
+
+
+async def test_repeated_device_upserts_make_no_duplicate(harness: Harness) -> None:
+    """A device applied again after a lost answer is adopted, not created twice."""
+    site, site_external = await harness.site()
+    charger = make_charger(site)
+    first = await harness.adapter.apply(upsert(charger, parent_external_id=site_external))
+    retried = await harness.adapter.apply(
+        upsert(charger, parent_external_id=site_external, attempt=1)
+    )
+    assert retried.external_id == first.external_id
+    assert harness.count(EntityType.DEVICE) == 1
+    assert dict(harness.emulation.stats.duplicates) == {}
+
+
+# --- batches -----------------------------------------------------------------------------
+
+
+async def test_site_batch(harness: Harness) -> None:
+    """New sites in one ``apply_batch`` all come back with ids, in order."""
+    customer = make_customer()
+    if harness.caps.customers:
+        await harness.adapter.apply(upsert(customer))
+    sites = [make_site(customer) for _ in range(5)]
+    results = await harness.adapter.apply_batch([upsert(s) for s in sites])
+    assert all(isinstance(r, Outcome) and r.external_id for r in results)
+    assert harness.count(EntityType.SITE) == 5
+    for site, result in zip(sites, results, strict=True):
+        assert isinstance(result, Outcome) and result.external_id is not None
+        assert harness.site_view(result.external_id) == harness.expected_view(site)
+    if EntityType.SITE in harness.caps.batch_limits:
+        batch_calls = harness.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]
+        assert dict(batch_calls) == {201: 1}
+
+
+async def test_batch_with_one_bad_item(harness: Harness) -> None:
+    """One item the provider refuses fails alone; the others in the batch succeed."""
+    customer = make_customer()
+    if harness.caps.customers:
+        await harness.adapter.apply(upsert(customer))
+        stranger = make_customer()
+        sites = [make_site(customer), make_site(stranger), make_site(customer)]
+        ops = [upsert(s) for s in sites]
+        entity_type = EntityType.SITE
+    else:
+        site, site_external = await harness.site()
+        ops = [
+            upsert(make_charger(site), parent_external_id=site_external),
+            upsert(make_charger(site), parent_external_id=new_id()),
+            upsert(make_charger(site), parent_external_id=site_external),
+        ]
+        entity_type = EntityType.DEVICE
+    before = harness.count(entity_type)
+    results = await harness.adapter.apply_batch(ops)
+    assert isinstance(results[0], Outcome) and isinstance(results[2], Outcome)
+    assert isinstance(results[1], RejectedError)
+    assert results[1].status == 404
+    assert harness.count(entity_type) == before + 2
+
+
+async def test_customer_batch(customer_harness: Harness) -> None:
+    """Customers go in one batch request and every one is registered."""
+    h = customer_harness
+    customers = [make_customer() for _ in range(7)]
+    results = await h.adapter.apply_batch([upsert(c) for c in customers])
+    assert [r.external_id for r in results if isinstance(r, Outcome)] == [c.id for c in customers]
+    assert h.count(EntityType.CUSTOMER) == 7
+    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/batch"]) == {201: 1}
+
+
+async def test_location_batch_falls_back_when_one_location_differs(
+    customer_harness: Harness,
+) -> None:
+    """A batch refused because one location exists otherwise is retried item by item."""
+    h = customer_harness
+    site, _ = await h.site()
+    customer_id = site.customer_id
+    moved = msgspec.structs.replace(site, meter_point_ids=("707057500099999999",))
+    fresh = [
+        make_site(make_customer(), customer_id=customer_id),
+        make_site(make_customer(), customer_id=customer_id),
+    ]
+    results = await h.adapter.apply_batch([upsert(fresh[0]), upsert(moved), upsert(fresh[1])])
+    assert all(isinstance(r, Outcome) for r in results)
+    assert h.count(EntityType.SITE) == 3
+    assert h.site_view(site.id) == h.expected_view(moved)
+    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]) == {
+        400: 1
+    }
+
+
+# --- error classification ----------------------------------------------------------------
+
+
+async def test_upstream_failure_is_transient(harness: Harness) -> None:
+    """With every request failing 5xx, the adapter raises TransientError."""
+    customer = make_customer()
+    harness.emulation.set_faults(FaultPlan(error_rate=1.0))
+    with pytest.raises(TransientError) as caught:
+        await harness.adapter.apply(upsert(make_site(customer)))
+    assert caught.value.status in {500, 502, 503}
+    harness.emulation.set_faults(FaultPlan())
+
+
+async def test_rate_limit_honours_retry_after(harness: Harness) -> None:
+    """A 429 becomes TransientError with the provider's Retry-After in seconds."""
+    harness.emulation.set_faults(FaultPlan(rate_limit_rate=1.0, retry_after_s=7))
+    with pytest.raises(TransientError) as caught:
+        await harness.adapter.apply(upsert(make_site(make_customer())))
+    assert caught.value.status == 429
+    assert caught.value.retry_after == 7.0
+    harness.emulation.set_faults(FaultPlan())
+
+
+async def test_dropped_connection_is_transient(harness: Harness) -> None:
+    """A connection closed without an answer is TransientError."""
+    harness.emulation.set_faults(FaultPlan(drop_rate=1.0))
+    with pytest.raises(TransientError):
+        await harness.adapter.apply(upsert(make_site(make_customer())))
+    harness.emulation.set_faults(FaultPlan())
+
+
+async def test_refused_payload_keeps_provider_message(harness: Harness) -> None:
+    """A payload the provider refuses is RejectedError carrying the provider's own words."""
+    site, external_id = await harness.site()
+    if harness.provider is Provider.VOLUE:
+        bad = msgspec.structs.replace(site, coordinates=Coordinates(latitude=100.0, longitude=0.0))
+        op = upsert(bad, external_id=external_id)
+        said = "latitude in [-90, 90]"
+    else:
+        bad = msgspec.structs.replace(site, parent_site_id=site.id)
+        op = upsert(bad, external_id=external_id, parent_external_id=external_id)
+        said = "cannot be its own parent"
+    with pytest.raises(RejectedError) as caught:
+        await harness.adapter.apply(op)
+    assert caught.value.status == 400
+    assert said in caught.value.message
+
+
+async def test_revoked_token_is_refreshed_once(harness: Harness) -> None:
+    """After the provider revokes every token, one new token is fetched and the call retried."""
+    await harness.site()
+    assert harness.emulation.stats.token_fetches == 1
+    harness.emulation.tokens.revoke_all()
+    await harness.site()
+    assert harness.emulation.stats.token_fetches == 2
+    assert harness.requests_with_status(401) == 1
+
+
+async def test_wrong_credentials_are_auth_error(harness: Harness) -> None:
+    """Refused client credentials raise AuthError that does not contain the secret."""
+    secret = "wrong-secret-" + new_id()
+    adapter = build_adapter(harness.provider, harness.url, secret=secret)
+    log: list[CallRecord] = []
+    token = call_log.set(log)
+    try:
+        with pytest.raises(AuthError) as caught:
+            await adapter.apply(upsert(make_site(make_customer())))
+    finally:
+        call_log.reset(token)
+        await adapter.aclose()
+    assert secret not in str(caught.value)
+    assert log and all(secret not in msgspec.json.encode(r).decode() for r in log)
+
+
+async def test_delete_of_missing_is_success(harness: Harness) -> None:
+    """Deleting what the provider does not hold counts as done."""
+    customer = make_customer()
+    site = make_site(customer)
+    charger = make_charger(site)
+    gone_site = await harness.adapter.apply(delete(site, external_id=new_id()))
+    gone_device = await harness.adapter.apply(
+        delete(charger, external_id=new_id(), parent_external_id=new_id())
+    )
+    assert gone_site.external_id is None and gone_device.external_id is None
+    assert harness.requests_with_status(404) == 2
+
+
+async def test_call_log_records_exchanges_without_secrets(harness: Harness) -> None:
+    """With a call log set, every exchange is recorded, and no token or secret is in it."""
+    log: list[CallRecord] = []
+    token = call_log.set(log)
+    try:
+        site, external_id = await harness.site()
+    finally:
+        call_log.reset(token)
+    assert log[0].method == "POST" and log[0].route.endswith("token")
+    assert all(r.status is not None and r.status < 300 for r in log)
+    assert all(r.latency_ms >= 0 for r in log)
+    dumped = msgspec.json.encode(log).decode()
+    for secret in (VOLUE_SECRET, ZF_SECRET):
+        assert secret not in dumped
+    assert "Bearer" not in dumped
+    recorded = len(log)
+    await harness.adapter.apply(upsert(site, external_id=external_id))
+    assert len(log) == recorded
+
+
+# --- extras ------------------------------------------------------------------------------
+
+
+async def test_zaehlerfreunde_readings_and_invite() -> None:
+    """Readings of several devices go in one request; an invite returns its link."""
+    app = zf_emulator.create_app()
+    with serve_in_thread(app) as url:
+        adapter = build_adapter(Provider.ZAEHLERFREUNDE, url)
+        assert isinstance(adapter, ZaehlerfreundeAdapter)
+        try:
+            customer = make_customer()
+            site = make_site(customer)
+            space = await adapter.apply(upsert(site))
+            assert space.external_id is not None
+            meter = Device(
+                id=new_id(),
+                customer_id=customer.id,
+                external_ref="meter-1",
+                kind=DeviceKind.METER,
+                medium=Medium.ELECTRICITY,
+                name="Main meter",
+                site_id=site.id,
+                is_main=True,
+            )
+            await adapter.apply(upsert(meter, parent_external_id=space.external_id))
+            await adapter.push_readings(
+                [
+                    DeviceReadings(
+                        external_device_id=meter.id,
+                        readings=[
+                            ("1-1:1.8.0", 1714635000, 100.0),
+                            ("1-1:1.8.0", 1714635900, 100.5),
+                        ],
+                    )
+                ]
+            )
+            assert app.state.zaehlerfreunde.reading_count == 2
+            link = await adapter.create_invite(
+                space_id=space.external_id, email=customer.email, send_email=False
+            )
+            assert link.startswith("https://")
+            with pytest.raises(RejectedError) as caught:
+                await adapter.push_readings(
+                    [DeviceReadings(external_device_id=meter.id, readings=[("9.9.9", 1, 1.0)])]
+                )
+            assert "obisCode" in caught.value.message
+        finally:
+            await adapter.aclose()
+
+
+async def test_volue_report() -> None:
+    """A report is posted to ``/reports`` and stored by the provider."""
+    app = volue_emulator.create_app()
+    with serve_in_thread(app) as url:
+        adapter = build_adapter(Provider.VOLUE, url)
+        assert isinstance(adapter, VolueAdapter)
+        try:
+            report = PostReportRequest(
+                payloads=[
+                    EnergyUsageReportPayload(
+                        resource_id=new_id(),
+                        resolution="01:00:00",
+                        points=[
+                            EnergyCurvePoint(
+                                timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC),
+                                kilo_watt_hours=3.14,
+                            )
+                        ],
+                    )
+                ]
+            )
+            await adapter.post_report(report)
+            assert app.state.volue.store.entity_counts()["reports"] == 1
+            with pytest.raises(RejectedError):
+                await adapter.post_report({"payloads": [{"payloadType": "Nonsense"}]})
+        finally:
+            await adapter.aclose()
+
+
+async def test_resource_conflict_is_conflict_error() -> None:
+    """A resource id held by a different device type cannot be reconciled: ConflictError."""
+    app = volue_emulator.create_app()
+    with serve_in_thread(app) as url:
+        adapter = build_adapter(Provider.VOLUE, url)
+        try:
+            customer = make_customer()
+            await adapter.apply(upsert(customer))
+            site = make_site(customer)
+            await adapter.apply(upsert(site))
+            charger = make_charger(site)
+            await adapter.apply(upsert(charger))
+            as_heat_pump = msgspec.structs.replace(charger, kind=DeviceKind.HVAC)
+            with pytest.raises(ConflictError):
+                await adapter.apply(upsert(as_heat_pump))
+            with pytest.raises(ConflictError):
+                await adapter.apply(upsert(as_heat_pump, external_id=charger.id))
+        finally:
+            await adapter.aclose()
+
+
+async def test_location_without_place_is_rejected_before_any_request() -> None:
+    """A site with neither meter points nor coordinates never reaches Volue."""
+    app = volue_emulator.create_app()
+    with serve_in_thread(app) as url:
+        adapter = build_adapter(Provider.VOLUE, url)
+        try:
+            site = make_site(make_customer(), meter_point_ids=(), coordinates=None)
+            with pytest.raises(RejectedError, match="neither meter point ids nor coordinates"):
+                await adapter.apply(upsert(site))
+            results = await adapter.apply_batch([upsert(site)])
+            assert isinstance(results[0], RejectedError)
+            assert app.state.emulation.stats.requests == {}
+        finally:
+            await adapter.aclose()
