@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
-from gateway.errors import PROBLEM_BASE, GatewayError
+from gateway.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
 
 log = logging.getLogger("gateway.api")
 
@@ -56,8 +56,10 @@ def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
 
 
 def gateway_error_handler(request: Request, exc: GatewayError) -> Response[bytes]:
+    headers = {"WWW-Authenticate": 'Bearer realm="gateway"'} if isinstance(
+        exc, UnauthorizedError) else None
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
-                            instance=request.url.path)
+                            instance=request.url.path, headers=headers)
 
 
 def validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:

@@ -617,112 +617,95 @@ async def test_call_log_records_exchanges_without_secrets(harness: Harness) -> N
 
 async def test_zaehlerfreunde_readings_and_invite() -> None:
     """Readings of several devices go in one request; an invite returns its link."""
-    app = zf_emulator.create_app()
-    with serve_in_thread(app) as url:
-        adapter = build_adapter(Provider.ZAEHLERFREUNDE, url)
+    async with running(Provider.ZAEHLERFREUNDE) as h:
+        adapter = h.adapter
         assert isinstance(adapter, ZaehlerfreundeAdapter)
-        try:
-            customer = make_customer()
-            site = make_site(customer)
-            space = await adapter.apply(upsert(site))
-            assert space.external_id is not None
-            meter = Device(
+        customer = make_customer()
+        site = make_site(customer)
+        space = await adapter.apply(upsert(site))
+        assert space.external_id is not None
+        meters = [
+            Device(
                 id=new_id(),
                 customer_id=customer.id,
-                external_ref="meter-1",
+                external_ref=f"meter-{n}",
                 kind=DeviceKind.METER,
-                medium=Medium.ELECTRICITY,
-                name="Main meter",
+                medium=medium,
+                name=f"Meter {n}",
                 site_id=site.id,
-                is_main=True,
+                is_main=n == 0,
             )
+            for n, medium in enumerate((Medium.ELECTRICITY, Medium.GAS))
+        ]
+        for meter in meters:
             await adapter.apply(upsert(meter, parent_external_id=space.external_id))
+        await adapter.push_readings(
+            [
+                DeviceReadings(
+                    external_device_id=meters[0].id,
+                    readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635900, 100.5)],
+                ),
+                DeviceReadings(
+                    external_device_id=meters[1].id, readings=[("7-1:3.1.0", 1714635000, 12.0)]
+                ),
+            ]
+        )
+        assert h.app.state.zaehlerfreunde.reading_count == 3
+        assert dict(h.emulation.stats.requests[f"POST {ZF_PREFIX}/devices/readings"]) == {200: 1}
+        link = await adapter.create_invite(
+            space_id=space.external_id, email=customer.email, send_email=False
+        )
+        assert link.startswith("https://")
+        with pytest.raises(RejectedError) as caught:
             await adapter.push_readings(
-                [
-                    DeviceReadings(
-                        external_device_id=meter.id,
-                        readings=[
-                            ("1-1:1.8.0", 1714635000, 100.0),
-                            ("1-1:1.8.0", 1714635900, 100.5),
-                        ],
-                    )
-                ]
+                [DeviceReadings(external_device_id=meters[0].id, readings=[("9.9.9", 1, 1.0)])]
             )
-            assert app.state.zaehlerfreunde.reading_count == 2
-            link = await adapter.create_invite(
-                space_id=space.external_id, email=customer.email, send_email=False
-            )
-            assert link.startswith("https://")
-            with pytest.raises(RejectedError) as caught:
-                await adapter.push_readings(
-                    [DeviceReadings(external_device_id=meter.id, readings=[("9.9.9", 1, 1.0)])]
-                )
-            assert "obisCode" in caught.value.message
-        finally:
-            await adapter.aclose()
+        assert "obisCode" in caught.value.message
 
 
 async def test_volue_report() -> None:
-    """A report is posted to ``/reports`` and stored by the provider."""
-    app = volue_emulator.create_app()
-    with serve_in_thread(app) as url:
-        adapter = build_adapter(Provider.VOLUE, url)
+    """A report is posted to ``/reports`` and stored by the provider; a bad one is refused."""
+    async with running(Provider.VOLUE) as h:
+        adapter = h.adapter
         assert isinstance(adapter, VolueAdapter)
-        try:
-            report = PostReportRequest(
-                payloads=[
-                    EnergyUsageReportPayload(
-                        resource_id=new_id(),
-                        resolution="01:00:00",
-                        points=[
-                            EnergyCurvePoint(
-                                timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC),
-                                kilo_watt_hours=3.14,
-                            )
-                        ],
-                    )
-                ]
-            )
-            await adapter.post_report(report)
-            assert app.state.volue.store.entity_counts()["reports"] == 1
-            with pytest.raises(RejectedError):
-                await adapter.post_report({"payloads": [{"payloadType": "Nonsense"}]})
-        finally:
-            await adapter.aclose()
+        report = PostReportRequest(
+            payloads=[
+                EnergyUsageReportPayload(
+                    resource_id=new_id(),
+                    resolution="01:00:00",
+                    points=[
+                        EnergyCurvePoint(
+                            timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC), kilo_watt_hours=3.14
+                        )
+                    ],
+                )
+            ]
+        )
+        await adapter.post_report(report)
+        assert h.app.state.volue.store.entity_counts()["reports"] == 1
+        with pytest.raises(RejectedError):
+            await adapter.post_report({"payloads": [{"payloadType": "Nonsense"}]})
 
 
 async def test_resource_conflict_is_conflict_error() -> None:
     """A resource id held by a different device type cannot be reconciled: ConflictError."""
-    app = volue_emulator.create_app()
-    with serve_in_thread(app) as url:
-        adapter = build_adapter(Provider.VOLUE, url)
-        try:
-            customer = make_customer()
-            await adapter.apply(upsert(customer))
-            site = make_site(customer)
-            await adapter.apply(upsert(site))
-            charger = make_charger(site)
-            await adapter.apply(upsert(charger))
-            as_heat_pump = msgspec.structs.replace(charger, kind=DeviceKind.HVAC)
-            with pytest.raises(ConflictError):
-                await adapter.apply(upsert(as_heat_pump))
-            with pytest.raises(ConflictError):
-                await adapter.apply(upsert(as_heat_pump, external_id=charger.id))
-        finally:
-            await adapter.aclose()
+    async with running(Provider.VOLUE) as h:
+        site, _ = await h.site()
+        charger = make_charger(site)
+        await h.adapter.apply(upsert(charger))
+        as_heat_pump = msgspec.structs.replace(charger, kind=DeviceKind.HVAC)
+        with pytest.raises(ConflictError):
+            await h.adapter.apply(upsert(as_heat_pump))
+        with pytest.raises(ConflictError):
+            await h.adapter.apply(upsert(as_heat_pump, external_id=charger.id))
 
 
 async def test_location_without_place_is_rejected_before_any_request() -> None:
     """A site with neither meter points nor coordinates never reaches Volue."""
-    app = volue_emulator.create_app()
-    with serve_in_thread(app) as url:
-        adapter = build_adapter(Provider.VOLUE, url)
-        try:
-            site = make_site(make_customer(), meter_point_ids=(), coordinates=None)
-            with pytest.raises(RejectedError, match="neither meter point ids nor coordinates"):
-                await adapter.apply(upsert(site))
-            results = await adapter.apply_batch([upsert(site)])
-            assert isinstance(results[0], RejectedError)
-            assert app.state.emulation.stats.requests == {}
-        finally:
-            await adapter.aclose()
+    async with running(Provider.VOLUE) as h:
+        site = make_site(make_customer(), meter_point_ids=(), coordinates=None)
+        with pytest.raises(RejectedError, match="neither meter point ids nor coordinates"):
+            await h.adapter.apply(upsert(site))
+        results = await h.adapter.apply_batch([upsert(site)])
+        assert isinstance(results[0], RejectedError)
+        assert h.emulation.stats.requests == {}

@@ -295,6 +295,9 @@ async def _run(seconds: float, concurrency: int, only: str | None) -> None:
     for name, bench in benches.items():
         if only and name != only:
             continue
+        load = os.getloadavg()[0]
+        if load > 0.5 * (os.cpu_count() or 1):
+            print(f"warning: load average {load:.1f} before {name}; other work skews the figures")
         try:
             result = await bench(seconds, concurrency)
         except (ImportError, RuntimeError, httpx.HTTPError, KeyError) as exc:

@@ -79,7 +79,9 @@ def test_fault_plan_uses_camel_case_and_refuses_inconsistent_plans(
     assert emulation.faults == FaultPlan(error_rate=0.25, retry_after_s=4, paths=["/things"])
     assert client.get("/_emulator/faults").json()["errorRate"] == 0.25
     assert client.put("/_emulator/faults", json={"error_rate": 0.5}).status_code == 400
-    assert client.put("/_emulator/faults", json={"errorRate": 0.7, "dropRate": 0.7}).status_code == 400
+    assert (
+        client.put("/_emulator/faults", json={"errorRate": 0.7, "dropRate": 0.7}).status_code == 400
+    )
     bad_latency = {"latencyMsMin": 50, "latencyMsMax": 10}
     assert client.put("/_emulator/faults", json=bad_latency).status_code == 400
 

@@ -12,6 +12,7 @@ from providers.volue.test_areas import (
     AREA_1_WKT,
     AREA_2_WKT,
     TEST_AREAS,
+    TestArea,
     area_containing,
     is_eligible,
     parse_wkt_polygon,
@@ -30,14 +31,14 @@ def test_polygons_are_the_seed_text_verbatim() -> None:
 
 
 @pytest.mark.parametrize("area", TEST_AREAS, ids=lambda a: a.name)
-def test_centre_point_is_inside(area) -> None:  # type: ignore[no-untyped-def]
+def test_centre_point_is_inside(area: TestArea) -> None:
     """The published centre point of each area is eligible."""
     assert is_eligible(area.center_latitude, area.center_longitude)
     assert area_containing(area.center_latitude, area.center_longitude) is area
 
 
 @pytest.mark.parametrize("area", TEST_AREAS, ids=lambda a: a.name)
-def test_points_just_outside_are_not_eligible(area) -> None:  # type: ignore[no-untyped-def]
+def test_points_just_outside_are_not_eligible(area: TestArea) -> None:
     """A point about 10 m beyond the northernmost and westernmost vertex is not eligible."""
     north = max(area.ring, key=lambda p: p[1])
     west = min(area.ring, key=lambda p: p[0])

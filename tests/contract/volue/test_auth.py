@@ -9,9 +9,14 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
-from tests.contract.volue.conftest import CLIENT_ID, CLIENT_SECRET, Emulator, make_emulator
-
 from providers.volue.emulator import API_PREFIX
+from tests.contract.volue.conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Emulator,
+    SpecChecker,
+    make_emulator,
+)
 
 
 @pytest.fixture
@@ -20,7 +25,11 @@ def short_lived() -> Iterator[Emulator]:
 
 
 def _form(**overrides: str) -> dict[str, str]:
-    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
     form.update(overrides)
     return form
 
@@ -39,7 +48,9 @@ def test_token_grant_returns_bearer_with_lifetime(emulator: Emulator) -> None:
 def test_authlib_basic_client_auth_works(emulator: Emulator) -> None:
     """authlib's default HTTP Basic client authentication obtains a usable token."""
     with OAuth2Client(CLIENT_ID, CLIENT_SECRET) as client:
-        token = client.fetch_token(f"{emulator.base_url}/connect/token", grant_type="client_credentials")
+        token = client.fetch_token(
+            f"{emulator.base_url}/connect/token", grant_type="client_credentials"
+        )
         assert token["token_type"] == "Bearer"
         response = client.get(f"{emulator.base_url}{API_PREFIX}/users")
     assert response.status_code == 200
@@ -60,9 +71,11 @@ def test_bad_credentials_and_grant_types_are_refused(emulator: Emulator) -> None
     assert emulator.emulation.stats.token_fetches == 0
 
 
-def test_api_needs_a_bearer_token(emulator: Emulator, spec_checker) -> None:  # type: ignore[no-untyped-def]
+def test_api_needs_a_bearer_token(emulator: Emulator, spec_checker: SpecChecker) -> None:
     """Without a token, or with a made-up one, every Partner API route answers 401."""
-    with httpx.Client(base_url=emulator.base_url + API_PREFIX, event_hooks={"response": [spec_checker]}) as c:
+    with httpx.Client(
+        base_url=emulator.base_url + API_PREFIX, event_hooks={"response": [spec_checker]}
+    ) as c:
         assert c.get("/users").status_code == 401
         assert c.post("/users", json={"userId": "u"}).status_code == 401
         assert c.get("/events", headers={"authorization": "Bearer made-up"}).status_code == 401

@@ -17,13 +17,17 @@ def _user(api: httpx.Client, user_id: str = "u1") -> None:
     assert api.post("/users", json={"userId": user_id}).status_code in (200, 201)
 
 
-def _location(api: httpx.Client, user_id: str = "u1", location_id: str = "l1", **extra: object) -> httpx.Response:
+def _location(
+    api: httpx.Client, user_id: str = "u1", location_id: str = "l1", **extra: object
+) -> httpx.Response:
     body: dict[str, object] = {"locationId": location_id, "locationType": "Residential"}
     body.update(extra or {"meterPointIds": ["707057500012345678"]})
     return api.post(f"/users/{user_id}/locations", json=body)
 
 
-def test_user_create_is_idempotent_and_counts_duplicates(api: httpx.Client, emulator: Emulator) -> None:
+def test_user_create_is_idempotent_and_counts_duplicates(
+    api: httpx.Client, emulator: Emulator
+) -> None:
     """POST /users answers 201 then 200 for the same id, counting one duplicate."""
     first = api.post("/users", json={"userId": "u1"})
     again = api.post("/users", json={"userId": "u1"})
@@ -40,13 +44,19 @@ def test_users_are_paginated(api: httpx.Client) -> None:
     page = api.get("/users", params={"page": 2, "pageSize": 2}).json()
     assert [u["userId"] for u in page["users"]] == ["u2", "u3"]
     assert page["pagination"] == {
-        "totalRecords": 5, "pageSize": 2, "currentPage": 2, "totalPages": 3,
-        "nextPage": 3, "previousPage": 1,
+        "totalRecords": 5,
+        "pageSize": 2,
+        "currentPage": 2,
+        "totalPages": 3,
+        "nextPage": 3,
+        "previousPage": 1,
     }
     assert api.get("/users", params={"page": 0}).status_code == 400
 
 
-def test_user_batch_of_thousand_is_fast_and_idempotent(api: httpx.Client, emulator: Emulator) -> None:
+def test_user_batch_of_thousand_is_fast_and_idempotent(
+    api: httpx.Client, emulator: Emulator
+) -> None:
     """A batch of 1,000 users is created at once; resending it answers 200 with 1,000 duplicates."""
     users = [{"userId": f"user-{i:04d}"} for i in range(1000)]
     began = time.perf_counter()
@@ -67,7 +77,10 @@ def test_user_batch_of_thousand_is_fast_and_idempotent(api: httpx.Client, emulat
         ("/users", {}),
         ("/users", {"userId": 5}),
         ("/users/batch", {"users": [{"userId": "a"}, {"id": "b"}]}),
-        ("/users/u1/locations", {"locationId": "l1", "locationType": "Castle", "meterPointIds": ["1"]}),
+        (
+            "/users/u1/locations",
+            {"locationId": "l1", "locationType": "Castle", "meterPointIds": ["1"]},
+        ),
         ("/users/u1/locations", {"locationType": "Residential", "meterPointIds": ["1"]}),
         ("/users/u1/locations", {"locationId": "l1", "meterPointIds": ["1"], "address": "x"}),
         ("/users/u1/vehicles", {"resourceId": "v1", "resourceType": "Boat"}),
@@ -80,7 +93,7 @@ def test_user_batch_of_thousand_is_fast_and_idempotent(api: httpx.Client, emulat
 def test_requests_the_spec_forbids_are_refused_with_400(
     api: httpx.Client, spec_checker: SpecChecker, path: str, body: dict[str, object]
 ) -> None:
-    """Unknown fields, missing required fields, wrong types and bad enums: spec and emulator both refuse."""
+    """Unknown fields, missing required fields, wrong types, bad enums: spec and emulator refuse."""
     _user(api)
     response = api.post(path, json=body)
     assert spec_checker.last_request_refused_for_its_body
@@ -129,7 +142,12 @@ def test_location_update_patch_and_delete(api: httpx.Client) -> None:
     put = api.put("/users/u1/locations/l1", json={"locationId": "l1", "coordinates": TRONDHEIM})
     assert put.status_code == 200
     assert "meterPointIds" not in put.json() and put.json()["coordinates"] == TRONDHEIM
-    assert api.put("/users/u1/locations/l1", json={"locationId": "other", "coordinates": TRONDHEIM}).status_code == 400
+    assert (
+        api.put(
+            "/users/u1/locations/l1", json={"locationId": "other", "coordinates": TRONDHEIM}
+        ).status_code
+        == 400
+    )
     patched = api.patch("/users/u1/locations/l1", json={"locationType": "Commercial"})
     assert patched.json()["locationType"] == "Commercial"
     assert patched.json()["coordinates"] == TRONDHEIM
@@ -150,8 +168,10 @@ def test_location_batch_is_atomic(api: httpx.Client, emulator: Emulator) -> None
     assert [loc["userId"] for loc in created.json()["locations"]] == ["u1", "u2"]
     assert api.post("/users/locations/batch", json={"locations": batch}).status_code == 200
     assert emulator.emulation.stats.duplicates["location"] == 2
-    bad = [{"userId": "u1", "locationId": "c", "meterPointIds": ["3"]},
-           {"userId": "ghost", "locationId": "d", "meterPointIds": ["4"]}]
+    bad = [
+        {"userId": "u1", "locationId": "c", "meterPointIds": ["3"]},
+        {"userId": "ghost", "locationId": "d", "meterPointIds": ["4"]},
+    ]
     assert api.post("/users/locations/batch", json={"locations": bad}).status_code == 400
     assert "c" not in emulator.volue.store.locations
 
@@ -161,14 +181,27 @@ def test_resources_vehicles_and_cascading_deletes(api: httpx.Client, emulator: E
     _user(api)
     _location(api)
     path = "/users/u1/locations/l1/resources"
-    assert api.post("/users/u1/locations/nope/resources", json={"resourceId": "r1", "resourceType": "HVAC"}).status_code == 404
+    assert (
+        api.post(
+            "/users/u1/locations/nope/resources", json={"resourceId": "r1", "resourceType": "HVAC"}
+        ).status_code
+        == 404
+    )
     tank = api.post(path, json={"resourceId": "r1", "resourceType": "HotWaterTank"})
     assert tank.status_code == 201 and tank.json()["locationId"] == "l1"
-    assert api.post(path, json={"resourceId": "r1", "resourceType": "HotWaterTank"}).status_code == 200
+    assert (
+        api.post(path, json={"resourceId": "r1", "resourceType": "HotWaterTank"}).status_code == 200
+    )
     assert api.post(path, json={"resourceId": "r1", "resourceType": "Charger"}).status_code == 400
     car = api.post("/users/u1/vehicles", json={"resourceId": "v1", "resourceType": "Vehicle"})
-    assert car.status_code == 201 and "locationId" not in car.json() or car.json()["locationId"] is None
-    assert api.post("/users/ghost/vehicles", json={"resourceId": "v2", "resourceType": "Vehicle"}).status_code == 400
+    assert car.status_code == 201
+    assert car.json().get("locationId") is None
+    assert (
+        api.post(
+            "/users/ghost/vehicles", json={"resourceId": "v2", "resourceType": "Vehicle"}
+        ).status_code
+        == 400
+    )
     assert emulator.emulation.stats.duplicates["resource"] == 1
     ids = {r["resourceId"] for r in api.get("/users/u1/resources").json()["resources"]}
     assert ids == {"r1", "v1"}
@@ -182,7 +215,9 @@ def test_resources_vehicles_and_cascading_deletes(api: httpx.Client, emulator: E
     assert emulator.volue.store.entity_counts()["resources"] == 0
 
 
-def test_stats_surface_reports_entities_and_duplicates(api: httpx.Client, emulator: Emulator) -> None:
+def test_stats_surface_reports_entities_and_duplicates(
+    api: httpx.Client, emulator: Emulator
+) -> None:
     """GET /_emulator/stats counts requests per route, duplicates and entities."""
     _user(api)
     _user(api)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import msgspec
 import pytest
 from litestar import Litestar, Request, Response, post
-
-from tests.contract.volue.conftest import Emulator, SpecChecker
+from openapi_schema_validator import OAS30Validator
 
 from providers.emulation import serve_in_thread
 from providers.volue import schemas
 from providers.volue.webhooks import verify
+from tests.contract.volue.conftest import Emulator, SpecChecker, load_spec
 
 AREA_1 = {"latitude": 79.51913682860402, "longitude": 15.97611317258921}
 AREA_2 = {"latitude": 78.21661621129984, "longitude": 15.63509153386616}
@@ -45,7 +47,7 @@ def receiver() -> Iterator[Receiver]:
     rec = Receiver()
 
     @post("/notify", status_code=200)
-    async def notify(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+    async def notify(request: Request[Any, Any, Any]) -> Response[bytes]:
         body = await request.body()
         with rec.lock:
             status = 500 if len(rec.calls) < rec.fail_first else 200
@@ -98,13 +100,17 @@ def test_price_curves_target_resources_at_eligible_locations(api: httpx.Client) 
 
 
 def test_webhook_delivery_is_signed_retried_and_logged(
-    api: httpx.Client, receiver: Receiver, openapi: object
+    api: httpx.Client, receiver: Receiver
 ) -> None:
     """Events reach a matching webhook signed; failures are retried; the log shows the outcome."""
     receiver.fail_first = 2
     hook = api.post(
         "/webhooks",
-        json={"webhookUrl": receiver.url, "webhookSecret": SECRET, "notificationTypes": ["UserEligibilityUpdated"]},
+        json={
+            "webhookUrl": receiver.url,
+            "webhookSecret": SECRET,
+            "notificationTypes": ["UserEligibilityUpdated"],
+        },
     )
     assert hook.status_code == 201 and "webhookSecret" not in hook.json()
     _setup_user_with_tank(api, AREA_1)
@@ -115,6 +121,8 @@ def test_webhook_delivery_is_signed_retried_and_logged(
     headers, body, _ = receiver.calls[-1]
     assert verify(body, headers["x-payload-signature"], SECRET)
     assert headers["spark-signature"] == SECRET
+    notification_schema = {"$ref": "#/components/schemas/EventNotification", **load_spec()}
+    OAS30Validator(notification_schema).validate(json.loads(body))
     notification = msgspec.json.decode(body, type=schemas.EventNotification)
     assert notification.notification_type is schemas.NotificationType.USER_ELIGIBILITY_UPDATED
     assert isinstance(notification.payload, schemas.UserEligibilityPayload)
@@ -129,7 +137,9 @@ def test_webhook_delivery_is_signed_retried_and_logged(
     assert api.get(f"/webhooks/{hook.json()['webhookId']}").json()["status"] == "Healthy"
 
 
-def test_webhook_gives_up_after_three_retries(api: httpx.Client, receiver: Receiver, emulator: Emulator) -> None:
+def test_webhook_gives_up_after_three_retries(
+    api: httpx.Client, receiver: Receiver, emulator: Emulator
+) -> None:
     """A receiver that always fails gets four attempts, then the webhook is Unhealthy."""
     receiver.fail_first = 100
     hook = api.post("/webhooks", json={"webhookUrl": receiver.url, "webhookSecret": SECRET}).json()
@@ -151,7 +161,10 @@ def test_dropped_and_disabled_webhooks_receive_nothing(
     assert control.json()["dropWebhooks"] is True
     api.post("/simulation/events/usereligibility")
     httpx.put(f"{emulator.base_url}/_emulator/webhooks", json={"dropWebhooks": False})
-    assert api.put(f"/webhooks/{hook['webhookId']}/enabled", params={"enabled": "false"}).status_code == 204
+    assert (
+        api.put(f"/webhooks/{hook['webhookId']}/enabled", params={"enabled": "false"}).status_code
+        == 204
+    )
     api.post("/simulation/events/usereligibility")
     time.sleep(0.3)
     assert receiver.calls == []
@@ -163,9 +176,14 @@ def test_webhook_crud(api: httpx.Client, spec_checker: SpecChecker) -> None:
     """Webhooks can be listed, replaced, patched and deleted; unknown ids are 404."""
     hook = api.post("/webhooks", json={"webhookUrl": "http://127.0.0.1:9/a", "name": "a"}).json()
     path = f"/webhooks/{hook['webhookId']}"
-    replaced = api.put(path, json={"webhookUrl": "http://127.0.0.1:9/b", "notificationTypes": ["PriceCurveCreated"]})
+    replaced = api.put(
+        path,
+        json={"webhookUrl": "http://127.0.0.1:9/b", "notificationTypes": ["PriceCurveCreated"]},
+    )
     assert replaced.json()["webhookUrl"].endswith("/b") and replaced.json()["name"] is None
-    assert api.patch(path, json={"name": "renamed"}).json()["notificationTypes"] == ["PriceCurveCreated"]
+    assert api.patch(path, json={"name": "renamed"}).json()["notificationTypes"] == [
+        "PriceCurveCreated"
+    ]
     assert [h["name"] for h in api.get("/webhooks").json()["webhooks"]] == ["renamed"]
     assert api.delete(path).status_code == 204
     assert api.get(path).status_code == 404

@@ -9,9 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.contract.volue.conftest import Emulator
-
 from providers.volue.emulator import API_PREFIX
+from tests.contract.volue.conftest import Emulator
 
 
 def test_rate_limit_on_api_spares_token_route(emulator: Emulator) -> None:
@@ -19,7 +18,9 @@ def test_rate_limit_on_api_spares_token_route(emulator: Emulator) -> None:
     plan = {"rateLimitRate": 1.0, "retryAfterS": 2, "seed": 1}
     assert httpx.put(f"{emulator.base_url}/_emulator/faults", json=plan).status_code == 200
     token = emulator.token()
-    response = httpx.get(f"{emulator.base_url}{API_PREFIX}/users", headers={"authorization": f"Bearer {token}"})
+    response = httpx.get(
+        f"{emulator.base_url}{API_PREFIX}/users", headers={"authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 429
     assert response.headers["retry-after"] == "2"
     stats = httpx.get(f"{emulator.base_url}/_emulator/stats").json()

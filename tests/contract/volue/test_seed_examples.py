@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.contract.volue.conftest import Emulator, SpecChecker
-
 from providers.volue.emulator import API_PREFIX
+from tests.contract.volue.conftest import Emulator, SpecChecker
 
 SEED_000_REPORT = {
     "eventId": "string",
@@ -31,7 +30,10 @@ SEED_000_REPORT = {
 
 def test_seed_002_walkthrough_is_accepted(api: httpx.Client, spec_checker: SpecChecker) -> None:
     """Seed 002's user, location, move, resource and vehicle examples are all accepted."""
-    assert api.post("/users", json={"userId": "3880a832-f483-4b6a-998d-6109d3a54b06"}).status_code == 201
+    assert (
+        api.post("/users", json={"userId": "3880a832-f483-4b6a-998d-6109d3a54b06"}).status_code
+        == 201
+    )
     user = "/users/3880a832-f483-4b6a-998d-6109d3a54b06"
     location = {
         "locationId": "1365caf1-fa04-40b1-98ff-1618860f77d0",
@@ -74,12 +76,29 @@ def test_current_report_payloads_are_accepted(api: httpx.Client, spec_checker: S
     report = {
         "eventId": None,
         "payloads": [
-            {"payloadType": "EnergyUsage", "resourceId": "r1", "resolution": "01:00:00", "points": [point]},
-            {"payloadType": "LocationEnergyUsage", "locationId": "l1", "meterPointId": "m1",
-             "resolution": "01:00:00", "points": [point]},
-            {"payloadType": "ResourceLPCAcknowledgement",
-             "acknowledgedTargets": [{"meterPointId": "m1", "locationId": "l1", "resourceId": "r1"}]},
-            {"payloadType": "LocationLPCAcknowledgement", "declinedTargets": [{"locationId": "l1", "meterPointId": "m1"}]},
+            {
+                "payloadType": "EnergyUsage",
+                "resourceId": "r1",
+                "resolution": "01:00:00",
+                "points": [point],
+            },
+            {
+                "payloadType": "LocationEnergyUsage",
+                "locationId": "l1",
+                "meterPointId": "m1",
+                "resolution": "01:00:00",
+                "points": [point],
+            },
+            {
+                "payloadType": "ResourceLPCAcknowledgement",
+                "acknowledgedTargets": [
+                    {"meterPointId": "m1", "locationId": "l1", "resourceId": "r1"}
+                ],
+            },
+            {
+                "payloadType": "LocationLPCAcknowledgement",
+                "declinedTargets": [{"locationId": "l1", "meterPointId": "m1"}],
+            },
         ],
     }
     response = api.post("/reports", json=report)
@@ -88,17 +107,32 @@ def test_current_report_payloads_are_accepted(api: httpx.Client, spec_checker: S
     assert api.post("/reports", json=report).status_code == 400
 
 
-def test_seed_000_shapes_replaced_by_the_newer_model_are_refused(api: httpx.Client, emulator: Emulator) -> None:
-    """Seed 000's vehicle body (vehicleId + metadata) and webhook body (url, operations, eventTypes) are 400.
+def test_seed_000_shapes_replaced_by_the_newer_model_are_refused(
+    api: httpx.Client, emulator: Emulator
+) -> None:
+    """Seed 000's vehicle body and webhook body (url, operations, eventTypes) are refused.
 
     Seed 002 and the spec replaced them with {resourceId, resourceType} and
     {webhookUrl, webhookSecret, notificationTypes}; both bodies forbid other fields.
     """
     api.post("/users", json={"userId": "u1"})
-    vehicle = {"vehicleId": "v", "metadata": {"resourceType": "Vehicle", "brand": "Tesla", "model": "Model 3",
-                                              "year": 2022, "vin": "x"}}
+    vehicle = {
+        "vehicleId": "v",
+        "metadata": {
+            "resourceType": "Vehicle",
+            "brand": "Tesla",
+            "model": "Model 3",
+            "year": 2022,
+            "vin": "x",
+        },
+    }
     assert api.post("/users/u1/vehicles", json=vehicle).status_code == 400
-    webhook = {"url": "http://127.0.0.1/x", "webhookSecret": "s", "operations": ["Create"], "eventTypes": ["PriceDelta"]}
+    webhook = {
+        "url": "http://127.0.0.1/x",
+        "webhookSecret": "s",
+        "operations": ["Create"],
+        "eventTypes": ["PriceDelta"],
+    }
     assert api.post("/webhooks", json=webhook).status_code == 400
 
 
