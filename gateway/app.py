@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.api.customers import CustomerController
-from gateway.api.devices import CustomerVehiclesController, DeviceController, SiteDevicesController
 from gateway.api.deps import authenticate
+from gateway.api.devices import CustomerVehiclesController, DeviceController, SiteDevicesController
 from gateway.api.health import live, ready
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.sites import CustomerSitesController, SiteController

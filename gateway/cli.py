@@ -114,7 +114,8 @@ def _keys_create(args: argparse.Namespace) -> int:
                               created_at=datetime.now(UTC)))
 
     asyncio.run(_with_session(_settings(), create))
-    console.print(f"created key {args.name!r} (prefix {prefix}) with scopes {', '.join(sorted(set(args.scope)))}")
+    scopes = ", ".join(sorted(set(args.scope)))
+    console.print(f"created key {args.name!r} (prefix {prefix}) with scopes {scopes}")
     console.print("the key is shown once; store it now:")
     print(key)
     return 0

@@ -352,13 +352,13 @@ async def add_site(
     session.add(site)
     planner.mark_new(site.id)
     await plan_entity_upsert(planner, customer, EntityType.SITE, site)
-    devices = []
+    devices: list[DeviceRow] = []
     for device_data in data.devices:
-        device = _device_row(customer.id, site.id, device_data, now)
-        session.add(device)
-        planner.mark_new(device.id)
-        await plan_entity_upsert(planner, customer, EntityType.DEVICE, device)
-        devices.append(device)
+        device_row = _device_row(customer.id, site.id, device_data, now)
+        session.add(device_row)
+        planner.mark_new(device_row.id)
+        await plan_entity_upsert(planner, customer, EntityType.DEVICE, device_row)
+        devices.append(device_row)
     return site, devices
 
 
@@ -383,7 +383,10 @@ async def add_device(
     return device
 
 
-def tree_refs(data: s.CustomerCreate, prefix: str = "") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+RefPaths = list[tuple[str, str]]
+
+
+def tree_refs(data: s.CustomerCreate, prefix: str = "") -> tuple[RefPaths, RefPaths]:
     """The site and device externalRefs of a nested create, with their field paths."""
     sites = [(site.external_ref, f"{prefix}sites[{i}].externalRef") for i, site in enumerate(data.sites)]
     devices = [

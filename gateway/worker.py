@@ -163,7 +163,7 @@ async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider
         event.clear()
         try:
             await sync.drain(provider)
-        except Exception:  # noqa: BLE001 - keep the loop alive; the relay retries
+        except Exception:
             log.exception("embedded worker: drain of %s failed", provider)
         async with state.sessions() as session:
             due = await next_run_after(session, provider)
@@ -181,5 +181,5 @@ async def _relay_loop(state: Any) -> None:
             async with state.sessions() as session:
                 for provider in await release_lapsed(session, now=utcnow()):
                     state.dispatcher.event(provider).set()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("embedded relay failed")

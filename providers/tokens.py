@@ -84,6 +84,7 @@ class OAuth2ClientCredentials:
     async def bearer(self) -> str:
         """The current access token, fetched or renewed first when needed."""
         client = self._client
+        started = time.perf_counter()
         try:
             if client.token is None:
                 async with self._lock:
@@ -97,7 +98,7 @@ class OAuth2ClientCredentials:
                 method=_TOKEN_METHOD,
                 route=self._route,
                 status=None,
-                started=time.perf_counter(),
+                started=started,
                 error=error.message,
             )
             raise error from None

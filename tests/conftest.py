@@ -59,7 +59,7 @@ def postgres_url() -> Iterator[str]:
         _service_missing("PostgreSQL", "GATEWAY_TEST_POSTGRES_URL is not set")
     try:
         asyncio.run(_reset_postgres(POSTGRES_URL))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach it
+    except Exception as exc:
         _service_missing("PostgreSQL", f"{type(exc).__name__}: {exc}")
     upgrade(POSTGRES_URL)
     yield POSTGRES_URL
@@ -93,7 +93,7 @@ def redis_url() -> str:
         client = redis.Redis.from_url(REDIS_URL)
         client.ping()
         client.close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _service_missing("Redis", f"{type(exc).__name__}: {exc}")
     return REDIS_URL
 

@@ -40,7 +40,7 @@ def decode_cursor(cursor: str) -> str:
 class CustomerController(Controller):
     path = "/v1/customers"
     tags = ["customers"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Create a customer, optionally with sites and devices")
     async def create(self, request: Request) -> Response[bytes]:

@@ -20,7 +20,7 @@ from gateway.sync.plan import OutboxPlanner
 class SiteDevicesController(Controller):
     path = "/v1/sites/{site_id:str}/devices"
     tags = ["devices"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Add a device to a site")
     async def create(self, request: Request, site_id: str) -> Response[bytes]:
@@ -71,7 +71,7 @@ class CustomerVehiclesController(Controller):
 class DeviceController(Controller):
     path = "/v1/devices"
     tags = ["devices"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @get("/{device_id:str}", opt=READ)
     async def read(self, session: AsyncSession, device_id: str) -> s.DeviceRead:

@@ -21,14 +21,14 @@ async def ready(request: Request) -> Response:
         async with state.sessions() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"
     redis_check = getattr(state.dispatcher, "ping", None)
     if redis_check is not None:
         try:
             await redis_check()
             checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["redis"] = f"failed: {type(exc).__name__}"
     if all(value == "ok" for value in checks.values()):
         return Response({"status": "ok", "checks": checks})

@@ -15,7 +15,7 @@ from gateway.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
 log = logging.getLogger("gateway.api")
 
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
+_UNKNOWN = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 _STATUS_SLUGS = {
     400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
     405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",

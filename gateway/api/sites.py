@@ -20,7 +20,7 @@ from gateway.sync.plan import OutboxPlanner
 class CustomerSitesController(Controller):
     path = "/v1/customers/{customer_id:str}/sites"
     tags = ["sites"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Add a site (optionally with devices) to a customer")
     async def create(self, request: Request, customer_id: str) -> Response[bytes]:
@@ -54,7 +54,7 @@ class CustomerSitesController(Controller):
 class SiteController(Controller):
     path = "/v1/sites"
     tags = ["sites"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @get("/{site_id:str}", opt=READ)
     async def read(self, session: AsyncSession, site_id: str) -> s.SiteRead:

@@ -71,7 +71,7 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
 class SyncController(Controller):
     path = "/v1/sync"
     tags = ["sync"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @get("/tasks", opt=OPS, summary="Outbox tasks, newest first")
     async def list_tasks(
@@ -118,7 +118,7 @@ class SyncController(Controller):
         data = decode(body, ResyncRequest)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            table = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
+            table: type[Any] = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
                      EntityType.DEVICE: DeviceRow}[data.entity_type]
             row = await session.get(table, data.entity_id)
             if row is None or row.deleted_at is not None:
@@ -134,7 +134,7 @@ class SyncController(Controller):
 class SyncHistoryController(Controller):
     path = "/v1/customers/{customer_id:str}/sync-history"
     tags = ["sync"]
-    dependencies = {"session": provide_session}  # noqa: RUF012
+    dependencies = {"session": provide_session}
 
     @get("/", opt=READ, summary="Recent upstream calls made for a customer's records")
     async def history(

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, case, delete, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -140,7 +141,7 @@ class SyncEngine:
                 results[op.task_id].outcome = await adapter.apply(op)
             except ProviderError as exc:
                 results[op.task_id].error = exc
-            except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker
+            except Exception as exc:
                 log.exception("adapter %s crashed on task %s", adapter.provider, op.task_id)
                 results[op.task_id].error = TransientError(f"internal error: {type(exc).__name__}")
             finally:
@@ -156,7 +157,7 @@ class SyncEngine:
                 outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
             except ProviderError as exc:
                 outcomes = [exc] * len(ops)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("adapter %s crashed on a batch", adapter.provider)
                 outcomes = [TransientError(f"internal error: {type(exc).__name__}")] * len(ops)
             finally:
@@ -242,7 +243,7 @@ class SyncEngine:
                 .values(status="done", lease_until=None, last_error=None, updated_at=now)
                 .returning(table.c.id, table.c.entity_id, table.c.provider)
             )
-            rows = []
+            rows: list[Any] = []
             for item in done:
                 rows.extend((await session.execute(stmt, item)).all())
             ids = [r.id for r in rows]

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '5070791d12bf'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

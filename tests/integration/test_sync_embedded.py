@@ -33,7 +33,7 @@ async def _tree(client: AsyncTestClient) -> tuple[dict[str, Any], dict[str, Any]
 
 async def test_upstream_objects_match_the_tree(live_client: AsyncTestClient,
                                                emulators: dict[str, Any]) -> None:
-    """Volue holds the user, the location with the meter point id and two resources; ZF a space and a meter."""
+    """Volue gets user, location (with the meter point id) and two resources; ZF a space and a meter."""
     customer, site, devices = await _tree(live_client)
     paths = [f"/v1/customers/{customer['id']}", f"/v1/sites/{site['id']}"]
     paths += [f"/v1/devices/{d['id']}" for d in devices]
@@ -55,7 +55,7 @@ async def test_upstream_objects_match_the_tree(live_client: AsyncTestClient,
 async def test_patch_and_delete_reach_upstream(live_client: AsyncTestClient,
                                                emulators: dict[str, Any]) -> None:
     """New coordinates reach Volue's location and ZF's space; a deleted device disappears upstream."""
-    customer, site, devices = await _tree(live_client)
+    _, site, devices = await _tree(live_client)
     site_path = f"/v1/sites/{site['id']}"
     await wait_synced(live_client, [site_path] + [f"/v1/devices/{d['id']}" for d in devices])
     patched = await live_client.patch(site_path, json={
