@@ -43,9 +43,7 @@ def record_call(
     if log is None:
         return
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-    log.append(
-        CallRecord(method=method, route=route, status=status, latency_ms=latency_ms, error=error)
-    )
+    log.append(CallRecord(method=method, route=route, status=status, latency_ms=latency_ms, error=error))
 
 
 class TokenProvider(Protocol):
@@ -74,9 +72,7 @@ def client_options(*, timeout_s: float = 10.0, max_connections: int = 50) -> dic
     }
 
 
-def make_client(
-    *, base_url: str, timeout_s: float = 10.0, max_connections: int = 50
-) -> httpx.AsyncClient:
+def make_client(*, base_url: str, timeout_s: float = 10.0, max_connections: int = 50) -> httpx.AsyncClient:
     """The pooled ``httpx.AsyncClient`` of one provider."""
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
@@ -151,9 +147,7 @@ class ProviderHttp:
             )
         except httpx.HTTPError as exc:
             error = error_for_exception(exc, method=method, route=route)
-            record_call(
-                method=method, route=route, status=None, started=started, error=error.message
-            )
+            record_call(method=method, route=route, status=None, started=started, error=error.message)
             raise error from None
         status = response.status_code
         failure = None

@@ -65,9 +65,7 @@ class OAuth2ClientCredentials:
     def _on_token_response(self, response: httpx.Response) -> httpx.Response:
         started = time.perf_counter() - response.elapsed.total_seconds()
         if response.status_code >= 400:
-            error = _as_auth_failure(
-                error_for_response(response, method=_TOKEN_METHOD, route=self._route)
-            )
+            error = _as_auth_failure(error_for_response(response, method=_TOKEN_METHOD, route=self._route))
             record_call(
                 method=_TOKEN_METHOD,
                 route=self._route,
@@ -76,14 +74,17 @@ class OAuth2ClientCredentials:
                 error=error.message,
             )
             raise error
-        record_call(
-            method=_TOKEN_METHOD, route=self._route, status=response.status_code, started=started
-        )
+        record_call(method=_TOKEN_METHOD, route=self._route, status=response.status_code, started=started)
         return response
 
     async def bearer(self) -> str:
         """The current access token, fetched or renewed first when needed."""
         client = self._client
+        current = client.token
+        if current is not None and not current.is_expired(leeway=client.leeway):
+            access = current.get("access_token")
+            if isinstance(access, str) and access:
+                return access
         started = time.perf_counter()
         try:
             if client.token is None:
@@ -143,9 +144,7 @@ class JsonTokenProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
-        self._body = msgspec.json.encode(
-            NewApiToken(clientId=client_id, clientSecret=client_secret)
-        )
+        self._body = msgspec.json.encode(NewApiToken(clientId=client_id, clientSecret=client_secret))
         self._path = path
         self._refresh_age_s = refresh_age_s
         self._clock = clock
@@ -184,14 +183,10 @@ class JsonTokenProvider:
             )
         except httpx.HTTPError as exc:
             error = error_for_exception(exc, method=_TOKEN_METHOD, route=route)
-            record_call(
-                method=_TOKEN_METHOD, route=route, status=None, started=started, error=error.message
-            )
+            record_call(method=_TOKEN_METHOD, route=route, status=None, started=started, error=error.message)
             raise error from None
         if response.status_code >= 300:
-            error = _as_auth_failure(
-                error_for_response(response, method=_TOKEN_METHOD, route=route)
-            )
+            error = _as_auth_failure(error_for_response(response, method=_TOKEN_METHOD, route=route))
             record_call(
                 method=_TOKEN_METHOD,
                 route=route,

@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway import records
 from gateway.api import schemas as s
 from gateway.api.deps import decode, provide_session
-from gateway.api.problems import field_of
 from gateway.api.unit_of_work import write
 from gateway.api.wire import Page
 from gateway.apikeys import Scope
@@ -56,7 +55,7 @@ class CustomerController(Controller):
     @post("/batch", opt=WRITE, status_code=200, summary="Create up to 1,000 customers, one result each")
     async def create_batch(self, request: Request) -> Response[bytes]:
         body = await request.body()
-        envelope = decode(body, _BatchEnvelope)
+        envelope = decode(body, _BatchEnvelope, check_text=False)
         if not 1 <= len(envelope.customers) <= 1000:
             raise InvalidError("customers must hold 1 to 1,000 items", field="customers")
 
@@ -132,10 +131,9 @@ async def _create_many(
     valid: list[tuple[int, s.CustomerCreate]] = []
     for index, raw in enumerate(raws):
         try:
-            valid.append((index, msgspec.json.decode(raw, type=s.CustomerCreate)))
-        except msgspec.ValidationError as exc:
-            message, field = field_of(exc)
-            results[index] = _failed(index, InvalidError(message, field=field))
+            valid.append((index, decode(bytes(raw), s.CustomerCreate)))
+        except InvalidError as exc:
+            results[index] = _failed(index, exc)
     taken_customers = await records._taken(session, CustomerRow, [d.external_ref for _, d in valid])
     seen: set[str] = set()
     good: list[tuple[int, s.CustomerCreate]] = []

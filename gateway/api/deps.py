@@ -24,17 +24,48 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def decode(body: bytes, type_: type[T]) -> T:
-    """Decode a JSON body into ``type_``, naming the offending field when it does not fit."""
+def decode(body: bytes, type_: type[T], *, check_text: bool = True) -> T:
+    """Decode a JSON body into ``type_``, naming the offending field when it does not fit.
+
+    ``check_text=False`` skips the NUL check, for envelopes whose items are checked one by one.
+    """
     if not body:
         raise InvalidError("the request needs a JSON body")
     try:
-        return msgspec.json.decode(body, type=type_)
+        value = msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
         message, field = field_of(exc)
         raise InvalidError(message, field=field) from None
     except msgspec.DecodeError as exc:
         raise InvalidError(f"the body is not valid JSON: {exc}") from None
+    if check_text:
+        refuse_nul(body)
+    return value
+
+
+def refuse_nul(body: bytes) -> None:
+    """Refuse a (valid JSON) body with a string holding U+0000, which PostgreSQL cannot store."""
+    if b"\\u0000" not in body:
+        return
+    field = _nul_path(msgspec.json.decode(body), "")
+    if field is not None:
+        raise InvalidError("text may not contain the NUL character (U+0000)", field=field or None)
+
+
+def _nul_path(value: object, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, list):
+        items: list[tuple[str, object]] = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    else:
+        return None
+    for item_path, item in items:
+        found = _nul_path(item, item_path)
+        if found is not None:
+            return found
+    return None
 
 
 async def read_json(request: Request, type_: type[T]) -> T:

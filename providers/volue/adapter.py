@@ -199,9 +199,7 @@ class VolueAdapter:
             batch = PostLocationsBatchRequest(locations=[body for _, body in part])
             await self._run_chunk(ops, chunk, self.client.create_locations(batch), results)
         if singles:
-            done = await apply_each(
-                self.apply, [ops[i] for i in singles], concurrency=self.concurrency
-            )
+            done = await apply_each(self.apply, [ops[i] for i in singles], concurrency=self.concurrency)
             for index, result in zip(singles, done, strict=True):
                 results[index] = result
         return [r if r is not None else ProviderError("operation not run") for r in results]
@@ -216,9 +214,7 @@ class VolueAdapter:
         try:
             await call
         except (RejectedError, ConflictError):
-            done = await apply_each(
-                self.apply, [ops[i] for i in chunk], concurrency=self.concurrency
-            )
+            done = await apply_each(self.apply, [ops[i] for i in chunk], concurrency=self.concurrency)
             for index, result in zip(chunk, done, strict=True):
                 results[index] = result
             return

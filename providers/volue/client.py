@@ -59,9 +59,7 @@ class VolueClient:
 
     async def delete_user(self, user_id: str) -> bool:
         """``DELETE /users/{userId}`` with everything under it; False when already gone."""
-        response = await self.http.send(
-            "DELETE", USER, path={"userId": user_id}, tolerate=_NOT_FOUND
-        )
+        response = await self.http.send("DELETE", USER, path={"userId": user_id}, tolerate=_NOT_FOUND)
         return response.status_code != 404
 
     # --- locations ------------------------------------------------------------------------
@@ -85,9 +83,7 @@ class VolueClient:
         )
         return response.status_code != 409
 
-    async def replace_location(
-        self, user_id: str, location_id: str, body: PutLocationRequest
-    ) -> bool:
+    async def replace_location(self, user_id: str, location_id: str, body: PutLocationRequest) -> bool:
         """``PUT /users/{userId}/locations/{locationId}``; False on 404."""
         response = await self.http.send(
             "PUT",

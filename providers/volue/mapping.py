@@ -112,17 +112,14 @@ def resource_type(device: Device) -> ResourceType:
     found = RESOURCE_TYPES.get(device.kind)
     if found is None:
         raise RejectedError(
-            f"Volue has no resource for a {device.kind.value}; "
-            "meter point ids travel on the site's location"
+            f"Volue has no resource for a {device.kind.value}; meter point ids travel on the site's location"
         )
     return found
 
 
 def location_resource(device: Device) -> PostLocationBoundResourceRequest:
     """The ``POST /users/{u}/locations/{l}/resources`` body."""
-    return PostLocationBoundResourceRequest(
-        resource_id=device.id, resource_type=resource_type(device)
-    )
+    return PostLocationBoundResourceRequest(resource_id=device.id, resource_type=resource_type(device))
 
 
 def vehicle(device: Device) -> PostVehicleResourceRequest:

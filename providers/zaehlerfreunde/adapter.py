@@ -88,9 +88,7 @@ class ZaehlerfreundeAdapter:
         if device.site_id is None:
             raise RejectedError(f"device {device.id} has no site, so no Zählerfreunde space")
         if op.parent_external_id is None:
-            raise TransientError(
-                f"the site {device.site_id} has no space yet; the device waits for it"
-            )
+            raise TransientError(f"the site {device.site_id} has no space yet; the device waits for it")
         return op.parent_external_id
 
     async def _upsert_device(self, op: Operation, device: Device) -> Outcome:
@@ -136,9 +134,7 @@ class ZaehlerfreundeAdapter:
 
     async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:
         """Invite ``email`` to a space; return the invite link."""
-        return await self.client.create_invite(
-            space_id, m.new_invite(email=email, send_email=send_email)
-        )
+        return await self.client.create_invite(space_id, m.new_invite(email=email, send_email=send_email))
 
     async def aclose(self) -> None:
         await self.client.aclose()

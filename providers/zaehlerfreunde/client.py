@@ -65,9 +65,7 @@ class ZaehlerfreundeClient:
         route = "/spaces"
         page = 0
         while True:
-            response = await self.http.send(
-                "GET", route, params={"page": page, "pageSize": self.page_size}
-            )
+            response = await self.http.send("GET", route, params={"page": page, "pageSize": self.page_size})
             found = decode(response, Spaces, route=route)
             for space in found.spaces:
                 yield space
@@ -84,9 +82,7 @@ class ZaehlerfreundeClient:
             raise ProviderError(f"POST {route} answered without a deviceId", route=route)
         return device_id
 
-    async def update_device_details(
-        self, space_id: str, device_id: str, body: DeviceDetails
-    ) -> bool:
+    async def update_device_details(self, space_id: str, device_id: str, body: DeviceDetails) -> bool:
         """``POST /spaces/{spaceId}/devices/{deviceId}/details``; False on 404."""
         response = await self.http.send(
             "POST",

@@ -289,9 +289,7 @@ async def running(provider: Provider) -> AsyncIterator[Harness]:
         keys = {EntityType.SITE: "spaces", EntityType.DEVICE: "devices"}
     with serve_in_thread(app) as url:
         adapter = build_adapter(provider, url)
-        h = Harness(
-            provider=provider, url=url, app=app, adapter=adapter, openapi=openapi, count_keys=keys
-        )
+        h = Harness(provider=provider, url=url, app=app, adapter=adapter, openapi=openapi, count_keys=keys)
         _watch(adapter.client.http.client, prefix, h.sent)
         try:
             yield h
@@ -421,9 +419,7 @@ async def test_repeated_device_upserts_make_no_duplicate(harness: Harness) -> No
     site, site_external = await harness.site()
     charger = make_charger(site)
     first = await harness.adapter.apply(upsert(charger, parent_external_id=site_external))
-    retried = await harness.adapter.apply(
-        upsert(charger, parent_external_id=site_external, attempt=1)
-    )
+    retried = await harness.adapter.apply(upsert(charger, parent_external_id=site_external, attempt=1))
     assert retried.external_id == first.external_id
     assert harness.count(EntityType.DEVICE) == 1
     assert dict(harness.emulation.stats.duplicates) == {}
@@ -500,9 +496,7 @@ async def test_location_batch_falls_back_when_one_location_differs(
     assert all(isinstance(r, Outcome) for r in results)
     assert h.count(EntityType.SITE) == 3
     assert h.site_view(site.id) == h.expected_view(moved)
-    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]) == {
-        400: 1
-    }
+    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]) == {400: 1}
 
 
 # --- error classification ----------------------------------------------------------------
@@ -645,16 +639,12 @@ async def test_zaehlerfreunde_readings_and_invite() -> None:
                     external_device_id=meters[0].id,
                     readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635900, 100.5)],
                 ),
-                DeviceReadings(
-                    external_device_id=meters[1].id, readings=[("7-1:3.1.0", 1714635000, 12.0)]
-                ),
+                DeviceReadings(external_device_id=meters[1].id, readings=[("7-1:3.1.0", 1714635000, 12.0)]),
             ]
         )
         assert h.app.state.zaehlerfreunde.reading_count == 3
         assert dict(h.emulation.stats.requests[f"POST {ZF_PREFIX}/devices/readings"]) == {200: 1}
-        link = await adapter.create_invite(
-            space_id=space.external_id, email=customer.email, send_email=False
-        )
+        link = await adapter.create_invite(space_id=space.external_id, email=customer.email, send_email=False)
         assert link.startswith("https://")
         with pytest.raises(RejectedError) as caught:
             await adapter.push_readings(
@@ -674,9 +664,7 @@ async def test_volue_report() -> None:
                     resource_id=new_id(),
                     resolution="01:00:00",
                     points=[
-                        EnergyCurvePoint(
-                            timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC), kilo_watt_hours=3.14
-                        )
+                        EnergyCurvePoint(timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC), kilo_watt_hours=3.14)
                     ],
                 )
             ]

@@ -303,11 +303,46 @@ JSON_VALUES = st.recursive(
 BODIES = st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=8) | JSON_VALUES
 
 
-@settings(max_examples=100, deadline=None,
+@settings(max_examples=600, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=BODIES)
 async def test_no_body_makes_a_500(client: AsyncTestClient, body: Any) -> None:
     """Random JSON-ish bodies posted as customers always get an answer below 500."""
+    response = await client.post("/v1/customers", json=body)
+    assert response.status_code < 500, (body, response.text)
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def value_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every path into a JSON document, the document itself excluded."""
+    children: list[tuple[str | int, Any]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    found: list[tuple[str | int, ...]] = []
+    for key, child in children:
+        found.append((*path, key))
+        found.extend(value_paths(child, (*path, key)))
+    return found
+
+
+VALID_PATHS = value_paths(customer_body())
+
+
+@settings(max_examples=600, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(path=st.sampled_from(VALID_PATHS), value=JSON_VALUES, ref=st.text(min_size=1, max_size=8))
+async def test_no_mutated_customer_makes_a_500(
+    client: AsyncTestClient, path: tuple[str | int, ...], value: Any, ref: str
+) -> None:
+    """A valid customer with one value replaced by random JSON always gets an answer below 500."""
+    body = customer_body(f"cust-{ref}")
+    target: Any = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
     response = await client.post("/v1/customers", json=body)
     assert response.status_code < 500, (body, response.text)
     if response.status_code >= 400:

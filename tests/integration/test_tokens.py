@@ -99,9 +99,7 @@ def volue_url_and_emulation(request: pytest.FixtureRequest) -> Iterator[tuple[st
 @pytest.fixture(params=[Provider.VOLUE, Provider.ZAEHLERFREUNDE], ids=str)
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[Provider, str, Emulation]]:
     provider: Provider = request.param
-    app: Any = (
-        volue_emulator.create_app() if provider is Provider.VOLUE else zf_emulator.create_app()
-    )
+    app: Any = volue_emulator.create_app() if provider is Provider.VOLUE else zf_emulator.create_app()
     with serve_in_thread(app) as url:
         yield provider, url, app.state.emulation
 

@@ -37,9 +37,7 @@ SECRET = "s3cret-client-secret"
 REQUEST = httpx.Request("POST", "http://127.0.0.1/users")
 
 
-def _response(
-    status: int, body: bytes = b"", headers: dict[str, str] | None = None
-) -> httpx.Response:
+def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(status, content=body, headers=headers, request=REQUEST)
 
 
@@ -99,9 +97,7 @@ def test_unsupported_protocol_is_not_transient() -> None:
 
 def test_retry_after_seconds() -> None:
     """``Retry-After: 7`` on a 429 gives ``retry_after == 7``."""
-    error = error_for_response(
-        _response(429, headers={"Retry-After": "7"}), method="POST", route="/users"
-    )
+    error = error_for_response(_response(429, headers={"Retry-After": "7"}), method="POST", route="/users")
     assert isinstance(error, TransientError)
     assert error.retry_after == 7.0
     assert error.status == 429
@@ -200,9 +196,7 @@ class FixedTokens:
 
 def _http(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[ProviderHttp, FixedTokens]:
     tokens = FixedTokens()
-    client = httpx.AsyncClient(
-        base_url="http://127.0.0.1/api", transport=httpx.MockTransport(handler)
-    )
+    client = httpx.AsyncClient(base_url="http://127.0.0.1/api", transport=httpx.MockTransport(handler))
     return ProviderHttp(client=client, tokens=tokens), tokens
 
 
@@ -324,9 +318,7 @@ def _token_server(status: int = 200, delay_s: float = 0.0) -> tuple[httpx.AsyncC
             return httpx.Response(status, json={"status": status, "message": "invalid client"})
         return httpx.Response(200, json={"accessToken": f"tok-{len(bodies)}"})
 
-    client = httpx.AsyncClient(
-        base_url="http://127.0.0.1/partner", transport=httpx.MockTransport(handler)
-    )
+    client = httpx.AsyncClient(base_url="http://127.0.0.1/partner", transport=httpx.MockTransport(handler))
     return client, bodies
 
 

@@ -200,12 +200,8 @@ def test_resource_matches() -> None:
         location_id=device.site_id,
     )
     assert m.resource_matches(found, device)
-    assert not m.resource_matches(
-        msgspec.structs.replace(found, resource_type=ResourceType.HVAC), device
-    )
+    assert not m.resource_matches(msgspec.structs.replace(found, resource_type=ResourceType.HVAC), device)
     assert not m.resource_matches(msgspec.structs.replace(found, location_id="other"), device)
     vehicle = _device(DeviceKind.VEHICLE)
-    as_vehicle = msgspec.structs.replace(
-        found, resource_type=ResourceType.VEHICLE, location_id=None
-    )
+    as_vehicle = msgspec.structs.replace(found, resource_type=ResourceType.VEHICLE, location_id=None)
     assert m.resource_matches(as_vehicle, vehicle)

@@ -276,7 +276,5 @@ def test_readings_body() -> None:
 
 def test_invite_body() -> None:
     """An invite names the email and whether Zählerfreunde sends it."""
-    data = assert_valid(
-        ref("NewSpaceInvite"), m.new_invite(email="a@example.com", send_email=False)
-    )
+    data = assert_valid(ref("NewSpaceInvite"), m.new_invite(email="a@example.com", send_email=False))
     assert data == {"userEmail": "a@example.com", "sendInviteEmail": False}

@@ -1,0 +1,190 @@
+"""Onboarding at scale: N customers (one site, one meter, one hot-water tank each) through the batch API.
+
+Run: ``GATEWAY_TEST_POSTGRES_URL=... GATEWAY_TEST_REDIS_URL=... .venv/bin/python -m tests.perf.onboarding``
+(``PERF_CUSTOMERS`` defaults to 10,000).
+
+Processes, all on 127.0.0.1: both emulators (``gateway emulate``), one API
+process (``gateway serve`` on PostgreSQL + Redis) and two ``gateway worker``
+processes. Prints the seconds until every record is ``synced``, upstream
+requests per route against the minimum possible (Volue: users and locations
+in batches of 500, one request per resource; Zählerfreunde: one per space and
+per device), and a baseline: the same upstream work done by a plain httpx
+script with the same concurrency, against fresh emulators, as a ratio.
+Targets: all synced within 60 s; upstream requests <= 1.1 x minimum; gateway
+time <= 1.5 x baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+
+import httpx
+import redis
+from sqlalchemy import text
+
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade_async
+from tests.perf.api import free_port, start
+
+N = int(os.environ.get("PERF_CUSTOMERS", "10000"))
+BATCH = 1000
+CONCURRENCY = 50
+KEY = "perf-admin-key"
+
+
+def emulator(name: str, port: int) -> object:
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "emulate", name, "--port", str(port)])
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} emulator did not start")
+
+
+def customer(n: int) -> dict[str, object]:
+    return {
+        "externalRef": f"onb-{n}", "name": f"Customer {n}", "email": f"c{n}@example.com",
+        "sites": [{
+            "externalRef": f"onb-s-{n}", "name": f"Home {n}", "kind": "residential",
+            "address": {"line1": f"Street {n}", "postcode": "0155", "city": "Oslo", "country": "NO"},
+            "coordinates": {"latitude": 59.9, "longitude": 10.7},
+            "devices": [
+                {"externalRef": f"onb-m-{n}", "kind": "meter", "name": "Meter", "medium": "electricity",
+                 "isMain": True, "meterPointId": f"7070575{n:011d}"},
+                {"externalRef": f"onb-h-{n}", "kind": "hot_water_tank", "name": "Tank"},
+            ],
+        }],
+    }
+
+
+async def pending_count(url: str) -> int:
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text(
+            "SELECT COUNT(*) FROM provider_links WHERE status <> 'synced'"))).scalar_one()
+    await engine.dispose()
+    return int(row)
+
+
+def requests_by_route(port: int) -> dict[str, int]:
+    stats = httpx.get(f"http://127.0.0.1:{port}/_emulator/stats").json()
+    return {route: sum(by_status.values()) for route, by_status in stats["requests"].items()}
+
+
+async def baseline(volue: int, zf: int) -> float:
+    """The same upstream work, written by hand with httpx, same concurrency."""
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONCURRENCY)) as c:
+        token = (await c.post(f"http://127.0.0.1:{volue}/connect/token", data={
+            "grant_type": "client_credentials", "client_id": "volue-emulator",
+            "client_secret": "volue-emulator-secret"})).json()["access_token"]
+        zf_token = (await c.post(f"http://127.0.0.1:{zf}/partner/auth/token", json={
+            "clientId": "zf-emulator", "clientSecret": "zf-emulator-secret"})).json()["accessToken"]
+        vh = {"Authorization": f"Bearer {token}"}
+        zh = {"Authorization": f"Bearer {zf_token}"}
+        vb = f"http://127.0.0.1:{volue}/energy-coordination/v1"
+        zb = f"http://127.0.0.1:{zf}/partner"
+        users = [str(uuid.uuid4()) for _ in range(N)]
+        sem = asyncio.Semaphore(CONCURRENCY)
+        started = time.perf_counter()
+
+        async def limited(coro):  # type: ignore[no-untyped-def]
+            async with sem:
+                return await coro
+
+        await asyncio.gather(*(limited(c.post(f"{vb}/users/batch", headers=vh, json={
+            "users": [{"userId": u} for u in users[i:i + 500]]})) for i in range(0, N, 500)))
+        await asyncio.gather(*(limited(c.post(f"{vb}/users/locations/batch", headers=vh, json={
+            "locations": [{"locationId": u, "userId": u, "locationType": "Residential",
+                           "coordinates": {"latitude": 59.9, "longitude": 10.7},
+                           "meterPointIds": [f"7070575{k:011d}"]}
+                          for k, u in enumerate(users[i:i + 500], i)]}))
+            for i in range(0, N, 500)))
+
+        async def zf_site(k: int) -> None:
+            async with sem:
+                space = (await c.post(f"{zb}/spaces", headers=zh, json={
+                    "name": f"Home {k}", "addressLineOne": f"Street {k}", "postcode": "0155",
+                    "city": "Oslo", "category": "HOUSEHOLD"})).json()["spaceId"]
+            async with sem:
+                await c.post(f"{zb}/spaces/{space}/devices", headers=zh, json={
+                    "deviceName": "Meter", "deviceType": "SMART_METER", "deviceMedium": "ELECTRICITY",
+                    "isMainDevice": True, "externalDeviceId": str(uuid.uuid4())})
+
+        async def resource(u: str) -> None:
+            async with sem:
+                await c.post(f"{vb}/users/{u}/locations/{u}/resources", headers=vh,
+                             json={"resourceId": str(uuid.uuid4()), "resourceType": "HotWaterTank"})
+
+        await asyncio.gather(*(zf_site(k) for k in range(N)), *(resource(u) for u in users))
+        return time.perf_counter() - started
+
+
+async def main() -> None:
+    pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
+    if not pg or not rd:
+        sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark fills them)")
+    engine = create_engine(pg)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    await upgrade_async(pg)
+    redis.Redis.from_url(rd).flushdb()
+    v_port, z_port, api_port = free_port(), free_port(), free_port()
+    procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
+    env = {**os.environ, "GATEWAY_DATABASE_URL": pg, "GATEWAY_REDIS_URL": rd, "GATEWAY_ADMIN_API_KEY": KEY,
+           "GATEWAY_VOLUE_BASE_URL": f"http://127.0.0.1:{v_port}/energy-coordination/v1",
+           "GATEWAY_ZF_BASE_URL": f"http://127.0.0.1:{z_port}/partner"}
+    import subprocess
+
+    procs.append(start("gateway.app:create_app", api_port, env))
+    procs += [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
+    try:
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {KEY}"}) as c:
+            for i in range(0, N, BATCH):
+                r = await c.post(f"http://127.0.0.1:{api_port}/v1/customers/batch",
+                                 json={"customers": [customer(k) for k in range(i, min(N, i + BATCH))]})
+                r.raise_for_status()
+        accepted = time.perf_counter() - started
+        while await pending_count(pg) and time.perf_counter() - started < 600:
+            await asyncio.sleep(0.5)
+        gateway_s = time.perf_counter() - started
+        left = await pending_count(pg)
+        volue, zf = requests_by_route(v_port), requests_by_route(z_port)
+    finally:
+        for proc in procs:
+            proc.terminate()  # type: ignore[attr-defined]
+        for proc in procs:
+            proc.wait(20)  # type: ignore[attr-defined]
+    minimum = 2 * -(-N // 500) + N + 2 * N
+    upstream = sum(n for route, n in {**volue, **zf}.items() if "token" not in route)
+    procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
+    try:
+        base_s = await baseline(v_port, z_port)
+    finally:
+        for proc in procs:
+            proc.terminate()  # type: ignore[attr-defined]
+    print(f"measured: {N} customers (1 site, 1 meter, 1 hot-water tank each) in batches of {BATCH} to one "
+          f"API process on PostgreSQL + Redis, 2 worker processes, emulators as separate processes, "
+          f"all on 127.0.0.1 (2 cores)")
+    print(f"accepted by the API in {accepted:.1f} s; all synced after {gateway_s:.1f} s "
+          f"({left} links not synced; target 60 s)")
+    for route, n in sorted({**volue, **zf}.items()):
+        print(f"  {n:7d}  {route}")
+    print(f"upstream requests {upstream} vs minimum {minimum}: {upstream / minimum:.3f} x (target <= 1.1)")
+    print(f"baseline httpx script, concurrency {CONCURRENCY}: {base_s:.1f} s; "
+          f"gateway/baseline {gateway_s / base_s:.2f} x (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
