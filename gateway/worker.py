@@ -30,6 +30,7 @@ from gateway.store.db import create_engine, session_factory
 from gateway.sync.claim import next_run_after, providers_with_ready_work, release_lapsed
 from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.sync.engine import SyncEngine
+from gateway.sync.kinds import build_kinds
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,
@@ -79,7 +80,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 
     ctx.update(settings=settings, db_engine=engine, sessions=sessions,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
-                               settings=settings, on_retry=schedule_retry))
+                               settings=settings, on_retry=schedule_retry,
+                               kinds=build_kinds(settings)))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -140,9 +142,10 @@ def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
 async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncEngine]:
     """Run the sync engine inside the API process, woken by the local dispatcher."""
     dispatcher: LocalDispatcher = state.dispatcher
-    sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings)
-    loops = [asyncio.create_task(_provider_loop(sync, dispatcher, provider.value, state))
-             for provider in sync.adapters]
+    sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings,
+                      kinds=build_kinds(settings))
+    loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
+             for queue in sync.queues]
     loops.append(asyncio.create_task(_relay_loop(state)))
     state.sync = sync
     try:

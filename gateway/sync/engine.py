@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, case, delete, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -46,6 +46,8 @@ from providers.http import call_log
 
 log = logging.getLogger("gateway.sync")
 
+ENTITY_TYPES = frozenset(e.value for e in EntityType)
+
 RetryScheduler = Callable[[str, datetime], Awaitable[None]]
 """Called with (provider, when) for each task put back to wait, so a wake-up can be scheduled."""
 
@@ -62,11 +64,35 @@ def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float |
 
 @dataclass
 class RoundResult:
+    """What became of one task in a round: an outcome, a provider error, or a fatal reason."""
+
     task: OutboxTaskRow
     outcome: Outcome | None = None
     error: ProviderError | None = None
     fatal_reason: str | None = None
     calls: list[CallRecord] = field(default_factory=list)
+    detail: Any = None
+    """Whatever a task kind wants to carry from ``run`` to ``record`` (an invite link, say)."""
+
+
+class TaskKind(Protocol):
+    """Outbox work that is not a customer/site/device upsert or delete (readings, invites ...).
+
+    A kind owns the tasks whose ``entity_type`` equals its ``entity_type``. Its
+    tasks live on the queue ``queue`` (a provider name, or a queue of its own).
+    """
+
+    entity_type: str
+    queue: str
+
+    async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
+        """Carry out the tasks: set ``outcome``, ``error`` or ``fatal_reason`` on every result."""
+        ...
+
+    async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        """Extra writes in the transaction that finishes the round, for the results this
+        worker still held (successes and failures alike)."""
+        ...
 
 
 class SyncEngine:
@@ -79,20 +105,28 @@ class SyncEngine:
         adapters: dict[Provider, ProviderAdapter],
         settings: Settings,
         on_retry: RetryScheduler | None = None,
+        kinds: Sequence[TaskKind] = (),
     ) -> None:
         self.sessions = sessions
         self.adapters = adapters
+        self.kinds = {kind.entity_type: kind for kind in kinds}
         self.settings = settings
         self.on_retry = on_retry
         self._stopping = False
         self._claim_lock = asyncio.Lock()
+
+    @property
+    def queues(self) -> list[str]:
+        """Every queue this engine drains: one per provider, plus the kinds' own."""
+        names = [provider.value for provider in self.adapters]
+        return names + sorted({k.queue for k in self.kinds.values()} - set(names))
 
     def stop(self) -> None:
         """Finish the round in flight, then claim nothing more."""
         self._stopping = True
 
     async def drain(self, provider: str, *, max_rounds: int | None = None) -> int:
-        """Claim and run ready tasks of ``provider`` until none is left; return how many ran."""
+        """Claim and run ready tasks of one queue (``provider``) until none is left; return how many ran."""
         done = 0
         rounds = 0
         while not self._stopping and (max_rounds is None or rounds < max_rounds):
@@ -103,16 +137,45 @@ class SyncEngine:
                                     sqlite_lock=self._claim_lock)
             if not tasks:
                 break
-            await self.run_round(Provider(provider), tasks)
+            await self.run_round(provider, tasks)
             done += len(tasks)
             rounds += 1
         return done
 
-    async def run_round(self, provider: Provider, tasks: Sequence[OutboxTaskRow]) -> None:
+    async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
+        results = {task.id: RoundResult(task) for task in tasks}
+        entity_tasks = [t for t in tasks if t.entity_type in ENTITY_TYPES]
+        jobs: list[Awaitable[None]] = []
+        if entity_tasks:
+            jobs.append(self._run_entities(Provider(queue), entity_tasks, results))
+        by_kind: dict[str, list[RoundResult]] = defaultdict(list)
+        for task in tasks:
+            if task.entity_type not in ENTITY_TYPES:
+                by_kind[task.entity_type].append(results[task.id])
+        for entity_type, kind_results in by_kind.items():
+            kind = self.kinds.get(entity_type)
+            if kind is None:
+                for result in kind_results:
+                    result.fatal_reason = f"no handler for {entity_type} tasks in this worker"
+                continue
+            jobs.append(self._run_kind(kind, kind_results))
+        await asyncio.gather(*jobs)
+        await self._record(queue, list(results.values()))
+
+    async def _run_kind(self, kind: TaskKind, results: Sequence[RoundResult]) -> None:
+        try:
+            await kind.run(self, results)
+        except Exception as exc:
+            log.exception("task kind %s crashed", kind.entity_type)
+            for result in results:
+                if result.outcome is None and result.error is None:
+                    result.error = TransientError(f"internal error: {type(exc).__name__}")
+
+    async def _run_entities(self, provider: Provider, tasks: Sequence[OutboxTaskRow],
+                            results: dict[str, RoundResult]) -> None:
         adapter = self.adapters[provider]
         async with self.sessions() as session:
             prepared = await prepare(session, provider, tasks)
-        results = {task.id: RoundResult(task) for task in tasks}
         for task_id, why in prepared.unpreparable.items():
             results[task_id].fatal_reason = why
         groups: dict[tuple[str, str], list[Operation]] = defaultdict(list)
@@ -130,7 +193,6 @@ class SyncEngine:
             else:
                 jobs.extend(self._run_one(adapter, op, results, semaphore) for op in ops)
         await asyncio.gather(*jobs)
-        await self._record(provider, list(results.values()))
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
                        results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
@@ -170,7 +232,7 @@ class SyncEngine:
                     result.outcome = outcome
                 result.calls = calls
 
-    async def _record(self, provider: Provider, results: list[RoundResult]) -> None:
+    async def _record(self, queue: str, results: list[RoundResult]) -> None:
         """Write the round's outcome: tasks, links, dependencies and call history, atomically."""
         now = utcnow()
         s = self.settings
@@ -222,32 +284,39 @@ class SyncEngine:
             })
         async with self.sessions() as session:
             finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
+            held = [r for r in results if r.task.id in finished]
+            entity_held = {(r.task.entity_id, r.task.provider) for r in held
+                           if r.task.entity_type in ENTITY_TYPES}
             await self._update_links(session, [u for u in link_updates
-                                               if (u["l_entity"], u["l_provider"]) in finished])
+                                               if (u["l_entity"], u["l_provider"]) in entity_held])
+            for entity_type, kind in self.kinds.items():
+                mine = [r for r in held if r.task.entity_type == entity_type]
+                if mine:
+                    await kind.record(session, mine)
             if history:
                 await session.execute(insert(UpstreamCallRow), history)
             await session.commit()
         if self.on_retry is not None and retries:
-            await self.on_retry(provider.value, min(retries))
+            await self.on_retry(queue, min(retries))
 
     async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
-                            retry: list[dict[str, object]], now: datetime) -> set[tuple[str, str]]:
-        """Close the tasks this worker still holds (fenced by attempts); return their (entity, provider)."""
+                            retry: list[dict[str, object]], now: datetime) -> set[str]:
+        """Close the tasks this worker still holds (fenced by attempts); return their ids."""
         table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
-        finished: set[tuple[str, str]] = set()
+        finished: set[str] = set()
         if done:
             stmt = (
                 update(table)
                 .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
                        table.c.status == "running")
                 .values(status="done", lease_until=None, last_error=None, updated_at=now)
-                .returning(table.c.id, table.c.entity_id, table.c.provider)
+                .returning(table.c.id)
             )
             rows: list[Any] = []
             for item in done:
                 rows.extend((await session.execute(stmt, item)).all())
             ids = [r.id for r in rows]
-            finished |= {(r.entity_id, r.provider) for r in rows}
+            finished |= set(ids)
             for start in range(0, len(ids), 500):
                 await session.execute(delete(TaskDependencyRow).where(
                     TaskDependencyRow.depends_on.in_(ids[start:start + 500])))  # type: ignore[attr-defined]
@@ -258,10 +327,10 @@ class SyncEngine:
                        table.c.status == "running")
                 .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
                         last_error=bindparam("t_error"), lease_until=None, updated_at=now)
-                .returning(table.c.entity_id, table.c.provider)
+                .returning(table.c.id)
             )
             for item in retry:
-                finished |= {(r.entity_id, r.provider) for r in (await session.execute(stmt, item)).all()}
+                finished |= {r.id for r in (await session.execute(stmt, item)).all()}
         return finished
 
     async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:

@@ -132,6 +132,32 @@ class OutboxPlanner:
         self.created.append(task)
         return task
 
+    def enqueue(
+        self,
+        *,
+        queue: str,
+        entity_type: str,
+        entity_id: str,
+        customer_id: str,
+        action: str = TaskAction.UPSERT.value,
+        after: Iterable[OutboxTaskRow | None] = (),
+    ) -> OutboxTaskRow:
+        """Queue work of a task kind (readings, invites ...) on ``queue``, after the given tasks."""
+        task = OutboxTaskRow(
+            id=str(uuid.uuid4()), provider=queue, entity_type=entity_type, entity_id=entity_id,
+            customer_id=customer_id, action=action, status="pending", attempts=0,
+            run_after=self.now, created_at=self.now, updated_at=self.now,
+        )
+        self._session.add(task)
+        self.created.append(task)
+        for parent in after:
+            self._depend(task, parent)
+        return task
+
+    async def open_task(self, entity_id: str, provider: Provider) -> OutboxTaskRow | None:
+        """The newest unfinished task of an entity at a provider (to run new work after it)."""
+        return await self._open_task(entity_id, provider)
+
     def _depend(self, task: OutboxTaskRow, on: OutboxTaskRow | None) -> None:
         if on is not None and on.id != task.id and on.status != "done":
             self._session.add(TaskDependencyRow(task_id=task.id, depends_on=on.id))

@@ -303,7 +303,7 @@ JSON_VALUES = st.recursive(
 BODIES = st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=8) | JSON_VALUES
 
 
-@settings(max_examples=600, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=BODIES)
 async def test_no_body_makes_a_500(client: AsyncTestClient, body: Any) -> None:
@@ -331,7 +331,7 @@ def value_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str 
 VALID_PATHS = value_paths(customer_body())
 
 
-@settings(max_examples=600, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(path=st.sampled_from(VALID_PATHS), value=JSON_VALUES, ref=st.text(min_size=1, max_size=8))
 async def test_no_mutated_customer_makes_a_500(
