@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from gateway.apikeys import Scope, hash_key, mint_key
 from gateway.settings import Settings, SettingsError, load_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

@@ -41,6 +41,7 @@ from providers.factory import (
 
 log = logging.getLogger("gateway.worker")
 RELAY_EVERY_S = 5
+DRAIN_SLICE_S = 10.0
 
 
 def build_adapters(settings: Settings) -> dict[Provider, ProviderAdapter]:
@@ -95,8 +96,17 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def drain_provider(ctx: dict[str, Any], provider: str) -> int:
-    """arq job: run every ready task of ``provider``."""
-    return await ctx["sync"].drain(provider)
+    """arq job: run ready tasks of ``provider`` for at most ``DRAIN_SLICE_S`` seconds.
+
+    Jobs are kept short so that a SIGTERM (``job_completion_wait``) lets the job in
+    flight finish; when work remains, a continuation job picks it up.
+    """
+    sync: SyncEngine = ctx["sync"]
+    ran = await sync.drain(provider, max_seconds=DRAIN_SLICE_S)
+    if sync.cut_short:
+        await ctx["redis"].enqueue_job(DRAIN_JOB, provider,
+                                       _job_id=f"more:{provider}:{sync.last_task_id}")
+    return ran
 
 
 async def relay(ctx: dict[str, Any]) -> list[str]:
@@ -123,6 +133,9 @@ class WorkerSettings:
     keep_result = 0
     max_tries = 3
     handle_signals = True
+    job_completion_wait = 20
+    """On SIGTERM, stop taking jobs and give the ones in flight this long to finish;
+    anything still running after that is cancelled and handed back as pending."""
 
 
 def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:

@@ -114,6 +114,8 @@ class SyncEngine:
         self.on_retry = on_retry
         self._stopping = False
         self._claim_lock = asyncio.Lock()
+        self.cut_short = False
+        self.last_task_id: str | None = None
 
     @property
     def queues(self) -> list[str]:
@@ -125,11 +127,26 @@ class SyncEngine:
         """Finish the round in flight, then claim nothing more."""
         self._stopping = True
 
-    async def drain(self, provider: str, *, max_rounds: int | None = None) -> int:
-        """Claim and run ready tasks of one queue (``provider``) until none is left; return how many ran."""
+    async def drain(self, provider: str, *, max_rounds: int | None = None,
+                    max_seconds: float | None = None) -> int:
+        """Claim and run ready tasks of one queue (``provider``) until none is left, or until
+        ``max_rounds``/``max_seconds`` are used up; return how many ran.
+
+        Afterwards ``cut_short`` says whether a limit (not an empty queue) ended it, and
+        ``last_task_id`` names the last task claimed (for a deterministic continuation job id).
+        """
         done = 0
         rounds = 0
-        while not self._stopping and (max_rounds is None or rounds < max_rounds):
+        self.cut_short = False
+        self.last_task_id = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds if max_seconds is not None else None
+        while not self._stopping:
+            if (max_rounds is not None and rounds >= max_rounds) or (
+                deadline is not None and loop.time() >= deadline
+            ):
+                self.cut_short = True
+                break
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
                                     lease_s=self.settings.sync_lease_s,
@@ -137,7 +154,12 @@ class SyncEngine:
                                     sqlite_lock=self._claim_lock)
             if not tasks:
                 break
-            await self.run_round(provider, tasks)
+            self.last_task_id = tasks[-1].id
+            try:
+                await self.run_round(provider, tasks)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._hand_back(tasks))
+                raise
             done += len(tasks)
             rounds += 1
         return done
@@ -161,6 +183,21 @@ class SyncEngine:
             jobs.append(self._run_kind(kind, kind_results))
         await asyncio.gather(*jobs)
         await self._record(queue, list(results.values()))
+
+    async def _hand_back(self, tasks: Sequence[OutboxTaskRow]) -> None:
+        """On shutdown mid-round: return the round's tasks to pending so another worker runs
+        them now rather than after the lease; a result this worker already recorded stays."""
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        async with self.sessions() as session:
+            for task in tasks:
+                await session.execute(
+                    update(table)
+                    .where(table.c.id == task.id, table.c.attempts == task.attempts,
+                           table.c.status == "running")
+                    .values(status="pending", lease_until=None, updated_at=utcnow())
+                )
+            await session.commit()
+        log.info("returned %d in-flight tasks on shutdown", len(tasks))
 
     async def _run_kind(self, kind: TaskKind, results: Sequence[RoundResult]) -> None:
         try:

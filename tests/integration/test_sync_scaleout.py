@@ -82,3 +82,31 @@ async def test_worker_process_syncs_and_survives_sigkill_and_redis_flush(
             worker.wait(15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+async def test_sigterm_hands_in_flight_work_back(
+    scaleout_env: dict[str, str], scaleout_client: AsyncTestClient, emulators: dict[str, Any]
+) -> None:
+    """After SIGTERM no task stays leased to the stopped worker; a new worker finishes the rest."""
+    from providers.emulation import FaultPlan
+
+    env = {**scaleout_env, "GATEWAY_SYNC_LEASE_S": "120"}
+    for name in ("volue", "zf"):
+        emulators[name].state.emulation.set_faults(FaultPlan(latency_ms_min=20, latency_ms_max=60))
+    worker = start_worker(env)
+    created = (await scaleout_client.post(
+        "/v1/customers/batch", json={"customers": [_tree(n) for n in range(30)]})).json()
+    await asyncio.sleep(1.5)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(40) is not None
+    running = (await scaleout_client.get("/v1/sync/tasks", params={"status": "running"})).json()
+    assert running == []
+    for name in ("volue", "zf"):
+        emulators[name].state.emulation.set_faults(FaultPlan())
+    worker = start_worker(env)
+    try:
+        ids = [r["customer"]["id"] for r in created["results"]]
+        await wait_synced(scaleout_client, await _all_paths(scaleout_client, ids), timeout=60)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(40)
