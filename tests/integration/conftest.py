@@ -50,6 +50,7 @@ async def live_client(database_url: str, emulators: dict[str, Any]) -> AsyncIter
         {}, database_url=database_url, admin_api_key=ADMIN_KEY,
         volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
         zf_base_url=emulators["zf_url"] + "/partner", sync_backoff_base_s=0.05,
+        sync_backoff_max_s=2.0, sync_max_attempts=20,
     )
     async with AsyncTestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
