@@ -288,8 +288,13 @@ async def plan_entity_upsert(
     row: CustomerRow | SiteRow | DeviceRow,
     *,
     providers: Iterable[str] | None = None,
+    resend_site: bool = True,
 ) -> None:
-    """Queue upserts of one entity at each provider that holds it (and its site, for meters)."""
+    """Queue upserts of one entity at each provider that holds it (and its site, for meters).
+
+    ``resend_site=False`` skips re-sending a meter's site where the site lists meter point
+    ids: for when the meter itself did not change (it is only being sent somewhere new).
+    """
     kind = DeviceKind(row.kind) if isinstance(row, DeviceRow) else None
     for provider in targets(providers or customer.providers, entity_type, kind):
         await planner.upsert(
@@ -306,7 +311,7 @@ async def plan_entity_upsert(
                 kind=kind,
             ),
         )
-    if isinstance(row, DeviceRow) and kind is DeviceKind.METER and row.site_id:
+    if resend_site and isinstance(row, DeviceRow) and kind is DeviceKind.METER and row.site_id:
         await plan_site_meter_change(planner, customer, row.site_id)
 
 
@@ -507,7 +512,8 @@ async def update_customer(
         for site in sorted(sites, key=lambda site: site.parent_site_id is not None):
             await plan_entity_upsert(planner, row, EntityType.SITE, site, providers=added)
         for device in devices:
-            await plan_entity_upsert(planner, row, EntityType.DEVICE, device, providers=added)
+            await plan_entity_upsert(planner, row, EntityType.DEVICE, device, providers=added,
+                                     resend_site=False)
     if removed:
         await plan_tree_delete(planner, row, sites, devices, providers=removed, customer_too=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -30,10 +31,15 @@ def encode_cursor(last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    """The id a cursor from :func:`encode_cursor` carries; 400 for anything else."""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        last_id = raw.decode()
+        if str(uuid.UUID(last_id)) != last_id:
+            raise ValueError(last_id)
     except (ValueError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API handed out", field="cursor") from None
+    return last_id
 
 
 class CustomerController(Controller):

@@ -12,8 +12,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from gateway.app import create_app
 from gateway.apikeys import Scope, hash_key, mint_key
+from gateway.app import create_app
 from gateway.settings import load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow, CustomerRow, IdempotencyKeyRow, OutboxTaskRow
@@ -44,7 +44,8 @@ async def counts(database_url: str) -> tuple[int, int, int]:
         async with session_factory(engine)() as session:
             result = []
             for table in (CustomerRow, OutboxTaskRow, IdempotencyKeyRow):
-                result.append((await session.exec(select(func.count()).select_from(table))).one()[0])  # type: ignore[call-overload]
+                count = await session.execute(select(func.count()).select_from(table))
+                result.append(count.scalar_one())
             return result[0], result[1], result[2]
     finally:
         await engine.dispose()
