@@ -108,7 +108,9 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     the parent space of a site). ``site`` is the device's site. ``meter_point_ids``
     is every meter point id at a site (its own plus its meters'), for providers
     that carry them on the site. ``attempt`` counts earlier tries: above 0 the
-    earlier call may have reached the provider, so creates look before they leap.
+    earlier call may have reached the provider, so creates look before they leap;
+    ``taken_external_ids`` are provider ids already linked to other entities of the
+    same type, which such a look must never adopt.
     """
 
     task_id: str
@@ -119,6 +121,7 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     site: Site | None = None
     meter_point_ids: tuple[str, ...] = ()
     attempt: int = 0
+    taken_external_ids: frozenset[str] = frozenset()
 
     @property
     def entity_type(self) -> EntityType:

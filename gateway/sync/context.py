@@ -62,6 +62,11 @@ async def _by_id(session: AsyncSession, table: type, ids: set[str]) -> dict[str,
     return {row.id: row for (row,) in rows}
 
 
+def external_of(links: dict[str, ProviderLinkRow], entity_id: str) -> str | None:
+    link = links.get(entity_id)
+    return link.external_id if link is not None else None
+
+
 class Prepared:
     """Operations ready for the adapter, and the tasks that could not be prepared (with why)."""
 
@@ -107,6 +112,19 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
         for site_id, meter_point_id in rows:
             meter_ids[site_id].append(meter_point_id)
 
+    taken: dict[str, frozenset[str]] = {}
+    looking = {t.entity_type for t in tasks if t.attempts > 1 and t.action == TaskAction.UPSERT.value
+               and external_of(links, t.entity_id) is None}
+    for entity_type in looking:
+        rows = await session.exec(
+            select(ProviderLinkRow.external_id).where(  # type: ignore[call-overload]
+                ProviderLinkRow.provider == provider.value,
+                ProviderLinkRow.entity_type == entity_type,
+                ProviderLinkRow.external_id.is_not(None),  # type: ignore[union-attr]
+            )
+        )
+        taken[entity_type] = frozenset(external_id for (external_id,) in rows)
+
     def external(entity_id: str | None) -> str | None:
         link = links.get(entity_id) if entity_id else None
         return link.external_id if link is not None else None
@@ -114,7 +132,8 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
     for task in tasks:
         action = TaskAction(task.action)
         common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
-                  "attempt": task.attempts - 1}
+                  "attempt": task.attempts - 1,
+                  "taken_external_ids": taken.get(task.entity_type, frozenset())}
         if task.entity_type == EntityType.CUSTOMER.value:
             row = customers.get(task.entity_id)
             if row is None:

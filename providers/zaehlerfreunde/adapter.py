@@ -72,7 +72,7 @@ class ZaehlerfreundeAdapter:
         wanted = m.new_space(site, parent_space_id=parent)
         if op.attempt > 0:
             async for space in self.client.spaces():
-                if m.space_matches(space, wanted):
+                if m.space_matches(space, wanted) and space.id not in op.taken_external_ids:
                     return Outcome(external_id=space.id, note="adopted an identical space")
         return Outcome(external_id=await self.client.create_space(wanted))
 
@@ -115,7 +115,7 @@ class ZaehlerfreundeAdapter:
             return Outcome(external_id=created, note="device was gone upstream; created anew")
         if op.attempt > 0:
             async for found in self.client.devices(space_id):
-                if m.carries_external_id(found, device.id):
+                if m.carries_external_id(found, device.id) and found.id not in op.taken_external_ids:
                     return Outcome(external_id=found.id, note="adopted an existing device")
         return Outcome(external_id=await self.client.create_device(space_id, body))
 
