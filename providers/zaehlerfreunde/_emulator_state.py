@@ -14,7 +14,12 @@ import msgspec
 from msgspec import UNSET
 
 from providers.zaehlerfreunde._emulator_readings import CODE_BITS, ObisIndex, iso
-from providers.zaehlerfreunde.schemas import NewDeviceReading, NewExternalDevice, NewSpace
+from providers.zaehlerfreunde.schemas import (
+    DeviceDetails,
+    NewDeviceReading,
+    NewExternalDevice,
+    NewSpace,
+)
 from providers.zaehlerfreunde.schemas import UpdateSpace as UpdateSpaceBody
 
 _T = TypeVar("_T")
@@ -199,6 +204,34 @@ class ZaehlerfreundeState:
         if external is not UNSET:
             self._by_external.setdefault(external, []).append(record.id)
         return record
+
+    def update_device_details(self, space_id: str, device_id: str, details: DeviceDetails) -> None:
+        """Change the given fields of a device of this space (404 when it is not there)."""
+        space = self.space(space_id)
+        record = self.device(device_id)
+        if record.space_id != space.id:
+            raise ApiError(404, f"device {device_id} is not in space {space_id}")
+        changes = {
+            name: getattr(details, name)
+            for name in ("deviceName", "isMainDevice", "externalDeviceId", "meteringLocationId",
+                         "serialNumber")
+            if getattr(details, name) is not UNSET
+        }
+        old_external = record.body.externalDeviceId
+        if changes.get("isMainDevice"):
+            for other in space.device_ids:
+                if other != device_id and self.devices[other].body.isMainDevice:
+                    self.devices[other].body = _with_main(self.devices[other].body, False)
+        record.body = msgspec.structs.replace(record.body, **changes)
+        new_external = record.body.externalDeviceId
+        if new_external != old_external:
+            if old_external is not UNSET:
+                holders = self._by_external[old_external]
+                holders.remove(device_id)
+                if not holders:
+                    del self._by_external[old_external]
+            if new_external is not UNSET:
+                self._by_external.setdefault(new_external, []).append(device_id)
 
     def delete_device(self, device_id: str) -> None:
         """Remove a device and its readings."""

@@ -48,6 +48,7 @@ _token_decoder = msgspec.json.Decoder(s.NewApiToken)
 _space_decoder = msgspec.json.Decoder(s.NewSpace)
 _update_decoder = msgspec.json.Decoder(s.UpdateSpace)
 _device_decoder = msgspec.json.Decoder(s.NewExternalDevice)
+_details_decoder = msgspec.json.Decoder(s.DeviceDetails)
 _readings_decoder = msgspec.json.Decoder(list[s.NewDeviceReading])
 _invite_decoder = msgspec.json.Decoder(s.NewSpaceInvite)
 
@@ -175,6 +176,14 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         body = decode_body(await request.body(), _device_decoder)
         return s.DeviceId(deviceId=state.create_device(spaceId, body).id)
 
+    @post("/spaces/{spaceId:str}/devices/{deviceId:str}/details", status_code=200)
+    async def update_device_details(spaceId: str, deviceId: str, request: AnyRequest) -> Response[bytes]:
+        require_uuid(spaceId, "spaceId")
+        require_uuid(deviceId, "deviceId")
+        body = decode_body(await request.body(), _details_decoder)
+        state.update_device_details(spaceId, deviceId, body)
+        return EMPTY_OK
+
     @delete("/devices/{deviceId:str}", status_code=200)
     async def delete_device(deviceId: str) -> Response[bytes]:
         state.delete_device(require_uuid(deviceId, "deviceId"))
@@ -220,6 +229,7 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     return [
         get_devices_in_space,
         register_external_device,
+        update_device_details,
         delete_device,
         store_readings,
         get_readings_by_device,

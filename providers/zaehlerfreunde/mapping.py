@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 
 from gateway.domain import Device, DeviceKind, Medium, Site
 from providers.base import RejectedError
 from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
 from providers.zaehlerfreunde.schemas import (
+    DeviceDetails,
     DeviceMedium,
     DeviceType,
     NewDeviceReading,
@@ -163,17 +164,6 @@ def device_readings(items: Sequence[DeviceReadings]) -> list[NewDeviceReading]:
 def new_invite(*, email: str, send_email: bool) -> NewSpaceInvite:
     """The ``POST /spaces/{id}/invites`` body."""
     return NewSpaceInvite(userEmail=email, sendInviteEmail=send_email)
-
-
-class DeviceDetails(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """``DeviceDetails`` of the partner API: ``POST /spaces/{s}/devices/{d}/details``."""
-
-    deviceName: str | UnsetType = UNSET
-    isMainDevice: bool | UnsetType = UNSET
-    grid: bool | UnsetType = UNSET
-    externalDeviceId: str | UnsetType = UNSET
-    meteringLocationId: str | UnsetType = UNSET
-    serialNumber: str | UnsetType = UNSET
 
 
 def device_details(device: Device) -> DeviceDetails:

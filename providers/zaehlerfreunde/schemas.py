@@ -176,6 +176,17 @@ class SpaceInviteLink(_Response):
 # --- devices ----------------------------------------------------------------------------
 
 
+class DeviceDetails(_Request):
+    """``POST /spaces/{spaceId}/devices/{deviceId}/details``: only the fields given change."""
+
+    deviceName: str | UnsetType = UNSET
+    isMainDevice: bool | UnsetType = UNSET
+    grid: bool | UnsetType = UNSET
+    externalDeviceId: str | UnsetType = UNSET
+    meteringLocationId: str | UnsetType = UNSET
+    serialNumber: str | UnsetType = UNSET
+
+
 class NewExternalDevice(_Request):
     """``NewDevice`` plus the fields of a device whose readings are pushed to the API."""
 

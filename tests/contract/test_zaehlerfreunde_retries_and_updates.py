@@ -56,3 +56,26 @@ async def test_retry_never_adopts_a_space_linked_to_another_site(
         taken_external_ids=frozenset({other.external_id or ""})))
     assert mine.external_id != other.external_id
     assert len(state.spaces) == 2
+
+
+async def test_device_update_reaches_the_device_details(
+    zf: tuple[ZaehlerfreundeAdapter, Any],
+) -> None:
+    """A device PATCH (name, serial number) changes the upstream device through its details route."""
+    from gateway.domain import Device, DeviceKind, Medium
+
+    adapter, state = zf
+    space = await adapter.apply(Operation(task_id="t1", action=TaskAction.UPSERT, entity=_site("s1")))
+    meter = Device(id="8c5e1f9a-0000-4000-8000-000000000001", customer_id="c", external_ref="m",
+                   kind=DeviceKind.METER, name="Meter", site_id="s1", medium=Medium.ELECTRICITY,
+                   meter_number="A1")
+    created = await adapter.apply(Operation(task_id="t2", action=TaskAction.UPSERT, entity=meter,
+                                            parent_external_id=space.external_id))
+    renamed = Device(**{**{f: getattr(meter, f) for f in meter.__struct_fields__},
+                        "name": "Main meter", "meter_number": "B2"})
+    updated = await adapter.apply(Operation(
+        task_id="t3", action=TaskAction.UPSERT, entity=renamed,
+        parent_external_id=space.external_id, external_id=created.external_id))
+    assert updated.external_id == created.external_id
+    body = state.devices[created.external_id].body
+    assert (body.deviceName, body.serialNumber) == ("Main meter", "B2")
