@@ -15,12 +15,20 @@ from litestar.openapi.spec import Components, SecurityScheme
 from gateway.api.customers import CustomerController
 from gateway.api.deps import authenticate
 from gateway.api.devices import CustomerVehiclesController, DeviceController, SiteDevicesController
+from gateway.api.events import EventController
 from gateway.api.health import live, ready
+from gateway.api.invites import InviteController, SiteInvitesController
 from gateway.api.problems import EXCEPTION_HANDLERS
+from gateway.api.readings import DeviceReadingsController, ReadingsController
+from gateway.api.reports import DeviceReportsController, ReportController, SiteReportsController
 from gateway.api.sites import CustomerSitesController, SiteController
+from gateway.api.subscriptions import SubscriptionController
 from gateway.api.sync import SyncController, SyncHistoryController
+from gateway.api.volue_webhook import volue_webhook
 from gateway.apikeys import KeyResolver
-from gateway.settings import Settings, load_settings
+from gateway.observability.logging import RequestIdMiddleware, register_secrets
+from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
+from gateway.settings import Settings, load_settings, secret_values
 from gateway.store.db import create_engine, session_factory
 from gateway.sync.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
 
@@ -35,6 +43,15 @@ API_CONTROLLERS = [
     DeviceController,
     SyncController,
     SyncHistoryController,
+    EventController,
+    SubscriptionController,
+    DeviceReportsController,
+    SiteReportsController,
+    ReportController,
+    ReadingsController,
+    DeviceReadingsController,
+    SiteInvitesController,
+    InviteController,
 ]
 
 
@@ -52,6 +69,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
     """The gateway API. In embedded mode (no Redis) it also runs the sync worker in-process
     unless ``embedded_worker`` is False."""
     settings = settings or load_settings()
+    register_secrets(secret_values(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,10 +92,14 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         route_handlers=[
             live,
             ready,
+            volue_webhook,
+            metrics_endpoint,
             Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
                    security=[{"apiKey": []}]),
         ],
         lifespan=[lifespan],
+        middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
+        logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings, "api_keys": KeyResolver(admin_key=settings.admin_api_key.value)}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -14,7 +13,10 @@ from rich.table import Table
 from sqlalchemy import select, update
 
 from gateway.apikeys import Scope, hash_key, mint_key
+from gateway.check import check_command
+from gateway.observability.logging import configure_logging_from_env
 from gateway.settings import Settings, SettingsError, load_settings
+from gateway.volue_cli import add_volue_commands
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -38,7 +40,8 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     app = create_app(settings)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on"))
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on",
+                                      log_config=None))
     ]
     emulated = emulator_servers(settings)
     for name, server in emulated:
@@ -47,6 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"http://127.0.0.1:{server.config.port}"
         )
     servers.extend(server for _, server in emulated)
+    configure_logging_from_env()  # again: the emulator apps set up logging of their own
     mode = "embedded (in-process worker)" if settings.embedded else "scale-out (arq workers)"
     console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.database_url.split('://')[0]}")
 
@@ -191,11 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
     revoke.add_argument("key")
     revoke.set_defaults(func=_keys_revoke)
+    check = sub.add_parser("check", help="one-screen health summary: database, Redis, tokens, outbox")
+    check.set_defaults(func=lambda args: check_command(_settings()))
+    add_volue_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging_from_env()
     args = build_parser().parse_args(argv)
     if args.command == "emulate" and args.port is None:
         args.port = 8101 if args.provider == "volue" else 8102

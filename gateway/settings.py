@@ -8,6 +8,7 @@ value stops start-up with a message naming the variable. Secrets are kept as
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -51,8 +52,19 @@ class Settings:
     max_body_bytes: int = 2_000_000
     """Request bodies above this size are refused with 413."""
     readings_max_body_bytes: int = 8_000_000
+    """Body limit of ``POST /v1/readings`` only (10,000 readings per request)."""
+    readings_batch_size: int = 1000
+    """Readings per ``POST /devices/readings`` request to Zählerfreunde."""
+    readings_future_tolerance_s: int = 300
+    """How far past the server's clock a reading's timestamp may lie before it is refused."""
+    readings_concurrency: int = 4
+    """Reading requests one worker has in flight to Zählerfreunde at a time."""
     idempotency_ttl_s: int = 86_400
     log_level: str = "INFO"
+    log_format: str = "auto"
+    """``json``, ``console`` (readable in a terminal) or ``auto``: JSON unless stderr is a terminal."""
+    worker_metrics_port: int = 0
+    """Port of a worker's own ``/metrics`` (Prometheus) server; 0: none."""
 
     volue_base_url: str = EMULATED
     volue_token_url: str = ""
@@ -76,6 +88,30 @@ class Settings:
     sync_lease_s: float = 60.0
     sync_batch_size: int = 500
     worker_concurrency: int = 32
+
+    secrets_key: Secret = field(default_factory=lambda: Secret(""))
+    """Fernet key(s) encrypting webhook secrets at rest; comma-separated, newest first, to rotate.
+    Unset: read from ``secrets_key_file`` (see :mod:`gateway.secrets_box`)."""
+    secrets_key_file: str = ""
+    """Unset with an embedded SQLite database: ``gateway.secrets-key`` beside the database file."""
+    volue_auto_ack_lpc: bool = False
+    """Acknowledge Volue LPC requests automatically with the matching report."""
+    events_poll_interval_s: int = 60
+    """How often the reconciliation poll reads Volue's ``GET /events`` (0: never)."""
+    forward_max_age_s: int = 86_400
+    """Deliveries to internal subscribers are retried until their first attempt is this old."""
+    forward_backoff_max_s: float = 3_600.0
+    forward_timeout_s: float = 10.0
+
+    def __repr__(self) -> str:
+        """The dataclass repr with passwords inside URLs masked (secrets mask themselves)."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                value = redact_url(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def embedded(self) -> bool:
@@ -111,6 +147,11 @@ class Settings:
         return self.zf_base_url.rstrip("/")
 
 
+def secret_values(settings: Settings) -> list[str]:
+    """The values of every :class:`Secret` setting (for the log redaction), empty ones left out."""
+    return [v.value for f in fields(settings) if isinstance(v := getattr(settings, f.name), Secret) and v]
+
+
 def _convert(name: str, raw: str, default: Any) -> Any:
     env = ENV_PREFIX + name.upper()
     if isinstance(default, Secret):
@@ -131,16 +172,31 @@ def _convert(name: str, raw: str, default: Any) -> Any:
         return value
     if isinstance(default, float):
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             raise SettingsError(f"{env} must be a number, not {raw!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise SettingsError(f"{env} must be a finite number, not negative, not {raw!r}")
+        return number
     return raw.strip()
 
 
 def _check_url(env: str, value: str, schemes: tuple[str, ...]) -> None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
-        raise SettingsError(f"{env} must be a {'/'.join(schemes)} URL, not {value!r}")
+        raise SettingsError(
+            f"{env} must be a {'/'.join(schemes)} URL, not {redact_url(value)!r}"
+        )
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info (if any) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{slash}{path}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -182,5 +238,21 @@ def _validate(s: Settings) -> None:
         raise SettingsError("GATEWAY_SYNC_MAX_ATTEMPTS must be at least 1")
     if s.max_body_bytes < 1024:
         raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
+    if not 1 <= s.readings_batch_size <= 10_000:
+        raise SettingsError("GATEWAY_READINGS_BATCH_SIZE must be between 1 and 10000")
+    if s.readings_concurrency < 1:
+        raise SettingsError("GATEWAY_READINGS_CONCURRENCY must be at least 1")
     if not 1 <= s.port <= 65535:
         raise SettingsError("GATEWAY_PORT must be between 1 and 65535")
+    if s.log_format not in ("auto", "json", "console"):
+        raise SettingsError("GATEWAY_LOG_FORMAT must be auto, json or console")
+    if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError("GATEWAY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    if s.worker_metrics_port > 65535:
+        raise SettingsError("GATEWAY_WORKER_METRICS_PORT must be between 0 and 65535")
+    if s.secrets_key:
+        from gateway.secrets_box import check_keys
+
+        check_keys(s.secrets_key.value)
+    if s.forward_max_age_s < 1:
+        raise SettingsError("GATEWAY_FORWARD_MAX_AGE_S must be at least 1")

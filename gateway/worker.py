@@ -24,6 +24,7 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 
 from gateway.domain import Provider
+from gateway.observability.metrics import MetricsServer, refresh_outbox
 from gateway.records import utcnow
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine, session_factory
@@ -31,6 +32,7 @@ from gateway.sync.claim import next_run_after, providers_with_ready_work, releas
 from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.sync.engine import SyncEngine
 from gateway.sync.kinds import build_kinds
+from gateway.sync.reconcile import events_poll_loop, poll_volue_events
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,
@@ -79,6 +81,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         await pool.enqueue_job(DRAIN_JOB, provider, _job_id=f"retry:{provider}:{when.isoformat()}",
                                _defer_until=when)
 
+    if settings.worker_metrics_port and ctx.get("metrics_server") is None:
+        ctx["metrics_server"] = MetricsServer(port=settings.worker_metrics_port, host=settings.host)
     ctx.update(settings=settings, db_engine=engine, sessions=sessions,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
                                settings=settings, on_retry=schedule_retry,
@@ -93,6 +97,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
             await adapter.aclose()
     if ctx.get("db_engine") is not None:
         await ctx["db_engine"].dispose()
+    if ctx.get("metrics_server") is not None:
+        ctx.pop("metrics_server").close()
 
 
 async def drain_provider(ctx: dict[str, Any], provider: str) -> int:
@@ -115,6 +121,7 @@ async def relay(ctx: dict[str, Any]) -> list[str]:
     async with ctx["sessions"]() as session:
         lapsed = await release_lapsed(session, now=now)
         ready = await providers_with_ready_work(session, now=now)
+        await refresh_outbox(session)
     bucket = int(now.timestamp()) // RELAY_EVERY_S
     for provider in sorted(set(lapsed) | set(ready)):
         await ctx["redis"].enqueue_job(DRAIN_JOB, provider, _job_id=f"relay:{provider}:{bucket}")
@@ -125,7 +132,8 @@ class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
     functions = [drain_provider]
-    cron_jobs = [cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True)]
+    cron_jobs = [cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
+                 cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True)]
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 8
@@ -160,6 +168,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
     loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
              for queue in sync.queues]
     loops.append(asyncio.create_task(_relay_loop(state)))
+    loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
     state.sync = sync
     try:
         yield sync
@@ -197,5 +206,6 @@ async def _relay_loop(state: Any) -> None:
             async with state.sessions() as session:
                 for provider in await release_lapsed(session, now=utcnow()):
                     state.dispatcher.event(provider).set()
+                await refresh_outbox(session)
         except Exception:
             log.exception("embedded relay failed")

@@ -1,6 +1,63 @@
 """Tables of readings, their delivery state, and invites.
 
 Registered with the metadata by ``gateway.store.tables``.
+
+Readings are written in bulk (Core inserts, never ORM objects) and are unique
+per (device, OBIS code, epoch second). ``batch_id`` is the ``entity_id`` of the
+outbox task that delivers the reading (NULL when no provider takes it);
+``delivered_at`` is set in the transaction that finishes that task.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer
+from sqlmodel import Field, SQLModel
+
+_UTC_DATETIME = DateTime(timezone=True)
+READING_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit key on PostgreSQL; SQLite auto-increments only an ``INTEGER`` primary key."""
+
+
+def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(_UTC_DATETIME, nullable=nullable)
+
+
+class ReadingRow(SQLModel, table=True):
+    """One meter reading: a value of one OBIS code of one device at one epoch second."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        Index("uq_readings_key", "device_id", "obis_code", "ts", unique=True),
+        Index("ix_readings_batch", "batch_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(READING_ID, primary_key=True, autoincrement=True))
+    device_id: str = Field(max_length=36)
+    obis_code: str = Field(max_length=40)
+    """Normalised ``A-B:C.D.E`` (plus ``*F`` and a suffix when given); short forms read as ``1-1:``."""
+    ts: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    """Epoch seconds (UTC)."""
+    value: float
+    batch_id: str | None = Field(default=None, max_length=36)
+    received_at: datetime = Field(sa_column=_ts())
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class InviteRow(SQLModel, table=True):
+    """An invite of an email address to a site's Zählerfreunde space; ``task_id`` sends it."""
+
+    __tablename__ = "invites"
+    __table_args__ = (Index("ix_invites_site_email", "site_id", "email"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    site_id: str = Field(max_length=36)
+    customer_id: str = Field(max_length=36)
+    email: str = Field(max_length=320)
+    """Lower-cased, so that re-inviting the same address is recognised."""
+    send_email: bool
+    task_id: str = Field(max_length=36)
+    link: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(sa_column=_ts())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

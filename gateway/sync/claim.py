@@ -27,7 +27,7 @@ SET status = 'running', lease_until = :lease_until, attempts = attempts + 1, upd
 WHERE id IN (
     SELECT t.id FROM outbox_tasks t
     WHERE t.status = 'pending' AND t.provider = :provider AND t.run_after <= :now
-      AND NOT EXISTS (SELECT 1 FROM task_dependencies d WHERE d.task_id = t.id)
+      AND NOT EXISTS ({blocking})
     ORDER BY t.created_at, t.id
     LIMIT :limit
     {lock}
@@ -35,6 +35,14 @@ WHERE id IN (
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
           run_after, lease_until, last_error, created_at, updated_at
 """
+
+BLOCKING = (
+    "SELECT 1 FROM task_dependencies d JOIN outbox_tasks p ON p.id = d.depends_on "
+    "WHERE d.task_id = t.id AND p.status NOT IN ('done', 'cancelled')"
+)
+"""A dependency holds a task back while its parent is unfinished. Checking the parent's status
+(not only that the row exists) covers a dependency written by a transaction that read the parent
+as open just before a worker finished it and cleared its dependencies."""
 
 
 
@@ -54,7 +62,7 @@ async def claim(
     ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
     """
     postgres = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
-    statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else ""))
+    statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else "", blocking=BLOCKING))
     params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
               "limit": limit}
     if postgres:
@@ -120,7 +128,7 @@ async def next_run_after(session: AsyncSession, provider: str) -> datetime | Non
         await session.execute(
             text("SELECT MIN(run_after) AS at FROM outbox_tasks t "
                  "WHERE t.status = 'pending' AND t.provider = :provider AND NOT EXISTS "
-                 "(SELECT 1 FROM task_dependencies d WHERE d.task_id = t.id)"),
+                 f"({BLOCKING})"),
             {"provider": provider},
         )
     ).first()

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy import bindparam, case, delete, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import EntityType, Provider, SyncStatus, TaskAction
+from gateway.observability.metrics import observe_round
 from gateway.records import utcnow
 from gateway.settings import Settings
 from gateway.store.tables import (
@@ -165,6 +167,10 @@ class SyncEngine:
         return done
 
     async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
+        with structlog.contextvars.bound_contextvars(provider=queue):
+            await self._run_round(queue, tasks)
+
+    async def _run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
         results = {task.id: RoundResult(task) for task in tasks}
         entity_tasks = [t for t in tasks if t.entity_type in ENTITY_TYPES]
         jobs: list[Awaitable[None]] = []
@@ -233,6 +239,9 @@ class SyncEngine:
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
                        results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+        # this runs as its own asyncio task (gathered), so the binding ends with it
+        structlog.contextvars.bind_contextvars(task_id=op.task_id,
+                                               customer_id=results[op.task_id].task.customer_id)
         async with semaphore:
             calls: list[CallRecord] = []
             token = call_log.set(calls)
@@ -278,6 +287,7 @@ class SyncEngine:
         link_updates: list[dict[str, object]] = []
         history: list[dict[str, object]] = []
         retries: list[datetime] = []
+        dead_letters: dict[str, str] = {}
         for result in results:
             task = result.task
             for call in result.calls[-20:]:
@@ -305,6 +315,7 @@ class SyncEngine:
             dead = not retriable or task.attempts >= s.sync_max_attempts
             if dead:
                 status, run_after = "dead", now
+                dead_letters[task.id] = message
             else:
                 retry_after = error.retry_after if isinstance(error, TransientError) else None
                 run_after = now + timedelta(seconds=backoff_s(
@@ -333,6 +344,7 @@ class SyncEngine:
             if history:
                 await session.execute(insert(UpstreamCallRow), history)
             await session.commit()
+        observe_round(results, finished, dead_letters, settings=s)
         if self.on_retry is not None and retries:
             await self.on_retry(queue, min(retries))
 

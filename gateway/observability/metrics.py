@@ -1,0 +1,297 @@
+"""Prometheus metrics of one process, in one registry, and ``GET /metrics``.
+
+The API serves them at ``/metrics``; a worker serves its own on
+``GATEWAY_WORKER_METRICS_PORT``. What is counted:
+
+* HTTP requests by method, route template and status, with latency (the API);
+* upstream calls by provider, method, route and status, with latency, and
+  token fetches by provider and outcome (the sync engine, from its call records);
+* task attempts by provider, kind and outcome, retries and dead letters;
+* outbox depth by provider, kind and status, and the age of the oldest task not
+  yet done (a snapshot read from the database by the relay and on each scrape);
+* readings accepted, rejected and delivered, and webhook deliveries (counted by
+  the code that handles them through :func:`count_readings` and
+  :func:`count_webhook_delivery`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import structlog
+from litestar import Request, Response, get
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.domain import EntityType, Provider
+from gateway.settings import Settings
+from gateway.store.tables import OutboxTaskRow
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+    from gateway.sync.engine import RoundResult
+
+log = logging.getLogger("gateway.metrics")
+sync_log = structlog.stdlib.get_logger("gateway.sync")
+
+REGISTRY = CollectorRegistry()
+"""Every metric of the gateway; nothing goes to prometheus_client's default registry."""
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+HTTP_REQUESTS = Counter("gateway_http_requests", "HTTP requests served, by route template and status.",
+                        ["method", "route", "status"], registry=REGISTRY)
+HTTP_LATENCY = Histogram("gateway_http_request_duration_seconds", "Time to serve an HTTP request.",
+                         ["method", "route"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+UPSTREAM_CALLS = Counter("gateway_upstream_calls", "Calls to a provider, by route template and status "
+                         "(status 'error': no answer).", ["provider", "method", "route", "status"],
+                         registry=REGISTRY)
+UPSTREAM_LATENCY = Histogram("gateway_upstream_call_duration_seconds", "Time of one call to a provider.",
+                             ["provider", "method", "route"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+TOKEN_FETCHES = Counter("gateway_token_fetches", "Bearer tokens fetched from a provider, by outcome.",
+                        ["provider", "outcome"], registry=REGISTRY)
+TASK_ATTEMPTS = Counter("gateway_task_attempts", "Outbox task attempts finished, by outcome "
+                        "(done, retry, dead).", ["provider", "kind", "outcome"], registry=REGISTRY)
+TASK_RETRIES = Counter("gateway_task_retries", "Outbox tasks put back to wait for another attempt.",
+                       ["provider", "kind"], registry=REGISTRY)
+DEAD_LETTERS = Counter("gateway_task_dead_letters", "Outbox tasks dead-lettered (out of attempts or "
+                       "refused).", ["provider", "kind"], registry=REGISTRY)
+READINGS = Counter("gateway_readings", "Meter readings by outcome: accepted by the API, rejected by the "
+                   "API, delivered to a provider.", ["outcome"], registry=REGISTRY)
+WEBHOOK_DELIVERIES = Counter("gateway_webhook_deliveries", "Webhook deliveries received, by provider and "
+                             "outcome.", ["provider", "outcome"], registry=REGISTRY)
+
+READING_OUTCOMES = ("accepted", "rejected", "delivered")
+TASK_OUTCOMES = ("done", "retry", "dead")
+
+
+def _initialise() -> None:
+    """Create the label sets every dashboard expects, so they read 0 rather than missing."""
+    for outcome in READING_OUTCOMES:
+        READINGS.labels(outcome)
+    for provider in Provider:
+        for ok in ("ok", "failed"):
+            TOKEN_FETCHES.labels(provider.value, ok)
+        for kind in EntityType:
+            TASK_RETRIES.labels(provider.value, kind.value)
+            DEAD_LETTERS.labels(provider.value, kind.value)
+            for outcome in TASK_OUTCOMES:
+                TASK_ATTEMPTS.labels(provider.value, kind.value, outcome)
+    for outcome in ("accepted", "rejected"):
+        WEBHOOK_DELIVERIES.labels(Provider.VOLUE.value, outcome)
+
+
+_initialise()
+
+
+def count_readings(outcome: str, count: int = 1) -> None:
+    """Count readings ``accepted`` or ``rejected`` by the API, or ``delivered`` to a provider."""
+    if outcome not in READING_OUTCOMES:
+        raise ValueError(f"readings outcome must be one of {READING_OUTCOMES}, not {outcome!r}")
+    if count > 0:
+        READINGS.labels(outcome).inc(count)
+
+
+def count_webhook_delivery(provider: str, outcome: str) -> None:
+    """Count one webhook delivery received from ``provider`` (``accepted``, ``rejected`` ...)."""
+    WEBHOOK_DELIVERIES.labels(provider, outcome).inc()
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one served request and its latency."""
+    key = (method, route, status)
+    children = _http_children.get(key)
+    if children is None:
+        children = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+        _http_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+class HttpMetricsMiddleware:
+    """ASGI middleware: request count and latency by route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            observe_http(scope["method"], route, status,  # type: ignore[typeddict-item]
+                         time.perf_counter() - started)
+
+
+# --- the sync engine ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def token_routes(settings: Settings) -> dict[str, str]:
+    """The token endpoint route of each provider, as its call records name it."""
+    return {
+        Provider.VOLUE.value: urlsplit(settings.resolved_volue_token_url()).path or "/",
+        Provider.ZAEHLERFREUNDE.value: "/auth/token",
+    }
+
+
+def observe_round(results: Sequence[RoundResult], finished: Collection[str], dead: Mapping[str, str],
+                  *, settings: Settings) -> None:
+    """Count a recorded round: upstream calls and token fetches from the call records, and
+    the outcome of each task this worker still held (``finished``). ``dead`` maps the tasks
+    dead-lettered in the round to the reason; each one held is also logged as a warning."""
+    tokens = token_routes(settings)
+    seen: set[int] = set()
+    for result in results:
+        task = result.task
+        provider, kind = task.provider, task.entity_type
+        if id(result.calls) not in seen:
+            # the tasks of one batch share one call list: count its calls once
+            seen.add(id(result.calls))
+            for call in result.calls:
+                status = str(call.status) if call.status is not None else "error"
+                UPSTREAM_CALLS.labels(provider, call.method, call.route, status).inc()
+                UPSTREAM_LATENCY.labels(provider, call.method, call.route).observe(call.latency_ms / 1000.0)
+                if call.route == tokens.get(provider):
+                    ok = call.status is not None and 200 <= call.status < 300
+                    TOKEN_FETCHES.labels(provider, "ok" if ok else "failed").inc()
+        if task.id not in finished:
+            continue
+        if result.outcome is not None:
+            TASK_ATTEMPTS.labels(provider, kind, "done").inc()
+        elif task.id in dead:
+            TASK_ATTEMPTS.labels(provider, kind, "dead").inc()
+            DEAD_LETTERS.labels(provider, kind).inc()
+            sync_log.warning("task dead-lettered", task_id=task.id, customer_id=task.customer_id,
+                             provider=provider, kind=kind, entity_id=task.entity_id,
+                             attempts=task.attempts, reason=dead[task.id])
+        else:
+            TASK_ATTEMPTS.labels(provider, kind, "retry").inc()
+            TASK_RETRIES.labels(provider, kind).inc()
+
+
+# --- the outbox ---------------------------------------------------------------------------
+
+OPEN_STATUSES = ("pending", "running", "dead")
+
+
+class OutboxCollector(Collector):
+    """Outbox depth and the age of the oldest open task, from the last database snapshot.
+
+    Label sets seen once keep being reported (as 0) so that a drained queue reads
+    0 rather than disappearing.
+    """
+
+    def __init__(self) -> None:
+        self._depth: dict[tuple[str, str, str], float] = {
+            (p.value, k.value, s): 0.0 for p in Provider for k in EntityType for s in OPEN_STATUSES
+        }
+        self._oldest: dict[tuple[str, str], float] = {(p.value, k.value): 0.0
+                                                      for p in Provider for k in EntityType}
+        self.refreshed_at: datetime | None = None
+
+    def update(self, rows: Iterable[tuple[str, str, str, int, datetime | None]], *, now: datetime) -> None:
+        """Replace the snapshot with ``(provider, kind, status, count, oldest created_at)`` rows."""
+        depth = dict.fromkeys(self._depth, 0.0)
+        oldest = dict.fromkeys(self._oldest, 0.0)
+        for provider, kind, status, count, created in rows:
+            depth[(provider, kind, status)] = float(count)
+            if status != "dead" and created is not None:
+                if created.tzinfo is None:
+                    created = created.replace(tzinfo=UTC)
+                age = max(0.0, (now - created).total_seconds())
+                oldest[(provider, kind)] = max(oldest.get((provider, kind), 0.0), age)
+        self._depth, self._oldest, self.refreshed_at = depth, oldest, now
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("gateway_outbox_tasks", "Outbox tasks not done, by provider, kind and "
+                                  "status (pending, running, dead).", labels=["provider", "kind", "status"])
+        for (provider, kind, status), value in sorted(self._depth.items()):
+            depth.add_metric([provider, kind, status], value)
+        yield depth
+        oldest = GaugeMetricFamily("gateway_outbox_oldest_pending_age_seconds", "Age of the oldest outbox "
+                                   "task still pending or running, by provider and kind.",
+                                   labels=["provider", "kind"])
+        for (provider, kind), value in sorted(self._oldest.items()):
+            oldest.add_metric([provider, kind], value)
+        yield oldest
+
+
+OUTBOX = OutboxCollector()
+REGISTRY.register(OUTBOX)
+
+
+async def refresh_outbox(session: AsyncSession) -> None:
+    """Read the outbox depth and oldest open task from the database into :data:`OUTBOX`."""
+    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+    stmt = (
+        select(table.c.provider, table.c.entity_type, table.c.status, func.count(),
+               func.min(table.c.created_at))
+        .where(table.c.status.in_(OPEN_STATUSES))
+        .group_by(table.c.provider, table.c.entity_type, table.c.status)
+    )
+    rows = (await session.execute(stmt)).all()
+    OUTBOX.update(((r[0], r[1], r[2], int(r[3]), r[4]) for r in rows), now=datetime.now(UTC))
+
+
+class MetricsServer:
+    """A worker's own ``/metrics`` endpoint: a small HTTP server on a thread of its own."""
+
+    def __init__(self, *, port: int, host: str = "0.0.0.0") -> None:
+        self._server, self._thread = start_http_server(port, addr=host, registry=REGISTRY)
+        self.port = int(self._server.server_address[1])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def render() -> bytes:
+    """The registry in the Prometheus text format."""
+    return generate_latest(REGISTRY)
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics_endpoint(request: Request) -> Response[bytes]:
+    """Prometheus scrape endpoint; the outbox snapshot is refreshed first when the database answers."""
+    try:
+        async with request.app.state.sessions() as session:
+            await refresh_outbox(session)
+    except Exception as exc:
+        log.warning("outbox snapshot not refreshed: %s", type(exc).__name__)
+    return Response(content=render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,388 @@
+"""Meter reading ingest: decode, check each item, store in bulk, queue the delivery.
+
+One bad item never rejects the good ones: every item is checked on its own and
+refused items come back as ``errors`` with their index. Accepted readings are
+stored with one bulk ``INSERT ... ON CONFLICT DO NOTHING`` (no ORM objects),
+unique per (device, OBIS code, epoch second), so a reading sent twice is
+counted as a duplicate and stored once.
+
+Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
+:data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
+at one-second resolution (fractions of a second are dropped).
+
+Delivery: readings of meters whose customer is enrolled at Zählerfreunde are
+cut into chunks of at most ``readings_batch_size`` per customer; each chunk
+that stored something becomes one outbox task on :data:`READINGS_QUEUE`,
+waiting for the Zählerfreunde tasks of its devices still open. Readings of
+other customers are stored without delivery work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, NamedTuple
+
+import msgspec
+from msgspec import Meta
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.api.problems import field_of
+from gateway.api.wire import Wire
+from gateway.domain import DeviceKind, Provider
+from gateway.errors import InvalidError
+from gateway.store.reading_tables import ReadingRow
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow
+from gateway.sync.plan import OPEN_STATUSES, OutboxPlanner
+from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
+
+MAX_ITEMS = 10_000
+"""Readings per ``POST /v1/readings``."""
+MS_THRESHOLD = 100_000_000_000
+"""Epoch values at or above this (year 5138 in seconds, 1973 in milliseconds) are milliseconds."""
+READINGS_ENTITY = "readings"
+"""``entity_type`` of reading delivery tasks; their ``entity_id`` is the chunk's ``batch_id``."""
+READINGS_QUEUE = "zf-readings"
+"""The outbox queue of reading deliveries to Zählerfreunde (its own, so readings never wait
+behind entity upserts and vice versa)."""
+DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
+"""The one provider that takes readings today."""
+_IN_CHUNK = 500
+
+
+class ReadingIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """One reading as sent: the device by our id or by its externalRef."""
+
+    obis_code: str
+    timestamp: int | float | str
+    value: float
+    device_id: str | None = None
+    device_external_ref: str | None = None
+
+
+class ReadingsIn(Wire):
+    readings: Annotated[list[ReadingIn], Meta(min_length=1, max_length=MAX_ITEMS)]
+
+
+class ItemError(Wire):
+    index: int
+    field: str | None
+    detail: str
+
+
+class IngestResult(Wire):
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[ItemError]
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def decode_items(body: bytes) -> tuple[list[ReadingIn | None], list[ItemError]]:
+    """The items of a ``POST /v1/readings`` body; items that do not fit become errors.
+
+    The whole body decodes in one pass when every item fits; otherwise each item
+    is converted on its own, so one malformed item (a string value, an unknown
+    field, ``NaN`` written as a bare JSON token) costs only itself.
+    """
+    if not body:
+        raise InvalidError("the request needs a JSON body")
+    try:
+        return list(msgspec.json.decode(body, type=ReadingsIn).readings), []
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise InvalidError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidError("the body must be a JSON object with a 'readings' array")
+    extra = sorted(set(raw) - {"readings"})
+    if extra:
+        raise InvalidError(f"unknown field `{extra[0]}`", field=extra[0])
+    items = raw.get("readings")
+    if not isinstance(items, list):
+        raise InvalidError("'readings' must be an array", field="readings")
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise InvalidError(f"'readings' must hold 1 to {MAX_ITEMS} items, not {len(items)}",
+                           field="readings")
+    decoded: list[ReadingIn | None] = []
+    errors: list[ItemError] = []
+    for index, item in enumerate(items):
+        try:
+            decoded.append(msgspec.convert(item, ReadingIn))
+        except msgspec.ValidationError as exc:
+            message, field = field_of(exc)
+            decoded.append(None)
+            errors.append(ItemError(index=index, field=field, detail=message))
+    return decoded, errors
+
+
+# --- checks of one item ---------------------------------------------------------------------
+
+
+class Checked(NamedTuple):
+    position: int
+    by_ref: bool
+    device: str
+    code: str
+    medium: str | None
+    ts: int
+    value: float
+
+
+def epoch_seconds(value: int | float | str) -> int:
+    """Whole epoch seconds from ISO 8601 (with offset), epoch seconds or epoch milliseconds."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset; add one, e.g. 'Z' or '+01:00'")
+        return math.floor(moment.timestamp())
+    if not math.isfinite(value):
+        raise ValueError("the timestamp must be a finite number")
+    if value >= MS_THRESHOLD:
+        value = value / 1000
+    return math.floor(value)
+
+
+class ItemChecker:
+    """Per-item checks in plain Python, with the parsed OBIS codes cached per request."""
+
+    def __init__(self, *, now_s: float, future_tolerance_s: int) -> None:
+        self.latest_s = now_s + future_tolerance_s
+        self.future_tolerance_s = future_tolerance_s
+        self._codes: dict[str, tuple[str, str | None] | str] = {}
+
+    def code(self, text: str) -> tuple[str, str | None]:
+        """The normalised code and its medium; ``ValueError`` with the reason otherwise."""
+        found = self._codes.get(text)
+        if found is None:
+            try:
+                parsed = parse(text)
+                medium = parsed.medium
+                found = (parsed.zaehlerfreunde, medium.value if medium is not None else None)
+            except ObisError as exc:
+                found = str(exc)
+            self._codes[text] = found
+        if isinstance(found, str):
+            raise ValueError(found)
+        return found
+
+    def check(self, index: int, item: ReadingIn) -> Checked | ItemError:
+        by_ref = item.device_id is None
+        device = item.device_external_ref if by_ref else item.device_id
+        if (item.device_id is None) == (item.device_external_ref is None) or not device:
+            return ItemError(index=index, field="deviceId",
+                             detail="give exactly one of deviceId and deviceExternalRef")
+        if "\x00" in device:
+            field = "deviceExternalRef" if by_ref else "deviceId"
+            return ItemError(index=index, field=field, detail="may not contain the NUL character")
+        try:
+            code, medium = self.code(item.obis_code)
+        except ValueError as exc:
+            return ItemError(index=index, field="obisCode", detail=str(exc))
+        try:
+            ts = epoch_seconds(item.timestamp)
+        except ValueError as exc:
+            return ItemError(index=index, field="timestamp", detail=str(exc))
+        if ts < 0:
+            return ItemError(index=index, field="timestamp", detail="the timestamp lies before 1970")
+        if ts > self.latest_s:
+            return ItemError(index=index, field="timestamp",
+                             detail=f"the timestamp lies more than {self.future_tolerance_s} s "
+                                    "in the future")
+        if not math.isfinite(item.value):
+            return ItemError(index=index, field="value", detail="the value must be a finite number")
+        return Checked(index, by_ref, device, code, medium, ts, item.value)
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+class DeviceInfo(NamedTuple):
+    id: str
+    external_ref: str
+    kind: str
+    medium: str | None
+    customer_id: str
+    providers: list[str]
+
+
+async def resolve_devices(
+    session: AsyncSession, ids: Iterable[str], refs: Iterable[str]
+) -> tuple[dict[str, DeviceInfo], dict[str, DeviceInfo]]:
+    """Live devices by id and by externalRef, with their customer's providers (few queries)."""
+    by_id: dict[str, DeviceInfo] = {}
+    by_ref: dict[str, DeviceInfo] = {}
+    columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
+               DeviceRow.customer_id, CustomerRow.providers)
+    for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = await session.execute(
+                select(*columns)  # type: ignore[call-overload]
+                .join(CustomerRow, CustomerRow.id == DeviceRow.customer_id)
+                .where(column.in_(wanted[start:start + _IN_CHUNK]),  # type: ignore[attr-defined]
+                       DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
+            )
+            for row in rows:
+                info = DeviceInfo(*row)
+                by_id[info.id] = info
+                by_ref[info.external_ref] = info
+    return by_id, by_ref
+
+
+def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
+    """Why a reading of ``code`` (normalised) cannot belong to this device: (field, detail), or None."""
+    if info.kind != DeviceKind.METER.value:
+        return "deviceId", f"device {info.id} is a {info.kind}, not a meter; only meters take readings"
+    if medium is None:
+        return "obisCode", f"{code} names no medium a meter measures (A: 1, 6, 7, 8 or 9)"
+    if info.medium is not None and info.medium != medium:
+        return "obisCode", f"{code} measures {medium}, but meter {info.id} measures {info.medium}"
+    if DELIVERY_PROVIDER.value in info.providers and code not in ZAEHLERFREUNDE_ACCEPTED:
+        return "obisCode", f"Zählerfreunde does not accept the OBIS code {code}"
+    return None
+
+
+# --- storing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    id: str
+    customer_id: str
+    devices: set[str]
+
+
+_UNNEST_INSERT = """
+INSERT INTO readings (device_id, obis_code, ts, value, batch_id, received_at)
+SELECT d, c, t, v, b, $6 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[])
+    AS r(d, c, t, v, b)
+ON CONFLICT (device_id, obis_code, ts) DO NOTHING
+RETURNING batch_id
+"""
+
+
+async def store(session: AsyncSession, rows: Sequence[tuple[str, str, int, float, str | None]],
+                received_at: datetime) -> Counter[str | None]:
+    """Insert readings ``(device, code, ts, value, batch)``, skipping those already stored;
+    return how many were new per batch id.
+
+    PostgreSQL gets one ``INSERT ... SELECT FROM unnest(...)`` with five array parameters;
+    SQLite a multi-row ``INSERT ... ON CONFLICT DO NOTHING``.
+    """
+    stored: Counter[str | None] = Counter()
+    if not rows:
+        return stored
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = (await connection.get_raw_connection()).driver_connection
+        columns = list(zip(*rows, strict=True))
+        found = await raw.fetch(_UNNEST_INSERT, *columns, received_at)  # type: ignore[union-attr]
+        stored.update(record[0] for record in found)
+        return stored
+    table = ReadingRow.__table__  # type: ignore[attr-defined]
+    statement = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
+        .returning(table.c.batch_id)
+    )
+    result = await session.execute(statement, [
+        {"device_id": d, "obis_code": c, "ts": t, "value": v, "batch_id": b, "received_at": received_at}
+        for d, c, t, v, b in rows])
+    stored.update(batch_id for (batch_id,) in result.all())
+    return stored
+
+
+async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) -> dict[str, OutboxTaskRow]:
+    """The newest unfinished Zählerfreunde task of each device (to deliver readings after it)."""
+    found: dict[str, OutboxTaskRow] = {}
+    wanted = sorted(set(device_ids))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = await session.exec(
+            select(OutboxTaskRow)  # type: ignore[call-overload]
+            .where(OutboxTaskRow.provider == DELIVERY_PROVIDER.value,  # type: ignore[arg-type]
+                   OutboxTaskRow.entity_id.in_(wanted[start:start + _IN_CHUNK]),  # type: ignore[attr-defined]
+                   OutboxTaskRow.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+            .order_by(OutboxTaskRow.created_at)  # type: ignore[arg-type]
+        )
+        for (task,) in rows:
+            found[task.entity_id] = task
+    return found
+
+
+async def ingest(
+    session: AsyncSession, planner: OutboxPlanner, items: Sequence[ReadingIn | None],
+    errors: list[ItemError], *, batch_size: int, future_tolerance_s: int,
+) -> IngestResult:
+    """Check, store and queue one request's readings; errors are per item."""
+    now = planner.now
+    checker = ItemChecker(now_s=now.timestamp(), future_tolerance_s=future_tolerance_s)
+    checked: list[Checked] = []
+    for index, item in enumerate(items):
+        if item is None:
+            continue
+        outcome = checker.check(index, item)
+        if isinstance(outcome, ItemError):
+            errors.append(outcome)
+        else:
+            checked.append(outcome)
+    by_id, by_ref = await resolve_devices(
+        session, (c.device for c in checked if not c.by_ref), (c.device for c in checked if c.by_ref))
+    seen: set[tuple[str, str, int]] = set()
+    duplicates = 0
+    per_customer: dict[str, list[tuple[Checked, DeviceInfo]]] = defaultdict(list)
+    quiet: list[tuple[Checked, DeviceInfo]] = []
+    for c in checked:
+        info = (by_ref if c.by_ref else by_id).get(c.device)
+        if info is None:
+            field = "deviceExternalRef" if c.by_ref else "deviceId"
+            errors.append(ItemError(index=c.position, field=field, detail=f"no device {c.device!r}"))
+            continue
+        problem = device_problem(info, c.medium, c.code)
+        if problem is not None:
+            errors.append(ItemError(index=c.position, field=problem[0], detail=problem[1]))
+            continue
+        key = (info.id, c.code, c.ts)
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        if DELIVERY_PROVIDER.value in info.providers:
+            per_customer[info.customer_id].append((c, info))
+        else:
+            quiet.append((c, info))
+    rows: list[tuple[str, str, int, float, str | None]] = []
+    batches: dict[str, Batch] = {}
+    for customer_id, group in per_customer.items():
+        for start in range(0, len(group), batch_size):
+            batch = Batch(str(uuid.uuid4()), customer_id, set())
+            batches[batch.id] = batch
+            for c, info in group[start:start + batch_size]:
+                batch.devices.add(info.id)
+                rows.append((info.id, c.code, c.ts, c.value, batch.id))
+    rows.extend((info.id, c.code, c.ts, c.value, None) for c, info in quiet)
+    stored = await store(session, rows, now)
+    live = [batches[batch_id] for batch_id in stored if batch_id is not None]
+    if live:
+        waits = await open_device_tasks(session, set().union(*(b.devices for b in live)))
+        for batch in live:
+            planner.enqueue(queue=READINGS_QUEUE, entity_type=READINGS_ENTITY, entity_id=batch.id,
+                            customer_id=batch.customer_id,
+                            after=[waits.get(device) for device in sorted(batch.devices)])
+    accepted = sum(stored.values())
+    errors.sort(key=lambda e: e.index)
+    return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,
+                        rejected=len(errors), errors=errors)

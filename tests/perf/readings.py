@@ -1,0 +1,235 @@
+"""Meter readings at volume: ingest at the API, delivery to Zählerfreunde, against a plain httpx baseline.
+
+Run: ``GATEWAY_TEST_POSTGRES_URL=... GATEWAY_TEST_REDIS_URL=... .venv/bin/python -m tests.perf.readings``
+(``PERF_READINGS`` defaults to 1,000,000, ``PERF_METERS`` to 1,000; this benchmark empties both).
+
+Processes, all on 127.0.0.1: both emulators (``gateway emulate``), one API
+process (``gateway serve`` app on PostgreSQL + Redis) and two ``gateway worker``
+processes. The meters belong to customers of ten meters each, enrolled at
+Zählerfreunde and synced before the clock starts. Readings go to
+``POST /v1/readings`` in requests of 5,000, time-major (every meter's next
+readings in each request, as meter-reading workers send them), from
+``SENDERS`` concurrent clients.
+
+Prints: accepted readings/s at the API; delivered readings/s at the emulator
+(all readings stored there, counted from the first request); upstream
+``POST /devices/readings`` requests against the minimum (readings / 1,000);
+peak RSS (VmHWM) of the API and worker processes; and a baseline: the same
+readings pushed straight to a fresh emulator with httpx, 1,000 per request,
+with the workers' total concurrency. Targets: >= 50,000 readings/s accepted;
+>= 25,000 readings/s delivered; requests <= 1.05 x minimum; every process
+under 300 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import redis
+from sqlalchemy import text
+
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade_async
+from tests.perf.api import free_port, start
+from tests.perf.onboarding import emulator, pending_count
+
+TOTAL = int(os.environ.get("PERF_READINGS", "1000000"))
+METERS = int(os.environ.get("PERF_METERS", "1000"))
+PER_CUSTOMER = 10
+REQUEST = 5000
+SENDERS = 4
+UPSTREAM_BATCH = 1000
+WORKER_CONCURRENCY = 2 * 4
+"""Two workers, ``GATEWAY_READINGS_CONCURRENCY`` (4) requests in flight each."""
+KEY = "perf-admin-key"
+T0 = 1_700_000_000
+ROUTE = "POST /partner/devices/readings"
+
+
+def customer(n: int) -> dict[str, Any]:
+    meters = [{"externalRef": f"rd-m-{n}-{k}", "kind": "meter", "name": f"Meter {k}",
+               "medium": "electricity"} for k in range(PER_CUSTOMER)]
+    return {
+        "externalRef": f"rd-{n}", "name": f"Customer {n}", "email": f"rd{n}@example.com",
+        "providers": ["zaehlerfreunde"],
+        "sites": [{"externalRef": f"rd-s-{n}", "name": f"Block {n}", "kind": "commercial",
+                   "address": {"line1": f"Street {n}", "postcode": "0155", "city": "Oslo",
+                               "country": "NO"},
+                   "devices": meters}],
+    }
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stats(port: int) -> dict[str, Any]:
+    return httpx.get(f"http://127.0.0.1:{port}/_emulator/stats").json()  # type: ignore[no-any-return]
+
+
+async def onboard(client: httpx.AsyncClient, api: str, pg: str) -> list[str]:
+    customers = -(-METERS // PER_CUSTOMER)
+    for start_at in range(0, customers, 100):
+        r = await client.post(f"{api}/v1/customers/batch", json={
+            "customers": [customer(n) for n in range(start_at, min(customers, start_at + 100))]})
+        r.raise_for_status()
+    deadline = time.perf_counter() + 300
+    while await pending_count(pg) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.5)
+    engine = create_engine(pg)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT id FROM devices WHERE kind = 'meter' ORDER BY external_ref"))).all()
+    await engine.dispose()
+    return [row.id for row in rows][:METERS]
+
+
+def request_bodies(meters: list[str]) -> list[dict[str, Any]]:
+    per_meter = TOTAL // len(meters)
+    flat = ({"deviceId": m, "obisCode": "1-1:1.8.0", "timestamp": T0 + n * 900, "value": n * 0.25}
+            for n in range(per_meter) for m in meters)
+    bodies: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
+    for item in flat:
+        batch.append(item)
+        if len(batch) == REQUEST:
+            bodies.append({"readings": batch})
+            batch = []
+    if batch:
+        bodies.append({"readings": batch})
+    return bodies
+
+
+async def send_all(client: httpx.AsyncClient, api: str, bodies: list[dict[str, Any]]) -> int:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    import msgspec
+
+    for body in bodies:
+        queue.put_nowait(msgspec.json.encode(body))
+    accepted = 0
+
+    async def sender() -> None:
+        nonlocal accepted
+        while not queue.empty():
+            payload = queue.get_nowait()
+            r = await client.post(f"{api}/v1/readings", content=payload,
+                                  headers={"Content-Type": "application/json"})
+            r.raise_for_status()
+            accepted += r.json()["accepted"]
+
+    await asyncio.gather(*(sender() for _ in range(SENDERS)))
+    return accepted
+
+
+async def baseline(port: int, meters: list[str], bodies: list[dict[str, Any]]) -> float:
+    """The same readings straight to a fresh emulator with httpx, 1,000 per request."""
+    base = f"http://127.0.0.1:{port}/partner"
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=WORKER_CONCURRENCY)) as c:
+        token = (await c.post(f"{base}/auth/token", json={
+            "clientId": "zf-emulator", "clientSecret": "zf-emulator-secret"})).json()["accessToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+        space = (await c.post(f"{base}/spaces", headers=headers, json={
+            "name": "Baseline", "addressLineOne": "Street 1", "postcode": "0155", "city": "Oslo",
+            "category": "COMMERCIAL"})).json()["spaceId"]
+        for meter in meters:
+            r = await c.post(f"{base}/spaces/{space}/devices", headers=headers, json={
+                "deviceName": "Meter", "deviceType": "SMART_METER", "deviceMedium": "ELECTRICITY",
+                "isMainDevice": False, "externalDeviceId": meter})
+            r.raise_for_status()
+        flat = [item for body in bodies for item in body["readings"]]
+        chunks = [flat[i:i + UPSTREAM_BATCH] for i in range(0, len(flat), UPSTREAM_BATCH)]
+        sem = asyncio.Semaphore(WORKER_CONCURRENCY)
+
+        async def push(chunk: list[dict[str, Any]]) -> None:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for item in chunk:
+                grouped.setdefault(item["deviceId"], []).append(
+                    {"obisCode": item["obisCode"], "timestamp": item["timestamp"], "value": item["value"]})
+            async with sem:
+                r = await c.post(f"{base}/devices/readings", headers=headers, json=[
+                    {"externalDeviceId": d, "readings": rs} for d, rs in grouped.items()])
+                r.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(push(chunk) for chunk in chunks))
+        return time.perf_counter() - started
+
+
+async def main() -> None:
+    pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
+    if not pg or not rd:
+        sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark empties them)")
+    engine = create_engine(pg)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    await upgrade_async(pg)
+    redis.Redis.from_url(rd).flushdb()
+    v_port, z_port, api_port = free_port(), free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]  # type: ignore[list-item]
+    env = {**os.environ, "GATEWAY_DATABASE_URL": pg, "GATEWAY_REDIS_URL": rd, "GATEWAY_ADMIN_API_KEY": KEY,
+           "GATEWAY_VOLUE_BASE_URL": f"http://127.0.0.1:{v_port}/energy-coordination/v1",
+           "GATEWAY_ZF_BASE_URL": f"http://127.0.0.1:{z_port}/partner"}
+    api_proc = start("gateway.app:create_app", api_port, env)
+    workers = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
+    procs += [api_proc, *workers]
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        async with httpx.AsyncClient(timeout=300, headers={"Authorization": f"Bearer {KEY}"}) as client:
+            meters = await onboard(client, api, pg)
+            bodies = request_bodies(meters)
+            total = sum(len(b["readings"]) for b in bodies)
+            before = stats(z_port)["requests"].get(ROUTE, {})
+            started = time.perf_counter()
+            accepted = await send_all(client, api, bodies)
+            accept_s = time.perf_counter() - started
+            deadline = started + 1800
+            while stats(z_port)["entities"]["readings"] < total and time.perf_counter() < deadline:
+                await asyncio.sleep(0.2)
+            deliver_s = time.perf_counter() - started
+            final = stats(z_port)
+        rss = {"api": peak_rss_mb(api_proc.pid), **{f"worker {i + 1}": peak_rss_mb(w.pid)
+                                                    for i, w in enumerate(workers)}}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+    requests = sum(final["requests"].get(ROUTE, {}).values()) - sum(before.values())
+    minimum = -(-total // UPSTREAM_BATCH)
+    fresh = emulator("zaehlerfreunde", z_port)
+    try:
+        base_s = await baseline(z_port, meters, bodies)
+    finally:
+        fresh.terminate()  # type: ignore[attr-defined]
+        fresh.wait(30)  # type: ignore[attr-defined]
+    print(f"measured: {total:,} readings for {len(meters):,} meters in requests of {REQUEST:,} "
+          f"({SENDERS} concurrent senders) to one API process on PostgreSQL + Redis, 2 worker "
+          f"processes, emulators as separate processes, all on 127.0.0.1 (2 cores, shared)")
+    print(f"accepted {accepted:,} in {accept_s:.1f} s: {accepted / accept_s:,.0f} readings/s "
+          f"(target >= 50,000)")
+    print(f"stored at the emulator: {final['entities']['readings']:,} after {deliver_s:.1f} s: "
+          f"{final['entities']['readings'] / deliver_s:,.0f} readings/s (target >= 25,000); "
+          f"duplicates {final['duplicates']}")
+    print(f"upstream POST /devices/readings: {requests:,} vs minimum {minimum:,}: "
+          f"{requests / minimum:.3f} x (target <= 1.05)")
+    print("peak RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in rss.items())
+          + " (target < 300 MB each)")
+    print(f"baseline httpx straight to the emulator, {UPSTREAM_BATCH:,} per request, concurrency "
+          f"{WORKER_CONCURRENCY}: {total / base_s:,.0f} readings/s ({base_s:.1f} s)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
