@@ -78,7 +78,10 @@ class SyncController(Controller):
         self,
         session: AsyncSession,
         status: Annotated[str | None, Parameter(pattern="^(" + "|".join(TASK_STATUSES) + ")$")] = None,
-        provider: Provider | None = None,
+        provider: Annotated[str | None, Parameter(
+            pattern=r"^[a-z][a-z0-9-]{0,19}$",
+            description="a provider (volue, zaehlerfreunde) or another work queue (zf-readings, subscribers)",
+        )] = None,
         entity_id: Annotated[str | None, Parameter(query="entityId")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[TaskRead]:
@@ -86,7 +89,7 @@ class SyncController(Controller):
         if status:
             query = query.where(OutboxTaskRow.status == status)
         if provider:
-            query = query.where(OutboxTaskRow.provider == provider.value)
+            query = query.where(OutboxTaskRow.provider == provider)
         if entity_id:
             query = query.where(OutboxTaskRow.entity_id == entity_id)
         query = query.order_by(OutboxTaskRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
