@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from gateway.apikeys import Scope, hash_key, mint_key
 from gateway.check import check_command
 from gateway.observability.logging import configure_logging_from_env
+from gateway.ops_cli import add_ops_commands
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.volue_cli import add_volue_commands
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="one-screen health summary: database, Redis, tokens, outbox")
     check.set_defaults(func=lambda args: check_command(_settings()))
     add_volue_commands(sub)
+    add_ops_commands(sub)
     return parser
 
 

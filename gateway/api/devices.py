@@ -13,6 +13,7 @@ from gateway.api import schemas as s
 from gateway.api.customers import READ, WRITE, _links
 from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
+from gateway.domain import DeviceKind
 from gateway.store.tables import DeviceRow
 from gateway.sync.plan import OutboxPlanner
 
@@ -53,6 +54,7 @@ class SiteDevicesController(Controller):
 class CustomerVehiclesController(Controller):
     path = "/v1/customers/{customer_id:str}/vehicles"
     tags = ["devices"]
+    dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer")
     async def create(self, request: Request, customer_id: str) -> Response[bytes]:
@@ -66,6 +68,20 @@ class CustomerVehiclesController(Controller):
             return 201, records.device_read(device, await _links(session, planner, device.id))
 
         return await write(request, body, work)
+
+    @get("/", opt=READ, summary="The customer's vehicles")
+    async def list_vehicles(self, session: AsyncSession, customer_id: str) -> list[s.DeviceRead]:
+        await records.get_customer(session, customer_id)
+        rows = [
+            row for (row,) in await session.exec(
+                select(DeviceRow)  # type: ignore[call-overload]
+                .where(DeviceRow.customer_id == customer_id, DeviceRow.kind == DeviceKind.VEHICLE.value,
+                       DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
+                .order_by(DeviceRow.created_at, DeviceRow.id)
+            )
+        ]
+        links = await records.links_for(session, [row.id for row in rows])
+        return [records.device_read(row, links.get(row.id, [])) for row in rows]
 
 
 class DeviceController(Controller):

@@ -18,6 +18,7 @@ from gateway.api.unit_of_work import write
 from gateway.api.wire import Page, Wire
 from gateway.apikeys import Scope
 from gateway.errors import InvalidError, TooLargeError
+from gateway.observability.metrics import count_readings
 from gateway.readings import READINGS_QUEUE, IngestResult, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingRow
 from gateway.store.tables import OutboxTaskRow
@@ -82,13 +83,20 @@ class ReadingsController(Controller):
         body = await read_limited(request, settings.readings_max_body_bytes)
         items, errors = decode_items(body)
 
+        outcome: list[IngestResult] = []
+
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             result: IngestResult = await ingest(
                 session, planner, items, errors, batch_size=settings.readings_batch_size,
                 future_tolerance_s=settings.readings_future_tolerance_s)
+            outcome.append(result)
             return 202, result
 
-        return await write(request, body, work)
+        response = await write(request, body, work)
+        if outcome:  # not a replay of an earlier request
+            count_readings("accepted", outcome[0].accepted)
+            count_readings("rejected", outcome[0].rejected)
+        return response
 
 
 def encode_cursor(ts: int, reading_id: int) -> str:

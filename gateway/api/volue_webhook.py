@@ -26,8 +26,9 @@ from litestar.datastructures import State
 from sqlalchemy import select
 
 from gateway.api.deps import decode
-from gateway.errors import UnauthorizedError
+from gateway.errors import InvalidError, UnauthorizedError
 from gateway.events import IncomingEvent, store_event
+from gateway.observability.metrics import count_webhook_delivery
 from gateway.records import utcnow
 from gateway.secrets_box import SecretsBox
 from gateway.settings import Settings, SettingsError
@@ -106,8 +107,13 @@ async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
         client = request.client.host if request.client else "unknown"
         log.warning("refused a Volue notification from %s: %s", client,
                     "no webhook secret is configured" if not secrets else "signature mismatch")
+        count_webhook_delivery("volue", "unauthenticated")
         raise UnauthorizedError("the notification's signature does not verify")
-    note = decode(body, EventNotification)
+    try:
+        note = decode(body, EventNotification)
+    except InvalidError:
+        count_webhook_delivery("volue", "invalid")
+        raise
     async with state.sessions() as session:
         planner = OutboxPlanner(session, utcnow())
         stored = await store_event(session, planner, IncomingEvent.from_notification(note),
@@ -115,4 +121,5 @@ async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
         await session.commit()
     await state.dispatcher.notify(planner.created)
     answer = Received(event_id=stored.event_id, duplicate=stored.row is None)
+    count_webhook_delivery("volue", "duplicate" if stored.row is None else "accepted")
     return Response(msgspec.json.encode(answer), status_code=200, media_type="application/json")

@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import Provider
+from gateway.observability.metrics import count_readings
 from gateway.readings import READINGS_ENTITY, READINGS_QUEUE
 from gateway.records import utcnow
 from gateway.settings import Settings
@@ -222,10 +223,15 @@ class ReadingsDelivery:
         r = ReadingRow
         whole = [res.task.entity_id for res in results if res.outcome is not None]
         partial = [rid for res in results if res.outcome is None for rid in (res.detail or [])]
+        delivered = 0
         for start in range(0, len(whole), _IN_CHUNK):
-            await session.execute(
+            marked = await session.execute(
                 update(r).where(r.batch_id.in_(whole[start:start + _IN_CHUNK]), r.delivered_at.is_(None))
                 .values(delivered_at=now))
+            delivered += marked.rowcount
         for start in range(0, len(partial), _IN_CHUNK):
-            await session.execute(
-                update(r).where(r.id.in_(partial[start:start + _IN_CHUNK])).values(delivered_at=now))
+            marked = await session.execute(
+                update(r).where(r.id.in_(partial[start:start + _IN_CHUNK]), r.delivered_at.is_(None))
+                .values(delivered_at=now))
+            delivered += marked.rowcount
+        count_readings("delivered", delivered)

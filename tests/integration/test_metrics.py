@@ -153,3 +153,23 @@ async def test_reading_and_webhook_counters_count(client: AsyncTestClient) -> No
         assert "lost" in str(exc)
     else:
         raise AssertionError("an unknown readings outcome was accepted")
+
+
+async def test_readings_api_counts_accepted_and_rejected(client: AsyncTestClient) -> None:
+    """POST /v1/readings moves the accepted and rejected counters by what it answered; a replay does not."""
+    created = (await client.post("/v1/customers", json=TREE)).json()
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
+    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+                 if d["kind"] == "meter")
+    good = [{"deviceId": meter["id"], "obisCode": "1.8.0", "timestamp": 1714635961 + i, "value": 1.5 + i}
+            for i in range(3)]
+    bad = {"deviceId": meter["id"], "obisCode": "1.8.0", "timestamp": 1714635961, "value": "NaN"}
+    payload = {"readings": [*good, bad]}
+    before = await scrape(client)
+    headers = {"Idempotency-Key": "metrics-readings"}
+    answer = await client.post("/v1/readings", json=payload, headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert (await client.post("/v1/readings", json=payload, headers=headers)).status_code == 202
+    after = await scrape(client)
+    assert delta(before, after, "gateway_readings_total", outcome="accepted") == 3
+    assert delta(before, after, "gateway_readings_total", outcome="rejected") == 1
