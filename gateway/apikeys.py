@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
 
 import msgspec
@@ -56,7 +58,10 @@ class KeyResolver:
         self._max = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
-    async def resolve(self, session: AsyncSession, key: str) -> Principal | None:
+    async def resolve(
+        self, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]], key: str
+    ) -> Principal | None:
+        """The principal of ``key``, or None; the database is asked only on a cache miss."""
         digest = hash_key(key)
         if self._admin_hash and hmac.compare_digest(digest, self._admin_hash):
             return Principal("admin", "admin", frozenset({Scope.OPS.value}))
@@ -64,9 +69,10 @@ class KeyResolver:
         hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        row = (
-            await session.exec(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))  # type: ignore[call-overload]
-        ).first()
+        async with sessions() as session:
+            row = (
+                await session.exec(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))  # type: ignore[call-overload]
+            ).first()
         principal = None
         if row is not None and row[0].revoked_at is None:
             key_row = row[0]

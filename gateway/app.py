@@ -29,7 +29,7 @@ from gateway.apikeys import KeyResolver
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
 from gateway.settings import Settings, load_settings, secret_values
-from gateway.store.db import create_engine, session_factory
+from gateway.store.db import create_engine, reader, session_factory
 from gateway.sync.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
 
 log = logging.getLogger("gateway")
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.reader = reader(engine)
         app.state.dispatcher = await _dispatcher(settings)
         async with contextlib.AsyncExitStack() as stack:
             if settings.embedded and embedded_worker:

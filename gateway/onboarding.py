@@ -288,10 +288,11 @@ def _device(collector: _Collector, record: _Record) -> dict[str, Any]:
     return _fields(collector, record, DEVICE_COLUMNS, s.DeviceCreate)
 
 
-def _fields(collector: _Collector, record: _Record, columns: dict[str, str], struct: type | None,
+def _fields(collector: _Collector, record: _Record, columns: dict[str, str], struct: type,
             **fixed: Any) -> dict[str, Any]:
     """The record's cells as an API body (nested by the dotted field paths), checked with ``struct``."""
     body: dict[str, Any] = dict(fixed)
+    unreadable = False
     for column, path in columns.items():
         raw = record.cells.get(column)
         if raw is None:
@@ -301,13 +302,14 @@ def _fields(collector: _Collector, record: _Record, columns: dict[str, str], str
             value = _cell_value(column, raw)
         except ValueError as exc:
             collector.problem(line, column, str(exc))
+            unreadable = True
             continue
         *parents, name = path.split(".")
         target = body
         for parent in parents:
             target = target.setdefault(parent, {})
         target[name] = value
-    if struct is None:
+    if unreadable:
         return body
     try:
         checked: Any = msgspec.convert(body, struct)
@@ -347,6 +349,8 @@ def _cell_value(column: str, raw: str) -> Any:
         return [p.lower() for p in re.split(r"[;,| ]+", raw) if p]
     if column in ("site_kind", "medium", "device_kind"):
         return raw.lower()
+    if column == "site_category":
+        return raw.upper()
     return raw
 
 

@@ -51,7 +51,14 @@ from gateway.ops_client import (
 )
 
 UNSETTLED = ("pending", "deleting")
-STYLES = {"synced": "green", "failed": "red", "pending": "yellow", "deleting": "yellow", "deleted": "dim"}
+BLOCKING = ("failed", "blocked")
+STYLES = {"synced": "green", "sent": "green", "failed": "red", "blocked": "red", "pending": "yellow",
+          "deleting": "yellow", "deleted": "dim"}
+
+
+def _styled(status: str) -> str:
+    style = STYLES.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
 
 
 def _consoles() -> tuple[Console, Console]:
@@ -194,35 +201,48 @@ async def _add(api: GatewayClient, outcome: Outcome, at: str, path: str, body: A
 
 
 async def sync_states(api: GatewayClient, outcome: Outcome) -> list[RecordState]:
-    """The sync status at each provider of the file's records of one customer."""
+    """The sync status at each provider of the file's records of one customer.
+
+    A record still pending at a provider where the record it hangs under (its site, or its
+    customer) failed will not move until ops retry the parent: it is shown as ``blocked``.
+    """
     customer = outcome.customer
     body = customer.body
     states: list[RecordState] = []
 
-    def add(record: RemoteRecord, line: int, label: str) -> None:
+    def add(record: RemoteRecord, line: int, label: str,
+            parent: tuple[str, dict[str, str]] | None) -> dict[str, str]:
+        effective: dict[str, str] = {}
         for provider, sync in sorted(record.sync.items()):
-            states.append(RecordState(line=line, record=label, provider=provider, status=sync.status,
-                                      last_error=sync.last_error))
+            status, error = sync.status, sync.last_error
+            if parent is not None and status == "pending" and parent[1].get(provider) in BLOCKING:
+                status, error = "blocked", f"waits for {parent[0]}, which {parent[1][provider]} at {provider}"
+            effective[provider] = status
+            states.append(RecordState(line=line, record=label, provider=provider, status=status,
+                                      last_error=error))
+        return effective
 
     remote, _ = await api.call("GET", f"/v1/customers/{outcome.id}", RemoteCustomer)
-    add(remote, customer.line, f"customer {body.external_ref}")
+    customer_label = f"customer {body.external_ref}"
+    owner = (customer_label, add(remote, customer.line, customer_label, None))
     sites = await _list(api, f"/v1/customers/{outcome.id}/sites", RemoteSite)
     for i, site in enumerate(body.sites):
         found = sites.get(site.external_ref)
         if found is None:
             continue
-        add(found, customer.line_of(f"sites[{i}]"), f"site {site.external_ref}")
+        site_label = f"site {site.external_ref}"
+        site_state = (site_label, add(found, customer.line_of(f"sites[{i}]"), site_label, owner))
         devices = await _list(api, f"/v1/sites/{found.id}/devices", RemoteDevice)
         for j, device in enumerate(site.devices):
             if device.external_ref in devices:
                 add(devices[device.external_ref], customer.line_of(f"sites[{i}].devices[{j}]"),
-                    f"{device.kind.value} {device.external_ref}")
+                    f"{device.kind.value} {device.external_ref}", site_state)
     if body.vehicles:
         vehicles = await _list(api, f"/v1/customers/{outcome.id}/vehicles", RemoteDevice)
         for k, vehicle in enumerate(body.vehicles):
             if vehicle.external_ref in vehicles:
                 add(vehicles[vehicle.external_ref], customer.line_of(f"vehicles[{k}]"),
-                    f"vehicle {vehicle.external_ref}")
+                    f"vehicle {vehicle.external_ref}", owner)
     return states
 
 
@@ -284,7 +304,7 @@ def sync_tables(states: Sequence[RecordState]) -> tuple[Table, Table | None]:
     per: dict[str, Counter[str]] = {}
     for state in states:
         per.setdefault(state.provider, Counter())[state.status] += 1
-    statuses = ["synced", "failed", "pending", "deleting", "deleted"]
+    statuses = ["synced", "failed", "blocked", "pending", "deleting", "deleted"]
     summary = Table("provider", *statuses, title="Sync status", title_justify="left")
     for provider, counts in sorted(per.items()):
         summary.add_row(provider, *(str(counts.get(s, 0)) for s in statuses))
@@ -295,7 +315,7 @@ def sync_tables(states: Sequence[RecordState]) -> tuple[Table, Table | None]:
                    title_justify="left")
     for state in bad:
         detail.add_row(str(state.line), state.record, state.provider,
-                       f"[{STYLES.get(state.status, '')}]{state.status}[/]", state.last_error or "")
+                       _styled(state.status), state.last_error or "")
     return summary, detail
 
 
@@ -373,7 +393,7 @@ def onboard_command(args: argparse.Namespace) -> int:
                 out.print(detail)
             if not settled:
                 err.print(f"[yellow]still syncing after {args.timeout:g} s[/yellow]")
-            if not settled or any(s.status == "failed" for s in states):
+            if not settled or any(s.status in BLOCKING for s in states):
                 status = 1
         return status
 
@@ -397,7 +417,7 @@ def invite_command(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.interval)
             invite, _ = await api.call("GET", f"/v1/invites/{invite.id}", RemoteInvite)
         table = Table("invite", "email", "status", "link", title="Invite", title_justify="left")
-        table.add_row(invite.id, invite.email, f"[{STYLES.get(invite.status, '')}]{invite.status}[/]",
+        table.add_row(invite.id, invite.email, _styled(invite.status),
                       invite.invite_link or "")
         out.print(table)
         if invite.last_error:
@@ -414,7 +434,7 @@ def invite_command(args: argparse.Namespace) -> int:
 def _sync_text(sync: dict[str, RemoteSync]) -> str:
     parts = []
     for provider, state in sorted(sync.items()):
-        text = f"{provider}: [{STYLES.get(state.status, '')}]{state.status}[/]"
+        text = f"{provider}: {_styled(state.status)}"
         if state.last_error:
             text += f" ({state.last_error})"
         parts.append(text)

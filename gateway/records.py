@@ -11,10 +11,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from msgspec import UNSET
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.api import schemas as s
@@ -67,7 +68,52 @@ async def links_for(session: AsyncSession, ids: Iterable[str]) -> dict[str, list
     return found
 
 
-def sync_view(links: Sequence[ProviderLinkRow]) -> dict[str, ProviderSync]:
+class LinkView(NamedTuple):
+    """A provider link as read by the fast read path (no ORM object)."""
+
+    provider: str
+    status: str
+    external_id: str | None
+    attempts: int
+    last_error: str | None
+    synced_at: datetime | None
+
+
+_LINKS = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+_LINK_COLUMNS = (
+    _LINKS.c.provider.label("l_provider"), _LINKS.c.status.label("l_status"),
+    _LINKS.c.external_id.label("l_external_id"), _LINKS.c.attempts.label("l_attempts"),
+    _LINKS.c.last_error.label("l_last_error"), _LINKS.c.synced_at.label("l_synced_at"),
+)
+
+
+async def read_with_links(
+    conn: AsyncConnection, model: type[CustomerRow] | type[SiteRow] | type[DeviceRow], entity_id: str
+) -> tuple[Any, list[LinkView]]:
+    """One live record and its provider links in one query, without ORM objects.
+
+    The record comes back as a row whose attributes are the table's columns (what the
+    ``*_read`` functions need); None when there is no such live record.
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    rows = (
+        await conn.execute(
+            select(table, *_LINK_COLUMNS)
+            .outerjoin(_LINKS, _LINKS.c.entity_id == table.c.id)
+            .where(table.c.id == entity_id, table.c.deleted_at.is_(None))
+        )
+    ).all()
+    if not rows:
+        return None, []
+    links = [
+        LinkView(r.l_provider, r.l_status, r.l_external_id, r.l_attempts, r.l_last_error, r.l_synced_at)
+        for r in rows
+        if r.l_provider is not None
+    ]
+    return rows[0], links
+
+
+def sync_view(links: Sequence[ProviderLinkRow | LinkView]) -> dict[str, ProviderSync]:
     return {
         link.provider: ProviderSync(
             status=SyncStatus(link.status),
@@ -80,7 +126,7 @@ def sync_view(links: Sequence[ProviderLinkRow]) -> dict[str, ProviderSync]:
     }
 
 
-def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow]) -> s.CustomerRead:
+def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.CustomerRead:
     return s.CustomerRead(
         id=row.id,
         external_ref=row.external_ref,
@@ -94,7 +140,7 @@ def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow]) -> s.Custo
     )
 
 
-def site_read(row: SiteRow, links: Sequence[ProviderLinkRow]) -> s.SiteRead:
+def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.SiteRead:
     coordinates = None
     if row.latitude is not None and row.longitude is not None:
         coordinates = s.CoordinatesRead(latitude=row.latitude, longitude=row.longitude)
@@ -122,7 +168,7 @@ def site_read(row: SiteRow, links: Sequence[ProviderLinkRow]) -> s.SiteRead:
     )
 
 
-def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow]) -> s.DeviceRead:
+def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.DeviceRead:
     return s.DeviceRead(
         id=row.id,
         customer_id=row.customer_id,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +19,7 @@ from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
 from gateway.api.wire import Page
 from gateway.apikeys import Scope
-from gateway.errors import ConflictError, GatewayError, InvalidError
+from gateway.errors import ConflictError, GatewayError, InvalidError, NotFoundError
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 from gateway.sync.plan import OutboxPlanner
 
@@ -42,12 +43,16 @@ def decode_cursor(cursor: str) -> str:
     return last_id
 
 
+CUSTOMER_OK = {200: ResponseSpec(data_container=s.CustomerRead, description="the customer")}
+CUSTOMER_CREATED = {201: ResponseSpec(data_container=s.CustomerRead, description="the new customer")}
+
 class CustomerController(Controller):
     path = "/v1/customers"
     tags = ["customers"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Create a customer, optionally with sites and devices")
+    @post("/", opt=WRITE, status_code=201, responses=CUSTOMER_CREATED,
+          summary="Create a customer, optionally with sites and devices")
     async def create(self, request: Request) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.CustomerCreate)
@@ -92,13 +97,15 @@ class CustomerController(Controller):
             next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
         )
 
-    @get("/{customer_id:str}", opt=READ)
-    async def read(self, session: AsyncSession, customer_id: str) -> s.CustomerRead:
-        row = await records.get_customer(session, customer_id)
-        links = await records.links_for(session, [row.id])
-        return records.customer_read(row, links.get(row.id, []))
+    @get("/{customer_id:str}", opt=READ, responses=CUSTOMER_OK)
+    async def read(self, request: Request, customer_id: str) -> Response[bytes]:
+        async with request.app.state.reader.connect() as conn:
+            row, links = await records.read_with_links(conn, CustomerRow, customer_id)
+        if row is None:
+            raise NotFoundError(f"customer {customer_id} not found")
+        return Response(msgspec.json.encode(records.customer_read(row, links)), media_type="application/json")
 
-    @patch("/{customer_id:str}", opt=WRITE)
+    @patch("/{customer_id:str}", opt=WRITE, responses=CUSTOMER_OK)
     async def update(self, request: Request, customer_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.CustomerUpdate)
@@ -110,7 +117,7 @@ class CustomerController(Controller):
 
         return await write(request, body, work)
 
-    @delete("/{customer_id:str}", opt=WRITE, status_code=200)
+    @delete("/{customer_id:str}", opt=WRITE, status_code=200, responses=CUSTOMER_OK)
     async def remove(self, request: Request, customer_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)

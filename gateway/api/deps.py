@@ -79,8 +79,7 @@ async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandl
     if scheme.lower() != "bearer" or not key.strip():
         raise UnauthorizedError("send the API key as 'Authorization: Bearer <key>'")
     state = connection.app.state
-    async with state.sessions() as session:
-        principal = await state.api_keys.resolve(session, key.strip())
+    principal = await state.api_keys.resolve(state.sessions, key.strip())
     if principal is None:
         raise UnauthorizedError("the API key is unknown or revoked")
     scope = route_handler.opt.get("scope")

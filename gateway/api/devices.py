@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,16 +16,19 @@ from gateway.api.customers import READ, WRITE, _links
 from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
 from gateway.domain import DeviceKind
+from gateway.errors import NotFoundError
 from gateway.store.tables import DeviceRow
 from gateway.sync.plan import OutboxPlanner
 
+DEVICE_OK = {200: ResponseSpec(data_container=s.DeviceRead, description="the device")}
+DEVICE_CREATED = {201: ResponseSpec(data_container=s.DeviceRead, description="the new device")}
 
 class SiteDevicesController(Controller):
     path = "/v1/sites/{site_id:str}/devices"
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Add a device to a site")
+    @post("/", opt=WRITE, status_code=201, summary="Add a device to a site", responses=DEVICE_CREATED)
     async def create(self, request: Request, site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.DeviceCreate)
@@ -56,7 +61,7 @@ class CustomerVehiclesController(Controller):
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer")
+    @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer", responses=DEVICE_CREATED)
     async def create(self, request: Request, customer_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.VehicleCreate)
@@ -89,13 +94,15 @@ class DeviceController(Controller):
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @get("/{device_id:str}", opt=READ)
-    async def read(self, session: AsyncSession, device_id: str) -> s.DeviceRead:
-        row = await records.get_device(session, device_id)
-        links = await records.links_for(session, [row.id])
-        return records.device_read(row, links.get(row.id, []))
+    @get("/{device_id:str}", opt=READ, responses=DEVICE_OK)
+    async def read(self, request: Request, device_id: str) -> Response[bytes]:
+        async with request.app.state.reader.connect() as conn:
+            row, links = await records.read_with_links(conn, DeviceRow, device_id)
+        if row is None:
+            raise NotFoundError(f"device {device_id} not found")
+        return Response(msgspec.json.encode(records.device_read(row, links)), media_type="application/json")
 
-    @patch("/{device_id:str}", opt=WRITE)
+    @patch("/{device_id:str}", opt=WRITE, responses=DEVICE_OK)
     async def update(self, request: Request, device_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.DeviceUpdate)
@@ -108,7 +115,7 @@ class DeviceController(Controller):
 
         return await write(request, body, work)
 
-    @delete("/{device_id:str}", opt=WRITE, status_code=200)
+    @delete("/{device_id:str}", opt=WRITE, status_code=200, responses=DEVICE_OK)
     async def remove(self, request: Request, device_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_device(session, device_id)

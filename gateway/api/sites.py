@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,16 +15,20 @@ from gateway.api import schemas as s
 from gateway.api.customers import READ, WRITE, _links
 from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
+from gateway.errors import NotFoundError
 from gateway.store.tables import SiteRow
 from gateway.sync.plan import OutboxPlanner
 
+SITE_OK = {200: ResponseSpec(data_container=s.SiteRead, description="the site")}
+SITE_CREATED = {201: ResponseSpec(data_container=s.SiteRead, description="the new site")}
 
 class CustomerSitesController(Controller):
     path = "/v1/customers/{customer_id:str}/sites"
     tags = ["sites"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Add a site (optionally with devices) to a customer")
+    @post("/", opt=WRITE, status_code=201, responses=SITE_CREATED,
+          summary="Add a site (optionally with devices) to a customer")
     async def create(self, request: Request, customer_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.SiteCreate)
@@ -56,13 +62,15 @@ class SiteController(Controller):
     tags = ["sites"]
     dependencies = {"session": provide_session}
 
-    @get("/{site_id:str}", opt=READ)
-    async def read(self, session: AsyncSession, site_id: str) -> s.SiteRead:
-        row = await records.get_site(session, site_id)
-        links = await records.links_for(session, [row.id])
-        return records.site_read(row, links.get(row.id, []))
+    @get("/{site_id:str}", opt=READ, responses=SITE_OK)
+    async def read(self, request: Request, site_id: str) -> Response[bytes]:
+        async with request.app.state.reader.connect() as conn:
+            row, links = await records.read_with_links(conn, SiteRow, site_id)
+        if row is None:
+            raise NotFoundError(f"site {site_id} not found")
+        return Response(msgspec.json.encode(records.site_read(row, links)), media_type="application/json")
 
-    @patch("/{site_id:str}", opt=WRITE)
+    @patch("/{site_id:str}", opt=WRITE, responses=SITE_OK)
     async def update(self, request: Request, site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.SiteUpdate)
@@ -75,7 +83,7 @@ class SiteController(Controller):
 
         return await write(request, body, work)
 
-    @delete("/{site_id:str}", opt=WRITE, status_code=200)
+    @delete("/{site_id:str}", opt=WRITE, status_code=200, responses=SITE_OK)
     async def remove(self, request: Request, site_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_site(session, site_id)

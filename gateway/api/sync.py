@@ -19,6 +19,7 @@ from gateway.apikeys import Scope
 from gateway.domain import EntityType, Provider, SyncStatus
 from gateway.errors import ConflictError, NotFoundError
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
+from gateway.sync.kinds import QUEUES
 from gateway.sync.plan import OutboxPlanner
 
 OPS = {"scope": Scope.OPS.value}
@@ -79,8 +80,8 @@ class SyncController(Controller):
         session: AsyncSession,
         status: Annotated[str | None, Parameter(pattern="^(" + "|".join(TASK_STATUSES) + ")$")] = None,
         provider: Annotated[str | None, Parameter(
-            pattern=r"^[a-z][a-z0-9-]{0,19}$",
-            description="a provider (volue, zaehlerfreunde) or another work queue (zf-readings, subscribers)",
+            pattern="^(" + "|".join(QUEUES) + ")$",
+            description="a provider or another work queue: " + ", ".join(QUEUES),
         )] = None,
         entity_id: Annotated[str | None, Parameter(query="entityId")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,

@@ -24,9 +24,17 @@ def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
             cursor.close()
 
         return engine
+    # No pre-ping: it costs a round trip per checkout; a connection PostgreSQL dropped
+    # fails one statement, is discarded with the pool's stale connections, and
+    # ``pool_recycle`` retires long-lived ones.
     return create_async_engine(
-        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool in autocommit mode, for single-statement reads: no BEGIN/ROLLBACK."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,6 +6,9 @@ it takes for both the arq workers and the embedded loop to run its tasks.
 
 from __future__ import annotations
 
+from gateway.domain import Provider
+from gateway.events import FORWARD_QUEUE
+from gateway.readings import READINGS_QUEUE
 from gateway.settings import Settings
 from gateway.sync.engine import TaskKind
 from gateway.sync.forwarding import ForwardingKind
@@ -13,12 +16,17 @@ from gateway.sync.invites import InviteDelivery
 from gateway.sync.readings import ReadingsDelivery
 from gateway.sync.reports import ReportKind
 
+QUEUES: tuple[str, ...] = (
+    *(provider.value for provider in Provider), READINGS_QUEUE, FORWARD_QUEUE,
+)
+"""Every work queue: one per provider, plus those of kinds with a queue of their own."""
+
 
 def build_kinds(settings: Settings) -> list[TaskKind]:
     """The task kinds of one worker process, built once at start-up."""
-    kinds: list[TaskKind] = []
-    kinds.append(ReadingsDelivery(settings=settings))
-    kinds.append(InviteDelivery())
-    kinds.append(ReportKind(max_attempts=settings.sync_max_attempts))
-    kinds.append(ForwardingKind(settings=settings))
-    return kinds
+    return [
+        ReadingsDelivery(settings=settings),
+        InviteDelivery(),
+        ReportKind(max_attempts=settings.sync_max_attempts),
+        ForwardingKind(settings=settings),
+    ]
