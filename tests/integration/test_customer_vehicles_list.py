@@ -8,6 +8,8 @@ from litestar.testing import AsyncTestClient
 
 from gateway.apikeys import Scope, hash_key, mint_key
 from gateway.records import utcnow
+from gateway.settings import Settings
+from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow
 from tests.integration.conftest import TREE
 
@@ -34,23 +36,28 @@ async def test_lists_live_vehicles_of_one_customer(client: AsyncTestClient) -> N
     assert [v["externalRef"] for v in again] == ["v-1"]
 
 
-async def test_unknown_customer_and_missing_scope_are_refused(client: AsyncTestClient) -> None:
+async def test_unknown_customer_and_missing_scope_are_refused(client: AsyncTestClient,
+                                                              settings: Settings) -> None:
     """An unknown customer is 404, and the route needs the customers:read scope."""
     missing = await client.get("/v1/customers/00000000-0000-4000-8000-000000000000/vehicles")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
 
-    key = await _key(client, Scope.READINGS_WRITE.value)
+    key = await _key(settings, Scope.READINGS_WRITE.value)
     refused = await client.get("/v1/customers/00000000-0000-4000-8000-000000000000/vehicles",
                                headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code == 403
 
 
-async def _key(client: AsyncTestClient, scope: str) -> str:
-    """Mint an API key holding only ``scope`` straight in the app's database."""
+async def _key(settings: Settings, scope: str) -> str:
+    """Mint an API key holding only ``scope`` straight in the gateway's database."""
     key, prefix = mint_key()
-    async with client.app.state.sessions() as session:
-        session.add(ApiKeyRow(id=str(uuid.uuid4()), name="narrow", prefix=prefix, key_hash=hash_key(key),
-                              scopes=[scope], created_at=utcnow()))
-        await session.commit()
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            session.add(ApiKeyRow(id=str(uuid.uuid4()), name="narrow", prefix=prefix, key_hash=hash_key(key),
+                                  scopes=[scope], created_at=utcnow()))
+            await session.commit()
+    finally:
+        await engine.dispose()
     return key

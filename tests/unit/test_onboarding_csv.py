@@ -17,7 +17,6 @@ from gateway.onboarding import (
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "onboarding.csv"
 HEADER = ",".join(COLUMNS)
-ADDRESS = "Storgata 1,,0155,Oslo,NO"
 
 
 def row(**cells: str) -> str:
@@ -32,9 +31,8 @@ def customer(ref: str = "c-1", **cells: str) -> dict[str, str]:
 
 
 def site(ref: str = "s-1", **cells: str) -> dict[str, str]:
-    line1, line2, postcode, city, country = ADDRESS.split(",")
-    return {"site_ref": ref, "site_name": "Home", "site_kind": "residential", "address_line1": line1,
-            "postcode": postcode, "city": city, "country": country, **cells}
+    return {"site_ref": ref, "site_name": "Home", "site_kind": "residential", "address_line1": "Storgata 1",
+            "postcode": "0155", "city": "Oslo", "country": "NO", **cells}
 
 
 def meter(ref: str = "m-1", **cells: str) -> dict[str, str]:
@@ -124,6 +122,7 @@ def test_every_bad_row_is_named_with_its_line_and_field() -> None:
     assert "'12345' is not an 18-digit GSRN/EAN" in by_line[5]
     assert by_line[6] == "a meter needs a medium"
     assert by_line[16] == "postcode is required"
+    assert [p.detail for p in parsed.problems if p.line == 7] == ["'twenty' is not a whole number"]
 
 
 def test_header_problems_are_reported_on_line_one() -> None:
