@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -25,34 +23,11 @@ from pathlib import Path
 import httpx
 
 from gateway.store.migrate import upgrade_async
+from tests.perf._stack import KEY, free_port, start
 
 REPO = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("PERF_SECONDS", "8"))
 CONCURRENCY = int(os.environ.get("PERF_CONCURRENCY", "32"))
-KEY = "perf-admin-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", "warning", "--no-access-log"]
-    if app.endswith("create_app"):
-        cmd.append("--factory")
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO)
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health/live" if "gateway" in app
-                      else f"http://127.0.0.1:{port}/bare/x", timeout=0.5)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{app} did not start")
 
 
 Requester = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]

@@ -18,35 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 import uuid
 
 import httpx
-import redis
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from gateway.store.migrate import upgrade_async
-from tests.perf.api import free_port, start
+from tests.perf._stack import KEY, emulator, free_port, gateway_env, reset_services, start
 
 N = int(os.environ.get("PERF_CUSTOMERS", "10000"))
 BATCH = 1000
 CONCURRENCY = 50
-KEY = "perf-admin-key"
-
-
-def emulator(name: str, port: int) -> object:
-    import subprocess
-
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "emulate", name, "--port", str(port)])
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=0.5)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{name} emulator did not start")
 
 
 def customer(n: int) -> dict[str, object]:
@@ -132,20 +117,10 @@ async def main() -> None:
     rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
     if not pg or not rd:
         sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark fills them)")
-    engine = create_engine(pg)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await upgrade_async(pg)
-    redis.Redis.from_url(rd).flushdb()
+    await reset_services(pg, rd)
     v_port, z_port, api_port = free_port(), free_port(), free_port()
     procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
-    env = {**os.environ, "GATEWAY_DATABASE_URL": pg, "GATEWAY_REDIS_URL": rd, "GATEWAY_ADMIN_API_KEY": KEY,
-           "GATEWAY_VOLUE_BASE_URL": f"http://127.0.0.1:{v_port}/energy-coordination/v1",
-           "GATEWAY_ZF_BASE_URL": f"http://127.0.0.1:{z_port}/partner"}
-    import subprocess
-
+    env = gateway_env(pg, rd, v_port, z_port)
     procs.append(start("gateway.app:create_app", api_port, env))
     procs += [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
     try:
@@ -163,9 +138,9 @@ async def main() -> None:
         volue, zf = requests_by_route(v_port), requests_by_route(z_port)
     finally:
         for proc in procs:
-            proc.terminate()  # type: ignore[attr-defined]
+            proc.terminate()
         for proc in procs:
-            proc.wait(20)  # type: ignore[attr-defined]
+            proc.wait(20)
     minimum = 2 * -(-N // 500) + N + 2 * N
     upstream = sum(n for route, n in {**volue, **zf}.items() if "token" not in route)
     procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
@@ -173,7 +148,7 @@ async def main() -> None:
         base_s = await baseline(v_port, z_port)
     finally:
         for proc in procs:
-            proc.terminate()  # type: ignore[attr-defined]
+            proc.terminate()
     print(f"measured: {N} customers (1 site, 1 meter, 1 hot-water tank each) in batches of {BATCH} to one "
           f"API process on PostgreSQL + Redis, 2 worker processes, emulators as separate processes, "
           f"all on 127.0.0.1 (2 cores)")

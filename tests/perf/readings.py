@@ -31,13 +31,11 @@ import time
 from typing import Any
 
 import httpx
-import redis
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from gateway.store.migrate import upgrade_async
-from tests.perf.api import free_port, start
-from tests.perf.onboarding import emulator, pending_count
+from tests.perf._stack import KEY, emulator, free_port, gateway_env, reset_services, start
+from tests.perf.onboarding import pending_count
 
 TOTAL = int(os.environ.get("PERF_READINGS", "1000000"))
 METERS = int(os.environ.get("PERF_METERS", "1000"))
@@ -47,7 +45,6 @@ SENDERS = 4
 UPSTREAM_BATCH = 1000
 WORKER_CONCURRENCY = 2 * 4
 """Two workers, ``GATEWAY_READINGS_CONCURRENCY`` (4) requests in flight each."""
-KEY = "perf-admin-key"
 T0 = 1_700_000_000
 ROUTE = "POST /partner/devices/readings"
 
@@ -170,18 +167,10 @@ async def main() -> None:
     rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
     if not pg or not rd:
         sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark empties them)")
-    engine = create_engine(pg)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await upgrade_async(pg)
-    redis.Redis.from_url(rd).flushdb()
+    await reset_services(pg, rd)
     v_port, z_port, api_port = free_port(), free_port(), free_port()
-    procs: list[subprocess.Popen[bytes]] = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]  # type: ignore[list-item]
-    env = {**os.environ, "GATEWAY_DATABASE_URL": pg, "GATEWAY_REDIS_URL": rd, "GATEWAY_ADMIN_API_KEY": KEY,
-           "GATEWAY_VOLUE_BASE_URL": f"http://127.0.0.1:{v_port}/energy-coordination/v1",
-           "GATEWAY_ZF_BASE_URL": f"http://127.0.0.1:{z_port}/partner"}
+    procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
+    env = gateway_env(pg, rd, v_port, z_port)
     api_proc = start("gateway.app:create_app", api_port, env)
     workers = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
     procs += [api_proc, *workers]
