@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,7 +59,7 @@ class CustomerController(Controller):
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.add_customer(session, planner, data, planner.now)
-            return 201, records.customer_read(row, await _links(session, planner, row.id))
+            return 201, records.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -79,7 +79,7 @@ class CustomerController(Controller):
     async def list_customers(
         self,
         session: AsyncSession,
-        external_ref: Annotated[str | None, Parameter(query="externalRef")] = None,
+        external_ref: Annotated[str | None, QueryParameter(name="externalRef")] = None,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> Page[s.CustomerRead]:
@@ -113,7 +113,7 @@ class CustomerController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)
             await records.update_customer(session, planner, row, data, planner.now)
-            return 200, records.customer_read(row, await _links(session, planner, row.id))
+            return 200, records.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -122,18 +122,13 @@ class CustomerController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)
             await records.delete_customer(session, planner, row, planner.now)
-            return 200, records.customer_read(row, await _links(session, planner, row.id))
+            return 200, records.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)
 
 
 class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     customers: list[msgspec.Raw]
-
-
-async def _links(session: AsyncSession, planner: OutboxPlanner, entity_id: str) -> list[Any]:
-    await session.flush()
-    return (await records.links_for(session, [entity_id])).get(entity_id, [])
 
 
 async def _create_many(
@@ -183,11 +178,9 @@ async def _create_many(
         seen_sites.update(ref for ref, _ in sites)
         seen_devices.update(ref for ref, _ in devices)
         rows.append((index, row))
-    await session.flush()
-    links = await records.links_for(session, [row.id for _, row in rows])
     for index, row in rows:
         results[index] = s.BatchItemResult(
-            index=index, status=201, customer=records.customer_read(row, links.get(row.id, []))
+            index=index, status=201, customer=records.customer_read(row, await planner.links_of(row.id))
         )
     done = [r for r in results if r is not None]
     created = sum(1 for r in done if r.status == 201)

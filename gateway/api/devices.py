@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway import records
 from gateway.api import schemas as s
-from gateway.api.customers import READ, WRITE, _links
+from gateway.api.customers import READ, WRITE
 from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
 from gateway.domain import DeviceKind
@@ -38,7 +38,7 @@ class SiteDevicesController(Controller):
             customer = await records.get_customer(session, site.customer_id)
             await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
             device = await records.add_device(session, planner, customer, site, data, planner.now)
-            return 201, records.device_read(device, await _links(session, planner, device.id))
+            return 201, records.device_read(device, await planner.links_of(device.id))
 
         return await write(request, body, work)
 
@@ -70,7 +70,7 @@ class CustomerVehiclesController(Controller):
             customer = await records.get_customer(session, customer_id)
             await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
             device = await records.add_device(session, planner, customer, None, data, planner.now)
-            return 201, records.device_read(device, await _links(session, planner, device.id))
+            return 201, records.device_read(device, await planner.links_of(device.id))
 
         return await write(request, body, work)
 
@@ -111,7 +111,7 @@ class DeviceController(Controller):
             row = await records.get_device(session, device_id)
             customer = await records.get_customer(session, row.customer_id)
             await records.update_device(session, planner, customer, row, data, planner.now)
-            return 200, records.device_read(row, await _links(session, planner, row.id))
+            return 200, records.device_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -121,6 +121,6 @@ class DeviceController(Controller):
             row = await records.get_device(session, device_id)
             customer = await records.get_customer(session, row.customer_id)
             await records.delete_device(session, planner, customer, row, planner.now)
-            return 200, records.device_read(row, await _links(session, planner, row.id))
+            return 200, records.device_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy import exists, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,9 +26,9 @@ class EventController(Controller):
     async def list_events(
         self,
         session: AsyncSession,
-        type_: Annotated[str | None, Parameter(query="type")] = None,
-        customer_id: Annotated[str | None, Parameter(query="customerId", max_length=36)] = None,
-        site_id: Annotated[str | None, Parameter(query="siteId", max_length=36)] = None,
+        type_: Annotated[str | None, QueryParameter(name="type")] = None,
+        customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
+        site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
         since: Annotated[datetime | None, Parameter(description="received at or after")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[EventRead]:

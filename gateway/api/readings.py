@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy import and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -144,9 +144,9 @@ class DeviceReadingsController(Controller):
         session: AsyncSession,
         device_id: str,
         from_: Annotated[str | None,
-                         Parameter(query="from", description="ISO 8601 or epoch s, inclusive")] = None,
+                         QueryParameter(name="from", description="ISO 8601 or epoch s, inclusive")] = None,
         to: Annotated[str | None, Parameter(description="ISO 8601 or epoch s, exclusive")] = None,
-        obis_code: Annotated[str | None, Parameter(query="obisCode")] = None,
+        obis_code: Annotated[str | None, QueryParameter(name="obisCode")] = None,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Page[ReadingRead]:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway import records
 from gateway.api import schemas as s
-from gateway.api.customers import READ, WRITE, _links
+from gateway.api.customers import READ, WRITE
 from gateway.api.deps import decode, provide_session
 from gateway.api.unit_of_work import write
 from gateway.errors import NotFoundError
@@ -39,7 +39,7 @@ class CustomerSitesController(Controller):
             devices = [(d.external_ref, f"devices[{i}].externalRef") for i, d in enumerate(data.devices)]
             await records.check_refs_free(session, sites=refs, devices=devices)
             site, _ = await records.add_site(session, planner, customer, data, planner.now)
-            return 201, records.site_read(site, await _links(session, planner, site.id))
+            return 201, records.site_read(site, await planner.links_of(site.id))
 
         return await write(request, body, work)
 
@@ -79,7 +79,7 @@ class SiteController(Controller):
             row = await records.get_site(session, site_id)
             customer = await records.get_customer(session, row.customer_id)
             await records.update_site(session, planner, customer, row, data, planner.now)
-            return 200, records.site_read(row, await _links(session, planner, row.id))
+            return 200, records.site_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -89,6 +89,6 @@ class SiteController(Controller):
             row = await records.get_site(session, site_id)
             customer = await records.get_customer(session, row.customer_id)
             await records.delete_site(session, planner, customer, row, planner.now)
-            return 200, records.site_read(row, await _links(session, planner, row.id))
+            return 200, records.site_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -83,7 +83,7 @@ class SyncController(Controller):
             pattern="^(" + "|".join(QUEUES) + ")$",
             description="a provider or another work queue: " + ", ".join(QUEUES),
         )] = None,
-        entity_id: Annotated[str | None, Parameter(query="entityId")] = None,
+        entity_id: Annotated[str | None, QueryParameter(name="entityId")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[TaskRead]:
         query = select(OutboxTaskRow)

@@ -94,6 +94,20 @@ class OutboxPlanner:
             self._open[key] = task
         return task
 
+    async def links_of(self, entity_id: str) -> list[ProviderLinkRow]:
+        """The entity's provider links as this transaction leaves them (for the response).
+
+        An entity created in this transaction has only the links the planner made, so
+        no query is needed; otherwise pending changes are flushed and the links read.
+        """
+        if entity_id in self._fresh:
+            return [link for (eid, _), link in self._links.items() if eid == entity_id]
+        await self._session.flush()
+        rows = await self._session.exec(
+            select(ProviderLinkRow).where(ProviderLinkRow.entity_id == entity_id)  # type: ignore[arg-type]
+        )
+        return [link for (link,) in rows]
+
     async def link(self, entity_id: str, provider: Provider) -> ProviderLinkRow | None:
         key = (entity_id, provider.value)
         if key not in self._links:
