@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from msgspec import UNSET
@@ -32,6 +33,7 @@ from gateway.domain import (
 )
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow
+from gateway.sync.fresh import FreshTrees
 from gateway.sync.plan import OutboxPlanner, targets, upstream_parent
 from providers.registry import CAPABILITIES
 
@@ -275,56 +277,50 @@ async def check_refs_free(
 # --- creates -----------------------------------------------------------------------------
 
 
-def _site_row(customer_id: str, data: s.SiteCreate, now: datetime) -> SiteRow:
-    return SiteRow(
-        id=new_id(),
-        customer_id=customer_id,
-        external_ref=data.external_ref,
-        name=data.name,
-        kind=data.kind.value,
-        category=(data.category or DEFAULT_CATEGORY[data.kind]).value,
-        address_line1=data.address.line1,
-        address_line2=data.address.line2,
-        postcode=data.address.postcode,
-        city=data.address.city,
-        country=data.address.country,
-        latitude=data.coordinates.latitude if data.coordinates else None,
-        longitude=data.coordinates.longitude if data.coordinates else None,
-        meter_point_ids=list(dict.fromkeys(data.meter_point_ids)),
-        parent_site_id=data.parent_site_id,
-        created_at=now,
-        updated_at=now,
-    )
+def site_values(customer_id: str, data: s.SiteCreate, now: datetime) -> dict[str, Any]:
+    """The column values of a new site row."""
+    return {
+        "id": new_id(), "customer_id": customer_id, "external_ref": data.external_ref,
+        "name": data.name, "kind": data.kind.value,
+        "category": (data.category or DEFAULT_CATEGORY[data.kind]).value,
+        "address_line1": data.address.line1, "address_line2": data.address.line2,
+        "postcode": data.address.postcode, "city": data.address.city,
+        "country": data.address.country,
+        "latitude": data.coordinates.latitude if data.coordinates else None,
+        "longitude": data.coordinates.longitude if data.coordinates else None,
+        "meter_point_ids": list(dict.fromkeys(data.meter_point_ids)),
+        "parent_site_id": data.parent_site_id, "created_at": now, "updated_at": now,
+        "deleted_at": None,
+    }
 
 
-def _device_row(
+def device_values(
     customer_id: str, site_id: str | None, data: s.DeviceCreate | s.VehicleCreate, now: datetime
-) -> DeviceRow:
+) -> dict[str, Any]:
+    """The column values of a new device (or vehicle) row."""
+    values: dict[str, Any] = {
+        "id": new_id(), "customer_id": customer_id, "site_id": site_id,
+        "external_ref": data.external_ref, "name": data.name, "brand": data.brand,
+        "model": data.model, "year": data.year, "vin": data.vin, "capacity": data.capacity,
+        "created_at": now, "updated_at": now, "deleted_at": None,
+    }
     if isinstance(data, s.VehicleCreate):
-        return DeviceRow(
-            id=new_id(), customer_id=customer_id, site_id=None, external_ref=data.external_ref,
-            kind=DeviceKind.VEHICLE.value, name=data.name, brand=data.brand, model=data.model,
-            year=data.year, vin=data.vin, capacity=data.capacity, created_at=now, updated_at=now,
-        )
-    return DeviceRow(
-        id=new_id(),
-        customer_id=customer_id,
-        site_id=site_id,
-        external_ref=data.external_ref,
-        kind=data.kind.value,
-        name=data.name,
-        medium=data.medium.value if data.medium else None,
-        is_main=data.is_main,
-        meter_number=data.meter_number,
-        meter_point_id=data.meter_point_id,
-        brand=data.brand,
-        model=data.model,
-        year=data.year,
-        vin=data.vin,
-        capacity=data.capacity,
-        created_at=now,
-        updated_at=now,
-    )
+        values.update(site_id=None, kind=DeviceKind.VEHICLE.value, medium=None, is_main=False,
+                      meter_number=None, meter_point_id=None)
+    else:
+        values.update(kind=data.kind.value, medium=data.medium.value if data.medium else None,
+                      is_main=data.is_main, meter_number=data.meter_number,
+                      meter_point_id=data.meter_point_id)
+    return values
+
+
+def as_record(values: dict[str, Any]) -> SimpleNamespace:
+    """Column values read like a row, for the ``*_read`` functions."""
+    return SimpleNamespace(**values)
+
+
+def link_views(links: Sequence[dict[str, Any]]) -> list[LinkView]:
+    return [LinkView(*(link[name] for name in LinkView._fields)) for link in links]
 
 
 async def plan_entity_upsert(
@@ -399,13 +395,13 @@ async def add_site(
              "meter_number": device.meter_number},
             f"{field_prefix}devices[{index}].",
         )
-    site = _site_row(customer.id, data, now)
+    site = SiteRow(**site_values(customer.id, data, now))
     session.add(site)
     planner.mark_new(site.id)
     await plan_entity_upsert(planner, customer, EntityType.SITE, site)
     devices: list[DeviceRow] = []
     for device_data in data.devices:
-        device_row = _device_row(customer.id, site.id, device_data, now)
+        device_row = DeviceRow(**device_values(customer.id, site.id, device_data, now))
         session.add(device_row)
         planner.mark_new(device_row.id)
         await plan_entity_upsert(planner, customer, EntityType.DEVICE, device_row)
@@ -427,7 +423,7 @@ async def add_device(
             {"medium": data.medium, "meter_point_id": data.meter_point_id,
              "meter_number": data.meter_number},
         )
-    device = _device_row(customer.id, site.id if site else None, data, now)
+    device = DeviceRow(**device_values(customer.id, site.id if site else None, data, now))
     session.add(device)
     planner.mark_new(device.id)
     await plan_entity_upsert(planner, customer, EntityType.DEVICE, device)
@@ -448,18 +444,13 @@ def tree_refs(data: s.CustomerCreate, prefix: str = "") -> tuple[RefPaths, RefPa
     return sites, devices
 
 
-async def add_customer(
-    session: AsyncSession,
-    planner: OutboxPlanner,
-    data: s.CustomerCreate,
-    now: datetime,
-    *,
-    refs_checked: bool = False,
-) -> CustomerRow:
-    """Insert a customer with its nested sites, devices and vehicles."""
-    if not refs_checked:
-        sites, devices = tree_refs(data)
-        await check_refs_free(session, customers=[data.external_ref], sites=sites, devices=devices)
+def add_customer(fresh: FreshTrees, data: s.CustomerCreate, now: datetime) -> dict[str, Any]:
+    """Plan a new customer with its nested sites, devices and vehicles into ``fresh``.
+
+    Everything is checked before anything is added, so a refused customer leaves
+    ``fresh`` as it was. externalRefs are checked by the caller
+    (:func:`check_refs_free`), in bulk for batches.
+    """
     for i, site in enumerate(data.sites):
         if site.parent_site_id is not None:
             raise InvalidError(
@@ -473,22 +464,20 @@ async def add_customer(
                  "meter_number": device.meter_number},
                 f"sites[{i}].devices[{j}].",
             )
-    customer = CustomerRow(
-        id=new_id(),
-        external_ref=data.external_ref,
-        name=data.name,
-        email=data.email,
-        providers=list(dict.fromkeys(p.value for p in data.providers)),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(customer)
-    planner.mark_new(customer.id)
-    await plan_entity_upsert(planner, customer, EntityType.CUSTOMER, customer)
-    for i, site_data in enumerate(data.sites):
-        await add_site(session, planner, customer, site_data, now, field_prefix=f"sites[{i}].")
+    providers = list(dict.fromkeys(p.value for p in data.providers))
+    customer = {
+        "id": new_id(), "external_ref": data.external_ref, "name": data.name, "email": data.email,
+        "providers": providers, "created_at": now, "updated_at": now, "deleted_at": None,
+    }
+    fresh.add("customers", customer, providers=providers)
+    for site_data in data.sites:
+        site_row = site_values(customer["id"], site_data, now)
+        fresh.add("sites", site_row, providers=providers)
+        for device_data in site_data.devices:
+            fresh.add("devices", device_values(customer["id"], site_row["id"], device_data, now),
+                      providers=providers)
     for vehicle in data.vehicles:
-        await add_device(session, planner, customer, None, vehicle, now)
+        fresh.add("devices", device_values(customer["id"], None, vehicle, now), providers=providers)
     return customer
 
 

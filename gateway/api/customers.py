@@ -21,6 +21,7 @@ from gateway.api.wire import Page
 from gateway.apikeys import Scope
 from gateway.errors import ConflictError, GatewayError, InvalidError, NotFoundError
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
+from gateway.sync.fresh import FreshTrees
 from gateway.sync.plan import OutboxPlanner
 
 READ = {"scope": Scope.CUSTOMERS_READ.value}
@@ -58,8 +59,14 @@ class CustomerController(Controller):
         data = decode(body, s.CustomerCreate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.add_customer(session, planner, data, planner.now)
-            return 201, records.customer_read(row, await planner.links_of(row.id))
+            sites, devices = records.tree_refs(data)
+            await records.check_refs_free(session, customers=[data.external_ref], sites=sites,
+                                          devices=devices)
+            fresh = FreshTrees(planner.now)
+            customer = records.add_customer(fresh, data, planner.now)
+            await fresh.insert(session)
+            planner.wake(fresh.queued)
+            return 201, _created(fresh, customer)
 
         return await write(request, body, work)
 
@@ -158,7 +165,8 @@ async def _create_many(
     taken_devices = await records._taken(session, DeviceRow, sorted(device_refs))
     seen_sites: set[str] = set()
     seen_devices: set[str] = set()
-    rows: list[tuple[int, CustomerRow]] = []
+    fresh = FreshTrees(planner.now)
+    rows: list[tuple[int, dict[str, Any]]] = []
     for index, data in good:
         sites, devices = records.tree_refs(data)
         clash = next(((ref, path) for ref, path in sites if ref in taken_sites or ref in seen_sites), None)
@@ -170,21 +178,25 @@ async def _create_many(
                 f"externalRef {clash[0]!r} is already in use", field=clash[1]))
             continue
         try:
-            row = await records.add_customer(session, planner, data, planner.now,
-                                             refs_checked=True)
+            row = records.add_customer(fresh, data, planner.now)
         except GatewayError as exc:
             results[index] = _failed(index, exc)
             continue
         seen_sites.update(ref for ref, _ in sites)
         seen_devices.update(ref for ref, _ in devices)
         rows.append((index, row))
+    await fresh.insert(session)
+    planner.wake(fresh.queued)
     for index, row in rows:
-        results[index] = s.BatchItemResult(
-            index=index, status=201, customer=records.customer_read(row, await planner.links_of(row.id))
-        )
+        results[index] = s.BatchItemResult(index=index, status=201, customer=_created(fresh, row))
     done = [r for r in results if r is not None]
     created = sum(1 for r in done if r.status == 201)
     return s.CustomerBatchResult(created=created, failed=len(done) - created, results=done)
+
+
+def _created(fresh: FreshTrees, customer: dict[str, Any]) -> s.CustomerRead:
+    links = records.link_views(fresh.links_by_entity[customer["id"]])
+    return records.customer_read(records.as_record(customer), links)
 
 
 def _failed(index: int, exc: GatewayError) -> s.BatchItemResult:

@@ -63,7 +63,7 @@ async def write(request: Request, body: bytes, work: Work) -> Response[bytes]:
                 if replay is not None:
                     return replay
             raise
-    await state.dispatcher.notify(planner.created)
+    await state.dispatcher.notify([*planner.created, *planner.wake_too])
     return Response(encoded, status_code=status, media_type="application/json",
                     headers={"Idempotent-Replayed": "false"} if key else None)
 

@@ -8,14 +8,22 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from gateway.store.tables import OutboxTaskRow
-
 DRAIN_JOB = "drain_provider"
 log = logging.getLogger("gateway.sync")
 
 
+class Wakeable(Protocol):
+    """What a wake-up needs of a task: its id and its queue."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def provider(self) -> str: ...
+
+
 class Dispatcher(Protocol):
-    async def notify(self, tasks: Sequence[OutboxTaskRow]) -> None: ...
+    async def notify(self, tasks: Sequence[Wakeable]) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -29,7 +37,7 @@ class LocalDispatcher:
     def event(self, provider: str) -> asyncio.Event:
         return self.events.setdefault(provider, asyncio.Event())
 
-    async def notify(self, tasks: Sequence[OutboxTaskRow]) -> None:
+    async def notify(self, tasks: Sequence[Wakeable]) -> None:
         for provider in {task.provider for task in tasks}:
             self.event(provider).set()
 
@@ -53,7 +61,7 @@ class ArqDispatcher:
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
-    async def notify(self, tasks: Sequence[OutboxTaskRow]) -> None:
+    async def notify(self, tasks: Sequence[Wakeable]) -> None:
         for task in tasks:
             self._pending.setdefault(task.provider, task.id)
         if not self._pending:

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
+from gateway.sync.dispatch import Wakeable
 from providers.registry import CAPABILITIES
 
 OPEN_STATUSES = ("pending", "running", "dead")
@@ -67,7 +68,12 @@ class OutboxPlanner:
         self._open: dict[tuple[str, str], OutboxTaskRow] = {}
         self._links: dict[tuple[str, str], ProviderLinkRow] = {}
         self.created: list[OutboxTaskRow] = []
+        self.wake_too: list[Wakeable] = []
         self._fresh: set[str] = set()
+
+    def wake(self, tasks: Iterable[Wakeable]) -> None:
+        """Tasks written outside this planner (bulk inserts) whose workers are woken after commit."""
+        self.wake_too.extend(tasks)
 
     def mark_new(self, entity_id: str) -> None:
         """The entity was created in this transaction: it has no links or tasks to look up."""
