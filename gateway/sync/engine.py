@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import bindparam, case, delete, insert, update
+from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -354,17 +354,17 @@ class SyncEngine:
         table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
         finished: set[str] = set()
         if done:
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-                       table.c.status == "running")
-                .values(status="done", lease_until=None, last_error=None, updated_at=now)
-                .returning(table.c.id)
-            )
-            rows: list[Any] = []
-            for item in done:
-                rows.extend((await session.execute(stmt, item)).all())
-            ids = [r.id for r in rows]
+            pairs = [(item["t_id"], item["t_attempts"]) for item in done]
+            ids: list[str] = []
+            for start in range(0, len(pairs), 500):
+                rows = await session.execute(
+                    update(table)
+                    .where(tuple_(table.c.id, table.c.attempts).in_(pairs[start:start + 500]),
+                           table.c.status == "running")
+                    .values(status="done", lease_until=None, last_error=None, updated_at=now)
+                    .returning(table.c.id)
+                )
+                ids.extend(r.id for r in rows)
             finished |= set(ids)
             for start in range(0, len(ids), 500):
                 await session.execute(delete(TaskDependencyRow).where(
@@ -383,29 +383,36 @@ class SyncEngine:
         return finished
 
     async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:
+        """Write the round's link changes: one executemany per kind of change."""
         table = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+        keep_if_deleting = or_(table.c.status == SyncStatus.DELETING.value,
+                               table.c.status == SyncStatus.DELETED.value)
+        base = update(table).where(table.c.entity_id == bindparam("l_entity"),
+                                   table.c.provider == bindparam("l_provider"))
+        common: dict[str, Any] = {"attempts": bindparam("l_attempts"), "last_error": bindparam("l_error"),
+                  "updated_at": bindparam("l_now")}
+        statements = {
+            # an upsert done: synced, unless a delete queued meanwhile keeps it "deleting"
+            "upserted": base.values(
+                status=case((keep_if_deleting, table.c.status), else_=SyncStatus.SYNCED.value),
+                external_id=bindparam("l_external"), synced_at=bindparam("l_synced"), **common),
+            "deleted": base.values(status=SyncStatus.DELETED.value,
+                                   synced_at=bindparam("l_synced"), **common),
+            "failed": base.values(status=bindparam("l_status"), **common),
+            "retrying": base.values(**common),
+        }
+        groups: dict[str, list[dict[str, object]]] = defaultdict(list)
         for item in updates:
-            values: dict[str, object] = {"attempts": item["l_attempts"], "last_error": item["l_error"],
-                                         "updated_at": item["l_now"]}
             if item["l_upsert"] is True:
-                # a delete queued meanwhile keeps the link "deleting"
-                values["status"] = case(
-                    (table.c.status.in_([SyncStatus.DELETING.value, SyncStatus.DELETED.value]),
-                     table.c.status),
-                    else_=SyncStatus.SYNCED.value,
-                )
-                values["external_id"] = item["l_external"]
-                values["synced_at"] = item["l_synced"]
+                groups["upserted"].append(item)
             elif item["l_upsert"] is False:
-                values["status"] = SyncStatus.DELETED.value
-                values["synced_at"] = item["l_synced"]
+                groups["deleted"].append(item)
             elif item["l_status"] is not None:
-                values["status"] = item["l_status"]
-            await session.execute(
-                update(table)
-                .where(table.c.entity_id == item["l_entity"], table.c.provider == item["l_provider"])
-                .values(**values)
-            )
+                groups["failed"].append(item)
+            else:
+                groups["retrying"].append(item)
+        for name, items in groups.items():
+            await session.execute(statements[name], items)
 
 
 def _describe(error: ProviderError) -> str:

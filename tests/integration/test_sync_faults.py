@@ -32,6 +32,8 @@ async def _all_paths(client: AsyncTestClient, customer_ids: list[str]) -> list[s
             paths.append(f"/v1/sites/{site['id']}")
             devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
             paths += [f"/v1/devices/{d['id']}" for d in devices]
+        vehicles = (await client.get(f"/v1/customers/{cid}/vehicles")).json()
+        paths += [f"/v1/devices/{v['id']}" for v in vehicles]
     return paths
 
 
