@@ -53,6 +53,9 @@ READINGS_QUEUE = "zf-readings"
 """The outbox queue of reading deliveries to Zählerfreunde (its own, so readings never wait
 behind entity upserts and vice versa)."""
 DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
+_DELIVERY = DELIVERY_PROVIDER.value
+_METER = DeviceKind.METER.value
+"""Plain strings for the per-item loops (an enum member's ``.value`` is a descriptor call)."""
 """The one provider that takes readings today."""
 _IN_CHUNK = 500
 
@@ -245,13 +248,13 @@ async def resolve_devices(
 
 def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
     """Why a reading of ``code`` (normalised) cannot belong to this device: (field, detail), or None."""
-    if info.kind != DeviceKind.METER.value:
+    if info.kind != _METER:
         return "deviceId", f"device {info.id} is a {info.kind}, not a meter; only meters take readings"
     if medium is None:
         return "obisCode", f"{code} names no medium a meter measures (A: 1, 6, 7, 8 or 9)"
     if info.medium is not None and info.medium != medium:
         return "obisCode", f"{code} measures {medium}, but meter {info.id} measures {info.medium}"
-    if DELIVERY_PROVIDER.value in info.providers and code not in ZAEHLERFREUNDE_ACCEPTED:
+    if _DELIVERY in info.providers and code not in ZAEHLERFREUNDE_ACCEPTED:
         return "obisCode", f"Zählerfreunde does not accept the OBIS code {code}"
     return None
 
@@ -360,7 +363,7 @@ async def ingest(
             duplicates += 1
             continue
         seen.add(key)
-        if DELIVERY_PROVIDER.value in info.providers:
+        if _DELIVERY in info.providers:
             per_customer[info.customer_id].append((c, info))
         else:
             quiet.append((c, info))
