@@ -88,6 +88,8 @@ class Settings:
     sync_lease_s: float = 60.0
     sync_batch_size: int = 500
     worker_concurrency: int = 32
+    history_retention_s: float = 7 * 86_400.0
+    """Upstream call history and finished outbox tasks older than this are deleted."""
 
     secrets_key: Secret = field(default_factory=lambda: Secret(""))
     """Fernet key(s) encrypting webhook secrets at rest; comma-separated, newest first, to rotate.

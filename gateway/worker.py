@@ -33,6 +33,7 @@ from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.sync.engine import SyncEngine
 from gateway.sync.kinds import build_kinds
 from gateway.sync.reconcile import events_poll_loop, poll_volue_events
+from gateway.sync.retention import prune
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,
@@ -128,12 +129,21 @@ async def relay(ctx: dict[str, Any]) -> list[str]:
     return sorted(set(lapsed) | set(ready))
 
 
+async def prune_history(ctx: dict[str, Any]) -> tuple[int, int]:
+    """arq cron (hourly): delete call history and finished tasks past their retention."""
+    async with ctx["sessions"]() as session:
+        return await prune(session, now=utcnow(), keep_s=ctx["settings"].history_retention_s)
+
+
 class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
     functions = [drain_provider]
-    cron_jobs = [cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
-                 cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True)]
+    cron_jobs = [
+        cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
+        cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
+        cron(prune_history, minute={17}, second={0}, unique=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 8
@@ -200,8 +210,16 @@ async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider
 
 
 async def _relay_loop(state: Any) -> None:
+    rounds = 0
     while True:
         await asyncio.sleep(RELAY_EVERY_S)
+        rounds += 1
+        if rounds % (3600 // RELAY_EVERY_S) == 1:
+            try:
+                async with state.sessions() as session:
+                    await prune(session, now=utcnow(), keep_s=state.settings.history_retention_s)
+            except Exception:
+                log.exception("embedded history pruning failed")
         try:
             async with state.sessions() as session:
                 for provider in await release_lapsed(session, now=utcnow()):
