@@ -93,6 +93,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_revision(args: argparse.Namespace) -> int:
+    from gateway.store.migrate import revision
+
+    revision(_settings().database_url, args.message)
+    return 0
+
+
 async def _with_session(settings: Settings, fn):  # type: ignore[no-untyped-def]
     from gateway.store.db import create_engine, session_factory
 
@@ -185,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=_db_upgrade)
+    rev = db_sub.add_parser(
+        "revision", help="write a new migration from the difference between the models and the "
+                         "database at GATEWAY_DATABASE_URL (upgrade it first)")
+    rev.add_argument("-m", "--message", required=True)
+    rev.set_defaults(func=_db_revision)
 
     keys = sub.add_parser("api-keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
