@@ -220,10 +220,7 @@ class OutboxPlanner:
             customer_id=customer_id,
             action=TaskAction.UPSERT,
         )
-        if previous is not None and previous.status == "dead":
-            await self._supersede(previous, task)
-        else:
-            self._depend(task, previous)
+        await self._follow(previous, task)
         if parent_id is not None:
             self._depend(task, await self._open_task(parent_id, provider))
 
@@ -261,10 +258,7 @@ class OutboxPlanner:
             customer_id=customer_id,
             action=TaskAction.DELETE,
         )
-        if previous is not None and previous.status == "dead":
-            await self._supersede(previous, task)
-        else:
-            self._depend(task, previous)
+        await self._follow(previous, task)
         for child_id in child_ids:
             child_task = self._open.get((child_id, provider.value))
             if child_task is not None and child_task.action == TaskAction.DELETE.value:
@@ -281,6 +275,13 @@ class OutboxPlanner:
                 TaskDependencyRow.depends_on == task.id
             )
         )
+
+    async def _follow(self, previous: OutboxTaskRow | None, task: OutboxTaskRow) -> None:
+        """Order ``task`` after the entity's previous open task, or replace it if it is dead."""
+        if previous is not None and previous.status == "dead":
+            await self._supersede(previous, task)
+        else:
+            self._depend(task, previous)
 
     async def _supersede(self, dead: OutboxTaskRow, successor: OutboxTaskRow) -> None:
         """A new task replaces a dead one: whatever waited for the dead task now waits for it."""

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -74,3 +75,47 @@ def gateway_env(pg: str, rd: str, volue_port: int, zf_port: int) -> dict[str, st
             "GATEWAY_ADMIN_API_KEY": KEY, "GATEWAY_LOG_LEVEL": "WARNING",
             "GATEWAY_VOLUE_BASE_URL": f"http://127.0.0.1:{volue_port}/energy-coordination/v1",
             "GATEWAY_ZF_BASE_URL": f"http://127.0.0.1:{zf_port}/partner"}
+
+
+@dataclass
+class Stack:
+    """Both emulators, one API process and ``workers`` worker processes on PostgreSQL + Redis."""
+
+    volue_port: int
+    zf_port: int
+    api_port: int
+    api: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]]
+    emulators: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def stop(self, timeout_s: float = 30) -> None:
+        procs = [*self.emulators, self.api, *self.workers]
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout_s)
+
+
+def services_from_env(what: str) -> tuple[str, str]:
+    """The PostgreSQL and Redis URLs a benchmark may empty, or exit saying how to set them."""
+    pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
+    if not pg or not rd:
+        sys.exit(f"set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL ({what})")
+    return pg, rd
+
+
+async def start_stack(pg: str, rd: str, *, workers: int = 2) -> Stack:
+    """Reset the services and start the emulators, the API and the workers."""
+    await reset_services(pg, rd)
+    v_port, z_port, api_port = free_port(), free_port(), free_port()
+    emulators = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
+    env = gateway_env(pg, rd, v_port, z_port)
+    api = start("gateway.app:create_app", api_port, env)
+    worker_procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env)
+                    for _ in range(workers)]
+    return Stack(v_port, z_port, api_port, api, worker_procs, emulators)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -27,7 +25,7 @@ import httpx
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from tests.perf._stack import KEY, emulator, free_port, gateway_env, reset_services, start
+from tests.perf._stack import KEY, emulator, services_from_env, start_stack
 
 N = int(os.environ.get("PERF_CUSTOMERS", "10000"))
 BATCH = 1000
@@ -113,21 +111,14 @@ async def baseline(volue: int, zf: int) -> float:
 
 
 async def main() -> None:
-    pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
-    rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
-    if not pg or not rd:
-        sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark fills them)")
-    await reset_services(pg, rd)
-    v_port, z_port, api_port = free_port(), free_port(), free_port()
-    procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
-    env = gateway_env(pg, rd, v_port, z_port)
-    procs.append(start("gateway.app:create_app", api_port, env))
-    procs += [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
+    pg, rd = services_from_env("this benchmark empties them")
+    stack = await start_stack(pg, rd)
+    v_port, z_port = stack.volue_port, stack.zf_port
     try:
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {KEY}"}) as c:
             for i in range(0, N, BATCH):
-                r = await c.post(f"http://127.0.0.1:{api_port}/v1/customers/batch",
+                r = await c.post(f"{stack.api_url}/v1/customers/batch",
                                  json={"customers": [customer(k) for k in range(i, min(N, i + BATCH))]})
                 r.raise_for_status()
         accepted = time.perf_counter() - started
@@ -137,10 +128,7 @@ async def main() -> None:
         left = await pending_count(pg)
         volue, zf = requests_by_route(v_port), requests_by_route(z_port)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(20)
+        stack.stop()
     minimum = 2 * -(-N // 500) + N + 2 * N
     upstream = sum(n for route, n in {**volue, **zf}.items() if "token" not in route)
     procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -34,7 +32,7 @@ import httpx
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from tests.perf._stack import KEY, emulator, free_port, gateway_env, reset_services, start
+from tests.perf._stack import KEY, emulator, services_from_env, start_stack
 from tests.perf.onboarding import pending_count
 
 TOTAL = int(os.environ.get("PERF_READINGS", "1000000"))
@@ -163,18 +161,11 @@ async def baseline(port: int, meters: list[str], bodies: list[dict[str, Any]]) -
 
 
 async def main() -> None:
-    pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
-    rd = os.environ.get("GATEWAY_TEST_REDIS_URL")
-    if not pg or not rd:
-        sys.exit("set GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL (this benchmark empties them)")
-    await reset_services(pg, rd)
-    v_port, z_port, api_port = free_port(), free_port(), free_port()
-    procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
-    env = gateway_env(pg, rd, v_port, z_port)
-    api_proc = start("gateway.app:create_app", api_port, env)
-    workers = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env) for _ in range(2)]
-    procs += [api_proc, *workers]
-    api = f"http://127.0.0.1:{api_port}"
+    pg, rd = services_from_env("this benchmark empties them")
+    stack = await start_stack(pg, rd)
+    z_port = stack.zf_port
+    api_proc, workers = stack.api, stack.workers
+    api = stack.api_url
     try:
         async with httpx.AsyncClient(timeout=300, headers={"Authorization": f"Bearer {KEY}"}) as client:
             meters = await onboard(client, api, pg)
@@ -192,10 +183,7 @@ async def main() -> None:
         rss = {"api": peak_rss_mb(api_proc.pid), **{f"worker {i + 1}": peak_rss_mb(w.pid)
                                                     for i, w in enumerate(workers)}}
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
+        stack.stop()
     requests = sum(final["requests"].get(ROUTE, {}).values()) - sum(before.values())
     minimum = -(-total // UPSTREAM_BATCH)
     fresh = emulator("zaehlerfreunde", z_port)
