@@ -12,9 +12,10 @@ at one-second resolution (fractions of a second are dropped).
 
 Delivery: readings of meters whose customer is enrolled at Zählerfreunde are
 cut into chunks of at most ``readings_batch_size`` per customer; each chunk
-that stored something becomes one outbox task on :data:`READINGS_QUEUE`,
-waiting for the Zählerfreunde tasks of its devices still open. Readings of
-other customers are stored without delivery work.
+that stored something becomes one ``reading_batches`` row and one outbox task
+on :data:`READINGS_QUEUE`, waiting for the Zählerfreunde tasks of its devices
+still open (all written with bulk inserts). Readings of other customers are
+stored without delivery work.
 """
 
 from __future__ import annotations
@@ -26,20 +27,22 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
+import asyncpg
 import msgspec
 from msgspec import Meta
-from sqlalchemy import select
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.api.problems import field_of
 from gateway.api.wire import Wire
-from gateway.domain import DeviceKind, Provider
+from gateway.domain import DeviceKind, Provider, TaskAction
 from gateway.errors import InvalidError
-from gateway.store.reading_tables import ReadingRow
-from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow
+from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, TaskDependencyRow
+from gateway.sync.fresh import QueuedTask
 from gateway.sync.plan import OPEN_STATUSES, OutboxPlanner
 from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
 
@@ -223,20 +226,30 @@ class DeviceInfo(NamedTuple):
     providers: list[str]
 
 
+def among(column: Any, values: list[str], *, postgres: bool) -> Any:
+    """``column IN values``: one array parameter on PostgreSQL (a statement compiled once)."""
+    if postgres:
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
 async def resolve_devices(
     session: AsyncSession, ids: Iterable[str], refs: Iterable[str]
 ) -> tuple[dict[str, DeviceInfo], dict[str, DeviceInfo]]:
     """Live devices by id and by externalRef, with their customer's providers (few queries)."""
     by_id: dict[str, DeviceInfo] = {}
     by_ref: dict[str, DeviceInfo] = {}
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    step = None if postgres else _IN_CHUNK
     columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
                DeviceRow.customer_id, CustomerRow.providers)
     for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
-        for start in range(0, len(wanted), _IN_CHUNK):
-            rows = await session.execute(
+        for part in chunked(wanted, step):
+            rows = await connection.execute(
                 select(*columns)  # type: ignore[call-overload]
                 .join(CustomerRow, CustomerRow.id == DeviceRow.customer_id)
-                .where(column.in_(wanted[start:start + _IN_CHUNK]),  # type: ignore[attr-defined]
+                .where(among(column, part, postgres=postgres),
                        DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
             )
             for row in rows:
@@ -244,6 +257,16 @@ async def resolve_devices(
                 by_id[info.id] = info
                 by_ref[info.external_ref] = info
     return by_id, by_ref
+
+
+def chunked(values: list[str], size: int | None) -> Iterable[list[str]]:
+    """``values`` in pieces of ``size`` (all at once for ``None``); nothing for no values."""
+    if size is None:
+        if values:
+            yield values
+        return
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
@@ -269,22 +292,25 @@ class Batch:
     devices: set[str]
 
 
+Row = tuple[str, str, int, float, str | None, datetime]
+"""A reading as stored: (device, code, ts, value, batch, received_at)."""
+_COLUMNS = ("device_id", "obis_code", "ts", "value", "batch_id", "received_at")
 _UNNEST_INSERT = """
 INSERT INTO readings (device_id, obis_code, ts, value, batch_id, received_at)
-SELECT d, c, t, v, b, $6 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[])
-    AS r(d, c, t, v, b)
+SELECT d, c, t, v, b, at FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[],
+                                     $6::timestamptz[]) AS u(d, c, t, v, b, at)
 ON CONFLICT (device_id, obis_code, ts) DO NOTHING
 RETURNING batch_id
 """
 
 
-async def store(session: AsyncSession, rows: Sequence[tuple[str, str, int, float, str | None]],
-                received_at: datetime) -> Counter[str | None]:
-    """Insert readings ``(device, code, ts, value, batch)``, skipping those already stored;
-    return how many were new per batch id.
+async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | None]:
+    """Insert readings, skipping those already stored; return how many were new per batch id.
 
-    PostgreSQL gets one ``INSERT ... SELECT FROM unnest(...)`` with five array parameters;
-    SQLite a multi-row ``INSERT ... ON CONFLICT DO NOTHING``.
+    PostgreSQL: one ``COPY`` (the fast path, taken when none of the readings is
+    stored yet); if that meets a stored reading it is rolled back to a savepoint
+    and the readings go in with ``INSERT ... SELECT FROM unnest(...) ON CONFLICT
+    DO NOTHING``. SQLite: a multi-row ``INSERT ... ON CONFLICT DO NOTHING``.
     """
     stored: Counter[str | None] = Counter()
     if not rows:
@@ -292,9 +318,17 @@ async def store(session: AsyncSession, rows: Sequence[tuple[str, str, int, float
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         raw = (await connection.get_raw_connection()).driver_connection
-        columns = list(zip(*rows, strict=True))
-        found = await raw.fetch(_UNNEST_INSERT, *columns, received_at)  # type: ignore[union-attr]
-        stored.update(record[0] for record in found)
+        assert raw is not None
+        await raw.execute("SAVEPOINT readings_copy")
+        try:
+            await raw.copy_records_to_table("readings", records=rows, columns=_COLUMNS)
+        except asyncpg.UniqueViolationError:
+            await raw.execute("ROLLBACK TO SAVEPOINT readings_copy")
+            found = await raw.fetch(_UNNEST_INSERT, *zip(*rows, strict=True))
+            stored.update(record[0] for record in found)
+        else:
+            await raw.execute("RELEASE SAVEPOINT readings_copy")
+            stored.update(row[4] for row in rows)
         return stored
     table = ReadingRow.__table__  # type: ignore[attr-defined]
     statement = (
@@ -302,28 +336,49 @@ async def store(session: AsyncSession, rows: Sequence[tuple[str, str, int, float
         .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
         .returning(table.c.batch_id)
     )
-    result = await session.execute(statement, [
-        {"device_id": d, "obis_code": c, "ts": t, "value": v, "batch_id": b, "received_at": received_at}
-        for d, c, t, v, b in rows])
+    result = await session.execute(statement, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
     stored.update(batch_id for (batch_id,) in result.all())
     return stored
 
 
-async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) -> dict[str, OutboxTaskRow]:
-    """The newest unfinished Zählerfreunde task of each device (to deliver readings after it)."""
-    found: dict[str, OutboxTaskRow] = {}
-    wanted = sorted(set(device_ids))
-    for start in range(0, len(wanted), _IN_CHUNK):
-        rows = await session.exec(
-            select(OutboxTaskRow)  # type: ignore[call-overload]
-            .where(OutboxTaskRow.provider == DELIVERY_PROVIDER.value,  # type: ignore[arg-type]
-                   OutboxTaskRow.entity_id.in_(wanted[start:start + _IN_CHUNK]),  # type: ignore[attr-defined]
-                   OutboxTaskRow.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
-            .order_by(OutboxTaskRow.created_at)  # type: ignore[arg-type]
+async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) -> dict[str, str]:
+    """The id of the newest unfinished Zählerfreunde task of each device (to deliver after it)."""
+    found: dict[str, str] = {}
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    t = OutboxTaskRow
+    for part in chunked(sorted(set(device_ids)), None if postgres else _IN_CHUNK):
+        rows = await connection.execute(
+            select(t.entity_id, t.id)  # type: ignore[call-overload]
+            .where(t.provider == _DELIVERY, among(t.entity_id, part, postgres=postgres),
+                   t.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+            .order_by(t.created_at)
         )
-        for (task,) in rows:
-            found[task.entity_id] = task
+        for entity_id, task_id in rows:
+            found[entity_id] = task_id
     return found
+
+
+async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batches: Sequence[Batch]) -> None:
+    """One batch row and one delivery task per batch, after its devices' open tasks (bulk inserts)."""
+    now = planner.now
+    waits = await open_device_tasks(session, set().union(*(b.devices for b in batches)))
+    tasks: list[dict[str, Any]] = []
+    dependencies: list[dict[str, str]] = []
+    for batch in batches:
+        task_id = str(uuid.uuid4())
+        tasks.append({"id": task_id, "provider": READINGS_QUEUE, "entity_type": READINGS_ENTITY,
+                      "entity_id": batch.id, "customer_id": batch.customer_id,
+                      "action": TaskAction.UPSERT.value, "status": "pending", "attempts": 0,
+                      "run_after": now, "created_at": now, "updated_at": now})
+        for parent in sorted({waits[d] for d in batch.devices if d in waits}):
+            dependencies.append({"task_id": task_id, "depends_on": parent})
+    await session.execute(insert(ReadingBatchRow.__table__),  # type: ignore[attr-defined]
+                          [{"id": b.id, "created_at": now} for b in batches])
+    await session.execute(insert(OutboxTaskRow.__table__), tasks)  # type: ignore[attr-defined]
+    if dependencies:
+        await session.execute(insert(TaskDependencyRow.__table__), dependencies)  # type: ignore[attr-defined]
+    planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)
 
 
 async def ingest(
@@ -367,7 +422,7 @@ async def ingest(
             per_customer[info.customer_id].append((c, info))
         else:
             quiet.append((c, info))
-    rows: list[tuple[str, str, int, float, str | None]] = []
+    rows: list[Row] = []
     batches: dict[str, Batch] = {}
     for customer_id, group in per_customer.items():
         for start in range(0, len(group), batch_size):
@@ -375,16 +430,12 @@ async def ingest(
             batches[batch.id] = batch
             for c, info in group[start:start + batch_size]:
                 batch.devices.add(info.id)
-                rows.append((info.id, c.code, c.ts, c.value, batch.id))
-    rows.extend((info.id, c.code, c.ts, c.value, None) for c, info in quiet)
-    stored = await store(session, rows, now)
+                rows.append((info.id, c.code, c.ts, c.value, batch.id, now))
+    rows.extend((info.id, c.code, c.ts, c.value, None, now) for c, info in quiet)
+    stored = await store(session, rows)
     live = [batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
-        waits = await open_device_tasks(session, set().union(*(b.devices for b in live)))
-        for batch in live:
-            planner.enqueue(queue=READINGS_QUEUE, entity_type=READINGS_ENTITY, entity_id=batch.id,
-                            customer_id=batch.customer_id,
-                            after=[waits.get(device) for device in sorted(batch.devices)])
+        await queue_deliveries(session, planner, live)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)
     return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,

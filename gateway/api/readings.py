@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway import records
@@ -20,7 +20,7 @@ from gateway.apikeys import Scope
 from gateway.errors import InvalidError, TooLargeError
 from gateway.observability.metrics import count_readings
 from gateway.readings import READINGS_QUEUE, IngestResult, decode_items, epoch_seconds, ingest
-from gateway.store.reading_tables import ReadingRow
+from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from gateway.sync.plan import OutboxPlanner
 from providers.zaehlerfreunde.obis import ObisError, parse
@@ -151,10 +151,12 @@ class DeviceReadingsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Page[ReadingRead]:
         await records.get_device(session, device_id)
-        r, t = ReadingRow, OutboxTaskRow
+        r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
         query = (
-            select(r.id, r.obis_code, r.ts, r.value, r.received_at, r.delivered_at, r.batch_id,  # type: ignore[call-overload]
+            select(r.id, r.obis_code, r.ts, r.value, r.received_at,  # type: ignore[call-overload]
+                   func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), r.batch_id,
                    t.status, t.last_error)
+            .outerjoin(b, b.id == r.batch_id)
             .outerjoin(t, and_(t.entity_id == r.batch_id, t.provider == READINGS_QUEUE))
             .where(r.device_id == device_id)
         )

@@ -2,10 +2,15 @@
 
 Registered with the metadata by ``gateway.store.tables``.
 
-Readings are written in bulk (Core inserts, never ORM objects) and are unique
-per (device, OBIS code, epoch second). ``batch_id`` is the ``entity_id`` of the
-outbox task that delivers the reading (NULL when no provider takes it);
-``delivered_at`` is set in the transaction that finishes that task.
+Readings are written in bulk (COPY or Core inserts, never ORM objects) and
+are unique per (device, OBIS code, epoch second). ``batch_id`` names the
+:class:`ReadingBatchRow` the reading is delivered with, which is also the
+``entity_id`` of the outbox task that delivers it (NULL when no provider takes
+the reading). A reading is delivered when its batch is (``reading_batches.
+delivered_at``, set once, in the transaction that finishes the task) or, for
+the readings a partly failed attempt did deliver, when its own
+``delivered_at`` is set; marking the batch instead of each of its readings
+keeps delivery at one row update per batch.
 """
 
 from __future__ import annotations
@@ -43,6 +48,18 @@ class ReadingRow(SQLModel, table=True):
     batch_id: str | None = Field(default=None, max_length=36)
     received_at: datetime = Field(sa_column=_ts())
     delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    """Set only for readings delivered by an attempt that failed for others of the batch."""
+
+
+class ReadingBatchRow(SQLModel, table=True):
+    """The readings of one delivery task (a customer's share of one ingest request)."""
+
+    __tablename__ = "reading_batches"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(sa_column=_ts())
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    """When the task delivering every remaining reading of the batch finished."""
 
 
 class InviteRow(SQLModel, table=True):

@@ -5,11 +5,12 @@ task's ``entity_id``). A round's tasks are worked through in slices: their
 undelivered readings are packed, in order, into requests of exactly
 ``readings_batch_size`` readings (the last one of the round may be shorter),
 each request an array grouped by device. A task succeeds when every request
-carrying its readings succeeded. Readings are marked delivered in ``record``,
-in the transaction that finishes the task, so a reading is sent again only if
-that transaction never happened (a crash between the upstream answer and the
-commit). Readings already delivered by an earlier, partly failed attempt are
-not sent again.
+carrying its readings succeeded. Delivery is marked in ``record``, in the
+transaction that finishes the task (on the batch when the whole task
+succeeded, on each reading a failed attempt did deliver), so a reading is sent
+again only if that transaction never happened (a crash between the upstream
+answer and the commit). Readings already delivered by an earlier, partly
+failed attempt are not sent again.
 
 A request the provider refuses (4xx) that carried several tasks is repeated
 once per task, so that one bad chunk does not fail its neighbours. While a
@@ -35,7 +36,7 @@ from gateway.observability.metrics import count_readings
 from gateway.readings import READINGS_ENTITY, READINGS_QUEUE
 from gateway.records import utcnow
 from gateway.settings import Settings
-from gateway.store.reading_tables import ReadingRow
+from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from gateway.sync.engine import RoundResult, SyncEngine
 from providers.base import CallRecord, Outcome, ProviderError, RejectedError, TransientError
@@ -137,7 +138,7 @@ class ReadingsDelivery:
     async def _pending_readings(self, engine: SyncEngine,
                                 tasks: Sequence[OutboxTaskRow]) -> AsyncIterator[tuple[str, Reading]]:
         """Undelivered readings of the tasks, task by task, a slice of tasks at a time."""
-        r = ReadingRow
+        r, b = ReadingRow, ReadingBatchRow
         ids = [t.entity_id for t in tasks]
         task_of = {t.entity_id: t.id for t in tasks}
         start = 0
@@ -146,9 +147,11 @@ class ReadingsDelivery:
             wanted = ids[start:start + step]
             start += step
             async with engine.sessions() as session:
-                rows = (await session.execute(
+                connection = await session.connection()
+                rows = (await connection.execute(
                     select(r.batch_id, r.id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
-                    .where(r.batch_id.in_(wanted), r.delivered_at.is_(None))
+                    .join(b, b.id == r.batch_id)
+                    .where(r.batch_id.in_(wanted), r.delivered_at.is_(None), b.delivered_at.is_(None))
                     .order_by(r.batch_id, r.device_id, r.ts, r.id)
                 )).all()
             for batch_id, reading_id, device, code, ts, value in rows:
@@ -218,17 +221,17 @@ class ReadingsDelivery:
                 log.exception("renewing reading task leases failed")
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
-        """Mark the readings the provider took as delivered, in the round's transaction."""
+        """Mark what the provider took as delivered, in the round's transaction: the batch of a
+        task that succeeded, or the single readings a failed task did deliver."""
         now = utcnow()
-        r = ReadingRow
+        r, b = ReadingRow, ReadingBatchRow
         whole = [res.task.entity_id for res in results if res.outcome is not None]
         partial = [rid for res in results if res.outcome is None for rid in (res.detail or [])]
-        delivered = 0
+        delivered = sum(len(res.detail or []) for res in results if res.outcome is not None)
         for start in range(0, len(whole), _IN_CHUNK):
-            marked = await session.execute(
-                update(r).where(r.batch_id.in_(whole[start:start + _IN_CHUNK]), r.delivered_at.is_(None))
+            await session.execute(
+                update(b).where(b.id.in_(whole[start:start + _IN_CHUNK]), b.delivered_at.is_(None))
                 .values(delivered_at=now))
-            delivered += marked.rowcount
         for start in range(0, len(partial), _IN_CHUNK):
             marked = await session.execute(
                 update(r).where(r.id.in_(partial[start:start + _IN_CHUNK]), r.delivered_at.is_(None))

@@ -1,0 +1,45 @@
+"""reading batches: delivery is marked once per batch
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_text = sqlmodel.sql.sqltypes.AutoString
+_ts = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reading_batches",
+        sa.Column("id", _text(length=36), nullable=False),
+        sa.Column("created_at", _ts, nullable=False),
+        sa.Column("delivered_at", _ts, nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    # Batches of readings stored before this revision: delivered when every reading is.
+    op.execute(
+        "INSERT INTO reading_batches (id, created_at, delivered_at) "
+        "SELECT batch_id, MIN(received_at), "
+        "CASE WHEN COUNT(*) = COUNT(delivered_at) THEN MAX(delivered_at) END "
+        "FROM readings WHERE batch_id IS NOT NULL GROUP BY batch_id"
+    )
+
+
+def downgrade() -> None:
+    op.execute(
+        "UPDATE readings SET delivered_at = (SELECT b.delivered_at FROM reading_batches b "
+        "WHERE b.id = readings.batch_id) WHERE delivered_at IS NULL AND batch_id IN "
+        "(SELECT id FROM reading_batches WHERE delivered_at IS NOT NULL)"
+    )
+    op.drop_table("reading_batches")
