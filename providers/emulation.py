@@ -5,6 +5,12 @@ of the current :class:`FaultPlan` (latency, 5xx, 429 with ``Retry-After``, dropp
 connections) before a route handler runs and counts every answered request per
 route template and status. :meth:`Emulation.control_router` mounts the control
 surface under ``/_emulator`` (never faulted, never counted).
+
+A route whose handler carries a :data:`FastPath` in ``opt`` (see :func:`fast_path_opt`)
+is answered by that function, straight from the raw request body, when it can: the
+frequent single-entity writes then skip Litestar's per-request machinery (signature
+model, guards, response objects). Whenever the fast path declines, the request goes
+on to the route handler as if the fast path did not exist, body included.
 """
 
 from __future__ import annotations
@@ -16,20 +22,112 @@ import random
 import secrets
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import uvicorn
 from litestar import Litestar, Router, get, post, put
 from litestar.exceptions import ValidationException
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 CONTROL_PREFIX = "/_emulator"
 DEFAULT_TOKEN_PATHS = ("/connect/token", "/auth/token")
 _ERROR_STATUSES = (500, 502, 503)
 _PROBLEM_HEADERS = [(b"content-type", b"application/problem+json")]
+FAST_PATH = "emulator_fast_path"
+_FAST_BODY_LIMIT = 64 * 1024
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+class FastAnswer(NamedTuple):
+    """A JSON answer given without the route handler: status and encoded body."""
+
+    status: int
+    body: bytes
+
+
+FastPath = Callable[[Scope, bytes], "FastAnswer | None"]
+"""Answers a routed request (``scope["path_params"]`` parsed) from its raw body.
+
+It returns ``None`` to leave the request to the route handler, and it must do so
+whenever it cannot give exactly the answer the handler would give: in particular
+it applies the route's guards itself, and it declines before changing any state
+(so the handler then finds the state as the request found it). Its answer goes out
+with ``content-type: application/json`` and ``content-length`` only, as a Litestar
+``Response`` with bytes content and that media type does.
+"""
+
+
+def fast_path_opt(answer: FastPath, **opt: Any) -> dict[str, Any]:
+    """Return a route handler ``opt`` that lets ``answer`` answer the route first."""
+    return {**opt, FAST_PATH: answer}
+
+
+def header_value(scope: Scope, name: bytes) -> str | None:
+    """The value of header ``name`` (lower case), or ``None`` unless it occurs exactly once."""
+    found: bytes | None = None
+    for key, value in scope["headers"]:
+        if key == name:
+            if found is not None:
+                return None
+            found = value
+    return None if found is None else found.decode("latin-1")
+
+
+def _content_length(scope: Scope) -> int | None:
+    raw = header_value(scope, b"content-length")
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``messages`` again before reading further."""
+    pending = deque(messages)
+
+    async def replay() -> ReceiveMessage:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
+
+
+async def _answer_fast(fast: FastPath, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+    """Let ``fast`` answer; return ``None`` when it did, else the ``receive`` to go on with."""
+    length = _content_length(scope)
+    if length is None or length > _FAST_BODY_LIMIT:
+        return receive
+    messages: list[ReceiveMessage] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return _replaying(messages, receive)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    answer = fast(scope, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+    if answer is None:
+        return _replaying(messages, receive)
+    body = answer.body
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": answer.status,
+        "headers": [_JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    return None
 
 
 class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -190,7 +288,11 @@ class _DropLogFilter(logging.Filter):
 
 
 class Emulation:
-    """State common to both emulators: fault plan, counters, tokens."""
+    """State common to both emulators: fault plan, counters, tokens.
+
+    ``fast_paths`` (default True) lets routes with a :data:`FastPath` answer through
+    it; False sends every request through the route handlers.
+    """
 
     def __init__(
         self,
@@ -203,6 +305,7 @@ class Emulation:
         self.stats = EmulatorStats()
         self.tokens = TokenStore(ttl_s=token_ttl_s)
         self.token_paths = tuple(token_paths)
+        self.fast_paths = True
         self._rng = random.Random(seed)
 
     def set_faults(self, plan: FaultPlan) -> None:
@@ -263,6 +366,13 @@ class Emulation:
                         emulation.stats.count_request(route, 429)
                         return
                 try:
+                    handler = scope.get("route_handler")
+                    fast = handler.opt.get(FAST_PATH) if handler is not None else None
+                    if fast is not None and emulation.fast_paths:
+                        rest = await _answer_fast(fast, scope, receive, counting_send)
+                        if rest is None:
+                            return
+                        receive = rest
                     await app(scope, receive, counting_send)
                 finally:
                     if status:

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 from litestar import Request, Response
 
+from providers.emulation import Emulation
 from providers.volue import schemas as s
 from providers.volue._emulator_state import Conflict, DomainError, Invalid, NotFound
 
@@ -42,6 +43,16 @@ class ErrorPolicy:
 
 STRING_400 = ErrorPolicy()
 PROBLEM_400 = ErrorPolicy(problem=True)
+
+
+def has_valid_bearer(emulation: Emulation, header: str) -> bool:
+    """Whether an ``Authorization`` header value carries a valid bearer token."""
+    return header[:7].lower() == "bearer " and emulation.tokens.is_valid(header[7:].strip())
+
+
+def encode(value: Any) -> bytes:
+    """The JSON body :func:`json_response` sends for ``value``."""
+    return _encoder.encode(value)
 
 
 def json_response(value: Any, status: int = 200) -> Response[bytes]:

@@ -32,7 +32,7 @@ from litestar import Litestar, Request, Response, get, post, put
 from litestar.datastructures import State
 
 from providers.emulation import Emulation
-from providers.volue._emulator_http import domain_error_handler, json_response
+from providers.volue._emulator_http import domain_error_handler, has_valid_bearer, json_response
 from providers.volue._emulator_routes import API_PREFIX, VolueEmulator, api_router
 from providers.volue._emulator_state import DomainError, VolueState
 from providers.volue._emulator_webhooks import WebhookHub
@@ -115,8 +115,7 @@ def _bearer_guard(emulation: Emulation) -> Any:
     )
 
     async def require_token(request: Req) -> Response[bytes] | None:
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer " and emulation.tokens.is_valid(header[7:].strip()):
+        if has_valid_bearer(emulation, request.headers.get("authorization", "")):
             return None
         return unauthorized
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,11 +11,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
 
-from providers.emulation import Emulation
+from providers.emulation import Emulation, FastAnswer, fast_path_opt, header_value
 from providers.zaehlerfreunde._emulator_state import ApiError
 
 _T = TypeVar("_T")
+_encoder = msgspec.json.Encoder()
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
 EMPTY_OK: Response[bytes] = Response(content=b"", status_code=200, media_type="application/json")
 
@@ -97,13 +100,41 @@ def choice_query(request: Request[Any, Any, Any], name: str, allowed: tuple[str,
     return raw
 
 
+def has_valid_bearer(emulation: Emulation, header: str) -> bool:
+    """Whether an ``Authorization`` header value carries a valid bearer token."""
+    scheme, _sep, token = header.partition(" ")
+    return scheme.lower() == "bearer" and emulation.tokens.is_valid(token.strip())
+
+
 def bearer_guard(emulation: Emulation) -> Any:
     """A Litestar guard that answers 401 unless the request carries a valid bearer token."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        header = connection.headers.get("authorization", "")
-        scheme, _sep, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not emulation.tokens.is_valid(token.strip()):
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not has_valid_bearer(emulation, connection.headers.get("authorization", "")):
             raise ApiError(401, "a valid bearer token is required")
 
     return guard
+
+
+def fast_json(
+    emulation: Emulation, answer: Callable[[dict[str, Any], bytes], msgspec.Struct]
+) -> dict[str, Any]:
+    """Route ``opt`` answering 200 with ``answer(path_params, body)`` as JSON, unguarded.
+
+    For routes behind :func:`bearer_guard` whose handler returns
+    ``answer(path_params, body)``: requests without a valid bearer token, and those
+    ``answer`` refuses with an :class:`ApiError` (raised before it changes anything),
+    go on to the handler, which gives the error answer.
+    """
+
+    def fast(scope: Scope, body: bytes) -> FastAnswer | None:
+        header = header_value(scope, b"authorization")
+        if header is None or not has_valid_bearer(emulation, header):
+            return None
+        try:
+            value = answer(scope["path_params"], body)
+        except ApiError:
+            return None
+        return FastAnswer(200, _encoder.encode(value))
+
+    return fast_path_opt(fast)

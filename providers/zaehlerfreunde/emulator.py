@@ -28,6 +28,7 @@ from providers.zaehlerfreunde._emulator_http import (
     datetime_query,
     decode_body,
     error_response,
+    fast_json,
     int_query,
     require_uuid,
 )
@@ -125,7 +126,10 @@ def _auth_router(emulation: Emulation, client_id: str, client_secret: str) -> Ro
     return Router(PREFIX, route_handlers=[create_api_token])
 
 
-def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
+def _space_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation) -> list[Any]:
+    def new_space(_: dict[str, Any], body: bytes) -> s.SpaceId:
+        return s.SpaceId(spaceId=state.create_space(decode_body(body, _space_decoder)).id)
+
     @get("/spaces")
     async def get_spaces(request: AnyRequest) -> s.Spaces:
         page = int_query(request, "page", 0, 0)
@@ -133,10 +137,9 @@ def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         records, pages = page_of(list(state.spaces.values()), page, size)
         return s.Spaces(spaces=[_space_out(r, owner) for r in records], totalNumPages=pages)
 
-    @post("/spaces", status_code=200)
+    @post("/spaces", status_code=200, opt=fast_json(emulation, new_space))
     async def create_space(request: AnyRequest) -> s.SpaceId:
-        record = state.create_space(decode_body(await request.body(), _space_decoder))
-        return s.SpaceId(spaceId=record.id)
+        return new_space({}, await request.body())
 
     @put("/spaces/{spaceId:str}", status_code=200)
     async def update_space(spaceId: str, request: AnyRequest) -> s.SpaceId:
@@ -161,7 +164,12 @@ def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     return [get_spaces, create_space, update_space, delete_space, invite_user_to_space]
 
 
-def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
+def _device_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation) -> list[Any]:
+    def new_device(params: dict[str, Any], body: bytes) -> s.DeviceId:
+        space_id = require_uuid(params["spaceId"], "spaceId")
+        device = decode_body(body, _device_decoder)
+        return s.DeviceId(deviceId=state.create_device(space_id, device).id)
+
     @get("/spaces/{spaceId:str}/devices")
     async def get_devices_in_space(spaceId: str, request: AnyRequest) -> s.Devices:
         page = int_query(request, "page", 0, 0)
@@ -170,11 +178,9 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         devices = [_device_out(state.devices[i], owner) for i in ids]
         return s.Devices(devices=devices, totalNumPages=pages)
 
-    @post("/spaces/{spaceId:str}/devices", status_code=200)
+    @post("/spaces/{spaceId:str}/devices", status_code=200, opt=fast_json(emulation, new_device))
     async def register_external_device(spaceId: str, request: AnyRequest) -> s.DeviceId:
-        require_uuid(spaceId, "spaceId")
-        body = decode_body(await request.body(), _device_decoder)
-        return s.DeviceId(deviceId=state.create_device(spaceId, body).id)
+        return new_device({"spaceId": spaceId}, await request.body())
 
     @post("/spaces/{spaceId:str}/devices/{deviceId:str}/details", status_code=200)
     async def update_device_details(spaceId: str, deviceId: str, request: AnyRequest) -> Response[bytes]:
@@ -249,7 +255,10 @@ def create_app(
     owner = str(uuid.uuid5(uuid.NAMESPACE_URL, f"zaehlerfreunde-partner:{client_id}"))
     protected = Router(
         PREFIX,
-        route_handlers=[*_space_handlers(state, owner), *_device_handlers(state, owner)],
+        route_handlers=[
+            *_space_handlers(state, owner, emulation),
+            *_device_handlers(state, owner, emulation),
+        ],
         guards=[bearer_guard(emulation)],
     )
     app = Litestar(
