@@ -10,57 +10,51 @@ Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
 :data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
 at one-second resolution (fractions of a second are dropped).
 
-Delivery: readings of meters whose customer is enrolled at Zählerfreunde are
-cut into chunks of at most ``readings_batch_size`` per customer; each chunk
-that stored something becomes one ``reading_batches`` row and one outbox task
-on :data:`READINGS_QUEUE`, waiting for the Zählerfreunde tasks of its devices
-still open (all written with bulk inserts). Readings of other customers are
-stored without delivery work.
+Delivery: readings of meters whose customer is enrolled at Zählerfreunde go
+into that customer's delivery batches of at most ``readings_batch_size``
+(:mod:`gateway.reading_batches`, which also stores them). Readings of other
+customers are stored without delivery work.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, NamedTuple
 
-import asyncpg
 import msgspec
 from msgspec import Meta
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Text, cast, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.api.problems import field_of
 from gateway.api.wire import Wire
-from gateway.domain import DeviceKind, Provider, TaskAction
+from gateway.domain import DeviceKind
 from gateway.errors import InvalidError
-from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
-from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, TaskDependencyRow
-from gateway.sync.fresh import QueuedTask
-from gateway.sync.plan import OPEN_STATUSES, OutboxPlanner
+from gateway.reading_batches import (
+    DELIVERY_PROVIDER,
+    IN_CHUNK,
+    Batcher,
+    Row,
+    among,
+    chunked,
+    queue_deliveries,
+    store,
+)
+from gateway.store.tables import CustomerRow, DeviceRow
+from gateway.sync.plan import OutboxPlanner
 from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
 
 MAX_ITEMS = 10_000
 """Readings per ``POST /v1/readings``."""
 MS_THRESHOLD = 100_000_000_000
 """Epoch values at or above this (year 5138 in seconds, 1973 in milliseconds) are milliseconds."""
-READINGS_ENTITY = "readings"
-"""``entity_type`` of reading delivery tasks; their ``entity_id`` is the chunk's ``batch_id``."""
-READINGS_QUEUE = "zf-readings"
-"""The outbox queue of reading deliveries to Zählerfreunde (its own, so readings never wait
-behind entity upserts and vice versa)."""
-DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
 _DELIVERY = DELIVERY_PROVIDER.value
 _METER = DeviceKind.METER.value
 """Plain strings for the per-item loops (an enum member's ``.value`` is a descriptor call)."""
-"""The one provider that takes readings today."""
-_IN_CHUNK = 500
 
 
 class ReadingIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -187,6 +181,14 @@ class ItemChecker:
         return found
 
     def check(self, index: int, item: ReadingIn) -> Checked | ItemError:
+        ts, value, device = item.timestamp, item.value, item.device_id
+        if (type(ts) is int and 0 <= ts <= self.latest_s and value - value == 0.0 and device
+                and item.device_external_ref is None and "\x00" not in device):
+            # The common case (epoch seconds, a finite value, a device id) without the detours;
+            # ``value - value`` is 0 exactly for finite values.
+            found = self._codes.get(item.obis_code)
+            if type(found) is tuple:
+                return Checked(index, False, device, found[0], found[1], ts, value)
         by_ref = item.device_id is None
         device = item.device_external_ref if by_ref else item.device_id
         if (item.device_id is None) == (item.device_external_ref is None) or not device:
@@ -226,24 +228,19 @@ class DeviceInfo(NamedTuple):
     providers: list[str]
 
 
-def among(column: Any, values: list[str], *, postgres: bool) -> Any:
-    """``column IN values``: one array parameter on PostgreSQL (a statement compiled once)."""
-    if postgres:
-        return column == any_(bindparam("among", values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
 async def resolve_devices(
     session: AsyncSession, ids: Iterable[str], refs: Iterable[str]
 ) -> tuple[dict[str, DeviceInfo], dict[str, DeviceInfo]]:
     """Live devices by id and by externalRef, with their customer's providers (few queries)."""
     by_id: dict[str, DeviceInfo] = {}
     by_ref: dict[str, DeviceInfo] = {}
+    decoded: dict[str, list[str]] = {}
+    """Customers' provider lists, decoded once per distinct JSON text."""
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
-    step = None if postgres else _IN_CHUNK
+    step = None if postgres else IN_CHUNK
     columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
-               DeviceRow.customer_id, CustomerRow.providers)
+               DeviceRow.customer_id, cast(CustomerRow.providers, Text))
     for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
         for part in chunked(wanted, step):
             rows = await connection.execute(
@@ -252,21 +249,14 @@ async def resolve_devices(
                 .where(among(column, part, postgres=postgres),
                        DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
             )
-            for row in rows:
-                info = DeviceInfo(*row)
+            for device_id, ref, kind, medium, customer_id, providers_json in rows:
+                providers = decoded.get(providers_json)
+                if providers is None:
+                    providers = decoded[providers_json] = json.loads(providers_json)
+                info = DeviceInfo(device_id, ref, kind, medium, customer_id, providers)
                 by_id[info.id] = info
                 by_ref[info.external_ref] = info
     return by_id, by_ref
-
-
-def chunked(values: list[str], size: int | None) -> Iterable[list[str]]:
-    """``values`` in pieces of ``size`` (all at once for ``None``); nothing for no values."""
-    if size is None:
-        if values:
-            yield values
-        return
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
@@ -283,102 +273,6 @@ def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str
 
 
 # --- storing -------------------------------------------------------------------------------
-
-
-@dataclass
-class Batch:
-    id: str
-    customer_id: str
-    devices: set[str]
-
-
-Row = tuple[str, str, int, float, str | None, datetime]
-"""A reading as stored: (device, code, ts, value, batch, received_at)."""
-_COLUMNS = ("device_id", "obis_code", "ts", "value", "batch_id", "received_at")
-_UNNEST_INSERT = """
-INSERT INTO readings (device_id, obis_code, ts, value, batch_id, received_at)
-SELECT d, c, t, v, b, at FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[],
-                                     $6::timestamptz[]) AS u(d, c, t, v, b, at)
-ON CONFLICT (device_id, obis_code, ts) DO NOTHING
-RETURNING batch_id
-"""
-
-
-async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | None]:
-    """Insert readings, skipping those already stored; return how many were new per batch id.
-
-    PostgreSQL: one ``COPY`` (the fast path, taken when none of the readings is
-    stored yet); if that meets a stored reading it is rolled back to a savepoint
-    and the readings go in with ``INSERT ... SELECT FROM unnest(...) ON CONFLICT
-    DO NOTHING``. SQLite: a multi-row ``INSERT ... ON CONFLICT DO NOTHING``.
-    """
-    stored: Counter[str | None] = Counter()
-    if not rows:
-        return stored
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        await raw.execute("SAVEPOINT readings_copy")
-        try:
-            await raw.copy_records_to_table("readings", records=rows, columns=_COLUMNS)
-        except asyncpg.UniqueViolationError:
-            await raw.execute("ROLLBACK TO SAVEPOINT readings_copy")
-            found = await raw.fetch(_UNNEST_INSERT, *zip(*rows, strict=True))
-            stored.update(record[0] for record in found)
-        else:
-            await raw.execute("RELEASE SAVEPOINT readings_copy")
-            stored.update(row[4] for row in rows)
-        return stored
-    table = ReadingRow.__table__  # type: ignore[attr-defined]
-    statement = (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
-        .returning(table.c.batch_id)
-    )
-    result = await session.execute(statement, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
-    stored.update(batch_id for (batch_id,) in result.all())
-    return stored
-
-
-async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) -> dict[str, str]:
-    """The id of the newest unfinished Zählerfreunde task of each device (to deliver after it)."""
-    found: dict[str, str] = {}
-    connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    t = OutboxTaskRow
-    for part in chunked(sorted(set(device_ids)), None if postgres else _IN_CHUNK):
-        rows = await connection.execute(
-            select(t.entity_id, t.id)  # type: ignore[call-overload]
-            .where(t.provider == _DELIVERY, among(t.entity_id, part, postgres=postgres),
-                   t.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
-            .order_by(t.created_at)
-        )
-        for entity_id, task_id in rows:
-            found[entity_id] = task_id
-    return found
-
-
-async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batches: Sequence[Batch]) -> None:
-    """One batch row and one delivery task per batch, after its devices' open tasks (bulk inserts)."""
-    now = planner.now
-    waits = await open_device_tasks(session, set().union(*(b.devices for b in batches)))
-    tasks: list[dict[str, Any]] = []
-    dependencies: list[dict[str, str]] = []
-    for batch in batches:
-        task_id = str(uuid.uuid4())
-        tasks.append({"id": task_id, "provider": READINGS_QUEUE, "entity_type": READINGS_ENTITY,
-                      "entity_id": batch.id, "customer_id": batch.customer_id,
-                      "action": TaskAction.UPSERT.value, "status": "pending", "attempts": 0,
-                      "run_after": now, "created_at": now, "updated_at": now})
-        for parent in sorted({waits[d] for d in batch.devices if d in waits}):
-            dependencies.append({"task_id": task_id, "depends_on": parent})
-    await session.execute(insert(ReadingBatchRow.__table__),  # type: ignore[attr-defined]
-                          [{"id": b.id, "created_at": now} for b in batches])
-    await session.execute(insert(OutboxTaskRow.__table__), tasks)  # type: ignore[attr-defined]
-    if dependencies:
-        await session.execute(insert(TaskDependencyRow.__table__), dependencies)  # type: ignore[attr-defined]
-    planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)
 
 
 async def ingest(
@@ -403,13 +297,19 @@ async def ingest(
     duplicates = 0
     per_customer: dict[str, list[tuple[Checked, DeviceInfo]]] = defaultdict(list)
     quiet: list[tuple[Checked, DeviceInfo]] = []
+    problems: dict[tuple[str, str], tuple[str, str] | None] = {}
+    """``device_problem`` per (device, code): the code fixes the medium."""
     for c in checked:
         info = (by_ref if c.by_ref else by_id).get(c.device)
         if info is None:
             field = "deviceExternalRef" if c.by_ref else "deviceId"
             errors.append(ItemError(index=c.position, field=field, detail=f"no device {c.device!r}"))
             continue
-        problem = device_problem(info, c.medium, c.code)
+        pair = (info.id, c.code)
+        if pair in problems:
+            problem = problems[pair]
+        else:
+            problem = problems[pair] = device_problem(info, c.medium, c.code)
         if problem is not None:
             errors.append(ItemError(index=c.position, field=problem[0], detail=problem[1]))
             continue
@@ -423,19 +323,19 @@ async def ingest(
         else:
             quiet.append((c, info))
     rows: list[Row] = []
-    batches: dict[str, Batch] = {}
+    batcher = await Batcher.start(session, per_customer, batch_size=batch_size)
     for customer_id, group in per_customer.items():
-        for start in range(0, len(group), batch_size):
-            batch = Batch(str(uuid.uuid4()), customer_id, set())
-            batches[batch.id] = batch
-            for c, info in group[start:start + batch_size]:
+        start = 0
+        for batch, count in batcher.fill(customer_id, len(group)):
+            for c, info in group[start:start + count]:
                 batch.devices.add(info.id)
                 rows.append((info.id, c.code, c.ts, c.value, batch.id, now))
+            start += count
     rows.extend((info.id, c.code, c.ts, c.value, None, now) for c, info in quiet)
     stored = await store(session, rows)
-    live = [batches[batch_id] for batch_id in stored if batch_id is not None]
+    live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
-        await queue_deliveries(session, planner, live)
+        await queue_deliveries(session, planner, live, stored)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)
     return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,

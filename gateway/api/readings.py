@@ -19,7 +19,8 @@ from gateway.api.wire import Page, Wire
 from gateway.apikeys import Scope
 from gateway.errors import InvalidError, TooLargeError
 from gateway.observability.metrics import count_readings
-from gateway.readings import READINGS_QUEUE, IngestResult, decode_items, epoch_seconds, ingest
+from gateway.reading_batches import READINGS_QUEUE
+from gateway.readings import IngestResult, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from gateway.sync.plan import OutboxPlanner

@@ -52,11 +52,14 @@ class ReadingRow(SQLModel, table=True):
 
 
 class ReadingBatchRow(SQLModel, table=True):
-    """The readings of one delivery task (a customer's share of one ingest request)."""
+    """A customer's readings delivered by one task (see :mod:`gateway.reading_batches`)."""
 
     __tablename__ = "reading_batches"
 
     id: str = Field(primary_key=True, max_length=36)
+    customer_id: str = Field(max_length=36, index=True)
+    size: int
+    """Readings stored in the batch."""
     created_at: datetime = Field(sa_column=_ts())
     delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     """When the task delivering every remaining reading of the batch finished."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gateway.domain import Provider
 from gateway.events import FORWARD_QUEUE
-from gateway.readings import READINGS_QUEUE
+from gateway.reading_batches import READINGS_QUEUE
 from gateway.settings import Settings
 from gateway.sync.engine import TaskKind
 from gateway.sync.forwarding import ForwardingKind

@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import Provider
 from gateway.observability.metrics import count_readings
-from gateway.readings import READINGS_ENTITY, READINGS_QUEUE
+from gateway.reading_batches import READINGS_ENTITY, READINGS_QUEUE
 from gateway.records import utcnow
 from gateway.settings import Settings
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow

@@ -23,16 +23,21 @@ def upgrade() -> None:
     op.create_table(
         "reading_batches",
         sa.Column("id", _text(length=36), nullable=False),
+        sa.Column("customer_id", _text(length=36), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("created_at", _ts, nullable=False),
         sa.Column("delivered_at", _ts, nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
+    with op.batch_alter_table("reading_batches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reading_batches_customer_id"), ["customer_id"], unique=False)
     # Batches of readings stored before this revision: delivered when every reading is.
     op.execute(
-        "INSERT INTO reading_batches (id, created_at, delivered_at) "
-        "SELECT batch_id, MIN(received_at), "
-        "CASE WHEN COUNT(*) = COUNT(delivered_at) THEN MAX(delivered_at) END "
-        "FROM readings WHERE batch_id IS NOT NULL GROUP BY batch_id"
+        "INSERT INTO reading_batches (id, customer_id, size, created_at, delivered_at) "
+        "SELECT r.batch_id, MIN(d.customer_id), COUNT(*), MIN(r.received_at), "
+        "CASE WHEN COUNT(*) = COUNT(r.delivered_at) THEN MAX(r.delivered_at) END "
+        "FROM readings r JOIN devices d ON d.id = r.device_id "
+        "WHERE r.batch_id IS NOT NULL GROUP BY r.batch_id"
     )
 
 
@@ -42,4 +47,6 @@ def downgrade() -> None:
         "WHERE b.id = readings.batch_id) WHERE delivered_at IS NULL AND batch_id IN "
         "(SELECT id FROM reading_batches WHERE delivered_at IS NOT NULL)"
     )
+    with op.batch_alter_table("reading_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reading_batches_customer_id"))
     op.drop_table("reading_batches")

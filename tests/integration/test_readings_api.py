@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from gateway.readings import READINGS_QUEUE
+from gateway.reading_batches import READINGS_QUEUE
 from tests.integration.conftest import TREE
 
 T0 = 1_700_000_000
@@ -92,7 +92,8 @@ async def test_nan_tokens_are_rejected_per_item(client: AsyncTestClient) -> None
     assert result["accepted"] == 1 and [e["index"] for e in result["errors"]] == [0, 1]
 
 
-async def test_duplicates_within_and_across_requests_are_stored_once(client: AsyncTestClient) -> None:
+async def test_duplicates_within_and_across_requests_are_stored_once(
+        client: AsyncTestClient, database_url: str) -> None:
     """The same (device, OBIS code, second) is stored once, short and full OBIS forms included."""
     tree = await _customer(client)
     meter = tree["meter"]["id"]
@@ -104,7 +105,8 @@ async def test_duplicates_within_and_across_requests_are_stored_once(client: Asy
     assert again.json()["accepted"] == 1 and again.json()["duplicates"] == 1
     stored = (await client.get(f"/v1/devices/{meter}/readings")).json()["items"]
     assert [(r["obisCode"], r["value"]) for r in stored] == [("1-1:1.8.0", 1.5)] * 3
-    assert len(await _tasks(client)) == 2
+    # PostgreSQL tops up the open batch of the first request; SQLite opens one per request.
+    assert len(await _tasks(client)) == (1 if database_url.startswith("postgresql") else 2)
 
 
 async def test_epoch_milliseconds_seconds_and_iso_name_the_same_second(client: AsyncTestClient) -> None:

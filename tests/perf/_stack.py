@@ -100,6 +100,53 @@ class Stack:
             proc.wait(timeout_s)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by the PostgreSQL server processes on this machine."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            total += cpu_seconds(int(entry))
+    return total
+
+
+class CpuMeter:
+    """CPU seconds per role (API, workers, emulators, PostgreSQL, this process) between two marks."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.marks: dict[str, dict[str, float]] = {}
+
+    def read(self) -> dict[str, float]:
+        s = self.stack
+        return {"api": cpu_seconds(s.api.pid), "workers": sum(cpu_seconds(w.pid) for w in s.workers),
+                "emulators": sum(cpu_seconds(e.pid) for e in s.emulators),
+                "postgres": postgres_cpu_seconds(), "load generator": cpu_seconds(os.getpid())}
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = self.read()
+
+    def spent(self, since: str, until: str) -> str:
+        """``role 1.2 s, ...`` between two marks."""
+        a, b = self.marks[since], self.marks[until]
+        return ", ".join(f"{role} {b[role] - a[role]:.1f} s" for role in a)
+
+
 def services_from_env(what: str) -> tuple[str, str]:
     """The PostgreSQL and Redis URLs a benchmark may empty, or exit saying how to set them."""
     pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL")

@@ -11,7 +11,9 @@ Zählerfreunde and synced before the clock starts. Readings go to
 readings in each request, as meter-reading workers send them), from
 ``SENDERS`` concurrent clients.
 
-Prints: accepted readings/s at the API; delivered readings/s at the emulator
+Prints: accepted readings/s at the API; the CPU seconds each role used (API,
+workers, emulators, PostgreSQL server, the load generator) while accepting and
+after; delivered readings/s at the emulator
 (all readings stored there, counted from the first request); upstream
 ``POST /devices/readings`` requests against the minimum (readings / 1,000);
 peak RSS (VmHWM) of the API and worker processes; and a baseline: the same
@@ -32,7 +34,7 @@ import httpx
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from tests.perf._stack import KEY, emulator, services_from_env, start_stack
+from tests.perf._stack import KEY, CpuMeter, emulator, services_from_env, start_stack
 from tests.perf.onboarding import pending_count
 
 TOTAL = int(os.environ.get("PERF_READINGS", "1000000"))
@@ -172,13 +174,17 @@ async def main() -> None:
             bodies = request_bodies(meters)
             total = sum(len(b["readings"]) for b in bodies)
             before = stats(z_port)["requests"].get(ROUTE, {})
+            cpu = CpuMeter(stack)
+            cpu.mark("start")
             started = time.perf_counter()
             accepted = await send_all(client, api, bodies)
             accept_s = time.perf_counter() - started
+            cpu.mark("accepted")
             deadline = started + 1800
             while stats(z_port)["entities"]["readings"] < total and time.perf_counter() < deadline:
                 await asyncio.sleep(0.2)
             deliver_s = time.perf_counter() - started
+            cpu.mark("delivered")
             final = stats(z_port)
         rss = {"api": peak_rss_mb(api_proc.pid), **{f"worker {i + 1}": peak_rss_mb(w.pid)
                                                     for i, w in enumerate(workers)}}
@@ -202,6 +208,8 @@ async def main() -> None:
           f"duplicates {final['duplicates']}")
     print(f"upstream POST /devices/readings: {requests:,} vs minimum {minimum:,}: "
           f"{requests / minimum:.3f} x (target <= 1.05)")
+    print(f"CPU while accepting: {cpu.spent('start', 'accepted')}; "
+          f"after that until delivered: {cpu.spent('accepted', 'delivered')}")
     print("peak RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in rss.items())
           + " (target < 300 MB each)")
     print(f"baseline httpx straight to the emulator, {UPSTREAM_BATCH:,} per request, concurrency "

@@ -86,6 +86,23 @@ def test_a_good_item_is_normalised() -> None:
     assert (checked.code, checked.medium, checked.ts) == ("1-1:1.8.0", "electricity", NOW + 300)
 
 
+@given(
+    st.one_of(st.integers(min_value=-10, max_value=MS_THRESHOLD * 2), st.floats(allow_nan=True),
+              st.sampled_from(["2023-11-14T22:13:20Z", "2023-11-14T22:13:20", "soon"])),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([("d-1", None), (None, "m-1"), ("d-1", "m-1"), ("", None), ("d\x001", None)]),
+    st.sampled_from(["1.8.0", "1-1:1.8.0", "1.8", "99.8.0"]),
+)
+def test_a_checker_with_warm_caches_decides_like_a_fresh_one(
+        timestamp: int | float | str, value: float, device: tuple[str | None, str | None], code: str) -> None:
+    """The common-case shortcut (after a code is cached) never decides differently."""
+    item = ReadingIn(obis_code=code, timestamp=timestamp, value=value, device_id=device[0],
+                     device_external_ref=device[1])
+    warm = ItemChecker(now_s=NOW, future_tolerance_s=300)
+    warm.check(0, ReadingIn(obis_code=code, timestamp=NOW, value=1.0, device_id="d-0"))
+    assert warm.check(3, item) == ItemChecker(now_s=NOW, future_tolerance_s=300).check(3, item)
+
+
 @given(st.sampled_from(["1.8.0", "1-1:1.8.0", "2.9.0 G.03", "1-1:2.9.0 g.03", "7-1:3.1.0", "8-1:1.0.0"]))
 def test_forms_of_a_code_normalise_alike(text: str) -> None:
     """Every written form of a code normalises to one string, which normalises to itself."""
