@@ -1,4 +1,4 @@
-"""reading batches: delivery is marked once per batch
+"""reading batches: delivery is marked once per batch; readings keys compared bytewise
 
 Revision ID: 0004
 Revises: 0003
@@ -19,7 +19,20 @@ _text = sqlmodel.sql.sqltypes.AutoString
 _ts = sa.DateTime(timezone=True)
 
 
+_KEYS = (("device_id", 36, False), ("obis_code", 40, False), ("batch_id", 36, True))
+"""Readings columns compared byte by byte on PostgreSQL from this revision on."""
+
+
+def _collate(collation: str | None) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for column, length, nullable in _KEYS:
+        op.alter_column("readings", column, existing_nullable=nullable,
+                        type_=sa.String(length, collation=collation))
+
+
 def upgrade() -> None:
+    _collate("C")
     op.create_table(
         "reading_batches",
         sa.Column("id", _text(length=36), nullable=False),
@@ -50,3 +63,4 @@ def downgrade() -> None:
     with op.batch_alter_table("reading_batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reading_batches_customer_id"))
     op.drop_table("reading_batches")
+    _collate(None)

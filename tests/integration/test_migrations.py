@@ -128,3 +128,23 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
     assert tables <= {"alembic_version"}
     upgrade(url)
     assert inspect_db(url, schema_diff) == []
+
+
+def test_declared_collations_are_the_migrated_ones(migrated_url: str) -> None:
+    """Columns declared with a collation (the bytewise readings keys on PostgreSQL) have it after upgrade."""
+    def collations(conn: Connection) -> dict[tuple[str, str], str | None]:
+        return {(table, column["name"]): getattr(column["type"], "collation", None)
+                for table in inspect(conn).get_table_names() if table != "alembic_version"
+                for column in inspect(conn).get_columns(table)}
+
+    found = inspect_db(migrated_url, collations)
+    dialect = "postgresql" if migrated_url.startswith("postgresql") else "sqlite"
+    declared = {}
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            collation = getattr(column.type._variant_mapping.get(dialect, column.type), "collation", None)
+            if collation is not None:
+                declared[(table.name, column.name)] = collation
+    assert declared == {key: found[key] for key in declared}
+    if dialect == "postgresql":
+        assert found[("readings", "device_id")] == "C"
