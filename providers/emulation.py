@@ -7,10 +7,11 @@ route template and status. :meth:`Emulation.control_router` mounts the control
 surface under ``/_emulator`` (never faulted, never counted).
 
 A route whose handler carries a :data:`FastPath` in ``opt`` (see :func:`fast_path_opt`)
-is answered by that function, straight from the raw request body, when it can: the
-frequent single-entity writes then skip Litestar's per-request machinery (signature
-model, guards, response objects). Whenever the fast path declines, the request goes
-on to the route handler as if the fast path did not exist, body included.
+is answered by that function, straight from the raw request body, when it can (see
+:meth:`Emulation.install_fast_paths`): the frequent single-entity writes then skip
+Litestar's routing and handler pipeline (signature model, guards, response objects).
+Whenever the fast path declines, the request goes on through Litestar as if the fast
+path did not exist, body included.
 """
 
 from __future__ import annotations
@@ -19,20 +20,23 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import secrets
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import msgspec
 import uvicorn
 from litestar import Litestar, Router, get, post, put
 from litestar.exceptions import ValidationException
+from litestar.routes import ASGIRoute, HTTPRoute
 from litestar.types import (
     ASGIApp,
     HTTPResponseStartEvent,
+    HTTPScope,
     Message,
     Receive,
     ReceiveMessage,
@@ -47,6 +51,7 @@ _PROBLEM_HEADERS = [(b"content-type", b"application/problem+json")]
 FAST_PATH = "emulator_fast_path"
 _FAST_BODY_LIMIT = 64 * 1024
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+_PLAIN_HOST = re.compile(rb"[0-9A-Za-z.:\-]*")
 
 
 class FastAnswer(NamedTuple):
@@ -56,15 +61,15 @@ class FastAnswer(NamedTuple):
     body: bytes
 
 
-FastPath = Callable[[Scope, bytes], "FastAnswer | None"]
-"""Answers a routed request (``scope["path_params"]`` parsed) from its raw body.
+FastPath = Callable[[Scope, dict[str, str], bytes], "FastAnswer | None"]
+"""Answers a request from its path parameters and raw body, or declines with ``None``.
 
-It returns ``None`` to leave the request to the route handler, and it must do so
-whenever it cannot give exactly the answer the handler would give: in particular
-it applies the route's guards itself, and it declines before changing any state
-(so the handler then finds the state as the request found it). Its answer goes out
-with ``content-type: application/json`` and ``content-length`` only, as a Litestar
-``Response`` with bytes content and that media type does.
+It must decline whenever it cannot give exactly the answer the route handler would
+give: it applies the route's guards and hooks itself, and it declines before
+changing any state, so that the handler then finds the state as the request found
+it. Its answer goes out with ``content-type: application/json`` and
+``content-length`` only, as a Litestar ``Response`` with bytes content and that
+media type does. ``scope["litestar_app"]`` is set; the routing keys are not.
 """
 
 
@@ -84,9 +89,87 @@ def header_value(scope: Scope, name: bytes) -> str | None:
     return None if found is None else found.decode("latin-1")
 
 
+class _FastRoute(NamedTuple):
+    key: str  # as counted: "POST /partner/spaces/{spaceId}/devices"
+    segments: tuple[str | None, ...]  # path split at "/": text, or None for a parameter
+    names: tuple[str, ...]  # the parameters, in order
+    answer: FastPath
+
+
+class _FastRoutes:
+    """The app's routes that carry a :data:`FastPath`, matched as Litestar would match them.
+
+    Only routes whose parameters are all ``str`` take part. A path matches when its
+    segments equal the route's text segments and its parameter segments are non-empty
+    and differ from every text segment of every route of the app: Litestar's routing
+    tree always prefers a text segment, so such a path reaches this route there too.
+    Paths Litestar would normalise (trailing or double slashes) never match.
+    """
+
+    def __init__(self, app: Litestar) -> None:
+        self.texts: set[str] = set()
+        self.routes: dict[tuple[str, int], list[_FastRoute]] = {}
+        self.mounted = False
+        for route in app.routes:
+            self.texts.update(c for c in route.path_components if isinstance(c, str))
+            if isinstance(route, ASGIRoute):
+                self.mounted = True
+            if not isinstance(route, HTTPRoute):
+                continue
+            segments: list[str | None] = [""]
+            names: list[str] = []
+            for component in route.path_components:
+                if isinstance(component, str):
+                    segments.append(component)
+                elif component.type is str and component.parser is None:
+                    segments.append(None)
+                    names.append(component.name)
+                else:
+                    break
+            else:
+                for method, (handler, _) in route.route_handler_map.items():
+                    answer = handler.opt.get(FAST_PATH)
+                    if answer is not None:
+                        fast = _FastRoute(
+                            f"{method} {route.path_format}", tuple(segments), tuple(names), answer
+                        )
+                        self.routes.setdefault((method, len(segments)), []).append(fast)
+
+    def __bool__(self) -> bool:
+        return bool(self.routes) and not self.mounted
+
+    def match(self, method: str, path: str) -> tuple[_FastRoute, dict[str, str]] | None:
+        """The route and path parameters of a request, or ``None``."""
+        parts = path.split("/")
+        candidates = self.routes.get((method, len(parts)))
+        if not candidates:
+            return None
+        texts = self.texts
+        for route in candidates:
+            values: list[str] = []
+            for want, got in zip(route.segments, parts, strict=True):
+                if want is None:
+                    if not got or got in texts:
+                        break
+                    values.append(got)
+                elif want != got:
+                    break
+            else:
+                return route, dict(zip(route.names, values, strict=True))
+        return None
+
+
 def _content_length(scope: Scope) -> int | None:
     raw = header_value(scope, b"content-length")
     return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def _plain_host(scope: Scope) -> bool:
+    """Whether the host header is absent or plain (one Litestar's router accepts)."""
+    for key, value in scope["headers"]:
+        if key == b"host":
+            return _PLAIN_HOST.fullmatch(value) is not None
+    return True
 
 
 def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
@@ -101,33 +184,13 @@ def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
     return replay
 
 
-async def _answer_fast(fast: FastPath, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-    """Let ``fast`` answer; return ``None`` when it did, else the ``receive`` to go on with."""
-    length = _content_length(scope)
-    if length is None or length > _FAST_BODY_LIMIT:
-        return receive
-    messages: list[ReceiveMessage] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return _replaying(messages, receive)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    answer = fast(scope, chunks[0] if len(chunks) == 1 else b"".join(chunks))
-    if answer is None:
-        return _replaying(messages, receive)
-    body = answer.body
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": answer.status,
-        "headers": [_JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())],
-    }
-    await send(start)
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-    return None
+def _raising(exc: Exception) -> Receive:
+    """A ``receive`` that raises ``exc``: the route handler fails as the fast path did."""
+
+    async def receive() -> ReceiveMessage:
+        raise exc
+
+    return receive
 
 
 class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -366,13 +429,6 @@ class Emulation:
                         emulation.stats.count_request(route, 429)
                         return
                 try:
-                    handler = scope.get("route_handler")
-                    fast = handler.opt.get(FAST_PATH) if handler is not None else None
-                    if fast is not None and emulation.fast_paths:
-                        rest = await _answer_fast(fast, scope, receive, counting_send)
-                        if rest is None:
-                            return
-                        receive = rest
                     await app(scope, receive, counting_send)
                 finally:
                     if status:
@@ -381,6 +437,74 @@ class Emulation:
             return middleware
 
         return factory
+
+    def install_fast_paths(self, app: Litestar) -> None:
+        """Let the app's :data:`FastPath` routes answer before Litestar routes the request.
+
+        A request for such a route, with a ``content-length`` of at most 64 KiB and no
+        fault of the current plan applying to it, is read here and handed to the fast
+        path; its answer is counted as the middleware counts. Any other request, and
+        any the fast path declines, goes on through Litestar with its body. Call this
+        once the app's routes are all registered.
+        """
+        routes = _FastRoutes(app)
+        if not routes:
+            return
+        inner = app.asgi_handler
+        emulation = self
+
+        async def front(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and emulation.fast_paths and not scope.get("root_path"):
+                found = routes.match(cast("HTTPScope", scope)["method"], scope["path"])
+                if found is not None and _plain_host(scope):
+                    plan = emulation.faults
+                    if not (plan.is_active and emulation.applies_to(scope["path"])):
+                        rest = await emulation._answer_fast(*found, scope, receive, send)
+                        if rest is None:
+                            return
+                        receive = rest
+            await inner(scope, receive, send)
+
+        app.asgi_handler = front
+
+    async def _answer_fast(
+        self,
+        route: _FastRoute,
+        params: dict[str, str],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> Receive | None:
+        """Let ``route`` answer; return ``None`` when it did, else the ``receive`` to go on with."""
+        length = _content_length(scope)
+        if length is None or length > _FAST_BODY_LIMIT:
+            return receive
+        messages: list[ReceiveMessage] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return _replaying(messages, receive)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        try:
+            answer = route.answer(scope, params, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        except Exception as exc:
+            return _raising(exc)
+        if answer is None:
+            return _replaying(messages, receive)
+        body = answer.body
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [_JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())],
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        self.stats.count_request(route.key, answer.status)
+        return None
 
     def control_router(self, entity_counts: Callable[[], dict[str, int]]) -> Router:
         """Return the ``/_emulator`` router: faults, stats, token revocation, stats reset."""

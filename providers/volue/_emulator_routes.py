@@ -63,14 +63,14 @@ def _fast(create: Create, policy: ErrorPolicy) -> dict[str, Any]:
     the handler, which gives the error answer.
     """
 
-    def fast(scope: Scope, body: bytes) -> FastAnswer | None:
+    def fast(scope: Scope, params: dict[str, str], body: bytes) -> FastAnswer | None:
         state = scope["litestar_app"].state
         emulation = state.get("emulation")
         header = header_value(scope, b"authorization")
         if emulation is None or header is None or not has_valid_bearer(emulation, header):
             return None
         try:
-            value, status = create(state.volue, scope["path_params"], body)
+            value, status = create(state.volue, params, body)
         except DomainError:
             return None
         return FastAnswer(status, encode(value))

@@ -166,7 +166,7 @@ def create_app(
         finally:
             await hub.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             _token_handler(client_id=client_id, client_secret=client_secret, emulation=emulation),
             api_router(before_request=_bearer_guard(emulation)),
@@ -180,6 +180,8 @@ def create_app(
         openapi_config=None,
         logging_config=None,
     )
+    emulation.install_fast_paths(app)
+    return app
 
 
 __all__ = ["API_PREFIX", "TOKEN_PATH", "VolueEmulator", "create_app"]

@@ -119,7 +119,7 @@ def bearer_guard(emulation: Emulation) -> Any:
 def fast_json(
     emulation: Emulation, answer: Callable[[dict[str, Any], bytes], msgspec.Struct]
 ) -> dict[str, Any]:
-    """Route ``opt`` answering 200 with ``answer(path_params, body)`` as JSON, unguarded.
+    """Route ``opt`` with a fast path answering 200 with ``answer(path_params, body)``.
 
     For routes behind :func:`bearer_guard` whose handler returns
     ``answer(path_params, body)``: requests without a valid bearer token, and those
@@ -127,12 +127,12 @@ def fast_json(
     go on to the handler, which gives the error answer.
     """
 
-    def fast(scope: Scope, body: bytes) -> FastAnswer | None:
+    def fast(scope: Scope, params: dict[str, str], body: bytes) -> FastAnswer | None:
         header = header_value(scope, b"authorization")
         if header is None or not has_valid_bearer(emulation, header):
             return None
         try:
-            value = answer(scope["path_params"], body)
+            value = answer(params, body)
         except ApiError:
             return None
         return FastAnswer(200, _encoder.encode(value))

@@ -274,4 +274,5 @@ def create_app(
     )
     app.state.zaehlerfreunde = state
     app.state.emulation = emulation
+    emulation.install_fast_paths(app)
     return app
