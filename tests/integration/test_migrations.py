@@ -148,3 +148,32 @@ def test_declared_collations_are_the_migrated_ones(migrated_url: str) -> None:
     assert declared == {key: found[key] for key in declared}
     if dialect == "postgresql":
         assert found[("readings", "device_id")] == "C"
+
+
+def test_readings_stored_before_batches_existed_get_their_batches(tmp_path: Path) -> None:
+    """Upgrading to 0004 gives every batch of stored readings a row: its customer, size and delivery."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'batches.db'}"
+    upgrade(url, "0003")
+    at = "2026-01-01 00:00:00.000000+00:00"
+
+    def seed(conn: Connection) -> None:
+        conn.execute(text(
+            "INSERT INTO customers (id, external_ref, name, email, providers, created_at, updated_at) "
+            "VALUES ('c-1', 'c-1', 'Customer', 'c@example.com', '[\"zaehlerfreunde\"]', :at, :at)"),
+            {"at": at})
+        conn.execute(text(
+            "INSERT INTO devices (id, customer_id, external_ref, kind, name, is_main, created_at, "
+            "updated_at) "
+            "VALUES ('d-1', 'c-1', 'm-1', 'meter', 'Meter', 0, :at, :at)"), {"at": at})
+        for ts, batch, delivered in ((1, "b-1", at), (2, "b-1", at), (3, "b-2", None), (4, None, None)):
+            conn.execute(text(
+                "INSERT INTO readings (device_id, obis_code, ts, value, batch_id, received_at, delivered_at) "
+                "VALUES ('d-1', '1-1:1.8.0', :ts, 1.0, :batch, :at, :delivered)"),
+                {"ts": ts, "batch": batch, "at": at, "delivered": delivered})
+        conn.commit()
+
+    inspect_db(url, seed)
+    upgrade(url)
+    rows = inspect_db(url, lambda c: c.execute(text(
+        "SELECT id, customer_id, size, delivered_at IS NOT NULL FROM reading_batches ORDER BY id")).all())
+    assert [tuple(r) for r in rows] == [("b-1", "c-1", 2, 1), ("b-2", "c-1", 1, 0)]
