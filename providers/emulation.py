@@ -32,7 +32,7 @@ import msgspec
 import uvicorn
 from litestar import Litestar, Router, get, post, put
 from litestar.exceptions import ValidationException
-from litestar.routes import ASGIRoute, HTTPRoute
+from litestar.routes import HTTPRoute
 from litestar.types import (
     ASGIApp,
     HTTPResponseStartEvent,
@@ -61,8 +61,25 @@ class FastAnswer(NamedTuple):
     body: bytes
 
 
-FastPath = Callable[[Scope, dict[str, str], bytes], "FastAnswer | None"]
-"""Answers a request from its path parameters and raw body, or declines with ``None``.
+class FastRequest(NamedTuple):
+    """What a fast path is given: the scope, its headers, the path parameters and the body.
+
+    No header name occurs twice in the request (requests repeating one go to Litestar).
+    """
+
+    scope: Scope
+    headers: dict[bytes, bytes]
+    params: dict[str, str]
+    body: bytes
+
+    def header(self, name: bytes) -> str | None:
+        """The value of header ``name`` (lower case), as Litestar decodes it."""
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
+
+FastPath = Callable[[FastRequest], "FastAnswer | None"]
+"""Answers a request for its route, or declines with ``None``.
 
 It must decline whenever it cannot give exactly the answer the route handler would
 give: it applies the route's guards and hooks itself, and it declines before
@@ -78,20 +95,9 @@ def fast_path_opt(answer: FastPath, **opt: Any) -> dict[str, Any]:
     return {**opt, FAST_PATH: answer}
 
 
-def header_value(scope: Scope, name: bytes) -> str | None:
-    """The value of header ``name`` (lower case), or ``None`` unless it occurs exactly once."""
-    found: bytes | None = None
-    for key, value in scope["headers"]:
-        if key == name:
-            if found is not None:
-                return None
-            found = value
-    return None if found is None else found.decode("latin-1")
-
-
 class _FastRoute(NamedTuple):
     key: str  # as counted: "POST /partner/spaces/{spaceId}/devices"
-    segments: tuple[str | None, ...]  # path split at "/": text, or None for a parameter
+    pattern: re.Pattern[str]  # the whole path; one group per parameter
     names: tuple[str, ...]  # the parameters, in order
     answer: FastPath
 
@@ -99,77 +105,54 @@ class _FastRoute(NamedTuple):
 class _FastRoutes:
     """The app's routes that carry a :data:`FastPath`, matched as Litestar would match them.
 
-    Only routes whose parameters are all ``str`` take part. A path matches when its
-    segments equal the route's text segments and its parameter segments are non-empty
-    and differ from every text segment of every route of the app: Litestar's routing
-    tree always prefers a text segment, so such a path reaches this route there too.
-    Paths Litestar would normalise (trailing or double slashes) never match.
+    A path matches when its segments equal the route's text segments and its
+    parameter segments are non-empty and differ from every text segment of every
+    route of the app: Litestar's routing tree always prefers a text segment, so such
+    a path reaches this route there too. Paths Litestar would normalise (trailing or
+    double slashes) never match. Apps with mounted ASGI routes or with parameters
+    other than plain ``str`` ones get no fast paths at all.
     """
 
     def __init__(self, app: Litestar) -> None:
         self.texts: set[str] = set()
         self.routes: dict[tuple[str, int], list[_FastRoute]] = {}
-        self.mounted = False
+        self.usable = True
         for route in app.routes:
-            self.texts.update(c for c in route.path_components if isinstance(c, str))
-            if isinstance(route, ASGIRoute):
-                self.mounted = True
-            if not isinstance(route, HTTPRoute):
-                continue
-            segments: list[str | None] = [""]
+            parts: list[str] = []
             names: list[str] = []
             for component in route.path_components:
                 if isinstance(component, str):
-                    segments.append(component)
+                    self.texts.add(component)
+                    parts.append(re.escape(component))
                 elif component.type is str and component.parser is None:
-                    segments.append(None)
+                    parts.append("([^/]+)")
                     names.append(component.name)
                 else:
-                    break
-            else:
-                for method, (handler, _) in route.route_handler_map.items():
-                    answer = handler.opt.get(FAST_PATH)
-                    if answer is not None:
-                        fast = _FastRoute(
-                            f"{method} {route.path_format}", tuple(segments), tuple(names), answer
-                        )
-                        self.routes.setdefault((method, len(segments)), []).append(fast)
+                    self.usable = False
+            if not isinstance(route, HTTPRoute):
+                self.usable = False
+                continue
+            pattern = re.compile("/" + "/".join(parts))
+            for method, (handler, _) in route.route_handler_map.items():
+                answer = handler.opt.get(FAST_PATH)
+                if answer is not None:
+                    fast = _FastRoute(f"{method} {route.path_format}", pattern, tuple(names), answer)
+                    self.routes.setdefault((method, len(parts)), []).append(fast)
 
     def __bool__(self) -> bool:
-        return bool(self.routes) and not self.mounted
+        return bool(self.routes) and self.usable
 
     def match(self, method: str, path: str) -> tuple[_FastRoute, dict[str, str]] | None:
         """The route and path parameters of a request, or ``None``."""
-        parts = path.split("/")
-        candidates = self.routes.get((method, len(parts)))
-        if not candidates:
-            return None
-        texts = self.texts
-        for route in candidates:
-            values: list[str] = []
-            for want, got in zip(route.segments, parts, strict=True):
-                if want is None:
-                    if not got or got in texts:
-                        break
-                    values.append(got)
-                elif want != got:
-                    break
-            else:
-                return route, dict(zip(route.names, values, strict=True))
+        candidates = self.routes.get((method, path.count("/")))
+        if candidates:
+            for route in candidates:
+                found = route.pattern.fullmatch(path)
+                if found is not None:
+                    values = found.groups()
+                    if not any(value in self.texts for value in values):
+                        return route, dict(zip(route.names, values, strict=True))
         return None
-
-
-def _content_length(scope: Scope) -> int | None:
-    raw = header_value(scope, b"content-length")
-    return int(raw) if raw is not None and raw.isdigit() else None
-
-
-def _plain_host(scope: Scope) -> bool:
-    """Whether the host header is absent or plain (one Litestar's router accepts)."""
-    for key, value in scope["headers"]:
-        if key == b"host":
-            return _PLAIN_HOST.fullmatch(value) is not None
-    return True
 
 
 def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
@@ -441,11 +424,11 @@ class Emulation:
     def install_fast_paths(self, app: Litestar) -> None:
         """Let the app's :data:`FastPath` routes answer before Litestar routes the request.
 
-        A request for such a route, with a ``content-length`` of at most 64 KiB and no
-        fault of the current plan applying to it, is read here and handed to the fast
-        path; its answer is counted as the middleware counts. Any other request, and
-        any the fast path declines, goes on through Litestar with its body. Call this
-        once the app's routes are all registered.
+        A request for such a route, with a ``content-length`` of at most 64 KiB, a plain
+        host, no repeated header and no fault of the current plan applying to it, is
+        read here and handed to the fast path; its answer is counted as the middleware
+        counts. Any other request, and any the fast path declines, goes on through
+        Litestar with its body. Call this once the app's routes are all registered.
         """
         routes = _FastRoutes(app)
         if not routes:
@@ -456,7 +439,7 @@ class Emulation:
         async def front(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http" and emulation.fast_paths and not scope.get("root_path"):
                 found = routes.match(cast("HTTPScope", scope)["method"], scope["path"])
-                if found is not None and _plain_host(scope):
+                if found is not None:
                     plan = emulation.faults
                     if not (plan.is_active and emulation.applies_to(scope["path"])):
                         rest = await emulation._answer_fast(*found, scope, receive, send)
@@ -476,8 +459,15 @@ class Emulation:
         send: Send,
     ) -> Receive | None:
         """Let ``route`` answer; return ``None`` when it did, else the ``receive`` to go on with."""
-        length = _content_length(scope)
-        if length is None or length > _FAST_BODY_LIMIT:
+        raw_headers = list(scope["headers"])
+        headers = dict(raw_headers)
+        if len(headers) != len(raw_headers):
+            return receive
+        length = headers.get(b"content-length")
+        if length is None or not length.isdigit() or int(length) > _FAST_BODY_LIMIT:
+            return receive
+        host = headers.get(b"host")
+        if host is not None and _PLAIN_HOST.fullmatch(host) is None:
             return receive
         messages: list[ReceiveMessage] = []
         chunks: list[bytes] = []
@@ -489,20 +479,21 @@ class Emulation:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         try:
-            answer = route.answer(scope, params, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            answer = route.answer(FastRequest(scope, headers, params, body))
         except Exception as exc:
             return _raising(exc)
         if answer is None:
             return _replaying(messages, receive)
-        body = answer.body
+        content = answer.body
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": answer.status,
-            "headers": [_JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())],
+            "headers": [_JSON_CONTENT_TYPE, (b"content-length", str(len(content)).encode())],
         }
         await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
         self.stats.count_request(route.key, answer.status)
         return None
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
-from litestar.types import BeforeRequestHookHandler, Scope
+from litestar.types import BeforeRequestHookHandler
 
-from providers.emulation import FastAnswer, fast_path_opt, header_value
+from providers.emulation import FastAnswer, FastRequest, fast_path_opt
 from providers.volue import schemas as s
 from providers.volue._emulator_http import (
     PROBLEM_400,
@@ -63,14 +63,14 @@ def _fast(create: Create, policy: ErrorPolicy) -> dict[str, Any]:
     the handler, which gives the error answer.
     """
 
-    def fast(scope: Scope, params: dict[str, str], body: bytes) -> FastAnswer | None:
-        state = scope["litestar_app"].state
+    def fast(request: FastRequest) -> FastAnswer | None:
+        state = request.scope["litestar_app"].state
         emulation = state.get("emulation")
-        header = header_value(scope, b"authorization")
+        header = request.header(b"authorization")
         if emulation is None or header is None or not has_valid_bearer(emulation, header):
             return None
         try:
-            value, status = create(state.volue, params, body)
+            value, status = create(state.volue, request.params, request.body)
         except DomainError:
             return None
         return FastAnswer(status, encode(value))

@@ -11,9 +11,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Scope
 
-from providers.emulation import Emulation, FastAnswer, fast_path_opt, header_value
+from providers.emulation import Emulation, FastAnswer, FastRequest, fast_path_opt
 from providers.zaehlerfreunde._emulator_state import ApiError
 
 _T = TypeVar("_T")
@@ -127,12 +126,12 @@ def fast_json(
     go on to the handler, which gives the error answer.
     """
 
-    def fast(scope: Scope, params: dict[str, str], body: bytes) -> FastAnswer | None:
-        header = header_value(scope, b"authorization")
+    def fast(request: FastRequest) -> FastAnswer | None:
+        header = request.header(b"authorization")
         if header is None or not has_valid_bearer(emulation, header):
             return None
         try:
-            value = answer(params, body)
+            value = answer(request.params, request.body)
         except ApiError:
             return None
         return FastAnswer(200, _encoder.encode(value))
