@@ -31,11 +31,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, select, text, update
+from sqlalchemy import ARRAY, String, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import Provider, TaskAction
+from gateway.store.db import among, chunked
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow
 from gateway.sync.fresh import QueuedTask
@@ -48,8 +49,6 @@ READINGS_QUEUE = "zf-readings"
 behind entity upserts and vice versa)."""
 DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
 """The one provider that takes readings today."""
-IN_CHUNK = 500
-"""Values per ``IN (...)`` list on SQLite."""
 
 Row = tuple[str, str, int, float, str | None, datetime]
 """A reading as stored: (device, code, ts, value, batch, received_at)."""
@@ -82,23 +81,6 @@ class Batch:
     """The task of an open batch; ``None`` for a batch this request creates."""
     devices: set[str] = field(default_factory=set)
     """Devices of the readings this request adds."""
-
-
-def among(column: Any, values: list[str], *, postgres: bool) -> Any:
-    """``column IN values``: one array parameter on PostgreSQL (a statement compiled once)."""
-    if postgres:
-        return column == any_(bindparam("among", values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def chunked(values: list[str], size: int | None) -> Iterable[list[str]]:
-    """``values`` in pieces of ``size`` (all at once for ``None``); nothing for no values."""
-    if size is None:
-        if values:
-            yield values
-        return
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 class Batcher:
@@ -177,7 +159,7 @@ async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) ->
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
     t = OutboxTaskRow
-    for part in chunked(sorted(set(device_ids)), None if postgres else IN_CHUNK):
+    for part in chunked(sorted(set(device_ids)), postgres=postgres):
         rows = await connection.execute(
             select(t.entity_id, t.id)  # type: ignore[call-overload]
             .where(t.provider == DELIVERY_PROVIDER.value, among(t.entity_id, part, postgres=postgres),

@@ -36,7 +36,6 @@ from gateway.domain import DeviceKind
 from gateway.errors import InvalidError
 from gateway.reading_batches import (
     DELIVERY_PROVIDER,
-    IN_CHUNK,
     Batcher,
     Row,
     among,
@@ -238,11 +237,10 @@ async def resolve_devices(
     """Customers' provider lists, decoded once per distinct JSON text."""
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
-    step = None if postgres else IN_CHUNK
     columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
                DeviceRow.customer_id, cast(CustomerRow.providers, Text))
     for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
-        for part in chunked(wanted, step):
+        for part in chunked(wanted, postgres=postgres):
             rows = await connection.execute(
                 select(*columns)  # type: ignore[call-overload]
                 .join(CustomerRow, CustomerRow.id == DeviceRow.customer_id)

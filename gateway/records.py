@@ -33,6 +33,7 @@ from gateway.domain import (
     SyncStatus,
 )
 from gateway.errors import ConflictError, InvalidError, NotFoundError
+from gateway.store.db import among, chunked
 from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow
 from gateway.sync.fresh import FreshTrees
 from gateway.sync.plan import OutboxPlanner, targets, upstream_parent
@@ -247,14 +248,18 @@ def check_device_fields(kind: DeviceKind, values: dict[str, Any], field_prefix: 
 async def _taken(
     session: AsyncSession, table: type[CustomerRow] | type[SiteRow] | type[DeviceRow], refs: list[str]
 ) -> set[str]:
-    if not refs:
-        return set()
-    rows = await session.exec(
-        select(table.external_ref).where(  # type: ignore[call-overload]
-            table.external_ref.in_(refs), table.deleted_at.is_(None)  # type: ignore[attr-defined]
+    taken: set[str] = set()
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    for part in chunked(refs, postgres=postgres):
+        rows = await connection.execute(
+            select(table.external_ref).where(  # type: ignore[call-overload]
+                among(table.external_ref, part, postgres=postgres),
+                table.deleted_at.is_(None),  # type: ignore[union-attr]
+            )
         )
-    )
-    return {ref for (ref,) in rows}
+        taken.update(ref for (ref,) in rows)
+    return taken
 
 
 async def check_refs_free(

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway import records
@@ -59,12 +60,18 @@ class CustomerController(Controller):
         data = decode(body, s.CustomerCreate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            sites, devices = records.tree_refs(data)
-            await records.check_refs_free(session, customers=[data.external_ref], sites=sites,
-                                          devices=devices)
             fresh = FreshTrees(planner.now)
             customer = records.add_customer(fresh, data, planner.now)
-            await fresh.insert(session)
+            try:
+                await fresh.insert(session)
+            except IntegrityError:
+                # A unique externalRef index refused the tree (the rare case, so it is not
+                # looked up first): name the externalRef at fault with a 409.
+                await session.rollback()
+                sites, devices = records.tree_refs(data)
+                await records.check_refs_free(session, customers=[data.external_ref], sites=sites,
+                                              devices=devices)
+                raise
             planner.wake(fresh.queued)
             return 201, _created(fresh, customer)
 

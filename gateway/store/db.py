@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ARRAY, String, any_, bindparam, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,3 +40,22 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def among(column: Any, values: list[str], *, postgres: bool) -> Any:
+    """``column IN values``: one array parameter on PostgreSQL, so the statement is compiled
+    once whatever the number of values; an ``IN`` list elsewhere (keep those to :data:`IN_CHUNK`)."""
+    if postgres:
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
+IN_CHUNK = 500
+"""Values per ``IN (...)`` list on SQLite."""
+
+
+def chunked(values: list[str], *, postgres: bool) -> Iterable[list[str]]:
+    """``values`` in pieces for :func:`among`: all at once on PostgreSQL; nothing for no values."""
+    size = len(values) if postgres else IN_CHUNK
+    for start in range(0, len(values), max(1, size)):
+        yield values[start:start + size]

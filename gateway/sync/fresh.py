@@ -91,9 +91,10 @@ class FreshTrees:
         return [QueuedTask(task["id"], task["provider"]) for task in self.tasks]
 
     async def insert(self, session: AsyncSession) -> None:
-        """Insert everything collected, one executemany per table, parents first."""
+        """Insert everything collected, one executemany per table, parents first (Core, no ORM)."""
+        connection = await session.connection()
         for model, rows in ((CustomerRow, self.customers), (SiteRow, self.sites),
                             (DeviceRow, self.devices), (ProviderLinkRow, self.links),
                             (OutboxTaskRow, self.tasks), (TaskDependencyRow, self.dependencies)):
             if rows:
-                await session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+                await connection.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
