@@ -150,8 +150,8 @@ class _FastRoutes:
                 found = route.pattern.fullmatch(path)
                 if found is not None:
                     values = found.groups()
-                    if not any(value in self.texts for value in values):
-                        return route, dict(zip(route.names, values, strict=True))
+                    if self.texts.isdisjoint(values):
+                        return route, dict(zip(route.names, values, strict=False))
         return None
 
 

@@ -70,7 +70,7 @@ def _fast(create: Create, policy: ErrorPolicy) -> dict[str, Any]:
         if emulation is None or header is None or not has_valid_bearer(emulation, header):
             return None
         try:
-            value, status = create(state.volue, request.params, request.body)
+            value, status = create(state["volue"], request.params, request.body)
         except DomainError:
             return None
         return FastAnswer(status, encode(value))
