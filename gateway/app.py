@@ -26,6 +26,7 @@ from gateway.api.subscriptions import SubscriptionController
 from gateway.api.sync import SyncController, SyncHistoryController
 from gateway.api.volue_webhook import volue_webhook
 from gateway.apikeys import KeyResolver
+from gateway.heap import startup_objects_frozen
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
 from gateway.settings import Settings, load_settings, secret_values
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
 
                 await stack.enter_async_context(run_embedded(settings, app.state))
             try:
-                yield
+                with startup_objects_frozen():
+                    yield
             finally:
                 await app.state.dispatcher.close()
                 await engine.dispose()

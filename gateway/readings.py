@@ -273,6 +273,33 @@ def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str
 # --- storing -------------------------------------------------------------------------------
 
 
+Part = tuple[str, str, int, float]
+"""A reading on its way to storage: (device id, code, ts, value)."""
+
+
+class Route(NamedTuple):
+    """Where the readings of one device and code go: a list to join, or why they are refused."""
+
+    device_id: str
+    into: list[Part] | None
+    field: str | None = None
+    detail: str = ""
+
+
+def _route(c: Checked, devices: dict[str, DeviceInfo], per_customer: dict[str, list[Part]],
+           quiet: list[Part]) -> Route:
+    info = devices.get(c.device)
+    if info is None:
+        return Route(c.device, None, "deviceExternalRef" if c.by_ref else "deviceId",
+                     f"no device {c.device!r}")
+    problem = device_problem(info, c.medium, c.code)
+    if problem is not None:
+        return Route(info.id, None, *problem)
+    if _DELIVERY in info.providers:
+        return Route(info.id, per_customer[info.customer_id])
+    return Route(info.id, quiet)
+
+
 async def ingest(
     session: AsyncSession, planner: OutboxPlanner, items: Sequence[ReadingIn | None],
     errors: list[ItemError], *, batch_size: int, future_tolerance_s: int,
@@ -293,43 +320,35 @@ async def ingest(
         session, (c.device for c in checked if not c.by_ref), (c.device for c in checked if c.by_ref))
     seen: set[tuple[str, str, int]] = set()
     duplicates = 0
-    per_customer: dict[str, list[tuple[Checked, DeviceInfo]]] = defaultdict(list)
-    quiet: list[tuple[Checked, DeviceInfo]] = []
-    problems: dict[tuple[str, str], tuple[str, str] | None] = {}
-    """``device_problem`` per (device, code): the code fixes the medium."""
+    per_customer: dict[str, list[Part]] = defaultdict(list)
+    quiet: list[Part] = []
+    routes: dict[tuple[bool, str, str], Route] = {}
+    """Where readings of one (how named, device, code) go: decided once per request."""
     for c in checked:
-        info = (by_ref if c.by_ref else by_id).get(c.device)
-        if info is None:
-            field = "deviceExternalRef" if c.by_ref else "deviceId"
-            errors.append(ItemError(index=c.position, field=field, detail=f"no device {c.device!r}"))
+        route_key = (c.by_ref, c.device, c.code)
+        route = routes.get(route_key)
+        if route is None:
+            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet)
+        if route.into is None:
+            errors.append(ItemError(index=c.position, field=route.field, detail=route.detail))
             continue
-        pair = (info.id, c.code)
-        if pair in problems:
-            problem = problems[pair]
-        else:
-            problem = problems[pair] = device_problem(info, c.medium, c.code)
-        if problem is not None:
-            errors.append(ItemError(index=c.position, field=problem[0], detail=problem[1]))
-            continue
-        key = (info.id, c.code, c.ts)
+        key = (route.device_id, c.code, c.ts)
         if key in seen:
             duplicates += 1
             continue
         seen.add(key)
-        if _DELIVERY in info.providers:
-            per_customer[info.customer_id].append((c, info))
-        else:
-            quiet.append((c, info))
+        route.into.append((route.device_id, c.code, c.ts, c.value))
     rows: list[Row] = []
     batcher = await Batcher.start(session, per_customer, batch_size=batch_size)
     for customer_id, group in per_customer.items():
         start = 0
         for batch, count in batcher.fill(customer_id, len(group)):
-            for c, info in group[start:start + count]:
-                batch.devices.add(info.id)
-                rows.append((info.id, c.code, c.ts, c.value, batch.id, now))
+            part = group[start:start + count]
+            batch.devices.update(p[0] for p in part)
+            batch_id = batch.id
+            rows.extend([(device, code, ts, value, batch_id, now) for device, code, ts, value in part])
             start += count
-    rows.extend((info.id, c.code, c.ts, c.value, None, now) for c, info in quiet)
+    rows.extend([(device, code, ts, value, None, now) for device, code, ts, value in quiet])
     stored = await store(session, rows)
     live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:

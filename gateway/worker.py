@@ -24,6 +24,7 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 
 from gateway.domain import Provider
+from gateway.heap import startup_objects_frozen
 from gateway.observability.metrics import MetricsServer, refresh_outbox
 from gateway.records import utcnow
 from gateway.settings import Settings, load_settings
@@ -84,13 +85,17 @@ async def startup(ctx: dict[str, Any]) -> None:
 
     if settings.worker_metrics_port and ctx.get("metrics_server") is None:
         ctx["metrics_server"] = MetricsServer(port=settings.worker_metrics_port, host=settings.host)
-    ctx.update(settings=settings, db_engine=engine, sessions=sessions,
+    frozen = contextlib.ExitStack()
+    ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
                                settings=settings, on_retry=schedule_retry,
                                kinds=build_kinds(settings)))
+    frozen.enter_context(startup_objects_frozen())
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("frozen") is not None:
+        ctx.pop("frozen").close()
     sync: SyncEngine | None = ctx.get("sync")
     if sync is not None:
         sync.stop()
