@@ -109,14 +109,18 @@ class _FastRoutes:
     parameter segments are non-empty and differ from every text segment of every
     route of the app: Litestar's routing tree always prefers a text segment, so such
     a path reaches this route there too. Paths Litestar would normalise (trailing or
-    double slashes) never match. Apps with mounted ASGI routes or with parameters
-    other than plain ``str`` ones get no fast paths at all.
+    double slashes) never match. Apps with routes other than HTTP ones, with
+    parameters other than plain ``str`` ones, or with CORS, CSRF, compression or
+    allowed-hosts settings (which act before or around the handlers) get no fast
+    paths; nor do cached routes.
     """
 
     def __init__(self, app: Litestar) -> None:
         self.texts: set[str] = set()
         self.routes: dict[tuple[str, int], list[_FastRoute]] = {}
-        self.usable = True
+        self.usable = not (
+            app.cors_config or app.csrf_config or app.compression_config or app.allowed_hosts
+        )
         for route in app.routes:
             parts: list[str] = []
             names: list[str] = []
@@ -135,7 +139,7 @@ class _FastRoutes:
             pattern = re.compile("/" + "/".join(parts))
             for method, (handler, _) in route.route_handler_map.items():
                 answer = handler.opt.get(FAST_PATH)
-                if answer is not None:
+                if answer is not None and not handler.cache:
                     fast = _FastRoute(f"{method} {route.path_format}", pattern, tuple(names), answer)
                     self.routes.setdefault((method, len(parts)), []).append(fast)
 
