@@ -391,14 +391,17 @@ async def bench_zaehlerfreunde_single(seconds: float, concurrency: int) -> list[
                 concurrency=concurrency,
                 items=1,
             )
-            stats = (await client.get("/_emulator/stats")).json()
-        devices_result.notes.append(
-            f"entities {stats['entities']}, duplicates {stats['duplicates']}; "
-            f"emulator RSS {_rss_mib(emulator.process.pid or 0):.0f} MiB"
-        )
+            devices_result.notes.append(await _entities_note(client, emulator))
         return [spaces_result, devices_result]
     finally:
         emulator.stop()
+
+
+async def _entities_note(client: httpx.AsyncClient, emulator: Emulator) -> str:
+    """What the emulator stored and counted as duplicates, and its resident memory."""
+    stats = (await client.get("/_emulator/stats")).json()
+    return (f"entities {stats['entities']}, duplicates {stats['duplicates']}; "
+            f"emulator RSS {_rss_mib(emulator.process.pid or 0):.0f} MiB")
 
 
 async def bench_volue_single(seconds: float, concurrency: int) -> list[Result]:
@@ -462,11 +465,7 @@ async def bench_volue_single(seconds: float, concurrency: int) -> list[Result]:
                 concurrency=concurrency,
                 items=1,
             )
-            stats = (await client.get("/_emulator/stats")).json()
-        result.notes.append(
-            f"entities {stats['entities']}, duplicates {stats['duplicates']}; "
-            f"emulator RSS {_rss_mib(emulator.process.pid or 0):.0f} MiB"
-        )
+            result.notes.append(await _entities_note(client, emulator))
         return [result]
     finally:
         emulator.stop()
