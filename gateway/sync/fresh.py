@@ -11,11 +11,15 @@ fast; the rules are those of :class:`gateway.sync.plan.OutboxPlanner`
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
+import asyncpg
+import msgspec
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import DeviceKind, EntityType, SyncStatus, TaskAction
@@ -91,10 +95,40 @@ class FreshTrees:
         return [QueuedTask(task["id"], task["provider"]) for task in self.tasks]
 
     async def insert(self, session: AsyncSession) -> None:
-        """Insert everything collected, one executemany per table, parents first (Core, no ORM)."""
+        """Insert everything collected, parents first: on PostgreSQL in one statement (a
+        data-modifying CTE per table, rows passed as JSON), elsewhere one executemany per table."""
         connection = await session.connection()
-        for model, rows in ((CustomerRow, self.customers), (SiteRow, self.sites),
-                            (DeviceRow, self.devices), (ProviderLinkRow, self.links),
-                            (OutboxTaskRow, self.tasks), (TaskDependencyRow, self.dependencies)):
-            if rows:
-                await connection.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+        tables = [(model.__table__, rows) for model, rows in (  # type: ignore[attr-defined]
+            (CustomerRow, self.customers), (SiteRow, self.sites), (DeviceRow, self.devices),
+            (ProviderLinkRow, self.links), (OutboxTaskRow, self.tasks),
+            (TaskDependencyRow, self.dependencies)) if rows]
+        if not tables:
+            return
+        if connection.dialect.name != "postgresql":
+            for table, rows in tables:
+                await connection.execute(insert(table), rows)
+            return
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        statement = _insert_all_sql(tuple(table.name for table, _ in tables))
+        try:
+            await raw.execute(statement, *(_json_rows(table, rows) for table, rows in tables))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            # Raised as SQLAlchemy's error, as every other write's is (a unique externalRef).
+            raise IntegrityError(statement, None, exc) from exc
+
+
+def _json_rows(table: Table, rows: list[dict[str, Any]]) -> str:
+    """The rows as a JSON array with every column, missing ones at their column default."""
+    defaults = {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+                for c in table.columns}
+    return msgspec.json.encode([{**defaults, **row} for row in rows]).decode()
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_all_sql(names: tuple[str, ...]) -> str:
+    """One statement inserting JSON arrays of rows into the named tables, in that order."""
+    ctes = ", ".join(
+        f"i{n} AS (INSERT INTO {name} SELECT * FROM json_populate_recordset(NULL::{name}, ${n + 1}::json))"
+        for n, name in enumerate(names))
+    return f"WITH {ctes} SELECT 1"
