@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
+from gateway.store.db import create_engine
 from providers.emulation import FaultPlan
 from tests.integration.test_readings_api import T0
 from tests.integration.test_readings_delivery import wait_delivered
@@ -55,7 +57,9 @@ async def test_hundred_thousand_readings_arrive_exactly_once_with_faults(
         zf = emulators["zf"]
         deadline = asyncio.get_running_loop().time() + 240
         while zf.state.zaehlerfreunde.reading_count < METERS * PER_METER:
-            assert asyncio.get_running_loop().time() < deadline, zf.state.zaehlerfreunde.reading_count
+            if asyncio.get_running_loop().time() >= deadline:
+                pytest.fail(f"{zf.state.zaehlerfreunde.reading_count} readings arrived; unfinished "
+                            f"tasks: {await _unfinished(scaleout_env)}")
             await asyncio.sleep(0.5)
         await wait_delivered(scaleout_client, meters, PER_METER, timeout=60)
         assert zf.state.zaehlerfreunde.reading_count == METERS * PER_METER
@@ -67,3 +71,16 @@ async def test_hundred_thousand_readings_arrive_exactly_once_with_faults(
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(30)
+
+
+async def _unfinished(env: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Tasks not done, with what they wait for: what a stalled delivery shows."""
+    engine = create_engine(env["GATEWAY_DATABASE_URL"])
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT t.provider, t.entity_type, t.status, t.attempts, t.last_error, t.run_after, "
+            "t.lease_until, (SELECT string_agg(p.provider || ':' || p.entity_type || ':' || p.status, ',') "
+            "FROM task_dependencies d JOIN outbox_tasks p ON p.id = d.depends_on WHERE d.task_id = t.id) "
+            "FROM outbox_tasks t WHERE t.status <> 'done' LIMIT 20"))).all()
+    await engine.dispose()
+    return [tuple(row) for row in rows]
