@@ -34,15 +34,8 @@ from gateway.api.problems import field_of
 from gateway.api.wire import Wire
 from gateway.domain import DeviceKind
 from gateway.errors import InvalidError
-from gateway.reading_batches import (
-    DELIVERY_PROVIDER,
-    Batcher,
-    Row,
-    among,
-    chunked,
-    queue_deliveries,
-    store,
-)
+from gateway.reading_batches import DELIVERY_PROVIDER, Batcher, Row, queue_deliveries, store
+from gateway.store.db import among, chunked
 from gateway.store.tables import CustomerRow, DeviceRow
 from gateway.sync.plan import OutboxPlanner
 from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
