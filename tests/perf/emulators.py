@@ -292,21 +292,20 @@ def _users_body(client: int, n: int) -> bytes:
     return msgspec.json.encode({"users": users})
 
 
+async def _volue_auth(client: httpx.AsyncClient) -> dict[str, str]:
+    """The Authorization header of a fresh Volue emulator token (client credentials)."""
+    response = await client.post("/connect/token", data={
+        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    response.raise_for_status()
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
 async def bench_volue(seconds: float, concurrency: int) -> Result:
     """User batch creation of the Volue emulator."""
     emulator = await Emulator.start(VOLUE_FACTORY)
     try:
         async with httpx.AsyncClient(base_url=emulator.base_url) as client:
-            response = await client.post(
-                "/connect/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                },
-            )
-            response.raise_for_status()
-            auth = {"authorization": f"Bearer {response.json()['access_token']}"}
+            auth = await _volue_auth(client)
             result = await _drive(
                 "Volue POST /energy-coordination/v1/users/batch",
                 emulator,
@@ -409,16 +408,7 @@ async def bench_volue_single(seconds: float, concurrency: int) -> list[Result]:
     emulator = await Emulator.start(VOLUE_FACTORY)
     try:
         async with httpx.AsyncClient(base_url=emulator.base_url, timeout=60) as client:
-            response = await client.post(
-                "/connect/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                },
-            )
-            response.raise_for_status()
-            auth = {"authorization": f"Bearer {response.json()['access_token']}"}
+            auth = await _volue_auth(client)
             api = "/energy-coordination/v1"
             users = [str(uuid.UUID(int=i)) for i in range(1, SINGLE_USERS + 1)]
             for i in range(0, SINGLE_USERS, BATCH):
