@@ -120,9 +120,15 @@ class FreshTrees:
 
 def _json_rows(table: Table, rows: list[dict[str, Any]]) -> str:
     """The rows as a JSON array with every column, missing ones at their column default."""
-    defaults = {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
-                for c in table.columns}
+    defaults = _column_defaults(table)
     return msgspec.json.encode([{**defaults, **row} for row in rows]).decode()
+
+
+@functools.cache
+def _column_defaults(table: Table) -> dict[str, Any]:
+    """Every column of ``table`` at its scalar default, or null (worked out once per table)."""
+    return {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+            for c in table.columns}
 
 
 @functools.lru_cache(maxsize=64)

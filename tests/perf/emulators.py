@@ -230,13 +230,7 @@ async def bench_zaehlerfreunde(seconds: float, concurrency: int) -> Result:
     emulator = await Emulator.start(ZF_FACTORY)
     try:
         async with httpx.AsyncClient(base_url=emulator.base_url) as client:
-            token = (
-                await client.post(
-                    "/partner/auth/token",
-                    json={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET},
-                )
-            ).json()["accessToken"]
-            auth = {"authorization": f"Bearer {token}"}
+            auth = await _zf_auth(client)
             space = (
                 await client.post(
                     "/partner/spaces",
@@ -290,6 +284,14 @@ async def bench_zaehlerfreunde(seconds: float, concurrency: int) -> Result:
 def _users_body(client: int, n: int) -> bytes:
     users = [{"userId": str(uuid.UUID(int=(client << 64) | (n * BATCH + i)))} for i in range(BATCH)]
     return msgspec.json.encode({"users": users})
+
+
+async def _zf_auth(client: httpx.AsyncClient) -> dict[str, str]:
+    """The Authorization header of a fresh Zählerfreunde emulator token."""
+    response = await client.post("/partner/auth/token",
+                                 json={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET})
+    response.raise_for_status()
+    return {"authorization": f"Bearer {response.json()['accessToken']}"}
 
 
 async def _volue_auth(client: httpx.AsyncClient) -> dict[str, str]:
@@ -354,13 +356,7 @@ async def bench_zaehlerfreunde_single(seconds: float, concurrency: int) -> list[
     emulator = await Emulator.start(ZF_FACTORY)
     try:
         async with httpx.AsyncClient(base_url=emulator.base_url, timeout=60) as client:
-            token = (
-                await client.post(
-                    "/partner/auth/token",
-                    json={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET},
-                )
-            ).json()["accessToken"]
-            auth = {"authorization": f"Bearer {token}"}
+            auth = await _zf_auth(client)
             spaces_result = await _drive(
                 "Zählerfreunde POST /partner/spaces",
                 emulator,
