@@ -100,15 +100,18 @@ class ReadingsController(Controller):
         return response
 
 
-def encode_cursor(ts: int, reading_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{ts}:{reading_id}".encode()).decode().rstrip("=")
+def encode_cursor(ts: int, obis_code: str) -> str:
+    """The position after the reading (``ts``, ``obis_code``) in a device's listing."""
+    return base64.urlsafe_b64encode(f"{ts}:{obis_code}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[int, int]:
+def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        ts, _, reading_id = raw.decode().partition(":")
-        return int(ts), int(reading_id)
+        ts, separator, obis_code = raw.decode().partition(":")
+        if not separator or not obis_code:
+            raise ValueError(cursor)
+        return int(ts), obis_code
     except (ValueError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API handed out", field="cursor") from None
 
@@ -154,7 +157,7 @@ class DeviceReadingsController(Controller):
         await records.get_device(session, device_id)
         r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
         query = (
-            select(r.id, r.obis_code, r.ts, r.value, r.received_at,  # type: ignore[call-overload]
+            select(r.obis_code, r.ts, r.value, r.received_at,  # type: ignore[call-overload]
                    func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), r.batch_id,
                    t.status, t.last_error)
             .outerjoin(b, b.id == r.batch_id)
@@ -173,8 +176,8 @@ class DeviceReadingsController(Controller):
                 raise InvalidError(str(exc), field="obisCode") from None
         if cursor:
             ts, last = decode_cursor(cursor)
-            query = query.where(or_(r.ts > ts, and_(r.ts == ts, r.id > last)))  # type: ignore[operator]
-        rows = (await session.execute(query.order_by(r.ts, r.id).limit(limit + 1))).all()
+            query = query.where(or_(r.ts > ts, and_(r.ts == ts, r.obis_code > last)))  # type: ignore[operator]
+        rows = (await session.execute(query.order_by(r.ts, r.obis_code).limit(limit + 1))).all()
         more = len(rows) > limit
         rows = rows[:limit]
         items = [
@@ -183,6 +186,5 @@ class DeviceReadingsController(Controller):
                         delivery=_delivery(row.delivered_at, row.batch_id, row.status, row.last_error))
             for row in rows
         ]
-        last_row = rows[-1] if rows else None
-        next_cursor = encode_cursor(last_row.ts, last_row.id) if more and last_row is not None else None
+        next_cursor = encode_cursor(rows[-1].ts, rows[-1].obis_code) if more else None
         return Page[ReadingRead](items=items, next_cursor=next_cursor)

@@ -3,7 +3,9 @@
 Registered with the metadata by ``gateway.store.tables``.
 
 Readings are written in bulk (COPY or Core inserts, never ORM objects) and
-are unique per (device, OBIS code, epoch second). ``batch_id`` names the
+are keyed by (device, OBIS code, epoch second): that primary key is also what
+deduplicates them, so each reading has two index entries: its key and its
+batch. ``batch_id`` names the
 :class:`ReadingBatchRow` the reading is delivered with, which is also the
 ``entity_id`` of the outbox task that delivers it (NULL when no provider takes
 the reading). A reading is delivered when its batch is (``reading_batches.
@@ -17,19 +19,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String
+from sqlalchemy import BigInteger, Column, DateTime, Index, String
 from sqlmodel import Field, SQLModel
 
 _UTC_DATETIME = DateTime(timezone=True)
-READING_ID = BigInteger().with_variant(Integer(), "sqlite")
-"""A 64-bit key on PostgreSQL; SQLite auto-increments only an ``INTEGER`` primary key."""
 
 
-def _bytewise(length: int, *, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _bytewise(length: int, *, nullable: bool = False, primary_key: bool = False) -> Column:  # type: ignore[type-arg]
     """A string column compared byte by byte on PostgreSQL (``COLLATE "C"``): ids and codes need
     no language rules, and the readings indexes grow much faster without them."""
     return Column(String(length).with_variant(String(length, collation="C"), "postgresql"),
-                  nullable=nullable)
+                  nullable=nullable, primary_key=primary_key)
 
 
 def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
@@ -40,16 +40,12 @@ class ReadingRow(SQLModel, table=True):
     """One meter reading: a value of one OBIS code of one device at one epoch second."""
 
     __tablename__ = "readings"
-    __table_args__ = (
-        Index("uq_readings_key", "device_id", "obis_code", "ts", unique=True),
-        Index("ix_readings_batch", "batch_id"),
-    )
+    __table_args__ = (Index("ix_readings_batch", "batch_id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(READING_ID, primary_key=True, autoincrement=True))
-    device_id: str = Field(sa_column=_bytewise(36))
-    obis_code: str = Field(sa_column=_bytewise(40))
+    device_id: str = Field(sa_column=_bytewise(36, primary_key=True))
+    obis_code: str = Field(sa_column=_bytewise(40, primary_key=True))
     """Normalised ``A-B:C.D.E`` (plus ``*F`` and a suffix when given); short forms read as ``1-1:``."""
-    ts: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    ts: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
     """Epoch seconds (UTC)."""
     value: float
     batch_id: str | None = Field(default=None, sa_column=_bytewise(36, nullable=True))

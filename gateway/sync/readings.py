@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.domain import Provider
@@ -46,18 +46,21 @@ from providers.zaehlerfreunde.mapping import DeviceReadings
 
 log = logging.getLogger("gateway.sync.readings")
 _IN_CHUNK = 500
+_KEYS_CHUNK = 300
+"""Reading keys per statement: three parameters each, under SQLite's oldest limit of 999."""
 SLICE_READINGS = 20_000
 """Readings loaded from the database at a time while a round is worked through."""
 
-Reading = tuple[int, str, str, int, float]
-"""(id, device_id, obis_code, ts, value)"""
+Reading = tuple[str, str, int, float]
+"""(device_id, obis_code, ts, value); the first three are the reading's key."""
+Key = tuple[str, str, int]
 
 
 @dataclass
 class _Progress:
     """What became of one task's readings during the round."""
 
-    delivered: list[int] = field(default_factory=list)
+    delivered: list[Key] = field(default_factory=list)
     error: ProviderError | None = None
     calls: list[CallRecord] = field(default_factory=list)
 
@@ -71,7 +74,7 @@ class _Request:
 def device_arrays(readings: Sequence[Reading]) -> list[DeviceReadings]:
     """One ``DeviceReadings`` per device, in the order devices first appear."""
     by_device: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
-    for _id, device, code, ts, value in readings:
+    for device, code, ts, value in readings:
         by_device[device].append((code, ts, value))
     return [DeviceReadings(external_device_id=d, readings=r) for d, r in by_device.items()]
 
@@ -149,13 +152,13 @@ class ReadingsDelivery:
             async with engine.sessions() as session:
                 connection = await session.connection()
                 rows = (await connection.execute(
-                    select(r.batch_id, r.id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
+                    select(r.batch_id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
                     .join(b, b.id == r.batch_id)
                     .where(r.batch_id.in_(wanted), r.delivered_at.is_(None), b.delivered_at.is_(None))
-                    .order_by(r.batch_id, r.device_id, r.ts, r.id)
+                    .order_by(r.batch_id, r.device_id, r.ts, r.obis_code)
                 )).all()
-            for batch_id, reading_id, device, code, ts, value in rows:
-                yield task_of[batch_id], (reading_id, device, code, ts, value)
+            for batch_id, device, code, ts, value in rows:
+                yield task_of[batch_id], (device, code, ts, value)
 
     async def _send(self, adapter: ZaehlerfreundeAdapter, request: _Request,
                     progress: dict[str, _Progress], semaphore: asyncio.Semaphore) -> None:
@@ -196,7 +199,7 @@ class ReadingsDelivery:
         for task_id, reading in readings:
             done = progress[task_id]
             if error is None:
-                done.delivered.append(reading[0])
+                done.delivered.append(reading[:3])
             elif done.error is None or isinstance(error, RejectedError):
                 done.error = error
 
@@ -232,9 +235,10 @@ class ReadingsDelivery:
             await session.execute(
                 update(b).where(b.id.in_(whole[start:start + _IN_CHUNK]), b.delivered_at.is_(None))
                 .values(delivered_at=now))
-        for start in range(0, len(partial), _IN_CHUNK):
+        key = tuple_(r.device_id, r.obis_code, r.ts)
+        for start in range(0, len(partial), _KEYS_CHUNK):
             marked = await session.execute(
-                update(r).where(r.id.in_(partial[start:start + _IN_CHUNK]), r.delivered_at.is_(None))
+                update(r).where(key.in_(partial[start:start + _KEYS_CHUNK]), r.delivered_at.is_(None))
                 .values(delivered_at=now))
             delivered += marked.rowcount
         count_readings("delivered", delivered)

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import pkgutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,3 +178,59 @@ def test_readings_stored_before_batches_existed_get_their_batches(tmp_path: Path
     rows = inspect_db(url, lambda c: c.execute(text(
         "SELECT id, customer_id, size, delivered_at IS NOT NULL FROM reading_batches ORDER BY id")).all())
     assert [tuple(r) for r in rows] == [("b-1", "c-1", 2, 1), ("b-2", "c-1", 1, 0)]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the freshly reset PostgreSQL one."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'keyed.db'}"
+
+
+def test_readings_keep_their_rows_when_keyed_and_unkeyed(empty_url: str) -> None:
+    """0005 keys readings by (device, code, ts) without losing a row; its downgrade numbers them again."""
+    upgrade(empty_url, "0004")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    stored = [("d-1", "1-1:1.8.0", 1, 1.5), ("d-1", "1-1:2.8.0", 1, 2.5), ("d-2", "1-1:1.8.0", 1, 3.5)]
+
+    def seed(conn: Connection) -> None:
+        for device, code, ts, value in stored:
+            conn.execute(text(
+                "INSERT INTO readings (device_id, obis_code, ts, value, received_at) "
+                "VALUES (:d, :c, :t, :v, :at)"), {"d": device, "c": code, "t": ts, "v": value, "at": at})
+        conn.commit()
+
+    def rows(conn: Connection) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT device_id, obis_code, ts, value FROM readings ORDER BY device_id, obis_code"))]
+
+    def keys(conn: Connection) -> tuple[list[str], list[str]]:
+        found = inspect(conn)
+        return (found.get_pk_constraint("readings")["constrained_columns"],
+                [column["name"] for column in found.get_columns("readings")])
+
+    inspect_db(empty_url, seed)
+    upgrade(empty_url)
+    assert inspect_db(empty_url, rows) == stored
+    primary, columns = inspect_db(empty_url, keys)
+    assert primary == ["device_id", "obis_code", "ts"] and "id" not in columns
+    assert inspect_db(empty_url, schema_diff) == []
+    downgrade(alembic_config(empty_url), "0004")
+    assert inspect_db(empty_url, rows) == stored
+    assert inspect_db(empty_url, keys)[0] == ["id"]
+    ids = inspect_db(empty_url, lambda c: sorted(r[0] for r in c.execute(text("SELECT id FROM readings"))))
+    assert len(set(ids)) == 3
+    stored.append(("d-3", "1-1:1.8.0", 1, 4.5))
+    seed_rows = stored[3:]
+
+    def add(conn: Connection) -> int:
+        device, code, ts, value = seed_rows[0]
+        new_id = conn.execute(text(
+            "INSERT INTO readings (device_id, obis_code, ts, value, received_at) "
+            "VALUES (:d, :c, :t, :v, :at) RETURNING id"),
+            {"d": device, "c": code, "t": ts, "v": value, "at": at}).scalar_one()
+        conn.commit()
+        return int(new_id)
+
+    assert inspect_db(empty_url, add) > max(ids)

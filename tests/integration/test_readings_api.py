@@ -8,8 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from sqlmodel import select
 
 from gateway.reading_batches import READINGS_QUEUE
+from gateway.settings import Settings
+from gateway.store.db import create_engine, session_factory
+from gateway.store.tables import OutboxTaskRow
+from gateway.sync.engine import RoundResult
+from gateway.sync.readings import ReadingsDelivery
+from providers.base import TransientError
 from tests.integration.conftest import TREE
 
 T0 = 1_700_000_000
@@ -145,6 +152,57 @@ async def test_listing_filters_pages_and_shows_delivery_status(client: AsyncTest
     assert listed[0]["delivery"]["status"] == "not_sent"
     bad = await client.get(path, params={"obisCode": "x"})
     assert bad.status_code == 400 and bad.json()["field"] == "obisCode"
+
+
+async def test_cursor_pages_through_codes_that_share_a_timestamp(client: AsyncTestClient) -> None:
+    """Pages of one reading each list every (timestamp, code) once, in order; a forged cursor is a 400."""
+    tree = await _customer(client)
+    meter = tree["meter"]["id"]
+    codes = ["1-1:1.8.0", "1-1:2.8.0", "1-1:1.9.0 P.01"]
+    await client.post("/v1/readings", json={"readings": [
+        _item(meter, T0 + n, code=code) for n in range(2) for code in codes]})
+    path = f"/v1/devices/{meter}/readings"
+    seen: list[tuple[str, str]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(path, params=params)).json()
+        seen.extend((r["timestamp"], r["obisCode"]) for r in page["items"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 6 and seen == sorted(seen)
+    assert [code for _, code in seen[:3]] == sorted(codes)
+    for forged in ("not-base64!", "MTIz"):  # the second is "123": no code after the timestamp
+        bad = await client.get(path, params={"cursor": forged})
+        assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+
+
+async def test_readings_a_failed_round_did_deliver_show_delivered_by_their_key(
+    client: AsyncTestClient, settings: Settings
+) -> None:
+    """A failed task records the readings its successful requests carried, by key; the rest stay pending."""
+    tree = await _customer(client)
+    meter = tree["meter"]["id"]
+    await client.post("/v1/readings", json={"readings": [_item(meter, T0 + n) for n in range(4)]
+                                           + [_item(meter, T0, code="1-1:2.8.0")]})
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            task = (await session.exec(select(OutboxTaskRow).where(
+                OutboxTaskRow.provider == READINGS_QUEUE))).one()
+            delivered = [(meter, "1-1:1.8.0", T0 + 1), (meter, "1-1:2.8.0", T0)]
+            failed = RoundResult(task=task, error=TransientError("503 from upstream"), detail=delivered)
+            await ReadingsDelivery(settings=settings).record(session, [failed])
+            await session.commit()
+    finally:
+        await engine.dispose()
+    listed = (await client.get(f"/v1/devices/{meter}/readings")).json()["items"]
+    status = {(r["timestamp"], r["obisCode"]): r["delivery"]["status"] for r in listed}
+    iso = [datetime.fromtimestamp(T0 + n, UTC).isoformat().replace("+00:00", "Z") for n in range(4)]
+    assert status == {(iso[0], "1-1:1.8.0"): "pending", (iso[1], "1-1:1.8.0"): "delivered",
+                      (iso[2], "1-1:1.8.0"): "pending", (iso[3], "1-1:1.8.0"): "pending",
+                      (iso[0], "1-1:2.8.0"): "delivered"}
 
 
 async def test_envelope_errors_and_scope(client: AsyncTestClient) -> None:

@@ -145,7 +145,7 @@ def test_decode_fast_and_per_item_paths() -> None:
 
 def test_device_arrays_group_by_device_in_first_seen_order() -> None:
     """One array entry per device, readings in the order given."""
-    arrays = device_arrays([(1, "b", "1-1:1.8.0", 10, 1.0), (2, "a", "1-1:1.8.0", 10, 2.0),
-                            (3, "b", "1-1:2.8.0", 11, 3.0)])
+    arrays = device_arrays([("b", "1-1:1.8.0", 10, 1.0), ("a", "1-1:1.8.0", 10, 2.0),
+                            ("b", "1-1:2.8.0", 11, 3.0)])
     assert [(a.external_device_id, a.readings) for a in arrays] == [
         ("b", [("1-1:1.8.0", 10, 1.0), ("1-1:2.8.0", 11, 3.0)]), ("a", [("1-1:1.8.0", 10, 2.0)])]
