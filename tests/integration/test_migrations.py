@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 import gateway.store
 from gateway.store.db import create_engine
 from gateway.store.migrate import alembic_config, upgrade
+from tests.conftest import _reset_postgres
 
 T = TypeVar("T")
 
@@ -181,11 +182,19 @@ def test_readings_stored_before_batches_existed_get_their_batches(tmp_path: Path
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a new SQLite file, or the freshly reset PostgreSQL one."""
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    return f"sqlite+aiosqlite:///{tmp_path / 'keyed.db'}"
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without a schema: a new SQLite file, or the PostgreSQL one emptied (and put back
+    at head, empty, afterwards for the tests that follow)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'keyed.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_reset_postgres(url))
+    try:
+        yield url
+    finally:
+        asyncio.run(_reset_postgres(url))
+        upgrade(url)
 
 
 def test_readings_keep_their_rows_when_keyed_and_unkeyed(empty_url: str) -> None:
