@@ -53,14 +53,13 @@ SLICE_READINGS = 20_000
 
 Reading = tuple[str, str, int, float]
 """(device_id, obis_code, ts, value); the first three are the reading's key."""
-Key = tuple[str, str, int]
 
 
 @dataclass
 class _Progress:
     """What became of one task's readings during the round."""
 
-    delivered: list[Key] = field(default_factory=list)
+    delivered: list[Reading] = field(default_factory=list)
     error: ProviderError | None = None
     calls: list[CallRecord] = field(default_factory=list)
 
@@ -125,11 +124,11 @@ class ReadingsDelivery:
             job.add_done_callback(in_flight.discard)
 
         try:
-            async for task_id, reading in self._pending_readings(engine, [r.task for r in results]):
-                pending.append((task_id, reading))
-                if len(pending) >= self.batch_size:
-                    launch(pending)
-                    pending = []
+            async for part in self._pending_readings(engine, [r.task for r in results]):
+                pending.extend(part)
+                while len(pending) >= self.batch_size:
+                    launch(pending[:self.batch_size])
+                    del pending[:self.batch_size]
                     while len(in_flight) >= self.concurrency * 2:
                         await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             if pending:
@@ -139,8 +138,9 @@ class ReadingsDelivery:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _pending_readings(self, engine: SyncEngine,
-                                tasks: Sequence[OutboxTaskRow]) -> AsyncIterator[tuple[str, Reading]]:
-        """Undelivered readings of the tasks, task by task, a slice of tasks at a time."""
+                                tasks: Sequence[OutboxTaskRow]) -> AsyncIterator[list[tuple[str, Reading]]]:
+        """Undelivered readings of the tasks as (task id, reading), task by task, a slice of tasks
+        at a time."""
         r, b = ReadingRow, ReadingBatchRow
         ids = [t.entity_id for t in tasks]
         task_of = {t.entity_id: t.id for t in tasks}
@@ -157,8 +157,7 @@ class ReadingsDelivery:
                     .where(r.batch_id.in_(wanted), r.delivered_at.is_(None), b.delivered_at.is_(None))
                     .order_by(r.batch_id, r.device_id, r.ts, r.obis_code)
                 )).all()
-            for batch_id, device, code, ts, value in rows:
-                yield task_of[batch_id], (device, code, ts, value)
+            yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
 
     async def _send(self, adapter: ZaehlerfreundeAdapter, request: _Request,
                     progress: dict[str, _Progress], semaphore: asyncio.Semaphore) -> None:
@@ -199,7 +198,7 @@ class ReadingsDelivery:
         for task_id, reading in readings:
             done = progress[task_id]
             if error is None:
-                done.delivered.append(reading[:3])
+                done.delivered.append(reading)
             elif done.error is None or isinstance(error, RejectedError):
                 done.error = error
 
@@ -229,7 +228,7 @@ class ReadingsDelivery:
         now = utcnow()
         r, b = ReadingRow, ReadingBatchRow
         whole = [res.task.entity_id for res in results if res.outcome is not None]
-        partial = [rid for res in results if res.outcome is None for rid in (res.detail or [])]
+        partial = [reading[:3] for res in results if res.outcome is None for reading in (res.detail or [])]
         delivered = sum(len(res.detail or []) for res in results if res.outcome is not None)
         for start in range(0, len(whole), _IN_CHUNK):
             await session.execute(

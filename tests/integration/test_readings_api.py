@@ -191,7 +191,7 @@ async def test_readings_a_failed_round_did_deliver_show_delivered_by_their_key(
         async with session_factory(engine)() as session:
             task = (await session.exec(select(OutboxTaskRow).where(
                 OutboxTaskRow.provider == READINGS_QUEUE))).one()
-            delivered = [(meter, "1-1:1.8.0", T0 + 1), (meter, "1-1:2.8.0", T0)]
+            delivered = [(meter, "1-1:1.8.0", T0 + 1, 1.5), (meter, "1-1:2.8.0", T0, 1.5)]
             failed = RoundResult(task=task, error=TransientError("503 from upstream"), detail=delivered)
             await ReadingsDelivery(settings=settings).record(session, [failed])
             await session.commit()
