@@ -16,7 +16,7 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -410,8 +410,15 @@ UPSTREAM_CALLS: dict[tuple[Provider, EntityType, bool], str] = {
 ``providers.registry.CAPABILITIES``, as for the API's own outbox planning."""
 
 
-def planned_calls(customers: Sequence[OnboardingCustomer]) -> list[PlannedCall]:
-    """The upstream objects the file's records become at each provider, as if all were new."""
+def planned_calls(customers: Sequence[OnboardingCustomer], *,
+                  missing: Mapping[str, set[str] | None] | None = None) -> list[PlannedCall]:
+    """The upstream objects the file's records become at each provider.
+
+    ``missing`` narrows the plan to the records the gateway lacks: per customer
+    externalRef, the record paths (as in ``OnboardingCustomer.records``) to
+    plan, or ``None`` for all of them. Without it every record is planned, as
+    if all were new.
+    """
     calls: list[PlannedCall] = []
 
     def add(line: int, providers: list[Provider], entity: EntityType, kind: DeviceKind | None,
@@ -423,13 +430,23 @@ def planned_calls(customers: Sequence[OnboardingCustomer]) -> list[PlannedCall]:
 
     for customer in customers:
         body = customer.body
+        wanted = missing.get(body.external_ref) if missing is not None else None
+
+        def planned(path: str, wanted: set[str] | None = wanted) -> bool:
+            return wanted is None or path in wanted
+
         providers = list(dict.fromkeys(body.providers))
-        add(customer.line, providers, EntityType.CUSTOMER, None, f"customer {body.external_ref}")
+        if planned(""):
+            add(customer.line, providers, EntityType.CUSTOMER, None, f"customer {body.external_ref}")
         for i, site in enumerate(body.sites):
-            add(customer.line_of(f"sites[{i}]"), providers, EntityType.SITE, None,
-                f"site {site.external_ref}")
+            if planned(f"sites[{i}]"):
+                add(customer.line_of(f"sites[{i}]"), providers, EntityType.SITE, None,
+                    f"site {site.external_ref}")
             for j, device in enumerate(site.devices):
-                line = customer.line_of(f"sites[{i}].devices[{j}]")
+                path = f"sites[{i}].devices[{j}]"
+                if not planned(path):
+                    continue
+                line = customer.line_of(path)
                 record = f"{device.kind.value} {device.external_ref}"
                 add(line, providers, EntityType.DEVICE, device.kind, record)
                 if device.kind is DeviceKind.METER and device.meter_point_id:
@@ -440,8 +457,9 @@ def planned_calls(customers: Sequence[OnboardingCustomer]) -> list[PlannedCall]:
                                 line=line, provider=provider, record=f"{record} ({device.meter_point_id})",
                                 call=f"meterPointIds on the {site_call.split(':')[0]}"))
         for k, vehicle in enumerate(body.vehicles):
-            add(customer.line_of(f"vehicles[{k}]"), providers, EntityType.DEVICE, DeviceKind.VEHICLE,
-                f"vehicle {vehicle.external_ref}")
+            if planned(f"vehicles[{k}]"):
+                add(customer.line_of(f"vehicles[{k}]"), providers, EntityType.DEVICE, DeviceKind.VEHICLE,
+                    f"vehicle {vehicle.external_ref}")
     return calls
 
 

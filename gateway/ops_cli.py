@@ -14,7 +14,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,11 +137,74 @@ async def onboard(
     return outcomes
 
 
+@dataclass
+class Missing:
+    """What the gateway does not have yet of one customer of the file (matched by externalRef)."""
+
+    customer_id: str | None
+    """The existing customer's id; ``None`` when the customer itself is missing."""
+    sites: list[int] = field(default_factory=list)
+    """Indexes of the file's sites the customer lacks."""
+    devices: list[tuple[int, int, str]] = field(default_factory=list)
+    """(site index, device index, the existing site's id) of devices an existing site lacks."""
+    vehicles: list[int] = field(default_factory=list)
+
+    def paths(self, body: Any) -> set[str] | None:
+        """Paths of the missing records, as ``OnboardingCustomer.records`` names them; ``None``
+        when the customer (and so every record of it) is missing."""
+        if self.customer_id is None:
+            return None
+        found = {f"vehicles[{k}]" for k in self.vehicles}
+        found |= {f"sites[{i}].devices[{j}]" for i, j, _ in self.devices}
+        for i in self.sites:
+            found.add(f"sites[{i}]")
+            found |= {f"sites[{i}].devices[{j}]" for j in range(len(body.sites[i].devices))}
+        return found
+
+
+async def missing_records(api: GatewayClient, body: Any) -> Missing:
+    """Ask the gateway which of the customer's records (by externalRef) it lacks; writes nothing."""
+    page, _ = await api.call("GET", "/v1/customers", CustomerPage, params={"externalRef": body.external_ref})
+    if not page.items:
+        return Missing(customer_id=None)
+    missing = Missing(customer_id=page.items[0].id)
+    sites = await _list(api, f"/v1/customers/{missing.customer_id}/sites", RemoteSite)
+    for i, site in enumerate(body.sites):
+        found = sites.get(site.external_ref)
+        if found is None:
+            missing.sites.append(i)
+            continue
+        devices = await _list(api, f"/v1/sites/{found.id}/devices", RemoteDevice)
+        missing.devices.extend((i, j, found.id) for j, device in enumerate(site.devices)
+                               if device.external_ref not in devices)
+    if body.vehicles:
+        vehicles = await _list(api, f"/v1/customers/{missing.customer_id}/vehicles", RemoteDevice)
+        missing.vehicles = [k for k, v in enumerate(body.vehicles) if v.external_ref not in vehicles]
+    return missing
+
+
+async def missing_per_customer(api: GatewayClient, parsed: ParsedFile, *, progress: Progress,
+                               concurrency: int = 16) -> dict[str, set[str] | None]:
+    """:meth:`Missing.paths` of every customer of the file, by externalRef (reads only)."""
+    task = progress.add_task("asking the gateway", total=len(parsed.customers))
+    limit = asyncio.Semaphore(concurrency)
+    found: dict[str, set[str] | None] = {}
+
+    async def one(customer: OnboardingCustomer) -> None:
+        async with limit:
+            missing = await missing_records(api, customer.body)
+        found[customer.body.external_ref] = missing.paths(customer.body)
+        progress.advance(task)
+
+    await asyncio.gather(*(one(customer) for customer in parsed.customers))
+    return found
+
+
 async def _complete(api: GatewayClient, outcome: Outcome) -> None:
     """An existing customer: add the file's sites, devices and vehicles it does not have yet."""
     body = outcome.customer.body
-    page, _ = await api.call("GET", "/v1/customers", CustomerPage, params={"externalRef": body.external_ref})
-    if not page.items:
+    missing = await missing_records(api, body)
+    if missing.customer_id is None:
         try:
             created, _ = await api.call("POST", "/v1/customers", RemoteCustomer, body=body)
         except GatewayProblem as problem:
@@ -149,27 +212,21 @@ async def _complete(api: GatewayClient, outcome: Outcome) -> None:
             return
         outcome.status, outcome.id = "created", created.id
         return
-    outcome.id = customer_id = page.items[0].id
-    sites = await _list(api, f"/v1/customers/{customer_id}/sites", RemoteSite)
-    for i, site in enumerate(body.sites):
-        found = sites.get(site.external_ref)
-        if found is None:
-            added = await _add(api, outcome, f"sites[{i}]", f"/v1/customers/{customer_id}/sites", site,
-                               f"site {site.external_ref}", RemoteSite)
-            if added:
-                outcome.added.extend(f"{d.kind.value} {d.external_ref}" for d in site.devices)
-            continue
-        devices = await _list(api, f"/v1/sites/{found.id}/devices", RemoteDevice)
-        for j, device in enumerate(site.devices):
-            if device.external_ref not in devices:
-                await _add(api, outcome, f"sites[{i}].devices[{j}]", f"/v1/sites/{found.id}/devices", device,
-                           f"{device.kind.value} {device.external_ref}", RemoteDevice)
-    if body.vehicles:
-        vehicles = await _list(api, f"/v1/customers/{customer_id}/vehicles", RemoteDevice)
-        for k, vehicle in enumerate(body.vehicles):
-            if vehicle.external_ref not in vehicles:
-                await _add(api, outcome, f"vehicles[{k}]", f"/v1/customers/{customer_id}/vehicles", vehicle,
-                           f"vehicle {vehicle.external_ref}", RemoteDevice)
+    outcome.id = customer_id = missing.customer_id
+    for i in missing.sites:
+        site = body.sites[i]
+        added = await _add(api, outcome, f"sites[{i}]", f"/v1/customers/{customer_id}/sites", site,
+                           f"site {site.external_ref}", RemoteSite)
+        if added:
+            outcome.added.extend(f"{d.kind.value} {d.external_ref}" for d in site.devices)
+    for i, j, site_id in missing.devices:
+        device = body.sites[i].devices[j]
+        await _add(api, outcome, f"sites[{i}].devices[{j}]", f"/v1/sites/{site_id}/devices", device,
+                   f"{device.kind.value} {device.external_ref}", RemoteDevice)
+    for k in missing.vehicles:
+        vehicle = body.vehicles[k]
+        await _add(api, outcome, f"vehicles[{k}]", f"/v1/customers/{customer_id}/vehicles", vehicle,
+                   f"vehicle {vehicle.external_ref}", RemoteDevice)
     outcome.status = "incomplete" if outcome.problems else "already there"
 
 
@@ -278,9 +335,11 @@ def problems_table(problems: Sequence[RowProblem], title: str) -> Table:
     return table
 
 
-def plan_table(parsed: ParsedFile) -> tuple[Table, Table]:
-    """Every planned upstream call, and their count per provider and call."""
-    calls = planned_calls(parsed.customers)
+def plan_table(parsed: ParsedFile, missing: Mapping[str, set[str] | None] | None = None
+               ) -> tuple[Table, Table]:
+    """Every planned upstream call, and their count per provider and call (``missing``: see
+    :func:`planned_calls`)."""
+    calls = planned_calls(parsed.customers, missing=missing)
     listing = Table("line", "provider", "record", "upstream call", title="Planned upstream calls",
                     title_justify="left")
     for call in calls:
@@ -289,6 +348,12 @@ def plan_table(parsed: ParsedFile) -> tuple[Table, Table]:
     for (provider, what), count in sorted(Counter((c.provider.value, c.call) for c in calls).items()):
         counts.add_row(provider, what, str(count))
     return listing, counts
+
+
+def _print_plan(out: Console, parsed: ParsedFile, missing: Mapping[str, set[str] | None] | None) -> None:
+    listing, counts = plan_table(parsed, missing)
+    out.print(listing)
+    out.print(counts)
 
 
 def outcome_table(outcomes: Sequence[Outcome]) -> Table:
@@ -369,11 +434,27 @@ def onboard_command(args: argparse.Namespace) -> int:
     out.print(f"{args.file}: {len(parsed.customers)} customers, {sites} sites, {devices} devices, "
               f"{vehicles} vehicles; every row is valid")
     if args.dry_run:
-        listing, counts = plan_table(parsed)
-        out.print(listing)
-        out.print(counts)
-        out.print("dry run: nothing was written (the calls are those of records that do not exist yet)")
-        return 0
+        if not settings_from(args.url, args.api_key)[1]:
+            _print_plan(out, parsed, None)
+            out.print("dry run: nothing was written. Without an API key the gateway was not asked "
+                      "which records exist, so every record is planned as new (pass --api-key or set "
+                      "GATEWAY_API_KEY to plan only what is missing)")
+            return 0
+
+        async def plan(api: GatewayClient, out: Console, err: Console) -> int:
+            with _progress(err) as progress:
+                missing = await missing_per_customer(api, parsed, progress=progress)
+            _print_plan(out, parsed, missing)
+            total = sum(len(c.records) for c in parsed.customers)
+            absent = 0
+            for customer in parsed.customers:
+                paths = missing[customer.body.external_ref]
+                absent += len(customer.records) if paths is None else len(paths)
+            out.print(f"dry run: nothing was written. {total - absent} of the file's {total} records "
+                      "exist at the gateway already and are left out of the plan")
+            return 0
+
+        return _run(args, plan)
 
     async def body(api: GatewayClient, out: Console, err: Console) -> int:
         with _progress(err) as progress:

@@ -72,6 +72,16 @@ def _counts(emulators: dict[str, Any]) -> dict[str, int]:
             "spaces": zf["spaces"], "devices": zf["devices"], "invites": zf["invites"]}
 
 
+def _planned_records(out: str) -> set[str]:
+    """The record cells of the dry run's "Planned upstream calls" table."""
+    found = set()
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) == 4 and cells[0].isdigit():
+            found.add(cells[2])
+    return found
+
+
 def _row_value(out: str, label: str) -> str:
     """The value cell of the summary table row starting with ``label``."""
     for line in out.splitlines():
@@ -111,6 +121,13 @@ def test_onboard_waits_for_sync_and_reruns_are_harmless(
         "crm-10006,,,,,,,,,,,,,,,,,,,,,crm-10006-car,vehicle,Car,Tesla,Model Y,2023,5YJYGDEE1MF123456,75",
         "crm-10008,Nils Lie,nils@example.no,volue,,,,,,,,,,,,,,,,,,,,,,,,,",
     ]) + "\n")
+    code, out, err = run("onboard", str(extended), "--dry-run", *connect)
+    assert code == 0, out + err
+    assert _planned_records(out) == {
+        "site crm-10002-cabin", "meter crm-10002-m2", "meter crm-10002-m2 (707057500098765449)",
+        "hvac crm-10006-hp", "vehicle crm-10006-car", "customer crm-10008"}
+    assert "exist at the gateway already and are left out of the plan" in out
+    assert _counts(emulators) == counts
     code, out, err = run("onboard", str(extended), "--wait", *connect)
     assert code == 0, out + err
     assert _row_value(out, "created") == "1" and _row_value(out, "already there") == "7"
@@ -133,6 +150,10 @@ def test_dry_run_and_invalid_files_write_nothing(
     assert "Planned upstream calls" in out and "dry run: nothing was written" in out
     assert "user: POST /users" in out and "space: POST /spaces" in out
     assert _row_value(out, "zaehlerfreunde") == "device: POST /spaces/{s}/devices"
+    assert "0 of the file's" in out
+    code, offline, _ = run("onboard", str(SAMPLE), "--dry-run")
+    assert code == 0 and "Without an API key the gateway was not asked" in offline
+    assert _planned_records(offline) == _planned_records(out)
 
     bad = tmp_path / "bad.csv"
     lines = SAMPLE.read_text().splitlines()

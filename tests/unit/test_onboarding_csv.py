@@ -196,6 +196,22 @@ def test_planned_calls_follow_provider_capabilities() -> None:
     }
 
 
+def test_planned_calls_leave_out_what_the_gateway_has() -> None:
+    """With ``missing`` given, only the missing records of existing customers are planned; new
+    customers are planned whole."""
+    data = csv_of(
+        row(**customer("c-1"), **site(), **meter(), device_ref="t-1", device_kind="hot_water_tank",
+            device_name="Tank"),
+        row(**customer("c-2", providers="zaehlerfreunde"), **site("s-2"), **meter("m-2")),
+    )
+    parsed = parse_csv(data)
+    assert parsed.problems == []
+    calls = planned_calls(parsed.customers, missing={"c-1": {"sites[0].devices[1]"}, "c-2": None})
+    assert {(c.provider.value, c.record) for c in calls} == {
+        ("volue", "hot_water_tank t-1"), ("zaehlerfreunde", "site s-2"), ("zaehlerfreunde", "meter m-2")}
+    assert planned_calls(parsed.customers, missing={"c-1": set(), "c-2": set()}) == []
+
+
 def test_batches_respect_count_and_size_and_keys_are_stable() -> None:
     """Batches hold at most ``size`` customers and about ``max_bytes``; keys depend on file and batch."""
     data = csv_of(*(row(**customer(f"c-{i}")) for i in range(25)))
