@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree
 
+from gateway.api.schemas import CustomerCreate
 from gateway.onboarding import (
     OnboardingCustomer,
     ParsedFile,
@@ -149,7 +150,7 @@ class Missing:
     """(site index, device index, the existing site's id) of devices an existing site lacks."""
     vehicles: list[int] = field(default_factory=list)
 
-    def paths(self, body: Any) -> set[str] | None:
+    def paths(self, body: CustomerCreate) -> set[str] | None:
         """Paths of the missing records, as ``OnboardingCustomer.records`` names them; ``None``
         when the customer (and so every record of it) is missing."""
         if self.customer_id is None:
@@ -162,7 +163,7 @@ class Missing:
         return found
 
 
-async def missing_records(api: GatewayClient, body: Any) -> Missing:
+async def missing_records(api: GatewayClient, body: CustomerCreate) -> Missing:
     """Ask the gateway which of the customer's records (by externalRef) it lacks; writes nothing."""
     page, _ = await api.call("GET", "/v1/customers", CustomerPage, params={"externalRef": body.external_ref})
     if not page.items:

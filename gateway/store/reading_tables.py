@@ -4,15 +4,14 @@ Registered with the metadata by ``gateway.store.tables``.
 
 Readings are written in bulk (COPY or Core inserts, never ORM objects) and
 are keyed by (device, OBIS code, epoch second): that primary key is also what
-deduplicates them, so each reading has two index entries: its key and its
-batch. ``batch_id`` names the
-:class:`ReadingBatchRow` the reading is delivered with, which is also the
-``entity_id`` of the outbox task that delivers it (NULL when no provider takes
-the reading). A reading is delivered when its batch is (``reading_batches.
-delivered_at``, set once, in the transaction that finishes the task) or, for
-the readings a partly failed attempt did deliver, when its own
-``delivered_at`` is set; marking the batch instead of each of its readings
-keeps delivery at one row update per batch.
+deduplicates them, so each reading has two index entries, its key and its
+batch. ``batch_id`` names the :class:`ReadingBatchRow` the reading is
+delivered with, which is also the ``entity_id`` of the outbox task that
+delivers it (NULL when no provider takes the reading). A reading is
+delivered when its batch is (``reading_batches.delivered_at``, set once, in
+the transaction that finishes the task) or, for the readings a partly failed
+attempt did deliver, when its own ``delivered_at`` is set; marking the batch
+instead of each of its readings keeps delivery at one row update per batch.
 """
 
 from __future__ import annotations
