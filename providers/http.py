@@ -21,6 +21,7 @@ import msgspec
 
 from providers.base import CallRecord, Operation, Outcome, ProviderError
 from providers.errors import error_for_exception, error_for_response, message_from_body
+from providers.lenient import decode_lenient, log_unknown_fields
 
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
 """Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
@@ -81,9 +82,16 @@ def make_client(*, base_url: str, timeout_s: float = 10.0, max_connections: int 
 
 
 def decode(response: httpx.Response, type_: type[T], *, route: str) -> T:
-    """The response body as ``type_``; a body that does not fit is a ``ProviderError``."""
+    """The response body as ``type_``; a body that does not fit is a ``ProviderError``.
+
+    Fields the contract does not name are dropped and logged, not refused
+    (:mod:`providers.lenient`).
+    """
     try:
-        return msgspec.json.decode(response.content, type=type_)
+        value, dropped = decode_lenient(response.content, type_)
+        if dropped:
+            log_unknown_fields(f"{response.request.method} {route}", dropped)
+        return value
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProviderError(
             f"{response.request.method} {route} answered {response.status_code} with an "

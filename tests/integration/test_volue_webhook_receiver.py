@@ -17,6 +17,7 @@ from gateway.secrets_box import SecretsBox
 from gateway.settings import load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
+from providers import lenient
 from providers.volue.webhooks import sign
 from tests.conftest import ADMIN_KEY, SHARED
 
@@ -134,6 +135,23 @@ async def test_signed_but_malformed_body_names_the_field(receiver: AsyncTestClie
     response = await _post(receiver, missing, {"x-payload-signature": sign(missing, KEY)})
     assert response.status_code == 400
     assert response.json()["field"] == "eventId"
+
+
+async def test_signed_body_with_fields_the_contract_does_not_name_is_stored(
+    receiver: AsyncTestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signed notification carrying new fields (top level and in its payload) is accepted, stored
+    once, and the new fields are named in a warning."""
+    monkeypatch.setattr(lenient, "_REPORTED", set())
+    body, _ = _vector(VECTOR_NAMES[0])
+    extended = body.replace(b'"notificationType"', b'"retryCount":2,"notificationType"', 1)
+    extended = extended.replace(b'"payloadType"', b'"region":"north","payloadType"', 1)
+    with caplog.at_level(logging.WARNING, logger="providers.lenient"):
+        response = await _post(receiver, extended, {"x-payload-signature": sign(extended, KEY)})
+    assert response.status_code == 200, response.text
+    events = (await receiver.get("/v1/events")).json()
+    assert [e["volueEventId"] for e in events] == [msgspec.json.decode(body)["eventId"]]
+    assert "$.retryCount" in caplog.text and "$.payload.region" in caplog.text
 
 
 async def test_secret_of_a_registered_webhook_is_accepted(database_url: str) -> None:
