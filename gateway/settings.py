@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "GATEWAY_"
+EVENTS_RETENTION_MIN_S = 2 * 86_400.0
+"""Events are kept at least this long: the reconciliation poll looks back a day."""
 
 
 class SettingsError(ValueError):
@@ -102,6 +104,9 @@ class Settings:
     """How often the reconciliation poll reads Volue's ``GET /events`` (0: never)."""
     forward_max_age_s: int = 86_400
     """Deliveries to internal subscribers are retried until their first attempt is this old."""
+    events_retention_s: float = 30 * 86_400.0
+    """Volue events received longer ago than this are deleted with their targets and settled
+    deliveries; the reconciliation poll does not store events created before then."""
     forward_backoff_max_s: float = 3_600.0
     forward_timeout_s: float = 10.0
 
@@ -258,3 +263,7 @@ def _validate(s: Settings) -> None:
         check_keys(s.secrets_key.value)
     if s.forward_max_age_s < 1:
         raise SettingsError("GATEWAY_FORWARD_MAX_AGE_S must be at least 1")
+    if s.events_retention_s < EVENTS_RETENTION_MIN_S or s.events_retention_s < 2 * s.forward_max_age_s:
+        raise SettingsError(
+            f"GATEWAY_EVENTS_RETENTION_S must be at least {EVENTS_RETENTION_MIN_S:.0f} (two days: the "
+            "poll looks back one) and at least twice GATEWAY_FORWARD_MAX_AGE_S")

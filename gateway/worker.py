@@ -34,7 +34,7 @@ from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.sync.engine import SyncEngine
 from gateway.sync.kinds import build_kinds
 from gateway.sync.reconcile import events_poll_loop, poll_volue_events
-from gateway.sync.retention import prune
+from gateway.sync.retention import prune, prune_events
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,
@@ -134,10 +134,19 @@ async def relay(ctx: dict[str, Any]) -> list[str]:
     return sorted(set(lapsed) | set(ready))
 
 
-async def prune_history(ctx: dict[str, Any]) -> tuple[int, int]:
-    """arq cron (hourly): delete call history and finished tasks past their retention."""
-    async with ctx["sessions"]() as session:
-        return await prune(session, now=utcnow(), keep_s=ctx["settings"].history_retention_s)
+async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
+    """arq cron (hourly): delete call history, finished tasks and Volue events past their retention."""
+    return await prune_all(ctx["sessions"], ctx["settings"])
+
+
+async def prune_all(sessions: Any, settings: Settings) -> tuple[int, int, int]:
+    """(calls, tasks, events) deleted, each kind past its retention."""
+    now = utcnow()
+    async with sessions() as session:
+        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
+    async with sessions() as session:
+        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
+    return calls, tasks, events
 
 
 class WorkerSettings:
@@ -221,8 +230,7 @@ async def _relay_loop(state: Any) -> None:
         rounds += 1
         if rounds % (3600 // RELAY_EVERY_S) == 1:
             try:
-                async with state.sessions() as session:
-                    await prune(session, now=utcnow(), keep_s=state.settings.history_retention_s)
+                await prune_all(state.sessions, state.settings)
             except Exception:
                 log.exception("embedded history pruning failed")
         try:

@@ -5,7 +5,10 @@ end either way (the order is read off the first and last page), and each page's
 new events go through :func:`gateway.events.store_event`, so an event that also
 came by webhook is stored once. The walk stops at the end of the list or at a
 page whose events were all known and are older than ``LOOKBACK``: earlier polls
-covered what lies behind it.
+covered what lies behind it. Events created before the retention horizon
+(``GATEWAY_EVENTS_RETENTION_S``) are not stored, and the walk ends at the page
+that reaches it: those events were stored and pruned already, or are too old to
+act on.
 
 Runs as an arq cron job (``poll_volue_events``; a Redis key spaces the runs of
 all workers ``GATEWAY_EVENTS_POLL_INTERVAL_S`` apart) or, in embedded mode, as
@@ -66,12 +69,14 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], adapter: Prov
         pages[total] = await client.events_page(total)
         newest_first = _newest(first.events) >= _newest(pages[total].events)
         order = list(range(1, total + 1)) if newest_first else list(range(total, 0, -1))
+    horizon = now - timedelta(seconds=settings.events_retention_s)
     for number in order:
         page = pages.get(number) or await client.events_page(number)
         result.pages += 1
-        fresh = await _store_page(sessions, page.events, settings, result)
+        kept = [e for e in page.events if _utc(e.created_at) >= horizon]
+        fresh = await _store_page(sessions, kept, settings, result)
         oldest = min((_utc(e.created_at) for e in page.events), default=_EPOCH)
-        if not fresh and oldest < now - LOOKBACK:
+        if oldest < horizon or (not fresh and oldest < now - LOOKBACK):
             break
     return result
 

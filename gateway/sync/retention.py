@@ -1,15 +1,23 @@
-"""Retention: the call history and finished outbox tasks are kept for a while, not for ever."""
+"""Retention: call history, finished outbox tasks and Volue events are kept for a while, not for ever."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.store.db import among, chunked
+from gateway.store.event_tables import (
+    VolueEventRow,
+    VolueEventTargetRow,
+    VolueNotificationRow,
+    WebhookDeliveryRow,
+)
 from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
 
 FINISHED = ("done", "cancelled", "superseded")
+UNSETTLED_DELIVERIES = ("pending", "retrying")
 
 
 async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple[int, int]:
@@ -28,3 +36,25 @@ async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple
     )
     await session.commit()
     return calls.rowcount, tasks.rowcount  # type: ignore[attr-defined]
+
+
+async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -> int:
+    """Delete Volue events received more than ``keep_s`` ago, with their targets, deliveries
+    and webhook notification ids; commits. Returns the number of events deleted.
+
+    An event with a delivery still pending or retrying is kept until that settles.
+    """
+    cutoff = now - timedelta(seconds=keep_s)
+    e, d, t = VolueEventRow, WebhookDeliveryRow, VolueEventTargetRow
+    unsettled = exists().where(d.event_id == e.id, d.status.in_(UNSETTLED_DELIVERIES))  # type: ignore[attr-defined]
+    ids = list((await session.execute(
+        select(e.id).where(e.received_at < cutoff, ~unsettled)  # type: ignore[call-overload, operator]
+    )).scalars())
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    for part in chunked(ids, postgres=postgres):
+        for table, column in ((t, t.event_id), (d, d.event_id), (e, e.id)):
+            await session.execute(delete(table).where(among(column, part, postgres=postgres)))
+    n = VolueNotificationRow
+    await session.execute(delete(n).where(n.received_at < cutoff))  # type: ignore[arg-type]
+    await session.commit()
+    return len(ids)

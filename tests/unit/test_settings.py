@@ -112,6 +112,8 @@ def test_float_errors_name_the_variable(name: str) -> None:
         ("GATEWAY_PORT", "70000"),
         ("GATEWAY_PORT", "0"),
         ("GATEWAY_SYNC_MAX_ATTEMPTS", "0"),
+        ("GATEWAY_EVENTS_RETENTION_S", "3600"),
+        ("GATEWAY_FORWARD_MAX_AGE_S", "2000000"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, raw: str) -> None:
