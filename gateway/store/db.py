@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, event
+from sqlalchemy import ARRAY, String, bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,9 +44,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def among(column: Any, values: list[str], *, postgres: bool) -> Any:
     """``column IN values``: one array parameter on PostgreSQL, so the statement is compiled
-    once whatever the number of values; an ``IN`` list elsewhere (keep those to :data:`IN_CHUNK`)."""
+    once whatever the number of values; an ``IN`` list elsewhere (keep those to :data:`IN_CHUNK`).
+
+    On PostgreSQL the array is unnested into a semi-join (``IN (SELECT unnest(:among))``)
+    rather than compared with ``= ANY(:among)``: a prepared statement soon runs a generic
+    plan, which tests ``= ANY`` of a parameter element by element for every row it scans,
+    while the semi-join hashes or probes an index whatever the array's length.
+    """
     if postgres:
-        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+        return column.in_(select(func.unnest(bindparam("among", values, type_=ARRAY(String)))))
     return column.in_(values)
 
 

@@ -154,7 +154,9 @@ class ReadingsDelivery:
                 rows = (await connection.execute(
                     select(r.batch_id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
                     .join(b, b.id == r.batch_id)
-                    .where(r.batch_id.in_(wanted), r.delivered_at.is_(None), b.delivered_at.is_(None))
+                    # Both sides named by id, so each is found through its index.
+                    .where(r.batch_id.in_(wanted), b.id.in_(wanted), r.delivered_at.is_(None),
+                           b.delivered_at.is_(None))
                     .order_by(r.batch_id, r.device_id, r.ts, r.obis_code)
                 )).all()
             yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
