@@ -109,7 +109,9 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
         ts, separator, obis_code = raw.decode().partition(":")
-        if not separator or not obis_code:
+        # Digits alone after the timestamp are a reading id: a cursor handed out before
+        # readings were keyed by (device, code, ts).
+        if not separator or not obis_code or obis_code.isdigit():
             raise ValueError(cursor)
         return int(ts), obis_code
     except (ValueError, UnicodeDecodeError):

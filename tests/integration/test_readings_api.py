@@ -173,7 +173,8 @@ async def test_cursor_pages_through_codes_that_share_a_timestamp(client: AsyncTe
             break
     assert len(seen) == 6 and seen == sorted(seen)
     assert [code for _, code in seen[:3]] == sorted(codes)
-    for forged in ("not-base64!", "MTIz"):  # the second is "123": no code after the timestamp
+    # "123": no code after the timestamp; "1700000000:42": an id cursor of before migration 0005
+    for forged in ("not-base64!", "MTIz", "MTcwMDAwMDAwMDo0Mg"):
         bad = await client.get(path, params={"cursor": forged})
         assert bad.status_code == 400 and bad.json()["field"] == "cursor"
 
