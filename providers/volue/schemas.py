@@ -1,8 +1,10 @@
 """Volue Energy Coordination API wire shapes, named after the OpenAPI components.
 
-Mirrors ``ec-sandbox-swagger.json`` (Partner Endpoints v1). Request structs forbid
-unknown fields (the spec says ``additionalProperties: false`` everywhere) and omit
-``None`` values when encoded, because most optional fields are not nullable there.
+Mirrors ``ec-sandbox-swagger.json`` (Partner Endpoints v1). The structs forbid
+unknown fields (the spec says ``additionalProperties: false`` everywhere), which keeps
+the emulator strict; what Volue sends us is decoded through :mod:`providers.lenient`,
+which drops fields the spec does not name. Request structs omit ``None`` values when
+encoded, because most optional fields are not nullable there.
 Polymorphic payloads are msgspec tagged unions on ``payloadType``, which is what the
 spec's ``discriminator`` mappings mean.
 
