@@ -35,7 +35,7 @@ from gateway.api.wire import Wire
 from gateway.domain import DeviceKind
 from gateway.errors import InvalidError
 from gateway.reading_batches import DELIVERY_PROVIDER, Batcher, Row, queue_deliveries, store
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, plan_with_values
 from gateway.store.tables import CustomerRow, DeviceRow
 from gateway.sync.plan import OutboxPlanner
 from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
@@ -309,6 +309,8 @@ async def ingest(
             errors.append(outcome)
         else:
             checked.append(outcome)
+    # The lookups below take arrays of up to 10,000 ids: plan them with their values.
+    await plan_with_values(await session.connection())
     by_id, by_ref = await resolve_devices(
         session, (c.device for c in checked if not c.by_ref), (c.device for c in checked if c.by_ref))
     seen: set[tuple[str, str, int]] = set()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gateway.app import create_app
 from gateway.settings import load_settings
-from gateway.store.db import create_engine
+from gateway.store.db import create_engine, plan_with_values
 from tests.conftest import ADMIN_KEY, _truncate
 from tests.integration.test_readings_api import T0, _customer, _item, _tasks
 
@@ -94,3 +94,19 @@ async def test_a_locked_batch_is_skipped_without_waiting(
     assert sizes == [1, 2]
     await _post(pg_client, meter, 3, 3)
     assert sorted(size for _, size, _ in await _batches(postgres_url)) == [2, 4]
+
+
+async def test_planning_with_values_lasts_for_its_transaction_only(postgres_url: str) -> None:
+    """``plan_with_values`` switches PostgreSQL to plans made with the statement's values inside
+    the transaction; the pooled connection is back to the default after the commit."""
+    engine = create_engine(postgres_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            default = (await conn.execute(text("SHOW plan_cache_mode"))).scalar_one()
+            await conn.commit()
+            await plan_with_values(conn)
+            assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar_one() == "force_custom_plan"
+            await conn.commit()
+            assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar_one() == default
+    finally:
+        await engine.dispose()

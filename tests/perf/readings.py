@@ -6,9 +6,8 @@ Run: ``GATEWAY_TEST_POSTGRES_URL=... GATEWAY_TEST_REDIS_URL=... .venv/bin/python
 Processes, all on 127.0.0.1: both emulators (``gateway emulate``), one API
 process (``gateway serve`` app on PostgreSQL + Redis) and two ``gateway worker``
 processes. The meters belong to customers of ten meters each, enrolled at
-Zählerfreunde and synced before the clock starts; then the database is
-analysed (``ANALYZE``), as autovacuum does within a minute or so on a running
-system, so that the planner knows the tables it has just seen filled. Readings go to
+Zählerfreunde and synced before the clock starts (the tables are new, so
+PostgreSQL has no statistics on them yet). Readings go to
 ``POST /v1/readings`` in requests of 5,000, time-major (every meter's next
 readings in each request, as meter-reading workers send them), from
 ``SENDERS`` concurrent clients.
@@ -89,10 +88,6 @@ async def onboard(client: httpx.AsyncClient, api: str, pg: str) -> list[str]:
     async with engine.connect() as conn:
         rows = (await conn.execute(text(
             "SELECT id FROM devices WHERE kind = 'meter' ORDER BY external_ref"))).all()
-    # The tables were created moments ago; give the planner the statistics autovacuum
-    # gathers within a minute or so on a running system.
-    async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-        await conn.execute(text("ANALYZE"))
     await engine.dispose()
     return [row.id for row in rows][:METERS]
 
@@ -206,8 +201,7 @@ async def main() -> None:
         fresh.wait(30)  # type: ignore[attr-defined]
     print(f"measured: {total:,} readings for {len(meters):,} meters in requests of {REQUEST:,} "
           f"({SENDERS} concurrent senders) to one API process on PostgreSQL + Redis, 2 worker "
-          f"processes, emulators as separate processes, all on 127.0.0.1 (2 cores, shared); tables "
-          f"analysed after onboarding")
+          f"processes, emulators as separate processes, all on 127.0.0.1 (2 cores, shared)")
     print(f"accepted {accepted:,} in {accept_s:.1f} s: {accepted / accept_s:,.0f} readings/s "
           f"(target >= 50,000)")
     print(f"stored at the emulator: {final['entities']['readings']:,} after {deliver_s:.1f} s: "
