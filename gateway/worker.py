@@ -34,7 +34,7 @@ from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.sync.engine import SyncEngine
 from gateway.sync.kinds import build_kinds
 from gateway.sync.reconcile import events_poll_loop, poll_volue_events
-from gateway.sync.retention import prune, prune_events
+from gateway.sync.retention import prune_all
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,
@@ -136,17 +136,7 @@ async def relay(ctx: dict[str, Any]) -> list[str]:
 
 async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
     """arq cron (hourly): delete call history, finished tasks and Volue events past their retention."""
-    return await prune_all(ctx["sessions"], ctx["settings"])
-
-
-async def prune_all(sessions: Any, settings: Settings) -> tuple[int, int, int]:
-    """(calls, tasks, events) deleted, each kind past its retention."""
-    now = utcnow()
-    async with sessions() as session:
-        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
-    async with sessions() as session:
-        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
-    return calls, tasks, events
+    return await prune_all(ctx["sessions"], ctx["settings"], now=utcnow())
 
 
 class WorkerSettings:
@@ -230,7 +220,7 @@ async def _relay_loop(state: Any) -> None:
         rounds += 1
         if rounds % (3600 // RELAY_EVERY_S) == 1:
             try:
-                await prune_all(state.sessions, state.settings)
+                await prune_all(state.sessions, state.settings, now=utcnow())
             except Exception:
                 log.exception("embedded history pruning failed")
         try:

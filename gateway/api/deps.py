@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.api.problems import field_of
 from gateway.apikeys import Principal
 from gateway.errors import ForbiddenError, InvalidError, UnauthorizedError
+from providers.lenient import decode_lenient, log_unknown_fields
 
 T = TypeVar("T")
 
@@ -24,15 +25,22 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def decode(body: bytes, type_: type[T], *, check_text: bool = True) -> T:
+def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str | None = None) -> T:
     """Decode a JSON body into ``type_``, naming the offending field when it does not fit.
 
     ``check_text=False`` skips the NUL check, for envelopes whose items are checked one by one.
+    ``sent_by`` names a provider posting to us: fields its contract does not name are then
+    dropped and logged (:mod:`providers.lenient`) instead of refused.
     """
     if not body:
         raise InvalidError("the request needs a JSON body")
     try:
-        value = msgspec.json.decode(body, type=type_)
+        if sent_by is None:
+            value = msgspec.json.decode(body, type=type_)
+        else:
+            value, dropped = decode_lenient(body, type_)
+            if dropped:
+                log_unknown_fields(sent_by, dropped)
     except msgspec.ValidationError as exc:
         message, field = field_of(exc)
         raise InvalidError(message, field=field) from None

@@ -25,8 +25,7 @@ from litestar import Request, Response, post
 from litestar.datastructures import State
 from sqlalchemy import select
 
-from gateway.api.deps import refuse_nul
-from gateway.api.problems import field_of
+from gateway.api.deps import decode
 from gateway.errors import InvalidError, UnauthorizedError
 from gateway.events import IncomingEvent, store_event
 from gateway.observability.metrics import count_webhook_delivery
@@ -35,7 +34,6 @@ from gateway.secrets_box import SecretsBox
 from gateway.settings import Settings, SettingsError
 from gateway.store.event_tables import VolueWebhookRow
 from gateway.sync.plan import OutboxPlanner
-from providers.lenient import decode_lenient, log_unknown_fields
 from providers.volue.schemas import EventNotification
 from providers.volue.webhooks import LEGACY_SECRET_HEADER, SIGNATURE_HEADER, verify
 
@@ -99,23 +97,6 @@ def _secrets_of(state: State) -> WebhookSecrets:
     return cache
 
 
-def decode_notification(body: bytes) -> EventNotification:
-    """The notification, with fields Volue's contract does not name dropped (and logged)."""
-    if not body:
-        raise InvalidError("the request needs a JSON body")
-    try:
-        note, dropped = decode_lenient(body, EventNotification)
-    except msgspec.ValidationError as exc:
-        message, field = field_of(exc)
-        raise InvalidError(message, field=field) from None
-    except msgspec.DecodeError as exc:
-        raise InvalidError(f"the body is not valid JSON: {exc}") from None
-    refuse_nul(body)
-    if dropped:
-        log_unknown_fields("a Volue notification", dropped)
-    return note
-
-
 @post(PATH, status_code=200, tags=["volue"], summary="Receive a Volue event notification",
       security=[], include_in_schema=True)
 async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -129,7 +110,7 @@ async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
         count_webhook_delivery("volue", "unauthenticated")
         raise UnauthorizedError("the notification's signature does not verify")
     try:
-        note = decode_notification(body)
+        note = decode(body, EventNotification, sent_by="a Volue notification")
     except InvalidError:
         count_webhook_delivery("volue", "invalid")
         raise

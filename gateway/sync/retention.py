@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.settings import Settings
 from gateway.store.db import among, chunked
 from gateway.store.event_tables import (
     VolueEventRow,
@@ -58,3 +60,13 @@ async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -
     await session.execute(delete(n).where(n.received_at < cutoff))  # type: ignore[arg-type]
     await session.commit()
     return len(ids)
+
+
+async def prune_all(sessions: async_sessionmaker[AsyncSession], settings: Settings, *,
+                    now: datetime) -> tuple[int, int, int]:
+    """(calls, tasks, events) deleted, each kind past its retention setting."""
+    async with sessions() as session:
+        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
+    async with sessions() as session:
+        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
+    return calls, tasks, events
