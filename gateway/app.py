@@ -12,26 +12,30 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from gateway.api.customers import CustomerController
-from gateway.api.deps import authenticate
-from gateway.api.devices import CustomerVehiclesController, DeviceController, SiteDevicesController
-from gateway.api.events import EventController
-from gateway.api.health import live, ready
-from gateway.api.invites import InviteController, SiteInvitesController
-from gateway.api.problems import EXCEPTION_HANDLERS
-from gateway.api.readings import DeviceReadingsController, ReadingsController
-from gateway.api.reports import DeviceReportsController, ReportController, SiteReportsController
-from gateway.api.sites import CustomerSitesController, SiteController
-from gateway.api.subscriptions import SubscriptionController
-from gateway.api.sync import SyncController, SyncHistoryController
-from gateway.api.volue_webhook import volue_webhook
-from gateway.apikeys import KeyResolver
-from gateway.heap import startup_objects_frozen
+from gateway.core.heap import startup_objects_frozen
+from gateway.core.settings import Settings, load_settings, secret_values
+from gateway.customers.controllers.customers import CustomerController
+from gateway.customers.controllers.devices import (
+    CustomerVehiclesController,
+    DeviceController,
+    SiteDevicesController,
+)
+from gateway.customers.controllers.sites import CustomerSitesController, SiteController
+from gateway.customers.controllers.sync import SyncController, SyncHistoryController
+from gateway.events.controllers import EventController
+from gateway.events.receiver import volue_webhook
+from gateway.events.reports import DeviceReportsController, ReportController, SiteReportsController
+from gateway.events.subscriptions import SubscriptionController
+from gateway.http.apikeys import KeyResolver
+from gateway.http.deps import authenticate
+from gateway.http.health import live, ready
+from gateway.http.problems import EXCEPTION_HANDLERS
+from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
-from gateway.settings import Settings, load_settings, secret_values
+from gateway.outbox.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
+from gateway.readings.controllers import DeviceReadingsController, ReadingsController
 from gateway.store.db import create_engine, reader, session_factory
-from gateway.sync.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
 
 log = logging.getLogger("gateway")
 

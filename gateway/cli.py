@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, update
 
-from gateway.apikeys import Scope, hash_key, mint_key
-from gateway.check import check_command
+from gateway.core.settings import Settings, SettingsError, load_settings
+from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.observability.logging import configure_logging_from_env
-from gateway.ops_cli import add_ops_commands
-from gateway.settings import Settings, SettingsError, load_settings
-from gateway.volue_cli import add_volue_commands
+from gateway.ops.check import check_command
+from gateway.ops.commands import add_ops_commands
+from gateway.ops.volue_commands import add_volue_commands
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.emulators import emulator_servers
+    from gateway.ops.emulators import emulator_servers
 
     settings = _settings()
     host = args.host or settings.host
@@ -76,7 +76,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _emulate(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.emulators import build_emulator
+    from gateway.ops.emulators import build_emulator
 
     app = build_emulator(args.provider, token_ttl_s=args.token_ttl, seed=args.seed)
     console.print(f"{args.provider} emulator on http://{args.host}:{args.port}")

@@ -23,18 +23,18 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import run_worker
 
-from gateway.domain import Provider
-from gateway.heap import startup_objects_frozen
+from gateway.bootstrap import build_kinds
+from gateway.core.domain import Provider
+from gateway.core.heap import startup_objects_frozen
+from gateway.core.settings import Settings, load_settings
+from gateway.customers.records import utcnow
+from gateway.events.poll import events_poll_loop, poll_volue_events
 from gateway.observability.metrics import MetricsServer, refresh_outbox
-from gateway.records import utcnow
-from gateway.settings import Settings, load_settings
+from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed
+from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
+from gateway.outbox.engine import SyncEngine
+from gateway.outbox.retention import prune_all
 from gateway.store.db import create_engine, session_factory
-from gateway.sync.claim import next_run_after, providers_with_ready_work, release_lapsed
-from gateway.sync.dispatch import DRAIN_JOB, LocalDispatcher
-from gateway.sync.engine import SyncEngine
-from gateway.sync.kinds import build_kinds
-from gateway.sync.reconcile import events_poll_loop, poll_volue_events
-from gateway.sync.retention import prune_all
 from providers.base import ProviderAdapter
 from providers.factory import (
     VolueConfig,

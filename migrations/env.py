@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import gateway.store.tables  # noqa: F401  (registers the tables)
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 from gateway.store.db import create_engine
 
 target_metadata = SQLModel.metadata

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import msgspec
 
-from gateway.domain import (
+from gateway.core.domain import (
     Customer,
     Device,
     DeviceKind,

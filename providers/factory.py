@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.domain import Provider
+from gateway.core.domain import Provider
 from providers.base import ProviderAdapter
 from providers.http import ProviderHttp, client_options, make_client
 from providers.tokens import AsyncOAuth2Client, JsonTokenProvider, OAuth2ClientCredentials

@@ -1,6 +1,6 @@
 """Which providers exist and what each takes, without importing any HTTP code."""
 
-from gateway.domain import Provider
+from gateway.core.domain import Provider
 from providers import volue, zaehlerfreunde
 from providers.base import Capabilities
 

@@ -39,14 +39,14 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.domain import EntityType, Provider
-from gateway.settings import Settings
+from gateway.core.domain import EntityType, Provider
+from gateway.core.settings import Settings
 from gateway.store.tables import OutboxTaskRow
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-    from gateway.sync.engine import RoundResult
+    from gateway.outbox.engine import RoundResult
 
 log = logging.getLogger("gateway.metrics")
 sync_log = structlog.stdlib.get_logger("gateway.sync")

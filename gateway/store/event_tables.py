@@ -8,7 +8,7 @@ Registered with the metadata by ``gateway.store.tables``.
   and devices (Volue's user, location and resource ids are ours).
 * ``volue_notifications``: every webhook notification id seen (dedupe on retries).
 * ``volue_webhooks``: webhooks registered at Volue by ``gateway volue webhooks``,
-  with their secret encrypted (``gateway.secrets_box``).
+  with their secret encrypted (``gateway.core.secrets_box``).
 * ``webhook_subscriptions`` / ``webhook_deliveries``: internal services that
   receive events, and each event's delivery to each of them.
 * ``volue_reports``: reports sent to Volue's ``POST /reports`` through the outbox.

@@ -54,7 +54,7 @@ class ReadingRow(SQLModel, table=True):
 
 
 class ReadingBatchRow(SQLModel, table=True):
-    """A customer's readings delivered by one task (see :mod:`gateway.reading_batches`)."""
+    """A customer's readings delivered by one task (see :mod:`gateway.readings.batches`)."""
 
     __tablename__ = "reading_batches"
 

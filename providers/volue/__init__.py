@@ -1,6 +1,6 @@
 """Volue Energy Coordination API ("Spark"): users, locations, resources, vehicles, reports."""
 
-from gateway.domain import DeviceKind, EntityType
+from gateway.core.domain import DeviceKind, EntityType
 from providers.base import Capabilities
 
 CAPABILITIES = Capabilities(

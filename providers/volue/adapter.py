@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
+from gateway.core.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
 from providers.base import (
     Capabilities,
     ConflictError,

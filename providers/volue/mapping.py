@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.domain import Coordinates, Customer, Device, DeviceKind, Site, SiteKind
+from gateway.core.domain import Coordinates, Customer, Device, DeviceKind, Site, SiteKind
 from providers.base import RejectedError
 from providers.volue.schemas import (
     Coordinate,

@@ -1,6 +1,6 @@
 """Zählerfreunde partner API: spaces, devices, OBIS meter readings and invites."""
 
-from gateway.domain import DeviceKind
+from gateway.core.domain import DeviceKind
 from providers.base import Capabilities
 
 CAPABILITIES = Capabilities(

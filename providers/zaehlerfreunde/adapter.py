@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.domain import Device, Provider, Site, TaskAction
+from gateway.core.domain import Device, Provider, Site, TaskAction
 from providers.base import (
     Capabilities,
     Operation,

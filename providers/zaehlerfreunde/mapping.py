@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import msgspec
 from msgspec import UNSET
 
-from gateway.domain import Device, DeviceKind, Medium, Site
+from gateway.core.domain import Device, DeviceKind, Medium, Site
 from providers.base import RejectedError
 from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
 from providers.zaehlerfreunde.schemas import (

@@ -33,7 +33,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.testing import MockRequest
 
-from gateway.domain import (
+from gateway.core.domain import (
     Address,
     Coordinates,
     Customer,
@@ -56,7 +56,7 @@ from providers.base import (
     RejectedError,
     TransientError,
 )
-from providers.emulation import Emulation, FaultPlan, serve_in_thread
+from providers.emulation.kit import Emulation, FaultPlan, serve_in_thread
 from providers.factory import (
     VolueConfig,
     ZaehlerfreundeConfig,
@@ -65,11 +65,11 @@ from providers.factory import (
 )
 from providers.http import call_log
 from providers.registry import CAPABILITIES
-from providers.volue import emulator as volue_emulator
 from providers.volue.adapter import VolueAdapter
+from providers.volue.emulator import app as volue_emulator
 from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
-from providers.zaehlerfreunde import emulator as zf_emulator
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.zaehlerfreunde.emulator import app as zf_emulator
 from providers.zaehlerfreunde.mapping import DeviceReadings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from litestar import Litestar, Request
 
-from providers.volue.emulator import API_PREFIX
-from providers.volue.emulator import create_app as create_volue_app
-from providers.zaehlerfreunde.emulator import create_app as create_zf_app
+from providers.volue.emulator.app import API_PREFIX
+from providers.volue.emulator.app import create_app as create_volue_app
+from providers.zaehlerfreunde.emulator.app import create_app as create_zf_app
 
 BASE_URL = "http://emulator.test"
 FAST_BODY_LIMIT = 64 * 1024

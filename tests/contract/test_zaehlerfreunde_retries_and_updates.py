@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from gateway.domain import Address, Site, SiteKind, SpaceCategory, TaskAction
+from gateway.core.domain import Address, Site, SiteKind, SpaceCategory, TaskAction
 from providers.base import Operation
-from providers.emulation import serve_in_thread
+from providers.emulation.kit import serve_in_thread
 from providers.factory import ZaehlerfreundeConfig, build_zaehlerfreunde
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
-from providers.zaehlerfreunde.emulator import create_app
+from providers.zaehlerfreunde.emulator.app import create_app
 
 
 def _site(site_id: str) -> Site:
@@ -62,7 +62,7 @@ async def test_device_update_reaches_the_device_details(
     zf: tuple[ZaehlerfreundeAdapter, Any],
 ) -> None:
     """A device PATCH (name, serial number) changes the upstream device through its details route."""
-    from gateway.domain import Device, DeviceKind, Medium
+    from gateway.core.domain import Device, DeviceKind, Medium
 
     adapter, state = zf
     space = await adapter.apply(Operation(task_id="t1", action=TaskAction.UPSERT, entity=_site("s1")))

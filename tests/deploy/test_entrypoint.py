@@ -16,9 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from providers.emulation import serve_in_thread
-from providers.volue.emulator import create_app as volue_app
-from providers.zaehlerfreunde.emulator import create_app as zf_app
+from providers.emulation.kit import serve_in_thread
+from providers.volue.emulator.app import create_app as volue_app
+from providers.zaehlerfreunde.emulator.app import create_app as zf_app
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "deploy" / "entrypoint.sh"

@@ -19,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 from gateway.worker import WorkerSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from litestar.testing import AsyncTestClient
 
-from gateway.apikeys import Scope, hash_key, mint_key
+from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow
 

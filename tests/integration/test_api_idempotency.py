@@ -12,9 +12,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from gateway.apikeys import Scope, hash_key, mint_key
 from gateway.app import create_app
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
+from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow, CustomerRow, IdempotencyKeyRow, OutboxTaskRow
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 
 ADMIN = "validation-admin-key"
 PROBLEM = "application/problem+json"

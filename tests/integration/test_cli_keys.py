@@ -8,10 +8,10 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from gateway.apikeys import hash_key
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
+from gateway.http.apikeys import hash_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow
 

@@ -6,9 +6,9 @@ import uuid
 
 from litestar.testing import AsyncTestClient
 
-from gateway.apikeys import Scope, hash_key, mint_key
-from gateway.records import utcnow
-from gateway.settings import Settings
+from gateway.core.settings import Settings
+from gateway.customers.records import utcnow
+from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow
 from tests.integration.conftest import TREE

@@ -13,11 +13,11 @@ from cryptography.fernet import Fernet
 from litestar import Litestar, Request, Response, post
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from gateway.api.volue_webhook import PATH
 from gateway.app import create_app
-from gateway.settings import Settings, load_settings
-from gateway.volue_cli import delete_webhook, list_webhooks, register_webhook
-from providers.emulation import serve_in_thread
+from gateway.core.settings import Settings, load_settings
+from gateway.events.receiver import PATH
+from gateway.ops.volue_commands import delete_webhook, list_webhooks, register_webhook
+from providers.emulation.kit import serve_in_thread
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE
 

@@ -15,8 +15,8 @@ import structlog
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
+from gateway.core.settings import load_settings
 from gateway.observability.logging import configure_logging
-from gateway.settings import load_settings
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
 

@@ -9,9 +9,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from gateway.app import create_app
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
+from gateway.outbox.dispatch import ArqDispatcher
 from gateway.store.db import create_engine, session_factory
-from gateway.sync.dispatch import ArqDispatcher
 
 
 async def test_ready_when_the_database_answers(client: AsyncTestClient) -> None:

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from gateway.app import create_app
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 from gateway.store.db import create_engine, plan_with_values
 from tests.conftest import ADMIN_KEY, _truncate
 from tests.integration.test_readings_api import T0, _customer, _item, _tasks

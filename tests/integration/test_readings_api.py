@@ -10,12 +10,12 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from sqlmodel import select
 
-from gateway.reading_batches import READINGS_QUEUE
-from gateway.settings import Settings
+from gateway.core.settings import Settings
+from gateway.outbox.engine import RoundResult
+from gateway.readings.batches import READINGS_QUEUE
+from gateway.readings.delivery import ReadingsDelivery
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow
-from gateway.sync.engine import RoundResult
-from gateway.sync.readings import ReadingsDelivery
 from providers.base import TransientError
 from tests.integration.conftest import TREE
 

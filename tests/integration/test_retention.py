@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.domain import Provider
-from gateway.records import utcnow
-from gateway.settings import Settings
+from gateway.core.domain import Provider
+from gateway.core.settings import Settings
+from gateway.customers.records import utcnow
+from gateway.events.poll import reconcile
+from gateway.outbox.retention import prune, prune_events
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import (
     VolueEventRow,
@@ -21,8 +23,6 @@ from gateway.store.event_tables import (
     WebhookSubscriptionRow,
 )
 from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
-from gateway.sync.reconcile import reconcile
-from gateway.sync.retention import prune, prune_events
 from gateway.worker import build_adapters
 
 

@@ -15,7 +15,7 @@ import redis
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
-from gateway.settings import load_settings
+from gateway.core.settings import load_settings
 from tests.conftest import ADMIN_KEY, _truncate
 from tests.integration.conftest import wait_synced
 from tests.integration.test_sync_faults import _all_paths, _tree
@@ -88,7 +88,7 @@ async def test_sigterm_hands_in_flight_work_back(
     scaleout_env: dict[str, str], scaleout_client: AsyncTestClient, emulators: dict[str, Any]
 ) -> None:
     """After SIGTERM no task stays leased to the stopped worker; a new worker finishes the rest."""
-    from providers.emulation import FaultPlan
+    from providers.emulation.kit import FaultPlan
 
     env = {**scaleout_env, "GATEWAY_SYNC_LEASE_S": "120"}
     for name in ("volue", "zf"):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.domain import (
+from gateway.core.domain import (
     Address,
     Coordinates,
     Customer,
@@ -20,10 +20,10 @@ from gateway.domain import (
     TaskAction,
 )
 from providers.base import Operation, Outcome, ProviderAdapter
-from providers.emulation import Emulation, serve_in_thread
+from providers.emulation.kit import Emulation, serve_in_thread
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
-from providers.volue import emulator as volue_emulator
-from providers.zaehlerfreunde import emulator as zf_emulator
+from providers.volue.emulator import app as volue_emulator
+from providers.zaehlerfreunde.emulator import app as zf_emulator
 
 CONCURRENCY = 50
 

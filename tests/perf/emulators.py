@@ -49,8 +49,8 @@ BATCH = 1000
 TARGET_RPS = 200.0
 TARGET_CPU_MS = 1.0
 SINGLE_USERS = 20_000
-ZF_FACTORY = "providers.zaehlerfreunde.emulator:create_app"
-VOLUE_FACTORY = "providers.volue.emulator:create_app"
+ZF_FACTORY = "providers.zaehlerfreunde.emulator.app:create_app"
+VOLUE_FACTORY = "providers.volue.emulator.app:create_app"
 CLIENT_ID = "perf-client"
 CLIENT_SECRET = "perf-secret"
 READING_STEP_S = 15
@@ -62,7 +62,7 @@ PathMaker = Callable[[int, int], str]  # (client number, request number) -> path
 
 def _serve(factory: str, port: int) -> None:
     """Child process: build the emulator and serve it until terminated."""
-    from providers.emulation import serve
+    from providers.emulation.kit import serve
 
     module, name = factory.split(":")
     app = getattr(importlib.import_module(module), name)(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from gateway.outbox.fresh import _insert_all_sql, _json_rows
 from gateway.store.tables import DeviceRow
-from gateway.sync.fresh import _insert_all_sql, _json_rows
 
 
 def test_missing_columns_take_their_default_or_null() -> None:

@@ -7,8 +7,8 @@ import gc
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
-from gateway.heap import startup_objects_frozen
-from gateway.settings import load_settings
+from gateway.core.heap import startup_objects_frozen
+from gateway.core.settings import load_settings
 
 
 def test_the_block_freezes_what_is_alive_and_hands_it_back() -> None:

@@ -385,7 +385,7 @@ async def test_refused_credentials_are_auth_error_without_secret() -> None:
 
 async def test_apply_each_keeps_order_and_errors() -> None:
     """Per-item application returns results in order, a ProviderError in place of a failure."""
-    from gateway.domain import Customer, Provider, TaskAction
+    from gateway.core.domain import Customer, Provider, TaskAction
     from providers.base import Operation, Outcome
 
     ops = [

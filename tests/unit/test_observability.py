@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import structlog
 
-from gateway.domain import Provider
+from gateway.core.domain import Provider
+from gateway.core.settings import load_settings
 from gateway.observability.logging import (
     REDACTED,
     configure_logging,
@@ -28,9 +29,8 @@ from gateway.observability.metrics import (
     OutboxCollector,
     observe_round,
 )
-from gateway.settings import load_settings
+from gateway.outbox.engine import RoundResult
 from gateway.store.tables import OutboxTaskRow
-from gateway.sync.engine import RoundResult
 from providers.base import CallRecord, Outcome, TransientError
 
 
@@ -105,7 +105,7 @@ def test_configure_from_env_falls_back_on_bad_values(restore_logging: None) -> N
 
 def test_settings_refuse_a_bad_log_format() -> None:
     """GATEWAY_LOG_FORMAT and GATEWAY_WORKER_METRICS_PORT are validated with the variable named."""
-    from gateway.settings import SettingsError
+    from gateway.core.settings import SettingsError
 
     with pytest.raises(SettingsError, match="GATEWAY_LOG_FORMAT"):
         load_settings({"GATEWAY_LOG_FORMAT": "xml"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.domain import DeviceKind, Provider
-from gateway.onboarding import (
+from gateway.core.domain import DeviceKind, Provider
+from gateway.ops.onboarding import (
     COLUMNS,
     batch_key,
     batches,

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.errors import InvalidError
-from gateway.readings import (
+from gateway.core.errors import InvalidError
+from gateway.readings.delivery import device_arrays
+from gateway.readings.ingest import (
     MS_THRESHOLD,
     DeviceInfo,
     ItemChecker,
@@ -20,7 +21,6 @@ from gateway.readings import (
     device_problem,
     epoch_seconds,
 )
-from gateway.sync.readings import device_arrays
 
 NOW = 1_700_000_000
 plausible = st.integers(min_value=MS_THRESHOLD // 1000, max_value=4_102_444_800)

@@ -6,7 +6,7 @@ from dataclasses import fields
 
 import pytest
 
-from gateway.settings import EMULATED, ENV_PREFIX, Secret, Settings, SettingsError, load_settings
+from gateway.core.settings import EMULATED, ENV_PREFIX, Secret, Settings, SettingsError, load_settings
 
 PG = "postgresql+asyncpg://gateway:pg-password-1@db.internal:5432/gateway"
 

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from gateway.secrets_box import KEY_FILE_NAME, SecretsBox, key_file
-from gateway.settings import SettingsError, load_settings
-from gateway.sync.forwarding import SECRET_PREFIX, new_secret, sign
+from gateway.core.secrets_box import KEY_FILE_NAME, SecretsBox, key_file
+from gateway.core.settings import SettingsError, load_settings
+from gateway.events.forwarding import SECRET_PREFIX, new_secret, sign
 
 
 def _headers(msg_id: str, stamp: int, signature: str) -> dict[str, str]:

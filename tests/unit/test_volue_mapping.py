@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from gateway.domain import (
+from gateway.core.domain import (
     Address,
     Coordinates,
     Customer,

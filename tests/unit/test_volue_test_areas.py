@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.volue.test_areas import (
+from providers.volue.emulator.sandbox_areas import (
     AREA_1_WKT,
     AREA_2_WKT,
     TEST_AREAS,

@@ -31,8 +31,8 @@ import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from providers.emulation import serve_in_thread
-from providers.volue.emulator import API_PREFIX, create_app
+from providers.emulation.kit import serve_in_thread
+from providers.volue.emulator.app import API_PREFIX, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_DIR = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO_ROOT / ".." / "shared"))

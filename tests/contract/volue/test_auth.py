@@ -9,7 +9,7 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
-from providers.volue.emulator import API_PREFIX
+from providers.volue.emulator.app import API_PREFIX
 from tests.contract.volue.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,

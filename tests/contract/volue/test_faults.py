@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from providers.volue.emulator import API_PREFIX
+from providers.volue.emulator.app import API_PREFIX
 from tests.contract.volue.conftest import Emulator
 
 

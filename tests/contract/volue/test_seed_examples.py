@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from providers.volue.emulator import API_PREFIX
+from providers.volue.emulator.app import API_PREFIX
 from tests.contract.volue.conftest import Emulator, SpecChecker
 
 SEED_000_REPORT = {

@@ -25,8 +25,8 @@ from openapi_core.exceptions import OpenAPIError
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from providers.emulation import serve_in_thread
-from providers.zaehlerfreunde.emulator import create_app
+from providers.emulation.kit import serve_in_thread
+from providers.zaehlerfreunde.emulator.app import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO_ROOT / ".." / "shared"))

@@ -1,0 +1,162 @@
+"""Ops surface of the sync engine: tasks, retries, resyncs and per-customer call history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter, QueryParameter
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.bootstrap import QUEUES
+from gateway.core.domain import EntityType, Provider, SyncStatus
+from gateway.core.errors import ConflictError, NotFoundError
+from gateway.core.wire import Wire
+from gateway.customers import records
+from gateway.customers.controllers.customers import READ
+from gateway.http.apikeys import Scope
+from gateway.http.deps import decode, provide_session
+from gateway.http.unit_of_work import write
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
+
+OPS = {"scope": Scope.OPS.value}
+TASK_STATUSES = ("pending", "running", "done", "dead", "cancelled", "superseded")
+
+
+class TaskRead(Wire):
+    id: str
+    provider: str
+    entity_type: str
+    entity_id: str
+    customer_id: str
+    action: str
+    status: str
+    attempts: int
+    run_after: datetime
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ResyncRequest(Wire):
+    entity_type: EntityType
+    entity_id: str
+
+
+class CallRead(Wire):
+    at: datetime
+    provider: str
+    entity_type: str
+    entity_id: str
+    task_id: str
+    method: str
+    route: str
+    status: int | None
+    latency_ms: float
+    error: str | None
+
+
+def task_read(row: OutboxTaskRow) -> TaskRead:
+    return TaskRead(
+        id=row.id, provider=row.provider, entity_type=row.entity_type, entity_id=row.entity_id,
+        customer_id=row.customer_id, action=row.action, status=row.status, attempts=row.attempts,
+        run_after=records.as_utc(row.run_after),  # type: ignore[arg-type]
+        last_error=row.last_error, created_at=records.as_utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=records.as_utc(row.updated_at),  # type: ignore[arg-type]
+    )
+
+
+class SyncController(Controller):
+    path = "/v1/sync"
+    tags = ["sync"]
+    dependencies = {"session": provide_session}
+
+    @get("/tasks", opt=OPS, summary="Outbox tasks, newest first")
+    async def list_tasks(
+        self,
+        session: AsyncSession,
+        status: Annotated[str | None, Parameter(pattern="^(" + "|".join(TASK_STATUSES) + ")$")] = None,
+        provider: Annotated[str | None, Parameter(
+            pattern="^(" + "|".join(QUEUES) + ")$",
+            description="a provider or another work queue: " + ", ".join(QUEUES),
+        )] = None,
+        entity_id: Annotated[str | None, QueryParameter(name="entityId")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[TaskRead]:
+        query = select(OutboxTaskRow)
+        if status:
+            query = query.where(OutboxTaskRow.status == status)
+        if provider:
+            query = query.where(OutboxTaskRow.provider == provider)
+        if entity_id:
+            query = query.where(OutboxTaskRow.entity_id == entity_id)
+        query = query.order_by(OutboxTaskRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        return [task_read(row) for (row,) in await session.exec(query)]  # type: ignore[call-overload]
+
+    @post("/tasks/{task_id:str}/retry", opt=OPS, status_code=200,
+          summary="Send a dead task again, with a fresh attempt budget")
+    async def retry(self, request: Request, task_id: str) -> Response[bytes]:
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            task = await session.get(OutboxTaskRow, task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id} not found")
+            if task.status != "dead":
+                raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
+            task.status, task.attempts, task.run_after = "pending", 0, planner.now
+            task.last_error, task.updated_at = None, planner.now
+            link = await planner.link(task.entity_id, Provider(task.provider))
+            if link is not None:
+                link.status = (SyncStatus.DELETING if task.action == "delete" else SyncStatus.PENDING).value
+                link.updated_at = planner.now
+            planner.created.append(task)
+            return 200, task_read(task)
+
+        return await write(request, b"", work)
+
+    @post("/resync", opt=OPS, status_code=202, summary="Send an entity to its providers again")
+    async def resync(self, request: Request) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, ResyncRequest)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            table: type[Any] = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
+                     EntityType.DEVICE: DeviceRow}[data.entity_type]
+            row = await session.get(table, data.entity_id)
+            if row is None or row.deleted_at is not None:
+                raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found")
+            customer = row if isinstance(row, CustomerRow) else await records.get_customer(
+                session, row.customer_id)
+            await records.plan_entity_upsert(planner, customer, data.entity_type, row)
+            return 202, [task_read(task) for task in planner.created]
+
+        return await write(request, body, work)
+
+
+class SyncHistoryController(Controller):
+    path = "/v1/customers/{customer_id:str}/sync-history"
+    tags = ["sync"]
+    dependencies = {"session": provide_session}
+
+    @get("/", opt=READ, summary="Recent upstream calls made for a customer's records")
+    async def history(
+        self, session: AsyncSession, customer_id: str,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> list[CallRead]:
+        row = await session.get(CustomerRow, customer_id)
+        if row is None:
+            raise NotFoundError(f"customer {customer_id} not found")
+        rows = await session.exec(
+            select(UpstreamCallRow)  # type: ignore[call-overload]
+            .where(UpstreamCallRow.customer_id == customer_id)
+            .order_by(UpstreamCallRow.id.desc())  # type: ignore[union-attr]
+            .limit(limit)
+        )
+        return [
+            CallRead(at=records.as_utc(c.at), provider=c.provider, entity_type=c.entity_type,  # type: ignore[arg-type]
+                     entity_id=c.entity_id, task_id=c.task_id, method=c.method, route=c.route,
+                     status=c.status, latency_ms=c.latency_ms, error=c.error)
+            for (c,) in rows
+        ]

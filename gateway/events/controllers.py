@@ -1,0 +1,76 @@
+"""``GET /v1/events`` and ``GET /v1/events/{id}``: Volue events with their resolved targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter, QueryParameter
+from sqlalchemy import exists, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.errors import InvalidError, NotFoundError
+from gateway.customers.controllers.customers import READ
+from gateway.events.service import EVENT_TYPES, EventRead, event_read
+from gateway.http.deps import provide_session
+from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow
+
+
+class EventController(Controller):
+    path = "/v1/events"
+    tags = ["events"]
+    dependencies = {"session": provide_session}
+
+    @get("/", opt=READ, summary="Volue events, newest first")
+    async def list_events(
+        self,
+        session: AsyncSession,
+        type_: Annotated[str | None, QueryParameter(name="type")] = None,
+        customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
+        site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
+        since: Annotated[datetime | None, Parameter(description="received at or after")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[EventRead]:
+        if type_ is not None and type_ not in EVENT_TYPES:
+            raise InvalidError(f"type must be one of {', '.join(EVENT_TYPES)}", field="type")
+        if since is not None and since.tzinfo is None:
+            raise InvalidError("since needs a time zone (e.g. 2025-01-01T00:00:00Z)", field="since")
+        query = select(VolueEventRow)
+        if type_ is not None:
+            query = query.where(VolueEventRow.type == type_)
+        if since is not None:
+            query = query.where(VolueEventRow.received_at >= since)  # type: ignore[operator]
+        target = VolueEventTargetRow
+        if customer_id is not None:
+            query = query.where(exists().where(target.event_id == VolueEventRow.id,
+                                               target.customer_id == customer_id))
+        if site_id is not None:
+            query = query.where(exists().where(target.event_id == VolueEventRow.id,
+                                               target.site_id == site_id))
+        query = query.order_by(VolueEventRow.received_at.desc(),  # type: ignore[attr-defined]
+                               VolueEventRow.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        rows = [row for (row,) in await session.exec(query)]  # type: ignore[call-overload]
+        targets = await _targets(session, [row.id for row in rows])
+        return [event_read(row, targets.get(row.id, [])) for row in rows]
+
+    @get("/{event_id:str}", opt=READ, summary="One Volue event")
+    async def read_event(self, session: AsyncSession, event_id: str) -> EventRead:
+        row = await session.get(VolueEventRow, event_id)
+        if row is None:
+            raise NotFoundError(f"event {event_id} not found")
+        return event_read(row, (await _targets(session, [row.id])).get(row.id, []))
+
+
+async def _targets(session: AsyncSession, ids: list[str]) -> dict[str, list[VolueEventTargetRow]]:
+    found: dict[str, list[VolueEventTargetRow]] = {}
+    if not ids:
+        return found
+    rows = await session.exec(
+        select(VolueEventTargetRow)  # type: ignore[call-overload]
+        .where(VolueEventTargetRow.event_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(VolueEventTargetRow.id)
+    )
+    for (row,) in rows:
+        found.setdefault(row.event_id, []).append(row)
+    return found

@@ -1,0 +1,159 @@
+"""The reconciliation poll: read Volue's ``GET /events`` and store what webhooks missed.
+
+Volue documents the list as newest first; the pages are walked from the newest
+end either way (the order is read off the first and last page), and each page's
+new events go through :func:`gateway.events.service.store_event`, so an event that also
+came by webhook is stored once. The walk stops at the end of the list or at a
+page whose events were all known and are older than ``LOOKBACK``: earlier polls
+covered what lies behind it. Events created before the retention horizon
+(``GATEWAY_EVENTS_RETENTION_S``) are not stored, and the walk ends at the page
+that reaches it: those events were stored and pruned already, or are too old to
+act on.
+
+Runs as an arq cron job (``poll_volue_events``; a Redis key spaces the runs of
+all workers ``GATEWAY_EVENTS_POLL_INTERVAL_S`` apart) or, in embedded mode, as
+a loop beside the sync loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import Provider
+from gateway.core.settings import Settings
+from gateway.customers.records import as_utc, utcnow
+from gateway.events.service import IncomingEvent, store_event
+from gateway.outbox.dispatch import DRAIN_JOB
+from gateway.outbox.engine import SyncEngine
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.event_tables import VolueEventRow
+from gateway.store.tables import OutboxTaskRow
+from providers.base import ProviderAdapter, ProviderError
+from providers.volue.events_client import VolueEventsClient
+from providers.volue.schemas import GetEventResponse, GetEventsResponse
+
+log = logging.getLogger("gateway.reconcile")
+LOOKBACK = timedelta(hours=24)
+POLL_LOCK_KEY = "gateway:volue-events-poll"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PollResult:
+    """How a poll went: events stored and the outbox tasks that need a wake-up."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.stored = 0
+        self.tasks: list[OutboxTaskRow] = []
+
+
+async def reconcile(*, sessions: async_sessionmaker[AsyncSession], adapter: ProviderAdapter,
+                    settings: Settings, now: datetime | None = None) -> PollResult:
+    """Read Volue's event pages from the newest end and store the events not stored yet."""
+    client = VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
+    now = now or utcnow()
+    result = PollResult()
+    first = await client.events_page(1)
+    total = first.pagination.total_pages
+    pages: dict[int, GetEventsResponse] = {1: first}
+    order = [1]
+    if total > 1:
+        pages[total] = await client.events_page(total)
+        newest_first = _newest(first.events) >= _newest(pages[total].events)
+        order = list(range(1, total + 1)) if newest_first else list(range(total, 0, -1))
+    horizon = now - timedelta(seconds=settings.events_retention_s)
+    for number in order:
+        page = pages.get(number) or await client.events_page(number)
+        result.pages += 1
+        kept = [e for e in page.events if _utc(e.created_at) >= horizon]
+        fresh = await _store_page(sessions, kept, settings, result)
+        oldest = min((_utc(e.created_at) for e in page.events), default=_EPOCH)
+        if oldest < horizon or (not fresh and oldest < now - LOOKBACK):
+            break
+    return result
+
+
+def _newest(events: Sequence[GetEventResponse]) -> datetime:
+    return max((_utc(e.created_at) for e in events), default=_EPOCH)
+
+
+def _utc(value: datetime) -> datetime:
+    return as_utc(value) or _EPOCH
+
+
+async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequence[GetEventResponse],
+                      settings: Settings, result: PollResult) -> int:
+    """Store the page's unknown events in one transaction; return how many were new."""
+    if not events:
+        return 0
+    async with sessions() as session:
+        ids = [e.id for e in events]
+        known = set((await session.execute(
+            select(VolueEventRow.volue_event_id).where(VolueEventRow.volue_event_id.in_(ids))  # type: ignore[attr-defined]
+        )).scalars())
+        missing = [e for e in events if e.id not in known]
+        if not missing:
+            return 0
+        planner = OutboxPlanner(session, utcnow())
+        stored = 0
+        for event in missing:
+            outcome = await store_event(session, planner, IncomingEvent.from_listing(event),
+                                        settings=settings)
+            stored += outcome.row is not None
+        await session.commit()
+    result.stored += stored
+    result.tasks.extend(planner.created)
+    return stored
+
+
+# --- arq ---------------------------------------------------------------------------------
+
+
+async def poll_volue_events(ctx: dict[str, Any]) -> int:
+    """arq cron: one reconciliation poll per ``events_poll_interval_s`` across all workers."""
+    settings: Settings = ctx["settings"]
+    sync: SyncEngine = ctx["sync"]
+    adapter = sync.adapters.get(Provider.VOLUE)
+    interval = settings.events_poll_interval_s
+    if adapter is None or interval <= 0:
+        return 0
+    if not await ctx["redis"].set(POLL_LOCK_KEY, "1", ex=interval, nx=True):
+        return 0
+    try:
+        result = await reconcile(sessions=ctx["sessions"], adapter=adapter, settings=settings)
+    except ProviderError as exc:
+        log.warning("Volue events poll failed: %s", exc.message)
+        return 0
+    for queue in sorted({task.provider for task in result.tasks}):
+        await ctx["redis"].enqueue_job(DRAIN_JOB, queue, _job_id=f"poll:{queue}:{result.tasks[0].id}")
+    return result.stored
+
+
+# --- embedded ----------------------------------------------------------------------------
+
+
+async def events_poll_loop(sync: SyncEngine, state: Any, settings: Settings) -> None:
+    """Embedded mode: poll every ``events_poll_interval_s`` seconds (the first time one interval
+    after start-up), waking the queues it fed."""
+    adapter = sync.adapters.get(Provider.VOLUE)
+    interval = settings.events_poll_interval_s
+    if adapter is None or interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await reconcile(sessions=state.sessions, adapter=adapter, settings=settings)
+        except ProviderError as exc:
+            log.warning("Volue events poll failed: %s", exc.message)
+        except Exception:
+            log.exception("Volue events poll crashed")
+        else:
+            await state.dispatcher.notify(result.tasks)

@@ -1,0 +1,125 @@
+"""``POST /v1/providers/volue/webhook``: Volue's event notifications, signature-checked.
+
+No API key: the signature is the authentication. ``x-payload-signature`` must be
+base64(HMAC-SHA256(raw body, secret)) for one of the known secrets, checked in
+constant time over the exact bytes received. Without that header the seed's
+``Spark-Signature`` (the secret itself) is accepted instead. The secrets are
+``GATEWAY_VOLUE_WEBHOOK_SECRET`` and those of the webhooks registered with
+``gateway volue webhooks register`` (decrypted, cached for a few seconds).
+
+The handler stores the event (once per ``notificationId`` and per event id),
+commits, wakes the workers and answers 200; forwarding and acknowledgements
+run in the workers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from sqlalchemy import select
+
+from gateway.core.errors import InvalidError, UnauthorizedError
+from gateway.core.secrets_box import SecretsBox
+from gateway.core.settings import Settings, SettingsError
+from gateway.customers.records import utcnow
+from gateway.events.service import IncomingEvent, store_event
+from gateway.http.deps import decode
+from gateway.observability.metrics import count_webhook_delivery
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.event_tables import VolueWebhookRow
+from providers.volue.schemas import EventNotification
+from providers.volue.webhooks import LEGACY_SECRET_HEADER, SIGNATURE_HEADER, verify
+
+log = logging.getLogger("gateway.volue.webhook")
+PATH = "/v1/providers/volue/webhook"
+
+
+class Received(msgspec.Struct, rename="camel", kw_only=True):
+    event_id: str
+    duplicate: bool
+
+
+class WebhookSecrets:
+    """The secrets a notification may be signed with, re-read every ``ttl_s`` seconds."""
+
+    def __init__(self, *, settings: Settings, ttl_s: float = 5.0) -> None:
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self._until = 0.0
+        self._secrets: tuple[str, ...] = ()
+
+    async def current(self, state: State) -> tuple[str, ...]:
+        if time.monotonic() < self._until:
+            return self._secrets
+        found = [self.settings.volue_webhook_secret.value] if self.settings.volue_webhook_secret else []
+        async with state.sessions() as session:
+            sealed = [row.secret_sealed for (row,) in await session.exec(select(VolueWebhookRow))]  # type: ignore[call-overload]
+        if sealed:
+            try:
+                box = SecretsBox.from_settings(self.settings)
+                found.extend(box.open(value) for value in sealed)
+            except SettingsError as exc:
+                log.error("registered webhook secrets unusable: %s", exc)
+        self._secrets = tuple(dict.fromkeys(found))
+        self._until = time.monotonic() + self.ttl_s
+        return self._secrets
+
+    def forget(self) -> None:
+        """Re-read on the next request (after a webhook was registered or deleted)."""
+        self._until = 0.0
+
+
+def authentic(body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> bool:
+    """Whether the notification is signed with one of ``secrets`` (see the module docstring)."""
+    signature = headers.get(SIGNATURE_HEADER)
+    if signature is not None:
+        return any(verify(body, signature, secret) for secret in secrets)
+    legacy = headers.get(LEGACY_SECRET_HEADER.lower())
+    if legacy is None:
+        return False
+    given = legacy.encode("utf-8")
+    matches = [hmac.compare_digest(given, secret.encode("utf-8")) for secret in secrets]
+    return any(matches)
+
+
+def _secrets_of(state: State) -> WebhookSecrets:
+    cache: WebhookSecrets | None = state.get("volue_webhook_secrets")
+    if cache is None:
+        cache = WebhookSecrets(settings=state.settings)
+        state.volue_webhook_secrets = cache
+    return cache
+
+
+@post(PATH, status_code=200, tags=["volue"], summary="Receive a Volue event notification",
+      security=[], include_in_schema=True)
+async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = await request.body()
+    state = request.app.state
+    secrets = await _secrets_of(state).current(state)
+    if not secrets or not authentic(body, request.headers, secrets):
+        client = request.client.host if request.client else "unknown"
+        log.warning("refused a Volue notification from %s: %s", client,
+                    "no webhook secret is configured" if not secrets else "signature mismatch")
+        count_webhook_delivery("volue", "unauthenticated")
+        raise UnauthorizedError("the notification's signature does not verify")
+    try:
+        note = decode(body, EventNotification, sent_by="a Volue notification")
+    except InvalidError:
+        count_webhook_delivery("volue", "invalid")
+        raise
+    async with state.sessions() as session:
+        planner = OutboxPlanner(session, utcnow())
+        stored = await store_event(session, planner, IncomingEvent.from_notification(note),
+                                   settings=state.settings)
+        await session.commit()
+    await state.dispatcher.notify(planner.created)
+    answer = Received(event_id=stored.event_id, duplicate=stored.row is None)
+    count_webhook_delivery("volue", "duplicate" if stored.row is None else "accepted")
+    return Response(msgspec.json.encode(answer), status_code=200, media_type="application/json")

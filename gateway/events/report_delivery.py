@@ -1,0 +1,98 @@
+"""Reports to Volue (``POST /reports``) as outbox work.
+
+:func:`queue_report` stores the request body exactly as it will be sent, in a
+``volue_reports`` row, and queues a task on the ``volue`` queue (after the task
+that creates the reported vehicle or location upstream, when one is open).
+:class:`ReportKind` sends it; a 4xx from Volue fails the report for good, a
+transient failure is retried by the engine like any other upstream write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+import msgspec
+from sqlalchemy import update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import Provider
+from gateway.customers.records import utcnow
+from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.event_tables import VolueReportRow
+from gateway.store.tables import OutboxTaskRow
+from providers.base import RETRIABLE, Outcome, ProviderError
+from providers.http import call_log
+from providers.volue.events_client import VolueEventsClient
+
+REPORT_KIND = "volue_report"
+CHARGE_ACTION = "charge_action"
+ENERGY_USAGE = "energy_usage"
+LPC_ACK = "lpc_ack"
+
+
+def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, customer_id: str,
+                 body: msgspec.Struct, site_id: str | None = None, device_id: str | None = None,
+                 volue_event_id: str | None = None,
+                 after: Iterable[OutboxTaskRow | None] = ()) -> VolueReportRow:
+    """Store a report for Volue and queue its sending in the caller's transaction."""
+    row = VolueReportRow(id=str(uuid.uuid4()), kind=kind, customer_id=customer_id, site_id=site_id,
+                         device_id=device_id, volue_event_id=volue_event_id,
+                         body=msgspec.to_builtins(body), status="pending", created_at=planner.now)
+    session.add(row)
+    planner.enqueue(queue=Provider.VOLUE.value, entity_type=REPORT_KIND, entity_id=row.id,
+                    customer_id=customer_id, after=after)
+    return row
+
+
+class ReportKind:
+    """``TaskKind`` sending ``volue_reports`` rows through the Volue adapter's HTTP layer."""
+
+    entity_type = REPORT_KIND
+    queue = Provider.VOLUE.value
+
+    def __init__(self, *, max_attempts: int) -> None:
+        self.max_attempts = max_attempts
+
+    async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
+        adapter = engine.adapters.get(Provider.VOLUE)
+        if adapter is None:
+            for result in results:
+                result.fatal_reason = "this worker has no Volue adapter"
+            return
+        client = VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
+        async with engine.sessions() as session:
+            ids = [r.task.entity_id for r in results]
+            rows = {row.id: row for row in [await session.get(VolueReportRow, i) for i in ids] if row}
+        for result in results:
+            row = rows.get(result.task.entity_id)
+            if row is None:
+                result.fatal_reason = f"report {result.task.entity_id} no longer exists"
+                continue
+            calls = result.calls
+            token = call_log.set(calls)
+            try:
+                created = await client.send_report(row.body)
+                result.outcome = Outcome(external_id=created.id if created else None)
+            except ProviderError as exc:
+                result.error = exc
+            finally:
+                call_log.reset(token)
+
+    async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        now = utcnow()
+        table = VolueReportRow.__table__  # type: ignore[attr-defined]
+        for result in results:
+            if result.outcome is not None:
+                values: dict[str, object] = {"status": "sent", "sent_at": now, "last_error": None,
+                                             "volue_report_id": result.outcome.external_id}
+            else:
+                final = (result.fatal_reason is not None or not isinstance(result.error, RETRIABLE)
+                         or result.task.attempts >= self.max_attempts)
+                message = result.fatal_reason or (result.error.message if result.error else "failed")
+                values = {"last_error": message[:2000]}
+                if final:
+                    values["status"] = "failed"
+            await session.execute(update(table).where(table.c.id == result.task.entity_id)
+                                  .values(**values))

@@ -1,0 +1,253 @@
+"""Volue events in the gateway: stored once, targets resolved, forwarded, LPC acknowledged.
+
+An event reaches us by webhook (``gateway.events.receiver``) or by the
+reconciliation poll (``gateway.events.poll``); both call :func:`store_event`
+inside their own transaction. It
+
+* drops a webhook notification whose ``notificationId`` was seen before;
+* inserts the event unless its Volue id is stored already (an insert that
+  ignores conflicts, so a webhook and the poll racing still store it once);
+* resolves the targets to our customers, sites and devices: Volue's user,
+  location and resource ids are our own ids;
+* queues one delivery per matching subscription (``gateway.events.forwarding``)
+  and, when ``GATEWAY_VOLUE_AUTO_ACK_LPC`` is on, the LPC acknowledgement report.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.settings import Settings
+from gateway.core.wire import Wire
+from gateway.customers.records import as_utc
+from gateway.events.report_delivery import LPC_ACK, queue_report
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.event_tables import (
+    VolueEventRow,
+    VolueEventTargetRow,
+    VolueNotificationRow,
+    WebhookDeliveryRow,
+    WebhookSubscriptionRow,
+)
+from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
+from providers.volue import schemas as vs
+
+FORWARD_QUEUE = "subscribers"
+FORWARD_KIND = "webhook_delivery"
+EVENT_TYPES = tuple(t.value for t in vs.NotificationType if t is not vs.NotificationType.UNKNOWN)
+"""The event types subscribers can ask for: Volue's notification types."""
+
+
+class EventTarget(Wire):
+    customer_id: str | None
+    site_id: str | None
+    device_id: str | None
+
+
+class EventRead(Wire):
+    id: str
+    type: str
+    volue_event_id: str
+    created_at: datetime
+    received_at: datetime
+    source: str
+    targets: list[EventTarget]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event as Volue described it, from a notification or from ``GET /events``."""
+
+    volue_event_id: str
+    type: vs.NotificationType
+    created_at: datetime
+    payload: vs.SparkEventPayload
+    source: str
+    notification_id: str | None = None
+
+    @classmethod
+    def from_notification(cls, note: vs.EventNotification) -> IncomingEvent:
+        return cls(volue_event_id=note.event_id, type=note.notification_type,
+                   created_at=note.event_created_at_utc, payload=note.payload, source="webhook",
+                   notification_id=note.notification_id)
+
+    @classmethod
+    def from_listing(cls, event: vs.GetEventResponse) -> IncomingEvent:
+        return cls(volue_event_id=event.id, type=vs.NOTIFICATION_TYPE_BY_PAYLOAD[type(event.payload)],
+                   created_at=event.created_at, payload=event.payload, source="poll")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What :func:`store_event` did: ``row`` is None when the event was known already."""
+
+    event_id: str
+    row: VolueEventRow | None
+    targets: list[VolueEventTargetRow]
+
+
+def event_read(row: VolueEventRow, targets: Iterable[VolueEventTargetRow]) -> EventRead:
+    return EventRead(
+        id=row.id, type=row.type, volue_event_id=row.volue_event_id,
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        received_at=as_utc(row.received_at),  # type: ignore[arg-type]
+        source=row.source,
+        targets=[EventTarget(customer_id=t.customer_id, site_id=t.site_id, device_id=t.device_id)
+                 for t in targets],
+        payload=row.payload,
+    )
+
+
+def _insert_ignoring_conflict(session: AsyncSession, table: Table) -> Any:
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+
+
+async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: IncomingEvent, *,
+                      settings: Settings) -> Stored:
+    """Store ``incoming`` once and queue its follow-up work; the caller commits."""
+    now = planner.now
+    if incoming.notification_id is not None:
+        seen = await session.get(VolueNotificationRow, incoming.notification_id)
+        if seen is not None:
+            return Stored(event_id=seen.event_id, row=None, targets=[])
+    events: Table = VolueEventRow.__table__  # type: ignore[attr-defined]
+    new_id = str(uuid.uuid4())
+    payload = msgspec.to_builtins(incoming.payload)
+    inserted = (await session.execute(
+        _insert_ignoring_conflict(session, events)
+        .values(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type.value,
+                created_at=incoming.created_at, received_at=now, source=incoming.source,
+                payload=payload)
+        .on_conflict_do_nothing(index_elements=["volue_event_id"])
+        .returning(events.c.id)
+    )).first()
+    if inserted is None:
+        existing = (await session.execute(
+            select(events.c.id).where(events.c.volue_event_id == incoming.volue_event_id))).scalar_one()
+        await _remember_notification(session, incoming, existing, now)
+        return Stored(event_id=existing, row=None, targets=[])
+    await _remember_notification(session, incoming, new_id, now)
+    row = VolueEventRow(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type.value,
+                        created_at=incoming.created_at, received_at=now, source=incoming.source,
+                        payload=payload)
+    targets = await resolve_targets(session, new_id, incoming.payload)
+    session.add_all(targets)
+    customer_id = next((t.customer_id for t in targets if t.customer_id), "")
+    await plan_deliveries(session, planner, row, customer_id)
+    if settings.volue_auto_ack_lpc:
+        plan_lpc_ack(session, planner, incoming, targets, customer_id)
+    return Stored(event_id=new_id, row=row, targets=targets)
+
+
+async def _remember_notification(session: AsyncSession, incoming: IncomingEvent, event_id: str,
+                                 now: datetime) -> None:
+    if incoming.notification_id is None:
+        return
+    table: Table = VolueNotificationRow.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        _insert_ignoring_conflict(session, table)
+        .values(notification_id=incoming.notification_id, event_id=event_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["notification_id"])
+    )
+
+
+def _target_ids(payload: vs.SparkEventPayload) -> tuple[list[tuple[str | None, str | None]], list[str]]:
+    """(resource id, location id) pairs and user ids that an event payload names."""
+    if isinstance(payload, vs.UserEligibilityPayload):
+        return [], list(dict.fromkeys([*payload.added_users, *payload.removed_users]))
+    if isinstance(payload, vs.PriceCurvePayload | vs.ResourceLPCPayload):
+        return [(t.resource_id, t.location_id) for t in payload.targets], []
+    return [(None, t.location_id) for t in payload.targets], []
+
+
+async def resolve_targets(session: AsyncSession, event_id: str,
+                          payload: vs.SparkEventPayload) -> list[VolueEventTargetRow]:
+    """The payload's targets that name our devices, sites or customers (unknown ids are left out)."""
+    pairs, users = _target_ids(payload)
+    devices = await _by_id(session, DeviceRow, [r for r, _ in pairs if r])
+    sites = await _by_id(session, SiteRow, [loc for _, loc in pairs if loc])
+    customers = await _by_id(session, CustomerRow, users)
+    found: dict[tuple[str | None, str | None, str | None], None] = {}
+    for resource_id, location_id in pairs:
+        device = devices.get(resource_id or "")
+        site = sites.get(location_id or "")
+        if device is not None:
+            site_id = device.site_id or (site.id if site is not None else None)
+            found[(device.customer_id, site_id, device.id)] = None
+        elif site is not None:
+            found[(site.customer_id, site.id, None)] = None
+    for user_id in users:
+        if user_id in customers:
+            found[(user_id, None, None)] = None
+    return [VolueEventTargetRow(event_id=event_id, customer_id=c, site_id=s, device_id=d)
+            for c, s, d in found]
+
+
+async def _by_id(session: AsyncSession, table: type[Any], ids: Sequence[str]) -> dict[str, Any]:
+    wanted = list(dict.fromkeys(ids))
+    rows: dict[str, Any] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        result = await session.exec(select(table).where(table.id.in_(chunk)))  # type: ignore[call-overload]
+        rows.update((row.id, row) for (row,) in result)
+    return rows
+
+
+async def plan_deliveries(session: AsyncSession, planner: OutboxPlanner, event: VolueEventRow,
+                          customer_id: str) -> list[WebhookDeliveryRow]:
+    """One delivery (and outbox task) per live subscription that wants the event's type."""
+    subscriptions = await session.exec(
+        select(WebhookSubscriptionRow).where(  # type: ignore[call-overload]
+            WebhookSubscriptionRow.deleted_at.is_(None))  # type: ignore[union-attr]
+    )
+    deliveries = []
+    for (subscription,) in subscriptions:
+        if subscription.event_types and event.type not in subscription.event_types:
+            continue
+        delivery = WebhookDeliveryRow(id=str(uuid.uuid4()), subscription_id=subscription.id,
+                                      event_id=event.id, status="pending", attempts=0,
+                                      created_at=planner.now)
+        session.add(delivery)
+        planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
+                        customer_id=customer_id)
+        deliveries.append(delivery)
+    return deliveries
+
+
+def plan_lpc_ack(session: AsyncSession, planner: OutboxPlanner, incoming: IncomingEvent,
+                 targets: Sequence[VolueEventTargetRow], customer_id: str) -> None:
+    """Acknowledge an LPC request for the targets that are ours, decline the rest."""
+    payload = incoming.payload
+    ours_sites = {t.site_id for t in targets if t.site_id}
+    ours_devices = {t.device_id for t in targets if t.device_id}
+    report: vs.ResourceLPCAcknowledgmentReportPayload | vs.LocationLPCAcknowledgmentReportPayload
+    if isinstance(payload, vs.LocationLPCPayload):
+        located = [vs.LPCLocation(location_id=t.location_id, meter_point_id=t.meter_point_id)
+                   for t in payload.targets]
+        report = vs.LocationLPCAcknowledgmentReportPayload(
+            acknowledged_targets=[t for t in located if t.location_id in ours_sites],
+            declined_targets=[t for t in located if t.location_id not in ours_sites] or None,
+        )
+    elif isinstance(payload, vs.ResourceLPCPayload):
+        resources = [vs.LPCResource(meter_point_id=t.meter_point_id, location_id=t.location_id,
+                                    resource_id=t.resource_id) for t in payload.targets]
+        report = vs.ResourceLPCAcknowledgmentReportPayload(
+            acknowledged_targets=[t for t in resources if t.resource_id in ours_devices],
+            declined_targets=[t for t in resources if t.resource_id not in ours_devices] or None,
+        )
+    else:
+        return
+    queue_report(session, planner, kind=LPC_ACK, customer_id=customer_id,
+                 body=vs.PostReportRequest(event_id=incoming.volue_event_id, payloads=[report]),
+                 volue_event_id=incoming.volue_event_id)

@@ -1,0 +1,209 @@
+"""``/v1/webhook-subscriptions``: internal services that receive Volue events (scope ``ops``).
+
+The signing secret (``whsec_...``) is returned once, by the create; it is stored
+encrypted. Deliveries are listed per subscription and can be sent again by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+from msgspec import Meta
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.errors import ConflictError, InvalidError, NotFoundError
+from gateway.core.secrets_box import SecretsBox
+from gateway.core.settings import SettingsError
+from gateway.core.wire import Wire
+from gateway.customers.records import as_utc, utcnow
+from gateway.events.forwarding import new_secret
+from gateway.events.service import EVENT_TYPES, FORWARD_KIND, FORWARD_QUEUE
+from gateway.http.apikeys import Scope
+from gateway.http.deps import decode, provide_session
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
+from gateway.store.tables import OutboxTaskRow
+
+OPS = {"scope": Scope.OPS.value}
+DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
+
+
+class SubscriptionCreate(Wire):
+    url: Annotated[str, Meta(min_length=1, max_length=2000)]
+    event_types: Annotated[list[str], Meta(max_length=len(EVENT_TYPES))] = msgspec.field(
+        default_factory=list)
+    """Empty: every event type."""
+    description: Annotated[str, Meta(max_length=500)] | None = None
+
+
+class SubscriptionRead(Wire):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionRead):
+    secret: str
+    """The signing secret, shown this once."""
+
+
+class DeliveryRead(Wire):
+    id: str
+    subscription_id: str
+    event_id: str
+    status: str
+    attempts: int
+    first_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+
+
+def check_url(url: str) -> None:
+    """Subscriber URLs are absolute http(s) URLs with a host, no credentials, no fragment."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        raise InvalidError("url is not a valid URL", field="url") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidError("url must use http or https", field="url")
+    if not parts.hostname:
+        raise InvalidError("url needs a host", field="url")
+    if parts.username or parts.password:
+        raise InvalidError("url must not carry credentials", field="url")
+    if parts.fragment or any(ch.isspace() for ch in url):
+        raise InvalidError("url must not have a fragment or white space", field="url")
+
+
+def subscription_read(row: WebhookSubscriptionRow) -> SubscriptionRead:
+    return SubscriptionRead(id=row.id, url=row.url, event_types=row.event_types,
+                            description=row.description,
+                            created_at=as_utc(row.created_at))  # type: ignore[arg-type]
+
+
+def delivery_read(row: WebhookDeliveryRow) -> DeliveryRead:
+    return DeliveryRead(
+        id=row.id, subscription_id=row.subscription_id, event_id=row.event_id, status=row.status,
+        attempts=row.attempts, first_attempt_at=as_utc(row.first_attempt_at),
+        last_attempt_at=as_utc(row.last_attempt_at), next_attempt_at=as_utc(row.next_attempt_at),
+        delivered_at=as_utc(row.delivered_at), last_status=row.last_status, last_error=row.last_error,
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _json(status: int, payload: Any) -> Response[bytes]:
+    return Response(msgspec.json.encode(payload), status_code=status, media_type="application/json")
+
+
+async def _live(session: AsyncSession, subscription_id: str) -> WebhookSubscriptionRow:
+    row = await session.get(WebhookSubscriptionRow, subscription_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"webhook subscription {subscription_id} not found")
+    return row
+
+
+class SubscriptionController(Controller):
+    path = "/v1/webhook-subscriptions"
+    tags = ["webhook subscriptions"]
+    dependencies = {"session": provide_session}
+
+    @post("/", opt=OPS, status_code=201, summary="Subscribe a URL to Volue events")
+    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        data = decode(await request.body(), SubscriptionCreate)
+        check_url(data.url)
+        for index, event_type in enumerate(data.event_types):
+            if event_type not in EVENT_TYPES:
+                raise InvalidError(f"unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}",
+                                   field=f"eventTypes[{index}]")
+        state = request.app.state
+        try:
+            box = SecretsBox.from_settings(state.settings)
+        except SettingsError as exc:
+            raise ConflictError(f"subscriptions cannot be stored: {exc}") from None
+        secret = new_secret()
+        row = WebhookSubscriptionRow(id=str(uuid.uuid4()), url=data.url,
+                                     event_types=list(dict.fromkeys(data.event_types)),
+                                     description=data.description, secret_sealed=box.seal(secret),
+                                     created_at=utcnow())
+        async with state.sessions() as session:
+            session.add(row)
+            await session.commit()
+        read = subscription_read(row)
+        return _json(201, SubscriptionCreated(**msgspec.structs.asdict(read), secret=secret))
+
+    @get("/", opt=OPS, summary="Live subscriptions")
+    async def list_subscriptions(self, session: AsyncSession) -> list[SubscriptionRead]:
+        rows = await session.exec(
+            select(WebhookSubscriptionRow)  # type: ignore[call-overload]
+            .where(WebhookSubscriptionRow.deleted_at.is_(None))  # type: ignore[union-attr]
+            .order_by(WebhookSubscriptionRow.created_at, WebhookSubscriptionRow.id)
+        )
+        return [subscription_read(row) for (row,) in rows]
+
+    @get("/{subscription_id:str}", opt=OPS, summary="One subscription")
+    async def read(self, session: AsyncSession, subscription_id: str) -> SubscriptionRead:
+        return subscription_read(await _live(session, subscription_id))
+
+    @delete("/{subscription_id:str}", opt=OPS, status_code=204,
+            summary="End a subscription; queued deliveries are dropped")
+    async def remove(self, session: AsyncSession, subscription_id: str) -> None:
+        row = await _live(session, subscription_id)
+        row.deleted_at = utcnow()
+        await session.commit()
+
+    @get("/{subscription_id:str}/deliveries", opt=OPS, summary="The delivery log, newest first")
+    async def deliveries(
+        self, session: AsyncSession, subscription_id: str,
+        status: Annotated[str | None, Parameter(pattern="^(" + "|".join(DELIVERY_STATUSES) + ")$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[DeliveryRead]:
+        row = await session.get(WebhookSubscriptionRow, subscription_id)
+        if row is None:
+            raise NotFoundError(f"webhook subscription {subscription_id} not found")
+        query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
+        if status is not None:
+            query = query.where(WebhookDeliveryRow.status == status)
+        query = query.order_by(WebhookDeliveryRow.created_at.desc(),  # type: ignore[attr-defined]
+                               WebhookDeliveryRow.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        return [delivery_read(d) for (d,) in await session.exec(query)]  # type: ignore[call-overload]
+
+    @post("/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver", opt=OPS, status_code=202,
+          summary="Send a delivery again now, with a fresh 24 h retry budget")
+    async def redeliver(self, request: Request[Any, Any, Any], subscription_id: str,
+                        delivery_id: str) -> Response[bytes]:
+        state = request.app.state
+        async with state.sessions() as session:
+            await _live(session, subscription_id)
+            delivery = await session.get(WebhookDeliveryRow, delivery_id)
+            if delivery is None or delivery.subscription_id != subscription_id:
+                raise NotFoundError(f"delivery {delivery_id} not found")
+            planner = OutboxPlanner(session, utcnow())
+            open_tasks = [t for (t,) in await session.exec(
+                select(OutboxTaskRow).where(  # type: ignore[call-overload]
+                    OutboxTaskRow.entity_id == delivery_id,
+                    OutboxTaskRow.status.in_(("pending", "running"))))]  # type: ignore[attr-defined]
+            if any(t.status == "running" for t in open_tasks):
+                raise ConflictError("an attempt of this delivery is under way")
+            for task in open_tasks:
+                task.status, task.updated_at = "cancelled", planner.now
+            delivery.status, delivery.first_attempt_at = "pending", None
+            delivery.next_attempt_at = None
+            planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
+                            customer_id=open_tasks[0].customer_id if open_tasks else "")
+            await session.commit()
+            read = delivery_read(delivery)
+        await state.dispatcher.notify(planner.created)
+        return _json(202, read)

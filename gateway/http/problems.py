@@ -1,0 +1,104 @@
+"""Every error leaves the API as an RFC 9457 ``application/problem+json`` document."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import IntegrityError
+
+from gateway.core.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
+
+log = logging.getLogger("gateway.api")
+
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
+_STATUS_SLUGS = {
+    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
+    429: "rate-limited",
+}
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    instance: str | None = None
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, slug: str, field: str | None = None,
+    instance: str | None = None, headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail,
+                   field=field, instance=instance)
+    return Response(msgspec.json.encode(body), status_code=status,
+                    media_type="application/problem+json", headers=headers)
+
+
+def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
+    """Turn msgspec's ``... - at `$.a[0].b``` into a message and a field path ``a[0].b``."""
+    message = str(error)
+    match = _PATH.search(message)
+    path = match.group("path").lstrip(".") if match else ""
+    if match:
+        message = message[: match.start()]
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        path = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
+    return message, path or None
+
+
+def gateway_error_handler(request: Request, exc: GatewayError) -> Response[bytes]:
+    headers = {"WWW-Authenticate": 'Bearer realm="gateway"'} if isinstance(
+        exc, UnauthorizedError) else None
+    return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
+                            instance=request.url.path, headers=headers)
+
+
+def validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:
+    field = None
+    detail = exc.detail
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if extra and isinstance(extra[0], dict):
+        field = extra[0].get("key")
+        detail = f"{extra[0].get('message', detail)}"
+    return problem_response(400, "Invalid request", detail, slug="validation", field=field,
+                            instance=request.url.path)
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("unhandled HTTP error on %s: %s", request.url.path, exc.detail)
+    return problem_response(status, _STATUS_SLUGS.get(status, "error").replace("-", " ").capitalize(),
+                            exc.detail, slug=_STATUS_SLUGS.get(status, "error"),
+                            instance=request.url.path, headers=exc.headers)
+
+
+def integrity_handler(request: Request, exc: IntegrityError) -> Response[bytes]:
+    """A unique index caught a race the pre-checks could not: report it as a conflict."""
+    log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+    return problem_response(409, "Conflict", "the request conflicts with a record written concurrently",
+                            slug="conflict", instance=request.url.path)
+
+
+def internal_handler(request: Request, exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal error", "the gateway failed to handle the request",
+                            slug="internal", instance=request.url.path)
+
+
+EXCEPTION_HANDLERS = {
+    GatewayError: gateway_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    IntegrityError: integrity_handler,
+    Exception: internal_handler,
+}

@@ -1,0 +1,123 @@
+"""Invites to a site's Zählerfreunde space: ``POST /v1/sites/{id}/invites``, ``GET /v1/invites/{id}``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import Provider
+from gateway.core.errors import ConflictError, NotFoundError
+from gateway.core.wire import Email, Wire
+from gateway.customers import records
+from gateway.customers.controllers.customers import READ
+from gateway.http.apikeys import Scope
+from gateway.http.deps import decode, provide_session
+from gateway.http.unit_of_work import write
+from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.reading_tables import InviteRow
+from gateway.store.tables import OutboxTaskRow
+
+WRITE_INVITES = {"scope": Scope.INVITES_WRITE.value}
+InviteStatus = Literal["pending", "sent", "failed"]
+
+
+class InviteCreate(Wire):
+    email: Email | None = None
+    """Defaults to the customer's email."""
+    send_email: bool = True
+    """Whether Zählerfreunde emails the invite; the link is returned either way."""
+    force: bool = False
+    """Send a new invite even when this address was already invited to the site."""
+
+
+class InviteRead(Wire):
+    id: str
+    site_id: str
+    customer_id: str
+    email: str
+    send_email: bool
+    status: InviteStatus
+    invite_link: str | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def invite_read(row: InviteRow, task: OutboxTaskRow | None) -> InviteRead:
+    """The invite as the API shows it; its status follows the task that sends it."""
+    status: InviteStatus = "pending"
+    if row.link is not None:
+        status = "sent"
+    elif task is not None and task.status in ("dead", "cancelled", "superseded"):
+        status = "failed"
+    return InviteRead(
+        id=row.id, site_id=row.site_id, customer_id=row.customer_id, email=row.email,
+        send_email=row.send_email, status=status, invite_link=row.link,
+        last_error=task.last_error if task is not None and row.link is None else None,
+        created_at=records.as_utc(row.created_at), sent_at=records.as_utc(row.sent_at),
+    )
+
+
+async def _with_tasks(session: AsyncSession, query: Any) -> list[tuple[InviteRow, OutboxTaskRow | None]]:
+    rows = await session.execute(
+        query.add_columns(OutboxTaskRow).outerjoin(OutboxTaskRow, OutboxTaskRow.id == InviteRow.task_id))
+    return [(invite, task) for invite, task in rows]
+
+
+class SiteInvitesController(Controller):
+    path = "/v1/sites/{site_id:str}/invites"
+    tags = ["invites"]
+
+    @post("/", opt=WRITE_INVITES, status_code=202,
+          summary="Invite an email address to the site's Zählerfreunde space",
+          description=(
+              "202 with a new invite, sent by a worker; 200 with the earlier invite when this "
+              "address was already invited to the site and that invite has not failed (unless "
+              "`force` is true). The customer must be enrolled at Zählerfreunde."
+          ))
+    async def create(self, request: Request, site_id: str) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body, InviteCreate) if body else InviteCreate()
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            site = await records.get_site(session, site_id)
+            customer = await records.get_customer(session, site.customer_id)
+            if Provider.ZAEHLERFREUNDE.value not in customer.providers:
+                raise ConflictError(f"customer {customer.id} is not enrolled at Zählerfreunde")
+            email = (data.email or customer.email).lower()
+            if not data.force:
+                earlier = await _with_tasks(session, select(InviteRow).where(
+                    InviteRow.site_id == site.id, InviteRow.email == email,
+                ).order_by(InviteRow.created_at.desc()))  # type: ignore[attr-defined]
+                for invite, task in earlier:
+                    view = invite_read(invite, task)
+                    if view.status != "failed":
+                        return 200, view
+            invite_id = records.new_id()
+            space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)
+            task = planner.enqueue(queue=INVITE_QUEUE, entity_type=INVITE_ENTITY, entity_id=invite_id,
+                                   customer_id=customer.id, after=[space_task])
+            row = InviteRow(id=invite_id, site_id=site.id, customer_id=customer.id, email=email,
+                            send_email=data.send_email, task_id=task.id, created_at=planner.now)
+            session.add(row)
+            return 202, invite_read(row, task)
+
+        return await write(request, body, work)
+
+
+class InviteController(Controller):
+    path = "/v1/invites"
+    tags = ["invites"]
+    dependencies = {"session": provide_session}
+
+    @get("/{invite_id:str}", opt=READ, summary="An invite: status and, once sent, its link")
+    async def read(self, session: AsyncSession, invite_id: str) -> InviteRead:
+        found = await _with_tasks(session, select(InviteRow).where(InviteRow.id == invite_id))
+        if not found:
+            raise NotFoundError(f"invite {invite_id} not found")
+        return invite_read(*found[0])

@@ -1,0 +1,192 @@
+"""``gateway check``: a one-screen health summary for operators.
+
+Checks the database (and its migration revision), Redis when configured, a
+token fetch from each provider with the configured credentials, and the
+outbox backlog by provider and status with the age of the oldest open task.
+Tokens and secrets are never printed. Exit status 0 when every check passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select, text
+
+from gateway.core.settings import Settings
+from gateway.store.db import create_engine, session_factory
+from gateway.store.tables import OutboxTaskRow
+
+CHECK_TIMEOUT_S = 10.0
+
+
+class CheckFailed(Exception):
+    """A check found something wrong; ``message`` says what."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Check(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of the summary."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+class Backlog(msgspec.Struct, frozen=True, kw_only=True):
+    """Open outbox tasks of one provider and status."""
+
+    provider: str
+    status: str
+    count: int
+    oldest_age_s: float | None
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    checks: list[Check]
+    backlog: list[Backlog]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(probe(), timeout=CHECK_TIMEOUT_S)
+        ok = True
+    except TimeoutError:
+        detail, ok = f"no answer within {CHECK_TIMEOUT_S:.0f} s", False
+    except Exception as exc:
+        detail, ok = _failure(exc), False
+    return Check(name=name, ok=ok, detail=detail, seconds=time.perf_counter() - started)
+
+
+def _failure(exc: BaseException) -> str:
+    """What went wrong, without anything a secret could hide in (only the provider's message)."""
+    message = getattr(exc, "message", None)
+    return f"{type(exc).__name__}: {message}" if isinstance(message, str) else type(exc).__name__
+
+
+async def _backlog(sessions: Any) -> list[Backlog]:
+    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+    stmt = (
+        select(table.c.provider, table.c.status, func.count(), func.min(table.c.created_at))
+        .where(table.c.status.in_(("pending", "running", "dead")))
+        .group_by(table.c.provider, table.c.status)
+        .order_by(table.c.provider, table.c.status)
+    )
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        rows = (await session.execute(stmt)).all()
+    result = []
+    for provider, status, count, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        age = (now - oldest).total_seconds() if oldest is not None else None
+        result.append(Backlog(provider=provider, status=status, count=int(count), oldest_age_s=age))
+    return result
+
+
+async def run_checks(settings: Settings) -> Report:
+    """Run every check against the configured database, Redis and providers."""
+    from gateway.worker import build_adapters
+
+    engine = create_engine(settings.database_url, pool_size=2)
+    sessions = session_factory(engine)
+    checks: list[Check] = []
+    backlog: list[Backlog] = []
+    try:
+        async def database() -> str:
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+                try:
+                    found = await session.execute(text("SELECT version_num FROM alembic_version"))
+                    revision = found.scalar()
+                except Exception:
+                    raise CheckFailed("answers, but no migrations are applied: run `gateway db upgrade`") \
+                        from None
+            return f"answers; schema revision {revision}"
+
+        checks.append(await _timed("database", database))
+        if checks[-1].ok:
+            try:
+                backlog = await _backlog(sessions)
+            except Exception as exc:
+                checks.append(Check(name="outbox", ok=False, detail=_failure(exc), seconds=0.0))
+    finally:
+        await engine.dispose()
+
+    if settings.redis_url:
+        async def redis_ping() -> str:
+            from redis.asyncio import Redis
+
+            client = Redis.from_url(settings.redis_url)
+            try:
+                await client.ping()
+                queued = await client.zcard("arq:queue")
+            finally:
+                await client.aclose()
+            return f"answers; {queued} queued wake-up job(s)"
+
+        checks.append(await _timed("redis", redis_ping))
+    else:
+        checks.append(Check(name="redis", ok=True, detail="not configured (embedded worker)", seconds=0.0))
+
+    adapters = build_adapters(settings)
+    try:
+        for provider, adapter in adapters.items():
+            tokens = adapter.client.http.tokens  # type: ignore[attr-defined]
+
+            async def fetch(tokens: Any = tokens) -> str:
+                await tokens.bearer()
+                return "token fetched"
+
+            checks.append(await _timed(f"{provider.value} token", fetch))
+    finally:
+        for adapter in adapters.values():
+            await adapter.aclose()
+    return Report(checks=checks, backlog=backlog)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(report: Report, console: Console) -> None:
+    """Print the report as two small tables."""
+    checks = Table("check", "", "detail", "time", title="gateway health")
+    for check in report.checks:
+        mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
+        checks.add_row(check.name, mark, check.detail, f"{check.seconds * 1000:.0f} ms")
+    console.print(checks)
+    backlog = Table("provider", "status", "tasks", "oldest", title="outbox backlog")
+    for row in report.backlog:
+        backlog.add_row(row.provider, row.status, str(row.count), _age(row.oldest_age_s))
+    if not report.backlog:
+        backlog.add_row("-", "-", "0", "-")
+    console.print(backlog)
+
+
+def check_command(settings: Settings, console: Console | None = None) -> int:
+    """``gateway check``: print the summary; 0 when everything passed, 1 otherwise."""
+    report = asyncio.run(run_checks(settings))
+    render(report, console or Console())
+    return 0 if report.ok else 1

@@ -1,0 +1,487 @@
+"""Onboarding spreadsheets: CSV rows → the API's ``CustomerCreate`` bodies, every bad row named.
+
+One row describes one customer and, optionally, one site, one meter at that site
+and one more device (or a vehicle). Rows with the same ``customer_ref`` build one
+customer; rows with the same ``site_ref`` (or ``meter_ref``/``device_ref``) the
+same site (device). A record's cells are filled on its first row; later rows may
+leave them blank or repeat them unchanged. Values are checked with the API's own
+request structs and rules, so a file that passes here is what the API accepts.
+Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from gateway.core.domain import DeviceKind, EntityType, Provider
+from gateway.core.errors import InvalidError
+from gateway.customers import schemas as s
+from gateway.customers.records import check_device_fields
+from gateway.http.problems import field_of
+from gateway.outbox.plan import targets
+from providers.registry import CAPABILITIES
+
+CUSTOMER_COLUMNS = {"customer_ref": "externalRef", "customer_name": "name", "customer_email": "email",
+                    "providers": "providers"}
+SITE_COLUMNS = {
+    "site_ref": "externalRef", "site_name": "name", "site_kind": "kind", "site_category": "category",
+    "address_line1": "address.line1", "address_line2": "address.line2", "postcode": "address.postcode",
+    "city": "address.city", "country": "address.country", "latitude": "coordinates.latitude",
+    "longitude": "coordinates.longitude",
+}
+METER_COLUMNS = {"meter_ref": "externalRef", "meter_name": "name", "medium": "medium",
+                 "meter_point_id": "meterPointId", "meter_number": "meterNumber", "is_main": "isMain"}
+DEVICE_COLUMNS = {"device_ref": "externalRef", "device_kind": "kind", "device_name": "name", "brand": "brand",
+                  "model": "model", "year": "year", "vin": "vin", "capacity": "capacity"}
+"""CSV column → the API field it fills (a dotted path for nested objects)."""
+
+_VEHICLE_COLUMNS = {c: f for c, f in DEVICE_COLUMNS.items() if c != "device_kind"}
+COLUMNS = {**CUSTOMER_COLUMNS, **SITE_COLUMNS, **METER_COLUMNS, **DEVICE_COLUMNS}
+REQUIRED_COLUMNS = ("customer_ref", "customer_name", "customer_email")
+_INTEGERS = {"year"}
+_NUMBERS = {"latitude", "longitude", "capacity"}
+_BOOLEANS = {"is_main": {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}}
+_HINTS = {
+    "customer_email": "is not an email address",
+    "meter_point_id": "is not an 18-digit GSRN/EAN, an 11-digit MaLo or a 33-character MeLo (DE…)",
+    "vin": "is not a 17-character VIN (digits and capitals, no I, O or Q)",
+    "country": "is not a two-letter country code such as NO or DE",
+}
+_ENUMS: dict[str, Sequence[str]] = {
+    "site_kind": [k.value for k in s.SiteKind],
+    "site_category": [c.value for c in s.SpaceCategory],
+    "medium": [m.value for m in s.Medium],
+    "device_kind": [k.value for k in DeviceKind if k is not DeviceKind.METER],
+    "providers": [p.value for p in Provider],
+}
+
+
+class RowProblem(msgspec.Struct, frozen=True, order=True):
+    """A cell (or a whole row, ``field`` empty) the gateway would refuse."""
+
+    line: int
+    field: str
+    detail: str
+
+
+class OnboardingCustomer(msgspec.Struct, kw_only=True):
+    """One customer of the file as the API body, with the line each record starts on."""
+
+    body: s.CustomerCreate
+    line: int
+    records: dict[str, tuple[int, str]]
+    """Path of each record in ``body`` (``""``, ``sites[0]``, ``sites[0].devices[1]``,
+    ``vehicles[0]``) → its first line and its columns (customer, site, meter or device)."""
+
+    def line_of(self, path: str) -> int:
+        return self.records[path][0]
+
+
+class PlannedCall(msgspec.Struct, frozen=True, kw_only=True):
+    """An upstream object a provider will get for one record of the file."""
+
+    line: int
+    provider: Provider
+    call: str
+    record: str
+
+
+class ParsedFile(msgspec.Struct, kw_only=True):
+    customers: list[OnboardingCustomer]
+    problems: list[RowProblem]
+    digest: str
+    """SHA-256 of the file's bytes: re-running the same file reuses the same Idempotency-Keys."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Record:
+    """The merged cells of one customer, site or device over the rows that name it."""
+
+    def __init__(self, line: int, owner: tuple[str, ...], group: str) -> None:
+        self.line = line
+        self.owner = owner
+        self.group = group
+        self.cells: dict[str, str] = {}
+        self.cell_lines: dict[str, int] = {}
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[RowProblem] = []
+        self.customers: dict[str, _Record] = {}
+        self.sites: dict[str, _Record] = {}
+        self.devices: dict[str, _Record] = {}
+
+    def problem(self, line: int, field: str, detail: str) -> None:
+        self.problems.append(RowProblem(line=line, field=field, detail=detail))
+
+    def merge(self, table: dict[str, _Record], ref: str, *, line: int, cells: dict[str, str],
+              columns: Iterable[str], owner: tuple[str, ...], group: str, ref_column: str) -> None:
+        record = table.get(ref)
+        if record is None:
+            record = table[ref] = _Record(line, owner, group)
+        elif record.group != group:
+            self.problem(line, ref_column, f"{ref!r} is already the {record.group} on line {record.line}")
+            return
+        elif record.owner != owner:
+            self.problem(line, ref_column, f"{ref!r} already belongs to {_owner_text(record)} "
+                                           f"(line {record.line})")
+            return
+        for column in columns:
+            value = cells.get(column, "")
+            if not value:
+                continue
+            known = record.cells.get(column)
+            if known is None:
+                record.cells[column] = value
+                record.cell_lines[column] = line
+            elif known != value:
+                self.problem(line, column, f"{value!r} differs from {known!r} on line "
+                                           f"{record.cell_lines[column]}; a record's cells must agree")
+
+
+def _owner_text(record: _Record) -> str:
+    if record.group == "site":
+        return f"customer {record.owner[0]!r}"
+    return f"site {record.owner[1]!r}" if record.owner[1] else f"customer {record.owner[0]!r}"
+
+
+def parse_csv(data: bytes) -> ParsedFile:
+    """Read and check a whole onboarding file; every problem is reported, not just the first."""
+    digest = hashlib.sha256(data).hexdigest()
+    collector = _Collector()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        collector.problem(1 + data[: exc.start].count(b"\n"), "", "the file is not UTF-8 text")
+        return ParsedFile(customers=[], problems=collector.problems, digest=digest)
+    rows = list(_rows(text, collector))
+    if collector.problems:
+        return ParsedFile(customers=[], problems=collector.problems, digest=digest)
+    for line, cells in rows:
+        _collect_row(collector, line, cells)
+    customers = _build(collector)
+    if collector.problems:
+        customers = []
+    return ParsedFile(customers=customers, problems=sorted(collector.problems), digest=digest)
+
+
+def _rows(text: str, collector: _Collector) -> Iterator[tuple[int, dict[str, str]]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader, [])]
+    if not any(header):
+        collector.problem(1, "", "the file is empty; the first line names the columns")
+        return
+    for name in header:
+        if name not in COLUMNS:
+            collector.problem(1, name, f"unknown column {name!r}")
+    for name in REQUIRED_COLUMNS:
+        if name not in header:
+            collector.problem(1, name, f"the column {name!r} is missing")
+    if len(set(header)) != len(header):
+        twice = sorted({name for name in header if header.count(name) > 1})
+        collector.problem(1, twice[0], f"the column {twice[0]!r} appears twice")
+    if collector.problems:
+        return
+    line = reader.line_num + 1
+    for values in reader:
+        start, line = line, reader.line_num + 1
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) > len(header):
+            collector.problem(start, "", f"{len(values)} cells but the header names {len(header)} columns")
+            continue
+        yield start, {name: value.strip() for name, value in zip(header, values, strict=False)}
+
+
+def _collect_row(collector: _Collector, line: int, cells: dict[str, str]) -> None:
+    customer = cells.get("customer_ref", "")
+    if not customer:
+        collector.problem(line, "customer_ref", "every row needs the customer's customer_ref")
+        return
+    collector.merge(collector.customers, customer, line=line, cells=cells, columns=CUSTOMER_COLUMNS,
+                    owner=(), group="customer", ref_column="customer_ref")
+    site = cells.get("site_ref", "")
+    if any(cells.get(c) for c in SITE_COLUMNS) and not site:
+        collector.problem(line, "site_ref", "site columns are filled but site_ref is empty")
+    elif site:
+        collector.merge(collector.sites, site, line=line, cells=cells, columns=SITE_COLUMNS,
+                        owner=(customer,), group="site", ref_column="site_ref")
+    for columns, group in ((METER_COLUMNS, "meter"), (DEVICE_COLUMNS, "device")):
+        ref_column = f"{group}_ref"
+        ref = cells.get(ref_column, "")
+        if not any(cells.get(c) for c in columns):
+            continue
+        if not ref:
+            collector.problem(line, ref_column, f"{group} columns are filled but {ref_column} is empty")
+            continue
+        vehicle = group == "device" and cells.get("device_kind", "").lower() == DeviceKind.VEHICLE.value
+        if not site and not vehicle:
+            collector.problem(line, "site_ref", f"the {group} {ref!r} needs a site: fill site_ref")
+            continue
+        collector.merge(collector.devices, ref, line=line, cells=cells, columns=columns,
+                        owner=(customer, "" if vehicle else site), group=group, ref_column=ref_column)
+
+
+def _build(collector: _Collector) -> list[OnboardingCustomer]:
+    sites_of: dict[str, list[str]] = {}
+    for ref, record in collector.sites.items():
+        sites_of.setdefault(record.owner[0], []).append(ref)
+    devices_of: dict[tuple[str, ...], list[str]] = {}
+    for ref, record in collector.devices.items():
+        devices_of.setdefault(record.owner, []).append(ref)
+    built: list[OnboardingCustomer] = []
+    for ref, record in collector.customers.items():
+        before = len(collector.problems)
+        body: dict[str, Any] = _fields(collector, record, CUSTOMER_COLUMNS, s.CustomerCreate)
+        paths: dict[str, tuple[int, str]] = {"": (record.line, "customer")}
+        body["sites"] = []
+        for i, site_ref in enumerate(sites_of.get(ref, [])):
+            site_record = collector.sites[site_ref]
+            site = _fields(collector, site_record, SITE_COLUMNS, s.SiteCreate)
+            paths[f"sites[{i}]"] = (site_record.line, "site")
+            site["devices"] = []
+            for j, device_ref in enumerate(devices_of.get((ref, site_ref), [])):
+                device_record = collector.devices[device_ref]
+                paths[f"sites[{i}].devices[{j}]"] = (device_record.line, device_record.group)
+                site["devices"].append(_device(collector, device_record))
+            body["sites"].append(site)
+        body["vehicles"] = []
+        for k, device_ref in enumerate(devices_of.get((ref, ""), [])):
+            device_record = collector.devices[device_ref]
+            paths[f"vehicles[{k}]"] = (device_record.line, device_record.group)
+            body["vehicles"].append(_device(collector, device_record))
+        if len(collector.problems) > before:
+            continue
+        try:
+            built.append(OnboardingCustomer(body=msgspec.convert(body, s.CustomerCreate), line=record.line,
+                                            records=paths))
+        except msgspec.ValidationError as exc:
+            detail, path = field_of(exc)
+            collector.problem(*locate(paths, path or ""), detail)
+    return built
+
+
+def _device(collector: _Collector, record: _Record) -> dict[str, Any]:
+    if record.group == "meter":
+        fields = _fields(collector, record, METER_COLUMNS, s.DeviceCreate, kind=DeviceKind.METER.value)
+        return fields
+    kind = record.cells.get("device_kind", "").lower()
+    if kind == DeviceKind.METER.value:
+        collector.problem(record.line, "device_kind", "meters go in the meter columns (meter_ref, medium, …)")
+        return {}
+    if kind == DeviceKind.VEHICLE.value:
+        return _fields(collector, record, _VEHICLE_COLUMNS, s.VehicleCreate)
+    return _fields(collector, record, DEVICE_COLUMNS, s.DeviceCreate)
+
+
+def _fields(collector: _Collector, record: _Record, columns: dict[str, str], struct: type,
+            **fixed: Any) -> dict[str, Any]:
+    """The record's cells as an API body (nested by the dotted field paths), checked with ``struct``."""
+    body: dict[str, Any] = dict(fixed)
+    unreadable = False
+    for column, path in columns.items():
+        raw = record.cells.get(column)
+        if raw is None:
+            continue
+        line = record.cell_lines[column]
+        try:
+            value = _cell_value(column, raw)
+        except ValueError as exc:
+            collector.problem(line, column, str(exc))
+            unreadable = True
+            continue
+        *parents, name = path.split(".")
+        target = body
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = value
+    if unreadable:
+        return body
+    try:
+        checked: Any = msgspec.convert(body, struct)
+        if isinstance(checked, s.DeviceCreate):
+            check_device_fields(checked.kind, {"medium": checked.medium, "meter_number": checked.meter_number,
+                                               "meter_point_id": checked.meter_point_id})
+    except msgspec.ValidationError as exc:
+        detail, field = field_of(exc)
+        column = _column_of(columns, field)
+        collector.problem(record.cell_lines.get(column, record.line), column,
+                          _explain(column, record, detail))
+    except InvalidError as exc:
+        column = _column_of(columns, exc.field)
+        collector.problem(record.cell_lines.get(column, record.line), column, exc.detail)
+    return body
+
+
+def _cell_value(column: str, raw: str) -> Any:
+    if column in _BOOLEANS:
+        value = _BOOLEANS[column].get(raw.lower())
+        if value is None:
+            raise ValueError(f"{raw!r} is not yes/no (true/false, 1/0)")
+        return value
+    if column in _INTEGERS:
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise ValueError(f"{raw!r} is not a whole number")
+        return int(raw)
+    if column in _NUMBERS:
+        try:
+            number = float(raw.replace(",", ".") if raw.count(",") == 1 and "." not in raw else raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{raw!r} is not a finite number")
+        return number
+    if column == "providers":
+        return [p.lower() for p in re.split(r"[;,| ]+", raw) if p]
+    if column in ("site_kind", "medium", "device_kind"):
+        return raw.lower()
+    if column == "site_category":
+        return raw.upper()
+    return raw
+
+
+def _column_of(columns: dict[str, str], path: str | None) -> str:
+    """The CSV column that fills API field ``path`` (the first column when the path is unknown)."""
+    path = re.sub(r"\[\d+\]", "", path or "")
+    for column, field in columns.items():
+        if field == path:
+            return column
+    for column, field in columns.items():
+        if path and field.startswith(path + "."):
+            return column
+    return next(iter(columns))
+
+
+def _explain(column: str, record: _Record, detail: str) -> str:
+    raw = record.cells.get(column)
+    if detail.startswith("Object missing required field"):
+        return f"{column} is required"
+    if column in _HINTS and raw is not None and "regex" in detail:
+        return f"{raw!r} {_HINTS[column]}"
+    if column in _ENUMS and raw is not None and "enum" in detail.lower():
+        return f"{raw!r} is not one of: {', '.join(_ENUMS[column])}"
+    return f"{detail} (value {raw!r})" if raw is not None else detail
+
+
+_GROUP_COLUMNS = {"customer": CUSTOMER_COLUMNS, "site": SITE_COLUMNS, "meter": METER_COLUMNS,
+                  "device": DEVICE_COLUMNS}
+
+
+def locate(records: dict[str, tuple[int, str]], path: str) -> tuple[int, str]:
+    """The line and CSV column behind an API field path of a customer's body, such as
+    ``sites[0].devices[1].externalRef`` (as named in a problem or a batch item error);
+    ``records`` is :attr:`OnboardingCustomer.records`."""
+    prefix = path
+    while prefix not in records:
+        cut = max(prefix.rfind("."), prefix.rfind("["))
+        prefix = prefix[:cut] if cut > 0 else ""
+    line, group = records[prefix]
+    rest = path[len(prefix):].lstrip(".")
+    if group == "customer" and rest.startswith(("sites", "vehicles")):
+        return line, "site_ref" if rest.startswith("sites") else "device_ref"
+    return line, _column_of(_GROUP_COLUMNS[group], rest)
+
+
+# --- what the file will become upstream ---------------------------------------------------
+
+UPSTREAM_CALLS: dict[tuple[Provider, EntityType, bool], str] = {
+    (Provider.VOLUE, EntityType.CUSTOMER, False): "user: POST /users",
+    (Provider.VOLUE, EntityType.SITE, False): "location: POST /users/{u}/locations",
+    (Provider.VOLUE, EntityType.DEVICE, False): "resource: POST /users/{u}/locations/{l}/resources",
+    (Provider.VOLUE, EntityType.DEVICE, True): "vehicle: POST /users/{u}/vehicles",
+    (Provider.ZAEHLERFREUNDE, EntityType.SITE, False): "space: POST /spaces",
+    (Provider.ZAEHLERFREUNDE, EntityType.DEVICE, False): "device: POST /spaces/{s}/devices",
+}
+"""How each provider is called for an object it takes; which provider takes what is
+``providers.registry.CAPABILITIES``, as for the API's own outbox planning."""
+
+
+def planned_calls(customers: Sequence[OnboardingCustomer], *,
+                  missing: Mapping[str, set[str] | None] | None = None) -> list[PlannedCall]:
+    """The upstream objects the file's records become at each provider.
+
+    ``missing`` narrows the plan to the records the gateway lacks: per customer
+    externalRef, the record paths (as in ``OnboardingCustomer.records``) to
+    plan, or ``None`` for all of them. Without it every record is planned, as
+    if all were new.
+    """
+    calls: list[PlannedCall] = []
+
+    def add(line: int, providers: list[Provider], entity: EntityType, kind: DeviceKind | None,
+            record: str) -> None:
+        for provider in targets(providers, entity, kind):
+            vehicle = kind is DeviceKind.VEHICLE
+            call = UPSTREAM_CALLS.get((provider, entity, vehicle), f"create the {entity.value}")
+            calls.append(PlannedCall(line=line, provider=provider, call=call, record=record))
+
+    for customer in customers:
+        body = customer.body
+        wanted = missing.get(body.external_ref) if missing is not None else None
+
+        def planned(path: str, wanted: set[str] | None = wanted) -> bool:
+            return wanted is None or path in wanted
+
+        providers = list(dict.fromkeys(body.providers))
+        if planned(""):
+            add(customer.line, providers, EntityType.CUSTOMER, None, f"customer {body.external_ref}")
+        for i, site in enumerate(body.sites):
+            if planned(f"sites[{i}]"):
+                add(customer.line_of(f"sites[{i}]"), providers, EntityType.SITE, None,
+                    f"site {site.external_ref}")
+            for j, device in enumerate(site.devices):
+                path = f"sites[{i}].devices[{j}]"
+                if not planned(path):
+                    continue
+                line = customer.line_of(path)
+                record = f"{device.kind.value} {device.external_ref}"
+                add(line, providers, EntityType.DEVICE, device.kind, record)
+                if device.kind is DeviceKind.METER and device.meter_point_id:
+                    for provider in providers:
+                        if CAPABILITIES[provider].meters_on_site:
+                            site_call = UPSTREAM_CALLS.get((provider, EntityType.SITE, False), "site")
+                            calls.append(PlannedCall(
+                                line=line, provider=provider, record=f"{record} ({device.meter_point_id})",
+                                call=f"meterPointIds on the {site_call.split(':')[0]}"))
+        for k, vehicle in enumerate(body.vehicles):
+            if planned(f"vehicles[{k}]"):
+                add(customer.line_of(f"vehicles[{k}]"), providers, EntityType.DEVICE, DeviceKind.VEHICLE,
+                    f"vehicle {vehicle.external_ref}")
+    return calls
+
+
+def batches(customers: Sequence[OnboardingCustomer], *, size: int = 1000,
+            max_bytes: int = 1_000_000) -> list[list[OnboardingCustomer]]:
+    """Split into ``POST /v1/customers/batch`` bodies of at most ``size`` customers and about
+    ``max_bytes`` of JSON (under the API's body limit), in file order."""
+    out: list[list[OnboardingCustomer]] = []
+    current: list[OnboardingCustomer] = []
+    current_bytes = 0
+    for customer in customers:
+        encoded = len(msgspec.json.encode(customer.body))
+        if current and (len(current) >= size or current_bytes + encoded > max_bytes):
+            out.append(current)
+            current, current_bytes = [], 0
+        current.append(customer)
+        current_bytes += encoded + 1
+    if current:
+        out.append(current)
+    return out
+
+
+def batch_key(digest: str, size: int, number: int) -> str:
+    """The Idempotency-Key of batch ``number`` of a file: the same file re-sent replays, not repeats."""
+    return f"onboard-{digest[:40]}-{size}-{number}"

@@ -1,0 +1,161 @@
+"""``gateway volue webhooks register|list|delete``: the webhooks Volue sends our events to.
+
+``register`` creates the webhook at Volue with a freshly generated secret and
+keeps the secret encrypted at rest (``gateway.core.secrets_box``), so the receiver
+(``POST /v1/providers/volue/webhook``) can verify what Volue signs with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from gateway.core.domain import Provider
+from gateway.core.secrets_box import SecretsBox
+from gateway.core.settings import Settings, SettingsError, load_settings
+from gateway.customers.records import utcnow
+from gateway.store.db import create_engine, session_factory
+from gateway.store.event_tables import VolueWebhookRow
+from providers.base import ProviderError
+from providers.volue.events_client import VolueEventsClient
+from providers.volue.schemas import GetWebhookResponse, NotificationType, PostWebhookRequest
+
+console = Console(stderr=True, soft_wrap=True)
+WEBHOOK_NAME = "energy-gateway"
+TYPES = [t.value for t in NotificationType if t is not NotificationType.UNKNOWN]
+
+
+def _client(settings: Settings) -> VolueEventsClient:
+    from gateway.worker import build_adapters
+
+    adapter = build_adapters(settings)[Provider.VOLUE]
+    return VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
+
+
+async def register_webhook(settings: Settings, *, url: str, types: Sequence[str] = ()) -> GetWebhookResponse:
+    """Create a webhook at Volue for ``url`` with a new secret; store the secret encrypted."""
+    box = SecretsBox.from_settings(settings)
+    secret = secrets.token_urlsafe(32)
+    client = _client(settings)
+    try:
+        created = await client.create_webhook(PostWebhookRequest(
+            webhook_url=url, name=WEBHOOK_NAME, webhook_secret=secret,
+            notification_types=[NotificationType(t) for t in types] or None))
+    finally:
+        await client.http.aclose()
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            session.add(VolueWebhookRow(webhook_id=created.webhook_id, url=created.webhook_url,
+                                        notification_types=[t.value for t in created.notification_types],
+                                        secret_sealed=box.seal(secret), created_at=utcnow()))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return created
+
+
+async def list_webhooks(settings: Settings) -> list[tuple[GetWebhookResponse, bool]]:
+    """Volue's webhooks, each with whether the gateway holds its secret."""
+    client = _client(settings)
+    try:
+        hooks = await client.list_webhooks()
+    finally:
+        await client.http.aclose()
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            ours = {row.webhook_id for (row,) in await session.exec(select(VolueWebhookRow))}  # type: ignore[call-overload]
+    finally:
+        await engine.dispose()
+    return [(hook, hook.webhook_id in ours) for hook in hooks]
+
+
+async def delete_webhook(settings: Settings, webhook_id: str) -> bool:
+    """Delete the webhook at Volue and forget its secret; False when neither knew it."""
+    client = _client(settings)
+    try:
+        upstream = await client.delete_webhook(webhook_id)
+    finally:
+        await client.http.aclose()
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            row = await session.get(VolueWebhookRow, webhook_id)
+            if row is not None:
+                await session.delete(row)
+                await session.commit()
+    finally:
+        await engine.dispose()
+    return upstream or row is not None
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise SystemExit(2) from None
+    except ProviderError as exc:
+        console.print(f"[red]Volue refused:[/red] {exc.message}")
+        raise SystemExit(1) from None
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+def _register(args: argparse.Namespace) -> int:
+    hook: GetWebhookResponse = _run(register_webhook(_settings(), url=args.url, types=args.types or ()))
+    kinds = ", ".join(t.value for t in hook.notification_types) or "all event types"
+    console.print(f"registered webhook {hook.webhook_id} for {hook.webhook_url} ({kinds}); "
+                  "its secret is stored encrypted")
+    print(hook.webhook_id)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    table = Table("id", "url", "types", "enabled", "status", "secret held")
+    for hook, ours in _run(list_webhooks(_settings())):
+        table.add_row(hook.webhook_id, hook.webhook_url,
+                      " ".join(t.value for t in hook.notification_types) or "all",
+                      "yes" if hook.enabled else "no", hook.status.value, "yes" if ours else "no")
+    Console().print(table)
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not _run(delete_webhook(_settings(), args.webhook_id)):
+        console.print(f"[red]no webhook {args.webhook_id!r} at Volue or here[/red]")
+        return 1
+    console.print(f"deleted webhook {args.webhook_id}")
+    return 0
+
+
+def add_volue_commands(sub: Any) -> None:
+    """Add ``volue webhooks register|list|delete`` to the ``gateway`` parser's subcommands."""
+    volue = sub.add_parser("volue", help="Volue integration: webhooks")
+    volue_sub = volue.add_subparsers(dest="volue_command", required=True)
+    hooks = volue_sub.add_parser("webhooks", help="the webhooks Volue sends events to")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    register = hooks_sub.add_parser("register", help="create one with a new secret (stored encrypted)")
+    register.add_argument("--url", required=True,
+                          help="where Volue posts, e.g. https://gateway.example/v1/providers/volue/webhook")
+    register.add_argument("--types", nargs="+", choices=TYPES, metavar="TYPE",
+                          help=f"notification types (default: all): {', '.join(TYPES)}")
+    register.set_defaults(func=_register)
+    hooks_sub.add_parser("list", help="Volue's webhooks").set_defaults(func=_list)
+    delete = hooks_sub.add_parser("delete", help="delete one at Volue and forget its secret")
+    delete.add_argument("webhook_id")
+    delete.set_defaults(func=_delete)

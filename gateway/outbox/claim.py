@@ -1,0 +1,135 @@
+"""Leasing outbox tasks to a worker, and finding tasks whose lease lapsed.
+
+A task is *ready* when it is pending, its ``run_after`` has come and nothing
+it depends on is still open. Claiming sets it running with a lease and bumps
+``attempts``, which doubles as the fencing token: a worker may only finish a
+task whose ``attempts`` is still the value it claimed.
+
+PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so many workers never block
+each other; SQLite has a single writer, so the same statement is atomic there
+and a process-wide lock keeps in-process claims from racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.customers.records import as_utc
+from gateway.store.tables import UTC_DATETIME, OutboxTaskRow
+
+_CLAIM = """
+UPDATE outbox_tasks
+SET status = 'running', lease_until = :lease_until, attempts = attempts + 1, updated_at = :now
+WHERE id IN (
+    SELECT t.id FROM outbox_tasks t
+    WHERE t.status = 'pending' AND t.provider = :provider AND t.run_after <= :now
+      AND NOT EXISTS ({blocking})
+    ORDER BY t.created_at, t.id
+    LIMIT :limit
+    {lock}
+)
+RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
+          run_after, lease_until, last_error, created_at, updated_at
+"""
+
+BLOCKING = (
+    "SELECT 1 FROM task_dependencies d JOIN outbox_tasks p ON p.id = d.depends_on "
+    "WHERE d.task_id = t.id AND p.status NOT IN ('done', 'cancelled')"
+)
+"""A dependency holds a task back while its parent is unfinished. Checking the parent's status
+(not only that the row exists) covers a dependency written by a transaction that read the parent
+as open just before a worker finished it and cleared its dependencies."""
+
+
+
+def _sql(statement: str) -> TextClause:
+    """Text SQL whose time parameters go through the column type (SQLite stores them as text)."""
+    clause = text(statement)
+    times = [name for name in ("now", "lease_until") if f":{name}" in statement]
+    return clause.bindparams(*(bindparam(name, type_=UTC_DATETIME) for name in times))
+
+
+async def claim(
+    session: AsyncSession, *, provider: str, now: datetime, lease_s: float, limit: int,
+    sqlite_lock: asyncio.Lock,
+) -> list[OutboxTaskRow]:
+    """Lease up to ``limit`` ready tasks of ``provider``, oldest first; commits.
+
+    ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
+    """
+    postgres = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+    statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else "", blocking=BLOCKING))
+    params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
+              "limit": limit}
+    if postgres:
+        rows = (await session.execute(statement, params)).all()
+        await session.commit()
+    else:
+        async with sqlite_lock:
+            rows = (await session.execute(statement, params)).all()
+            await session.commit()
+    tasks = [
+        OutboxTaskRow(
+            id=r.id, provider=r.provider, entity_type=r.entity_type, entity_id=r.entity_id,
+            customer_id=r.customer_id, action=r.action, status=r.status, attempts=r.attempts,
+            run_after=_dt(r.run_after), lease_until=_dt(r.lease_until), last_error=r.last_error,
+            created_at=_dt(r.created_at), updated_at=_dt(r.updated_at),
+        )
+        for r in rows
+    ]
+    tasks.sort(key=lambda t: (t.created_at, t.id))
+    return tasks
+
+
+def _dt(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Put tasks whose lease ran out (worker died, Redis lost) back to pending; commits.
+
+    Returns the providers that have such tasks, to be woken.
+    """
+    rows = (
+        await session.execute(
+            _sql(
+                "UPDATE outbox_tasks SET status = 'pending', lease_until = NULL, updated_at = :now "
+                "WHERE status = 'running' AND lease_until < :now RETURNING provider"
+            ),
+            {"now": now},
+        )
+    ).all()
+    await session.commit()
+    return sorted({r.provider for r in rows})
+
+
+async def providers_with_ready_work(session: AsyncSession, *, now: datetime) -> list[str]:
+    rows = (
+        await session.execute(
+            _sql(
+                "SELECT DISTINCT provider FROM outbox_tasks "
+                "WHERE status = 'pending' AND run_after <= :now"
+            ),
+            {"now": now},
+        )
+    ).all()
+    return sorted(r.provider for r in rows)
+
+
+async def next_run_after(session: AsyncSession, provider: str) -> datetime | None:
+    """When the earliest unblocked pending task of ``provider`` comes due (a retry, usually)."""
+    row = (
+        await session.execute(
+            text("SELECT MIN(run_after) AS at FROM outbox_tasks t "
+                 "WHERE t.status = 'pending' AND t.provider = :provider AND NOT EXISTS "
+                 f"({BLOCKING})"),
+            {"provider": provider},
+        )
+    ).first()
+    return _dt(row.at) if row is not None else None

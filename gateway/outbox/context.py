@@ -1,0 +1,165 @@
+"""Turning claimed outbox tasks into adapter operations: load the entities and their context."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import (
+    Address,
+    Coordinates,
+    Customer,
+    Device,
+    DeviceKind,
+    EntityType,
+    Medium,
+    Provider,
+    Site,
+    SiteKind,
+    SpaceCategory,
+    TaskAction,
+)
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow
+from providers.base import Operation
+from providers.registry import CAPABILITIES
+
+
+def to_customer(row: CustomerRow) -> Customer:
+    return Customer(id=row.id, external_ref=row.external_ref, name=row.name, email=row.email,
+                    providers=tuple(Provider(p) for p in row.providers))
+
+
+def to_site(row: SiteRow) -> Site:
+    coordinates = None
+    if row.latitude is not None and row.longitude is not None:
+        coordinates = Coordinates(latitude=row.latitude, longitude=row.longitude)
+    return Site(
+        id=row.id, customer_id=row.customer_id, external_ref=row.external_ref, name=row.name,
+        kind=SiteKind(row.kind), category=SpaceCategory(row.category),
+        address=Address(line1=row.address_line1, line2=row.address_line2, postcode=row.postcode,
+                        city=row.city, country=row.country),
+        coordinates=coordinates, meter_point_ids=tuple(row.meter_point_ids),
+        parent_site_id=row.parent_site_id,
+    )
+
+
+def to_device(row: DeviceRow) -> Device:
+    return Device(
+        id=row.id, customer_id=row.customer_id, site_id=row.site_id, external_ref=row.external_ref,
+        kind=DeviceKind(row.kind), name=row.name, medium=Medium(row.medium) if row.medium else None,
+        is_main=row.is_main, meter_number=row.meter_number, meter_point_id=row.meter_point_id,
+        brand=row.brand, model=row.model, year=row.year, vin=row.vin, capacity=row.capacity,
+    )
+
+
+async def _by_id(session: AsyncSession, table: type, ids: set[str]) -> dict[str, object]:
+    if not ids:
+        return {}
+    rows = await session.exec(select(table).where(table.id.in_(sorted(ids))))  # type: ignore[call-overload, attr-defined]
+    return {row.id: row for (row,) in rows}
+
+
+def external_of(links: dict[str, ProviderLinkRow], entity_id: str) -> str | None:
+    link = links.get(entity_id)
+    return link.external_id if link is not None else None
+
+
+class Prepared:
+    """Operations ready for the adapter, and the tasks that could not be prepared (with why)."""
+
+    def __init__(self) -> None:
+        self.operations: dict[str, Operation] = {}
+        self.unpreparable: dict[str, str] = {}
+
+
+async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[OutboxTaskRow]) -> Prepared:
+    """Load everything the tasks' operations need, in a handful of queries."""
+    prepared = Prepared()
+    ids_by_type: dict[str, set[str]] = defaultdict(set)
+    for task in tasks:
+        ids_by_type[task.entity_type].add(task.entity_id)
+    customers = await _by_id(session, CustomerRow, ids_by_type[EntityType.CUSTOMER.value])
+    sites = await _by_id(session, SiteRow, ids_by_type[EntityType.SITE.value])
+    devices = await _by_id(session, DeviceRow, ids_by_type[EntityType.DEVICE.value])
+    device_sites = {d.site_id for d in devices.values() if d.site_id} - set(sites)  # type: ignore[attr-defined]
+    sites.update(await _by_id(session, SiteRow, device_sites))
+
+    link_ids = set(customers) | set(sites) | set(devices)
+    link_ids |= {s.parent_site_id for s in sites.values() if s.parent_site_id}  # type: ignore[attr-defined]
+    links: dict[str, ProviderLinkRow] = {}
+    if link_ids:
+        rows = await session.exec(
+            select(ProviderLinkRow).where(  # type: ignore[call-overload]
+                ProviderLinkRow.provider == provider.value,
+                ProviderLinkRow.entity_id.in_(sorted(link_ids)),  # type: ignore[attr-defined]
+            )
+        )
+        links = {link.entity_id: link for (link,) in rows}
+
+    meter_ids: dict[str, list[str]] = defaultdict(list)
+    if CAPABILITIES[provider].meters_on_site and ids_by_type[EntityType.SITE.value]:
+        rows = await session.exec(
+            select(DeviceRow.site_id, DeviceRow.meter_point_id).where(  # type: ignore[call-overload]
+                DeviceRow.site_id.in_(sorted(ids_by_type[EntityType.SITE.value])),  # type: ignore[union-attr]
+                DeviceRow.kind == DeviceKind.METER.value,
+                DeviceRow.deleted_at.is_(None),  # type: ignore[union-attr]
+                DeviceRow.meter_point_id.is_not(None),  # type: ignore[union-attr]
+            )
+        )
+        for site_id, meter_point_id in rows:
+            meter_ids[site_id].append(meter_point_id)
+
+    taken: dict[str, frozenset[str]] = {}
+    looking = {t.entity_type for t in tasks if t.attempts > 1 and t.action == TaskAction.UPSERT.value
+               and external_of(links, t.entity_id) is None}
+    for entity_type in looking:
+        rows = await session.exec(
+            select(ProviderLinkRow.external_id).where(  # type: ignore[call-overload]
+                ProviderLinkRow.provider == provider.value,
+                ProviderLinkRow.entity_type == entity_type,
+                ProviderLinkRow.external_id.is_not(None),  # type: ignore[union-attr]
+            )
+        )
+        taken[entity_type] = frozenset(external_id for (external_id,) in rows)
+
+    def external(entity_id: str | None) -> str | None:
+        link = links.get(entity_id) if entity_id else None
+        return link.external_id if link is not None else None
+
+    for task in tasks:
+        action = TaskAction(task.action)
+        common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
+                  "attempt": task.attempts - 1,
+                  "taken_external_ids": taken.get(task.entity_type, frozenset())}
+        if task.entity_type == EntityType.CUSTOMER.value:
+            row = customers.get(task.entity_id)
+            if row is None:
+                prepared.unpreparable[task.id] = "the customer no longer exists"
+                continue
+            prepared.operations[task.id] = Operation(entity=to_customer(row), **common)  # type: ignore[arg-type]
+        elif task.entity_type == EntityType.SITE.value:
+            site_row = sites.get(task.entity_id)
+            if site_row is None:
+                prepared.unpreparable[task.id] = "the site no longer exists"
+                continue
+            site = to_site(site_row)  # type: ignore[arg-type]
+            merged = tuple(dict.fromkeys([*site.meter_point_ids, *sorted(meter_ids[site.id])]))
+            prepared.operations[task.id] = Operation(
+                entity=site, parent_external_id=external(site.parent_site_id), meter_point_ids=merged,
+                **common,  # type: ignore[arg-type]
+            )
+        else:
+            device_row = devices.get(task.entity_id)
+            if device_row is None:
+                prepared.unpreparable[task.id] = "the device no longer exists"
+                continue
+            device = to_device(device_row)  # type: ignore[arg-type]
+            site_row = sites.get(device.site_id) if device.site_id else None
+            prepared.operations[task.id] = Operation(
+                entity=device, site=to_site(site_row) if site_row else None,  # type: ignore[arg-type]
+                parent_external_id=external(device.site_id), **common,  # type: ignore[arg-type]
+            )
+    return prepared

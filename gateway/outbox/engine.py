@@ -1,0 +1,421 @@
+"""The sync engine: claim ready outbox tasks, run them through the adapter, record the result.
+
+One :class:`SyncEngine` per worker process holds the adapters (one HTTP client
+and token per provider). ``drain(provider)`` claims ready tasks in rounds until
+none is left: compatible upserts go to the provider as one batch request, the
+rest run concurrently. Each round's results, the provider links and the
+per-entity call history are written in one transaction per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction
+from gateway.core.settings import Settings
+from gateway.customers.records import utcnow
+from gateway.observability.metrics import observe_round
+from gateway.outbox.claim import claim
+from gateway.outbox.context import prepare
+from gateway.store.tables import (
+    OutboxTaskRow,
+    ProviderLinkRow,
+    TaskDependencyRow,
+    UpstreamCallRow,
+)
+from providers.base import (
+    RETRIABLE,
+    CallRecord,
+    Operation,
+    Outcome,
+    ProviderAdapter,
+    ProviderError,
+    TransientError,
+)
+from providers.http import call_log
+
+log = logging.getLogger("gateway.sync")
+
+ENTITY_TYPES = frozenset(e.value for e in EntityType)
+
+RetryScheduler = Callable[[str, datetime], Awaitable[None]]
+"""Called with (provider, when) for each task put back to wait, so a wake-up can be scheduled."""
+
+
+def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float | None = None,
+              rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter; the provider's ``Retry-After`` is a floor."""
+    ceiling = min(max_s, base_s * (2 ** max(0, attempt - 1)))
+    delay = (rng or random).uniform(0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max_s))
+    return delay
+
+
+@dataclass
+class RoundResult:
+    """What became of one task in a round: an outcome, a provider error, or a fatal reason."""
+
+    task: OutboxTaskRow
+    outcome: Outcome | None = None
+    error: ProviderError | None = None
+    fatal_reason: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+    detail: Any = None
+    """Whatever a task kind wants to carry from ``run`` to ``record`` (an invite link, say)."""
+
+
+class TaskKind(Protocol):
+    """Outbox work that is not a customer/site/device upsert or delete (readings, invites ...).
+
+    A kind owns the tasks whose ``entity_type`` equals its ``entity_type``. Its
+    tasks live on the queue ``queue`` (a provider name, or a queue of its own).
+    """
+
+    entity_type: str
+    queue: str
+
+    async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
+        """Carry out the tasks: set ``outcome``, ``error`` or ``fatal_reason`` on every result."""
+        ...
+
+    async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        """Extra writes in the transaction that finishes the round, for the results this
+        worker still held (successes and failures alike)."""
+        ...
+
+
+class SyncEngine:
+    """Runs outbox tasks of every configured provider."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: dict[Provider, ProviderAdapter],
+        settings: Settings,
+        on_retry: RetryScheduler | None = None,
+        kinds: Sequence[TaskKind] = (),
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = adapters
+        self.kinds = {kind.entity_type: kind for kind in kinds}
+        self.settings = settings
+        self.on_retry = on_retry
+        self._stopping = False
+        self._claim_lock = asyncio.Lock()
+        self.cut_short = False
+        self.last_task_id: str | None = None
+
+    @property
+    def queues(self) -> list[str]:
+        """Every queue this engine drains: one per provider, plus the kinds' own."""
+        names = [provider.value for provider in self.adapters]
+        return names + sorted({k.queue for k in self.kinds.values()} - set(names))
+
+    def stop(self) -> None:
+        """Finish the round in flight, then claim nothing more."""
+        self._stopping = True
+
+    async def drain(self, provider: str, *, max_rounds: int | None = None,
+                    max_seconds: float | None = None) -> int:
+        """Claim and run ready tasks of one queue (``provider``) until none is left, or until
+        ``max_rounds``/``max_seconds`` are used up; return how many ran.
+
+        Afterwards ``cut_short`` says whether a limit (not an empty queue) ended it, and
+        ``last_task_id`` names the last task claimed (for a deterministic continuation job id).
+        """
+        done = 0
+        rounds = 0
+        self.cut_short = False
+        self.last_task_id = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds if max_seconds is not None else None
+        while not self._stopping:
+            if (max_rounds is not None and rounds >= max_rounds) or (
+                deadline is not None and loop.time() >= deadline
+            ):
+                self.cut_short = True
+                break
+            async with self.sessions() as session:
+                tasks = await claim(session, provider=provider, now=utcnow(),
+                                    lease_s=self.settings.sync_lease_s,
+                                    limit=self.settings.sync_batch_size,
+                                    sqlite_lock=self._claim_lock)
+            if not tasks:
+                break
+            self.last_task_id = tasks[-1].id
+            try:
+                await self.run_round(provider, tasks)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._hand_back(tasks))
+                raise
+            done += len(tasks)
+            rounds += 1
+        return done
+
+    async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
+        with structlog.contextvars.bound_contextvars(provider=queue):
+            await self._run_round(queue, tasks)
+
+    async def _run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
+        results = {task.id: RoundResult(task) for task in tasks}
+        entity_tasks = [t for t in tasks if t.entity_type in ENTITY_TYPES]
+        jobs: list[Awaitable[None]] = []
+        if entity_tasks:
+            jobs.append(self._run_entities(Provider(queue), entity_tasks, results))
+        by_kind: dict[str, list[RoundResult]] = defaultdict(list)
+        for task in tasks:
+            if task.entity_type not in ENTITY_TYPES:
+                by_kind[task.entity_type].append(results[task.id])
+        for entity_type, kind_results in by_kind.items():
+            kind = self.kinds.get(entity_type)
+            if kind is None:
+                for result in kind_results:
+                    result.fatal_reason = f"no handler for {entity_type} tasks in this worker"
+                continue
+            jobs.append(self._run_kind(kind, kind_results))
+        await asyncio.gather(*jobs)
+        await self._record(queue, list(results.values()))
+
+    async def _hand_back(self, tasks: Sequence[OutboxTaskRow]) -> None:
+        """On shutdown mid-round: return the round's tasks to pending so another worker runs
+        them now rather than after the lease; a result this worker already recorded stays."""
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        async with self.sessions() as session:
+            for task in tasks:
+                await session.execute(
+                    update(table)
+                    .where(table.c.id == task.id, table.c.attempts == task.attempts,
+                           table.c.status == "running")
+                    .values(status="pending", lease_until=None, updated_at=utcnow())
+                )
+            await session.commit()
+        log.info("returned %d in-flight tasks on shutdown", len(tasks))
+
+    async def _run_kind(self, kind: TaskKind, results: Sequence[RoundResult]) -> None:
+        try:
+            await kind.run(self, results)
+        except Exception as exc:
+            log.exception("task kind %s crashed", kind.entity_type)
+            for result in results:
+                if result.outcome is None and result.error is None:
+                    result.error = TransientError(f"internal error: {type(exc).__name__}")
+
+    async def _run_entities(self, provider: Provider, tasks: Sequence[OutboxTaskRow],
+                            results: dict[str, RoundResult]) -> None:
+        adapter = self.adapters[provider]
+        async with self.sessions() as session:
+            prepared = await prepare(session, provider, tasks)
+        for task_id, why in prepared.unpreparable.items():
+            results[task_id].fatal_reason = why
+        groups: dict[tuple[str, str], list[Operation]] = defaultdict(list)
+        for op in prepared.operations.values():
+            groups[(op.entity_type.value, op.action.value)].append(op)
+        limits = adapter.capabilities.batch_limits
+        jobs: list[Awaitable[None]] = []
+        semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
+        for (entity_type, action), ops in groups.items():
+            batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
+            if batchable and len(ops) > 1:
+                size = limits[EntityType(entity_type)]
+                for start in range(0, len(ops), size):
+                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, semaphore))
+            else:
+                jobs.extend(self._run_one(adapter, op, results, semaphore) for op in ops)
+        await asyncio.gather(*jobs)
+
+    async def _run_one(self, adapter: ProviderAdapter, op: Operation,
+                       results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+        # this runs as its own asyncio task (gathered), so the binding ends with it
+        structlog.contextvars.bind_contextvars(task_id=op.task_id,
+                                               customer_id=results[op.task_id].task.customer_id)
+        async with semaphore:
+            calls: list[CallRecord] = []
+            token = call_log.set(calls)
+            try:
+                results[op.task_id].outcome = await adapter.apply(op)
+            except ProviderError as exc:
+                results[op.task_id].error = exc
+            except Exception as exc:
+                log.exception("adapter %s crashed on task %s", adapter.provider, op.task_id)
+                results[op.task_id].error = TransientError(f"internal error: {type(exc).__name__}")
+            finally:
+                call_log.reset(token)
+            results[op.task_id].calls = calls
+
+    async def _run_batch(self, adapter: ProviderAdapter, ops: Sequence[Operation],
+                         results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+        async with semaphore:
+            calls: list[CallRecord] = []
+            token = call_log.set(calls)
+            try:
+                outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
+            except ProviderError as exc:
+                outcomes = [exc] * len(ops)
+            except Exception as exc:
+                log.exception("adapter %s crashed on a batch", adapter.provider)
+                outcomes = [TransientError(f"internal error: {type(exc).__name__}")] * len(ops)
+            finally:
+                call_log.reset(token)
+            for op, outcome in zip(ops, outcomes, strict=True):
+                result = results[op.task_id]
+                if isinstance(outcome, ProviderError):
+                    result.error = outcome
+                else:
+                    result.outcome = outcome
+                result.calls = calls
+
+    async def _record(self, queue: str, results: list[RoundResult]) -> None:
+        """Write the round's outcome: tasks, links, dependencies and call history, atomically."""
+        now = utcnow()
+        s = self.settings
+        done_tasks: list[dict[str, object]] = []
+        retry_tasks: list[dict[str, object]] = []
+        link_updates: list[dict[str, object]] = []
+        history: list[dict[str, object]] = []
+        retries: list[datetime] = []
+        dead_letters: dict[str, str] = {}
+        for result in results:
+            task = result.task
+            for call in result.calls[-20:]:
+                history.append({
+                    "entity_id": task.entity_id, "entity_type": task.entity_type,
+                    "customer_id": task.customer_id, "provider": task.provider, "task_id": task.id,
+                    "method": call.method, "route": call.route, "status": call.status,
+                    "latency_ms": call.latency_ms, "error": call.error, "at": now,
+                })
+            fence = {"t_id": task.id, "t_attempts": task.attempts}
+            link_key = {"l_entity": task.entity_id, "l_provider": task.provider}
+            if result.outcome is not None:
+                done_tasks.append(fence)
+                deleted = task.action == TaskAction.DELETE.value
+                link_updates.append({
+                    **link_key, "l_status": SyncStatus.DELETED.value if deleted else SyncStatus.SYNCED.value,
+                    "l_external": None if deleted else result.outcome.external_id,
+                    "l_attempts": task.attempts, "l_error": None, "l_synced": now, "l_now": now,
+                    "l_upsert": not deleted,
+                })
+                continue
+            error = result.error
+            message = result.fatal_reason or (_describe(error) if error else "unknown failure")
+            retriable = error is not None and isinstance(error, RETRIABLE) and result.fatal_reason is None
+            dead = not retriable or task.attempts >= s.sync_max_attempts
+            if dead:
+                status, run_after = "dead", now
+                dead_letters[task.id] = message
+            else:
+                retry_after = error.retry_after if isinstance(error, TransientError) else None
+                run_after = now + timedelta(seconds=backoff_s(
+                    task.attempts, base_s=s.sync_backoff_base_s, max_s=s.sync_backoff_max_s,
+                    retry_after=retry_after))
+                status = "pending"
+                retries.append(run_after)
+            retry_tasks.append({**fence, "t_status": status, "t_run_after": run_after,
+                                "t_error": message[:2000]})
+            link_updates.append({
+                **link_key, "l_status": SyncStatus.FAILED.value if dead else None,
+                "l_external": None, "l_attempts": task.attempts, "l_error": message[:2000],
+                "l_synced": None, "l_now": now, "l_upsert": None,
+            })
+        async with self.sessions() as session:
+            finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
+            held = [r for r in results if r.task.id in finished]
+            entity_held = {(r.task.entity_id, r.task.provider) for r in held
+                           if r.task.entity_type in ENTITY_TYPES}
+            await self._update_links(session, [u for u in link_updates
+                                               if (u["l_entity"], u["l_provider"]) in entity_held])
+            for entity_type, kind in self.kinds.items():
+                mine = [r for r in held if r.task.entity_type == entity_type]
+                if mine:
+                    await kind.record(session, mine)
+            if history:
+                await session.execute(insert(UpstreamCallRow), history)
+            await session.commit()
+        observe_round(results, finished, dead_letters, settings=s)
+        if self.on_retry is not None and retries:
+            await self.on_retry(queue, min(retries))
+
+    async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
+                            retry: list[dict[str, object]], now: datetime) -> set[str]:
+        """Close the tasks this worker still holds (fenced by attempts); return their ids."""
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        finished: set[str] = set()
+        if done:
+            pairs = [(item["t_id"], item["t_attempts"]) for item in done]
+            ids: list[str] = []
+            for start in range(0, len(pairs), 500):
+                rows = await session.execute(
+                    update(table)
+                    .where(tuple_(table.c.id, table.c.attempts).in_(pairs[start:start + 500]),
+                           table.c.status == "running")
+                    .values(status="done", lease_until=None, last_error=None, updated_at=now)
+                    .returning(table.c.id)
+                )
+                ids.extend(r.id for r in rows)
+            finished |= set(ids)
+            for start in range(0, len(ids), 500):
+                await session.execute(delete(TaskDependencyRow).where(
+                    TaskDependencyRow.depends_on.in_(ids[start:start + 500])))  # type: ignore[attr-defined]
+        if retry:
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
+                       table.c.status == "running")
+                .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
+                        last_error=bindparam("t_error"), lease_until=None, updated_at=now)
+                .returning(table.c.id)
+            )
+            for item in retry:
+                finished |= {r.id for r in (await session.execute(stmt, item)).all()}
+        return finished
+
+    async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:
+        """Write the round's link changes: one executemany per kind of change."""
+        table = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+        keep_if_deleting = or_(table.c.status == SyncStatus.DELETING.value,
+                               table.c.status == SyncStatus.DELETED.value)
+        base = update(table).where(table.c.entity_id == bindparam("l_entity"),
+                                   table.c.provider == bindparam("l_provider"))
+        common: dict[str, Any] = {"attempts": bindparam("l_attempts"), "last_error": bindparam("l_error"),
+                  "updated_at": bindparam("l_now")}
+        statements = {
+            # an upsert done: synced, unless a delete queued meanwhile keeps it "deleting"
+            "upserted": base.values(
+                status=case((keep_if_deleting, table.c.status), else_=SyncStatus.SYNCED.value),
+                external_id=bindparam("l_external"), synced_at=bindparam("l_synced"), **common),
+            "deleted": base.values(status=SyncStatus.DELETED.value,
+                                   synced_at=bindparam("l_synced"), **common),
+            "failed": base.values(status=bindparam("l_status"), **common),
+            "retrying": base.values(**common),
+        }
+        groups: dict[str, list[dict[str, object]]] = defaultdict(list)
+        for item in updates:
+            if item["l_upsert"] is True:
+                groups["upserted"].append(item)
+            elif item["l_upsert"] is False:
+                groups["deleted"].append(item)
+            elif item["l_status"] is not None:
+                groups["failed"].append(item)
+            else:
+                groups["retrying"].append(item)
+        for name, items in groups.items():
+            await session.execute(statements[name], items)
+
+
+def _describe(error: ProviderError) -> str:
+    status = f"{error.status} " if error.status else ""
+    route = f" ({error.route})" if error.route else ""
+    return f"{type(error).__name__}: {status}{error.message}{route}"

@@ -1,0 +1,72 @@
+"""Retention: call history, finished outbox tasks and Volue events are kept for a while, not for ever."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.settings import Settings
+from gateway.store.db import among, chunked
+from gateway.store.event_tables import (
+    VolueEventRow,
+    VolueEventTargetRow,
+    VolueNotificationRow,
+    WebhookDeliveryRow,
+)
+from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
+
+FINISHED = ("done", "cancelled", "superseded")
+UNSETTLED_DELIVERIES = ("pending", "retrying")
+
+
+async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple[int, int]:
+    """Delete upstream calls and finished tasks older than ``keep_s``; commits.
+
+    Returns (calls deleted, tasks deleted). Pending, running and dead tasks are
+    never deleted: they are work, or evidence an operator still needs.
+    """
+    cutoff = now - timedelta(seconds=keep_s)
+    calls = await session.execute(delete(UpstreamCallRow).where(UpstreamCallRow.at < cutoff))  # type: ignore[arg-type]
+    tasks = await session.execute(
+        delete(OutboxTaskRow).where(
+            OutboxTaskRow.status.in_(FINISHED),  # type: ignore[attr-defined]
+            OutboxTaskRow.updated_at < cutoff,  # type: ignore[arg-type]
+        )
+    )
+    await session.commit()
+    return calls.rowcount, tasks.rowcount  # type: ignore[attr-defined]
+
+
+async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -> int:
+    """Delete Volue events received more than ``keep_s`` ago, with their targets, deliveries
+    and webhook notification ids; commits. Returns the number of events deleted.
+
+    An event with a delivery still pending or retrying is kept until that settles.
+    """
+    cutoff = now - timedelta(seconds=keep_s)
+    e, d, t = VolueEventRow, WebhookDeliveryRow, VolueEventTargetRow
+    unsettled = exists().where(d.event_id == e.id, d.status.in_(UNSETTLED_DELIVERIES))  # type: ignore[attr-defined]
+    ids = list((await session.execute(
+        select(e.id).where(e.received_at < cutoff, ~unsettled)  # type: ignore[call-overload, operator]
+    )).scalars())
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    for part in chunked(ids, postgres=postgres):
+        for table, column in ((t, t.event_id), (d, d.event_id), (e, e.id)):
+            await session.execute(delete(table).where(among(column, part, postgres=postgres)))
+    n = VolueNotificationRow
+    await session.execute(delete(n).where(n.received_at < cutoff))  # type: ignore[arg-type]
+    await session.commit()
+    return len(ids)
+
+
+async def prune_all(sessions: async_sessionmaker[AsyncSession], settings: Settings, *,
+                    now: datetime) -> tuple[int, int, int]:
+    """(calls, tasks, events) deleted, each kind past its retention setting."""
+    async with sessions() as session:
+        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
+    async with sessions() as session:
+        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
+    return calls, tasks, events

@@ -1,0 +1,192 @@
+"""Meter readings: ``POST /v1/readings`` (bulk ingest) and ``GET /v1/devices/{id}/readings``."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter, QueryParameter
+from sqlalchemy import and_, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.errors import InvalidError, TooLargeError
+from gateway.core.wire import Page, Wire
+from gateway.customers import records
+from gateway.customers.controllers.customers import READ
+from gateway.http.apikeys import Scope
+from gateway.http.deps import provide_session
+from gateway.http.unit_of_work import write
+from gateway.observability.metrics import count_readings
+from gateway.outbox.plan import OutboxPlanner
+from gateway.readings.batches import READINGS_QUEUE
+from gateway.readings.ingest import IngestResult, decode_items, epoch_seconds, ingest
+from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
+from gateway.store.tables import OutboxTaskRow
+from providers.zaehlerfreunde.obis import ObisError, parse
+
+WRITE_READINGS = {"scope": Scope.READINGS_WRITE.value}
+DeliveryStatus = Literal["pending", "delivered", "failed", "not_sent"]
+
+
+class ReadingDelivery(Wire):
+    status: DeliveryStatus
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+class ReadingRead(Wire):
+    obis_code: str
+    timestamp: datetime
+    value: float
+    received_at: datetime
+    delivery: ReadingDelivery
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"the body may be at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"the body may be at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ReadingsController(Controller):
+    path = "/v1/readings"
+    tags = ["readings"]
+
+    @post(
+        "/", opt=WRITE_READINGS, status_code=202, request_max_body_size=None,
+        summary="Store up to 10,000 meter readings; each item is accepted or refused on its own",
+        description=(
+            "Items name the device by `deviceId` or `deviceExternalRef`. `timestamp` is ISO 8601 "
+            "with a UTC offset, or epoch seconds; numbers of 100,000,000,000 and more are read as "
+            "epoch milliseconds. Readings are kept per second and are unique per (device, OBIS code, "
+            "timestamp): a repeat counts as a duplicate. Refused per item: NaN or infinite values, "
+            "unknown or deleted devices, devices that are not meters, OBIS codes whose medium is not "
+            "the meter's, codes Zählerfreunde does not take (for its customers) and timestamps more "
+            "than GATEWAY_READINGS_FUTURE_TOLERANCE_S in the future. Readings of meters whose "
+            "customer is enrolled at Zählerfreunde are delivered there; readings of other "
+            "customers are stored only (delivery status `not_sent`). The body limit is "
+            "GATEWAY_READINGS_MAX_BODY_BYTES."
+        ),
+    )
+    async def create(self, request: Request) -> Response[bytes]:
+        settings = request.app.state.settings
+        body = await read_limited(request, settings.readings_max_body_bytes)
+        items, errors = decode_items(body)
+
+        outcome: list[IngestResult] = []
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            result: IngestResult = await ingest(
+                session, planner, items, errors, batch_size=settings.readings_batch_size,
+                future_tolerance_s=settings.readings_future_tolerance_s)
+            outcome.append(result)
+            return 202, result
+
+        response = await write(request, body, work)
+        if outcome:  # not a replay of an earlier request
+            count_readings("accepted", outcome[0].accepted)
+            count_readings("rejected", outcome[0].rejected)
+        return response
+
+
+def encode_cursor(ts: int, obis_code: str) -> str:
+    """The position after the reading (``ts``, ``obis_code``) in a device's listing."""
+    return base64.urlsafe_b64encode(f"{ts}:{obis_code}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        ts, separator, obis_code = raw.decode().partition(":")
+        # Digits alone after the timestamp are a reading id: a cursor handed out before
+        # readings were keyed by (device, code, ts).
+        if not separator or not obis_code or obis_code.isdigit():
+            raise ValueError(cursor)
+        return int(ts), obis_code
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidError("cursor is not one this API handed out", field="cursor") from None
+
+
+def _bound(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value) if value.lstrip("-").isdigit() else epoch_seconds(value)
+    except ValueError as exc:
+        raise InvalidError(str(exc), field=name) from None
+
+
+def _delivery(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
+              last_error: str | None) -> ReadingDelivery:
+    if delivered_at is not None:
+        return ReadingDelivery(status="delivered", delivered_at=records.as_utc(delivered_at),
+                               last_error=None)
+    if batch_id is None:
+        return ReadingDelivery(status="not_sent", delivered_at=None, last_error=None)
+    failed = task_status == "dead"
+    return ReadingDelivery(status="failed" if failed else "pending", delivered_at=None,
+                           last_error=last_error)
+
+
+class DeviceReadingsController(Controller):
+    path = "/v1/devices/{device_id:str}/readings"
+    tags = ["readings"]
+    dependencies = {"session": provide_session}
+
+    @get("/", opt=READ, summary="A device's stored readings with their delivery status, oldest first")
+    async def list_readings(
+        self,
+        session: AsyncSession,
+        device_id: str,
+        from_: Annotated[str | None,
+                         QueryParameter(name="from", description="ISO 8601 or epoch s, inclusive")] = None,
+        to: Annotated[str | None, Parameter(description="ISO 8601 or epoch s, exclusive")] = None,
+        obis_code: Annotated[str | None, QueryParameter(name="obisCode")] = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> Page[ReadingRead]:
+        await records.get_device(session, device_id)
+        r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
+        query = (
+            select(r.obis_code, r.ts, r.value, r.received_at,  # type: ignore[call-overload]
+                   func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), r.batch_id,
+                   t.status, t.last_error)
+            .outerjoin(b, b.id == r.batch_id)
+            .outerjoin(t, and_(t.entity_id == r.batch_id, t.provider == READINGS_QUEUE))
+            .where(r.device_id == device_id)
+        )
+        start, end = _bound(from_, "from"), _bound(to, "to")
+        if start is not None:
+            query = query.where(r.ts >= start)
+        if end is not None:
+            query = query.where(r.ts < end)
+        if obis_code is not None:
+            try:
+                query = query.where(r.obis_code == parse(obis_code).zaehlerfreunde)
+            except ObisError as exc:
+                raise InvalidError(str(exc), field="obisCode") from None
+        if cursor:
+            ts, last = decode_cursor(cursor)
+            query = query.where(or_(r.ts > ts, and_(r.ts == ts, r.obis_code > last)))  # type: ignore[operator]
+        rows = (await session.execute(query.order_by(r.ts, r.obis_code).limit(limit + 1))).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            ReadingRead(obis_code=row.obis_code, timestamp=datetime.fromtimestamp(row.ts, UTC),
+                        value=row.value, received_at=records.as_utc(row.received_at),
+                        delivery=_delivery(row.delivered_at, row.batch_id, row.status, row.last_error))
+            for row in rows
+        ]
+        next_cursor = encode_cursor(rows[-1].ts, rows[-1].obis_code) if more else None
+        return Page[ReadingRead](items=items, next_cursor=next_cursor)

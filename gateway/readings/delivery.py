@@ -1,0 +1,245 @@
+"""Delivering stored readings to Zählerfreunde (``POST /devices/readings``).
+
+A reading task stands for one chunk of readings (``readings.batch_id`` = the
+task's ``entity_id``). A round's tasks are worked through in slices: their
+undelivered readings are packed, in order, into requests of exactly
+``readings_batch_size`` readings (the last one of the round may be shorter),
+each request an array grouped by device. A task succeeds when every request
+carrying its readings succeeded. Delivery is marked in ``record``, in the
+transaction that finishes the task (on the batch when the whole task
+succeeded, on each reading a failed attempt did deliver), so a reading is sent
+again only if that transaction never happened (a crash between the upstream
+answer and the commit). Readings already delivered by an earlier, partly
+failed attempt are not sent again.
+
+A request the provider refuses (4xx) that carried several tasks is repeated
+once per task, so that one bad chunk does not fail its neighbours. While a
+round runs, the leases of its tasks are renewed, so a long round is not handed
+to another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import Provider
+from gateway.core.settings import Settings
+from gateway.customers.records import utcnow
+from gateway.observability.metrics import count_readings
+from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.readings.batches import READINGS_ENTITY, READINGS_QUEUE
+from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
+from gateway.store.tables import OutboxTaskRow
+from providers.base import CallRecord, Outcome, ProviderError, RejectedError, TransientError
+from providers.http import call_log
+from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.zaehlerfreunde.mapping import DeviceReadings
+
+log = logging.getLogger("gateway.readings.delivery")
+_IN_CHUNK = 500
+_KEYS_CHUNK = 300
+"""Reading keys per statement: three parameters each, under SQLite's oldest limit of 999."""
+SLICE_READINGS = 20_000
+"""Readings loaded from the database at a time while a round is worked through."""
+
+Reading = tuple[str, str, int, float]
+"""(device_id, obis_code, ts, value); the first three are the reading's key."""
+
+
+@dataclass
+class _Progress:
+    """What became of one task's readings during the round."""
+
+    delivered: list[Reading] = field(default_factory=list)
+    error: ProviderError | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+@dataclass
+class _Request:
+    readings: list[tuple[str, Reading]]
+    """(task id, reading) in the order they were packed."""
+
+
+def device_arrays(readings: Sequence[Reading]) -> list[DeviceReadings]:
+    """One ``DeviceReadings`` per device, in the order devices first appear."""
+    by_device: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+    for device, code, ts, value in readings:
+        by_device[device].append((code, ts, value))
+    return [DeviceReadings(external_device_id=d, readings=r) for d, r in by_device.items()]
+
+
+class ReadingsDelivery:
+    """``TaskKind`` for reading chunks bound for Zählerfreunde."""
+
+    entity_type = READINGS_ENTITY
+    queue = READINGS_QUEUE
+
+    def __init__(self, *, settings: Settings) -> None:
+        self.batch_size = settings.readings_batch_size
+        self.concurrency = settings.readings_concurrency
+        self.lease_s = settings.sync_lease_s
+
+    async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
+        adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
+        if not isinstance(adapter, ZaehlerfreundeAdapter):
+            for result in results:
+                result.fatal_reason = "the Zählerfreunde adapter cannot push readings"
+            return
+        progress = {r.task.id: _Progress() for r in results}
+        heartbeat = asyncio.create_task(self._renew_leases(engine, [r.task for r in results]))
+        try:
+            await self._deliver(engine, adapter, results, progress)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        for result in results:
+            done = progress[result.task.id]
+            result.detail = done.delivered
+            result.calls = done.calls[-20:]
+            if done.error is not None:
+                result.error = done.error
+            else:
+                result.outcome = Outcome(external_id=None, note=f"{len(done.delivered)} readings")
+
+    async def _deliver(self, engine: SyncEngine, adapter: ZaehlerfreundeAdapter,
+                       results: Sequence[RoundResult], progress: dict[str, _Progress]) -> None:
+        semaphore = asyncio.Semaphore(self.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+        pending: list[tuple[str, Reading]] = []
+
+        def launch(batch: list[tuple[str, Reading]]) -> None:
+            job = asyncio.create_task(self._send(adapter, _Request(batch), progress, semaphore))
+            in_flight.add(job)
+            job.add_done_callback(in_flight.discard)
+
+        try:
+            async for part in self._pending_readings(engine, [r.task for r in results]):
+                pending.extend(part)
+                while len(pending) >= self.batch_size:
+                    launch(pending[:self.batch_size])
+                    del pending[:self.batch_size]
+                    while len(in_flight) >= self.concurrency * 2:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if pending:
+                launch(pending)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _pending_readings(self, engine: SyncEngine,
+                                tasks: Sequence[OutboxTaskRow]) -> AsyncIterator[list[tuple[str, Reading]]]:
+        """Undelivered readings of the tasks as (task id, reading), task by task, a slice of tasks
+        at a time."""
+        r, b = ReadingRow, ReadingBatchRow
+        ids = [t.entity_id for t in tasks]
+        task_of = {t.entity_id: t.id for t in tasks}
+        start = 0
+        while start < len(ids):
+            step = max(1, min(_IN_CHUNK, SLICE_READINGS // max(1, self.batch_size)))
+            wanted = ids[start:start + step]
+            start += step
+            async with engine.sessions() as session:
+                connection = await session.connection()
+                rows = (await connection.execute(
+                    select(r.batch_id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
+                    .join(b, b.id == r.batch_id)
+                    # Both sides named by id, so each is found through its index.
+                    .where(r.batch_id.in_(wanted), b.id.in_(wanted), r.delivered_at.is_(None),
+                           b.delivered_at.is_(None))
+                    .order_by(r.batch_id, r.device_id, r.ts, r.obis_code)
+                )).all()
+            yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
+
+    async def _send(self, adapter: ZaehlerfreundeAdapter, request: _Request,
+                    progress: dict[str, _Progress], semaphore: asyncio.Semaphore) -> None:
+        async with semaphore:
+            error = await self._push(adapter, [reading for _, reading in request.readings],
+                                     {task_id for task_id, _ in request.readings}, progress)
+        tasks = {task_id for task_id, _ in request.readings}
+        if isinstance(error, RejectedError) and len(tasks) > 1:
+            for task_id in sorted(tasks):
+                async with semaphore:
+                    own = [reading for t, reading in request.readings if t == task_id]
+                    single = await self._push(adapter, own, {task_id}, progress)
+                self._settle(progress, [(task_id, r) for r in own], single)
+            return
+        self._settle(progress, request.readings, error)
+
+    @staticmethod
+    async def _push(adapter: ZaehlerfreundeAdapter, readings: Sequence[Reading], tasks: set[str],
+                    progress: dict[str, _Progress]) -> ProviderError | None:
+        calls: list[CallRecord] = []
+        token = call_log.set(calls)
+        try:
+            await adapter.push_readings(device_arrays(readings))
+            return None
+        except ProviderError as exc:
+            return exc
+        except Exception as exc:
+            log.exception("pushing %d readings crashed", len(readings))
+            return TransientError(f"internal error: {type(exc).__name__}")
+        finally:
+            call_log.reset(token)
+            for task_id in tasks:
+                progress[task_id].calls.extend(calls)
+
+    @staticmethod
+    def _settle(progress: dict[str, _Progress], readings: Sequence[tuple[str, Reading]],
+                error: ProviderError | None) -> None:
+        for task_id, reading in readings:
+            done = progress[task_id]
+            if error is None:
+                done.delivered.append(reading)
+            elif done.error is None or isinstance(error, RejectedError):
+                done.error = error
+
+    async def _renew_leases(self, engine: SyncEngine, tasks: Sequence[OutboxTaskRow]) -> None:
+        """Keep the round's leases alive while it runs (fenced by attempts, like finishing)."""
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
+                   table.c.status == "running")
+            .values(lease_until=bindparam("t_until"))
+        )
+        while True:
+            await asyncio.sleep(max(0.5, self.lease_s / 3))
+            until = utcnow() + timedelta(seconds=self.lease_s)
+            try:
+                async with engine.sessions() as session:
+                    await session.execute(statement, [
+                        {"t_id": t.id, "t_attempts": t.attempts, "t_until": until} for t in tasks])
+                    await session.commit()
+            except Exception:
+                log.exception("renewing reading task leases failed")
+
+    async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        """Mark what the provider took as delivered, in the round's transaction: the batch of a
+        task that succeeded, or the single readings a failed task did deliver."""
+        now = utcnow()
+        r, b = ReadingRow, ReadingBatchRow
+        whole = [res.task.entity_id for res in results if res.outcome is not None]
+        partial = [reading[:3] for res in results if res.outcome is None for reading in (res.detail or [])]
+        delivered = sum(len(res.detail or []) for res in results if res.outcome is not None)
+        for start in range(0, len(whole), _IN_CHUNK):
+            await session.execute(
+                update(b).where(b.id.in_(whole[start:start + _IN_CHUNK]), b.delivered_at.is_(None))
+                .values(delivered_at=now))
+        key = tuple_(r.device_id, r.obis_code, r.ts)
+        for start in range(0, len(partial), _KEYS_CHUNK):
+            marked = await session.execute(
+                update(r).where(key.in_(partial[start:start + _KEYS_CHUNK]), r.delivered_at.is_(None))
+                .values(delivered_at=now))
+            delivered += marked.rowcount
+        count_readings("delivered", delivered)

@@ -1,0 +1,354 @@
+"""Meter reading ingest: decode, check each item, store in bulk, queue the delivery.
+
+One bad item never rejects the good ones: every item is checked on its own and
+refused items come back as ``errors`` with their index. Accepted readings are
+stored with one bulk ``INSERT ... ON CONFLICT DO NOTHING`` (no ORM objects),
+unique per (device, OBIS code, epoch second), so a reading sent twice is
+counted as a duplicate and stored once.
+
+Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
+:data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
+at one-second resolution (fractions of a second are dropped).
+
+Delivery: readings of meters whose customer is enrolled at Zählerfreunde go
+into that customer's delivery batches of at most ``readings_batch_size``
+(:mod:`gateway.readings.batches`, which also stores them). Readings of other
+customers are stored without delivery work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, NamedTuple
+
+import msgspec
+from msgspec import Meta
+from sqlalchemy import Text, cast, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.domain import DeviceKind
+from gateway.core.errors import InvalidError
+from gateway.core.wire import Wire
+from gateway.http.problems import field_of
+from gateway.outbox.plan import OutboxPlanner
+from gateway.readings.batches import DELIVERY_PROVIDER, Batcher, Row, queue_deliveries, store
+from gateway.store.db import among, chunked, plan_with_values
+from gateway.store.tables import CustomerRow, DeviceRow
+from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
+
+MAX_ITEMS = 10_000
+"""Readings per ``POST /v1/readings``."""
+MS_THRESHOLD = 100_000_000_000
+"""Epoch values at or above this (year 5138 in seconds, 1973 in milliseconds) are milliseconds."""
+_DELIVERY = DELIVERY_PROVIDER.value
+_METER = DeviceKind.METER.value
+"""Plain strings for the per-item loops (an enum member's ``.value`` is a descriptor call)."""
+
+
+class ReadingIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """One reading as sent: the device by our id or by its externalRef."""
+
+    obis_code: str
+    timestamp: int | float | str
+    value: float
+    device_id: str | None = None
+    device_external_ref: str | None = None
+
+
+class ReadingsIn(Wire):
+    readings: Annotated[list[ReadingIn], Meta(min_length=1, max_length=MAX_ITEMS)]
+
+
+class ItemError(Wire):
+    index: int
+    field: str | None
+    detail: str
+
+
+class IngestResult(Wire):
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[ItemError]
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def decode_items(body: bytes) -> tuple[list[ReadingIn | None], list[ItemError]]:
+    """The items of a ``POST /v1/readings`` body; items that do not fit become errors.
+
+    The whole body decodes in one pass when every item fits; otherwise each item
+    is converted on its own, so one malformed item (a string value, an unknown
+    field, ``NaN`` written as a bare JSON token) costs only itself.
+    """
+    if not body:
+        raise InvalidError("the request needs a JSON body")
+    try:
+        return list(msgspec.json.decode(body, type=ReadingsIn).readings), []
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise InvalidError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidError("the body must be a JSON object with a 'readings' array")
+    extra = sorted(set(raw) - {"readings"})
+    if extra:
+        raise InvalidError(f"unknown field `{extra[0]}`", field=extra[0])
+    items = raw.get("readings")
+    if not isinstance(items, list):
+        raise InvalidError("'readings' must be an array", field="readings")
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise InvalidError(f"'readings' must hold 1 to {MAX_ITEMS} items, not {len(items)}",
+                           field="readings")
+    decoded: list[ReadingIn | None] = []
+    errors: list[ItemError] = []
+    for index, item in enumerate(items):
+        try:
+            decoded.append(msgspec.convert(item, ReadingIn))
+        except msgspec.ValidationError as exc:
+            message, field = field_of(exc)
+            decoded.append(None)
+            errors.append(ItemError(index=index, field=field, detail=message))
+    return decoded, errors
+
+
+# --- checks of one item ---------------------------------------------------------------------
+
+
+class Checked(NamedTuple):
+    position: int
+    by_ref: bool
+    device: str
+    code: str
+    medium: str | None
+    ts: int
+    value: float
+
+
+def epoch_seconds(value: int | float | str) -> int:
+    """Whole epoch seconds from ISO 8601 (with offset), epoch seconds or epoch milliseconds."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset; add one, e.g. 'Z' or '+01:00'")
+        return math.floor(moment.timestamp())
+    if not math.isfinite(value):
+        raise ValueError("the timestamp must be a finite number")
+    if value >= MS_THRESHOLD:
+        value = value / 1000
+    return math.floor(value)
+
+
+class ItemChecker:
+    """Per-item checks in plain Python, with the parsed OBIS codes cached per request."""
+
+    def __init__(self, *, now_s: float, future_tolerance_s: int) -> None:
+        self.latest_s = now_s + future_tolerance_s
+        self.future_tolerance_s = future_tolerance_s
+        self._codes: dict[str, tuple[str, str | None] | str] = {}
+
+    def code(self, text: str) -> tuple[str, str | None]:
+        """The normalised code and its medium; ``ValueError`` with the reason otherwise."""
+        found = self._codes.get(text)
+        if found is None:
+            try:
+                parsed = parse(text)
+                medium = parsed.medium
+                found = (parsed.zaehlerfreunde, medium.value if medium is not None else None)
+            except ObisError as exc:
+                found = str(exc)
+            self._codes[text] = found
+        if isinstance(found, str):
+            raise ValueError(found)
+        return found
+
+    def check(self, index: int, item: ReadingIn) -> Checked | ItemError:
+        ts, value, device = item.timestamp, item.value, item.device_id
+        if (type(ts) is int and 0 <= ts <= self.latest_s and value - value == 0.0 and device
+                and item.device_external_ref is None and "\x00" not in device):
+            # The common case (epoch seconds, a finite value, a device id) without the detours;
+            # ``value - value`` is 0 exactly for finite values.
+            found = self._codes.get(item.obis_code)
+            if type(found) is tuple:
+                return Checked(index, False, device, found[0], found[1], ts, value)
+        by_ref = item.device_id is None
+        device = item.device_external_ref if by_ref else item.device_id
+        if (item.device_id is None) == (item.device_external_ref is None) or not device:
+            return ItemError(index=index, field="deviceId",
+                             detail="give exactly one of deviceId and deviceExternalRef")
+        if "\x00" in device:
+            field = "deviceExternalRef" if by_ref else "deviceId"
+            return ItemError(index=index, field=field, detail="may not contain the NUL character")
+        try:
+            code, medium = self.code(item.obis_code)
+        except ValueError as exc:
+            return ItemError(index=index, field="obisCode", detail=str(exc))
+        try:
+            ts = epoch_seconds(item.timestamp)
+        except ValueError as exc:
+            return ItemError(index=index, field="timestamp", detail=str(exc))
+        if ts < 0:
+            return ItemError(index=index, field="timestamp", detail="the timestamp lies before 1970")
+        if ts > self.latest_s:
+            return ItemError(index=index, field="timestamp",
+                             detail=f"the timestamp lies more than {self.future_tolerance_s} s "
+                                    "in the future")
+        if not math.isfinite(item.value):
+            return ItemError(index=index, field="value", detail="the value must be a finite number")
+        return Checked(index, by_ref, device, code, medium, ts, item.value)
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+class DeviceInfo(NamedTuple):
+    id: str
+    external_ref: str
+    kind: str
+    medium: str | None
+    customer_id: str
+    providers: list[str]
+
+
+async def resolve_devices(
+    session: AsyncSession, ids: Iterable[str], refs: Iterable[str]
+) -> tuple[dict[str, DeviceInfo], dict[str, DeviceInfo]]:
+    """Live devices by id and by externalRef, with their customer's providers (few queries)."""
+    by_id: dict[str, DeviceInfo] = {}
+    by_ref: dict[str, DeviceInfo] = {}
+    decoded: dict[str, list[str]] = {}
+    """Customers' provider lists, decoded once per distinct JSON text."""
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
+               DeviceRow.customer_id, cast(CustomerRow.providers, Text))
+    for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
+        for part in chunked(wanted, postgres=postgres):
+            rows = await connection.execute(
+                select(*columns)  # type: ignore[call-overload]
+                .join(CustomerRow, CustomerRow.id == DeviceRow.customer_id)
+                .where(among(column, part, postgres=postgres),
+                       DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
+            )
+            for device_id, ref, kind, medium, customer_id, providers_json in rows:
+                providers = decoded.get(providers_json)
+                if providers is None:
+                    providers = decoded[providers_json] = json.loads(providers_json)
+                info = DeviceInfo(device_id, ref, kind, medium, customer_id, providers)
+                by_id[info.id] = info
+                by_ref[info.external_ref] = info
+    return by_id, by_ref
+
+
+def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
+    """Why a reading of ``code`` (normalised) cannot belong to this device: (field, detail), or None."""
+    if info.kind != _METER:
+        return "deviceId", f"device {info.id} is a {info.kind}, not a meter; only meters take readings"
+    if medium is None:
+        return "obisCode", f"{code} names no medium a meter measures (A: 1, 6, 7, 8 or 9)"
+    if info.medium is not None and info.medium != medium:
+        return "obisCode", f"{code} measures {medium}, but meter {info.id} measures {info.medium}"
+    if _DELIVERY in info.providers and code not in ZAEHLERFREUNDE_ACCEPTED:
+        return "obisCode", f"Zählerfreunde does not accept the OBIS code {code}"
+    return None
+
+
+# --- storing -------------------------------------------------------------------------------
+
+
+Part = tuple[str, str, int, float]
+"""A reading on its way to storage: (device id, code, ts, value)."""
+
+
+class Route(NamedTuple):
+    """Where the readings of one device and code go: a list to join, or why they are refused."""
+
+    device_id: str
+    into: list[Part] | None
+    field: str | None = None
+    detail: str = ""
+
+
+def _route(c: Checked, devices: dict[str, DeviceInfo], per_customer: dict[str, list[Part]],
+           quiet: list[Part]) -> Route:
+    info = devices.get(c.device)
+    if info is None:
+        return Route(c.device, None, "deviceExternalRef" if c.by_ref else "deviceId",
+                     f"no device {c.device!r}")
+    problem = device_problem(info, c.medium, c.code)
+    if problem is not None:
+        return Route(info.id, None, *problem)
+    if _DELIVERY in info.providers:
+        return Route(info.id, per_customer[info.customer_id])
+    return Route(info.id, quiet)
+
+
+async def ingest(
+    session: AsyncSession, planner: OutboxPlanner, items: Sequence[ReadingIn | None],
+    errors: list[ItemError], *, batch_size: int, future_tolerance_s: int,
+) -> IngestResult:
+    """Check, store and queue one request's readings; errors are per item."""
+    now = planner.now
+    checker = ItemChecker(now_s=now.timestamp(), future_tolerance_s=future_tolerance_s)
+    checked: list[Checked] = []
+    for index, item in enumerate(items):
+        if item is None:
+            continue
+        outcome = checker.check(index, item)
+        if isinstance(outcome, ItemError):
+            errors.append(outcome)
+        else:
+            checked.append(outcome)
+    # The lookups below take arrays of up to 10,000 ids: plan them with their values.
+    await plan_with_values(await session.connection())
+    by_id, by_ref = await resolve_devices(
+        session, (c.device for c in checked if not c.by_ref), (c.device for c in checked if c.by_ref))
+    seen: set[tuple[str, str, int]] = set()
+    duplicates = 0
+    per_customer: dict[str, list[Part]] = defaultdict(list)
+    quiet: list[Part] = []
+    routes: dict[tuple[bool, str, str], Route] = {}
+    """Where readings of one (how named, device, code) go: decided once per request."""
+    for c in checked:
+        route_key = (c.by_ref, c.device, c.code)
+        route = routes.get(route_key)
+        if route is None:
+            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet)
+        if route.into is None:
+            errors.append(ItemError(index=c.position, field=route.field, detail=route.detail))
+            continue
+        key = (route.device_id, c.code, c.ts)
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        route.into.append((route.device_id, c.code, c.ts, c.value))
+    rows: list[Row] = []
+    batcher = await Batcher.start(session, per_customer, batch_size=batch_size)
+    for customer_id, group in per_customer.items():
+        start = 0
+        for batch, count in batcher.fill(customer_id, len(group)):
+            part = group[start:start + count]
+            batch.devices.update(p[0] for p in part)
+            batch_id = batch.id
+            rows.extend([(device, code, ts, value, batch_id, now) for device, code, ts, value in part])
+            start += count
+    rows.extend([(device, code, ts, value, None, now) for device, code, ts, value in quiet])
+    stored = await store(session, rows)
+    live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
+    if live:
+        await queue_deliveries(session, planner, live, stored)
+    accepted = sum(stored.values())
+    errors.sort(key=lambda e: e.index)
+    return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,
+                        rejected=len(errors), errors=errors)
