@@ -19,7 +19,7 @@ from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
 from gateway.outbox.plan import OutboxPlanner
-from gateway.store.reading_tables import InviteRow
+from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import OutboxTaskRow
 
 WRITE_INVITES = {"scope": Scope.INVITES_WRITE.value}

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import Provider
 from gateway.customers.records import utcnow
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.store.reading_tables import InviteRow
+from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
 from providers.base import CallRecord, Outcome, ProviderError, TransientError
 from providers.http import call_log
