@@ -107,8 +107,8 @@ class ForwardingKind:
             for result in results:
                 result.fatal_reason = str(exc)
             return
-        limit = asyncio.Semaphore(self.settings.worker_concurrency)
-        wait_s = self.settings.forward_timeout_s
+        limit = asyncio.Semaphore(self.settings.worker.concurrency)
+        wait_s = self.settings.forwarding.timeout_s
         timeout = httpx.Timeout(wait_s, connect=min(5.0, wait_s))
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             await asyncio.gather(*(self._one(client, limit, box, loaded, r) for r in results))
@@ -150,8 +150,8 @@ class ForwardingKind:
         first = as_utc(delivery.first_attempt_at) or now
         if attempt.delivered:
             result.outcome = Outcome(external_id=None)
-        elif now - first >= timedelta(seconds=self.settings.forward_max_age_s):
-            result.fatal_reason = f"gave up after {self.settings.forward_max_age_s} s: {attempt.error}"
+        elif now - first >= timedelta(seconds=self.settings.forwarding.max_age_s):
+            result.fatal_reason = f"gave up after {self.settings.forwarding.max_age_s} s: {attempt.error}"
         else:
             result.outcome = Outcome(external_id=None, note="attempt failed; next one queued")
 
@@ -172,8 +172,8 @@ class ForwardingKind:
                 values.update(status="delivered", delivered_at=attempt.at)
             elif result.outcome is not None:
                 run_after = (attempt.at if attempt else utcnow()) + timedelta(seconds=backoff_s(
-                    values["attempts"], base_s=self.settings.sync_backoff_base_s,
-                    max_s=self.settings.forward_backoff_max_s))
+                    values["attempts"], base_s=self.settings.sync.backoff_base_s,
+                    max_s=self.settings.forwarding.backoff_max_s))
                 values.update(status="retrying", next_attempt_at=run_after)
                 session.add(_attempt_task(result.task, run_after))
             else:

@@ -145,7 +145,7 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
     session.add_all(targets)
     customer_id = next((t.customer_id for t in targets if t.customer_id), "")
     await plan_deliveries(session, planner, row, customer_id)
-    if settings.volue_auto_ack_lpc:
+    if settings.volue.auto_ack_lpc:
         plan_lpc_ack(session, planner, incoming, targets, customer_id)
     return Stored(event_id=new_id, row=row, targets=targets)
 

@@ -164,7 +164,7 @@ class HttpMetricsMiddleware:
 def token_routes(settings: Settings) -> dict[str, str]:
     """The token endpoint route of each provider, as its call records name it."""
     return {
-        Provider.VOLUE.value: urlsplit(settings.resolved_volue_token_url()).path or "/",
+        Provider.VOLUE.value: urlsplit(settings.volue.resolved_token_url()).path or "/",
         Provider.ZAEHLERFREUNDE.value: "/auth/token",
     }
 

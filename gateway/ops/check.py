@@ -103,7 +103,7 @@ async def run_checks(settings: Settings) -> Report:
     """Run every check against the configured database, Redis and providers."""
     from gateway.worker import build_adapters
 
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.store.database_url, pool_size=2)
     sessions = session_factory(engine)
     checks: list[Check] = []
     backlog: list[Backlog] = []
@@ -128,11 +128,11 @@ async def run_checks(settings: Settings) -> Report:
     finally:
         await engine.dispose()
 
-    if settings.redis_url:
+    if settings.store.redis_url:
         async def redis_ping() -> str:
             from redis.asyncio import Redis
 
-            client = Redis.from_url(settings.redis_url)
+            client = Redis.from_url(settings.store.redis_url)
             try:
                 await client.ping()
                 queued = await client.zcard("arq:queue")

@@ -151,8 +151,8 @@ class SyncEngine:
                 break
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
-                                    lease_s=self.settings.sync_lease_s,
-                                    limit=self.settings.sync_batch_size,
+                                    lease_s=self.settings.sync.lease_s,
+                                    limit=self.settings.sync.batch_size,
                                     sqlite_lock=self._claim_lock)
             if not tasks:
                 break
@@ -226,7 +226,7 @@ class SyncEngine:
             groups[(op.entity_type.value, op.action.value)].append(op)
         limits = adapter.capabilities.batch_limits
         jobs: list[Awaitable[None]] = []
-        semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
+        semaphore = asyncio.Semaphore(self.settings.worker.concurrency)
         for (entity_type, action), ops in groups.items():
             batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
             if batchable and len(ops) > 1:
@@ -312,14 +312,14 @@ class SyncEngine:
             error = result.error
             message = result.fatal_reason or (_describe(error) if error else "unknown failure")
             retriable = error is not None and isinstance(error, RETRIABLE) and result.fatal_reason is None
-            dead = not retriable or task.attempts >= s.sync_max_attempts
+            dead = not retriable or task.attempts >= s.sync.max_attempts
             if dead:
                 status, run_after = "dead", now
                 dead_letters[task.id] = message
             else:
                 retry_after = error.retry_after if isinstance(error, TransientError) else None
                 run_after = now + timedelta(seconds=backoff_s(
-                    task.attempts, base_s=s.sync_backoff_base_s, max_s=s.sync_backoff_max_s,
+                    task.attempts, base_s=s.sync.backoff_base_s, max_s=s.sync.backoff_max_s,
                     retry_after=retry_after))
                 status = "pending"
                 retries.append(run_after)

@@ -66,7 +66,7 @@ async def prune_all(sessions: async_sessionmaker[AsyncSession], settings: Settin
                     now: datetime) -> tuple[int, int, int]:
     """(calls, tasks, events) deleted, each kind past its retention setting."""
     async with sessions() as session:
-        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
+        calls, tasks = await prune(session, now=now, keep_s=settings.sync.history_retention_s)
     async with sessions() as session:
-        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
+        events = await prune_events(session, now=now, keep_s=settings.events.retention_s)
     return calls, tasks, events

@@ -81,15 +81,15 @@ class ReadingsController(Controller):
     )
     async def create(self, request: Request) -> Response[bytes]:
         settings = request.app.state.settings
-        body = await read_limited(request, settings.readings_max_body_bytes)
+        body = await read_limited(request, settings.readings.max_body_bytes)
         items, errors = decode_items(body)
 
         outcome: list[IngestResult] = []
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             result: IngestResult = await ingest(
-                session, planner, items, errors, batch_size=settings.readings_batch_size,
-                future_tolerance_s=settings.readings_future_tolerance_s)
+                session, planner, items, errors, batch_size=settings.readings.batch_size,
+                future_tolerance_s=settings.readings.future_tolerance_s)
             outcome.append(result)
             return 202, result
 

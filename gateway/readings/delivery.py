@@ -85,9 +85,9 @@ class ReadingsDelivery:
     queue = READINGS_QUEUE
 
     def __init__(self, *, settings: Settings) -> None:
-        self.batch_size = settings.readings_batch_size
-        self.concurrency = settings.readings_concurrency
-        self.lease_s = settings.sync_lease_s
+        self.batch_size = settings.readings.batch_size
+        self.concurrency = settings.readings.concurrency
+        self.lease_s = settings.sync.lease_s
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
         adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
