@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
 
+from gateway.core.domain import TaskStatus
 from gateway.core.settings import Settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow
@@ -83,7 +84,7 @@ async def _backlog(sessions: Any) -> list[Backlog]:
     table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
     stmt = (
         select(table.c.provider, table.c.status, func.count(), func.min(table.c.created_at))
-        .where(table.c.status.in_(("pending", "running", "dead")))
+        .where(table.c.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)))
         .group_by(table.c.provider, table.c.status)
         .order_by(table.c.provider, table.c.status)
     )

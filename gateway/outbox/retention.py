@@ -8,6 +8,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.store.db import among, chunked
 from gateway.store.event_tables import (
@@ -18,8 +19,8 @@ from gateway.store.event_tables import (
 )
 from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
 
-FINISHED = ("done", "cancelled", "superseded")
-UNSETTLED_DELIVERIES = ("pending", "retrying")
+FINISHED = (TaskStatus.DONE, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED)
+UNSETTLED_DELIVERIES = (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.RETRYING)
 
 
 async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider
+from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.customers.records import utcnow
 from gateway.observability.metrics import count_readings
@@ -210,7 +210,7 @@ class ReadingsDelivery:
         statement = (
             update(table)
             .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-                   table.c.status == "running")
+                   table.c.status == TaskStatus.RUNNING.value)
             .values(lease_until=bindparam("t_until"))
         )
         while True:
