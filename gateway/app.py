@@ -66,7 +66,7 @@ async def _dispatcher(settings: Settings) -> Dispatcher:
     from arq import create_pool
     from arq.connections import RedisSettings
 
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    pool = await create_pool(RedisSettings.from_dsn(settings.store.redis_url))
     return ArqDispatcher(pool)
 
 
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.store.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.reader = reader(engine)
@@ -107,9 +107,10 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
-        state=State({"settings": settings, "api_keys": KeyResolver(admin_key=settings.admin_api_key.value)}),
+        state=State({"settings": settings,
+                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Energy integration gateway",
             version="1.0.0",

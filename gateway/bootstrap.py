@@ -27,6 +27,6 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
     return [
         ReadingsDelivery(settings=settings),
         InviteDelivery(),
-        ReportKind(max_attempts=settings.sync_max_attempts),
+        ReportKind(max_attempts=settings.sync.max_attempts),
         ForwardingKind(settings=settings),
     ]

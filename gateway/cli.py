@@ -37,8 +37,8 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.ops.emulators import emulator_servers
 
     settings = _settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = args.host or settings.http.host
+    port = args.port or settings.http.port
     app = create_app(settings)
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on",
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     servers.extend(server for _, server in emulated)
     configure_logging_from_env()  # again: the emulator apps set up logging of their own
     mode = "embedded (in-process worker)" if settings.embedded else "scale-out (arq workers)"
-    console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.database_url.split('://')[0]}")
+    console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.store.database_url.split('://')[0]}")
 
     async def run_all() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
@@ -88,7 +88,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from gateway.store.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url, args.revision)
+    upgrade(settings.store.database_url, args.revision)
     console.print(f"database at revision {args.revision}")
     return 0
 
@@ -96,14 +96,14 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _db_revision(args: argparse.Namespace) -> int:
     from gateway.store.migrate import revision
 
-    revision(_settings().database_url, args.message)
+    revision(_settings().store.database_url, args.message)
     return 0
 
 
 async def _with_session(settings: Settings, fn):  # type: ignore[no-untyped-def]
     from gateway.store.db import create_engine, session_factory
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             result = await fn(session)

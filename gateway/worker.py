@@ -52,20 +52,20 @@ def build_adapters(settings: Settings) -> dict[Provider, ProviderAdapter]:
     """One adapter (one pooled HTTP client, one token) per provider for this process."""
     return {
         Provider.VOLUE: build_volue(VolueConfig(
-            base_url=settings.resolved_volue_base_url(),
-            token_url=settings.resolved_volue_token_url(),
-            client_id=settings.volue_client_id,
-            client_secret=settings.volue_client_secret.value,
-            timeout_s=settings.upstream_timeout_s,
-            max_connections=settings.upstream_max_connections,
+            base_url=settings.volue.resolved_base_url(),
+            token_url=settings.volue.resolved_token_url(),
+            client_id=settings.volue.client_id,
+            client_secret=settings.volue.client_secret.value,
+            timeout_s=settings.upstream.timeout_s,
+            max_connections=settings.upstream.max_connections,
         )),
         Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
-            base_url=settings.resolved_zf_base_url(),
-            client_id=settings.zf_client_id,
-            client_secret=settings.zf_client_secret.value,
-            timeout_s=settings.upstream_timeout_s,
-            max_connections=settings.upstream_max_connections,
-            token_refresh_age_s=settings.zf_token_refresh_age_s,
+            base_url=settings.zf.resolved_base_url(),
+            client_id=settings.zf.client_id,
+            client_secret=settings.zf.client_secret.value,
+            timeout_s=settings.upstream.timeout_s,
+            max_connections=settings.upstream.max_connections,
+            token_refresh_age_s=settings.zf.token_refresh_age_s,
         )),
     }
 
@@ -75,7 +75,7 @@ def build_adapters(settings: Settings) -> dict[Provider, ProviderAdapter]:
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     sessions = session_factory(engine)
     pool = ctx["redis"]
 
@@ -83,8 +83,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         await pool.enqueue_job(DRAIN_JOB, provider, _job_id=f"retry:{provider}:{when.isoformat()}",
                                _defer_until=when)
 
-    if settings.worker_metrics_port and ctx.get("metrics_server") is None:
-        ctx["metrics_server"] = MetricsServer(port=settings.worker_metrics_port, host=settings.host)
+    if settings.worker.metrics_port and ctx.get("metrics_server") is None:
+        ctx["metrics_server"] = MetricsServer(port=settings.worker.metrics_port, host=settings.http.host)
     frozen = contextlib.ExitStack()
     ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
@@ -164,7 +164,7 @@ def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
     """Run an arq worker until SIGTERM/SIGINT; in-flight jobs finish (leases cover the rest)."""
     run_worker(
         WorkerSettings,  # type: ignore[arg-type]
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=RedisSettings.from_dsn(settings.store.redis_url),
         ctx={"settings": settings},
         burst=burst,
     )

@@ -29,6 +29,59 @@ class SyncStatus(StrEnum):
     DELETED = "deleted"
 
 
+class TaskStatus(StrEnum):
+    """Where an outbox task stands."""
+
+    PENDING = "pending"
+    """Waiting on its dependencies or ready to be claimed."""
+    RUNNING = "running"
+    """Leased by a worker until its ``lease_until``."""
+    DONE = "done"
+    DEAD = "dead"
+    """Out of attempts or refused by the provider; retried by ops."""
+    CANCELLED = "cancelled"
+    """Dropped before it ran: a later write made it unnecessary."""
+    SUPERSEDED = "superseded"
+    """A dead task a later write replaced with a fresh one."""
+
+
+class InviteStatus(StrEnum):
+    """Where a Zählerfreunde space invite stands, as the API shows it."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ReadingDeliveryStatus(StrEnum):
+    """Where a reading stands on its way to Zählerfreunde, as the API shows it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    NOT_SENT = "not_sent"
+
+
+class ReportStatus(StrEnum):
+    """Where a report for Volue's ``POST /reports`` stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one event's delivery to one internal subscriber stands."""
+
+    PENDING = "pending"
+    """Queued, not tried yet."""
+    RETRYING = "retrying"
+    """Failed; tried again at ``next_attempt_at``."""
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    """Given up: the first attempt is older than the forwarding max age."""
+
+
 class EntityType(StrEnum):
     CUSTOMER = "customer"
     SITE = "site"

@@ -68,8 +68,8 @@ class SecretsBox:
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretsBox:
         """The box for ``settings`` (see the module docstring for where the key comes from)."""
-        if settings.secrets_key:
-            return cls(keys=settings.secrets_key.value)
+        if settings.secrets.key:
+            return cls(keys=settings.secrets.key.value)
         path = key_file(settings)
         if path is None:
             raise SettingsError(
@@ -81,11 +81,11 @@ class SecretsBox:
 
 def key_file(settings: Settings) -> Path | None:
     """The key file to use when no key is configured, or None when there is none."""
-    if settings.secrets_key_file:
-        return Path(settings.secrets_key_file)
+    if settings.secrets.key_file:
+        return Path(settings.secrets.key_file)
     prefix = "sqlite+aiosqlite:///"
-    if settings.embedded and settings.database_url.startswith(prefix):
-        database = settings.database_url[len(prefix):]
+    if settings.embedded and settings.store.database_url.startswith(prefix):
+        database = settings.store.database_url[len(prefix):]
         if database and database != ":memory:":
             return Path(database).resolve().parent / KEY_FILE_NAME
     return None

@@ -1,19 +1,25 @@
 """All configuration, read once from ``GATEWAY_*`` environment variables.
 
-Every field of :class:`Settings` is one variable: ``database_url`` is
-``GATEWAY_DATABASE_URL`` and so on. Values are validated when read; a bad
-value stops start-up with a message naming the variable. Secrets are kept as
-:class:`Secret`, whose ``repr`` never shows the value.
+:class:`Settings` groups the values by concern (``settings.readings.batch_size``,
+``settings.volue.base_url`` ...). Each group is a msgspec struct whose encoded
+field names are the flat setting names: ``readings.batch_size`` is
+``readings_batch_size``, read from ``GATEWAY_READINGS_BATCH_SIZE``;
+:data:`SETTING_NAMES` lists them all. Values are decoded with msgspec and
+checked when read; a bad value stops start-up with a message naming the
+variable. Secrets are kept as :class:`Secret`, whose ``repr`` never shows the
+value.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
+
+import msgspec
 
 ENV_PREFIX = "GATEWAY_"
 EVENTS_RETENTION_MIN_S = 2 * 86_400.0
@@ -24,11 +30,13 @@ class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True, slots=True)
 class Secret:
     """A configuration value that must never be printed."""
 
-    value: str
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
 
     def __repr__(self) -> str:
         return "Secret('**********')" if self.value else "Secret('')"
@@ -38,162 +46,244 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self.value)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
 
 EMULATED = "emulated"
 """Provider base URL meaning: run the provider's emulator inside ``gateway serve``."""
 
+Count = Annotated[int, msgspec.Meta(ge=0)]
+AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+"""Also checked to be finite, which msgspec cannot express."""
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    return lambda name: prefix + name
+
+
+def _secret(default: str = "") -> Any:
+    return msgspec.field(default_factory=lambda: Secret(default))
+
+
+class _Group(msgspec.Struct, frozen=True, kw_only=True):
+    def __repr__(self) -> str:
+        """The struct's repr with passwords inside URLs masked (secrets mask themselves)."""
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            shown.append(f"{name}={redact_url(value) if isinstance(value, str) else value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class HttpSettings(_Group, frozen=True, kw_only=True):
+    """The REST API's listener and request limits."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000
+    """Request bodies above this size are refused with 413."""
+    idempotency_ttl_s: Count = 86_400
+    admin_api_key: Secret = _secret()
+
+
+class StoreSettings(_Group, frozen=True, kw_only=True):
+    """Where the records and the wake-ups live."""
+
     database_url: str = "sqlite+aiosqlite:///./gateway.db"
     redis_url: str = ""
     """Empty: embedded mode (tasks run in an in-process worker loop)."""
-    admin_api_key: Secret = field(default_factory=lambda: Secret(""))
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_bytes: int = 2_000_000
-    """Request bodies above this size are refused with 413."""
-    readings_max_body_bytes: int = 8_000_000
-    """Body limit of ``POST /v1/readings`` only (10,000 readings per request)."""
-    readings_batch_size: int = 1000
-    """Readings per ``POST /devices/readings`` request to Zählerfreunde."""
-    readings_future_tolerance_s: int = 300
-    """How far past the server's clock a reading's timestamp may lie before it is refused."""
-    readings_concurrency: int = 4
-    """Reading requests one worker has in flight to Zählerfreunde at a time."""
-    idempotency_ttl_s: int = 86_400
-    log_level: str = "INFO"
-    log_format: str = "auto"
-    """``json``, ``console`` (readable in a terminal) or ``auto``: JSON unless stderr is a terminal."""
-    worker_metrics_port: int = 0
-    """Port of a worker's own ``/metrics`` (Prometheus) server; 0: none."""
 
-    volue_base_url: str = EMULATED
-    volue_token_url: str = ""
+
+class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_")):
+    """Volue's Energy Coordination API (``GATEWAY_VOLUE_*``)."""
+
+    base_url: str = EMULATED
+    token_url: str = ""
     """Defaults to ``/connect/token`` on the base URL's host."""
-    volue_client_id: str = "volue-emulator"
-    volue_client_secret: Secret = field(default_factory=lambda: Secret("volue-emulator-secret"))
-    volue_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    volue_emulator_port: int = 8101
+    client_id: NonEmpty = "volue-emulator"
+    client_secret: Secret = _secret("volue-emulator-secret")
+    webhook_secret: Secret = _secret()
+    emulator_port: Count = 8101
+    auto_ack_lpc: bool = False
+    """Acknowledge Volue LPC requests automatically with the matching report."""
 
-    zf_base_url: str = EMULATED
-    zf_client_id: str = "zf-emulator"
-    zf_client_secret: Secret = field(default_factory=lambda: Secret("zf-emulator-secret"))
-    zf_emulator_port: int = 8102
-    zf_token_refresh_age_s: float = 82_800.0
+    @property
+    def emulated(self) -> bool:
+        return self.base_url == EMULATED
 
-    upstream_timeout_s: float = 10.0
-    upstream_max_connections: int = 50
-    sync_max_attempts: int = 8
-    sync_backoff_base_s: float = 0.5
-    sync_backoff_max_s: float = 300.0
-    sync_lease_s: float = 60.0
-    sync_batch_size: int = 500
-    worker_concurrency: int = 32
-    history_retention_s: float = 7 * 86_400.0
+    def resolved_base_url(self) -> str:
+        if self.emulated:
+            return f"http://127.0.0.1:{self.emulator_port}/energy-coordination/v1"
+        return self.base_url.rstrip("/")
+
+    def resolved_token_url(self) -> str:
+        if self.token_url:
+            return self.token_url
+        parts = urlsplit(self.resolved_base_url())
+        return f"{parts.scheme}://{parts.netloc}/connect/token"
+
+
+class ZaehlerfreundeSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("zf_")):
+    """The Zählerfreunde partner API (``GATEWAY_ZF_*``)."""
+
+    base_url: str = EMULATED
+    client_id: NonEmpty = "zf-emulator"
+    client_secret: Secret = _secret("zf-emulator-secret")
+    emulator_port: Count = 8102
+    token_refresh_age_s: Seconds = 82_800.0
+
+    @property
+    def emulated(self) -> bool:
+        return self.base_url == EMULATED
+
+    def resolved_base_url(self) -> str:
+        if self.emulated:
+            return f"http://127.0.0.1:{self.emulator_port}/partner"
+        return self.base_url.rstrip("/")
+
+
+class UpstreamSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("upstream_")):
+    """Each provider's HTTP client."""
+
+    timeout_s: Seconds = 10.0
+    max_connections: Count = 50
+
+
+class SyncSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("sync_")):
+    """The outbox: claiming, retries and how long finished work is kept."""
+
+    max_attempts: AtLeastOne = 8
+    backoff_base_s: Seconds = 0.5
+    backoff_max_s: Seconds = 300.0
+    lease_s: Seconds = 60.0
+    batch_size: Count = 500
+    history_retention_s: Seconds = msgspec.field(default=7 * 86_400.0, name="history_retention_s")
     """Upstream call history and finished outbox tasks older than this are deleted."""
 
-    secrets_key: Secret = field(default_factory=lambda: Secret(""))
-    """Fernet key(s) encrypting webhook secrets at rest; comma-separated, newest first, to rotate.
-    Unset: read from ``secrets_key_file`` (see :mod:`gateway.core.secrets_box`)."""
-    secrets_key_file: str = ""
-    """Unset with an embedded SQLite database: ``gateway.secrets-key`` beside the database file."""
-    volue_auto_ack_lpc: bool = False
-    """Acknowledge Volue LPC requests automatically with the matching report."""
-    events_poll_interval_s: int = 60
+
+class SyncWorkerSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("worker_")):
+    """A sync worker process."""
+
+    concurrency: Count = 32
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    """Port of a worker's own ``/metrics`` (Prometheus) server; 0: none."""
+
+
+class ReadingsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("readings_")):
+    """Meter readings: what ``POST /v1/readings`` takes and how they go to Zählerfreunde."""
+
+    max_body_bytes: Count = 8_000_000
+    """Body limit of ``POST /v1/readings`` only (10,000 readings per request)."""
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1000
+    """Readings per ``POST /devices/readings`` request to Zählerfreunde."""
+    future_tolerance_s: Count = 300
+    """How far past the server's clock a reading's timestamp may lie before it is refused."""
+    concurrency: AtLeastOne = 4
+    """Reading requests one worker has in flight to Zählerfreunde at a time."""
+
+
+class EventsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("events_")):
+    """Volue events received by webhook and by the reconciliation poll."""
+
+    poll_interval_s: Count = 60
     """How often the reconciliation poll reads Volue's ``GET /events`` (0: never)."""
-    forward_max_age_s: int = 86_400
-    """Deliveries to internal subscribers are retried until their first attempt is this old."""
-    events_retention_s: float = 30 * 86_400.0
+    retention_s: Seconds = 30 * 86_400.0
     """Volue events received longer ago than this are deleted with their targets and settled
     deliveries; the reconciliation poll does not store events created before then."""
-    forward_backoff_max_s: float = 3_600.0
-    forward_timeout_s: float = 10.0
 
-    def __repr__(self) -> str:
-        """The dataclass repr with passwords inside URLs masked (secrets mask themselves)."""
-        shown = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, str):
-                value = redact_url(value)
-            shown.append(f"{f.name}={value!r}")
-        return f"Settings({', '.join(shown)})"
+
+class ForwardingSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("forward_")):
+    """Deliveries of events to internal subscribers."""
+
+    max_age_s: AtLeastOne = 86_400
+    """Deliveries are retried until their first attempt is this old."""
+    backoff_max_s: Seconds = 3_600.0
+    timeout_s: Seconds = 10.0
+
+
+class SecretsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("secrets_")):
+    """The keys encrypting webhook secrets at rest (see :mod:`gateway.core.secrets_box`)."""
+
+    key: Secret = _secret()
+    """Fernet key(s); comma-separated, newest first, to rotate. Unset: read from ``key_file``."""
+    key_file: str = ""
+    """Unset with an embedded SQLite database: ``gateway.secrets-key`` beside the database file."""
+
+
+class LoggingSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("log_")):
+    level: str = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+    """``json``, ``console`` (readable in a terminal) or ``auto``: JSON unless stderr is a terminal."""
+
+
+def _group(kind: type[_Group]) -> Any:
+    return msgspec.field(default_factory=kind)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting, grouped by concern."""
+
+    http: HttpSettings = _group(HttpSettings)
+    store: StoreSettings = _group(StoreSettings)
+    volue: VolueSettings = _group(VolueSettings)
+    zf: ZaehlerfreundeSettings = _group(ZaehlerfreundeSettings)
+    upstream: UpstreamSettings = _group(UpstreamSettings)
+    sync: SyncSettings = _group(SyncSettings)
+    worker: SyncWorkerSettings = _group(SyncWorkerSettings)
+    readings: ReadingsSettings = _group(ReadingsSettings)
+    events: EventsSettings = _group(EventsSettings)
+    forwarding: ForwardingSettings = _group(ForwardingSettings)
+    secrets: SecretsSettings = _group(SecretsSettings)
+    logging: LoggingSettings = _group(LoggingSettings)
 
     @property
     def embedded(self) -> bool:
         """True when no Redis is configured: the worker runs inside the API process."""
-        return not self.redis_url
+        return not self.store.redis_url
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.store.database_url.startswith("sqlite")
 
-    @property
-    def volue_emulated(self) -> bool:
-        return self.volue_base_url == EMULATED
 
-    @property
-    def zf_emulated(self) -> bool:
-        return self.zf_base_url == EMULATED
+class _Place(msgspec.Struct, frozen=True):
+    group: str
+    info: msgspec.structs.FieldInfo
 
-    def resolved_volue_base_url(self) -> str:
-        if self.volue_emulated:
-            return f"http://127.0.0.1:{self.volue_emulator_port}/energy-coordination/v1"
-        return self.volue_base_url.rstrip("/")
 
-    def resolved_volue_token_url(self) -> str:
-        if self.volue_token_url:
-            return self.volue_token_url
-        parts = urlsplit(self.resolved_volue_base_url())
-        return f"{parts.scheme}://{parts.netloc}/connect/token"
+def _places() -> dict[str, _Place]:
+    return {
+        f.encode_name: _Place(group.name, f)
+        for group in msgspec.structs.fields(Settings)
+        for f in msgspec.structs.fields(group.type)
+    }
 
-    def resolved_zf_base_url(self) -> str:
-        if self.zf_emulated:
-            return f"http://127.0.0.1:{self.zf_emulator_port}/partner"
-        return self.zf_base_url.rstrip("/")
+
+_PLACES = _places()
+SETTING_NAMES: Mapping[str, tuple[str, str]] = {
+    name: (place.group, place.info.name) for name, place in _PLACES.items()
+}
+"""Every flat setting name and where it lives: ``readings_batch_size`` is
+``("readings", "batch_size")``. The names are ``load_settings``' override keywords and,
+upper-cased behind ``GATEWAY_``, the environment variables."""
+
+
+def variable(name: str) -> str:
+    """The environment variable of a flat setting name: ``GATEWAY_READINGS_BATCH_SIZE``."""
+    return ENV_PREFIX + name.upper()
 
 
 def secret_values(settings: Settings) -> list[str]:
     """The values of every :class:`Secret` setting (for the log redaction), empty ones left out."""
-    return [v.value for f in fields(settings) if isinstance(v := getattr(settings, f.name), Secret) and v]
-
-
-def _convert(name: str, raw: str, default: Any) -> Any:
-    env = ENV_PREFIX + name.upper()
-    if isinstance(default, Secret):
-        return Secret(raw)
-    if isinstance(default, bool):
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise SettingsError(f"{env} must be true or false, not {raw!r}")
-    if isinstance(default, int):
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{env} must be an integer, not {raw!r}") from None
-        if value < 0:
-            raise SettingsError(f"{env} must not be negative")
-        return value
-    if isinstance(default, float):
-        try:
-            number = float(raw)
-        except ValueError:
-            raise SettingsError(f"{env} must be a number, not {raw!r}") from None
-        if not math.isfinite(number) or number < 0:
-            raise SettingsError(f"{env} must be a finite number, not negative, not {raw!r}")
-        return number
-    return raw.strip()
-
-
-def _check_url(env: str, value: str, schemes: tuple[str, ...]) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.netloc:
-        raise SettingsError(
-            f"{env} must be a {'/'.join(schemes)} URL, not {redact_url(value)!r}"
-        )
+    values = (getattr(getattr(settings, p.group), p.info.name) for p in _PLACES.values())
+    return [v.value for v in values if isinstance(v, Secret) and v]
 
 
 def redact_url(url: str) -> str:
@@ -207,63 +297,127 @@ def redact_url(url: str) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Read settings from ``environ`` (default: the process environment), then apply overrides."""
+    """Read settings from ``environ`` (default: the process environment), then apply overrides.
+
+    Overrides take the flat names of :data:`SETTING_NAMES` (``database_url=...``); a plain
+    string given for a secret is wrapped in :class:`Secret`.
+    """
     env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    defaults = Settings()
-    for f in fields(Settings):
-        raw = env.get(ENV_PREFIX + f.name.upper())
+    grouped: dict[str, dict[str, Any]] = {group: {} for group in Settings.__struct_fields__}
+    for name, place in _PLACES.items():
+        raw = env.get(variable(name))
         if raw is not None and raw != "":
-            values[f.name] = _convert(f.name, raw, getattr(defaults, f.name))
-    for key, value in overrides.items():
-        if isinstance(getattr(defaults, key), Secret) and isinstance(value, str):
-            value = Secret(value)
-        values[key] = value
-    settings = Settings(**values)
-    _validate(settings)
+            grouped[place.group][name] = _prepare(raw, _base_type(place.info.type))
+    for name, value in overrides.items():
+        if name not in _PLACES:
+            raise TypeError(f"load_settings() got an unknown setting {name!r}")
+        grouped[_PLACES[name].group][name] = value
+    try:
+        settings = msgspec.convert(grouped, Settings, strict=False, dec_hook=_decode_secret)
+    except msgspec.ValidationError as exc:
+        raise _refusal(exc, grouped) from None
+    _check(settings)
     return settings
 
 
-def _validate(s: Settings) -> None:
-    if not (s.database_url.startswith("sqlite+aiosqlite://")
-            or s.database_url.startswith("postgresql+asyncpg://")):
+_TRUE_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+
+
+def _prepare(raw: str, kind: Any) -> str:
+    """An environment value as msgspec should see it: trimmed (secrets as they are), and
+    the yes/no/on/off spellings of a boolean as true/false."""
+    if kind is Secret:
+        return raw
+    value = raw.strip()
+    if kind is bool:
+        return _TRUE_WORDS.get(value.lower(), value)
+    return value
+
+
+def _decode_secret(kind: type, value: Any) -> Any:
+    if kind is Secret:
+        if isinstance(value, Secret):
+            return value
+        if isinstance(value, str):
+            return Secret(value)
+    raise TypeError(f"Expected `str`, got `{type(value).__name__}`")
+
+
+def _base_type(kind: Any) -> Any:
+    return get_args(kind)[0] if get_origin(kind) is Annotated else kind
+
+
+def _expectation(kind: Any) -> str:
+    """What a value of ``kind`` must be, in words."""
+    base = _base_type(kind)
+    if base is bool:
+        return "true or false"
+    if get_origin(base) is Literal:
+        *head, last = get_args(base)
+        return f"{', '.join(head)} or {last}"
+    meta = next((m for m in get_args(kind)[1:] if isinstance(m, msgspec.Meta)), msgspec.Meta())
+    if base is float:
+        return "a finite number, not negative"
+    if base is int:
+        if meta.le is not None:
+            return f"a whole number between {meta.ge} and {meta.le}"
+        return "a whole number, not negative" if meta.ge == 0 else f"a whole number of at least {meta.ge}"
+    if base is str and meta.min_length:
+        return "a non-empty string"
+    return f"a {getattr(base, '__name__', base)}"
+
+
+_PATH = re.compile(r"at `\$\.(\w+)\.(\w+)`")
+
+
+def _refusal(exc: msgspec.ValidationError, grouped: dict[str, dict[str, Any]]) -> SettingsError:
+    """The msgspec error restated with the variable's name and what its value must be."""
+    found = _PATH.search(str(exc))
+    if found is None or found.group(2) not in _PLACES:
+        return SettingsError(f"{ENV_PREFIX}*: {exc}")
+    group, name = found.groups()
+    place = _PLACES[name]
+    given = grouped[group].get(name)
+    shown = "" if _base_type(place.info.type) is Secret else f", not {given!r}"
+    return SettingsError(f"{variable(name)} must be {_expectation(place.info.type)}{shown}")
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise SettingsError(
+            f"{variable(name)} must be a {'/'.join(schemes)} URL, not {redact_url(value)!r}"
+        )
+
+
+def _check(s: Settings) -> None:
+    """The checks msgspec cannot express: finite numbers, URLs, log levels, keys, and
+    settings that bound each other."""
+    for name, place in _PLACES.items():
+        value = getattr(getattr(s, place.group), place.info.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SettingsError(f"{variable(name)} must be {_expectation(place.info.type)}, not {value!r}")
+    if not (s.store.database_url.startswith("sqlite+aiosqlite://")
+            or s.store.database_url.startswith("postgresql+asyncpg://")):
         raise SettingsError(
             "GATEWAY_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )
-    if s.redis_url:
-        _check_url("GATEWAY_REDIS_URL", s.redis_url, ("redis", "rediss"))
-    if not s.volue_emulated:
-        _check_url("GATEWAY_VOLUE_BASE_URL", s.volue_base_url, ("http", "https"))
-        if s.volue_token_url:
-            _check_url("GATEWAY_VOLUE_TOKEN_URL", s.volue_token_url, ("http", "https"))
-    if not s.zf_emulated:
-        _check_url("GATEWAY_ZF_BASE_URL", s.zf_base_url, ("http", "https"))
-    for name in ("volue_client_id", "zf_client_id"):
-        if not getattr(s, name):
-            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must not be empty")
-    if s.sync_max_attempts < 1:
-        raise SettingsError("GATEWAY_SYNC_MAX_ATTEMPTS must be at least 1")
-    if s.max_body_bytes < 1024:
-        raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
-    if not 1 <= s.readings_batch_size <= 10_000:
-        raise SettingsError("GATEWAY_READINGS_BATCH_SIZE must be between 1 and 10000")
-    if s.readings_concurrency < 1:
-        raise SettingsError("GATEWAY_READINGS_CONCURRENCY must be at least 1")
-    if not 1 <= s.port <= 65535:
-        raise SettingsError("GATEWAY_PORT must be between 1 and 65535")
-    if s.log_format not in ("auto", "json", "console"):
-        raise SettingsError("GATEWAY_LOG_FORMAT must be auto, json or console")
-    if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    if s.store.redis_url:
+        _check_url("redis_url", s.store.redis_url, ("redis", "rediss"))
+    if not s.volue.emulated:
+        _check_url("volue_base_url", s.volue.base_url, ("http", "https"))
+        if s.volue.token_url:
+            _check_url("volue_token_url", s.volue.token_url, ("http", "https"))
+    if not s.zf.emulated:
+        _check_url("zf_base_url", s.zf.base_url, ("http", "https"))
+    if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError("GATEWAY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    if s.worker_metrics_port > 65535:
-        raise SettingsError("GATEWAY_WORKER_METRICS_PORT must be between 0 and 65535")
-    if s.secrets_key:
+    if s.secrets.key:
         from gateway.core.secrets_box import check_keys
 
-        check_keys(s.secrets_key.value)
-    if s.forward_max_age_s < 1:
-        raise SettingsError("GATEWAY_FORWARD_MAX_AGE_S must be at least 1")
-    if s.events_retention_s < EVENTS_RETENTION_MIN_S or s.events_retention_s < 2 * s.forward_max_age_s:
+        check_keys(s.secrets.key.value)
+    if (s.events.retention_s < EVENTS_RETENTION_MIN_S
+            or s.events.retention_s < 2 * s.forwarding.max_age_s):
         raise SettingsError(
             f"GATEWAY_EVENTS_RETENTION_S must be at least {EVENTS_RETENTION_MIN_S:.0f} (two days: the "
             "poll looks back one) and at least twice GATEWAY_FORWARD_MAX_AGE_S")

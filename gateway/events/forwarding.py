@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
 from gateway.customers.records import as_utc, utcnow
@@ -107,8 +108,8 @@ class ForwardingKind:
             for result in results:
                 result.fatal_reason = str(exc)
             return
-        limit = asyncio.Semaphore(self.settings.worker_concurrency)
-        wait_s = self.settings.forward_timeout_s
+        limit = asyncio.Semaphore(self.settings.worker.concurrency)
+        wait_s = self.settings.forwarding.timeout_s
         timeout = httpx.Timeout(wait_s, connect=min(5.0, wait_s))
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             await asyncio.gather(*(self._one(client, limit, box, loaded, r) for r in results))
@@ -150,8 +151,8 @@ class ForwardingKind:
         first = as_utc(delivery.first_attempt_at) or now
         if attempt.delivered:
             result.outcome = Outcome(external_id=None)
-        elif now - first >= timedelta(seconds=self.settings.forward_max_age_s):
-            result.fatal_reason = f"gave up after {self.settings.forward_max_age_s} s: {attempt.error}"
+        elif now - first >= timedelta(seconds=self.settings.forwarding.max_age_s):
+            result.fatal_reason = f"gave up after {self.settings.forwarding.max_age_s} s: {attempt.error}"
         else:
             result.outcome = Outcome(external_id=None, note="attempt failed; next one queued")
 
@@ -169,15 +170,15 @@ class ForwardingKind:
                 if delivery.first_attempt_at is None:
                     values["first_attempt_at"] = attempt.at
             if attempt is not None and attempt.delivered:
-                values.update(status="delivered", delivered_at=attempt.at)
+                values.update(status=WebhookDeliveryStatus.DELIVERED.value, delivered_at=attempt.at)
             elif result.outcome is not None:
                 run_after = (attempt.at if attempt else utcnow()) + timedelta(seconds=backoff_s(
-                    values["attempts"], base_s=self.settings.sync_backoff_base_s,
-                    max_s=self.settings.forward_backoff_max_s))
-                values.update(status="retrying", next_attempt_at=run_after)
+                    values["attempts"], base_s=self.settings.sync.backoff_base_s,
+                    max_s=self.settings.forwarding.backoff_max_s))
+                values.update(status=WebhookDeliveryStatus.RETRYING.value, next_attempt_at=run_after)
                 session.add(_attempt_task(result.task, run_after))
             else:
-                values["status"] = "failed"
+                values["status"] = WebhookDeliveryStatus.FAILED.value
                 if attempt is None:
                     values["last_error"] = result.fatal_reason
             await session.execute(update(table).where(table.c.id == delivery.id).values(**values))
@@ -187,8 +188,8 @@ def _attempt_task(previous: OutboxTaskRow, run_after: datetime) -> OutboxTaskRow
     now = utcnow()
     return OutboxTaskRow(id=str(uuid.uuid4()), provider=FORWARD_QUEUE, entity_type=FORWARD_KIND,
                          entity_id=previous.entity_id, customer_id=previous.customer_id,
-                         action=previous.action, status="pending", attempts=0, run_after=run_after,
-                         created_at=now, updated_at=now)
+                         action=previous.action, status=TaskStatus.PENDING.value, attempts=0,
+                         run_after=run_after, created_at=now, updated_at=now)
 
 
 @dataclass(slots=True)

@@ -69,7 +69,7 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], adapter: Prov
         pages[total] = await client.events_page(total)
         newest_first = _newest(first.events) >= _newest(pages[total].events)
         order = list(range(1, total + 1)) if newest_first else list(range(total, 0, -1))
-    horizon = now - timedelta(seconds=settings.events_retention_s)
+    horizon = now - timedelta(seconds=settings.events.retention_s)
     for number in order:
         page = pages.get(number) or await client.events_page(number)
         result.pages += 1
@@ -122,7 +122,7 @@ async def poll_volue_events(ctx: dict[str, Any]) -> int:
     settings: Settings = ctx["settings"]
     sync: SyncEngine = ctx["sync"]
     adapter = sync.adapters.get(Provider.VOLUE)
-    interval = settings.events_poll_interval_s
+    interval = settings.events.poll_interval_s
     if adapter is None or interval <= 0:
         return 0
     if not await ctx["redis"].set(POLL_LOCK_KEY, "1", ex=interval, nx=True):
@@ -144,7 +144,7 @@ async def events_poll_loop(sync: SyncEngine, state: Any, settings: Settings) -> 
     """Embedded mode: poll every ``events_poll_interval_s`` seconds (the first time one interval
     after start-up), waking the queues it fed."""
     adapter = sync.adapters.get(Provider.VOLUE)
-    interval = settings.events_poll_interval_s
+    interval = settings.events.poll_interval_s
     if adapter is None or interval <= 0:
         return
     while True:

@@ -58,7 +58,7 @@ class WebhookSecrets:
     async def current(self, state: State) -> tuple[str, ...]:
         if time.monotonic() < self._until:
             return self._secrets
-        found = [self.settings.volue_webhook_secret.value] if self.settings.volue_webhook_secret else []
+        found = [self.settings.volue.webhook_secret.value] if self.settings.volue.webhook_secret else []
         async with state.sessions() as session:
             sealed = [row.secret_sealed for (row,) in await session.exec(select(VolueWebhookRow))]  # type: ignore[call-overload]
         if sealed:

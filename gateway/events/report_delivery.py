@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider
+from gateway.core.domain import Provider, ReportStatus
 from gateway.customers.records import utcnow
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner
@@ -39,7 +39,8 @@ def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, cu
     """Store a report for Volue and queue its sending in the caller's transaction."""
     row = VolueReportRow(id=str(uuid.uuid4()), kind=kind, customer_id=customer_id, site_id=site_id,
                          device_id=device_id, volue_event_id=volue_event_id,
-                         body=msgspec.to_builtins(body), status="pending", created_at=planner.now)
+                         body=msgspec.to_builtins(body), status=ReportStatus.PENDING.value,
+                         created_at=planner.now)
     session.add(row)
     planner.enqueue(queue=Provider.VOLUE.value, entity_type=REPORT_KIND, entity_id=row.id,
                     customer_id=customer_id, after=after)
@@ -85,7 +86,8 @@ class ReportKind:
         table = VolueReportRow.__table__  # type: ignore[attr-defined]
         for result in results:
             if result.outcome is not None:
-                values: dict[str, object] = {"status": "sent", "sent_at": now, "last_error": None,
+                values: dict[str, object] = {"status": ReportStatus.SENT.value, "sent_at": now,
+                                             "last_error": None,
                                              "volue_report_id": result.outcome.external_id}
             else:
                 final = (result.fatal_reason is not None or not isinstance(result.error, RETRIABLE)
@@ -93,6 +95,6 @@ class ReportKind:
                 message = result.fatal_reason or (result.error.message if result.error else "failed")
                 values = {"last_error": message[:2000]}
                 if final:
-                    values["status"] = "failed"
+                    values["status"] = ReportStatus.FAILED.value
             await session.execute(update(table).where(table.c.id == result.task.entity_id)
                                   .values(**values))

@@ -26,6 +26,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
 from gateway.customers.records import as_utc
@@ -145,7 +146,7 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
     session.add_all(targets)
     customer_id = next((t.customer_id for t in targets if t.customer_id), "")
     await plan_deliveries(session, planner, row, customer_id)
-    if settings.volue_auto_ack_lpc:
+    if settings.volue.auto_ack_lpc:
         plan_lpc_ack(session, planner, incoming, targets, customer_id)
     return Stored(event_id=new_id, row=row, targets=targets)
 
@@ -216,8 +217,8 @@ async def plan_deliveries(session: AsyncSession, planner: OutboxPlanner, event: 
         if subscription.event_types and event.type not in subscription.event_types:
             continue
         delivery = WebhookDeliveryRow(id=str(uuid.uuid4()), subscription_id=subscription.id,
-                                      event_id=event.id, status="pending", attempts=0,
-                                      created_at=planner.now)
+                                      event_id=event.id, status=WebhookDeliveryStatus.PENDING.value,
+                                      attempts=0, created_at=planner.now)
         session.add(delivery)
         planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
                         customer_id=customer_id)

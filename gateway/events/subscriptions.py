@@ -18,6 +18,7 @@ from msgspec import Meta
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import SettingsError
@@ -32,7 +33,6 @@ from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRo
 from gateway.store.tables import OutboxTaskRow
 
 OPS = {"scope": Scope.OPS.value}
-DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
 
 
 class SubscriptionCreate(Wire):
@@ -167,7 +167,8 @@ class SubscriptionController(Controller):
     @get("/{subscription_id:str}/deliveries", opt=OPS, summary="The delivery log, newest first")
     async def deliveries(
         self, session: AsyncSession, subscription_id: str,
-        status: Annotated[str | None, Parameter(pattern="^(" + "|".join(DELIVERY_STATUSES) + ")$")] = None,
+        status: Annotated[str | None,
+                          Parameter(pattern="^(" + "|".join(WebhookDeliveryStatus) + ")$")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[DeliveryRead]:
         row = await session.get(WebhookSubscriptionRow, subscription_id)
@@ -194,12 +195,12 @@ class SubscriptionController(Controller):
             open_tasks = [t for (t,) in await session.exec(
                 select(OutboxTaskRow).where(  # type: ignore[call-overload]
                     OutboxTaskRow.entity_id == delivery_id,
-                    OutboxTaskRow.status.in_(("pending", "running"))))]  # type: ignore[attr-defined]
-            if any(t.status == "running" for t in open_tasks):
+                    OutboxTaskRow.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING))))]  # type: ignore[attr-defined]
+            if any(t.status == TaskStatus.RUNNING for t in open_tasks):
                 raise ConflictError("an attempt of this delivery is under way")
             for task in open_tasks:
-                task.status, task.updated_at = "cancelled", planner.now
-            delivery.status, delivery.first_attempt_at = "pending", None
+                task.status, task.updated_at = TaskStatus.CANCELLED.value, planner.now
+            delivery.status, delivery.first_attempt_at = WebhookDeliveryStatus.PENDING.value, None
             delivery.next_attempt_at = None
             planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
                             customer_id=open_tasks[0].customer_id if open_tasks else "")

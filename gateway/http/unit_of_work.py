@@ -45,7 +45,7 @@ async def write(request: Request, body: bytes, work: Work) -> Response[bytes]:
     now = utcnow()
     async with state.sessions() as session:
         if key is not None:
-            replay = await _replay(session, key, digest, now, state.settings.idempotency_ttl_s)
+            replay = await _replay(session, key, digest, now, state.settings.http.idempotency_ttl_s)
             if replay is not None:
                 return replay
         planner = OutboxPlanner(session, now)
@@ -59,7 +59,7 @@ async def write(request: Request, body: bytes, work: Work) -> Response[bytes]:
         except IntegrityError:
             await session.rollback()
             if key is not None:
-                replay = await _replay(session, key, digest, now, state.settings.idempotency_ttl_s)
+                replay = await _replay(session, key, digest, now, state.settings.http.idempotency_ttl_s)
                 if replay is not None:
                     return replay
             raise

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider
+from gateway.core.domain import InviteStatus, Provider, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Email, Wire
 from gateway.customers import records
@@ -23,7 +23,6 @@ from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import OutboxTaskRow
 
 WRITE_INVITES = {"scope": Scope.INVITES_WRITE.value}
-InviteStatus = Literal["pending", "sent", "failed"]
 
 
 class InviteCreate(Wire):
@@ -50,11 +49,11 @@ class InviteRead(Wire):
 
 def invite_read(row: InviteRow, task: OutboxTaskRow | None) -> InviteRead:
     """The invite as the API shows it; its status follows the task that sends it."""
-    status: InviteStatus = "pending"
+    status = InviteStatus.PENDING
     if row.link is not None:
-        status = "sent"
-    elif task is not None and task.status in ("dead", "cancelled", "superseded"):
-        status = "failed"
+        status = InviteStatus.SENT
+    elif task is not None and task.status in (TaskStatus.DEAD, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED):
+        status = InviteStatus.FAILED
     return InviteRead(
         id=row.id, site_id=row.site_id, customer_id=row.customer_id, email=row.email,
         send_email=row.send_email, status=status, invite_link=row.link,
@@ -96,7 +95,7 @@ class SiteInvitesController(Controller):
                 ).order_by(InviteRow.created_at.desc()))  # type: ignore[attr-defined]
                 for invite, task in earlier:
                     view = invite_read(invite, task)
-                    if view.status != "failed":
+                    if view.status != InviteStatus.FAILED:
                         return 200, view
             invite_id = records.new_id()
             space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)

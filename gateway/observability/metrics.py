@@ -39,7 +39,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import EntityType, Provider
+from gateway.core.domain import EntityType, Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.store.tables import OutboxTaskRow
 
@@ -164,7 +164,7 @@ class HttpMetricsMiddleware:
 def token_routes(settings: Settings) -> dict[str, str]:
     """The token endpoint route of each provider, as its call records name it."""
     return {
-        Provider.VOLUE.value: urlsplit(settings.resolved_volue_token_url()).path or "/",
+        Provider.VOLUE.value: urlsplit(settings.volue.resolved_token_url()).path or "/",
         Provider.ZAEHLERFREUNDE.value: "/auth/token",
     }
 
@@ -206,7 +206,7 @@ def observe_round(results: Sequence[RoundResult], finished: Collection[str], dea
 
 # --- the outbox ---------------------------------------------------------------------------
 
-OPEN_STATUSES = ("pending", "running", "dead")
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)
 
 
 class OutboxCollector(Collector):
@@ -230,7 +230,7 @@ class OutboxCollector(Collector):
         oldest = dict.fromkeys(self._oldest, 0.0)
         for provider, kind, status, count, created in rows:
             depth[(provider, kind, status)] = float(count)
-            if status != "dead" and created is not None:
+            if status != TaskStatus.DEAD and created is not None:
                 if created.tzinfo is None:
                     created = created.replace(tzinfo=UTC)
                 age = max(0.0, (now - created).total_seconds())

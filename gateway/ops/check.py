@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
 
+from gateway.core.domain import TaskStatus
 from gateway.core.settings import Settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow
@@ -83,7 +84,7 @@ async def _backlog(sessions: Any) -> list[Backlog]:
     table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
     stmt = (
         select(table.c.provider, table.c.status, func.count(), func.min(table.c.created_at))
-        .where(table.c.status.in_(("pending", "running", "dead")))
+        .where(table.c.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)))
         .group_by(table.c.provider, table.c.status)
         .order_by(table.c.provider, table.c.status)
     )
@@ -103,7 +104,7 @@ async def run_checks(settings: Settings) -> Report:
     """Run every check against the configured database, Redis and providers."""
     from gateway.worker import build_adapters
 
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.store.database_url, pool_size=2)
     sessions = session_factory(engine)
     checks: list[Check] = []
     backlog: list[Backlog] = []
@@ -128,11 +129,11 @@ async def run_checks(settings: Settings) -> Report:
     finally:
         await engine.dispose()
 
-    if settings.redis_url:
+    if settings.store.redis_url:
         async def redis_ping() -> str:
             from redis.asyncio import Redis
 
-            client = Redis.from_url(settings.redis_url)
+            client = Redis.from_url(settings.store.redis_url)
             try:
                 await client.ping()
                 queued = await client.zcard("arq:queue")

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree
 
+from gateway.core.domain import InviteStatus, SyncStatus
 from gateway.customers.schemas import CustomerCreate
 from gateway.ops.client import (
     BatchResult,
@@ -51,7 +52,7 @@ from gateway.ops.onboarding import (
     planned_calls,
 )
 
-UNSETTLED = ("pending", "deleting")
+UNSETTLED = (SyncStatus.PENDING, SyncStatus.DELETING)
 BLOCKING = ("failed", "blocked")
 STYLES = {"synced": "green", "sent": "green", "failed": "red", "blocked": "red", "pending": "yellow",
           "deleting": "yellow", "deleted": "dim"}
@@ -273,7 +274,7 @@ async def sync_states(api: GatewayClient, outcome: Outcome) -> list[RecordState]
         effective: dict[str, str] = {}
         for provider, sync in sorted(record.sync.items()):
             status, error = sync.status, sync.last_error
-            if parent is not None and status == "pending" and parent[1].get(provider) in BLOCKING:
+            if parent is not None and status == SyncStatus.PENDING and parent[1].get(provider) in BLOCKING:
                 status, error = "blocked", f"waits for {parent[0]}, which {parent[1][provider]} at {provider}"
             effective[provider] = status
             states.append(RecordState(line=line, record=label, provider=provider, status=status,
@@ -495,7 +496,7 @@ def invite_command(args: argparse.Namespace) -> int:
             out.print(f"{invite.email} was already invited to this site (invite {invite.id}); "
                       "pass --force to send a new invite")
         deadline = time.monotonic() + args.timeout
-        while args.wait and invite.status == "pending" and time.monotonic() < deadline:
+        while args.wait and invite.status == InviteStatus.PENDING and time.monotonic() < deadline:
             await asyncio.sleep(args.interval)
             invite, _ = await api.call("GET", f"/v1/invites/{invite.id}", RemoteInvite)
         table = Table("invite", "email", "status", "link", title="Invite", title_justify="left")
@@ -506,7 +507,7 @@ def invite_command(args: argparse.Namespace) -> int:
             out.print(f"last error: {invite.last_error}")
         if invite.invite_link:
             print(invite.invite_link)
-        if invite.status == "failed" or (args.wait and invite.status == "pending"):
+        if invite.status == InviteStatus.FAILED or (args.wait and invite.status == InviteStatus.PENDING):
             return 1
         return 0
 

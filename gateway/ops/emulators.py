@@ -34,10 +34,10 @@ def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
     """One uvicorn server per provider whose base URL is left at ``emulated``."""
     servers = []
     wanted = [
-        ("volue", settings.volue_emulated, settings.volue_emulator_port,
-         settings.volue_client_id, settings.volue_client_secret.value),
-        ("zaehlerfreunde", settings.zf_emulated, settings.zf_emulator_port,
-         settings.zf_client_id, settings.zf_client_secret.value),
+        ("volue", settings.volue.emulated, settings.volue.emulator_port,
+         settings.volue.client_id, settings.volue.client_secret.value),
+        ("zaehlerfreunde", settings.zf.emulated, settings.zf.emulator_port,
+         settings.zf.client_id, settings.zf.client_secret.value),
     ]
     for name, emulated, port, client_id, secret in wanted:
         if not emulated:

@@ -50,7 +50,7 @@ async def register_webhook(settings: Settings, *, url: str, types: Sequence[str]
             notification_types=[NotificationType(t) for t in types] or None))
     finally:
         await client.http.aclose()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             session.add(VolueWebhookRow(webhook_id=created.webhook_id, url=created.webhook_url,
@@ -69,7 +69,7 @@ async def list_webhooks(settings: Settings) -> list[tuple[GetWebhookResponse, bo
         hooks = await client.list_webhooks()
     finally:
         await client.http.aclose()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             ours = {row.webhook_id for (row,) in await session.exec(select(VolueWebhookRow))}  # type: ignore[call-overload]
@@ -85,7 +85,7 @@ async def delete_webhook(settings: Settings, webhook_id: str) -> bool:
         upstream = await client.delete_webhook(webhook_id)
     finally:
         await client.http.aclose()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             row = await session.get(VolueWebhookRow, webhook_id)

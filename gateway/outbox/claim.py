@@ -18,19 +18,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import TaskStatus
 from gateway.customers.records import as_utc
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow
 
-_CLAIM = """
+_CLAIM = f"""
 UPDATE outbox_tasks
-SET status = 'running', lease_until = :lease_until, attempts = attempts + 1, updated_at = :now
+SET status = '{TaskStatus.RUNNING}', lease_until = :lease_until, attempts = attempts + 1, updated_at = :now
 WHERE id IN (
     SELECT t.id FROM outbox_tasks t
-    WHERE t.status = 'pending' AND t.provider = :provider AND t.run_after <= :now
-      AND NOT EXISTS ({blocking})
+    WHERE t.status = '{TaskStatus.PENDING}' AND t.provider = :provider AND t.run_after <= :now
+      AND NOT EXISTS ({{blocking}})
     ORDER BY t.created_at, t.id
     LIMIT :limit
-    {lock}
+    {{lock}}
 )
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
           run_after, lease_until, last_error, created_at, updated_at
@@ -127,7 +128,7 @@ async def next_run_after(session: AsyncSession, provider: str) -> datetime | Non
     row = (
         await session.execute(
             text("SELECT MIN(run_after) AS at FROM outbox_tasks t "
-                 "WHERE t.status = 'pending' AND t.provider = :provider AND NOT EXISTS "
+                 f"WHERE t.status = '{TaskStatus.PENDING}' AND t.provider = :provider AND NOT EXISTS "
                  f"({BLOCKING})"),
             {"provider": provider},
         )

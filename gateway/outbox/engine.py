@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction
+from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
 from gateway.customers.records import utcnow
 from gateway.observability.metrics import observe_round
@@ -151,8 +151,8 @@ class SyncEngine:
                 break
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
-                                    lease_s=self.settings.sync_lease_s,
-                                    limit=self.settings.sync_batch_size,
+                                    lease_s=self.settings.sync.lease_s,
+                                    limit=self.settings.sync.batch_size,
                                     sqlite_lock=self._claim_lock)
             if not tasks:
                 break
@@ -199,8 +199,8 @@ class SyncEngine:
                 await session.execute(
                     update(table)
                     .where(table.c.id == task.id, table.c.attempts == task.attempts,
-                           table.c.status == "running")
-                    .values(status="pending", lease_until=None, updated_at=utcnow())
+                           table.c.status == TaskStatus.RUNNING.value)
+                    .values(status=TaskStatus.PENDING.value, lease_until=None, updated_at=utcnow())
                 )
             await session.commit()
         log.info("returned %d in-flight tasks on shutdown", len(tasks))
@@ -226,7 +226,7 @@ class SyncEngine:
             groups[(op.entity_type.value, op.action.value)].append(op)
         limits = adapter.capabilities.batch_limits
         jobs: list[Awaitable[None]] = []
-        semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
+        semaphore = asyncio.Semaphore(self.settings.worker.concurrency)
         for (entity_type, action), ops in groups.items():
             batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
             if batchable and len(ops) > 1:
@@ -312,16 +312,16 @@ class SyncEngine:
             error = result.error
             message = result.fatal_reason or (_describe(error) if error else "unknown failure")
             retriable = error is not None and isinstance(error, RETRIABLE) and result.fatal_reason is None
-            dead = not retriable or task.attempts >= s.sync_max_attempts
+            dead = not retriable or task.attempts >= s.sync.max_attempts
             if dead:
-                status, run_after = "dead", now
+                status, run_after = TaskStatus.DEAD.value, now
                 dead_letters[task.id] = message
             else:
                 retry_after = error.retry_after if isinstance(error, TransientError) else None
                 run_after = now + timedelta(seconds=backoff_s(
-                    task.attempts, base_s=s.sync_backoff_base_s, max_s=s.sync_backoff_max_s,
+                    task.attempts, base_s=s.sync.backoff_base_s, max_s=s.sync.backoff_max_s,
                     retry_after=retry_after))
-                status = "pending"
+                status = TaskStatus.PENDING.value
                 retries.append(run_after)
             retry_tasks.append({**fence, "t_status": status, "t_run_after": run_after,
                                 "t_error": message[:2000]})
@@ -360,8 +360,8 @@ class SyncEngine:
                 rows = await session.execute(
                     update(table)
                     .where(tuple_(table.c.id, table.c.attempts).in_(pairs[start:start + 500]),
-                           table.c.status == "running")
-                    .values(status="done", lease_until=None, last_error=None, updated_at=now)
+                           table.c.status == TaskStatus.RUNNING.value)
+                    .values(status=TaskStatus.DONE.value, lease_until=None, last_error=None, updated_at=now)
                     .returning(table.c.id)
                 )
                 ids.extend(r.id for r in rows)
@@ -373,7 +373,7 @@ class SyncEngine:
             stmt = (
                 update(table)
                 .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-                       table.c.status == "running")
+                       table.c.status == TaskStatus.RUNNING.value)
                 .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
                         last_error=bindparam("t_error"), lease_until=None, updated_at=now)
                 .returning(table.c.id)

@@ -22,7 +22,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import DeviceKind, EntityType, SyncStatus, TaskAction
+from gateway.core.domain import DeviceKind, EntityType, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.plan import targets, upstream_parent
 from gateway.store.tables import (
     CustomerRow,
@@ -77,7 +77,7 @@ class FreshTrees:
             self.tasks.append({
                 "id": task_id, "provider": provider.value, "entity_type": entity_type.value,
                 "entity_id": row["id"], "customer_id": customer_id,
-                "action": TaskAction.UPSERT.value, "status": "pending", "attempts": 0,
+                "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value, "attempts": 0,
                 "run_after": self.now, "lease_until": None, "last_error": None,
                 "created_at": self.now, "updated_at": self.now,
             })

@@ -21,12 +21,12 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction
+from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.dispatch import Wakeable
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 from providers.registry import CAPABILITIES
 
-OPEN_STATUSES = ("pending", "running", "dead")
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)
 
 
 def targets(
@@ -141,7 +141,7 @@ class OutboxPlanner:
             entity_id=entity_id,
             customer_id=customer_id,
             action=action.value,
-            status="pending",
+            status=TaskStatus.PENDING.value,
             attempts=0,
             run_after=self.now,
             created_at=self.now,
@@ -165,7 +165,7 @@ class OutboxPlanner:
         """Queue work of a task kind (readings, invites ...) on ``queue``, after the given tasks."""
         task = OutboxTaskRow(
             id=str(uuid.uuid4()), provider=queue, entity_type=entity_type, entity_id=entity_id,
-            customer_id=customer_id, action=action, status="pending", attempts=0,
+            customer_id=customer_id, action=action, status=TaskStatus.PENDING.value, attempts=0,
             run_after=self.now, created_at=self.now, updated_at=self.now,
         )
         self._session.add(task)
@@ -179,7 +179,7 @@ class OutboxPlanner:
         return await self._open_task(entity_id, provider)
 
     def _depend(self, task: OutboxTaskRow, on: OutboxTaskRow | None) -> None:
-        if on is not None and on.id != task.id and on.status != "done":
+        if on is not None and on.id != task.id and on.status != TaskStatus.DONE:
             self._session.add(TaskDependencyRow(task_id=task.id, depends_on=on.id))
 
     async def upsert(
@@ -209,7 +209,7 @@ class OutboxPlanner:
         previous = await self._open_task(entity_id, provider)
         if (
             previous is not None
-            and previous.status == "pending"
+            and previous.status == TaskStatus.PENDING
             and previous.action == TaskAction.UPSERT.value
         ):
             return
@@ -241,7 +241,7 @@ class OutboxPlanner:
         never_sent = (
             link.external_id is None
             and link.synced_at is None
-            and (previous is None or (previous.status == "pending" and previous.attempts == 0))
+            and (previous is None or (previous.status == TaskStatus.PENDING and previous.attempts == 0))
         )
         if never_sent:
             if previous is not None:
@@ -266,7 +266,7 @@ class OutboxPlanner:
 
     async def _cancel(self, task: OutboxTaskRow) -> None:
         """Drop a task that never ran; whatever waited for it no longer has to."""
-        task.status = "cancelled"
+        task.status = TaskStatus.CANCELLED.value
         task.updated_at = self.now
         self._open.pop((task.entity_id, task.provider), None)
         await self._session.flush()
@@ -278,14 +278,14 @@ class OutboxPlanner:
 
     async def _follow(self, previous: OutboxTaskRow | None, task: OutboxTaskRow) -> None:
         """Order ``task`` after the entity's previous open task, or replace it if it is dead."""
-        if previous is not None and previous.status == "dead":
+        if previous is not None and previous.status == TaskStatus.DEAD:
             await self._supersede(previous, task)
         else:
             self._depend(task, previous)
 
     async def _supersede(self, dead: OutboxTaskRow, successor: OutboxTaskRow) -> None:
         """A new task replaces a dead one: whatever waited for the dead task now waits for it."""
-        dead.status = "superseded"
+        dead.status = TaskStatus.SUPERSEDED.value
         dead.updated_at = self.now
         await self._session.flush()
         await self._session.exec(

@@ -8,6 +8,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.store.db import among, chunked
 from gateway.store.event_tables import (
@@ -18,8 +19,8 @@ from gateway.store.event_tables import (
 )
 from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
 
-FINISHED = ("done", "cancelled", "superseded")
-UNSETTLED_DELIVERIES = ("pending", "retrying")
+FINISHED = (TaskStatus.DONE, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED)
+UNSETTLED_DELIVERIES = (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.RETRYING)
 
 
 async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple[int, int]:
@@ -66,7 +67,7 @@ async def prune_all(sessions: async_sessionmaker[AsyncSession], settings: Settin
                     now: datetime) -> tuple[int, int, int]:
     """(calls, tasks, events) deleted, each kind past its retention setting."""
     async with sessions() as session:
-        calls, tasks = await prune(session, now=now, keep_s=settings.history_retention_s)
+        calls, tasks = await prune(session, now=now, keep_s=settings.sync.history_retention_s)
     async with sessions() as session:
-        events = await prune_events(session, now=now, keep_s=settings.events_retention_s)
+        events = await prune_events(session, now=now, keep_s=settings.events.retention_s)
     return calls, tasks, events

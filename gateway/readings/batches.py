@@ -35,7 +35,7 @@ from sqlalchemy import ARRAY, String, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider, TaskAction
+from gateway.core.domain import Provider, TaskAction, TaskStatus
 from gateway.outbox.fresh import QueuedTask
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.store.db import among, chunked
@@ -64,7 +64,7 @@ _OPEN_BATCHES = text(f"""
 SELECT b.id, b.customer_id, b.size, t.id AS task_id
 FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
 WHERE b.customer_id = ANY(:customers) AND b.size < :size AND b.delivered_at IS NULL
-  AND t.status = 'pending' AND t.attempts = 0
+  AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
 ORDER BY b.size DESC
 FOR UPDATE OF t SKIP LOCKED
 """).bindparams(bindparam("customers", type_=ARRAY(String)))
@@ -192,8 +192,8 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
                                 "size": stored[batch.id], "created_at": now})
             tasks.append({"id": batch.task_id, "provider": READINGS_QUEUE, "entity_type": READINGS_ENTITY,
                           "entity_id": batch.id, "customer_id": batch.customer_id,
-                          "action": TaskAction.UPSERT.value, "status": "pending", "attempts": 0,
-                          "run_after": now, "created_at": now, "updated_at": now})
+                          "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value,
+                          "attempts": 0, "run_after": now, "created_at": now, "updated_at": now})
         else:
             grown.append({"b_id": batch.id, "b_added": stored[batch.id]})
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
 from gateway.core.wire import Page, Wire
 from gateway.customers import records
@@ -27,11 +28,10 @@ from gateway.store.tables import OutboxTaskRow
 from providers.zaehlerfreunde.obis import ObisError, parse
 
 WRITE_READINGS = {"scope": Scope.READINGS_WRITE.value}
-DeliveryStatus = Literal["pending", "delivered", "failed", "not_sent"]
 
 
 class ReadingDelivery(Wire):
-    status: DeliveryStatus
+    status: ReadingDeliveryStatus
     delivered_at: datetime | None
     last_error: str | None
 
@@ -81,15 +81,15 @@ class ReadingsController(Controller):
     )
     async def create(self, request: Request) -> Response[bytes]:
         settings = request.app.state.settings
-        body = await read_limited(request, settings.readings_max_body_bytes)
+        body = await read_limited(request, settings.readings.max_body_bytes)
         items, errors = decode_items(body)
 
         outcome: list[IngestResult] = []
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             result: IngestResult = await ingest(
-                session, planner, items, errors, batch_size=settings.readings_batch_size,
-                future_tolerance_s=settings.readings_future_tolerance_s)
+                session, planner, items, errors, batch_size=settings.readings.batch_size,
+                future_tolerance_s=settings.readings.future_tolerance_s)
             outcome.append(result)
             return 202, result
 
@@ -130,12 +130,13 @@ def _bound(value: str | None, name: str) -> int | None:
 def _delivery(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
               last_error: str | None) -> ReadingDelivery:
     if delivered_at is not None:
-        return ReadingDelivery(status="delivered", delivered_at=records.as_utc(delivered_at),
-                               last_error=None)
+        return ReadingDelivery(status=ReadingDeliveryStatus.DELIVERED,
+                               delivered_at=records.as_utc(delivered_at), last_error=None)
     if batch_id is None:
-        return ReadingDelivery(status="not_sent", delivered_at=None, last_error=None)
-    failed = task_status == "dead"
-    return ReadingDelivery(status="failed" if failed else "pending", delivered_at=None,
+        return ReadingDelivery(status=ReadingDeliveryStatus.NOT_SENT, delivered_at=None, last_error=None)
+    failed = task_status == TaskStatus.DEAD
+    status = ReadingDeliveryStatus.FAILED if failed else ReadingDeliveryStatus.PENDING
+    return ReadingDelivery(status=status, delivered_at=None,
                            last_error=last_error)
 
 

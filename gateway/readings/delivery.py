@@ -31,7 +31,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider
+from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.customers.records import utcnow
 from gateway.observability.metrics import count_readings
@@ -85,9 +85,9 @@ class ReadingsDelivery:
     queue = READINGS_QUEUE
 
     def __init__(self, *, settings: Settings) -> None:
-        self.batch_size = settings.readings_batch_size
-        self.concurrency = settings.readings_concurrency
-        self.lease_s = settings.sync_lease_s
+        self.batch_size = settings.readings.batch_size
+        self.concurrency = settings.readings.concurrency
+        self.lease_s = settings.sync.lease_s
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
         adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
@@ -210,7 +210,7 @@ class ReadingsDelivery:
         statement = (
             update(table)
             .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-                   table.c.status == "running")
+                   table.c.status == TaskStatus.RUNNING.value)
             .values(lease_until=bindparam("t_until"))
         )
         while True:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import importlib.resources
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from gateway.core.settings import Settings
+from gateway.core.settings import SETTING_NAMES, variable
 from gateway.worker import WorkerSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +26,7 @@ K8S = REPO / "deploy" / "k8s"
 COMPOSE = REPO / "deploy" / "compose.yaml"
 K8S_VERSION = "1.30.0"
 ROLES = {"api", "worker", "migrate", "check", "emulate"}
-SETTINGS = {"GATEWAY_" + f.name.upper() for f in fields(Settings)}
+SETTINGS = {variable(name) for name in SETTING_NAMES}
 
 
 def documents() -> list[tuple[str, dict[str, Any]]]:

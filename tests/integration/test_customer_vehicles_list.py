@@ -52,7 +52,7 @@ async def test_unknown_customer_and_missing_scope_are_refused(client: AsyncTestC
 async def _key(settings: Settings, scope: str) -> str:
     """Mint an API key holding only ``scope`` straight in the gateway's database."""
     key, prefix = mint_key()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             session.add(ApiKeyRow(id=str(uuid.uuid4()), name="narrow", prefix=prefix, key_hash=hash_key(key),

@@ -187,7 +187,7 @@ async def test_readings_a_failed_round_did_deliver_show_delivered_by_their_key(
     meter = tree["meter"]["id"]
     await client.post("/v1/readings", json={"readings": [_item(meter, T0 + n) for n in range(4)]
                                            + [_item(meter, T0, code="1-1:2.8.0")]})
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
             task = (await session.exec(select(OutboxTaskRow).where(

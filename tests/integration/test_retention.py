@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from msgspec.structs import replace
 from sqlalchemy import func, select
 
 from gateway.core.domain import Provider
@@ -41,7 +41,7 @@ def _call(age_s: float) -> UpstreamCallRow:
 
 async def test_prune_keeps_recent_and_unfinished(settings: Settings) -> None:
     """Only calls and done/cancelled/superseded tasks older than the retention go."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     sessions = session_factory(engine)
     week = 7 * 86_400
     async with sessions() as session:
@@ -63,7 +63,7 @@ async def test_prune_keeps_recent_and_unfinished(settings: Settings) -> None:
 async def test_old_events_go_with_their_targets_and_settled_deliveries(settings: Settings) -> None:
     """Events past the retention go with their targets, deliveries and notification ids; recent
     events and events with a delivery still pending stay."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.database_url)
     sessions = session_factory(engine)
     month, now = 30 * 86_400, utcnow()
     old = now - timedelta(seconds=month + 60)
@@ -97,9 +97,11 @@ async def test_the_poll_does_not_store_events_beyond_the_retention(
 ) -> None:
     """An event Volue still lists but created before the retention horizon is not stored (it
     would only be pruned again); within the horizon the same event is stored once."""
-    settings = replace(settings, volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
-                       zf_base_url=emulators["zf_url"] + "/partner")
-    engine = create_engine(settings.database_url)
+    settings = replace(
+        settings,
+        volue=replace(settings.volue, base_url=emulators["volue_url"] + "/energy-coordination/v1"),
+        zf=replace(settings.zf, base_url=emulators["zf_url"] + "/partner"))
+    engine = create_engine(settings.store.database_url)
     adapters = build_adapters(settings)
     try:
         async with httpx.AsyncClient(base_url=emulators["volue_url"]) as volue:
@@ -109,7 +111,7 @@ async def test_the_poll_does_not_store_events_beyond_the_retention(
             simulated = await volue.post("/energy-coordination/v1/simulation/events/usereligibility",
                                          json={}, headers={"Authorization": f"Bearer {token}"})
             assert simulated.status_code == 200, simulated.text
-        later = utcnow() + timedelta(seconds=settings.events_retention_s + 3600)
+        later = utcnow() + timedelta(seconds=settings.events.retention_s + 3600)
         beyond = await reconcile(sessions=session_factory(engine), adapter=adapters[Provider.VOLUE],
                                  settings=settings, now=later)
         assert beyond.stored == 0 and beyond.pages == 1

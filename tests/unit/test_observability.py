@@ -111,7 +111,7 @@ def test_settings_refuse_a_bad_log_format() -> None:
         load_settings({"GATEWAY_LOG_FORMAT": "xml"})
     with pytest.raises(SettingsError, match="GATEWAY_WORKER_METRICS_PORT"):
         load_settings({"GATEWAY_WORKER_METRICS_PORT": "70000"})
-    assert load_settings({"GATEWAY_WORKER_METRICS_PORT": "9100"}).worker_metrics_port == 9100
+    assert load_settings({"GATEWAY_WORKER_METRICS_PORT": "9100"}).worker.metrics_port == 9100
 
 
 def test_request_id_is_taken_when_sane_and_made_otherwise() -> None:

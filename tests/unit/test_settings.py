@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from typing import Any
 
 import pytest
 
-from gateway.core.settings import EMULATED, ENV_PREFIX, Secret, Settings, SettingsError, load_settings
+from gateway.core.settings import (
+    EMULATED,
+    SETTING_NAMES,
+    Secret,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+from gateway.core.settings import variable as env_name
 
 PG = "postgresql+asyncpg://gateway:pg-password-1@db.internal:5432/gateway"
 
 
-def env_name(field_name: str) -> str:
-    return ENV_PREFIX + field_name.upper()
+def value_of(settings: Settings, name: str) -> Any:
+    """The setting of a flat name (``readings_batch_size``) in its group."""
+    group, field = SETTING_NAMES[name]
+    return getattr(getattr(settings, group), field)
 
 
 def typed_fields(kind: type) -> list[str]:
     defaults = Settings()
-    return [f.name for f in fields(Settings) if type(getattr(defaults, f.name)) is kind]
+    return [name for name in SETTING_NAMES if type(value_of(defaults, name)) is kind]
 
 
 def test_defaults_need_no_environment() -> None:
@@ -25,8 +35,8 @@ def test_defaults_need_no_environment() -> None:
     settings = load_settings({})
     assert settings == Settings()
     assert settings.embedded and settings.is_sqlite
-    assert settings.volue_emulated and settings.zf_emulated
-    assert not settings.admin_api_key
+    assert settings.volue.emulated and settings.zf.emulated
+    assert not settings.http.admin_api_key
 
 
 def test_documented_variables_are_read() -> None:
@@ -43,30 +53,30 @@ def test_documented_variables_are_read() -> None:
         "GATEWAY_IDEMPOTENCY_TTL_S": "60",
         "OTHER_PORT": "1",
     })
-    assert settings.database_url == PG and not settings.is_sqlite
-    assert settings.redis_url == "redis://127.0.0.1:6379/0" and not settings.embedded
-    assert settings.admin_api_key == Secret("admin-key-123")
-    assert settings.port == 9000
-    assert settings.host == "0.0.0.0"
-    assert settings.upstream_timeout_s == 2.5
-    assert settings.idempotency_ttl_s == 60
-    assert settings.resolved_volue_base_url() == "https://api.volue.example/energy-coordination/v1"
-    assert settings.resolved_volue_token_url() == "https://api.volue.example/connect/token"
-    assert settings.resolved_zf_base_url() == "https://partner.zf.example/partner"
+    assert settings.store.database_url == PG and not settings.is_sqlite
+    assert settings.store.redis_url == "redis://127.0.0.1:6379/0" and not settings.embedded
+    assert settings.http.admin_api_key == Secret("admin-key-123")
+    assert settings.http.port == 9000
+    assert settings.http.host == "0.0.0.0"
+    assert settings.upstream.timeout_s == 2.5
+    assert settings.http.idempotency_ttl_s == 60
+    assert settings.volue.resolved_base_url() == "https://api.volue.example/energy-coordination/v1"
+    assert settings.volue.resolved_token_url() == "https://api.volue.example/connect/token"
+    assert settings.zf.resolved_base_url() == "https://partner.zf.example/partner"
 
 
 @pytest.mark.parametrize("name", typed_fields(int))
 def test_every_integer_variable_is_read(name: str) -> None:
     """Each integer field is set by its GATEWAY_ variable."""
-    value = getattr(Settings(), name) + 1
-    assert getattr(load_settings({env_name(name): f" {value} "}), name) == value
+    value = value_of(Settings(), name) + 1
+    assert value_of(load_settings({env_name(name): f" {value} "}), name) == value
 
 
 @pytest.mark.parametrize("name", typed_fields(float))
 def test_every_float_variable_is_read(name: str) -> None:
     """Each float field is set by its GATEWAY_ variable."""
-    value = getattr(Settings(), name) + 1.5
-    assert getattr(load_settings({env_name(name): str(value)}), name) == value
+    value = value_of(Settings(), name) + 1.5
+    assert value_of(load_settings({env_name(name): str(value)}), name) == value
 
 
 @pytest.mark.parametrize("name", typed_fields(bool))
@@ -74,7 +84,7 @@ def test_every_boolean_variable_is_read(name: str) -> None:
     """Each boolean field takes true/false spellings and refuses anything else by name."""
     for raw, expected in (("true", True), ("1", True), ("YES", True), ("off", False),
                           ("0", False), ("false", False)):
-        assert getattr(load_settings({env_name(name): raw}), name) is expected
+        assert value_of(load_settings({env_name(name): raw}), name) is expected
     with pytest.raises(SettingsError, match=env_name(name)):
         load_settings({env_name(name): "maybe"})
 
@@ -133,8 +143,8 @@ def test_empty_variable_means_default() -> None:
 def test_overrides_win_over_the_environment() -> None:
     """Keyword overrides replace environment values and wrap plain strings given for secrets."""
     settings = load_settings({"GATEWAY_PORT": "9000"}, port=9100, admin_api_key="override")
-    assert settings.port == 9100
-    assert settings.admin_api_key == Secret("override")
+    assert settings.http.port == 9100
+    assert settings.http.admin_api_key == Secret("override")
     with pytest.raises(SettingsError, match="GATEWAY_MAX_BODY_BYTES"):
         load_settings({}, max_body_bytes=10)
 
@@ -142,7 +152,7 @@ def test_overrides_win_over_the_environment() -> None:
 def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an explicit mapping the process environment is read."""
     monkeypatch.setenv("GATEWAY_PORT", "8123")
-    assert load_settings().port == 8123
+    assert load_settings().http.port == 8123
 
 
 SECRETS = {
@@ -160,9 +170,9 @@ SECRET_VALUES = ["admin-7f3a9c", "volue-secret-b81e", "zf-secret-55d0", "whsec-c
 def test_secrets_never_appear_in_repr() -> None:
     """repr() and str() of the settings show neither secrets nor passwords inside URLs."""
     settings = load_settings(SECRETS)
-    assert settings.volue_client_secret.value == "volue-secret-b81e"
-    assert settings.database_url == PG
-    for text in (repr(settings), str(settings), f"{settings}", repr(settings.admin_api_key)):
+    assert settings.volue.client_secret.value == "volue-secret-b81e"
+    assert settings.store.database_url == PG
+    for text in (repr(settings), str(settings), f"{settings}", repr(settings.http.admin_api_key)):
         for secret in SECRET_VALUES:
             assert secret not in text, (secret, text)
     assert "db.internal" in repr(settings)
@@ -185,7 +195,20 @@ def test_emulated_base_urls_point_at_local_emulators() -> None:
     """The ``emulated`` base URL resolves to the built-in emulators on 127.0.0.1."""
     settings = load_settings({"GATEWAY_VOLUE_EMULATOR_PORT": "9101",
                               "GATEWAY_ZF_EMULATOR_PORT": "9102"})
-    assert settings.volue_base_url == EMULATED
-    assert settings.resolved_volue_base_url() == "http://127.0.0.1:9101/energy-coordination/v1"
-    assert settings.resolved_volue_token_url() == "http://127.0.0.1:9101/connect/token"
-    assert settings.resolved_zf_base_url() == "http://127.0.0.1:9102/partner"
+    assert settings.volue.base_url == EMULATED
+    assert settings.volue.resolved_base_url() == "http://127.0.0.1:9101/energy-coordination/v1"
+    assert settings.volue.resolved_token_url() == "http://127.0.0.1:9101/connect/token"
+    assert settings.zf.resolved_base_url() == "http://127.0.0.1:9102/partner"
+
+
+def test_settings_are_grouped_by_concern() -> None:
+    """Each variable lands in its group's field, and overrides take the same flat names."""
+    settings = load_settings({"GATEWAY_READINGS_BATCH_SIZE": "250", "GATEWAY_FORWARD_MAX_AGE_S": "3600",
+                              "GATEWAY_HISTORY_RETENTION_S": "60"}, zf_client_id="zf-2")
+    assert settings.readings.batch_size == 250
+    assert settings.forwarding.max_age_s == 3600
+    assert settings.sync.history_retention_s == 60.0
+    assert settings.zf.client_id == "zf-2"
+    assert SETTING_NAMES["volue_auto_ack_lpc"] == ("volue", "auto_ack_lpc")
+    with pytest.raises(TypeError, match="batch_size"):
+        load_settings({}, batch_size=250)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.bootstrap import QUEUES
-from gateway.core.domain import EntityType, Provider, SyncStatus
+from gateway.core.domain import EntityType, Provider, SyncStatus, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
 from gateway.customers import records
@@ -23,7 +23,6 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
 
 OPS = {"scope": Scope.OPS.value}
-TASK_STATUSES = ("pending", "running", "done", "dead", "cancelled", "superseded")
 
 
 class TaskRead(Wire):
@@ -78,7 +77,7 @@ class SyncController(Controller):
     async def list_tasks(
         self,
         session: AsyncSession,
-        status: Annotated[str | None, Parameter(pattern="^(" + "|".join(TASK_STATUSES) + ")$")] = None,
+        status: Annotated[str | None, Parameter(pattern="^(" + "|".join(TaskStatus) + ")$")] = None,
         provider: Annotated[str | None, Parameter(
             pattern="^(" + "|".join(QUEUES) + ")$",
             description="a provider or another work queue: " + ", ".join(QUEUES),
@@ -103,9 +102,9 @@ class SyncController(Controller):
             task = await session.get(OutboxTaskRow, task_id)
             if task is None:
                 raise NotFoundError(f"task {task_id} not found")
-            if task.status != "dead":
+            if task.status != TaskStatus.DEAD:
                 raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
-            task.status, task.attempts, task.run_after = "pending", 0, planner.now
+            task.status, task.attempts, task.run_after = TaskStatus.PENDING.value, 0, planner.now
             task.last_error, task.updated_at = None, planner.now
             link = await planner.link(task.entity_id, Provider(task.provider))
             if link is not None:
