@@ -56,7 +56,7 @@ from providers.base import (
     RejectedError,
     TransientError,
 )
-from providers.emulation.kit import Emulation, FaultPlan, serve_in_thread
+from providers.emulation import Emulation, FaultPlan, serve_in_thread
 from providers.factory import (
     VolueConfig,
     ZaehlerfreundeConfig,

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.core.domain import Address, Site, SiteKind, SpaceCategory, TaskAction
 from providers.base import Operation
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.factory import ZaehlerfreundeConfig, build_zaehlerfreunde
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
 from providers.zaehlerfreunde.emulator.app import create_app

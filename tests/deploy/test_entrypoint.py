@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import create_app as volue_app
 from providers.zaehlerfreunde.emulator.app import create_app as zf_app
 

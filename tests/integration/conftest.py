@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.core.settings import load_settings
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import create_app as volue_app
 from providers.zaehlerfreunde.emulator.app import create_app as zf_app
 from tests.conftest import ADMIN_KEY

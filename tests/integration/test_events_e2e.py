@@ -17,7 +17,7 @@ from gateway.app import create_app
 from gateway.core.settings import Settings, load_settings
 from gateway.events.receiver import PATH
 from gateway.ops.volue_commands import delete_webhook, list_webhooks, register_webhook
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE
 

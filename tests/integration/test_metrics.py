@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.observability.metrics import count_readings, count_webhook_delivery
-from providers.emulation.kit import FaultPlan
+from providers.emulation import FaultPlan
 from tests.integration.conftest import TREE, wait_synced
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

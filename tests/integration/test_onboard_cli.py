@@ -16,7 +16,7 @@ import pytest
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.core.settings import load_settings
-from providers.emulation.kit import FaultPlan, serve_in_thread
+from providers.emulation import FaultPlan, serve_in_thread
 from tests.conftest import ADMIN_KEY
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "onboarding.csv"

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from providers.emulation.kit import FaultPlan
+from providers.emulation import FaultPlan
 from tests.integration.conftest import wait_synced
 from tests.integration.test_readings_api import T0
 from tests.integration.test_sync_faults import _all_paths, _tree

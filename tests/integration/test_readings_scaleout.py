@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from providers.emulation.kit import FaultPlan
+from providers.emulation import FaultPlan
 from tests.integration.test_readings_api import T0
 from tests.integration.test_readings_delivery import wait_delivered
 from tests.integration.test_sync_faults import _tree

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from providers.emulation.kit import FaultPlan
+from providers.emulation import FaultPlan
 from tests.integration.conftest import TREE, wait_synced
 
 

@@ -88,7 +88,7 @@ async def test_sigterm_hands_in_flight_work_back(
     scaleout_env: dict[str, str], scaleout_client: AsyncTestClient, emulators: dict[str, Any]
 ) -> None:
     """After SIGTERM no task stays leased to the stopped worker; a new worker finishes the rest."""
-    from providers.emulation.kit import FaultPlan
+    from providers.emulation import FaultPlan
 
     env = {**scaleout_env, "GATEWAY_SYNC_LEASE_S": "120"}
     for name in ("volue", "zf"):

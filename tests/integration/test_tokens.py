@@ -20,7 +20,7 @@ from gateway.core.domain import (
     TaskAction,
 )
 from providers.base import Operation, Outcome, ProviderAdapter
-from providers.emulation.kit import Emulation, serve_in_thread
+from providers.emulation import Emulation, serve_in_thread
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
 from providers.volue.emulator import app as volue_emulator
 from providers.zaehlerfreunde.emulator import app as zf_emulator

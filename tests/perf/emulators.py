@@ -62,7 +62,7 @@ PathMaker = Callable[[int, int], str]  # (client number, request number) -> path
 
 def _serve(factory: str, port: int) -> None:
     """Child process: build the emulator and serve it until terminated."""
-    from providers.emulation.kit import serve
+    from providers.emulation import serve
 
     module, name = factory.split(":")
     app = getattr(importlib.import_module(module), name)(

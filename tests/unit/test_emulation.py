@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar, get, post
 
-from providers.emulation.kit import Emulation, FaultPlan, TokenStore, serve_in_thread
+from providers.emulation import Emulation, FaultPlan, TokenStore, serve_in_thread
 
 
 class FakeClock:

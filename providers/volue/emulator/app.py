@@ -13,7 +13,7 @@ Behaves as ``ec-sandbox-swagger.json`` and the provider guides describe:
   emits a ``UserEligibility`` event, price-curve simulations target resources at
   eligible locations; events are delivered to webhooks, signed and retried;
 * ``/_emulator``: fault plan, stats, token revocation (see
-  :mod:`providers.emulation.kit`) and ``PUT /_emulator/webhooks {"dropWebhooks": true}``
+  :mod:`providers.emulation`) and ``PUT /_emulator/webhooks {"dropWebhooks": true}``
   to lose webhook deliveries.
 """
 
@@ -31,7 +31,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.datastructures import State
 
-from providers.emulation.kit import Emulation
+from providers.emulation import Emulation
 from providers.volue.emulator.http import domain_error_handler, has_valid_bearer, json_response
 from providers.volue.emulator.routes import API_PREFIX, VolueEmulator, api_router
 from providers.volue.emulator.state import DomainError, VolueState
@@ -180,7 +180,6 @@ def create_app(
         openapi_config=None,
         logging_config=None,
     )
-    emulation.install_fast_paths(app)
     return app
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 from litestar import Request, Response
 
-from providers.emulation.kit import Emulation
+from providers.emulation import Emulation
 from providers.volue import schemas as s
 from providers.volue.emulator.state import Conflict, DomainError, Invalid, NotFound
 
@@ -48,11 +48,6 @@ PROBLEM_400 = ErrorPolicy(problem=True)
 def has_valid_bearer(emulation: Emulation, header: str) -> bool:
     """Whether an ``Authorization`` header value carries a valid bearer token."""
     return header[:7].lower() == "bearer " and emulation.tokens.is_valid(header[7:].strip())
-
-
-def encode(value: Any) -> bytes:
-    """The JSON body :func:`json_response` sends for ``value``."""
-    return _encoder.encode(value)
 
 
 def json_response(value: Any, status: int = 200) -> Response[bytes]:
@@ -102,7 +97,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
 
 def decode(body: bytes, type_: type[T]) -> T:
     """Decode a JSON body strictly into ``type_``; refusals raise :class:`Invalid`."""
-    decoder = _decoders.get(type_)
+    decoder: msgspec.json.Decoder[T] | None = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
     if not body.strip():
@@ -126,7 +121,7 @@ def int_query(request: Request[Any, Any, Any], name: str) -> int | None:
 
 
 def bool_query(request: Request[Any, Any, Any], name: str) -> bool:
-    raw = request.query_params.get(name)
+    raw: str | None = request.query_params.get(name)
     if raw is None:
         raise Invalid(f"The {name} query parameter is required.")
     lowered = raw.lower()

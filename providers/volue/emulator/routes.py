@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.types import BeforeRequestHookHandler
 
-from providers.emulation.kit import FastAnswer, FastRequest, fast_path_opt
 from providers.volue import schemas as s
 from providers.volue.emulator.http import (
     PROBLEM_400,
@@ -19,12 +17,10 @@ from providers.volue.emulator.http import (
     bool_query,
     check_time_span,
     decode,
-    encode,
-    has_valid_bearer,
     int_query,
     json_response,
 )
-from providers.volue.emulator.state import DomainError, Invalid, VolueState, paginate, utcnow
+from providers.volue.emulator.state import Invalid, VolueState, paginate, utcnow
 from providers.volue.emulator.webhooks import WebhookHub
 
 API_PREFIX = "/energy-coordination/v1"
@@ -49,35 +45,6 @@ def _page(request: Req) -> tuple[int | None, int | None]:
     return int_query(request, "page"), int_query(request, "pageSize")
 
 
-Answer = tuple[Any, int]  # JSON value, status
-Create = Callable[["VolueEmulator", dict[str, Any], bytes], Answer]
-
-
-def _fast(create: Create, policy: ErrorPolicy) -> dict[str, Any]:
-    """Route ``opt``: the error ``policy`` and a fast path answering with ``create``.
-
-    ``create(emulator, path_params, body)`` is what the route handler answers with.
-    The fast path checks the bearer token as the API router's ``before_request`` hook
-    does (``app.state.emulation``); requests without a valid one, and those ``create``
-    refuses with a :class:`DomainError` (raised before it changes anything), go on to
-    the handler, which gives the error answer.
-    """
-
-    def fast(request: FastRequest) -> FastAnswer | None:
-        state = request.scope["litestar_app"].state
-        emulation = state.get("emulation")
-        header = request.header(b"authorization")
-        if emulation is None or header is None or not has_valid_bearer(emulation, header):
-            return None
-        try:
-            value, status = create(state["volue"], request.params, request.body)
-        except DomainError:
-            return None
-        return FastAnswer(status, encode(value))
-
-    return fast_path_opt(fast, **policy.opt())
-
-
 _NF_STRING = ErrorPolicy(not_found="string")
 _NF_400 = ErrorPolicy(not_found="bad_request")
 _NF_CONFLICT = ErrorPolicy(conflict="empty")
@@ -96,15 +63,11 @@ def list_users(request: Req) -> Resp:
     return json_response(s.GetUsersResponse(pagination=info, users=users))
 
 
-def _new_user(ctx: VolueEmulator, _: dict[str, Any], body: bytes) -> Answer:
-    req = decode(body, s.PostUserRequest)
-    new = ctx.store.create_users([req.user_id])[1]
-    return s.GetUserResponse(user_id=req.user_id), 201 if new else 200
-
-
-@post("/users", opt=_fast(_new_user, STRING_400))
+@post("/users", opt=STRING_400.opt())
 async def create_user(request: Req) -> Resp:
-    return json_response(*_new_user(_ctx(request), {}, await request.body()))
+    req = decode(await request.body(), s.PostUserRequest)
+    new = _ctx(request).store.create_users([req.user_id])[1]
+    return json_response(s.GetUserResponse(user_id=req.user_id), 201 if new else 200)
 
 
 @post("/users/batch", opt=STRING_400.opt())
@@ -156,15 +119,11 @@ def list_locations(request: Req, user_id: str) -> Resp:
     return json_response([store.locations[lid].to_wire() for lid in user.locations])
 
 
-def _new_location(ctx: VolueEmulator, params: dict[str, Any], body: bytes) -> Answer:
-    req = decode(body, s.PostLocationRequest)
-    loc, new = ctx.store.create_location(params["user_id"], req)
-    return loc.to_wire(), 201 if new else 200
-
-
-@post("/users/{user_id:str}/locations", opt=_fast(_new_location, _NF_CONFLICT))
+@post("/users/{user_id:str}/locations", opt=_NF_CONFLICT.opt())
 async def create_location(request: Req, user_id: str) -> Resp:
-    return json_response(*_new_location(_ctx(request), {"user_id": user_id}, await request.body()))
+    req = decode(await request.body(), s.PostLocationRequest)
+    loc, new = _ctx(request).store.create_location(user_id, req)
+    return json_response(loc.to_wire(), 201 if new else 200)
 
 
 @post("/users/locations/batch", opt=_NF_400.opt())
@@ -212,25 +171,13 @@ def list_location_resources(request: Req, user_id: str, location_id: str) -> Res
     return json_response([store.resources[rid].to_bound_wire() for rid in loc.resources])
 
 
-def _new_location_resource(ctx: VolueEmulator, params: dict[str, Any], body: bytes) -> Answer:
-    req = decode(body, s.PostLocationBoundResourceRequest)
-    res, new = ctx.store.create_resource(
-        params["user_id"],
-        params["location_id"],
-        req.resource_id,
-        req.resource_type,
-        req.meter_point_id,
-    )
-    return res.to_bound_wire(), 201 if new else 200
-
-
-@post(
-    "/users/{user_id:str}/locations/{location_id:str}/resources",
-    opt=_fast(_new_location_resource, _NF_STRING),
-)
+@post("/users/{user_id:str}/locations/{location_id:str}/resources", opt=_NF_STRING.opt())
 async def create_location_resource(request: Req, user_id: str, location_id: str) -> Resp:
-    params = {"user_id": user_id, "location_id": location_id}
-    return json_response(*_new_location_resource(_ctx(request), params, await request.body()))
+    req = decode(await request.body(), s.PostLocationBoundResourceRequest)
+    res, new = _ctx(request).store.create_resource(
+        user_id, location_id, req.resource_id, req.resource_type, req.meter_point_id
+    )
+    return json_response(res.to_bound_wire(), 201 if new else 200)
 
 
 @post("/users/{user_id:str}/vehicles", opt=_VEHICLE.opt())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from providers.emulation.kit import EmulatorStats
+from providers.emulation import EmulatorStats
 from providers.volue import schemas as s
 from providers.volue.emulator.sandbox_areas import is_eligible
 

@@ -3,7 +3,7 @@
 It follows the partner API's OpenAPI file and guide: ``POST /auth/token`` (JSON
 client credentials, a token valid one day), spaces, devices, OBIS meter readings
 (epoch seconds, the documented codes only) and invites. Every other route needs a
-valid bearer token. Faults and counters come from :class:`providers.emulation.kit.Emulation`,
+valid bearer token. Faults and counters come from :class:`providers.emulation.Emulation`,
 whose control surface is mounted at ``/_emulator``.
 
 Errors carry ``{"status", "error", "message", "path"}``; the message names the field.
@@ -19,7 +19,7 @@ import msgspec
 from litestar import Litestar, Request, Response, Router, delete, get, post, put
 from msgspec import UNSET
 
-from providers.emulation.kit import Emulation
+from providers.emulation import Emulation
 from providers.zaehlerfreunde import schemas as s
 from providers.zaehlerfreunde.emulator.http import (
     EMPTY_OK,
@@ -28,7 +28,6 @@ from providers.zaehlerfreunde.emulator.http import (
     datetime_query,
     decode_body,
     error_response,
-    fast_json,
     int_query,
     require_uuid,
 )
@@ -126,10 +125,7 @@ def _auth_router(emulation: Emulation, client_id: str, client_secret: str) -> Ro
     return Router(PREFIX, route_handlers=[create_api_token])
 
 
-def _space_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation) -> list[Any]:
-    def new_space(_: dict[str, Any], body: bytes) -> s.SpaceId:
-        return s.SpaceId(spaceId=state.create_space(decode_body(body, _space_decoder)).id)
-
+def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     @get("/spaces")
     async def get_spaces(request: AnyRequest) -> s.Spaces:
         page = int_query(request, "page", 0, 0)
@@ -137,9 +133,10 @@ def _space_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation
         records, pages = page_of(list(state.spaces.values()), page, size)
         return s.Spaces(spaces=[_space_out(r, owner) for r in records], totalNumPages=pages)
 
-    @post("/spaces", status_code=200, opt=fast_json(emulation, new_space))
+    @post("/spaces", status_code=200)
     async def create_space(request: AnyRequest) -> s.SpaceId:
-        return new_space({}, await request.body())
+        body = decode_body(await request.body(), _space_decoder)
+        return s.SpaceId(spaceId=state.create_space(body).id)
 
     @put("/spaces/{spaceId:str}", status_code=200)
     async def update_space(spaceId: str, request: AnyRequest) -> s.SpaceId:
@@ -164,12 +161,7 @@ def _space_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation
     return [get_spaces, create_space, update_space, delete_space, invite_user_to_space]
 
 
-def _device_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulation) -> list[Any]:
-    def new_device(params: dict[str, Any], body: bytes) -> s.DeviceId:
-        space_id = require_uuid(params["spaceId"], "spaceId")
-        device = decode_body(body, _device_decoder)
-        return s.DeviceId(deviceId=state.create_device(space_id, device).id)
-
+def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     @get("/spaces/{spaceId:str}/devices")
     async def get_devices_in_space(spaceId: str, request: AnyRequest) -> s.Devices:
         page = int_query(request, "page", 0, 0)
@@ -178,9 +170,11 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str, emulation: Emulatio
         devices = [_device_out(state.devices[i], owner) for i in ids]
         return s.Devices(devices=devices, totalNumPages=pages)
 
-    @post("/spaces/{spaceId:str}/devices", status_code=200, opt=fast_json(emulation, new_device))
+    @post("/spaces/{spaceId:str}/devices", status_code=200)
     async def register_external_device(spaceId: str, request: AnyRequest) -> s.DeviceId:
-        return new_device({"spaceId": spaceId}, await request.body())
+        require_uuid(spaceId, "spaceId")
+        device = decode_body(await request.body(), _device_decoder)
+        return s.DeviceId(deviceId=state.create_device(spaceId, device).id)
 
     @post("/spaces/{spaceId:str}/devices/{deviceId:str}/details", status_code=200)
     async def update_device_details(spaceId: str, deviceId: str, request: AnyRequest) -> Response[bytes]:
@@ -256,8 +250,8 @@ def create_app(
     protected = Router(
         PREFIX,
         route_handlers=[
-            *_space_handlers(state, owner, emulation),
-            *_device_handlers(state, owner, emulation),
+            *_space_handlers(state, owner),
+            *_device_handlers(state, owner),
         ],
         guards=[bearer_guard(emulation)],
     )
@@ -274,5 +268,4 @@ def create_app(
     )
     app.state.zaehlerfreunde = state
     app.state.emulation = emulation
-    emulation.install_fast_paths(app)
     return app

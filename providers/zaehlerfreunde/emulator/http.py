@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,11 +11,10 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from providers.emulation.kit import Emulation, FastAnswer, FastRequest, fast_path_opt
+from providers.emulation import Emulation
 from providers.zaehlerfreunde.emulator.state import ApiError
 
 _T = TypeVar("_T")
-_encoder = msgspec.json.Encoder()
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
 EMPTY_OK: Response[bytes] = Response(content=b"", status_code=200, media_type="application/json")
 
@@ -73,7 +71,7 @@ def int_query(request: Request[Any, Any, Any], name: str, default: int, minimum:
 
 def required_query(request: Request[Any, Any, Any], name: str) -> str:
     """A query parameter the spec marks as required."""
-    raw = request.query_params.get(name)
+    raw: str | None = request.query_params.get(name)
     if raw is None:
         raise ApiError(400, f"query parameter {name} is required")
     return raw
@@ -113,27 +111,3 @@ def bearer_guard(emulation: Emulation) -> Any:
             raise ApiError(401, "a valid bearer token is required")
 
     return guard
-
-
-def fast_json(
-    emulation: Emulation, answer: Callable[[dict[str, Any], bytes], msgspec.Struct]
-) -> dict[str, Any]:
-    """Route ``opt`` with a fast path answering 200 with ``answer(path_params, body)``.
-
-    For routes behind :func:`bearer_guard` whose handler returns
-    ``answer(path_params, body)``: requests without a valid bearer token, and those
-    ``answer`` refuses with an :class:`ApiError` (raised before it changes anything),
-    go on to the handler, which gives the error answer.
-    """
-
-    def fast(request: FastRequest) -> FastAnswer | None:
-        header = request.header(b"authorization")
-        if header is None or not has_valid_bearer(emulation, header):
-            return None
-        try:
-            value = answer(request.params, request.body)
-        except ApiError:
-            return None
-        return FastAnswer(200, _encoder.encode(value))
-
-    return fast_path_opt(fast)

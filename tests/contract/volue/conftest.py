@@ -31,7 +31,7 @@ import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import API_PREFIX, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

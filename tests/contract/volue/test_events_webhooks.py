@@ -15,7 +15,7 @@ import pytest
 from litestar import Litestar, Request, Response, post
 from openapi_schema_validator import OAS30Validator
 
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.volue import schemas
 from providers.volue.webhooks import verify
 from tests.contract.volue.conftest import Emulator, SpecChecker, load_spec

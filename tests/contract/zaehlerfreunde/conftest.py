@@ -25,7 +25,7 @@ from openapi_core.exceptions import OpenAPIError
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from providers.emulation.kit import serve_in_thread
+from providers.emulation import serve_in_thread
 from providers.zaehlerfreunde.emulator.app import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

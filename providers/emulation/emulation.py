@@ -1,0 +1,59 @@
+"""One emulator's shared state: its fault plan, counters and tokens."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+from litestar import Router
+from litestar.types import ASGIApp
+
+from providers.emulation.control import CONTROL_PREFIX, control_router
+from providers.emulation.faults import FaultPlan
+from providers.emulation.middleware import fault_middleware
+from providers.emulation.stats import EmulatorStats
+from providers.emulation.tokens import TokenStore
+
+DEFAULT_TOKEN_PATHS = ("/connect/token", "/auth/token")
+
+
+class Emulation:
+    """State common to both emulators: fault plan, counters, tokens."""
+
+    def __init__(
+        self,
+        *,
+        token_ttl_s: float,
+        seed: int = 0,
+        token_paths: Sequence[str] = DEFAULT_TOKEN_PATHS,
+    ) -> None:
+        self.faults = FaultPlan(seed=seed)
+        self.stats = EmulatorStats()
+        self.tokens = TokenStore(ttl_s=token_ttl_s)
+        self.token_paths = tuple(token_paths)
+        self.rng = random.Random(seed)
+
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Replace the fault plan and reseed the fault RNG from ``plan.seed``."""
+        self.faults = plan
+        self.rng = random.Random(plan.seed)
+
+    def _is_token_path(self, path: str) -> bool:
+        return any(path.rstrip("/").endswith(tp) for tp in self.token_paths)
+
+    def applies_to(self, path: str) -> bool:
+        """Whether the current plan may inject faults into a request for ``path``."""
+        if path.startswith(CONTROL_PREFIX):
+            return False
+        listed = self.faults.paths
+        if self._is_token_path(path):
+            return any(p.rstrip("/") == path.rstrip("/") for p in listed)
+        return not listed or any(path.startswith(p) for p in listed)
+
+    def middleware(self) -> Callable[[ASGIApp], ASGIApp]:
+        """Return Litestar middleware that applies faults and counts requests."""
+        return fault_middleware(self)
+
+    def control_router(self, entity_counts: Callable[[], dict[str, int]]) -> Router:
+        """Return the ``/_emulator`` router: faults, stats, token revocation, stats reset."""
+        return control_router(self, entity_counts)

@@ -1,0 +1,63 @@
+"""Running an emulator app under uvicorn: in a background thread or in the current loop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+from litestar.types import ASGIApp
+
+from providers.emulation.faults import ConnectionDropped
+
+
+class _DropLogFilter(logging.Filter):
+    """Keeps deliberate drops out of uvicorn's error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, ConnectionDropped):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+def _install_drop_log_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DropLogFilter) for f in logger.filters):
+        logger.addFilter(_DropLogFilter())
+
+
+def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    _install_drop_log_filter()
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a background thread; yield its base URL, stop on exit."""
+    server = uvicorn.Server(_config(app, host, port))
+    thread = threading.Thread(target=server.run, name="emulator-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10.0
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("emulator server did not start")
+        time.sleep(0.01)
+    bound_port: int = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10.0)
+
+
+async def serve(app: ASGIApp, *, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn in the current event loop until it is stopped."""
+    await uvicorn.Server(_config(app, host, port)).serve()
