@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 ENV_PREFIX = "GATEWAY_"
 EVENTS_RETENTION_MIN_S = 2 * 86_400.0
 """Events are kept at least this long: the reconciliation poll looks back a day."""
@@ -224,6 +226,24 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+def fernet_keys(value: str) -> list[Fernet]:
+    """Parse comma-separated Fernet keys; a malformed one is a ``SettingsError``."""
+    keys: list[Fernet] = []
+    for position, raw in enumerate(part.strip() for part in value.split(",")):
+        if not raw:
+            continue
+        try:
+            keys.append(Fernet(raw.encode("ascii")))
+        except (ValueError, UnicodeEncodeError):
+            raise SettingsError(
+                f"GATEWAY_SECRETS_KEY: key {position + 1} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes, as cryptography's Fernet.generate_key() makes)"
+            ) from None
+    if not keys:
+        raise SettingsError("GATEWAY_SECRETS_KEY holds no key")
+    return keys
+
+
 def _validate(s: Settings) -> None:
     if not (s.database_url.startswith("sqlite+aiosqlite://")
             or s.database_url.startswith("postgresql+asyncpg://")):
@@ -258,9 +278,7 @@ def _validate(s: Settings) -> None:
     if s.worker_metrics_port > 65535:
         raise SettingsError("GATEWAY_WORKER_METRICS_PORT must be between 0 and 65535")
     if s.secrets_key:
-        from gateway.core.secrets_box import check_keys
-
-        check_keys(s.secrets_key.value)
+        fernet_keys(s.secrets_key.value)
     if s.forward_max_age_s < 1:
         raise SettingsError("GATEWAY_FORWARD_MAX_AGE_S must be at least 1")
     if s.events_retention_s < EVENTS_RETENTION_MIN_S or s.events_retention_s < 2 * s.forward_max_age_s:

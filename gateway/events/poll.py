@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
-from gateway.customers.records import as_utc, utcnow
 from gateway.events.service import IncomingEvent, store_event
 from gateway.outbox.dispatch import DRAIN_JOB
 from gateway.outbox.engine import SyncEngine

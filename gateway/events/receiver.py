@@ -25,10 +25,10 @@ from litestar import Request, Response, post
 from litestar.datastructures import State
 from sqlalchemy import select
 
+from gateway.core.clock import utcnow
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
-from gateway.customers.records import utcnow
 from gateway.events.service import IncomingEvent, store_event
 from gateway.http.deps import decode
 from gateway.observability.metrics import count_webhook_delivery

@@ -18,11 +18,11 @@ from msgspec import Meta
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import SettingsError
 from gateway.core.wire import Wire
-from gateway.customers.records import as_utc, utcnow
 from gateway.events.forwarding import new_secret
 from gateway.events.service import EVENT_TYPES, FORWARD_KIND, FORWARD_QUEUE
 from gateway.http.apikeys import Scope

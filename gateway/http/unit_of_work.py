@@ -16,8 +16,8 @@ from litestar import Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import IdempotencyMismatch, InvalidError
-from gateway.customers.records import as_utc, utcnow
 from gateway.http.deps import principal_of
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import IdempotencyKeyRow
