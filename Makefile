@@ -26,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gateway providers tests migrations
 	$(BIN)/mypy gateway providers
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) gateway.db gateway.db-wal gateway.db-shm

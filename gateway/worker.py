@@ -24,10 +24,10 @@ from arq.connections import RedisSettings
 from arq.worker import run_worker
 
 from gateway.bootstrap import build_kinds
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings
-from gateway.customers.records import utcnow
 from gateway.events.poll import events_poll_loop, poll_volue_events
 from gateway.observability.metrics import MetricsServer, refresh_outbox
 from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed

@@ -6,7 +6,6 @@ wire format (``gateway.api``) and the upstream payloads (``providers.*``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 import msgspec
@@ -204,16 +203,3 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     year: int | None = None
     vin: str | None = None
     capacity: float | None = None
-
-
-class ProviderLink(msgspec.Struct, frozen=True, kw_only=True):
-    """The state of one entity at one provider."""
-
-    status: SyncStatus
-    external_id: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    synced_at: datetime | None = None
-
-
-Entity = Customer | Site | Device

@@ -22,34 +22,16 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from gateway.core.settings import Settings, SettingsError
+from gateway.core.settings import Settings, SettingsError, fernet_keys
 
 KEY_FILE_NAME = "gateway.secrets-key"
-
-
-def check_keys(value: str) -> list[Fernet]:
-    """Parse comma-separated Fernet keys; a malformed one is a ``SettingsError``."""
-    keys: list[Fernet] = []
-    for position, raw in enumerate(part.strip() for part in value.split(",")):
-        if not raw:
-            continue
-        try:
-            keys.append(Fernet(raw.encode("ascii")))
-        except (ValueError, UnicodeEncodeError):
-            raise SettingsError(
-                f"GATEWAY_SECRETS_KEY: key {position + 1} is not a Fernet key (32 url-safe "
-                "base64-encoded bytes, as cryptography's Fernet.generate_key() makes)"
-            ) from None
-    if not keys:
-        raise SettingsError("GATEWAY_SECRETS_KEY holds no key")
-    return keys
 
 
 class SecretsBox:
     """Encrypts and decrypts short secrets with the configured key(s)."""
 
     def __init__(self, *, keys: str) -> None:
-        self._fernet = MultiFernet(check_keys(keys))
+        self._fernet = MultiFernet(fernet_keys(keys))
 
     def seal(self, secret: str) -> str:
         """The encrypted form of ``secret``, as text for a database column."""

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import msgspec
+from cryptography.fernet import Fernet
 
 ENV_PREFIX = "GATEWAY_"
 EVENTS_RETENTION_MIN_S = 2 * 86_400.0
@@ -320,6 +321,24 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+def fernet_keys(value: str) -> list[Fernet]:
+    """Parse comma-separated Fernet keys; a malformed one is a ``SettingsError``."""
+    keys: list[Fernet] = []
+    for position, raw in enumerate(part.strip() for part in value.split(",")):
+        if not raw:
+            continue
+        try:
+            keys.append(Fernet(raw.encode("ascii")))
+        except (ValueError, UnicodeEncodeError):
+            raise SettingsError(
+                f"GATEWAY_SECRETS_KEY: key {position + 1} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes, as cryptography's Fernet.generate_key() makes)"
+            ) from None
+    if not keys:
+        raise SettingsError("GATEWAY_SECRETS_KEY holds no key")
+    return keys
+
+
 _TRUE_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 
 
@@ -413,9 +432,7 @@ def _check(s: Settings) -> None:
     if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError("GATEWAY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     if s.secrets.key:
-        from gateway.core.secrets_box import check_keys
-
-        check_keys(s.secrets.key.value)
+        fernet_keys(s.secrets.key.value)
     if (s.events.retention_s < EVENTS_RETENTION_MIN_S
             or s.events.retention_s < 2 * s.forwarding.max_age_s):
         raise SettingsError(

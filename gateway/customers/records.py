@@ -8,10 +8,9 @@ upstream work is recorded atomically with the change.
 from __future__ import annotations
 
 import functools
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -20,6 +19,7 @@ from sqlalchemy import TextualSelect, column, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import (
     DEFAULT_CATEGORY,
     DeviceKind,
@@ -38,22 +38,6 @@ from gateway.outbox.plan import OutboxPlanner, targets, upstream_parent
 from gateway.store.db import among, chunked
 from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow
 from providers.registry import CAPABILITIES
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
 
 # --- reads -----------------------------------------------------------------------------
 
@@ -245,9 +229,10 @@ def check_device_fields(kind: DeviceKind, values: dict[str, Any], field_prefix: 
         )
 
 
-async def _taken(
+async def refs_in_use(
     session: AsyncSession, table: type[CustomerRow] | type[SiteRow] | type[DeviceRow], refs: list[str]
 ) -> set[str]:
+    """Those of ``refs`` that a live (not deleted) row of ``table`` already has as its externalRef."""
     taken: set[str] = set()
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
@@ -270,12 +255,12 @@ async def check_refs_free(
     devices: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Refuse with 409 when an externalRef (given with its field path) is already in use."""
-    taken = await _taken(session, CustomerRow, list(customers))
+    taken = await refs_in_use(session, CustomerRow, list(customers))
     if taken:
         raise ConflictError(f"a customer with externalRef {sorted(taken)[0]!r} exists",
                             field="externalRef")
     for table, items, noun in ((SiteRow, sites, "site"), (DeviceRow, devices, "device")):
-        taken = await _taken(session, table, [ref for ref, _ in items])
+        taken = await refs_in_use(session, table, [ref for ref, _ in items])
         for ref, path in items:
             if ref in taken:
                 raise ConflictError(f"a {noun} with externalRef {ref!r} exists", field=path)

@@ -175,10 +175,6 @@ class CustomerRead(Wire):
     sync: dict[str, ProviderSync]
 
 
-class CustomerBatchCreate(Wire):
-    customers: Annotated[list[CustomerCreate], Meta(min_length=1, max_length=1000)]
-
-
 class BatchItemError(Wire):
     status: int
     title: str

@@ -35,10 +35,10 @@ import msgspec
 from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
-from gateway.customers.records import as_utc, utcnow
 from gateway.events.service import FORWARD_KIND, FORWARD_QUEUE, EventRead, event_read
 from gateway.outbox.engine import RoundResult, SyncEngine, backoff_s
 from gateway.store.event_tables import (

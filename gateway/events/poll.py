@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
-from gateway.customers.records import as_utc, utcnow
 from gateway.events.service import IncomingEvent, store_event
 from gateway.outbox.dispatch import DRAIN_JOB
 from gateway.outbox.engine import SyncEngine
-from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import ProviderAdapter, ProviderError
@@ -94,23 +94,21 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
     """Store the page's unknown events in one transaction; return how many were new."""
     if not events:
         return 0
-    async with sessions() as session:
+    async with unit_of_work(sessions, None) as uow:
         ids = [e.id for e in events]
-        known = set((await session.execute(
+        known = set((await uow.session.execute(
             select(VolueEventRow.volue_event_id).where(VolueEventRow.volue_event_id.in_(ids))  # type: ignore[attr-defined]
         )).scalars())
         missing = [e for e in events if e.id not in known]
         if not missing:
             return 0
-        planner = OutboxPlanner(session, utcnow())
         stored = 0
         for event in missing:
-            outcome = await store_event(session, planner, IncomingEvent.from_listing(event),
+            outcome = await store_event(uow.session, uow.planner, IncomingEvent.from_listing(event),
                                         settings=settings)
             stored += outcome.row is not None
-        await session.commit()
     result.stored += stored
-    result.tasks.extend(planner.created)
+    result.tasks.extend(uow.planner.created)
     return stored
 
 

@@ -28,11 +28,10 @@ from sqlalchemy import select
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
-from gateway.customers.records import utcnow
 from gateway.events.service import IncomingEvent, store_event
 from gateway.http.deps import decode
 from gateway.observability.metrics import count_webhook_delivery
-from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import VolueWebhookRow
 from providers.volue.schemas import EventNotification
 from providers.volue.webhooks import LEGACY_SECRET_HEADER, SIGNATURE_HEADER, verify
@@ -114,12 +113,9 @@ async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     except InvalidError:
         count_webhook_delivery("volue", "invalid")
         raise
-    async with state.sessions() as session:
-        planner = OutboxPlanner(session, utcnow())
-        stored = await store_event(session, planner, IncomingEvent.from_notification(note),
+    async with unit_of_work(state.sessions, state.dispatcher) as uow:
+        stored = await store_event(uow.session, uow.planner, IncomingEvent.from_notification(note),
                                    settings=state.settings)
-        await session.commit()
-    await state.dispatcher.notify(planner.created)
     answer = Received(event_id=stored.event_id, duplicate=stored.row is None)
     count_webhook_delivery("volue", "duplicate" if stored.row is None else "accepted")
     return Response(msgspec.json.encode(answer), status_code=200, media_type="application/json")

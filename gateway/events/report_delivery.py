@@ -16,8 +16,8 @@ import msgspec
 from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider, ReportStatus
-from gateway.customers.records import utcnow
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.event_tables import VolueReportRow

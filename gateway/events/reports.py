@@ -17,6 +17,7 @@ from msgspec import Meta
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.wire import CoordinatesIn, MeterPointId, Wire
@@ -87,8 +88,8 @@ def report_read(row: VolueReportRow) -> ReportRead:
         id=row.id, kind=row.kind, status=row.status, customer_id=row.customer_id,
         site_id=row.site_id, device_id=row.device_id, volue_event_id=row.volue_event_id,
         volue_report_id=row.volue_report_id, last_error=row.last_error, body=row.body,
-        created_at=records.as_utc(row.created_at),  # type: ignore[arg-type]
-        sent_at=records.as_utc(row.sent_at),
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        sent_at=as_utc(row.sent_at),
     )
 
 

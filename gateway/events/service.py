@@ -26,12 +26,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc
 from gateway.core.domain import WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
-from gateway.customers.records import as_utc
 from gateway.events.report_delivery import LPC_ACK, queue_report
 from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.queues import FORWARD_QUEUE
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -42,7 +43,6 @@ from gateway.store.event_tables import (
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 from providers.volue import schemas as vs
 
-FORWARD_QUEUE = "subscribers"
 FORWARD_KIND = "webhook_delivery"
 EVENT_TYPES = tuple(t.value for t in vs.NotificationType if t is not vs.NotificationType.UNKNOWN)
 """The event types subscribers can ask for: Volue's notification types."""

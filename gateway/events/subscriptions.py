@@ -18,17 +18,17 @@ from msgspec import Meta
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import SettingsError
 from gateway.core.wire import Wire
-from gateway.customers.records import as_utc, utcnow
 from gateway.events.forwarding import new_secret
 from gateway.events.service import EVENT_TYPES, FORWARD_KIND, FORWARD_QUEUE
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
-from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
 
@@ -186,12 +186,12 @@ class SubscriptionController(Controller):
     async def redeliver(self, request: Request[Any, Any, Any], subscription_id: str,
                         delivery_id: str) -> Response[bytes]:
         state = request.app.state
-        async with state.sessions() as session:
+        async with unit_of_work(state.sessions, state.dispatcher) as uow:
+            session, planner = uow.session, uow.planner
             await _live(session, subscription_id)
             delivery = await session.get(WebhookDeliveryRow, delivery_id)
             if delivery is None or delivery.subscription_id != subscription_id:
                 raise NotFoundError(f"delivery {delivery_id} not found")
-            planner = OutboxPlanner(session, utcnow())
             open_tasks = [t for (t,) in await session.exec(
                 select(OutboxTaskRow).where(  # type: ignore[call-overload]
                     OutboxTaskRow.entity_id == delivery_id,
@@ -204,7 +204,5 @@ class SubscriptionController(Controller):
             delivery.next_attempt_at = None
             planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
                             customer_id=open_tasks[0].customer_id if open_tasks else "")
-            await session.commit()
-            read = delivery_read(delivery)
-        await state.dispatcher.notify(planner.created)
+        read = delivery_read(delivery)
         return _json(202, read)

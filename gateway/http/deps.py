@@ -76,10 +76,6 @@ def _nul_path(value: object, path: str) -> str | None:
     return None
 
 
-async def read_json(request: Request, type_: type[T]) -> T:
-    return decode(await request.body(), type_)
-
-
 async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
     """Guard: a valid ``Authorization: Bearer <key>`` whose scopes include the route's ``scope``."""
     header = connection.headers.get("authorization", "")

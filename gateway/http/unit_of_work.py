@@ -1,4 +1,4 @@
-"""One write = one transaction: canonical rows, outbox tasks and the idempotency record.
+"""One API write = one unit of work: canonical rows, outbox tasks and the idempotency record.
 
 After the commit the dispatcher is told about the new tasks (the fast path);
 if that wake-up is lost the relay finds the tasks anyway.
@@ -16,10 +16,11 @@ from litestar import Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import IdempotencyMismatch, InvalidError
-from gateway.customers.records import as_utc, utcnow
 from gateway.http.deps import principal_of
 from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.tables import IdempotencyKeyRow
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
@@ -43,30 +44,31 @@ async def write(request: Request, body: bytes, work: Work) -> Response[bytes]:
             request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
         ).hexdigest()
     now = utcnow()
-    async with state.sessions() as session:
-        if key is not None:
-            replay = await _replay(session, key, digest, now, state.settings.http.idempotency_ttl_s)
-            if replay is not None:
-                return replay
-        planner = OutboxPlanner(session, now)
-        status, payload = await work(session, planner)
-        encoded = msgspec.json.encode(payload)
-        if key is not None:
-            await session.merge(IdempotencyKeyRow(key=key, request_hash=digest, status_code=status,
-                                                  body=encoded, created_at=now))
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
+    ttl_s = state.settings.http.idempotency_ttl_s
+    committing = False
+    try:
+        async with unit_of_work(state.sessions, state.dispatcher, now=now) as uow:
             if key is not None:
-                replay = await _replay(session, key, digest, now, state.settings.http.idempotency_ttl_s)
+                replay = await _replay(uow.session, key, digest, now, ttl_s)
                 if replay is not None:
                     return replay
+            status, payload = await work(uow.session, uow.planner)
+            encoded = msgspec.json.encode(payload)
+            if key is not None:
+                await uow.session.merge(IdempotencyKeyRow(key=key, request_hash=digest, status_code=status,
+                                                          body=encoded, created_at=now))
+            committing = True
+    except IntegrityError:
+        # the same key committed by a concurrent request first: answer with its response
+        if not committing or key is None:
             raise
-    await state.dispatcher.notify([*planner.created, *planner.wake_too])
+        async with state.sessions() as session:
+            replay = await _replay(session, key, digest, now, ttl_s)
+        if replay is not None:
+            return replay
+        raise
     return Response(encoded, status_code=status, media_type="application/json",
                     headers={"Idempotent-Replayed": "false"} if key else None)
-
 
 async def _replay(
     session: AsyncSession, key: str, digest: str, now: Any, ttl_s: int

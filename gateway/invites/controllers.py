@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import InviteStatus, Provider, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Email, Wire
@@ -58,7 +59,7 @@ def invite_read(row: InviteRow, task: OutboxTaskRow | None) -> InviteRead:
         id=row.id, site_id=row.site_id, customer_id=row.customer_id, email=row.email,
         send_email=row.send_email, status=status, invite_link=row.link,
         last_error=task.last_error if task is not None and row.link is None else None,
-        created_at=records.as_utc(row.created_at), sent_at=records.as_utc(row.sent_at),
+        created_at=as_utc(row.created_at), sent_at=as_utc(row.sent_at),
     )
 
 
@@ -97,7 +98,7 @@ class SiteInvitesController(Controller):
                     view = invite_read(invite, task)
                     if view.status != InviteStatus.FAILED:
                         return 200, view
-            invite_id = records.new_id()
+            invite_id = new_id()
             space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)
             task = planner.enqueue(queue=INVITE_QUEUE, entity_type=INVITE_ENTITY, entity_id=invite_id,
                                    customer_id=customer.id, after=[space_task])

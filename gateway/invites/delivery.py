@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
-from gateway.customers.records import utcnow
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow

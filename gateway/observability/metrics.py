@@ -21,7 +21,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import structlog
@@ -46,7 +46,7 @@ from gateway.store.tables import OutboxTaskRow
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-    from gateway.outbox.engine import RoundResult
+    from providers.base import CallRecord
 
 log = logging.getLogger("gateway.metrics")
 sync_log = structlog.stdlib.get_logger("gateway.sync")
@@ -169,7 +169,20 @@ def token_routes(settings: Settings) -> dict[str, str]:
     }
 
 
-def observe_round(results: Sequence[RoundResult], finished: Collection[str], dead: Mapping[str, str],
+class RoundRecord(Protocol):
+    """What :func:`observe_round` reads of one task's round (the outbox engine's ``RoundResult``)."""
+
+    @property
+    def task(self) -> OutboxTaskRow: ...
+
+    @property
+    def outcome(self) -> object | None: ...
+
+    @property
+    def calls(self) -> Sequence[CallRecord]: ...
+
+
+def observe_round(results: Sequence[RoundRecord], finished: Collection[str], dead: Mapping[str, str],
                   *, settings: Settings) -> None:
     """Count a recorded round: upstream calls and token fetches from the call records, and
     the outcome of each task this worker still held (``finished``). ``dead`` maps the tasks

@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError, load_settings
-from gateway.customers.records import utcnow
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
 from providers.base import ProviderError

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
-from gateway.customers.records import as_utc
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow
 
 _CLAIM = f"""

@@ -23,9 +23,9 @@ from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
-from gateway.customers.records import utcnow
 from gateway.observability.metrics import observe_round
 from gateway.outbox.claim import claim
 from gateway.outbox.context import prepare

@@ -38,15 +38,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import Provider, TaskAction, TaskStatus
 from gateway.outbox.fresh import QueuedTask
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
+from gateway.outbox.queues import READINGS_QUEUE
 from gateway.store.db import among, chunked
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow
 
 READINGS_ENTITY = "readings"
 """``entity_type`` of reading delivery tasks; their ``entity_id`` is the batch id."""
-READINGS_QUEUE = "zf-readings"
-"""The outbox queue of reading deliveries to Zählerfreunde (its own, so readings never wait
-behind entity upserts and vice versa)."""
 DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
 """The one provider that takes readings today."""
 

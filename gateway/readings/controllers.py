@@ -11,6 +11,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy import and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc
 from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
 from gateway.core.wire import Page, Wire
@@ -130,8 +131,8 @@ def _bound(value: str | None, name: str) -> int | None:
 def _delivery(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
               last_error: str | None) -> ReadingDelivery:
     if delivered_at is not None:
-        return ReadingDelivery(status=ReadingDeliveryStatus.DELIVERED,
-                               delivered_at=records.as_utc(delivered_at), last_error=None)
+        return ReadingDelivery(status=ReadingDeliveryStatus.DELIVERED, delivered_at=as_utc(delivered_at),
+                               last_error=None)
     if batch_id is None:
         return ReadingDelivery(status=ReadingDeliveryStatus.NOT_SENT, delivered_at=None, last_error=None)
     failed = task_status == TaskStatus.DEAD
@@ -185,7 +186,7 @@ class DeviceReadingsController(Controller):
         rows = rows[:limit]
         items = [
             ReadingRead(obis_code=row.obis_code, timestamp=datetime.fromtimestamp(row.ts, UTC),
-                        value=row.value, received_at=records.as_utc(row.received_at),
+                        value=row.value, received_at=as_utc(row.received_at),
                         delivery=_delivery(row.delivered_at, row.batch_id, row.status, row.last_error))
             for row in rows
         ]

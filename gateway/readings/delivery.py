@@ -31,9 +31,9 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
-from gateway.customers.records import utcnow
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.readings.batches import READINGS_ENTITY, READINGS_QUEUE

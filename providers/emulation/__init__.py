@@ -1,17 +1,18 @@
 """What both provider emulators share: faults, counters, tokens, control surface, serving.
 
-Each emulator owns one :class:`Emulation`. Its middleware (``middleware.py``) injects
+Each emulator owns one :class:`Emulation`. :func:`fault_middleware` (``middleware.py``) injects
 the faults of the current :class:`FaultPlan` (``faults.py``: latency, 5xx, 429 with
 ``Retry-After``, dropped connections) before a route handler runs and counts every
 answered request per route template and status (``stats.py``);
-:meth:`Emulation.control_router` mounts the control surface under ``/_emulator``
+:func:`control_router` mounts the control surface under ``/_emulator``
 (``control.py``, never faulted, never counted). ``tokens.py`` issues the bearer
 tokens, ``serving.py`` runs an app under uvicorn.
 """
 
-from providers.emulation.control import CONTROL_PREFIX
-from providers.emulation.emulation import DEFAULT_TOKEN_PATHS, Emulation
+from providers.emulation.control import control_router
+from providers.emulation.emulation import CONTROL_PREFIX, DEFAULT_TOKEN_PATHS, Emulation
 from providers.emulation.faults import ConnectionDropped, FaultPlan
+from providers.emulation.middleware import fault_middleware
 from providers.emulation.serving import serve, serve_in_thread
 from providers.emulation.stats import EmulatorStats
 from providers.emulation.tokens import TokenStore
@@ -24,6 +25,8 @@ __all__ = [
     "EmulatorStats",
     "FaultPlan",
     "TokenStore",
+    "control_router",
+    "fault_middleware",
     "serve",
     "serve_in_thread",
 ]

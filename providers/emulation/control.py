@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar import Router, get, post, put
 from litestar.exceptions import ValidationException
 
+from providers.emulation.emulation import CONTROL_PREFIX, Emulation
 from providers.emulation.faults import FaultPlan
-
-if TYPE_CHECKING:
-    from providers.emulation.emulation import Emulation
-
-CONTROL_PREFIX = "/_emulator"
 
 
 def control_router(emulation: Emulation, entity_counts: Callable[[], dict[str, int]]) -> Router:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from litestar import Router
-from litestar.types import ASGIApp
-
-from providers.emulation.control import CONTROL_PREFIX, control_router
 from providers.emulation.faults import FaultPlan
-from providers.emulation.middleware import fault_middleware
 from providers.emulation.stats import EmulatorStats
 from providers.emulation.tokens import TokenStore
 
 DEFAULT_TOKEN_PATHS = ("/connect/token", "/auth/token")
+CONTROL_PREFIX = "/_emulator"
+"""Where each emulator serves its control routes (faults, stats, token revocation)."""
 
 
 class Emulation:
@@ -50,10 +47,4 @@ class Emulation:
             return any(p.rstrip("/") == path.rstrip("/") for p in listed)
         return not listed or any(path.startswith(p) for p in listed)
 
-    def middleware(self) -> Callable[[ASGIApp], ASGIApp]:
-        """Return Litestar middleware that applies faults and counts requests."""
-        return fault_middleware(self)
 
-    def control_router(self, entity_counts: Callable[[], dict[str, int]]) -> Router:
-        """Return the ``/_emulator`` router: faults, stats, token revocation, stats reset."""
-        return control_router(self, entity_counts)

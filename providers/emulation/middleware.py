@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from providers.emulation.control import CONTROL_PREFIX
+from providers.emulation.emulation import CONTROL_PREFIX, Emulation
 from providers.emulation.faults import ERROR_STATUSES, drop_connection, send_problem
-
-if TYPE_CHECKING:
-    from providers.emulation.emulation import Emulation
 
 
 def _route_key(scope: Scope) -> str:

@@ -53,15 +53,6 @@ class NotificationType(enum.StrEnum):
     LPC_RESERVATION_CREATED = "LPCReservationCreated"
 
 
-class SparkEventPayloadType(enum.StrEnum):
-    UNKNOWN = "Unknown"
-    USER_ELIGIBILITY = "UserEligibility"
-    PRICE_CURVE = "PriceCurve"
-    LOCATION_LPC = "LocationLPC"
-    RESOURCE_LPC = "ResourceLPC"
-    LPC_RESERVATION = "LPCReservation"
-
-
 class WebhookStatus(enum.StrEnum):
     NEW = "New"
     HEALTHY = "Healthy"

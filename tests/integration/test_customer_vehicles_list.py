@@ -6,8 +6,8 @@ import uuid
 
 from litestar.testing import AsyncTestClient
 
+from gateway.core.clock import utcnow
 from gateway.core.settings import Settings
-from gateway.customers.records import utcnow
 from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow

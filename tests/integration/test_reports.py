@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 from openapi_schema_validator import OAS30Validator
 
 from gateway.app import create_app
+from gateway.core.clock import utcnow
 from gateway.core.settings import load_settings
-from gateway.customers.records import utcnow
 from providers.volue import schemas as vs
 from providers.volue.webhooks import sign
 from tests.conftest import ADMIN_KEY

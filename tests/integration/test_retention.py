@@ -9,9 +9,9 @@ import httpx
 from msgspec.structs import replace
 from sqlalchemy import func, select
 
+from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
-from gateway.customers.records import utcnow
 from gateway.events.poll import reconcile
 from gateway.outbox.retention import prune, prune_events
 from gateway.store.db import create_engine, session_factory

@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
 from gateway.app import create_app
+from gateway.core.clock import utcnow
 from gateway.core.settings import load_settings
-from gateway.customers.records import utcnow
 from providers.emulation import serve_in_thread
 from providers.volue import schemas as vs
 from providers.volue.webhooks import sign

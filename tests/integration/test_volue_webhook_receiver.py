@@ -12,9 +12,9 @@ from cryptography.fernet import Fernet
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
+from gateway.core.clock import utcnow
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import load_settings
-from gateway.customers.records import utcnow
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
 from providers import lenient

@@ -10,7 +10,14 @@ import httpx
 import pytest
 from litestar import Litestar, get, post
 
-from providers.emulation import Emulation, FaultPlan, TokenStore, serve_in_thread
+from providers.emulation import (
+    Emulation,
+    FaultPlan,
+    TokenStore,
+    control_router,
+    fault_middleware,
+    serve_in_thread,
+)
 
 
 class FakeClock:
@@ -31,8 +38,8 @@ def _app(emulation: Emulation) -> Litestar:
         return {"access_token": emulation.tokens.issue()}
 
     return Litestar(
-        [thing, token, emulation.control_router(lambda: {"things": 7})],
-        middleware=[emulation.middleware()],
+        [thing, token, control_router(emulation, lambda: {"things": 7})],
+        middleware=[fault_middleware(emulation)],
         logging_config=None,
     )
 

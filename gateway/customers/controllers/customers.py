@@ -156,7 +156,7 @@ async def _create_many(
             valid.append((index, decode(bytes(raw), s.CustomerCreate)))
         except InvalidError as exc:
             results[index] = _failed(index, exc)
-    taken_customers = await records._taken(session, CustomerRow, [d.external_ref for _, d in valid])
+    taken_customers = await records.refs_in_use(session, CustomerRow, [d.external_ref for _, d in valid])
     seen: set[str] = set()
     good: list[tuple[int, s.CustomerCreate]] = []
     for index, data in valid:
@@ -168,8 +168,8 @@ async def _create_many(
         good.append((index, data))
     site_refs = {ref for _, d in good for ref, _ in records.tree_refs(d)[0]}
     device_refs = {ref for _, d in good for ref, _ in records.tree_refs(d)[1]}
-    taken_sites = await records._taken(session, SiteRow, sorted(site_refs))
-    taken_devices = await records._taken(session, DeviceRow, sorted(device_refs))
+    taken_sites = await records.refs_in_use(session, SiteRow, sorted(site_refs))
+    taken_devices = await records.refs_in_use(session, DeviceRow, sorted(device_refs))
     seen_sites: set[str] = set()
     seen_devices: set[str] = set()
     fresh = FreshTrees(planner.now)

@@ -10,7 +10,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.bootstrap import QUEUES
+from gateway.core.clock import as_utc
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
@@ -20,6 +20,7 @@ from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.queues import QUEUES
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
 
 OPS = {"scope": Scope.OPS.value}
@@ -62,9 +63,9 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
     return TaskRead(
         id=row.id, provider=row.provider, entity_type=row.entity_type, entity_id=row.entity_id,
         customer_id=row.customer_id, action=row.action, status=row.status, attempts=row.attempts,
-        run_after=records.as_utc(row.run_after),  # type: ignore[arg-type]
-        last_error=row.last_error, created_at=records.as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=records.as_utc(row.updated_at),  # type: ignore[arg-type]
+        run_after=as_utc(row.run_after),  # type: ignore[arg-type]
+        last_error=row.last_error, created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
     )
 
 
@@ -154,7 +155,7 @@ class SyncHistoryController(Controller):
             .limit(limit)
         )
         return [
-            CallRead(at=records.as_utc(c.at), provider=c.provider, entity_type=c.entity_type,  # type: ignore[arg-type]
+            CallRead(at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type,  # type: ignore[arg-type]
                      entity_id=c.entity_id, task_id=c.task_id, method=c.method, route=c.route,
                      status=c.status, latency_ms=c.latency_ms, error=c.error)
             for (c,) in rows

@@ -31,7 +31,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.datastructures import State
 
-from providers.emulation import Emulation
+from providers.emulation import Emulation, control_router, fault_middleware
 from providers.volue.emulator.http import domain_error_handler, has_valid_bearer, json_response
 from providers.volue.emulator.routes import API_PREFIX, VolueEmulator, api_router
 from providers.volue.emulator.state import DomainError, VolueState
@@ -170,10 +170,10 @@ def create_app(
         route_handlers=[
             _token_handler(client_id=client_id, client_secret=client_secret, emulation=emulation),
             api_router(before_request=_bearer_guard(emulation)),
-            emulation.control_router(store.entity_counts),
+            control_router(emulation, store.entity_counts),
             *_webhook_control(hub),
         ],
-        middleware=[emulation.middleware()],
+        middleware=[fault_middleware(emulation)],
         exception_handlers={DomainError: domain_error_handler},
         lifespan=[lifespan],
         state=State({"volue": volue, "emulation": emulation}),

@@ -19,7 +19,7 @@ import msgspec
 from litestar import Litestar, Request, Response, Router, delete, get, post, put
 from msgspec import UNSET
 
-from providers.emulation import Emulation
+from providers.emulation import Emulation, control_router, fault_middleware
 from providers.zaehlerfreunde import schemas as s
 from providers.zaehlerfreunde.emulator.http import (
     EMPTY_OK,
@@ -259,9 +259,9 @@ def create_app(
         route_handlers=[
             _auth_router(emulation, client_id, client_secret),
             protected,
-            emulation.control_router(state.entity_counts),
+            control_router(emulation, state.entity_counts),
         ],
-        middleware=[emulation.middleware()],
+        middleware=[fault_middleware(emulation)],
         exception_handlers={ApiError: error_response},
         openapi_config=None,
         debug=False,

@@ -1,0 +1,21 @@
+"""Time and identity for records: the current UTC time, stored times read back as UTC, new ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

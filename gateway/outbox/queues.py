@@ -1,0 +1,14 @@
+"""The names of the outbox's work queues: one per provider, plus those of kinds with a queue of their own."""
+
+from __future__ import annotations
+
+from gateway.core.domain import Provider
+
+READINGS_QUEUE = "zf-readings"
+"""The outbox queue of reading deliveries to Zählerfreunde (its own, so readings never wait
+behind entity upserts and vice versa)."""
+FORWARD_QUEUE = "subscribers"
+"""The outbox queue of event deliveries to our webhook subscribers."""
+
+QUEUES: tuple[str, ...] = (*(provider.value for provider in Provider), READINGS_QUEUE, FORWARD_QUEUE)
+"""Every work queue."""
