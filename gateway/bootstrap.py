@@ -1,7 +1,9 @@
-"""The task kinds this gateway's workers run besides entity upserts and deletes.
+"""The composition root of the workers: the adapters and the task kinds of one process.
 
-Each kind is a :class:`gateway.outbox.engine.TaskKind`; adding one here is all
-it takes for both the arq workers and the embedded loop to run its tasks.
+:func:`build_adapters` is the one place adapters are built (the API's embedded
+worker, ``gateway worker`` and the CLI commands all use it). Each task kind is a
+:class:`gateway.outbox.engine.TaskKind`; adding one here is all it takes for
+both the arq workers and the embedded loop to run its tasks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from gateway.invites.delivery import InviteDelivery
 from gateway.outbox.engine import TaskKind
 from gateway.readings.batches import READINGS_QUEUE
 from gateway.readings.delivery import ReadingsDelivery
+from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
+from providers.registry import Adapters
 
 QUEUES: tuple[str, ...] = (
     *(provider.value for provider in Provider), READINGS_QUEUE, FORWARD_QUEUE,
@@ -30,3 +34,25 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
         ReportKind(max_attempts=settings.sync_max_attempts),
         ForwardingKind(settings=settings),
     ]
+
+
+def build_adapters(settings: Settings) -> Adapters:
+    """One adapter (one pooled HTTP client, one token) per provider for this process."""
+    return Adapters({
+        Provider.VOLUE: build_volue(VolueConfig(
+            base_url=settings.resolved_volue_base_url(),
+            token_url=settings.resolved_volue_token_url(),
+            client_id=settings.volue_client_id,
+            client_secret=settings.volue_client_secret.value,
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+        )),
+        Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
+            base_url=settings.resolved_zf_base_url(),
+            client_id=settings.zf_client_id,
+            client_secret=settings.zf_client_secret.value,
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+            token_refresh_age_s=settings.zf_token_refresh_age_s,
+        )),
+    })

@@ -19,7 +19,7 @@ from gateway.store.reading_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
 from providers.base import CallRecord, Outcome, ProviderError, TransientError
 from providers.http import call_log
-from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.registry import MissingCapability
 
 INVITE_ENTITY = "invite"
 INVITE_QUEUE = Provider.ZAEHLERFREUNDE.value
@@ -35,10 +35,11 @@ class InviteDelivery:
         self.concurrency = concurrency
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
-        if not isinstance(adapter, ZaehlerfreundeAdapter):
+        try:
+            sender = engine.adapters.invite_sender(Provider.ZAEHLERFREUNDE)
+        except MissingCapability as exc:
             for result in results:
-                result.fatal_reason = "the Zählerfreunde adapter cannot send invites"
+                result.fatal_reason = exc.message
             return
         ids = [r.task.entity_id for r in results]
         async with engine.sessions() as session:
@@ -64,8 +65,8 @@ class InviteDelivery:
             token = call_log.set(calls)
             try:
                 async with semaphore:
-                    link = await adapter.create_invite(space_id=space_id, email=invite.email,
-                                                       send_email=invite.send_email)
+                    link = await sender.create_invite(space_id=space_id, email=invite.email,
+                                                      send_email=invite.send_email)
                 result.detail = link
                 result.outcome = Outcome(external_id=None)
             except ProviderError as exc:
