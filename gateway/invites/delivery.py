@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider
@@ -44,11 +45,11 @@ class InviteDelivery:
         ids = [r.task.entity_id for r in results]
         async with engine.sessions() as session:
             invites = {row.id: row for (row,) in await session.execute(
-                select(InviteRow).where(InviteRow.id.in_(ids)))}  # type: ignore[attr-defined]
+                select(InviteRow).where(col(InviteRow.id).in_(ids)))}
             site_ids = sorted({row.site_id for row in invites.values()})
             spaces = {row.entity_id: row.external_id for (row,) in await session.execute(
                 select(ProviderLinkRow).where(
-                    ProviderLinkRow.entity_id.in_(site_ids),  # type: ignore[attr-defined]
+                    col(ProviderLinkRow.entity_id).in_(site_ids),
                     ProviderLinkRow.provider == Provider.ZAEHLERFREUNDE.value))}
         semaphore = asyncio.Semaphore(self.concurrency)
 

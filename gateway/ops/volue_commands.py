@@ -58,7 +58,7 @@ async def list_webhooks(settings: Settings) -> list[tuple[Webhook, bool]]:
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session:
-            ours = {row.webhook_id for (row,) in await session.exec(select(VolueWebhookRow))}  # type: ignore[call-overload]
+            ours = set((await session.execute(select(VolueWebhookRow.webhook_id))).scalars())
     finally:
         await engine.dispose()
     return [(hook, hook.webhook_id in ours) for hook in hooks]
