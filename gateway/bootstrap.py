@@ -1,17 +1,22 @@
-"""The task kinds this gateway's workers run besides entity upserts and deletes.
+"""The composition root of the workers: the adapters and the task kinds of one process.
 
-Each kind is a :class:`gateway.outbox.engine.TaskKind`; adding one here is all
-it takes for both the arq workers and the embedded loop to run its tasks.
+:func:`build_adapters` is the one place adapters are built (the API's embedded
+worker, ``gateway worker`` and the CLI commands all use it). Each task kind is a
+:class:`gateway.outbox.engine.TaskKind`; adding one here is all it takes for
+both the arq workers and the embedded loop to run its tasks.
 """
 
 from __future__ import annotations
 
+from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.events.forwarding import ForwardingKind
 from gateway.events.report_delivery import ReportKind
 from gateway.invites.delivery import InviteDelivery
 from gateway.outbox.engine import TaskKind
 from gateway.readings.delivery import ReadingsDelivery
+from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
+from providers.registry import Adapters
 
 
 def build_kinds(settings: Settings) -> list[TaskKind]:
@@ -22,3 +27,25 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
         ReportKind(max_attempts=settings.sync.max_attempts),
         ForwardingKind(settings=settings),
     ]
+
+
+def build_adapters(settings: Settings) -> Adapters:
+    """One adapter (one pooled HTTP client, one token) per provider for this process."""
+    return Adapters({
+        Provider.VOLUE: build_volue(VolueConfig(
+            base_url=settings.volue.resolved_base_url(),
+            token_url=settings.volue.resolved_token_url(),
+            client_id=settings.volue.client_id,
+            client_secret=settings.volue.client_secret.value,
+            timeout_s=settings.upstream.timeout_s,
+            max_connections=settings.upstream.max_connections,
+        )),
+        Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
+            base_url=settings.zf.resolved_base_url(),
+            client_id=settings.zf.client_id,
+            client_secret=settings.zf.client_secret.value,
+            timeout_s=settings.upstream.timeout_s,
+            max_connections=settings.upstream.max_connections,
+            token_refresh_age_s=settings.zf.token_refresh_age_s,
+        )),
+    })

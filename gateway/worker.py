@@ -1,10 +1,11 @@
 """Running the sync engine: arq workers (scale-out) or an in-process loop (embedded).
 
-arq side: ``WorkerSettings`` builds the database engine and the adapters once
-in ``on_startup`` into ``ctx``; the job ``drain_provider(provider)`` runs ready
-tasks; the cron ``relay`` releases lapsed leases and wakes providers whose
-ready tasks lost their wake-up (Redis flushed, worker killed). Retries are
-woken with deferred jobs whose ids are deterministic.
+arq side: ``WorkerSettings`` builds the database engine and the adapters
+(``gateway.bootstrap.build_adapters``) once in ``on_startup`` into ``ctx``; the
+job ``drain_provider(provider)`` runs ready tasks; the cron ``relay`` releases
+lapsed leases and wakes providers whose ready tasks lost their wake-up (Redis
+flushed, worker killed). Retries are woken with deferred jobs whose ids are
+deterministic.
 
 Embedded side: one loop per provider waits on the dispatcher's event (set after
 every commit) or the next retry time, whichever comes first; no Redis needed.
@@ -23,9 +24,8 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import run_worker
 
-from gateway.bootstrap import build_kinds
+from gateway.bootstrap import build_adapters, build_kinds
 from gateway.core.clock import utcnow
-from gateway.core.domain import Provider
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings
 from gateway.events.poll import events_poll_loop, poll_volue_events
@@ -35,39 +35,10 @@ from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
 from gateway.store.db import create_engine, session_factory
-from providers.base import ProviderAdapter
-from providers.factory import (
-    VolueConfig,
-    ZaehlerfreundeConfig,
-    build_volue,
-    build_zaehlerfreunde,
-)
 
 log = logging.getLogger("gateway.worker")
 RELAY_EVERY_S = 5
 DRAIN_SLICE_S = 10.0
-
-
-def build_adapters(settings: Settings) -> dict[Provider, ProviderAdapter]:
-    """One adapter (one pooled HTTP client, one token) per provider for this process."""
-    return {
-        Provider.VOLUE: build_volue(VolueConfig(
-            base_url=settings.volue.resolved_base_url(),
-            token_url=settings.volue.resolved_token_url(),
-            client_id=settings.volue.client_id,
-            client_secret=settings.volue.client_secret.value,
-            timeout_s=settings.upstream.timeout_s,
-            max_connections=settings.upstream.max_connections,
-        )),
-        Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
-            base_url=settings.zf.resolved_base_url(),
-            client_id=settings.zf.client_id,
-            client_secret=settings.zf.client_secret.value,
-            timeout_s=settings.upstream.timeout_s,
-            max_connections=settings.upstream.max_connections,
-            token_refresh_age_s=settings.zf.token_refresh_age_s,
-        )),
-    }
 
 
 # --- arq ---------------------------------------------------------------------------------
@@ -99,8 +70,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     sync: SyncEngine | None = ctx.get("sync")
     if sync is not None:
         sync.stop()
-        for adapter in sync.adapters.values():
-            await adapter.aclose()
+        await sync.adapters.aclose()
     if ctx.get("db_engine") is not None:
         await ctx["db_engine"].dispose()
     if ctx.get("metrics_server") is not None:
@@ -191,8 +161,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
-        for adapter in sync.adapters.values():
-            await adapter.aclose()
+        await sync.adapters.aclose()
 
 
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:

@@ -1,4 +1,19 @@
-"""What every provider adapter offers the sync engine, and how it fails.
+"""What a provider adapter offers the gateway, and how it fails.
+
+Each thing the gateway can ask of a provider is a capability: a ``Protocol``
+below, named by a :class:`Capability` member. An adapter declares the ones it
+implements in ``offers``; gateway code obtains one through the adapter set
+(``providers.registry.Adapters``), never from a concrete adapter class.
+
+==================  ==============================================================
+entity sink         upserts and deletes of customers, sites and devices
+readings sink       meter readings of many devices in one request
+invite sender       an invite to a site's upstream object, answered with a link
+report sender       a report body, sent as stored
+event source        one page of the provider's event listing
+webhook registry    the webhooks the provider sends its events to
+credentials probe   a token fetch with the configured credentials
+==================  ==============================================================
 
 Exceptions, drawn once::
 
@@ -17,8 +32,9 @@ for the task (dead-lettered at once, retried only by an operator).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -149,11 +165,43 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
-class ProviderAdapter(Protocol):
-    """The sync engine's view of one upstream platform."""
+class DeviceReadings(msgspec.Struct, frozen=True, kw_only=True):
+    """Readings of one device, by the id the provider knows it under (our device id).
 
-    provider: Provider
-    capabilities: Capabilities
+    Each reading is ``(obis_code, timestamp, value)``: the OBIS code in its
+    ``1-1:1.8.0`` form, the time in epoch seconds.
+    """
+
+    external_device_id: str
+    readings: list[tuple[str, int, float]]
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True):
+    """A webhook the provider holds: where it posts, which event types, in what state."""
+
+    webhook_id: str
+    url: str
+    types: tuple[str, ...] = ()
+    """Event types it is sent; empty means all of them."""
+    enabled: bool = True
+    status: str = ""
+
+
+class Capability(enum.StrEnum):
+    """What the gateway can ask of a provider; each member names one protocol below."""
+
+    ENTITY_SINK = "entity sink"
+    READINGS_SINK = "readings sink"
+    INVITE_SENDER = "invite sender"
+    REPORT_SENDER = "report sender"
+    EVENT_SOURCE = "event source"
+    WEBHOOK_REGISTRY = "webhook registry"
+    CREDENTIALS_PROBE = "credentials probe"
+
+
+@runtime_checkable
+class EntitySink(Protocol):
+    """Makes customers, sites and devices exist upstream, or removes them."""
 
     async def apply(self, op: Operation) -> Outcome:
         """Carry out one operation; raise a ``ProviderError`` subclass when it fails."""
@@ -167,4 +215,94 @@ class ProviderAdapter(Protocol):
         """
         ...
 
-    async def aclose(self) -> None: ...
+
+@runtime_checkable
+class ReadingsSink(Protocol):
+    """Takes meter readings of many devices at once."""
+
+    async def push_readings(self, items: Sequence[DeviceReadings]) -> None:
+        """Send the readings in one request; a refusal fails all of them."""
+        ...
+
+
+@runtime_checkable
+class InviteSender(Protocol):
+    """Invites a person to a site's upstream object."""
+
+    async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:
+        """Invite ``email`` to the object ``space_id``; return the invite link."""
+        ...
+
+
+@runtime_checkable
+class ReportSender(Protocol):
+    """Takes reports as stored request bodies."""
+
+    async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
+        """Send one report; return the provider's id for it when the answer names one."""
+        ...
+
+
+PageT_co = TypeVar("PageT_co", covariant=True)
+
+
+@runtime_checkable
+class EventSource(Protocol[PageT_co]):
+    """Lists the provider's events page by page, in the provider's own page shape."""
+
+    async def events_page(self, page: int) -> PageT_co:
+        """One page (1-based) of the event listing, as large as the provider allows."""
+        ...
+
+
+@runtime_checkable
+class WebhookRegistry(Protocol):
+    """Registers, lists and deletes the webhooks the provider sends events to."""
+
+    async def register_webhook(
+        self, *, url: str, name: str, secret: str, types: Sequence[str] = ()
+    ) -> Webhook:
+        """Create a webhook posting to ``url``, signed with ``secret``; no ``types`` means all."""
+        ...
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """Every webhook the provider holds for us."""
+        ...
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Delete one; False when the provider had no such webhook."""
+        ...
+
+
+@runtime_checkable
+class CredentialsProbe(Protocol):
+    """Proves the configured credentials work."""
+
+    async def check_credentials(self) -> None:
+        """Fetch a token (or reuse a valid one); raise a ``ProviderError`` when refused."""
+        ...
+
+
+PROTOCOLS: dict[Capability, type] = {
+    Capability.ENTITY_SINK: EntitySink,
+    Capability.READINGS_SINK: ReadingsSink,
+    Capability.INVITE_SENDER: InviteSender,
+    Capability.REPORT_SENDER: ReportSender,
+    Capability.EVENT_SOURCE: EventSource,
+    Capability.WEBHOOK_REGISTRY: WebhookRegistry,
+    Capability.CREDENTIALS_PROBE: CredentialsProbe,
+}
+"""The protocol behind each capability."""
+
+
+class ProviderAdapter(EntitySink, Protocol):
+    """One upstream platform: an entity sink (what the sync engine drives) and the
+    further capabilities it declares in ``offers``."""
+
+    provider: Provider
+    capabilities: Capabilities
+    offers: frozenset[Capability]
+
+    async def aclose(self) -> None:
+        """Close the adapter's HTTP client."""
+        ...

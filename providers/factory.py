@@ -1,17 +1,19 @@
-"""Build the provider adapters of one process: one pooled HTTP client and token each."""
+"""Build one provider's adapter from its config: one pooled HTTP client and token each.
+
+``gateway.bootstrap.build_adapters`` turns settings into these configs.
+"""
 
 from __future__ import annotations
 
 import msgspec
 
-from gateway.core.domain import Provider
-from providers.base import ProviderAdapter
 from providers.http import ProviderHttp, client_options, make_client
-from providers.tokens import AsyncOAuth2Client, JsonTokenProvider, OAuth2ClientCredentials
+from providers.tokens import AsyncOAuth2Client, OAuth2ClientCredentials
 from providers.volue.adapter import VolueAdapter
 from providers.volue.client import VolueClient
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
 from providers.zaehlerfreunde.client import ZaehlerfreundeClient
+from providers.zaehlerfreunde.tokens import JsonTokenProvider
 
 
 class VolueConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,14 +91,3 @@ def build_zaehlerfreunde(config: ZaehlerfreundeConfig) -> ZaehlerfreundeAdapter:
     http = ProviderHttp(client=client, tokens=tokens)
     return ZaehlerfreundeAdapter(client=ZaehlerfreundeClient(http=http))
 
-
-def build_adapters(
-    *, volue: VolueConfig | None, zaehlerfreunde: ZaehlerfreundeConfig | None
-) -> dict[Provider, ProviderAdapter]:
-    """One adapter per configured provider; close each with ``aclose()``."""
-    adapters: dict[Provider, ProviderAdapter] = {}
-    if volue is not None:
-        adapters[Provider.VOLUE] = build_volue(volue)
-    if zaehlerfreunde is not None:
-        adapters[Provider.ZAEHLERFREUNDE] = build_zaehlerfreunde(zaehlerfreunde)
-    return adapters

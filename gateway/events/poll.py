@@ -36,8 +36,7 @@ from gateway.outbox.engine import SyncEngine
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.tables import OutboxTaskRow
-from providers.base import ProviderAdapter, ProviderError
-from providers.volue.events_client import VolueEventsClient
+from providers.base import Capability, EventSource, ProviderError
 from providers.volue.schemas import GetEventResponse, GetEventsResponse
 
 log = logging.getLogger("gateway.reconcile")
@@ -55,23 +54,22 @@ class PollResult:
         self.tasks: list[OutboxTaskRow] = []
 
 
-async def reconcile(*, sessions: async_sessionmaker[AsyncSession], adapter: ProviderAdapter,
+async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: EventSource[GetEventsResponse],
                     settings: Settings, now: datetime | None = None) -> PollResult:
     """Read Volue's event pages from the newest end and store the events not stored yet."""
-    client = VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
     now = now or utcnow()
     result = PollResult()
-    first = await client.events_page(1)
+    first = await source.events_page(1)
     total = first.pagination.total_pages
     pages: dict[int, GetEventsResponse] = {1: first}
     order = [1]
     if total > 1:
-        pages[total] = await client.events_page(total)
+        pages[total] = await source.events_page(total)
         newest_first = _newest(first.events) >= _newest(pages[total].events)
         order = list(range(1, total + 1)) if newest_first else list(range(total, 0, -1))
     horizon = now - timedelta(seconds=settings.events.retention_s)
     for number in order:
-        page = pages.get(number) or await client.events_page(number)
+        page = pages.get(number) or await source.events_page(number)
         result.pages += 1
         kept = [e for e in page.events if _utc(e.created_at) >= horizon]
         fresh = await _store_page(sessions, kept, settings, result)
@@ -119,14 +117,14 @@ async def poll_volue_events(ctx: dict[str, Any]) -> int:
     """arq cron: one reconciliation poll per ``events_poll_interval_s`` across all workers."""
     settings: Settings = ctx["settings"]
     sync: SyncEngine = ctx["sync"]
-    adapter = sync.adapters.get(Provider.VOLUE)
     interval = settings.events.poll_interval_s
-    if adapter is None or interval <= 0:
+    if Provider.VOLUE not in sync.adapters.offering(Capability.EVENT_SOURCE) or interval <= 0:
         return 0
+    source = sync.adapters.event_source(Provider.VOLUE)
     if not await ctx["redis"].set(POLL_LOCK_KEY, "1", ex=interval, nx=True):
         return 0
     try:
-        result = await reconcile(sessions=ctx["sessions"], adapter=adapter, settings=settings)
+        result = await reconcile(sessions=ctx["sessions"], source=source, settings=settings)
     except ProviderError as exc:
         log.warning("Volue events poll failed: %s", exc.message)
         return 0
@@ -141,14 +139,14 @@ async def poll_volue_events(ctx: dict[str, Any]) -> int:
 async def events_poll_loop(sync: SyncEngine, state: Any, settings: Settings) -> None:
     """Embedded mode: poll every ``events_poll_interval_s`` seconds (the first time one interval
     after start-up), waking the queues it fed."""
-    adapter = sync.adapters.get(Provider.VOLUE)
     interval = settings.events.poll_interval_s
-    if adapter is None or interval <= 0:
+    if Provider.VOLUE not in sync.adapters.offering(Capability.EVENT_SOURCE) or interval <= 0:
         return
+    source = sync.adapters.event_source(Provider.VOLUE)
     while True:
         await asyncio.sleep(interval)
         try:
-            result = await reconcile(sessions=state.sessions, adapter=adapter, settings=settings)
+            result = await reconcile(sessions=state.sessions, source=source, settings=settings)
         except ProviderError as exc:
             log.warning("Volue events poll failed: %s", exc.message)
         except Exception:

@@ -24,7 +24,7 @@ from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RETRIABLE, Outcome, ProviderError
 from providers.http import call_log
-from providers.volue.events_client import VolueEventsClient
+from providers.registry import MissingCapability
 
 REPORT_KIND = "volue_report"
 CHARGE_ACTION = "charge_action"
@@ -48,7 +48,7 @@ def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, cu
 
 
 class ReportKind:
-    """``TaskKind`` sending ``volue_reports`` rows through the Volue adapter's HTTP layer."""
+    """``TaskKind`` sending ``volue_reports`` rows through Volue's report sender."""
 
     entity_type = REPORT_KIND
     queue = Provider.VOLUE.value
@@ -57,12 +57,12 @@ class ReportKind:
         self.max_attempts = max_attempts
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        adapter = engine.adapters.get(Provider.VOLUE)
-        if adapter is None:
+        try:
+            sender = engine.adapters.report_sender(Provider.VOLUE)
+        except MissingCapability as exc:
             for result in results:
-                result.fatal_reason = "this worker has no Volue adapter"
+                result.fatal_reason = exc.message
             return
-        client = VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
         async with engine.sessions() as session:
             ids = [r.task.entity_id for r in results]
             rows = {row.id: row for row in [await session.get(VolueReportRow, i) for i in ids] if row}
@@ -74,8 +74,7 @@ class ReportKind:
             calls = result.calls
             token = call_log.set(calls)
             try:
-                created = await client.send_report(row.body)
-                result.outcome = Outcome(external_id=created.id if created else None)
+                result.outcome = Outcome(external_id=await sender.send_report(row.body))
             except ProviderError as exc:
                 result.error = exc
             finally:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -19,7 +20,7 @@ from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
 from providers.base import CallRecord, Outcome, ProviderError, TransientError
 from providers.http import call_log
-from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from providers.registry import MissingCapability
 
 INVITE_ENTITY = "invite"
 INVITE_QUEUE = Provider.ZAEHLERFREUNDE.value
@@ -35,19 +36,20 @@ class InviteDelivery:
         self.concurrency = concurrency
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
-        if not isinstance(adapter, ZaehlerfreundeAdapter):
+        try:
+            sender = engine.adapters.invite_sender(Provider.ZAEHLERFREUNDE)
+        except MissingCapability as exc:
             for result in results:
-                result.fatal_reason = "the Zählerfreunde adapter cannot send invites"
+                result.fatal_reason = exc.message
             return
         ids = [r.task.entity_id for r in results]
         async with engine.sessions() as session:
             invites = {row.id: row for (row,) in await session.execute(
-                select(InviteRow).where(InviteRow.id.in_(ids)))}  # type: ignore[attr-defined]
+                select(InviteRow).where(col(InviteRow.id).in_(ids)))}
             site_ids = sorted({row.site_id for row in invites.values()})
             spaces = {row.entity_id: row.external_id for (row,) in await session.execute(
                 select(ProviderLinkRow).where(
-                    ProviderLinkRow.entity_id.in_(site_ids),  # type: ignore[attr-defined]
+                    col(ProviderLinkRow.entity_id).in_(site_ids),
                     ProviderLinkRow.provider == Provider.ZAEHLERFREUNDE.value))}
         semaphore = asyncio.Semaphore(self.concurrency)
 
@@ -64,8 +66,8 @@ class InviteDelivery:
             token = call_log.set(calls)
             try:
                 async with semaphore:
-                    link = await adapter.create_invite(space_id=space_id, email=invite.email,
-                                                       send_email=invite.send_email)
+                    link = await sender.create_invite(space_id=space_id, email=invite.email,
+                                                      send_email=invite.send_email)
                 result.detail = link
                 result.outcome = Outcome(external_id=None)
             except ProviderError as exc:

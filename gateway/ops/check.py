@@ -19,10 +19,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
 
+from gateway.bootstrap import build_adapters
 from gateway.core.domain import TaskStatus
 from gateway.core.settings import Settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow
+from providers.base import Capability, CredentialsProbe
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -102,8 +104,6 @@ async def _backlog(sessions: Any) -> list[Backlog]:
 
 async def run_checks(settings: Settings) -> Report:
     """Run every check against the configured database, Redis and providers."""
-    from gateway.worker import build_adapters
-
     engine = create_engine(settings.store.database_url, pool_size=2)
     sessions = session_factory(engine)
     checks: list[Check] = []
@@ -145,19 +145,15 @@ async def run_checks(settings: Settings) -> Report:
     else:
         checks.append(Check(name="redis", ok=True, detail="not configured (embedded worker)", seconds=0.0))
 
-    adapters = build_adapters(settings)
-    try:
-        for provider, adapter in adapters.items():
-            tokens = adapter.client.http.tokens  # type: ignore[attr-defined]
+    async with build_adapters(settings) as adapters:
+        for provider in adapters.offering(Capability.CREDENTIALS_PROBE):
+            probe = adapters.credentials_probe(provider)
 
-            async def fetch(tokens: Any = tokens) -> str:
-                await tokens.bearer()
+            async def fetch(probe: CredentialsProbe = probe) -> str:
+                await probe.check_credentials()
                 return "token fetched"
 
             checks.append(await _timed(f"{provider.value} token", fetch))
-    finally:
-        for adapter in adapters.values():
-            await adapter.aclose()
     return Report(checks=checks, backlog=backlog)
 
 

@@ -17,44 +17,33 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from gateway.bootstrap import build_adapters
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
-from providers.base import ProviderError
-from providers.volue.events_client import VolueEventsClient
-from providers.volue.schemas import GetWebhookResponse, NotificationType, PostWebhookRequest
+from providers.base import ProviderError, Webhook
+from providers.volue.schemas import NotificationType
 
 console = Console(stderr=True, soft_wrap=True)
 WEBHOOK_NAME = "energy-gateway"
 TYPES = [t.value for t in NotificationType if t is not NotificationType.UNKNOWN]
 
 
-def _client(settings: Settings) -> VolueEventsClient:
-    from gateway.worker import build_adapters
-
-    adapter = build_adapters(settings)[Provider.VOLUE]
-    return VolueEventsClient(http=adapter.client.http)  # type: ignore[attr-defined]
-
-
-async def register_webhook(settings: Settings, *, url: str, types: Sequence[str] = ()) -> GetWebhookResponse:
+async def register_webhook(settings: Settings, *, url: str, types: Sequence[str] = ()) -> Webhook:
     """Create a webhook at Volue for ``url`` with a new secret; store the secret encrypted."""
     box = SecretsBox.from_settings(settings)
     secret = secrets.token_urlsafe(32)
-    client = _client(settings)
-    try:
-        created = await client.create_webhook(PostWebhookRequest(
-            webhook_url=url, name=WEBHOOK_NAME, webhook_secret=secret,
-            notification_types=[NotificationType(t) for t in types] or None))
-    finally:
-        await client.http.aclose()
+    async with build_adapters(settings) as adapters:
+        created = await adapters.webhook_registry(Provider.VOLUE).register_webhook(
+            url=url, name=WEBHOOK_NAME, secret=secret, types=types)
     engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
-            session.add(VolueWebhookRow(webhook_id=created.webhook_id, url=created.webhook_url,
-                                        notification_types=[t.value for t in created.notification_types],
+            session.add(VolueWebhookRow(webhook_id=created.webhook_id, url=created.url,
+                                        notification_types=list(created.types),
                                         secret_sealed=box.seal(secret), created_at=utcnow()))
             await session.commit()
     finally:
@@ -62,17 +51,14 @@ async def register_webhook(settings: Settings, *, url: str, types: Sequence[str]
     return created
 
 
-async def list_webhooks(settings: Settings) -> list[tuple[GetWebhookResponse, bool]]:
+async def list_webhooks(settings: Settings) -> list[tuple[Webhook, bool]]:
     """Volue's webhooks, each with whether the gateway holds its secret."""
-    client = _client(settings)
-    try:
-        hooks = await client.list_webhooks()
-    finally:
-        await client.http.aclose()
+    async with build_adapters(settings) as adapters:
+        hooks = await adapters.webhook_registry(Provider.VOLUE).list_webhooks()
     engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
-            ours = {row.webhook_id for (row,) in await session.exec(select(VolueWebhookRow))}  # type: ignore[call-overload]
+            ours = set((await session.execute(select(VolueWebhookRow.webhook_id))).scalars())
     finally:
         await engine.dispose()
     return [(hook, hook.webhook_id in ours) for hook in hooks]
@@ -80,11 +66,8 @@ async def list_webhooks(settings: Settings) -> list[tuple[GetWebhookResponse, bo
 
 async def delete_webhook(settings: Settings, webhook_id: str) -> bool:
     """Delete the webhook at Volue and forget its secret; False when neither knew it."""
-    client = _client(settings)
-    try:
-        upstream = await client.delete_webhook(webhook_id)
-    finally:
-        await client.http.aclose()
+    async with build_adapters(settings) as adapters:
+        upstream = await adapters.webhook_registry(Provider.VOLUE).delete_webhook(webhook_id)
     engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
@@ -117,9 +100,9 @@ def _settings() -> Settings:
 
 
 def _register(args: argparse.Namespace) -> int:
-    hook: GetWebhookResponse = _run(register_webhook(_settings(), url=args.url, types=args.types or ()))
-    kinds = ", ".join(t.value for t in hook.notification_types) or "all event types"
-    console.print(f"registered webhook {hook.webhook_id} for {hook.webhook_url} ({kinds}); "
+    hook: Webhook = _run(register_webhook(_settings(), url=args.url, types=args.types or ()))
+    kinds = ", ".join(hook.types) or "all event types"
+    console.print(f"registered webhook {hook.webhook_id} for {hook.url} ({kinds}); "
                   "its secret is stored encrypted")
     print(hook.webhook_id)
     return 0
@@ -128,9 +111,8 @@ def _register(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     table = Table("id", "url", "types", "enabled", "status", "secret held")
     for hook, ours in _run(list_webhooks(_settings())):
-        table.add_row(hook.webhook_id, hook.webhook_url,
-                      " ".join(t.value for t in hook.notification_types) or "all",
-                      "yes" if hook.enabled else "no", hook.status.value, "yes" if ours else "no")
+        table.add_row(hook.webhook_id, hook.url, " ".join(hook.types) or "all",
+                      "yes" if hook.enabled else "no", hook.status, "yes" if ours else "no")
     Console().print(table)
     return 0
 

@@ -45,6 +45,7 @@ from providers.base import (
     TransientError,
 )
 from providers.http import call_log
+from providers.registry import Adapters
 
 log = logging.getLogger("gateway.sync")
 
@@ -104,7 +105,7 @@ class SyncEngine:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        adapters: dict[Provider, ProviderAdapter],
+        adapters: Adapters,
         settings: Settings,
         on_retry: RetryScheduler | None = None,
         kinds: Sequence[TaskKind] = (),

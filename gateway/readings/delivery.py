@@ -39,10 +39,17 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.readings.batches import READINGS_ENTITY, READINGS_QUEUE
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
-from providers.base import CallRecord, Outcome, ProviderError, RejectedError, TransientError
+from providers.base import (
+    CallRecord,
+    DeviceReadings,
+    Outcome,
+    ProviderError,
+    ReadingsSink,
+    RejectedError,
+    TransientError,
+)
 from providers.http import call_log
-from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
-from providers.zaehlerfreunde.mapping import DeviceReadings
+from providers.registry import MissingCapability
 
 log = logging.getLogger("gateway.readings.delivery")
 _IN_CHUNK = 500
@@ -90,15 +97,16 @@ class ReadingsDelivery:
         self.lease_s = settings.sync.lease_s
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        adapter = engine.adapters[Provider.ZAEHLERFREUNDE]
-        if not isinstance(adapter, ZaehlerfreundeAdapter):
+        try:
+            sink = engine.adapters.readings_sink(Provider.ZAEHLERFREUNDE)
+        except MissingCapability as exc:
             for result in results:
-                result.fatal_reason = "the Zählerfreunde adapter cannot push readings"
+                result.fatal_reason = exc.message
             return
         progress = {r.task.id: _Progress() for r in results}
         heartbeat = asyncio.create_task(self._renew_leases(engine, [r.task for r in results]))
         try:
-            await self._deliver(engine, adapter, results, progress)
+            await self._deliver(engine, sink, results, progress)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -112,14 +120,14 @@ class ReadingsDelivery:
             else:
                 result.outcome = Outcome(external_id=None, note=f"{len(done.delivered)} readings")
 
-    async def _deliver(self, engine: SyncEngine, adapter: ZaehlerfreundeAdapter,
+    async def _deliver(self, engine: SyncEngine, sink: ReadingsSink,
                        results: Sequence[RoundResult], progress: dict[str, _Progress]) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
         in_flight: set[asyncio.Task[None]] = set()
         pending: list[tuple[str, Reading]] = []
 
         def launch(batch: list[tuple[str, Reading]]) -> None:
-            job = asyncio.create_task(self._send(adapter, _Request(batch), progress, semaphore))
+            job = asyncio.create_task(self._send(sink, _Request(batch), progress, semaphore))
             in_flight.add(job)
             job.add_done_callback(in_flight.discard)
 
@@ -161,28 +169,28 @@ class ReadingsDelivery:
                 )).all()
             yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
 
-    async def _send(self, adapter: ZaehlerfreundeAdapter, request: _Request,
+    async def _send(self, sink: ReadingsSink, request: _Request,
                     progress: dict[str, _Progress], semaphore: asyncio.Semaphore) -> None:
         async with semaphore:
-            error = await self._push(adapter, [reading for _, reading in request.readings],
+            error = await self._push(sink, [reading for _, reading in request.readings],
                                      {task_id for task_id, _ in request.readings}, progress)
         tasks = {task_id for task_id, _ in request.readings}
         if isinstance(error, RejectedError) and len(tasks) > 1:
             for task_id in sorted(tasks):
                 async with semaphore:
                     own = [reading for t, reading in request.readings if t == task_id]
-                    single = await self._push(adapter, own, {task_id}, progress)
+                    single = await self._push(sink, own, {task_id}, progress)
                 self._settle(progress, [(task_id, r) for r in own], single)
             return
         self._settle(progress, request.readings, error)
 
     @staticmethod
-    async def _push(adapter: ZaehlerfreundeAdapter, readings: Sequence[Reading], tasks: set[str],
+    async def _push(sink: ReadingsSink, readings: Sequence[Reading], tasks: set[str],
                     progress: dict[str, _Progress]) -> ProviderError | None:
         calls: list[CallRecord] = []
         token = call_log.set(calls)
         try:
-            await adapter.push_readings(device_arrays(readings))
+            await sink.push_readings(device_arrays(readings))
             return None
         except ProviderError as exc:
             return exc

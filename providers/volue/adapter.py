@@ -1,6 +1,8 @@
 """The Volue adapter: customers as users, sites as locations, devices as resources.
 
-Our ids are Volue's ids, so every create is idempotent by nature. Writes that may
+Besides the entity sink it offers reports, the event listing, the webhook
+registry and a credentials probe (``offers``). Our ids are Volue's ids, so every
+create is idempotent by nature. Writes that may
 repeat an earlier one (the provider id is known, or ``op.attempt > 0``) look first
 (``GET``/``PUT``) instead of creating again, which keeps re-sends cheap and
 visible nowhere upstream.
@@ -16,21 +18,28 @@ import msgspec
 from gateway.core.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
 from providers.base import (
     Capabilities,
+    Capability,
     ConflictError,
     Operation,
     Outcome,
     ProviderError,
     RejectedError,
+    Webhook,
 )
 from providers.http import apply_each
 from providers.volue import CAPABILITIES
 from providers.volue import mapping as m
 from providers.volue.client import VolueClient
+from providers.volue.events_client import VolueEventsClient
 from providers.volue.schemas import (
+    GetEventsResponse,
     GetResourceResponse,
+    GetWebhookResponse,
+    NotificationType,
     PostLocationsBatchRequest,
     PostLocationWithUserRequest,
     PostUsersBatchRequest,
+    PostWebhookRequest,
 )
 
 Result = Outcome | ProviderError
@@ -46,9 +55,17 @@ class VolueAdapter:
 
     provider: Provider = Provider.VOLUE
     capabilities: Capabilities = CAPABILITIES
+    offers: frozenset[Capability] = frozenset({
+        Capability.ENTITY_SINK,
+        Capability.REPORT_SENDER,
+        Capability.EVENT_SOURCE,
+        Capability.WEBHOOK_REGISTRY,
+        Capability.CREDENTIALS_PROBE,
+    })
 
     def __init__(self, *, client: VolueClient, concurrency: int = 8) -> None:
         self.client = client
+        self.events = VolueEventsClient(http=client.http)
         self.concurrency = concurrency
 
     async def apply(self, op: Operation) -> Outcome:
@@ -225,11 +242,44 @@ class VolueAdapter:
         for index in chunk:
             results[index] = Outcome(external_id=ops[index].entity.id)
 
-    # --- reports --------------------------------------------------------------------------
+    # --- reports, events, webhooks -------------------------------------------------------
 
-    async def post_report(self, payload: dict[str, Any] | msgspec.Struct) -> None:
-        """Send a report (``PostReportRequest`` or the quickstart's legacy shape)."""
-        await self.client.post_report(payload)
+    async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
+        """``POST /reports`` (``PostReportRequest`` or the quickstart's legacy shape); the
+        report's id when Volue describes the created report."""
+        created = await self.events.send_report(body)
+        return created.id if created is not None else None
+
+    async def events_page(self, page: int) -> GetEventsResponse:
+        """One page (1-based) of ``GET /events``, of the largest size Volue allows."""
+        return await self.events.events_page(page)
+
+    async def register_webhook(
+        self, *, url: str, name: str, secret: str, types: Sequence[str] = ()
+    ) -> Webhook:
+        """``POST /webhooks``; unknown ``types`` raise ``ValueError`` before any request."""
+        kinds = [NotificationType(t) for t in types] or None
+        created = await self.events.create_webhook(PostWebhookRequest(
+            webhook_url=url, name=name, webhook_secret=secret, notification_types=kinds))
+        return _webhook(created)
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """``GET /webhooks``."""
+        return [_webhook(hook) for hook in await self.events.list_webhooks()]
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """``DELETE /webhooks/{webhookId}``; False when Volue has no such webhook."""
+        return await self.events.delete_webhook(webhook_id)
+
+    async def check_credentials(self) -> None:
+        """Fetch a client-credentials token (or find the current one still valid)."""
+        await self.client.http.tokens.bearer()
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _webhook(hook: GetWebhookResponse) -> Webhook:
+    return Webhook(webhook_id=hook.webhook_id, url=hook.webhook_url,
+                   types=tuple(t.value for t in hook.notification_types),
+                   enabled=hook.enabled, status=hook.status.value)

@@ -7,10 +7,6 @@ has a use for, instead of raising; every other failure raises the classified
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from providers.http import ProviderHttp, decode
 from providers.volue.schemas import (
     GetLocationResponse,
@@ -145,12 +141,6 @@ class VolueClient:
             "DELETE", RESOURCE, path={"resourceId": resource_id}, tolerate=_NOT_FOUND
         )
         return response.status_code != 404
-
-    # --- reports --------------------------------------------------------------------------
-
-    async def post_report(self, payload: dict[str, Any] | msgspec.Struct) -> None:
-        """``POST /reports`` with a ``PostReportRequest`` (or the legacy shape)."""
-        await self.http.send("POST", "/reports", body=payload)
 
     async def aclose(self) -> None:
         await self.http.aclose()

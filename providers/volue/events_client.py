@@ -1,7 +1,7 @@
 """Volue calls about events, webhooks and reports, over the adapter's ``ProviderHttp``.
 
-Build one from a Volue adapter with ``VolueEventsClient(http=adapter.client.http)``:
-it shares that adapter's pooled connections, token and error classification.
+The Volue adapter builds one on its own ``ProviderHttp``, so these calls share its
+pooled connections, token and error classification.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Zählerfreunde mints its own ids, so a create that may already have reached the
 provider (``op.attempt > 0``) first looks for what it would create: a space with
 identical content, a device in the space carrying our device id as
 ``externalDeviceId``, and adopts it instead of creating a second one.
+
+Besides the entity sink it offers readings, invites and a credentials probe
+(``offers``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 from gateway.core.domain import Device, Provider, Site, TaskAction
 from providers.base import (
     Capabilities,
+    Capability,
+    DeviceReadings,
     Operation,
     Outcome,
     ProviderError,
@@ -30,6 +35,12 @@ class ZaehlerfreundeAdapter:
 
     provider: Provider = Provider.ZAEHLERFREUNDE
     capabilities: Capabilities = CAPABILITIES
+    offers: frozenset[Capability] = frozenset({
+        Capability.ENTITY_SINK,
+        Capability.READINGS_SINK,
+        Capability.INVITE_SENDER,
+        Capability.CREDENTIALS_PROBE,
+    })
 
     def __init__(self, *, client: ZaehlerfreundeClient, concurrency: int = 8) -> None:
         self.client = client
@@ -126,7 +137,7 @@ class ZaehlerfreundeAdapter:
 
     # --- readings and invites -------------------------------------------------------------
 
-    async def push_readings(self, items: Sequence[m.DeviceReadings]) -> None:
+    async def push_readings(self, items: Sequence[DeviceReadings]) -> None:
         """Send readings of many devices in one ``POST /devices/readings``."""
         if not items:
             return
@@ -135,6 +146,10 @@ class ZaehlerfreundeAdapter:
     async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:
         """Invite ``email`` to a space; return the invite link."""
         return await self.client.create_invite(space_id, m.new_invite(email=email, send_email=send_email))
+
+    async def check_credentials(self) -> None:
+        """Fetch a token from ``/auth/token`` (or find the current one young enough)."""
+        await self.client.http.tokens.bearer()
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
 from msgspec import UNSET
 
 from gateway.core.domain import Device, DeviceKind, Medium, Site
-from providers.base import RejectedError
+from providers.base import DeviceReadings, RejectedError
 from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
 from providers.zaehlerfreunde.schemas import (
     DeviceDetails,
@@ -26,18 +25,6 @@ from providers.zaehlerfreunde.schemas import (
     Space,
     UpdateSpace,
 )
-
-
-class DeviceReadings(msgspec.Struct, frozen=True, kw_only=True):
-    """Readings of one device, by the ``externalDeviceId`` it was created with.
-
-    Each reading is ``(obis_code, timestamp, value)``: the OBIS code in the form
-    Zählerfreunde documents (``1-1:1.8.0``), the time in epoch seconds.
-    """
-
-    external_device_id: str
-    readings: list[tuple[str, int, float]]
-
 
 METER_TYPES: dict[Medium, DeviceType] = {
     Medium.ELECTRICITY: "SMART_METER",

@@ -51,6 +51,7 @@ from providers.base import (
     AuthError,
     CallRecord,
     ConflictError,
+    DeviceReadings,
     Operation,
     Outcome,
     RejectedError,
@@ -70,7 +71,6 @@ from providers.volue.emulator import app as volue_emulator
 from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
 from providers.zaehlerfreunde.emulator import app as zf_emulator
-from providers.zaehlerfreunde.mapping import DeviceReadings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO_ROOT / ".." / "shared"))
@@ -669,10 +669,10 @@ async def test_volue_report() -> None:
                 )
             ]
         )
-        await adapter.post_report(report)
+        await adapter.send_report(report)
         assert h.app.state.volue.store.entity_counts()["reports"] == 1
         with pytest.raises(RejectedError):
-            await adapter.post_report({"payloads": [{"payloadType": "Nonsense"}]})
+            await adapter.send_report({"payloads": [{"payloadType": "Nonsense"}]})
 
 
 async def test_resource_conflict_is_conflict_error() -> None:

@@ -9,6 +9,7 @@ import httpx
 from msgspec.structs import replace
 from sqlalchemy import func, select
 
+from gateway.bootstrap import build_adapters
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
@@ -23,7 +24,6 @@ from gateway.store.event_tables import (
     WebhookSubscriptionRow,
 )
 from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
-from gateway.worker import build_adapters
 
 
 def _task(task_id: str, status: str, age_s: float) -> OutboxTaskRow:
@@ -103,6 +103,7 @@ async def test_the_poll_does_not_store_events_beyond_the_retention(
         zf=replace(settings.zf, base_url=emulators["zf_url"] + "/partner"))
     engine = create_engine(settings.store.database_url)
     adapters = build_adapters(settings)
+    source = adapters.event_source(Provider.VOLUE)
     try:
         async with httpx.AsyncClient(base_url=emulators["volue_url"]) as volue:
             token = (await volue.post("/connect/token", data={
@@ -112,13 +113,12 @@ async def test_the_poll_does_not_store_events_beyond_the_retention(
                                          json={}, headers={"Authorization": f"Bearer {token}"})
             assert simulated.status_code == 200, simulated.text
         later = utcnow() + timedelta(seconds=settings.events.retention_s + 3600)
-        beyond = await reconcile(sessions=session_factory(engine), adapter=adapters[Provider.VOLUE],
+        beyond = await reconcile(sessions=session_factory(engine), source=source,
                                  settings=settings, now=later)
         assert beyond.stored == 0 and beyond.pages == 1
-        within = await reconcile(sessions=session_factory(engine), adapter=adapters[Provider.VOLUE],
+        within = await reconcile(sessions=session_factory(engine), source=source,
                                  settings=settings)
         assert within.stored == 1
     finally:
-        for adapter in adapters.values():
-            await adapter.aclose()
+        await adapters.aclose()
         await engine.dispose()

@@ -31,7 +31,7 @@ from providers.errors import (
     parse_retry_after,
 )
 from providers.http import ProviderHttp, apply_each, call_log
-from providers.tokens import JsonTokenProvider
+from providers.zaehlerfreunde.tokens import JsonTokenProvider
 
 SECRET = "s3cret-client-secret"
 REQUEST = httpx.Request("POST", "http://127.0.0.1/users")

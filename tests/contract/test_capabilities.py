@@ -1,0 +1,194 @@
+"""Every capability every adapter declares, run against its provider's emulator.
+
+The cases are discovered from ``ADAPTERS`` (each adapter class and the
+``offers`` it declares) and ``EXERCISES`` (one exercise per capability): a new
+adapter or a new capability is covered by adding one row. Each exercise obtains
+the capability the way gateway code does, through ``providers.registry.Adapters``,
+and the harness checks every request it sent against the provider's OpenAPI file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from gateway.core.domain import Device, DeviceKind, EntityType, Medium, Provider
+from providers.base import (
+    PROTOCOLS,
+    AuthError,
+    Capability,
+    DeviceReadings,
+    ProviderAdapter,
+    RejectedError,
+)
+from providers.registry import Adapters, MissingCapability
+from providers.volue.adapter import VolueAdapter
+from providers.volue.emulator import app as volue_emulator
+from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
+from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from tests.contract.test_adapters import (
+    VOLUE_ID,
+    VOLUE_PREFIX,
+    VOLUE_SECRET,
+    Harness,
+    build_adapter,
+    delete,
+    make_customer,
+    make_site,
+    new_id,
+    running,
+    upsert,
+)
+
+ADAPTERS: dict[Provider, type[ProviderAdapter]] = {
+    Provider.VOLUE: VolueAdapter,
+    Provider.ZAEHLERFREUNDE: ZaehlerfreundeAdapter,
+}
+"""Every adapter, by the provider it speaks to."""
+
+
+def _adapters(h: Harness) -> Adapters:
+    """The harness's adapter as the gateway holds it."""
+    return Adapters({h.provider: h.adapter})
+
+
+async def exercise_entity_sink(h: Harness) -> None:
+    """A site is created, repeated by batch to the same id, and deleted."""
+    sink = _adapters(h).entity_sink(h.provider)
+    customer = make_customer()
+    if h.caps.customers:
+        await sink.apply(upsert(customer))
+    site = make_site(customer)
+    created = await sink.apply(upsert(site))
+    assert h.count(EntityType.SITE) == 1
+    [again] = await sink.apply_batch([upsert(site, external_id=created.external_id)])
+    assert again == created
+    await sink.apply(delete(site, external_id=created.external_id))
+    assert h.count(EntityType.SITE) == 0
+
+
+async def exercise_readings_sink(h: Harness) -> None:
+    """Readings of a meter are stored upstream; a bad OBIS code is refused."""
+    sink = _adapters(h).readings_sink(h.provider)
+    site, space_id = await h.site()
+    meter = Device(id=new_id(), customer_id=site.customer_id, external_ref="meter-1",
+                   kind=DeviceKind.METER, medium=Medium.ELECTRICITY, name="Meter", site_id=site.id,
+                   is_main=True)
+    await h.adapter.apply(upsert(meter, parent_external_id=space_id))
+    await sink.push_readings([DeviceReadings(
+        external_device_id=meter.id,
+        readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635900, 100.5)])])
+    assert h.app.state.zaehlerfreunde.reading_count == 2
+    with pytest.raises(RejectedError):
+        await sink.push_readings([DeviceReadings(external_device_id=meter.id,
+                                                 readings=[("9.9.9", 1, 1.0)])])
+
+
+async def exercise_invite_sender(h: Harness) -> None:
+    """An invite to a site answers with its link."""
+    sender = _adapters(h).invite_sender(h.provider)
+    _, space_id = await h.site()
+    link = await sender.create_invite(space_id=space_id, email="kari@example.com", send_email=False)
+    assert link.startswith("https://")
+
+
+async def exercise_report_sender(h: Harness) -> None:
+    """A report is stored upstream; a malformed one is refused."""
+    sender = _adapters(h).report_sender(h.provider)
+    report = PostReportRequest(payloads=[EnergyUsageReportPayload(
+        resource_id=new_id(), resolution="01:00:00",
+        points=[EnergyCurvePoint(timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC), kilo_watt_hours=3.14)])])
+    await sender.send_report(report)
+    assert h.app.state.volue.store.entity_counts()["reports"] == 1
+    with pytest.raises(RejectedError):
+        await sender.send_report({"payloads": [{"payloadType": "Nonsense"}]})
+
+
+async def exercise_event_source(h: Harness) -> None:
+    """A simulated event shows on the first page of the listing."""
+    source = _adapters(h).event_source(h.provider)
+    async with httpx.AsyncClient(base_url=h.url) as emulator:
+        token = (await emulator.post(volue_emulator.TOKEN_PATH, data={
+            "grant_type": "client_credentials", "client_id": VOLUE_ID,
+            "client_secret": VOLUE_SECRET})).json()["access_token"]
+        simulated = await emulator.post(f"{VOLUE_PREFIX}/simulation/events/usereligibility", json={},
+                                        headers={"Authorization": f"Bearer {token}"})
+        assert simulated.status_code == 200, simulated.text
+    page = await source.events_page(1)
+    assert page.pagination.total_pages == 1
+    assert len(page.events) == 1
+
+
+async def exercise_webhook_registry(h: Harness) -> None:
+    """A webhook is registered, listed and deleted (a second delete finds nothing)."""
+    registry = _adapters(h).webhook_registry(h.provider)
+    created = await registry.register_webhook(url="https://gateway.example/hook", name="contract",
+                                              secret="s3cret-value", types=["UserEligibilityUpdated"])
+    assert (created.url, created.types) == ("https://gateway.example/hook", ("UserEligibilityUpdated",))
+    assert [hook.webhook_id for hook in await registry.list_webhooks()] == [created.webhook_id]
+    assert await registry.delete_webhook(created.webhook_id)
+    assert not await registry.delete_webhook(created.webhook_id)
+    assert await registry.list_webhooks() == []
+
+
+async def exercise_credentials_probe(h: Harness) -> None:
+    """The configured credentials fetch a token; wrong ones are an AuthError."""
+    await _adapters(h).credentials_probe(h.provider).check_credentials()
+    refused = build_adapter(h.provider, h.url, secret="wrong-secret")
+    try:
+        with pytest.raises(AuthError):
+            await Adapters({h.provider: refused}).credentials_probe(h.provider).check_credentials()
+    finally:
+        await refused.aclose()
+
+
+EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
+    Capability.ENTITY_SINK: exercise_entity_sink,
+    Capability.READINGS_SINK: exercise_readings_sink,
+    Capability.INVITE_SENDER: exercise_invite_sender,
+    Capability.REPORT_SENDER: exercise_report_sender,
+    Capability.EVENT_SOURCE: exercise_event_source,
+    Capability.WEBHOOK_REGISTRY: exercise_webhook_registry,
+    Capability.CREDENTIALS_PROBE: exercise_credentials_probe,
+}
+"""One exercise per capability, run against every adapter that offers it."""
+
+OFFERED = [
+    pytest.param(provider, capability, id=f"{provider}-{capability.name.lower()}")
+    for provider, adapter in ADAPTERS.items()
+    for capability in sorted(adapter.offers)
+]
+
+
+def test_every_capability_has_an_exercise() -> None:
+    """No capability can be declared without the contract suite running it."""
+    assert set(EXERCISES) == set(Capability) == set(PROTOCOLS)
+
+
+@pytest.mark.parametrize(("provider", "capability"), OFFERED)
+async def test_declared_capability_works(provider: Provider, capability: Capability) -> None:
+    """Each declared capability satisfies its protocol and works against the emulator."""
+    async with running(provider) as h:
+        assert type(h.adapter) is ADAPTERS[provider]
+        assert isinstance(h.adapter, PROTOCOLS[capability])
+        await EXERCISES[capability](h)
+
+
+@pytest.mark.parametrize("provider", list(ADAPTERS), ids=str)
+async def test_undeclared_capability_is_refused(provider: Provider) -> None:
+    """Asking an adapter for a capability it does not declare raises MissingCapability, naming it."""
+    async with running(provider) as h:
+        adapters = _adapters(h)
+        for capability in set(Capability) - ADAPTERS[provider].offers:
+            lookup = getattr(adapters, capability.name.lower())
+            with pytest.raises(MissingCapability, match=capability.value):
+                lookup(provider)
+
+
+def test_unconfigured_provider_is_refused() -> None:
+    """A provider without an adapter in this process yields a clear MissingCapability."""
+    with pytest.raises(MissingCapability, match="no volue adapter"):
+        Adapters({}).report_sender(Provider.VOLUE)
