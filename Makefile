@@ -25,7 +25,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway providers tests migrations
-	$(BIN)/mypy gateway providers
+	$(BIN)/mypy --strict gateway providers
 	$(BIN)/lint-imports
 
 clean:
