@@ -36,7 +36,8 @@ from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.readings.batches import READINGS_ENTITY, READINGS_QUEUE
+from gateway.outbox.queues import READINGS_QUEUE
+from gateway.readings.batches import READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import (
