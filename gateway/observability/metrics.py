@@ -271,7 +271,7 @@ REGISTRY.register(OUTBOX)
 
 async def refresh_outbox(session: AsyncSession) -> None:
     """Read the outbox depth and oldest open task from the database into :data:`OUTBOX`."""
-    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     stmt = (
         select(table.c.provider, table.c.entity_type, table.c.status, func.count(),
                func.min(table.c.created_at))
