@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.http.apikeys import Scope, hash_key, mint_key
@@ -18,6 +20,13 @@ from gateway.observability.logging import configure_logging_from_env
 from gateway.ops.check import check_command
 from gateway.ops.commands import add_ops_commands
 from gateway.ops.volue_commands import add_volue_commands
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from gateway.store.tables import ApiKeyRow
+
+T = TypeVar("T")
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -100,7 +109,7 @@ def _db_revision(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_session(settings: Settings, fn):  # type: ignore[no-untyped-def]
+async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from gateway.store.db import create_engine, session_factory
 
     engine = create_engine(settings.store.database_url)
@@ -120,7 +129,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 
     key, prefix = mint_key()
 
-    async def create(session):  # type: ignore[no-untyped-def]
+    async def create(session: AsyncSession) -> None:
         session.add(ApiKeyRow(id=str(uuid.uuid4()), name=args.name, prefix=prefix,
                               key_hash=hash_key(key), scopes=sorted(set(args.scope)),
                               created_at=datetime.now(UTC)))
@@ -136,8 +145,9 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _keys_list(args: argparse.Namespace) -> int:
     from gateway.store.tables import ApiKeyRow
 
-    async def rows(session):  # type: ignore[no-untyped-def]
-        return [row for (row,) in await session.exec(select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
+    async def rows(session: AsyncSession) -> list[ApiKeyRow]:
+        stmt = select(ApiKeyRow).order_by(col(ApiKeyRow.created_at))
+        return [row for (row,) in await session.execute(stmt)]
 
     table = Table("id", "name", "prefix", "scopes", "created", "revoked")
     for row in asyncio.run(_with_session(_settings(), rows)):
@@ -150,10 +160,10 @@ def _keys_list(args: argparse.Namespace) -> int:
 def _keys_revoke(args: argparse.Namespace) -> int:
     from gateway.store.tables import ApiKeyRow
 
-    async def revoke(session):  # type: ignore[no-untyped-def]
+    async def revoke(session: AsyncSession) -> int:
         result = await session.exec(
             update(ApiKeyRow)
-            .where((ApiKeyRow.id == args.key) | (ApiKeyRow.prefix == args.key))
+            .where((col(ApiKeyRow.id) == args.key) | (col(ApiKeyRow.prefix) == args.key))
             .values(revoked_at=datetime.now(UTC))
         )
         return result.rowcount

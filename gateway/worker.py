@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq import cron
 from arq.connections import RedisSettings
@@ -35,6 +35,11 @@ from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
 from gateway.store.db import create_engine, session_factory
+
+if TYPE_CHECKING:
+    from arq.cron import CronJob
+    from arq.typing import StartupShutdown, WorkerCoroutine
+    from arq.worker import Function
 
 log = logging.getLogger("gateway.worker")
 RELAY_EVERY_S = 5
@@ -112,14 +117,14 @@ async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
 class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
-    functions = [drain_provider]
-    cron_jobs = [
+    functions: Sequence[WorkerCoroutine | Function] = [drain_provider]
+    cron_jobs: Sequence[CronJob] | None = [
         cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
         cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
     ]
-    on_startup = startup
-    on_shutdown = shutdown
+    on_startup: StartupShutdown | None = startup
+    on_shutdown: StartupShutdown | None = shutdown
     max_jobs = 8
     job_timeout = 600
     keep_result = 0
@@ -133,7 +138,7 @@ class WorkerSettings:
 def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
     """Run an arq worker until SIGTERM/SIGINT; in-flight jobs finish (leases cover the rest)."""
     run_worker(
-        WorkerSettings,  # type: ignore[arg-type]
+        WorkerSettings,
         redis_settings=RedisSettings.from_dsn(settings.store.redis_url),
         ctx={"settings": settings},
         burst=burst,

@@ -33,14 +33,16 @@ from typing import Any
 import httpx
 import msgspec
 from sqlalchemy import select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
-from gateway.events.service import FORWARD_KIND, FORWARD_QUEUE, EventRead, event_read
+from gateway.events.service import FORWARD_KIND, EventRead, event_read
 from gateway.outbox.engine import RoundResult, SyncEngine, backoff_s
+from gateway.outbox.queues import FORWARD_QUEUE
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -127,7 +129,7 @@ class ForwardingKind:
             result.detail = Attempt(at=utcnow(), delivered=False, error=result.fatal_reason)
             return
         body = msgspec.json.encode(Envelope(
-            type=event.type, timestamp=as_utc(event.created_at),  # type: ignore[arg-type]
+            type=event.type, timestamp=as_utc(event.created_at),
             data=event_read(event, loaded.targets.get(event.id, []))))
         async with limit:
             now = utcnow()
@@ -157,7 +159,7 @@ class ForwardingKind:
             result.outcome = Outcome(external_id=None, note="attempt failed; next one queued")
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
-        table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]
+        table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
         for result in results:
             attempt = result.detail if isinstance(result.detail, Attempt) else None
             delivery = await session.get(WebhookDeliveryRow, result.task.entity_id)
@@ -203,18 +205,18 @@ class _Loaded:
 async def _load(engine: SyncEngine, delivery_ids: list[str]) -> _Loaded:
     """The deliveries of a round with their subscriptions, events and targets, in four queries."""
     async with engine.sessions() as session:
-        deliveries = {row.id: row for (row,) in await session.exec(
-            select(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(delivery_ids)))}  # type: ignore[attr-defined, call-overload]
+        deliveries = {row.id: row for (row,) in await session.execute(
+            select(WebhookDeliveryRow).where(col(WebhookDeliveryRow.id).in_(delivery_ids)))}
         sub_ids = list({d.subscription_id for d in deliveries.values()})
         event_ids = list({d.event_id for d in deliveries.values()})
-        subscriptions = {row.id: row for (row,) in await session.exec(
-            select(WebhookSubscriptionRow).where(WebhookSubscriptionRow.id.in_(sub_ids)))}  # type: ignore[attr-defined, call-overload]
-        events = {row.id: row for (row,) in await session.exec(
-            select(VolueEventRow).where(VolueEventRow.id.in_(event_ids)))}  # type: ignore[attr-defined, call-overload]
+        subscriptions = {row.id: row for (row,) in await session.execute(
+            select(WebhookSubscriptionRow).where(col(WebhookSubscriptionRow.id).in_(sub_ids)))}
+        events = {row.id: row for (row,) in await session.execute(
+            select(VolueEventRow).where(col(VolueEventRow.id).in_(event_ids)))}
         targets: dict[str, list[VolueEventTargetRow]] = {}
-        for (target,) in await session.exec(
-            select(VolueEventTargetRow).where(VolueEventTargetRow.event_id.in_(event_ids))  # type: ignore[attr-defined, call-overload]
-            .order_by(VolueEventTargetRow.id)
+        for (target,) in await session.execute(
+            select(VolueEventTargetRow).where(col(VolueEventTargetRow.event_id).in_(event_ids))
+            .order_by(col(VolueEventTargetRow.id))
         ):
             targets.setdefault(target.event_id, []).append(target)
     return _Loaded(deliveries, subscriptions, events, targets)

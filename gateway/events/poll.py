@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
@@ -95,7 +96,7 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
     async with unit_of_work(sessions, None) as uow:
         ids = [e.id for e in events]
         known = set((await uow.session.execute(
-            select(VolueEventRow.volue_event_id).where(VolueEventRow.volue_event_id.in_(ids))  # type: ignore[attr-defined]
+            select(col(VolueEventRow.volue_event_id)).where(col(VolueEventRow.volue_event_id).in_(ids))
         )).scalars())
         missing = [e for e in events if e.id not in known]
         if not missing:

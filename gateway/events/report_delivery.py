@@ -82,7 +82,7 @@ class ReportKind:
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         now = utcnow()
-        table = VolueReportRow.__table__  # type: ignore[attr-defined]
+        table = VolueReportRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
         for result in results:
             if result.outcome is not None:
                 values: dict[str, object] = {"status": ReportStatus.SENT.value, "sent_at": now,

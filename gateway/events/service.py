@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
@@ -100,8 +101,8 @@ class Stored:
 def event_read(row: VolueEventRow, targets: Iterable[VolueEventTargetRow]) -> EventRead:
     return EventRead(
         id=row.id, type=row.type, volue_event_id=row.volue_event_id,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        received_at=as_utc(row.received_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        received_at=as_utc(row.received_at),
         source=row.source,
         targets=[EventTarget(customer_id=t.customer_id, site_id=t.site_id, device_id=t.device_id)
                  for t in targets],
@@ -110,7 +111,7 @@ def event_read(row: VolueEventRow, targets: Iterable[VolueEventTargetRow]) -> Ev
 
 
 def _insert_ignoring_conflict(session: AsyncSession, table: Table) -> Any:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.get_bind().dialect.name
     return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
 
 
@@ -122,7 +123,7 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
         seen = await session.get(VolueNotificationRow, incoming.notification_id)
         if seen is not None:
             return Stored(event_id=seen.event_id, row=None, targets=[])
-    events: Table = VolueEventRow.__table__  # type: ignore[attr-defined]
+    events: Table = VolueEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     new_id = str(uuid.uuid4())
     payload = msgspec.to_builtins(incoming.payload)
     inserted = (await session.execute(
@@ -155,7 +156,7 @@ async def _remember_notification(session: AsyncSession, incoming: IncomingEvent,
                                  now: datetime) -> None:
     if incoming.notification_id is None:
         return
-    table: Table = VolueNotificationRow.__table__  # type: ignore[attr-defined]
+    table: Table = VolueNotificationRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     await session.execute(
         _insert_ignoring_conflict(session, table)
         .values(notification_id=incoming.notification_id, event_id=event_id, received_at=now)
@@ -200,7 +201,7 @@ async def _by_id(session: AsyncSession, table: type[Any], ids: Sequence[str]) ->
     rows: dict[str, Any] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
-        result = await session.exec(select(table).where(table.id.in_(chunk)))  # type: ignore[call-overload]
+        result = await session.execute(select(table).where(table.id.in_(chunk)))
         rows.update((row.id, row) for (row,) in result)
     return rows
 
@@ -208,10 +209,8 @@ async def _by_id(session: AsyncSession, table: type[Any], ids: Sequence[str]) ->
 async def plan_deliveries(session: AsyncSession, planner: OutboxPlanner, event: VolueEventRow,
                           customer_id: str) -> list[WebhookDeliveryRow]:
     """One delivery (and outbox task) per live subscription that wants the event's type."""
-    subscriptions = await session.exec(
-        select(WebhookSubscriptionRow).where(  # type: ignore[call-overload]
-            WebhookSubscriptionRow.deleted_at.is_(None))  # type: ignore[union-attr]
-    )
+    subscriptions = await session.execute(
+        select(WebhookSubscriptionRow).where(col(WebhookSubscriptionRow.deleted_at).is_(None)))
     deliveries = []
     for (subscription,) in subscriptions:
         if subscription.event_types and event.type not in subscription.event_types:

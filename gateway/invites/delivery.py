@@ -50,7 +50,7 @@ class InviteDelivery:
             spaces = {row.entity_id: row.external_id for (row,) in await session.execute(
                 select(ProviderLinkRow).where(
                     col(ProviderLinkRow.entity_id).in_(site_ids),
-                    ProviderLinkRow.provider == Provider.ZAEHLERFREUNDE.value))}
+                    col(ProviderLinkRow.provider) == Provider.ZAEHLERFREUNDE.value))}
         semaphore = asyncio.Semaphore(self.concurrency)
 
         async def one(result: RoundResult) -> None:
@@ -84,5 +84,5 @@ class InviteDelivery:
         for result in results:
             if result.outcome is not None and isinstance(result.detail, str):
                 await session.execute(
-                    update(InviteRow).where(InviteRow.id == result.task.entity_id)
+                    update(InviteRow).where(col(InviteRow.id) == result.task.entity_id)
                     .values(link=result.detail, sent_at=now))

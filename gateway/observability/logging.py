@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import IO, TYPE_CHECKING, Any
 
 import structlog
+from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -199,7 +200,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])
@@ -213,7 +214,7 @@ class RequestIdMiddleware:
                 status = message["status"]
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, encoded))
-                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+                message = {**message, "headers": headers}
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from litestar import Request, Response, get
+from litestar.enums import ScopeType
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -137,7 +138,7 @@ class HttpMetricsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -153,7 +154,7 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             route = scope.get("path_template") or "unmatched"
-            observe_http(scope["method"], route, status,  # type: ignore[typeddict-item]
+            observe_http(scope["method"], route, status,
                          time.perf_counter() - started)
 
 
@@ -270,7 +271,7 @@ REGISTRY.register(OUTBOX)
 
 async def refresh_outbox(session: AsyncSession) -> None:
     """Read the outbox depth and oldest open task from the database into :data:`OUTBOX`."""
-    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     stmt = (
         select(table.c.provider, table.c.entity_type, table.c.status, func.count(),
                func.min(table.c.created_at))
@@ -300,7 +301,7 @@ def render() -> bytes:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics_endpoint(request: Request) -> Response[bytes]:
+async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus scrape endpoint; the outbox snapshot is refreshed first when the database answers."""
     try:
         async with request.app.state.sessions() as session:

@@ -83,7 +83,7 @@ def _failure(exc: BaseException) -> str:
 
 
 async def _backlog(sessions: Any) -> list[Backlog]:
-    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     stmt = (
         select(table.c.provider, table.c.status, func.count(), func.min(table.c.created_at))
         .where(table.c.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)))

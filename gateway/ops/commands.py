@@ -237,7 +237,7 @@ RecordType = type[RemoteSite] | type[RemoteDevice]
 
 async def _list(api: GatewayClient, path: str, type_: RecordType) -> dict[str, Any]:
     items: list[RemoteRecord]
-    items, _ = await api.call("GET", path, list[type_])  # type: ignore[valid-type]
+    items, _ = await api.call("GET", path, list[type_])  # type: ignore[valid-type]  # item type chosen at run time
     return {item.external_ref: item for item in items}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.core.domain import DeviceKind, EntityType, Provider
+from gateway.core.domain import DeviceKind, EntityType, Medium, Provider, SiteKind, SpaceCategory
 from gateway.core.errors import InvalidError
 from gateway.customers import schemas as s
 from gateway.customers.records import check_device_fields
@@ -56,9 +56,9 @@ _HINTS = {
     "country": "is not a two-letter country code such as NO or DE",
 }
 _ENUMS: dict[str, Sequence[str]] = {
-    "site_kind": [k.value for k in s.SiteKind],
-    "site_category": [c.value for c in s.SpaceCategory],
-    "medium": [m.value for m in s.Medium],
+    "site_kind": [k.value for k in SiteKind],
+    "site_category": [c.value for c in SpaceCategory],
+    "medium": [m.value for m in Medium],
     "device_kind": [k.value for k in DeviceKind if k is not DeviceKind.METER],
     "providers": [p.value for p in Provider],
 }

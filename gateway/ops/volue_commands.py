@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlmodel import col
 
 from gateway.bootstrap import build_adapters
 from gateway.core.clock import utcnow
@@ -58,7 +59,7 @@ async def list_webhooks(settings: Settings) -> list[tuple[Webhook, bool]]:
     engine = create_engine(settings.store.database_url)
     try:
         async with session_factory(engine)() as session:
-            ours = set((await session.execute(select(VolueWebhookRow.webhook_id))).scalars())
+            ours = set((await session.execute(select(col(VolueWebhookRow.webhook_id)))).scalars())
     finally:
         await engine.dispose()
     return [(hook, hook.webhook_id in ours) for hook in hooks]

@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ARRAY, String, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider, TaskAction, TaskStatus
@@ -140,7 +141,7 @@ async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | Non
             await raw.execute("RELEASE SAVEPOINT readings_copy")
             stored.update(row[4] for row in rows)
         return stored
-    table = ReadingRow.__table__  # type: ignore[attr-defined]
+    table = ReadingRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
     statement = (
         sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
@@ -159,10 +160,10 @@ async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) ->
     t = OutboxTaskRow
     for part in chunked(sorted(set(device_ids)), postgres=postgres):
         rows = await connection.execute(
-            select(t.entity_id, t.id)  # type: ignore[call-overload]
-            .where(t.provider == DELIVERY_PROVIDER.value, among(t.entity_id, part, postgres=postgres),
-                   t.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
-            .order_by(t.created_at)
+            select(col(t.entity_id), col(t.id))
+            .where(col(t.provider) == DELIVERY_PROVIDER.value, among(t.entity_id, part, postgres=postgres),
+                   col(t.status).in_(OPEN_STATUSES))
+            .order_by(col(t.created_at))
         )
         for entity_id, task_id in rows:
             found[entity_id] = task_id
@@ -197,16 +198,17 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):
             dependencies.append({"task_id": batch.task_id, "depends_on": parent})
     if new_batches:
-        await session.execute(insert(ReadingBatchRow.__table__), new_batches)  # type: ignore[attr-defined]
-        await session.execute(insert(OutboxTaskRow.__table__), tasks)  # type: ignore[attr-defined]
+        batch_table = ReadingBatchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        task_table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        await session.execute(insert(batch_table), new_batches)
+        await session.execute(insert(task_table), tasks)
     if grown:
-        table = ReadingBatchRow.__table__  # type: ignore[attr-defined]
+        table = ReadingBatchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
         await session.execute(
             update(table).where(table.c.id == bindparam("b_id"))
             .values(size=table.c.size + bindparam("b_added")), grown)
     if dependencies:
         dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        await session.execute(
-            dialect_insert(TaskDependencyRow.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
-            dependencies)
+        dependency_table = TaskDependencyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        await session.execute(dialect_insert(dependency_table).on_conflict_do_nothing(), dependencies)
     planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)

@@ -27,8 +27,10 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, select, tuple_, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -36,7 +38,8 @@ from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.readings.batches import READINGS_ENTITY, READINGS_QUEUE
+from gateway.outbox.queues import READINGS_QUEUE
+from gateway.readings.batches import READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import (
@@ -150,6 +153,8 @@ class ReadingsDelivery:
         """Undelivered readings of the tasks as (task id, reading), task by task, a slice of tasks
         at a time."""
         r, b = ReadingRow, ReadingBatchRow
+        # The column is nullable, but the IN filter below matches only readings of a batch.
+        batch_id = cast("ColumnElement[str]", col(r.batch_id))
         ids = [t.entity_id for t in tasks]
         task_of = {t.entity_id: t.id for t in tasks}
         start = 0
@@ -160,12 +165,12 @@ class ReadingsDelivery:
             async with engine.sessions() as session:
                 connection = await session.connection()
                 rows = (await connection.execute(
-                    select(r.batch_id, r.device_id, r.obis_code, r.ts, r.value)  # type: ignore[call-overload]
-                    .join(b, b.id == r.batch_id)
+                    select(batch_id, col(r.device_id), col(r.obis_code), col(r.ts), col(r.value))
+                    .join(b, col(b.id) == col(r.batch_id))
                     # Both sides named by id, so each is found through its index.
-                    .where(r.batch_id.in_(wanted), b.id.in_(wanted), r.delivered_at.is_(None),
-                           b.delivered_at.is_(None))
-                    .order_by(r.batch_id, r.device_id, r.ts, r.obis_code)
+                    .where(col(r.batch_id).in_(wanted), col(b.id).in_(wanted), col(r.delivered_at).is_(None),
+                           col(b.delivered_at).is_(None))
+                    .order_by(col(r.batch_id), col(r.device_id), col(r.ts), col(r.obis_code))
                 )).all()
             yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
 
@@ -214,7 +219,7 @@ class ReadingsDelivery:
 
     async def _renew_leases(self, engine: SyncEngine, tasks: Sequence[OutboxTaskRow]) -> None:
         """Keep the round's leases alive while it runs (fenced by attempts, like finishing)."""
-        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
         statement = (
             update(table)
             .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
@@ -242,12 +247,12 @@ class ReadingsDelivery:
         delivered = sum(len(res.detail or []) for res in results if res.outcome is not None)
         for start in range(0, len(whole), _IN_CHUNK):
             await session.execute(
-                update(b).where(b.id.in_(whole[start:start + _IN_CHUNK]), b.delivered_at.is_(None))
+                update(b).where(col(b.id).in_(whole[start:start + _IN_CHUNK]), col(b.delivered_at).is_(None))
                 .values(delivered_at=now))
         key = tuple_(r.device_id, r.obis_code, r.ts)
         for start in range(0, len(partial), _KEYS_CHUNK):
-            marked = await session.execute(
-                update(r).where(key.in_(partial[start:start + _KEYS_CHUNK]), r.delivered_at.is_(None))
+            marked = await session.exec(
+                update(r).where(key.in_(partial[start:start + _KEYS_CHUNK]), col(r.delivered_at).is_(None))
                 .values(delivered_at=now))
             delivered += marked.rowcount
         count_readings("delivered", delivered)

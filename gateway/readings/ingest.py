@@ -28,6 +28,7 @@ from typing import Annotated, NamedTuple
 import msgspec
 from msgspec import Meta
 from sqlalchemy import Text, cast, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind
@@ -230,15 +231,14 @@ async def resolve_devices(
     """Customers' provider lists, decoded once per distinct JSON text."""
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
-    columns = (DeviceRow.id, DeviceRow.external_ref, DeviceRow.kind, DeviceRow.medium,
-               DeviceRow.customer_id, cast(CustomerRow.providers, Text))
+    columns = (col(DeviceRow.id), col(DeviceRow.external_ref), col(DeviceRow.kind), col(DeviceRow.medium),
+               col(DeviceRow.customer_id), cast(col(CustomerRow.providers), Text))
     for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
         for part in chunked(wanted, postgres=postgres):
             rows = await connection.execute(
-                select(*columns)  # type: ignore[call-overload]
-                .join(CustomerRow, CustomerRow.id == DeviceRow.customer_id)
-                .where(among(column, part, postgres=postgres),
-                       DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
+                select(*columns)
+                .join(CustomerRow, col(CustomerRow.id) == col(DeviceRow.customer_id))
+                .where(among(column, part, postgres=postgres), col(DeviceRow.deleted_at).is_(None))
             )
             for device_id, ref, kind, medium, customer_id, providers_json in rows:
                 providers = decoded.get(providers_json)

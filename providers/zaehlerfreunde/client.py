@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Sequence
 
 from providers.base import ProviderError
 from providers.http import ProviderHttp, decode
-from providers.zaehlerfreunde.mapping import DeviceDetails
 from providers.zaehlerfreunde.schemas import (
     Device,
+    DeviceDetails,
     DeviceId,
     Devices,
     NewDeviceReading,
