@@ -15,8 +15,9 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from msgspec import UNSET
-from sqlalchemy import TextualSelect, column, select, text
+from sqlalchemy import TextualSelect, column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, new_id
@@ -36,7 +37,7 @@ from gateway.customers import schemas as s
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner, targets, upstream_parent
 from gateway.store.db import among, chunked
-from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow
+from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow, table_of
 from providers.registry import CAPABILITIES
 
 # --- reads -----------------------------------------------------------------------------
@@ -49,9 +50,9 @@ async def links_for(session: AsyncSession, ids: Iterable[str]) -> dict[str, list
     for chunk_start in range(0, len(wanted), 500):
         chunk = wanted[chunk_start : chunk_start + 500]
         rows = await session.exec(
-            select(ProviderLinkRow).where(ProviderLinkRow.entity_id.in_(chunk))  # type: ignore[attr-defined]
+            select(ProviderLinkRow).where(col(ProviderLinkRow.entity_id).in_(chunk))
         )
-        for (link,) in rows:
+        for link in rows:
             found[link.entity_id].append(link)
     return found
 
@@ -71,14 +72,14 @@ _LINK_FIELDS = LinkView._fields
 
 
 @functools.cache
-def _read_statement(model: type) -> TextualSelect:
+def _read_statement(model: type[SQLModel]) -> TextualSelect:
     """``SELECT <record>, <its links> ... WHERE id = :id``, built once per table.
 
     A typed text statement skips SQLAlchemy's per-call statement construction and
     cache-key work, the larger part of a primary-key read's CPU time.
     """
-    table = model.__table__  # type: ignore[attr-defined]
-    links = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
+    links = table_of(ProviderLinkRow)
     own = ", ".join(f"t.{c.name}" for c in table.c)
     theirs = ", ".join(f"l.{name} AS l_{name}" for name in _LINK_FIELDS)
     sql = (f"SELECT {own}, {theirs} FROM {table.name} t "
@@ -128,8 +129,8 @@ def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView])
         name=row.name,
         email=row.email,
         providers=[Provider(p) for p in row.providers],
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
     )
@@ -156,8 +157,8 @@ def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.Si
         coordinates=coordinates,
         meter_point_ids=list(row.meter_point_ids),
         parent_site_id=row.parent_site_id,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
     )
@@ -180,8 +181,8 @@ def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView]) -> 
         year=row.year,
         vin=row.vin,
         capacity=row.capacity,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
     )
@@ -238,9 +239,9 @@ async def refs_in_use(
     postgres = connection.dialect.name == "postgresql"
     for part in chunked(refs, postgres=postgres):
         rows = await connection.execute(
-            select(table.external_ref).where(  # type: ignore[call-overload]
+            select(col(table.external_ref)).where(
                 among(table.external_ref, part, postgres=postgres),
-                table.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(table.deleted_at).is_(None),
             )
         )
         taken.update(ref for (ref,) in rows)
@@ -463,7 +464,7 @@ def add_customer(fresh: FreshTrees, data: s.CustomerCreate, now: datetime) -> di
                 f"sites[{i}].devices[{j}].",
             )
     providers = list(dict.fromkeys(p.value for p in data.providers))
-    customer = {
+    customer: dict[str, Any] = {
         "id": new_id(), "external_ref": data.external_ref, "name": data.name, "email": data.email,
         "providers": providers, "created_at": now, "updated_at": now, "deleted_at": None,
     }
@@ -506,13 +507,15 @@ async def customer_tree(
     session: AsyncSession, customer_id: str
 ) -> tuple[list[SiteRow], list[DeviceRow]]:
     sites = [
-        row for (row,) in await session.exec(
-            select(SiteRow).where(SiteRow.customer_id == customer_id, SiteRow.deleted_at.is_(None))  # type: ignore[attr-defined]
+        row for row in await session.exec(
+            select(SiteRow).where(col(SiteRow.customer_id) == customer_id, col(SiteRow.deleted_at).is_(None))
         )
     ]
     devices = [
-        row for (row,) in await session.exec(
-            select(DeviceRow).where(DeviceRow.customer_id == customer_id, DeviceRow.deleted_at.is_(None))  # type: ignore[attr-defined]
+        row for row in await session.exec(
+            select(DeviceRow).where(
+                col(DeviceRow.customer_id) == customer_id, col(DeviceRow.deleted_at).is_(None)
+            )
         )
     ]
     return sites, devices
@@ -634,9 +637,9 @@ async def plan_tree_delete(
     customer_too: bool,
 ) -> None:
     """Queue upstream deletes for devices, then sites (children first), then the customer."""
-    providers = [Provider(p) for p in providers]
+    enrolled = [Provider(p) for p in providers]
     for device in devices:
-        for provider in providers:
+        for provider in enrolled:
             await planner.delete(provider=provider, entity_type=EntityType.DEVICE,
                                  entity_id=device.id, customer_id=customer.id)
     children: dict[str | None, list[str]] = defaultdict(list)
@@ -646,12 +649,12 @@ async def plan_tree_delete(
         if site.parent_site_id is not None:
             children[site.parent_site_id].append(site.id)
     for site in _children_first(sites):
-        for provider in providers:
+        for provider in enrolled:
             await planner.delete(provider=provider, entity_type=EntityType.SITE, entity_id=site.id,
                                  customer_id=customer.id, child_ids=children[site.id])
     if customer_too:
         all_ids = [site.id for site in sites] + [device.id for device in devices]
-        for provider in providers:
+        for provider in enrolled:
             await planner.delete(provider=provider, entity_type=EntityType.CUSTOMER,
                                  entity_id=customer.id, customer_id=customer.id, child_ids=all_ids)
 
@@ -684,8 +687,8 @@ async def delete_site(
     session: AsyncSession, planner: OutboxPlanner, customer: CustomerRow, row: SiteRow, now: datetime
 ) -> None:
     children = [
-        site for (site,) in await session.exec(
-            select(SiteRow).where(SiteRow.parent_site_id == row.id, SiteRow.deleted_at.is_(None))  # type: ignore[attr-defined]
+        site for site in await session.exec(
+            select(SiteRow).where(col(SiteRow.parent_site_id) == row.id, col(SiteRow.deleted_at).is_(None))
         )
     ]
     if children:
@@ -693,8 +696,8 @@ async def delete_site(
             f"site has {len(children)} child site(s); delete or move them first", field=None
         )
     devices = [
-        device for (device,) in await session.exec(
-            select(DeviceRow).where(DeviceRow.site_id == row.id, DeviceRow.deleted_at.is_(None))  # type: ignore[attr-defined]
+        device for device in await session.exec(
+            select(DeviceRow).where(col(DeviceRow.site_id) == row.id, col(DeviceRow.deleted_at).is_(None))
         )
     ]
     for item in [row, *devices]:

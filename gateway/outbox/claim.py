@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import overload
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,7 +63,7 @@ async def claim(
 
     ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
     """
-    postgres = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+    postgres = session.get_bind().dialect.name == "postgresql"
     statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else "", blocking=BLOCKING))
     params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
               "limit": limit}
@@ -86,6 +87,10 @@ async def claim(
     return tasks
 
 
+@overload
+def _dt(value: datetime | str) -> datetime: ...
+@overload
+def _dt(value: datetime | str | None) -> datetime | None: ...
 def _dt(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

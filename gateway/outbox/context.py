@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypedDict, TypeVar, cast
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import (
@@ -55,16 +56,29 @@ def to_device(row: DeviceRow) -> Device:
     )
 
 
-async def _by_id(session: AsyncSession, table: type, ids: set[str]) -> dict[str, object]:
+_Row = TypeVar("_Row", CustomerRow, SiteRow, DeviceRow)
+
+
+async def _by_id(session: AsyncSession, table: type[_Row], ids: set[str]) -> dict[str, _Row]:
     if not ids:
         return {}
-    rows = await session.exec(select(table).where(table.id.in_(sorted(ids))))  # type: ignore[call-overload, attr-defined]
-    return {row.id: row for (row,) in rows}
+    rows = await session.exec(select(table).where(col(table.id).in_(sorted(ids))))
+    return {row.id: row for row in rows}
 
 
 def external_of(links: dict[str, ProviderLinkRow], entity_id: str) -> str | None:
     link = links.get(entity_id)
     return link.external_id if link is not None else None
+
+
+class _Common(TypedDict):
+    """The fields every operation of a task has, whatever its entity."""
+
+    task_id: str
+    action: TaskAction
+    external_id: str | None
+    attempt: int
+    taken_external_ids: frozenset[str]
 
 
 class Prepared:
@@ -84,46 +98,48 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
     customers = await _by_id(session, CustomerRow, ids_by_type[EntityType.CUSTOMER.value])
     sites = await _by_id(session, SiteRow, ids_by_type[EntityType.SITE.value])
     devices = await _by_id(session, DeviceRow, ids_by_type[EntityType.DEVICE.value])
-    device_sites = {d.site_id for d in devices.values() if d.site_id} - set(sites)  # type: ignore[attr-defined]
+    device_sites = {d.site_id for d in devices.values() if d.site_id} - set(sites)
     sites.update(await _by_id(session, SiteRow, device_sites))
 
     link_ids = set(customers) | set(sites) | set(devices)
-    link_ids |= {s.parent_site_id for s in sites.values() if s.parent_site_id}  # type: ignore[attr-defined]
+    link_ids |= {s.parent_site_id for s in sites.values() if s.parent_site_id}
     links: dict[str, ProviderLinkRow] = {}
     if link_ids:
         rows = await session.exec(
-            select(ProviderLinkRow).where(  # type: ignore[call-overload]
-                ProviderLinkRow.provider == provider.value,
-                ProviderLinkRow.entity_id.in_(sorted(link_ids)),  # type: ignore[attr-defined]
+            select(ProviderLinkRow).where(
+                col(ProviderLinkRow.provider) == provider.value,
+                col(ProviderLinkRow.entity_id).in_(sorted(link_ids)),
             )
         )
-        links = {link.entity_id: link for (link,) in rows}
+        links = {link.entity_id: link for link in rows}
 
     meter_ids: dict[str, list[str]] = defaultdict(list)
     if CAPABILITIES[provider].meters_on_site and ids_by_type[EntityType.SITE.value]:
-        rows = await session.exec(
-            select(DeviceRow.site_id, DeviceRow.meter_point_id).where(  # type: ignore[call-overload]
-                DeviceRow.site_id.in_(sorted(ids_by_type[EntityType.SITE.value])),  # type: ignore[union-attr]
-                DeviceRow.kind == DeviceKind.METER.value,
-                DeviceRow.deleted_at.is_(None),  # type: ignore[union-attr]
-                DeviceRow.meter_point_id.is_not(None),  # type: ignore[union-attr]
+        meters = await session.exec(
+            select(col(DeviceRow.site_id), col(DeviceRow.meter_point_id)).where(
+                col(DeviceRow.site_id).in_(sorted(ids_by_type[EntityType.SITE.value])),
+                col(DeviceRow.kind) == DeviceKind.METER.value,
+                col(DeviceRow.deleted_at).is_(None),
+                col(DeviceRow.meter_point_id).is_not(None),
             )
         )
-        for site_id, meter_point_id in rows:
+        # Both columns are nullable, but the WHERE clause leaves out the rows where either is null.
+        for site_id, meter_point_id in cast("Iterable[tuple[str, str]]", meters):
             meter_ids[site_id].append(meter_point_id)
 
     taken: dict[str, frozenset[str]] = {}
     looking = {t.entity_type for t in tasks if t.attempts > 1 and t.action == TaskAction.UPSERT.value
                and external_of(links, t.entity_id) is None}
     for entity_type in looking:
-        rows = await session.exec(
-            select(ProviderLinkRow.external_id).where(  # type: ignore[call-overload]
-                ProviderLinkRow.provider == provider.value,
-                ProviderLinkRow.entity_type == entity_type,
-                ProviderLinkRow.external_id.is_not(None),  # type: ignore[union-attr]
+        known = await session.exec(
+            select(col(ProviderLinkRow.external_id)).where(
+                col(ProviderLinkRow.provider) == provider.value,
+                col(ProviderLinkRow.entity_type) == entity_type,
+                col(ProviderLinkRow.external_id).is_not(None),
             )
         )
-        taken[entity_type] = frozenset(external_id for (external_id,) in rows)
+        # The column is nullable, but the WHERE clause leaves out the rows where it is null.
+        taken[entity_type] = frozenset(cast("Iterable[str]", known))
 
     def external(entity_id: str | None) -> str | None:
         link = links.get(entity_id) if entity_id else None
@@ -131,7 +147,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
 
     for task in tasks:
         action = TaskAction(task.action)
-        common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
+        common: _Common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
                   "attempt": task.attempts - 1,
                   "taken_external_ids": taken.get(task.entity_type, frozenset())}
         if task.entity_type == EntityType.CUSTOMER.value:
@@ -139,27 +155,27 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
             if row is None:
                 prepared.unpreparable[task.id] = "the customer no longer exists"
                 continue
-            prepared.operations[task.id] = Operation(entity=to_customer(row), **common)  # type: ignore[arg-type]
+            prepared.operations[task.id] = Operation(entity=to_customer(row), **common)
         elif task.entity_type == EntityType.SITE.value:
             site_row = sites.get(task.entity_id)
             if site_row is None:
                 prepared.unpreparable[task.id] = "the site no longer exists"
                 continue
-            site = to_site(site_row)  # type: ignore[arg-type]
+            site = to_site(site_row)
             merged = tuple(dict.fromkeys([*site.meter_point_ids, *sorted(meter_ids[site.id])]))
             prepared.operations[task.id] = Operation(
                 entity=site, parent_external_id=external(site.parent_site_id), meter_point_ids=merged,
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         else:
             device_row = devices.get(task.entity_id)
             if device_row is None:
                 prepared.unpreparable[task.id] = "the device no longer exists"
                 continue
-            device = to_device(device_row)  # type: ignore[arg-type]
+            device = to_device(device_row)
             site_row = sites.get(device.site_id) if device.site_id else None
             prepared.operations[task.id] = Operation(
-                entity=device, site=to_site(site_row) if site_row else None,  # type: ignore[arg-type]
-                parent_external_id=external(device.site_id), **common,  # type: ignore[arg-type]
+                entity=device, site=to_site(site_row) if site_row else None,
+                parent_external_id=external(device.site_id), **common,
             )
     return prepared

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -34,6 +35,7 @@ from gateway.store.tables import (
     ProviderLinkRow,
     TaskDependencyRow,
     UpstreamCallRow,
+    table_of,
 )
 from providers.base import (
     RETRIABLE,
@@ -194,7 +196,7 @@ class SyncEngine:
     async def _hand_back(self, tasks: Sequence[OutboxTaskRow]) -> None:
         """On shutdown mid-round: return the round's tasks to pending so another worker runs
         them now rather than after the lease; a result this worker already recorded stays."""
-        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        table = table_of(OutboxTaskRow)
         async with self.sessions() as session:
             for task in tasks:
                 await session.execute(
@@ -352,7 +354,7 @@ class SyncEngine:
     async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
                             retry: list[dict[str, object]], now: datetime) -> set[str]:
         """Close the tasks this worker still holds (fenced by attempts); return their ids."""
-        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]
+        table = table_of(OutboxTaskRow)
         finished: set[str] = set()
         if done:
             pairs = [(item["t_id"], item["t_attempts"]) for item in done]
@@ -369,7 +371,7 @@ class SyncEngine:
             finished |= set(ids)
             for start in range(0, len(ids), 500):
                 await session.execute(delete(TaskDependencyRow).where(
-                    TaskDependencyRow.depends_on.in_(ids[start:start + 500])))  # type: ignore[attr-defined]
+                    col(TaskDependencyRow.depends_on).in_(ids[start:start + 500])))
         if retry:
             stmt = (
                 update(table)
@@ -385,7 +387,7 @@ class SyncEngine:
 
     async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:
         """Write the round's link changes: one executemany per kind of change."""
-        table = ProviderLinkRow.__table__  # type: ignore[attr-defined]
+        table = table_of(ProviderLinkRow)
         keep_if_deleting = or_(table.c.status == SyncStatus.DELETING.value,
                                table.c.status == SyncStatus.DELETED.value)
         base = update(table).where(table.c.entity_id == bindparam("l_entity"),

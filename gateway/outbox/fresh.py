@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
-from sqlalchemy import Table, insert
+from sqlalchemy import ColumnDefault, Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +31,7 @@ from gateway.store.tables import (
     ProviderLinkRow,
     SiteRow,
     TaskDependencyRow,
+    table_of,
 )
 
 
@@ -98,7 +99,7 @@ class FreshTrees:
         """Insert everything collected, parents first: on PostgreSQL in one statement (a
         data-modifying CTE per table, rows passed as JSON), elsewhere one executemany per table."""
         connection = await session.connection()
-        tables = [(model.__table__, rows) for model, rows in (  # type: ignore[attr-defined]
+        tables = [(table_of(model), rows) for model, rows in (
             (CustomerRow, self.customers), (SiteRow, self.sites), (DeviceRow, self.devices),
             (ProviderLinkRow, self.links), (OutboxTaskRow, self.tasks),
             (TaskDependencyRow, self.dependencies)) if rows]
@@ -127,7 +128,7 @@ def _json_rows(table: Table, rows: list[dict[str, Any]]) -> str:
 @functools.cache
 def _column_defaults(table: Table) -> dict[str, Any]:
     """Every column of ``table`` at its scalar default, or null (worked out once per table)."""
-    return {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+    return {c.name: c.default.arg if isinstance(c.default, ColumnDefault) and c.default.is_scalar else None
             for c in table.columns}
 
 

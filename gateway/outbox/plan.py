@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
@@ -83,19 +84,18 @@ class OutboxPlanner:
         key = (entity_id, provider.value)
         if key in self._open or entity_id in self._fresh:
             return self._open.get(key)
-        row = (
+        task = (
             await self._session.exec(
-                select(OutboxTaskRow)  # type: ignore[arg-type]
+                select(OutboxTaskRow)
                 .where(
-                    OutboxTaskRow.entity_id == entity_id,
-                    OutboxTaskRow.provider == provider.value,
-                    OutboxTaskRow.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+                    col(OutboxTaskRow.entity_id) == entity_id,
+                    col(OutboxTaskRow.provider) == provider.value,
+                    col(OutboxTaskRow.status).in_(OPEN_STATUSES),
                 )
-                .order_by(OutboxTaskRow.created_at.desc())  # type: ignore[attr-defined]
+                .order_by(col(OutboxTaskRow.created_at).desc())
                 .limit(1)
             )
         ).first()
-        task = row[0] if row is not None else None
         if task is not None:
             self._open[key] = task
         return task
@@ -110,9 +110,9 @@ class OutboxPlanner:
             return [link for (eid, _), link in self._links.items() if eid == entity_id]
         await self._session.flush()
         rows = await self._session.exec(
-            select(ProviderLinkRow).where(ProviderLinkRow.entity_id == entity_id)  # type: ignore[arg-type]
+            select(ProviderLinkRow).where(col(ProviderLinkRow.entity_id) == entity_id)
         )
-        return [link for (link,) in rows]
+        return list(rows)
 
     async def link(self, entity_id: str, provider: Provider) -> ProviderLinkRow | None:
         key = (entity_id, provider.value)
@@ -271,8 +271,8 @@ class OutboxPlanner:
         self._open.pop((task.entity_id, task.provider), None)
         await self._session.flush()
         await self._session.exec(
-            delete(TaskDependencyRow).where(  # type: ignore[call-overload]
-                TaskDependencyRow.depends_on == task.id
+            delete(TaskDependencyRow).where(
+                col(TaskDependencyRow.depends_on) == task.id
             )
         )
 
@@ -289,7 +289,7 @@ class OutboxPlanner:
         dead.updated_at = self.now
         await self._session.flush()
         await self._session.exec(
-            update(TaskDependencyRow)  # type: ignore[call-overload]
-            .where(TaskDependencyRow.depends_on == dead.id)
+            update(TaskDependencyRow)
+            .where(col(TaskDependencyRow.depends_on) == dead.id)
             .values(depends_on=successor.id)
         )

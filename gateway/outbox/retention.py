@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
@@ -30,15 +31,15 @@ async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple
     never deleted: they are work, or evidence an operator still needs.
     """
     cutoff = now - timedelta(seconds=keep_s)
-    calls = await session.execute(delete(UpstreamCallRow).where(UpstreamCallRow.at < cutoff))  # type: ignore[arg-type]
-    tasks = await session.execute(
+    calls = await session.exec(delete(UpstreamCallRow).where(col(UpstreamCallRow.at) < cutoff))
+    tasks = await session.exec(
         delete(OutboxTaskRow).where(
-            OutboxTaskRow.status.in_(FINISHED),  # type: ignore[attr-defined]
-            OutboxTaskRow.updated_at < cutoff,  # type: ignore[arg-type]
+            col(OutboxTaskRow.status).in_(FINISHED),
+            col(OutboxTaskRow.updated_at) < cutoff,
         )
     )
     await session.commit()
-    return calls.rowcount, tasks.rowcount  # type: ignore[attr-defined]
+    return calls.rowcount, tasks.rowcount
 
 
 async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -> int:
@@ -49,16 +50,16 @@ async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -
     """
     cutoff = now - timedelta(seconds=keep_s)
     e, d, t = VolueEventRow, WebhookDeliveryRow, VolueEventTargetRow
-    unsettled = exists().where(d.event_id == e.id, d.status.in_(UNSETTLED_DELIVERIES))  # type: ignore[attr-defined]
+    unsettled = exists().where(col(d.event_id) == col(e.id), col(d.status).in_(UNSETTLED_DELIVERIES))
     ids = list((await session.execute(
-        select(e.id).where(e.received_at < cutoff, ~unsettled)  # type: ignore[call-overload, operator]
+        select(col(e.id)).where(col(e.received_at) < cutoff, ~unsettled)
     )).scalars())
     postgres = (await session.connection()).dialect.name == "postgresql"
     for part in chunked(ids, postgres=postgres):
         for table, column in ((t, t.event_id), (d, d.event_id), (e, e.id)):
             await session.execute(delete(table).where(among(column, part, postgres=postgres)))
     n = VolueNotificationRow
-    await session.execute(delete(n).where(n.received_at < cutoff))  # type: ignore[arg-type]
+    await session.execute(delete(n).where(col(n.received_at) < cutoff))
     await session.commit()
     return len(ids)
 

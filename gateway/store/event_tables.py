@@ -24,7 +24,7 @@ from sqlmodel import Field, SQLModel
 _UTC = DateTime(timezone=True)
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _ts(nullable: bool = False, index: bool = False) -> Column[datetime]:
     return Column(_UTC, nullable=nullable, index=index)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]  # SQLAlchemy's Column is generic
+def _ts(nullable: bool = False) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 

@@ -24,14 +24,14 @@ from sqlmodel import Field, SQLModel
 _UTC_DATETIME = DateTime(timezone=True)
 
 
-def _bytewise(length: int, *, nullable: bool = False, primary_key: bool = False) -> Column:  # type: ignore[type-arg]
+def _bytewise(length: int, *, nullable: bool = False, primary_key: bool = False) -> Column[str]:
     """A string column compared byte by byte on PostgreSQL (``COLLATE "C"``): ids and codes need
     no language rules, and the readings indexes grow much faster without them."""
     return Column(String(length).with_variant(String(length, collation="C"), "postgresql"),
                   nullable=nullable, primary_key=primary_key)
 
 
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _ts(nullable: bool = False) -> Column[datetime]:
     return Column(_UTC_DATETIME, nullable=nullable)
 
 

@@ -8,14 +8,21 @@ Times are stored in UTC.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Table, inspect, text
 from sqlmodel import Field, SQLModel
 
 UTC_DATETIME = DateTime(timezone=True)
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a ``table=True`` model (what SQLModel sets, undeclared, as ``__table__``)."""
+    # A model mapped to one table has that Table as its local table; the mapper types it FromClause.
+    return cast(Table, inspect(model).local_table)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column[datetime]:
     return Column(UTC_DATETIME, nullable=nullable, index=index)
 
 
