@@ -49,7 +49,7 @@ from gateway.store.event_tables import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import Outcome
 
 log = logging.getLogger("gateway.forwarding")
@@ -159,7 +159,7 @@ class ForwardingKind:
             result.outcome = Outcome(external_id=None, note="attempt failed; next one queued")
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
-        table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        table = table_of(WebhookDeliveryRow)
         for result in results:
             attempt = result.detail if isinstance(result.detail, Attempt) else None
             delivery = await session.get(WebhookDeliveryRow, result.task.entity_id)

@@ -21,7 +21,7 @@ from gateway.core.domain import Provider, ReportStatus
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.event_tables import VolueReportRow
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import RETRIABLE, Outcome, ProviderError
 from providers.http import call_log
 from providers.registry import MissingCapability
@@ -82,7 +82,7 @@ class ReportKind:
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         now = utcnow()
-        table = VolueReportRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        table = table_of(VolueReportRow)
         for result in results:
             if result.outcome is not None:
                 values: dict[str, object] = {"status": ReportStatus.SENT.value, "sent_at": now,

@@ -41,7 +41,7 @@ from gateway.store.event_tables import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
+from gateway.store.tables import CustomerRow, DeviceRow, SiteRow, table_of
 from providers.volue import schemas as vs
 
 FORWARD_KIND = "webhook_delivery"
@@ -123,7 +123,7 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
         seen = await session.get(VolueNotificationRow, incoming.notification_id)
         if seen is not None:
             return Stored(event_id=seen.event_id, row=None, targets=[])
-    events: Table = VolueEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+    events: Table = table_of(VolueEventRow)
     new_id = str(uuid.uuid4())
     payload = msgspec.to_builtins(incoming.payload)
     inserted = (await session.execute(
@@ -156,7 +156,7 @@ async def _remember_notification(session: AsyncSession, incoming: IncomingEvent,
                                  now: datetime) -> None:
     if incoming.notification_id is None:
         return
-    table: Table = VolueNotificationRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+    table: Table = table_of(VolueNotificationRow)
     await session.execute(
         _insert_ignoring_conflict(session, table)
         .values(notification_id=incoming.notification_id, event_id=event_id, received_at=now)

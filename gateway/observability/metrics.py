@@ -42,7 +42,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import EntityType, Provider, TaskStatus
 from gateway.core.settings import Settings
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -271,7 +271,7 @@ REGISTRY.register(OUTBOX)
 
 async def refresh_outbox(session: AsyncSession) -> None:
     """Read the outbox depth and oldest open task from the database into :data:`OUTBOX`."""
-    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+    table = table_of(OutboxTaskRow)
     stmt = (
         select(table.c.provider, table.c.entity_type, table.c.status, func.count(),
                func.min(table.c.created_at))

@@ -23,7 +23,7 @@ from gateway.bootstrap import build_adapters
 from gateway.core.domain import TaskStatus
 from gateway.core.settings import Settings
 from gateway.store.db import create_engine, session_factory
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import Capability, CredentialsProbe
 
 CHECK_TIMEOUT_S = 10.0
@@ -83,7 +83,7 @@ def _failure(exc: BaseException) -> str:
 
 
 async def _backlog(sessions: Any) -> list[Backlog]:
-    table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+    table = table_of(OutboxTaskRow)
     stmt = (
         select(table.c.provider, table.c.status, func.count(), func.min(table.c.created_at))
         .where(table.c.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)))

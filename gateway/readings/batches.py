@@ -42,7 +42,7 @@ from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.store.db import among, chunked
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
-from gateway.store.tables import OutboxTaskRow, TaskDependencyRow
+from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 
 READINGS_ENTITY = "readings"
 """``entity_type`` of reading delivery tasks; their ``entity_id`` is the batch id."""
@@ -141,7 +141,7 @@ async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | Non
             await raw.execute("RELEASE SAVEPOINT readings_copy")
             stored.update(row[4] for row in rows)
         return stored
-    table = ReadingRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+    table = table_of(ReadingRow)
     statement = (
         sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
@@ -198,17 +198,17 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):
             dependencies.append({"task_id": batch.task_id, "depends_on": parent})
     if new_batches:
-        batch_table = ReadingBatchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
-        task_table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        batch_table = table_of(ReadingBatchRow)
+        task_table = table_of(OutboxTaskRow)
         await session.execute(insert(batch_table), new_batches)
         await session.execute(insert(task_table), tasks)
     if grown:
-        table = ReadingBatchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        table = table_of(ReadingBatchRow)
         await session.execute(
             update(table).where(table.c.id == bindparam("b_id"))
             .values(size=table.c.size + bindparam("b_added")), grown)
     if dependencies:
         dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        dependency_table = TaskDependencyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        dependency_table = table_of(TaskDependencyRow)
         await session.execute(dialect_insert(dependency_table).on_conflict_do_nothing(), dependencies)
     planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)

@@ -41,7 +41,7 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.batches import READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import (
     CallRecord,
     DeviceReadings,
@@ -219,7 +219,7 @@ class ReadingsDelivery:
 
     async def _renew_leases(self, engine: SyncEngine, tasks: Sequence[OutboxTaskRow]) -> None:
         """Keep the round's leases alive while it runs (fenced by attempts, like finishing)."""
-        table = OutboxTaskRow.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
+        table = table_of(OutboxTaskRow)
         statement = (
             update(table)
             .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
