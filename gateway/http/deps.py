@@ -92,5 +92,5 @@ async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandl
     connection.scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
 
 
-def principal_of(request: Request) -> Principal:
+def principal_of(request: Request[Any, Any, Any]) -> Principal:
     return request.scope["principal"]  # type: ignore[typeddict-item]

@@ -14,7 +14,7 @@ async def live() -> dict[str, str]:
 
 
 @get("/health/ready", tags=["health"], summary="The database (and Redis, when configured) answer")
-async def ready(request: Request) -> Response:
+async def ready(request: Request[Any, Any, Any]) -> Response:
     state = request.app.state
     checks: dict[str, str] = {}
     try:

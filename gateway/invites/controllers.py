@@ -80,7 +80,7 @@ class SiteInvitesController(Controller):
               "address was already invited to the site and that invite has not failed (unless "
               "`force` is true). The customer must be enrolled at Zählerfreunde."
           ))
-    async def create(self, request: Request, site_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, InviteCreate) if body else InviteCreate()
 
