@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Energy integration gateway",

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import Parameter, QueryParameter
-from sqlalchemy import exists, select
+from sqlalchemy import exists
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import InvalidError, NotFoundError
@@ -40,17 +41,17 @@ class EventController(Controller):
         if type_ is not None:
             query = query.where(VolueEventRow.type == type_)
         if since is not None:
-            query = query.where(VolueEventRow.received_at >= since)  # type: ignore[operator]
+            query = query.where(col(VolueEventRow.received_at) >= since)
         target = VolueEventTargetRow
         if customer_id is not None:
-            query = query.where(exists().where(target.event_id == VolueEventRow.id,
-                                               target.customer_id == customer_id))
+            query = query.where(exists().where(col(target.event_id) == VolueEventRow.id,
+                                               col(target.customer_id) == customer_id))
         if site_id is not None:
-            query = query.where(exists().where(target.event_id == VolueEventRow.id,
-                                               target.site_id == site_id))
-        query = query.order_by(VolueEventRow.received_at.desc(),  # type: ignore[attr-defined]
-                               VolueEventRow.id.desc()).limit(limit)  # type: ignore[attr-defined]
-        rows = [row for (row,) in await session.exec(query)]  # type: ignore[call-overload]
+            query = query.where(exists().where(col(target.event_id) == VolueEventRow.id,
+                                               col(target.site_id) == site_id))
+        query = query.order_by(col(VolueEventRow.received_at).desc(),
+                               col(VolueEventRow.id).desc()).limit(limit)
+        rows = list(await session.exec(query))
         targets = await _targets(session, [row.id for row in rows])
         return [event_read(row, targets.get(row.id, [])) for row in rows]
 
@@ -67,10 +68,10 @@ async def _targets(session: AsyncSession, ids: list[str]) -> dict[str, list[Volu
     if not ids:
         return found
     rows = await session.exec(
-        select(VolueEventTargetRow)  # type: ignore[call-overload]
-        .where(VolueEventTargetRow.event_id.in_(ids))  # type: ignore[attr-defined]
-        .order_by(VolueEventTargetRow.id)
+        select(VolueEventTargetRow)
+        .where(col(VolueEventTargetRow.event_id).in_(ids))
+        .order_by(col(VolueEventTargetRow.id))
     )
-    for (row,) in rows:
+    for row in rows:
         found.setdefault(row.event_id, []).append(row)
     return found

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import State
-from sqlalchemy import select
+from sqlmodel import select
 
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
@@ -59,7 +59,7 @@ class WebhookSecrets:
             return self._secrets
         found = [self.settings.volue.webhook_secret.value] if self.settings.volue.webhook_secret else []
         async with state.sessions() as session:
-            sealed = [row.secret_sealed for (row,) in await session.exec(select(VolueWebhookRow))]  # type: ignore[call-overload]
+            sealed = [row.secret_sealed for row in await session.exec(select(VolueWebhookRow))]
         if sealed:
             try:
                 box = SecretsBox.from_settings(self.settings)

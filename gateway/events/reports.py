@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from msgspec import Meta
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
@@ -88,7 +88,7 @@ def report_read(row: VolueReportRow) -> ReportRead:
         id=row.id, kind=row.kind, status=row.status, customer_id=row.customer_id,
         site_id=row.site_id, device_id=row.device_id, volue_event_id=row.volue_event_id,
         volue_report_id=row.volue_report_id, last_error=row.last_error, body=row.body,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
         sent_at=as_utc(row.sent_at),
     )
 
@@ -118,10 +118,10 @@ def check_points(points: list[EnergyPoint]) -> None:
 
 async def _meter_point(session: AsyncSession, site_id: str, site_points: list[str],
                        wanted: str | None) -> str:
-    meters = [row for (row,) in await session.exec(
-        select(DeviceRow).where(  # type: ignore[call-overload]
+    meters = list(await session.exec(
+        select(DeviceRow).where(
             DeviceRow.site_id == site_id, DeviceRow.kind == DeviceKind.METER.value,
-            DeviceRow.deleted_at.is_(None)))]  # type: ignore[union-attr]
+            col(DeviceRow.deleted_at).is_(None))))
     known = list(dict.fromkeys([*site_points, *(m.meter_point_id for m in meters if m.meter_point_id)]))
     if wanted is not None:
         if wanted not in known:

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 from msgspec import Meta
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
@@ -25,9 +25,10 @@ from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import SettingsError
 from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
-from gateway.events.service import EVENT_TYPES, FORWARD_KIND, FORWARD_QUEUE
+from gateway.events.service import EVENT_TYPES, FORWARD_KIND
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
+from gateway.outbox.queues import FORWARD_QUEUE
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
@@ -91,7 +92,7 @@ def check_url(url: str) -> None:
 def subscription_read(row: WebhookSubscriptionRow) -> SubscriptionRead:
     return SubscriptionRead(id=row.id, url=row.url, event_types=row.event_types,
                             description=row.description,
-                            created_at=as_utc(row.created_at))  # type: ignore[arg-type]
+                            created_at=as_utc(row.created_at))
 
 
 def delivery_read(row: WebhookDeliveryRow) -> DeliveryRead:
@@ -100,7 +101,7 @@ def delivery_read(row: WebhookDeliveryRow) -> DeliveryRead:
         attempts=row.attempts, first_attempt_at=as_utc(row.first_attempt_at),
         last_attempt_at=as_utc(row.last_attempt_at), next_attempt_at=as_utc(row.next_attempt_at),
         delivered_at=as_utc(row.delivered_at), last_status=row.last_status, last_error=row.last_error,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
     )
 
 
@@ -147,11 +148,11 @@ class SubscriptionController(Controller):
     @get("/", opt=OPS, summary="Live subscriptions")
     async def list_subscriptions(self, session: AsyncSession) -> list[SubscriptionRead]:
         rows = await session.exec(
-            select(WebhookSubscriptionRow)  # type: ignore[call-overload]
-            .where(WebhookSubscriptionRow.deleted_at.is_(None))  # type: ignore[union-attr]
-            .order_by(WebhookSubscriptionRow.created_at, WebhookSubscriptionRow.id)
+            select(WebhookSubscriptionRow)
+            .where(col(WebhookSubscriptionRow.deleted_at).is_(None))
+            .order_by(col(WebhookSubscriptionRow.created_at), col(WebhookSubscriptionRow.id))
         )
-        return [subscription_read(row) for (row,) in rows]
+        return [subscription_read(row) for row in rows]
 
     @get("/{subscription_id:str}", opt=OPS, summary="One subscription")
     async def read(self, session: AsyncSession, subscription_id: str) -> SubscriptionRead:
@@ -177,9 +178,9 @@ class SubscriptionController(Controller):
         query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
         if status is not None:
             query = query.where(WebhookDeliveryRow.status == status)
-        query = query.order_by(WebhookDeliveryRow.created_at.desc(),  # type: ignore[attr-defined]
-                               WebhookDeliveryRow.id.desc()).limit(limit)  # type: ignore[attr-defined]
-        return [delivery_read(d) for (d,) in await session.exec(query)]  # type: ignore[call-overload]
+        query = query.order_by(col(WebhookDeliveryRow.created_at).desc(),
+                               col(WebhookDeliveryRow.id).desc()).limit(limit)
+        return [delivery_read(d) for d in await session.exec(query)]
 
     @post("/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver", opt=OPS, status_code=202,
           summary="Send a delivery again now, with a fresh 24 h retry budget")
@@ -192,10 +193,10 @@ class SubscriptionController(Controller):
             delivery = await session.get(WebhookDeliveryRow, delivery_id)
             if delivery is None or delivery.subscription_id != subscription_id:
                 raise NotFoundError(f"delivery {delivery_id} not found")
-            open_tasks = [t for (t,) in await session.exec(
-                select(OutboxTaskRow).where(  # type: ignore[call-overload]
+            open_tasks = list(await session.exec(
+                select(OutboxTaskRow).where(
                     OutboxTaskRow.entity_id == delivery_id,
-                    OutboxTaskRow.status.in_((TaskStatus.PENDING, TaskStatus.RUNNING))))]  # type: ignore[attr-defined]
+                    col(OutboxTaskRow.status).in_((TaskStatus.PENDING, TaskStatus.RUNNING)))))
             if any(t.status == TaskStatus.RUNNING for t in open_tasks):
                 raise ConflictError("an attempt of this delivery is under way")
             for task in open_tasks:

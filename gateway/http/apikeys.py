@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
 
 import msgspec
-from sqlalchemy import select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.store.tables import ApiKeyRow
@@ -70,12 +70,9 @@ class KeyResolver:
         if hit is not None and hit[0] > now:
             return hit[1]
         async with sessions() as session:
-            row = (
-                await session.exec(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))  # type: ignore[call-overload]
-            ).first()
+            key_row = (await session.exec(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))).first()
         principal = None
-        if row is not None and row[0].revoked_at is None:
-            key_row = row[0]
+        if key_row is not None and key_row.revoked_at is None:
             principal = Principal(key_row.id, key_row.name, frozenset(key_row.scopes))
         if len(self._cache) >= self._max:
             self._cache.clear()

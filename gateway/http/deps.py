@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
@@ -76,7 +76,9 @@ def _nul_path(value: object, path: str) -> str | None:
     return None
 
 
-async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
     """Guard: a valid ``Authorization: Bearer <key>`` whose scopes include the route's ``scope``."""
     header = connection.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -89,8 +91,8 @@ async def authenticate(connection: ASGIConnection, route_handler: BaseRouteHandl
     scope = route_handler.opt.get("scope")
     if scope and not principal.allows(scope):
         raise ForbiddenError(f"this route needs the scope {scope!r}")
-    connection.scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
+    connection.scope["auth"] = principal
 
 
-def principal_of(request: Request) -> Principal:
-    return request.scope["principal"]  # type: ignore[typeddict-item]
+def principal_of(request: Request[Any, Principal, Any]) -> Principal:
+    return request.auth

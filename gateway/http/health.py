@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get
 from sqlalchemy import text
 
@@ -14,12 +16,12 @@ async def live() -> dict[str, str]:
 
 
 @get("/health/ready", tags=["health"], summary="The database (and Redis, when configured) answer")
-async def ready(request: Request) -> Response:
+async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     state = request.app.state
     checks: dict[str, str] = {}
     try:
         async with state.sessions() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            await session.exec(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"

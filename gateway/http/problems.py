@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError
 
 from gateway.core.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
@@ -55,14 +57,14 @@ def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
     return message, path or None
 
 
-def gateway_error_handler(request: Request, exc: GatewayError) -> Response[bytes]:
+def gateway_error_handler(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
     headers = {"WWW-Authenticate": 'Bearer realm="gateway"'} if isinstance(
         exc, UnauthorizedError) else None
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
                             instance=request.url.path, headers=headers)
 
 
-def validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     field = None
     detail = exc.detail
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -73,7 +75,7 @@ def validation_handler(request: Request, exc: ValidationException) -> Response[b
                             instance=request.url.path)
 
 
-def http_error_handler(request: Request, exc: HTTPException) -> Response[bytes]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= 500:
         log.error("unhandled HTTP error on %s: %s", request.url.path, exc.detail)
@@ -82,20 +84,20 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response[bytes]:
                             instance=request.url.path, headers=exc.headers)
 
 
-def integrity_handler(request: Request, exc: IntegrityError) -> Response[bytes]:
+def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[bytes]:
     """A unique index caught a race the pre-checks could not: report it as a conflict."""
     log.warning("integrity error on %s: %s", request.url.path, exc.orig)
     return problem_response(409, "Conflict", "the request conflicts with a record written concurrently",
                             slug="conflict", instance=request.url.path)
 
 
-def internal_handler(request: Request, exc: Exception) -> Response[bytes]:
+def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal error", "the gateway failed to handle the request",
                             slug="internal", instance=request.url.path)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     GatewayError: gateway_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,

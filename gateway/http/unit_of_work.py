@@ -30,7 +30,7 @@ def _json(status: int, payload: Any) -> Response[bytes]:
     return Response(msgspec.json.encode(payload), status_code=status, media_type="application/json")
 
 
-async def write(request: Request, body: bytes, work: Work) -> Response[bytes]:
+async def write(request: Request[Any, Any, Any], body: bytes, work: Work) -> Response[bytes]:
     """Run ``work`` in a transaction honouring ``Idempotency-Key``; return its JSON response."""
     state = request.app.state
     raw_key = request.headers.get("idempotency-key")

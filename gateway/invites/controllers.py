@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, new_id
@@ -63,9 +64,11 @@ def invite_read(row: InviteRow, task: OutboxTaskRow | None) -> InviteRead:
     )
 
 
-async def _with_tasks(session: AsyncSession, query: Any) -> list[tuple[InviteRow, OutboxTaskRow | None]]:
+async def _with_tasks(
+    session: AsyncSession, query: Select[InviteRow]
+) -> list[tuple[InviteRow, OutboxTaskRow | None]]:
     rows = await session.execute(
-        query.add_columns(OutboxTaskRow).outerjoin(OutboxTaskRow, OutboxTaskRow.id == InviteRow.task_id))
+        query.add_columns(OutboxTaskRow).outerjoin(OutboxTaskRow, col(OutboxTaskRow.id) == InviteRow.task_id))
     return [(invite, task) for invite, task in rows]
 
 
@@ -80,7 +83,7 @@ class SiteInvitesController(Controller):
               "address was already invited to the site and that invite has not failed (unless "
               "`force` is true). The customer must be enrolled at Zählerfreunde."
           ))
-    async def create(self, request: Request, site_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, InviteCreate) if body else InviteCreate()
 
@@ -92,8 +95,8 @@ class SiteInvitesController(Controller):
             email = (data.email or customer.email).lower()
             if not data.force:
                 earlier = await _with_tasks(session, select(InviteRow).where(
-                    InviteRow.site_id == site.id, InviteRow.email == email,
-                ).order_by(InviteRow.created_at.desc()))  # type: ignore[attr-defined]
+                    col(InviteRow.site_id) == site.id, col(InviteRow.email) == email,
+                ).order_by(col(InviteRow.created_at).desc()))
                 for invite, task in earlier:
                     view = invite_read(invite, task)
                     if view.status != InviteStatus.FAILED:
@@ -117,7 +120,7 @@ class InviteController(Controller):
 
     @get("/{invite_id:str}", opt=READ, summary="An invite: status and, once sent, its link")
     async def read(self, session: AsyncSession, invite_id: str) -> InviteRead:
-        found = await _with_tasks(session, select(InviteRow).where(InviteRow.id == invite_id))
+        found = await _with_tasks(session, select(InviteRow).where(col(InviteRow.id) == invite_id))
         if not found:
             raise NotFoundError(f"invite {invite_id} not found")
         return invite_read(*found[0])

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import and_, func, or_, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
@@ -22,7 +23,7 @@ from gateway.http.deps import provide_session
 from gateway.http.unit_of_work import write
 from gateway.observability.metrics import count_readings
 from gateway.outbox.plan import OutboxPlanner
-from gateway.readings.batches import READINGS_QUEUE
+from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.ingest import IngestResult, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
@@ -45,7 +46,7 @@ class ReadingRead(Wire):
     delivery: ReadingDelivery
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request[Any, Any, Any], limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -80,7 +81,7 @@ class ReadingsController(Controller):
             "GATEWAY_READINGS_MAX_BODY_BYTES."
         ),
     )
-    async def create(self, request: Request) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         settings = request.app.state.settings
         body = await read_limited(request, settings.readings.max_body_bytes)
         items, errors = decode_items(body)
@@ -161,27 +162,27 @@ class DeviceReadingsController(Controller):
         await records.get_device(session, device_id)
         r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
         query = (
-            select(r.obis_code, r.ts, r.value, r.received_at,  # type: ignore[call-overload]
-                   func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), r.batch_id,
-                   t.status, t.last_error)
-            .outerjoin(b, b.id == r.batch_id)
-            .outerjoin(t, and_(t.entity_id == r.batch_id, t.provider == READINGS_QUEUE))
-            .where(r.device_id == device_id)
+            select(col(r.obis_code), col(r.ts), col(r.value), col(r.received_at),
+                   func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), col(r.batch_id),
+                   col(t.status), col(t.last_error))
+            .outerjoin(b, col(b.id) == r.batch_id)
+            .outerjoin(t, and_(col(t.entity_id) == r.batch_id, col(t.provider) == READINGS_QUEUE))
+            .where(col(r.device_id) == device_id)
         )
         start, end = _bound(from_, "from"), _bound(to, "to")
         if start is not None:
-            query = query.where(r.ts >= start)
+            query = query.where(col(r.ts) >= start)
         if end is not None:
-            query = query.where(r.ts < end)
+            query = query.where(col(r.ts) < end)
         if obis_code is not None:
             try:
-                query = query.where(r.obis_code == parse(obis_code).zaehlerfreunde)
+                query = query.where(col(r.obis_code) == parse(obis_code).zaehlerfreunde)
             except ObisError as exc:
                 raise InvalidError(str(exc), field="obisCode") from None
         if cursor:
             ts, last = decode_cursor(cursor)
-            query = query.where(or_(r.ts > ts, and_(r.ts == ts, r.obis_code > last)))  # type: ignore[operator]
-        rows = (await session.execute(query.order_by(r.ts, r.obis_code).limit(limit + 1))).all()
+            query = query.where(or_(col(r.ts) > ts, and_(col(r.ts) == ts, col(r.obis_code) > last)))
+        rows = (await session.execute(query.order_by(col(r.ts), col(r.obis_code)).limit(limit + 1))).all()
         more = len(rows) > limit
         rows = rows[:limit]
         items = [

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind
@@ -29,7 +29,7 @@ class SiteDevicesController(Controller):
     dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Add a device to a site", responses=DEVICE_CREATED)
-    async def create(self, request: Request, site_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.DeviceCreate)
 
@@ -46,10 +46,10 @@ class SiteDevicesController(Controller):
     async def list_devices(self, session: AsyncSession, site_id: str) -> list[s.DeviceRead]:
         await records.get_site(session, site_id)
         rows = [
-            row for (row,) in await session.exec(
-                select(DeviceRow)  # type: ignore[call-overload]
-                .where(DeviceRow.site_id == site_id, DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
-                .order_by(DeviceRow.created_at, DeviceRow.id)
+            row for row in await session.exec(
+                select(DeviceRow)
+                .where(DeviceRow.site_id == site_id, col(DeviceRow.deleted_at).is_(None))
+                .order_by(col(DeviceRow.created_at), col(DeviceRow.id))
             )
         ]
         links = await records.links_for(session, [row.id for row in rows])
@@ -62,7 +62,7 @@ class CustomerVehiclesController(Controller):
     dependencies = {"session": provide_session}
 
     @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer", responses=DEVICE_CREATED)
-    async def create(self, request: Request, customer_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.VehicleCreate)
 
@@ -78,11 +78,11 @@ class CustomerVehiclesController(Controller):
     async def list_vehicles(self, session: AsyncSession, customer_id: str) -> list[s.DeviceRead]:
         await records.get_customer(session, customer_id)
         rows = [
-            row for (row,) in await session.exec(
-                select(DeviceRow)  # type: ignore[call-overload]
+            row for row in await session.exec(
+                select(DeviceRow)
                 .where(DeviceRow.customer_id == customer_id, DeviceRow.kind == DeviceKind.VEHICLE.value,
-                       DeviceRow.deleted_at.is_(None))  # type: ignore[union-attr]
-                .order_by(DeviceRow.created_at, DeviceRow.id)
+                       col(DeviceRow.deleted_at).is_(None))
+                .order_by(col(DeviceRow.created_at), col(DeviceRow.id))
             )
         ]
         links = await records.links_for(session, [row.id for row in rows])
@@ -95,7 +95,7 @@ class DeviceController(Controller):
     dependencies = {"session": provide_session}
 
     @get("/{device_id:str}", opt=READ, responses=DEVICE_OK)
-    async def read(self, request: Request, device_id: str) -> Response[bytes]:
+    async def read(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, DeviceRow, device_id)
         if row is None:
@@ -103,7 +103,7 @@ class DeviceController(Controller):
         return Response(msgspec.json.encode(records.device_read(row, links)), media_type="application/json")
 
     @patch("/{device_id:str}", opt=WRITE, responses=DEVICE_OK)
-    async def update(self, request: Request, device_id: str) -> Response[bytes]:
+    async def update(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.DeviceUpdate)
 
@@ -116,7 +116,7 @@ class DeviceController(Controller):
         return await write(request, body, work)
 
     @delete("/{device_id:str}", opt=WRITE, status_code=200, responses=DEVICE_OK)
-    async def remove(self, request: Request, device_id: str) -> Response[bytes]:
+    async def remove(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_device(session, device_id)
             customer = await records.get_customer(session, row.customer_id)

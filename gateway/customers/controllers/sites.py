@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import NotFoundError
@@ -29,7 +29,7 @@ class CustomerSitesController(Controller):
 
     @post("/", opt=WRITE, status_code=201, responses=SITE_CREATED,
           summary="Add a site (optionally with devices) to a customer")
-    async def create(self, request: Request, customer_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.SiteCreate)
 
@@ -47,10 +47,10 @@ class CustomerSitesController(Controller):
     async def list_sites(self, session: AsyncSession, customer_id: str) -> list[s.SiteRead]:
         await records.get_customer(session, customer_id)
         rows = [
-            row for (row,) in await session.exec(
-                select(SiteRow)  # type: ignore[call-overload]
-                .where(SiteRow.customer_id == customer_id, SiteRow.deleted_at.is_(None))  # type: ignore[union-attr]
-                .order_by(SiteRow.created_at, SiteRow.id)
+            row for row in await session.exec(
+                select(SiteRow)
+                .where(SiteRow.customer_id == customer_id, col(SiteRow.deleted_at).is_(None))
+                .order_by(col(SiteRow.created_at), col(SiteRow.id))
             )
         ]
         links = await records.links_for(session, [row.id for row in rows])
@@ -63,7 +63,7 @@ class SiteController(Controller):
     dependencies = {"session": provide_session}
 
     @get("/{site_id:str}", opt=READ, responses=SITE_OK)
-    async def read(self, request: Request, site_id: str) -> Response[bytes]:
+    async def read(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, SiteRow, site_id)
         if row is None:
@@ -71,7 +71,7 @@ class SiteController(Controller):
         return Response(msgspec.json.encode(records.site_read(row, links)), media_type="application/json")
 
     @patch("/{site_id:str}", opt=WRITE, responses=SITE_OK)
-    async def update(self, request: Request, site_id: str) -> Response[bytes]:
+    async def update(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         body = await request.body()
         data = decode(body, s.SiteUpdate)
 
@@ -84,7 +84,7 @@ class SiteController(Controller):
         return await write(request, body, work)
 
     @delete("/{site_id:str}", opt=WRITE, status_code=200, responses=SITE_OK)
-    async def remove(self, request: Request, site_id: str) -> Response[bytes]:
+    async def remove(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_site(session, site_id)
             customer = await records.get_customer(session, row.customer_id)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
@@ -63,9 +63,9 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
     return TaskRead(
         id=row.id, provider=row.provider, entity_type=row.entity_type, entity_id=row.entity_id,
         customer_id=row.customer_id, action=row.action, status=row.status, attempts=row.attempts,
-        run_after=as_utc(row.run_after),  # type: ignore[arg-type]
-        last_error=row.last_error, created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-        updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
+        run_after=as_utc(row.run_after),
+        last_error=row.last_error, created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -93,12 +93,12 @@ class SyncController(Controller):
             query = query.where(OutboxTaskRow.provider == provider)
         if entity_id:
             query = query.where(OutboxTaskRow.entity_id == entity_id)
-        query = query.order_by(OutboxTaskRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
-        return [task_read(row) for (row,) in await session.exec(query)]  # type: ignore[call-overload]
+        query = query.order_by(col(OutboxTaskRow.created_at).desc()).limit(limit)
+        return [task_read(row) for row in await session.exec(query)]
 
     @post("/tasks/{task_id:str}/retry", opt=OPS, status_code=200,
           summary="Send a dead task again, with a fresh attempt budget")
-    async def retry(self, request: Request, task_id: str) -> Response[bytes]:
+    async def retry(self, request: Request[Any, Any, Any], task_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             task = await session.get(OutboxTaskRow, task_id)
             if task is None:
@@ -117,7 +117,7 @@ class SyncController(Controller):
         return await write(request, b"", work)
 
     @post("/resync", opt=OPS, status_code=202, summary="Send an entity to its providers again")
-    async def resync(self, request: Request) -> Response[bytes]:
+    async def resync(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         body = await request.body()
         data = decode(body, ResyncRequest)
 
@@ -149,14 +149,14 @@ class SyncHistoryController(Controller):
         if row is None:
             raise NotFoundError(f"customer {customer_id} not found")
         rows = await session.exec(
-            select(UpstreamCallRow)  # type: ignore[call-overload]
+            select(UpstreamCallRow)
             .where(UpstreamCallRow.customer_id == customer_id)
-            .order_by(UpstreamCallRow.id.desc())  # type: ignore[union-attr]
+            .order_by(col(UpstreamCallRow.id).desc())
             .limit(limit)
         )
         return [
-            CallRead(at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type,  # type: ignore[arg-type]
+            CallRead(at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type,
                      entity_id=c.entity_id, task_id=c.task_id, method=c.method, route=c.route,
                      status=c.status, latency_ms=c.latency_ms, error=c.error)
-            for (c,) in rows
+            for c in rows
         ]
