@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.ops.emulators import emulator_servers
+    from gateway.ops.emulators import EmulatorPortBusy, emulator_servers
 
     settings = _settings()
     host = args.host or settings.http.host
@@ -53,7 +54,11 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on",
                                       log_config=None))
     ]
-    emulated = emulator_servers(settings)
+    try:
+        emulated = emulator_servers(settings)
+    except EmulatorPortBusy as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        return 2
     for name, server in emulated:
         console.print(
             f"[yellow]{name}:[/yellow] no base URL configured, using the built-in emulator on "
@@ -83,13 +88,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.ops.emulators import build_emulator
+    from providers.emulation import serve
 
     app = build_emulator(args.provider, token_ttl_s=args.token_ttl, seed=args.seed)
     console.print(f"{args.provider} emulator on http://{args.host}:{args.port}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(app, host=args.host, port=args.port))
     return 0
 
 

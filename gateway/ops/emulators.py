@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import uvicorn
 
 from gateway.core.settings import Settings
+from providers.emulation import install_drop_log_filter
 
 
 def build_emulator(name: str, *, token_ttl_s: float | None = None, seed: int = 0,
@@ -30,8 +32,33 @@ def build_emulator(name: str, *, token_ttl_s: float | None = None, seed: int = 0
     raise ValueError(f"no emulator named {name!r}")
 
 
+class EmulatorPortBusy(RuntimeError):
+    """A built-in emulator's port is taken; the message says which settings choose otherwise."""
+
+
+_STANDALONE = {
+    "volue": ("GATEWAY_VOLUE_BASE_URL", "/energy-coordination/v1", "GATEWAY_VOLUE_EMULATOR_PORT"),
+    "zaehlerfreunde": ("GATEWAY_ZF_BASE_URL", "/partner", "GATEWAY_ZF_EMULATOR_PORT"),
+}
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
-    """One uvicorn server per provider whose base URL is left at ``emulated``."""
+    """One uvicorn server per provider whose base URL is left at ``emulated``.
+
+    Raises :class:`EmulatorPortBusy` when an emulator's port is taken (for example by a
+    standalone ``gateway emulate``), naming the setting that points the gateway at it.
+    """
+    install_drop_log_filter()
     servers = []
     wanted = [
         ("volue", settings.volue.emulated, settings.volue.emulator_port,
@@ -42,7 +69,16 @@ def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
     for name, emulated, port, client_id, secret in wanted:
         if not emulated:
             continue
+        if _port_taken(port):
+            base_var, path, port_var = _STANDALONE[name]
+            raise EmulatorPortBusy(
+                f"port {port} for the built-in {name} emulator is in use. To use an emulator "
+                f"already running there, set {base_var}=http://127.0.0.1:{port}{path}; "
+                f"to start the built-in one elsewhere, set {port_var}."
+            )
         app = build_emulator(name, client_id=client_id, client_secret=secret)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        # No log level and no log config of its own: uvicorn's loggers are shared with the
+        # gateway's server in this process, and setting them here silenced its access log.
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
         servers.append((name, uvicorn.Server(config)))
     return servers

@@ -13,7 +13,7 @@ from providers.emulation.control import control_router
 from providers.emulation.emulation import CONTROL_PREFIX, DEFAULT_TOKEN_PATHS, Emulation
 from providers.emulation.faults import ConnectionDropped, FaultPlan
 from providers.emulation.middleware import fault_middleware
-from providers.emulation.serving import serve, serve_in_thread
+from providers.emulation.serving import install_drop_log_filter, serve, serve_in_thread
 from providers.emulation.stats import EmulatorStats
 from providers.emulation.tokens import TokenStore
 
@@ -27,6 +27,7 @@ __all__ = [
     "TokenStore",
     "control_router",
     "fault_middleware",
+    "install_drop_log_filter",
     "serve",
     "serve_in_thread",
 ]

@@ -15,25 +15,29 @@ from providers.emulation.faults import ConnectionDropped
 
 
 class _DropLogFilter(logging.Filter):
-    """Keeps deliberate drops out of uvicorn's error log."""
+    """Turns a deliberately dropped connection into one line of uvicorn's error log, no traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         while exc is not None:
             if isinstance(exc, ConnectionDropped):
-                return False
+                record.msg, record.args = "connection dropped by the fault plan", ()
+                record.exc_info = record.exc_text = None
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                return True
             exc = exc.__cause__ or exc.__context__
         return True
 
 
-def _install_drop_log_filter() -> None:
+def install_drop_log_filter() -> None:
+    """Log each connection an emulator's fault plan drops as one line (idempotent)."""
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _DropLogFilter) for f in logger.filters):
         logger.addFilter(_DropLogFilter())
 
 
 def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    _install_drop_log_filter()
+    install_drop_log_filter()
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
     )

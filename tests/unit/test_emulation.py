@@ -180,3 +180,33 @@ def test_revoke_tokens_route(served: tuple[httpx.Client, Emulation]) -> None:
     token = emulation.tokens.issue()
     assert client.post("/_emulator/revoke-tokens").status_code == 204
     assert not emulation.tokens.is_valid(token)
+
+
+def test_a_dropped_connection_is_logged_as_one_line() -> None:
+    """uvicorn's error record for a deliberately dropped connection becomes one line, no traceback."""
+    import logging
+
+    from providers.emulation import ConnectionDropped, install_drop_log_filter
+
+    install_drop_log_filter()
+    logger = logging.getLogger("uvicorn.error")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("ASGI callable returned without completing") from ConnectionDropped()
+        except RuntimeError:
+            logger.exception("Exception in ASGI application")
+        logger.error("something else")
+    finally:
+        logger.removeHandler(handler)
+    dropped, other = records
+    assert (dropped.getMessage(), dropped.exc_info, dropped.levelno) == (
+        "connection dropped by the fault plan", None, logging.INFO)
+    assert other.getMessage() == "something else"
