@@ -212,3 +212,27 @@ def test_settings_are_grouped_by_concern() -> None:
     assert SETTING_NAMES["volue_auto_ack_lpc"] == ("volue", "auto_ack_lpc")
     with pytest.raises(TypeError, match="batch_size"):
         load_settings({}, batch_size=250)
+
+
+def test_readme_configuration_table_lists_every_setting_with_its_default() -> None:
+    """README's configuration table has one row per GATEWAY_* setting, none more, with the real default."""
+    import re
+    from pathlib import Path
+
+    from gateway.core.settings import SETTING_NAMES, Secret, variable
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("| variable | default | meaning |"):]
+    table = table[: table.index("\n\n")]
+    row = re.compile(r"^\| `(GATEWAY_\w+)` \|([^|]*)\|", re.M)
+    rows = {m.group(1): m.group(2).strip() for m in row.finditer(table)}
+    assert set(rows) == {variable(name) for name in SETTING_NAMES}
+    defaults = load_settings({})
+    for name, (group, field) in SETTING_NAMES.items():
+        value = getattr(getattr(defaults, group), field)
+        if isinstance(value, Secret | bool):
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        shown = f"`{value}`" if isinstance(value, str) and value else ("empty" if value == "" else str(value))
+        assert rows[variable(name)] == shown, name
