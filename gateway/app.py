@@ -29,6 +29,7 @@ from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
 from gateway.http.deps import authenticate
 from gateway.http.health import live, ready
+from gateway.http.input_guard import refuse_nul_parameters
 from gateway.http.problems import EXCEPTION_HANDLERS
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         ],
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
+        before_request=refuse_nul_parameters,
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),

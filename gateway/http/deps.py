@@ -19,6 +19,12 @@ from providers.lenient import decode_lenient, log_unknown_fields
 
 T = TypeVar("T")
 
+MAX_NESTING = 64
+"""Arrays and objects in a JSON body may nest this deep; deeper bodies are refused with 400."""
+
+_OUTSIDE_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
     async with state.sessions() as session:
@@ -34,6 +40,8 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
     """
     if not body:
         raise InvalidError("the request needs a JSON body")
+    if nests_too_deep(body):
+        raise InvalidError(f"the body nests arrays or objects deeper than {MAX_NESTING} levels")
     try:
         if sent_by is None:
             value = msgspec.json.decode(body, type=type_)
@@ -46,23 +54,53 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
         raise InvalidError(message, field=field) from None
     except msgspec.DecodeError as exc:
         raise InvalidError(f"the body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidError("a string in the body is not valid UTF-8",
+                           field=_bad_text_path(body)) from None
     if check_text:
         refuse_nul(body)
     return value
+
+
+def nests_too_deep(body: bytes) -> bool:
+    """Whether the arrays and objects of a JSON text nest deeper than :data:`MAX_NESTING`
+    (brackets inside strings not counted).
+
+    Cheap for ordinary bodies: the bracket count bounds the depth, and only a body with
+    more brackets than the limit is scanned.
+    """
+    if body.count(b"[") + body.count(b"{") <= MAX_NESTING:
+        return False
+    unquoted = body.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2]
+    depth = deepest = 0
+    for byte in b"".join(unquoted).translate(None, _OUTSIDE_BRACKETS):
+        depth += _DEPTH_STEP[byte]
+        deepest = max(deepest, depth)
+    return deepest > MAX_NESTING
+
+
+def _bad_text_path(body: bytes) -> str | None:
+    """The field whose string holds the bytes that are not UTF-8, when the rest is valid JSON."""
+    try:
+        value = msgspec.json.decode(body.decode("utf-8", errors="replace"))
+    except msgspec.DecodeError:
+        return None
+    return _text_path(value, "", "\ufffd") or None
 
 
 def refuse_nul(body: bytes) -> None:
     """Refuse a (valid JSON) body with a string holding U+0000, which PostgreSQL cannot store."""
     if b"\\u0000" not in body:
         return
-    field = _nul_path(msgspec.json.decode(body), "")
+    field = _text_path(msgspec.json.decode(body), "", "\x00")
     if field is not None:
         raise InvalidError("text may not contain the NUL character (U+0000)", field=field or None)
 
 
-def _nul_path(value: object, path: str) -> str | None:
+def _text_path(value: object, path: str, char: str) -> str | None:
+    """The path of the first string in ``value`` holding ``char`` ("" for the top level)."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return path if char in value else None
     if isinstance(value, list):
         items: list[tuple[str, object]] = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
     elif isinstance(value, dict):
@@ -70,7 +108,7 @@ def _nul_path(value: object, path: str) -> str | None:
     else:
         return None
     for item_path, item in items:
-        found = _nul_path(item, item_path)
+        found = _text_path(item, item_path, char)
         if found is not None:
             return found
     return None

@@ -102,6 +102,10 @@ class ReadingsController(Controller):
         return response
 
 
+EPOCH_RANGE = range(0, 253_402_300_800)
+"""Epoch seconds a reading's time may have: 1970-01-01 up to the end of year 9999."""
+
+
 def encode_cursor(ts: int, obis_code: str) -> str:
     """The position after the reading (``ts``, ``obis_code``) in a device's listing."""
     return base64.urlsafe_b64encode(f"{ts}:{obis_code}".encode()).decode().rstrip("=")
@@ -113,7 +117,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         ts, separator, obis_code = raw.decode().partition(":")
         # Digits alone after the timestamp are a reading id: a cursor handed out before
         # readings were keyed by (device, code, ts).
-        if not separator or not obis_code or obis_code.isdigit():
+        if not separator or not obis_code or obis_code.isdigit() or int(ts) not in EPOCH_RANGE:
             raise ValueError(cursor)
         return int(ts), obis_code
     except (ValueError, UnicodeDecodeError):
@@ -124,9 +128,12 @@ def _bound(value: str | None, name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value) if value.lstrip("-").isdigit() else epoch_seconds(value)
-    except ValueError as exc:
+        seconds = int(value) if value.lstrip("-").isdigit() else epoch_seconds(value)
+    except (ValueError, OverflowError) as exc:
         raise InvalidError(str(exc), field=name) from None
+    if seconds not in EPOCH_RANGE:
+        raise InvalidError(f"{name} must lie between 1970 and the end of year 9999", field=name)
+    return seconds
 
 
 def _delivery(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,

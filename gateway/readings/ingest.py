@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import InvalidError
 from gateway.core.wire import Wire
+from gateway.http.deps import MAX_NESTING, nests_too_deep
 from gateway.http.problems import field_of
 from gateway.outbox.plan import OutboxPlanner
 from gateway.readings.batches import DELIVERY_PROVIDER, Batcher, Row, queue_deliveries, store
@@ -93,6 +94,10 @@ def decode_items(body: bytes) -> tuple[list[ReadingIn | None], list[ItemError]]:
         return list(msgspec.json.decode(body, type=ReadingsIn).readings), []
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
+    except UnicodeDecodeError:
+        raise InvalidError("a string in the body is not valid UTF-8") from None
+    if nests_too_deep(body):
+        raise InvalidError(f"the body nests arrays or objects deeper than {MAX_NESTING} levels")
     try:
         raw = json.loads(body)
     except ValueError as exc:
