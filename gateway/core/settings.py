@@ -114,6 +114,9 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     emulator_port: Count = 8101
     auto_ack_lpc: bool = False
     """Acknowledge Volue LPC requests automatically with the matching report."""
+    accept_legacy_signature: bool = False
+    """Also accept the quickstart's ``Spark-Signature`` header (the webhook secret in clear)
+    on notifications without ``x-payload-signature``; off: only the HMAC signature counts."""
 
     @property
     def emulated(self) -> bool:

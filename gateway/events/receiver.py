@@ -2,8 +2,9 @@
 
 No API key: the signature is the authentication. ``x-payload-signature`` must be
 base64(HMAC-SHA256(raw body, secret)) for one of the known secrets, checked in
-constant time over the exact bytes received. Without that header the seed's
-``Spark-Signature`` (the secret itself) is accepted instead. The secrets are
+constant time over the exact bytes received. The seed's ``Spark-Signature`` (the
+secret itself, in clear) is accepted instead, on a notification without that header,
+only when ``GATEWAY_VOLUE_ACCEPT_LEGACY_SIGNATURE`` is on. The secrets are
 ``GATEWAY_VOLUE_WEBHOOK_SECRET`` and those of the webhooks registered with
 ``gateway volue webhooks register`` (decrypted, cached for a few seconds).
 
@@ -75,13 +76,14 @@ class WebhookSecrets:
         self._until = 0.0
 
 
-def authentic(body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> bool:
+def authentic(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], *,
+              accept_legacy: bool = False) -> bool:
     """Whether the notification is signed with one of ``secrets`` (see the module docstring)."""
     signature = headers.get(SIGNATURE_HEADER)
     if signature is not None:
         return any(verify(body, signature, secret) for secret in secrets)
     legacy = headers.get(LEGACY_SECRET_HEADER.lower())
-    if legacy is None:
+    if legacy is None or not accept_legacy:
         return False
     given = legacy.encode("utf-8")
     matches = [hmac.compare_digest(given, secret.encode("utf-8")) for secret in secrets]
@@ -102,7 +104,8 @@ async def volue_webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await request.body()
     state = request.app.state
     secrets = await _secrets_of(state).current(state)
-    if not secrets or not authentic(body, request.headers, secrets):
+    accept_legacy = state.settings.volue.accept_legacy_signature
+    if not secrets or not authentic(body, request.headers, secrets, accept_legacy=accept_legacy):
         client = request.client.host if request.client else "unknown"
         log.warning("refused a Volue notification from %s: %s", client,
                     "no webhook secret is configured" if not secrets else "signature mismatch")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -35,8 +37,22 @@ def _vector(name: str) -> tuple[bytes, str]:
 
 @pytest.fixture
 async def receiver(database_url: str) -> AsyncIterator[AsyncTestClient]:
+    async with _receiver(database_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def legacy_receiver(database_url: str) -> AsyncIterator[AsyncTestClient]:
+    """A receiver that also accepts the seed's Spark-Signature (GATEWAY_VOLUE_ACCEPT_LEGACY_SIGNATURE)."""
+    async with _receiver(database_url, volue_accept_legacy_signature=True) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def _receiver(database_url: str, **overrides: Any) -> AsyncIterator[AsyncTestClient]:
     settings = load_settings({}, database_url=database_url, admin_api_key=ADMIN_KEY,
-                             volue_webhook_secret=KEY, secrets_key=Fernet.generate_key().decode())
+                             volue_webhook_secret=KEY, secrets_key=Fernet.generate_key().decode(),
+                             **overrides)
     async with AsyncTestClient(create_app(settings, embedded_worker=False)) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
         yield client
@@ -109,18 +125,25 @@ async def test_repeated_notification_is_stored_once(receiver: AsyncTestClient) -
     assert len((await receiver.get("/v1/events")).json()) == 1
 
 
-async def test_seed_spark_signature_is_accepted(receiver: AsyncTestClient) -> None:
-    """Without x-payload-signature the seed's Spark-Signature (the secret) is accepted; a wrong one is not."""
+async def test_seed_spark_signature_is_refused_by_default(receiver: AsyncTestClient) -> None:
+    """The seed's Spark-Signature (the secret in clear) authenticates nothing without the setting."""
     body, _ = _vector(VECTOR_NAMES[0])
-    assert (await _post(receiver, body, {"Spark-Signature": "Secret123"})).status_code == 401
-    assert (await _post(receiver, body, {"Spark-Signature": KEY})).status_code == 200
+    assert (await _post(receiver, body, {"Spark-Signature": KEY})).status_code == 401
 
 
-async def test_x_payload_signature_wins_over_spark_signature(receiver: AsyncTestClient) -> None:
+async def test_seed_spark_signature_is_accepted_when_turned_on(legacy_receiver: AsyncTestClient) -> None:
+    """With the setting on, a notification may carry the secret instead; a wrong secret still fails."""
+    body, _ = _vector(VECTOR_NAMES[0])
+    assert (await _post(legacy_receiver, body, {"Spark-Signature": "Secret123"})).status_code == 401
+    assert (await _post(legacy_receiver, body, {"Spark-Signature": KEY})).status_code == 200
+
+
+async def test_x_payload_signature_wins_over_spark_signature(legacy_receiver: AsyncTestClient) -> None:
     """A body whose x-payload-signature fails is refused even when Spark-Signature carries the secret."""
     body, signature = _vector(VECTOR_NAMES[0])
     changed = body.replace(b"SE1", b"SE2")
-    response = await _post(receiver, changed, {"x-payload-signature": signature, "Spark-Signature": KEY})
+    response = await _post(legacy_receiver, changed,
+                           {"x-payload-signature": signature, "Spark-Signature": KEY})
     assert response.status_code == 401
 
 
