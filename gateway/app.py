@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.core.heap import startup_objects_frozen
@@ -28,6 +27,7 @@ from gateway.events.reports import DeviceReportsController, ReportController, Si
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
 from gateway.http.deps import authenticate
+from gateway.http.docs import docs_assets_router, docs_render_plugin
 from gateway.http.health import live, ready
 from gateway.http.input_guard import refuse_nul_parameters
 from gateway.http.problems import EXCEPTION_HANDLERS
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             ready,
             volue_webhook,
             metrics_endpoint,
+            docs_assets_router(),
             Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
                    security=[{"apiKey": []}]),
         ],
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             title="Energy integration gateway",
             version="1.0.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/")],
+            render_plugins=[docs_render_plugin()],
             components=Components(
                 security_schemes={
                     "apiKey": SecurityScheme(type="http", scheme="bearer",

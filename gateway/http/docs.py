@@ -1,0 +1,32 @@
+"""The interactive API docs at ``/schema``, served with every asset from the gateway itself.
+
+Swagger UI's script and style come from the ``swagger-ui-bundle`` package and are
+served under ``/schema/assets``, so the page works on a machine without internet
+access (no CDN, no web fonts, no remote favicon).
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+ASSETS_PATH = "/schema/assets"
+
+
+def docs_assets_router() -> Router:
+    """Swagger UI's files, without an API key (the docs page needs them before any sign-in)."""
+    return create_static_files_router(path=ASSETS_PATH, directories=[swagger_ui_path],
+                                      include_in_schema=False, name="docs-assets")
+
+
+def docs_render_plugin() -> SwaggerRenderPlugin:
+    """The page at ``/schema``: Swagger UI on the served document, loading only local assets."""
+    return SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+        css_url=f"{ASSETS_PATH}/swagger-ui.css",
+        standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+        favicon="",
+    )
