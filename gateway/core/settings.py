@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import msgspec
 from cryptography.fernet import Fernet
 
+from gateway.core.targets import TargetPolicy
+
 ENV_PREFIX = "GATEWAY_"
 EVENTS_RETENTION_MIN_S = 2 * 86_400.0
 """Events are kept at least this long: the reconciliation poll looks back a day."""
@@ -210,6 +212,9 @@ class ForwardingSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("fo
     """Deliveries are retried until their first attempt is this old."""
     backoff_max_s: Seconds = 3_600.0
     timeout_s: Seconds = 10.0
+    allowed_targets: str = ""
+    """Networks (CIDR) and host names subscriber webhooks may go to besides public addresses,
+    comma-separated (see :mod:`gateway.core.targets`)."""
 
 
 class SecretsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("secrets_")):
@@ -419,6 +424,10 @@ def _check(s: Settings) -> None:
         value = getattr(getattr(s, place.group), place.info.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise SettingsError(f"{variable(name)} must be {_expectation(place.info.type)}, not {value!r}")
+    try:
+        TargetPolicy.parse(s.forwarding.allowed_targets)
+    except ValueError as exc:
+        raise SettingsError(f"{variable('forward_allowed_targets')}: {exc}") from None
     if not (s.store.database_url.startswith("sqlite+aiosqlite://")
             or s.store.database_url.startswith("postgresql+asyncpg://")):
         raise SettingsError(

@@ -40,6 +40,7 @@ from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
+from gateway.core.targets import Resolver, TargetPolicy, TargetRefused, check_target
 from gateway.events.service import FORWARD_KIND, EventRead, event_read
 from gateway.outbox.engine import RoundResult, SyncEngine, backoff_s
 from gateway.outbox.queues import FORWARD_QUEUE
@@ -93,8 +94,11 @@ class ForwardingKind:
     entity_type = FORWARD_KIND
     queue = FORWARD_QUEUE
 
-    def __init__(self, *, settings: Settings) -> None:
+    def __init__(self, *, settings: Settings, resolver: Resolver | None = None) -> None:
         self.settings = settings
+        self.policy = TargetPolicy.parse(settings.forwarding.allowed_targets)
+        self.resolver = resolver
+        """How subscriber host names are resolved before each delivery (default: the system's)."""
         self._box: SecretsBox | None = None
 
     def _secrets(self) -> SecretsBox:
@@ -142,7 +146,13 @@ class ForwardingKind:
                 "webhook-signature": sign(box.open(subscription.secret_sealed), delivery.id, stamp, body),
             }
             try:
-                response = await client.post(subscription.url, content=body, headers=headers)
+                target = await check_target(subscription.url, self.policy, resolver=self.resolver)
+                # Connect to the address just checked; the name goes in Host and TLS SNI.
+                headers["host"] = target.host_header()
+                response = await client.post(target.pinned_url(), content=body, headers=headers,
+                                             extensions={"sni_hostname": target.host})
+            except TargetRefused as exc:
+                attempt = Attempt(at=now, delivered=False, error=str(exc)[:500])
             except httpx.HTTPError as exc:
                 attempt = Attempt(at=now, delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
             else:

@@ -23,6 +23,7 @@ from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import SettingsError
+from gateway.core.targets import TargetPolicy, TargetRefused, check_registration
 from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
 from gateway.events.service import EVENT_TYPES, FORWARD_KIND
@@ -125,11 +126,16 @@ class SubscriptionController(Controller):
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         data = decode(await request.body(), SubscriptionCreate)
         check_url(data.url)
+        state = request.app.state
+        try:
+            await check_registration(data.url, TargetPolicy.parse(state.settings.forwarding.allowed_targets),
+                                     resolver=state.get("target_resolver"))
+        except TargetRefused as exc:
+            raise InvalidError(str(exc), field="url") from None
         for index, event_type in enumerate(data.event_types):
             if event_type not in EVENT_TYPES:
                 raise InvalidError(f"unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}",
                                    field=f"eventTypes[{index}]")
-        state = request.app.state
         try:
             box = SecretsBox.from_settings(state.settings)
         except SettingsError as exc:

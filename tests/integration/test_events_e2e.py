@@ -86,6 +86,7 @@ async def stack(database_url: str, emulators: dict[str, Any],
         volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
         zf_base_url=emulators["zf_url"] + "/partner", sync_backoff_base_s=0.05,
         secrets_key=Fernet.generate_key().decode(), events_poll_interval_s=1,
+        forward_allowed_targets="127.0.0.0/8",  # the test subscriber listens on loopback
     )
     async with httpx.AsyncClient() as plain:
         token = (await plain.post(emulators["volue_url"] + "/connect/token", data={

@@ -24,9 +24,13 @@ from providers.volue.webhooks import sign
 from tests.conftest import ADMIN_KEY
 
 VOLUE_SECRET = "volue-secret"
+LOOPBACK = "127.0.0.0/8, billing.internal, host.internal"
+"""The test subscribers listen on loopback, which webhooks may reach only when allowed; the named
+hosts are never delivered to, and allowed names are not looked up when registered."""
 
 
 def _settings(database_url: str, **extra: Any) -> Any:
+    extra.setdefault("forward_allowed_targets", LOOPBACK)
     return load_settings({}, database_url=database_url, admin_api_key=ADMIN_KEY,
                          volue_webhook_secret=VOLUE_SECRET, secrets_key=Fernet.generate_key().decode(),
                          events_poll_interval_s=0, sync_backoff_base_s=0.05, **extra)
