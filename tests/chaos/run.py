@@ -41,14 +41,16 @@ class Size:
     reports: int
     change_share: float
     worker_kill_every_s: float
+    faulted_s: float
+    """Faults and kills go on at least this long, so that the workers sync under them."""
     quiescence_s: float
     """How long to wait, faults off, for the gateway to have nothing open."""
 
 
 REDUCED = Size(customers=24, batch=6, readings=4_000, invites=6, reports=6, change_share=0.25,
-               worker_kill_every_s=4.0, quiescence_s=60.0)
+               worker_kill_every_s=4.0, faulted_s=45.0, quiescence_s=60.0)
 FULL = Size(customers=300, batch=50, readings=100_000, invites=60, reports=60, change_share=0.2,
-            worker_kill_every_s=8.0, quiescence_s=600.0)
+            worker_kill_every_s=8.0, faulted_s=240.0, quiescence_s=600.0)
 
 
 def readings_in_flight_bound(worker_kills: int) -> int:
@@ -100,6 +102,7 @@ async def chaos_run(database_url: str, size: Size, *, say: bool = True) -> Verdi
     caller = Caller(stack.api_url, ledger, seed=13)
     try:
         stack.set_faults(FAULTS)
+        faults_until = time.perf_counter() + size.faulted_s
         log(f"stack up (API {stack.api_url}); faults on: {FAULTS}")
         stop = asyncio.Event()
         killer = asyncio.create_task(_kill_workers(stack, size.worker_kill_every_s, stop))
@@ -116,6 +119,7 @@ async def chaos_run(database_url: str, size: Size, *, say: bool = True) -> Verdi
         await send_invites_and_reports(caller, invites=size.invites, reports=size.reports)
         log(f"{ledger.readings_accepted} readings, {len(ledger.invites)} invites, "
             f"{len(ledger.reports)} reports accepted")
+        await asyncio.sleep(max(0.0, faults_until - time.perf_counter()))
         stop.set()
         await killer
         api_killer.cancel()
