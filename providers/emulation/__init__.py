@@ -2,8 +2,9 @@
 
 Each emulator owns one :class:`Emulation`. :func:`fault_middleware` (``middleware.py``) injects
 the faults of the current :class:`FaultPlan` (``faults.py``: latency, 5xx, 429 with
-``Retry-After``, dropped connections) before a route handler runs and counts every
-answered request per route template and status (``stats.py``);
+``Retry-After``, dropped connections, slow answers past the client's timeout, lost
+answers) before a route handler runs and counts every answered request per route
+template and status (``stats.py``);
 :func:`control_router` mounts the control surface under ``/_emulator``
 (``control.py``, never faulted, never counted). ``tokens.py`` issues the bearer
 tokens, ``serving.py`` runs an app under uvicorn.

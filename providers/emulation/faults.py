@@ -20,6 +20,13 @@ class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename
     rate_limit_rate: float = 0.0
     retry_after_s: int = 1
     drop_rate: float = 0.0
+    slow_rate: float = 0.0
+    """Share of requests answered only after ``slow_ms`` (meant to be past the client's timeout)."""
+    slow_ms: int = 0
+    slow_processed: bool = True
+    """Whether a slow request is processed (its answer held back) or answered 503 unprocessed."""
+    lost_rate: float = 0.0
+    """Share of requests processed whose answer is replaced by a 502 (the work is done upstream)."""
     seed: int = 0
     paths: list[str] = msgspec.field(default_factory=list)
 
@@ -28,20 +35,33 @@ class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename
         found: list[str] = []
         if self.latency_ms_min < 0 or self.latency_ms_max < self.latency_ms_min:
             found.append("latencyMsMin must be >= 0 and <= latencyMsMax")
-        rates = (self.error_rate, self.rate_limit_rate, self.drop_rate)
+        rates = (
+            self.error_rate, self.rate_limit_rate, self.drop_rate, self.slow_rate, self.lost_rate
+        )
         if any(rate < 0.0 or rate > 1.0 for rate in rates):
-            found.append("errorRate, rateLimitRate and dropRate must lie in [0, 1]")
+            found.append(
+                "errorRate, rateLimitRate, dropRate, slowRate and lostRate must lie in [0, 1]"
+            )
         elif sum(rates) > 1.0 + 1e-9:
-            found.append("errorRate + rateLimitRate + dropRate must not exceed 1")
+            found.append(
+                "errorRate + rateLimitRate + dropRate + slowRate + lostRate must not exceed 1"
+            )
         if self.retry_after_s < 0:
             found.append("retryAfterS must be >= 0")
+        if self.slow_ms < 0 or (self.slow_rate and not self.slow_ms):
+            found.append("slowMs must be >= 0, and > 0 when slowRate is set")
         return found
 
     @property
     def is_active(self) -> bool:
         """Whether the plan injects anything at all."""
         return bool(
-            self.latency_ms_max or self.error_rate or self.rate_limit_rate or self.drop_rate
+            self.latency_ms_max
+            or self.error_rate
+            or self.rate_limit_rate
+            or self.drop_rate
+            or self.slow_rate
+            or self.lost_rate
         )
 
 

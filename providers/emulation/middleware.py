@@ -3,24 +3,78 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from providers.emulation.emulation import CONTROL_PREFIX, Emulation
-from providers.emulation.faults import ERROR_STATUSES, drop_connection, send_problem
+from providers.emulation.faults import (
+    ERROR_STATUSES,
+    FaultPlan,
+    drop_connection,
+    send_problem,
+)
 
 
 def _route_key(scope: Scope) -> str:
     return f"{scope.get('method', 'GET')} {scope.get('path_template', scope['path'])}"
 
 
+class _Held(enum.Enum):
+    """What happens to the answer of a request the handler processes."""
+
+    NONE = "none"
+    SLOW = "slow"
+    """Sent after ``slowMs``."""
+    LOST = "lost"
+    """Replaced by a 502."""
+
+
+async def _answer_held(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    held: _Held,
+    plan: FaultPlan,
+    emulation: Emulation,
+    route: str,
+) -> None:
+    """Process the request, then send its answer late (slow) or a 502 instead (lost).
+
+    The request is counted under the status the handler produced: the emulator did the work,
+    whatever the client saw.
+    """
+    messages: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    status = next(
+        (m["status"] for m in messages if m["type"] == "http.response.start"), 0
+    )
+    if status:
+        emulation.stats.count_request(route, status)
+    if held is _Held.LOST:
+        await send_problem(send, 502, "Injected lost answer")
+        return
+    await asyncio.sleep(plan.slow_ms / 1000)
+    for message in messages:
+        await send(message)
+
+
 def fault_middleware(emulation: Emulation) -> Callable[[ASGIApp], ASGIApp]:
     """Middleware that applies ``emulation``'s fault plan before the route handler runs.
 
     Every HTTP request outside ``/_emulator`` is counted per route template and
-    status; a dropped connection is counted as a drop.
+    status; a dropped connection is counted as a drop. A slow answer (``slowRate``) is
+    processed and sent after ``slowMs`` (or, with ``slowProcessed`` false, answered 503
+    after ``slowMs`` without being processed); a lost answer (``lostRate``) is processed
+    and the client gets 502. Both are counted under the handler's own status.
     """
 
     def factory(app: ASGIApp) -> ASGIApp:
@@ -38,6 +92,7 @@ def fault_middleware(emulation: Emulation) -> Callable[[ASGIApp], ASGIApp]:
                 await send(message)
 
             plan = emulation.faults
+            held = _Held.NONE
             if plan.is_active and emulation.applies_to(scope["path"]):
                 rng = emulation.rng
                 if plan.latency_ms_max:
@@ -59,6 +114,20 @@ def fault_middleware(emulation: Emulation) -> Callable[[ASGIApp], ASGIApp]:
                     await send_problem(counting_send, 429, "Too Many Requests", retry)
                     emulation.stats.count_request(route, 429)
                     return
+                draw -= plan.rate_limit_rate
+                if draw < plan.slow_rate:
+                    if not plan.slow_processed:
+                        await asyncio.sleep(plan.slow_ms / 1000)
+                        await send_problem(counting_send, 503, "Injected slow failure")
+                        emulation.stats.count_request(route, 503)
+                        return
+                    held = _Held.SLOW
+                elif draw - plan.slow_rate < plan.lost_rate:
+                    held = _Held.LOST
+            if held is not _Held.NONE:
+                await _answer_held(app, scope, receive, send, held=held, plan=plan,
+                                   emulation=emulation, route=route)
+                return
             try:
                 await app(scope, receive, counting_send)
             finally:

@@ -28,9 +28,15 @@ class FakeClock:
         return self.now
 
 
-def _app(emulation: Emulation) -> Litestar:
+def _app(emulation: Emulation, made: list[str] | None = None) -> Litestar:
     @get("/things/{thing_id:str}", sync_to_thread=False)
     def thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    @post("/things/{thing_id:str}", sync_to_thread=False)
+    def make_thing(thing_id: str) -> dict[str, str]:
+        if made is not None:
+            made.append(thing_id)
         return {"id": thing_id}
 
     @post("/connect/token", sync_to_thread=False)
@@ -38,7 +44,7 @@ def _app(emulation: Emulation) -> Litestar:
         return {"access_token": emulation.tokens.issue()}
 
     return Litestar(
-        [thing, token, control_router(emulation, lambda: {"things": 7})],
+        [thing, make_thing, token, control_router(emulation, lambda: {"things": 7})],
         middleware=[fault_middleware(emulation)],
         logging_config=None,
     )
@@ -49,6 +55,14 @@ def served() -> Iterator[tuple[httpx.Client, Emulation]]:
     emulation = Emulation(token_ttl_s=60.0)
     with serve_in_thread(_app(emulation)) as url, httpx.Client(base_url=url) as client:
         yield client, emulation
+
+
+@pytest.fixture
+def served_with_log() -> Iterator[tuple[httpx.Client, Emulation, list[str]]]:
+    emulation = Emulation(token_ttl_s=60.0)
+    made: list[str] = []
+    with serve_in_thread(_app(emulation, made)) as url, httpx.Client(base_url=url) as client:
+        yield client, emulation, made
 
 
 def _put_faults(client: httpx.Client, **plan: object) -> None:
@@ -210,3 +224,55 @@ def test_a_dropped_connection_is_logged_as_one_line() -> None:
     assert (dropped.getMessage(), dropped.exc_info, dropped.levelno) == (
         "connection dropped by the fault plan", None, logging.INFO)
     assert other.getMessage() == "something else"
+
+
+def test_slow_answer_is_processed_and_sent_past_the_timeout(
+    served_with_log: tuple[httpx.Client, Emulation, list[str]],
+) -> None:
+    """slowRate 1 processes the request and holds its answer for slowMs: a client with a
+    shorter timeout gives up, yet the work is done and counted under the handler's status."""
+    client, emulation, made = served_with_log
+    _put_faults(client, slowRate=1.0, slowMs=400)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("/things/a", timeout=0.1)
+    began = time.perf_counter()
+    assert client.post("/things/b", timeout=5).json() == {"id": "b"}
+    assert time.perf_counter() - began >= 0.4
+    assert made == ["a", "b"]
+    assert emulation.stats.requests["POST /things/{thing_id}"][201] == 2
+
+
+def test_slow_answer_unprocessed_is_503_after_the_delay(
+    served_with_log: tuple[httpx.Client, Emulation, list[str]],
+) -> None:
+    """With slowProcessed false a slow request is answered 503 after slowMs, never processed."""
+    client, emulation, made = served_with_log
+    _put_faults(client, slowRate=1.0, slowMs=200, slowProcessed=False)
+    began = time.perf_counter()
+    assert client.post("/things/a").status_code == 503
+    assert time.perf_counter() - began >= 0.2
+    assert made == []
+    assert emulation.stats.requests["POST /things/{thing_id}"][503] == 1
+
+
+def test_lost_answer_is_processed_then_502(
+    served_with_log: tuple[httpx.Client, Emulation, list[str]],
+) -> None:
+    """lostRate 1 runs the handler, then answers 502: the work exists, the client saw a failure."""
+    client, emulation, made = served_with_log
+    _put_faults(client, lostRate=1.0)
+    response = client.post("/things/a")
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
+    assert made == ["a"]
+    assert emulation.stats.requests["POST /things/{thing_id}"] == {201: 1}
+
+
+def test_slow_and_lost_rates_are_validated(served: tuple[httpx.Client, Emulation]) -> None:
+    """slowRate needs slowMs, and every rate counts towards the total of 1."""
+    client, _ = served
+    assert client.put("/_emulator/faults", json={"slowRate": 0.1}).status_code == 400
+    too_much = {"errorRate": 0.5, "slowRate": 0.3, "slowMs": 10, "lostRate": 0.3}
+    assert client.put("/_emulator/faults", json=too_much).status_code == 400
+    assert client.put("/_emulator/faults", json={"lostRate": 1.5}).status_code == 400
+    _put_faults(client, errorRate=0.2, slowRate=0.05, slowMs=100, lostRate=0.05)
