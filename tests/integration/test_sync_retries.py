@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,11 +17,10 @@ from providers.emulation import FaultPlan
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
 
-Client = Callable[..., Any]
-
 
 @asynccontextmanager
-async def gateway(database_url: str, emulators: dict[str, Any], **overrides: Any) -> AsyncIterator[AsyncTestClient]:
+async def gateway(database_url: str, emulators: dict[str, Any],
+                  **overrides: Any) -> AsyncIterator[AsyncTestClient]:
     settings = load_settings(
         {}, database_url=database_url, admin_api_key=ADMIN_KEY,
         volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
@@ -70,7 +69,7 @@ async def _tasks(client: AsyncTestClient, **query: str) -> list[dict[str, Any]]:
 async def test_an_outage_longer_than_the_old_attempt_budget_ends_synced(
     database_url: str, emulators: dict[str, Any]
 ) -> None:
-    """Five seconds of 5xx (old budget: 3 attempts) then recovery: all synced, none dead, no attempts while open."""
+    """5 s of 5xx (old budget: 3 attempts), then recovery: all synced, none dead, none spent while open."""
     zf = emulators["zf"].state.emulation
     async with gateway(database_url, emulators, sync_max_attempts=3, sync_circuit_failures=3,
                        sync_circuit_open_s=1.0) as client:
@@ -119,7 +118,7 @@ async def test_a_429_pauses_the_provider_and_spends_no_attempt(
 async def test_an_operator_retry_after_a_timed_out_create_makes_one_space(
     database_url: str, emulators: dict[str, Any]
 ) -> None:
-    """A timed-out space create, dead-lettered and retried by ops, looks for the earlier create first: one space."""
+    """A timed-out space create, dead-lettered and retried by ops, looks for its earlier create: one space."""
     zf = emulators["zf"].state.emulation
     async with gateway(database_url, emulators, upstream_timeout_s=0.3, sync_retry_budget_s=0) as client:
         zf.set_faults(FaultPlan(latency_ms_min=800, latency_ms_max=800, paths=["/partner/spaces"]))
