@@ -24,7 +24,7 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
     return [
         ReadingsDelivery(settings=settings),
         InviteDelivery(),
-        ReportKind(max_attempts=settings.sync.max_attempts),
+        ReportKind(),
         ForwardingKind(settings=settings),
     ]
 

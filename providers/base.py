@@ -18,8 +18,9 @@ credentials probe   a token fetch with the configured credentials
 Exceptions, drawn once::
 
     ProviderError                 anything an adapter raises about an upstream call
-    ├── TransientError            timeouts, connection errors, 500/502/503/504, 429
-    │                             (``retry_after`` seconds when the provider said so)
+    ├── TransientError            timeouts, connection errors, 500/502/503/504, 408, 429
+    │                             (``retry_after`` seconds when the provider said so;
+    │                             ``maybe_sent`` when the request may have been carried out)
     ├── AuthError                 401 that survived one token refresh, 403, bad client credentials
     ├── ConflictError             409 on an id we own whose read-back differs from ours
     └── RejectedError             any other 4xx: the provider refused the payload (``status``,
@@ -71,9 +72,13 @@ class TransientError(ProviderError):
         status: int | None = None,
         route: str | None = None,
         retry_after: float | None = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message, status=status, route=route)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
+        """The request may have reached the provider and been carried out (a 5xx, or a timeout
+        or dropped connection after it was sent): a create must look before it is sent again."""
 
 
 class AuthError(ProviderError):
@@ -123,10 +128,11 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     parent the upstream object hangs under (Zählerfreunde: the space of a device,
     the parent space of a site). ``site`` is the device's site. ``meter_point_ids``
     is every meter point id at a site (its own plus its meters'), for providers
-    that carry them on the site. ``attempt`` counts earlier tries: above 0 the
-    earlier call may have reached the provider, so creates look before they leap;
-    ``taken_external_ids`` are provider ids already linked to other entities of the
-    same type, which such a look must never adopt.
+    that carry them on the site. ``attempt`` counts earlier tries; ``maybe_sent`` says
+    an earlier try of the task (before an operator's retry too) may have reached the
+    provider, so creates look before they leap; ``taken_external_ids`` are provider ids
+    already linked to other entities of the same type, which such a look must never
+    adopt. ``round_id`` names the engine's round, so its tasks can share one lookup.
     """
 
     task_id: str
@@ -137,7 +143,9 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     site: Site | None = None
     meter_point_ids: tuple[str, ...] = ()
     attempt: int = 0
+    maybe_sent: bool = False
     taken_external_ids: frozenset[str] = frozenset()
+    round_id: str = ""
 
     @property
     def entity_type(self) -> EntityType:

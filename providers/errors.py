@@ -1,7 +1,9 @@
 """How an upstream answer or failure becomes a ``ProviderError``: one table, read once.
 
 ``STATUS_ERRORS`` maps the status codes that mean something specific;
-``EXCEPTION_ERRORS`` maps transport failures. Every other 4xx is a
+``EXCEPTION_ERRORS`` maps transport failures. A transient failure says whether the
+request may have been carried out (``maybe_sent``): every 5xx and every transport failure
+after the request left may have been. Every other 4xx is a
 ``RejectedError`` (the provider refused the payload; its own message is kept),
 every other 5xx a plain ``ProviderError`` (fatal, not retried). A 404 on delete
 is not an error at all: adapters ask for it to be tolerated.
@@ -28,6 +30,7 @@ from providers.base import (
 STATUS_ERRORS: dict[int, type[ProviderError]] = {
     401: AuthError,
     403: AuthError,
+    408: TransientError,
     409: ConflictError,
     429: TransientError,
     500: TransientError,
@@ -45,6 +48,16 @@ EXCEPTION_ERRORS: tuple[tuple[type[Exception], type[ProviderError]], ...] = (
     (httpx.TransportError, ProviderError),
 )
 """Transport failures, most specific first; the first matching row wins."""
+
+NOT_SENT_STATUSES = frozenset({408, 429})
+"""Transient answers that say the request was not carried out."""
+NOT_SENT_EXCEPTIONS: tuple[type[Exception], ...] = (
+    httpx.ConnectTimeout,
+    httpx.ConnectError,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+)
+"""Transport failures that happen before the request leaves; every other one may follow it."""
 
 _MAX_MESSAGE = 500
 
@@ -152,7 +165,8 @@ def error_for_response(response: httpx.Response, *, method: str, route: str) -> 
         message = f"{message}: {said}"
     if error_class is TransientError:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return TransientError(message, status=status, route=route, retry_after=retry_after)
+        return TransientError(message, status=status, route=route, retry_after=retry_after,
+                              maybe_sent=status not in NOT_SENT_STATUSES)
     return error_class(message, status=status, route=route)
 
 
@@ -162,4 +176,7 @@ def error_for_exception(exc: Exception, *, method: str, route: str) -> ProviderE
     detail = str(exc).strip()
     kind = type(exc).__name__
     message = f"{method} {route} failed: {kind}" + (f" ({_clip(detail)})" if detail else "")
+    if error_class is TransientError:
+        return TransientError(message, route=route,
+                              maybe_sent=not isinstance(exc, NOT_SENT_EXCEPTIONS))
     return error_class(message, route=route)

@@ -166,8 +166,17 @@ class SyncSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("sync_"))
     """The outbox: claiming, retries and how long finished work is kept."""
 
     max_attempts: AtLeastOne = 8
+    """Attempts a task may spend on local failures (a worker crash, a parent not there yet)
+    before it is dead-lettered; upstream failures follow ``retry_budget_s`` instead."""
     backoff_base_s: Seconds = 0.5
     backoff_max_s: Seconds = 300.0
+    retry_budget_s: Seconds = 86_400.0
+    """A task failing transiently upstream (timeouts, dropped connections, 5xx, 429) is retried
+    until its first failure is this old, then dead-lettered."""
+    circuit_failures: AtLeastOne = 5
+    """Consecutive transient upstream failures that open a provider's circuit."""
+    circuit_open_s: Seconds = 30.0
+    """How long an open circuit pauses a provider's queue before one probe round."""
     lease_s: Seconds = 60.0
     batch_size: Count = 500
     history_retention_s: Seconds = msgspec.field(default=7 * 86_400.0, name="history_retention_s")

@@ -22,7 +22,7 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, table_of
-from providers.base import RETRIABLE, Outcome, ProviderError
+from providers.base import Outcome, ProviderError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
@@ -52,9 +52,6 @@ class ReportKind:
 
     entity_type = REPORT_KIND
     queue = Provider.VOLUE.value
-
-    def __init__(self, *, max_attempts: int) -> None:
-        self.max_attempts = max_attempts
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
         try:
@@ -89,11 +86,9 @@ class ReportKind:
                                              "last_error": None,
                                              "volue_report_id": result.outcome.external_id}
             else:
-                final = (result.fatal_reason is not None or not isinstance(result.error, RETRIABLE)
-                         or result.task.attempts >= self.max_attempts)
                 message = result.fatal_reason or (result.error.message if result.error else "failed")
                 values = {"last_error": message[:2000]}
-                if final:
+                if result.dead:
                     values["status"] = ReportStatus.FAILED.value
             await session.execute(update(table).where(table.c.id == result.task.entity_id)
                                   .values(**values))

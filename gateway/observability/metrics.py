@@ -9,6 +9,7 @@ The API serves them at ``/metrics``; a worker serves its own on
 * task attempts by provider, kind and outcome, retries and dead letters;
 * outbox depth by provider, kind and status, and the age of the oldest task not
   yet done (a snapshot read from the database by the relay and on each scrape);
+* each provider's circuit state and concurrency limit in this worker process;
 * readings accepted, rejected and delivered, and webhook deliveries (counted by
   the code that handles them through :func:`count_readings` and
   :func:`count_webhook_delivery`).
@@ -31,6 +32,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     start_http_server,
@@ -216,6 +218,36 @@ def observe_round(results: Sequence[RoundRecord], finished: Collection[str], dea
         else:
             TASK_ATTEMPTS.labels(provider, kind, "retry").inc()
             TASK_RETRIES.labels(provider, kind).inc()
+
+
+CIRCUIT_STATE = Gauge("gateway_provider_circuit_state",
+                      "Circuit of each provider in this process: 0 closed, 1 half-open, 2 open.",
+                      ["provider"], registry=REGISTRY)
+CONCURRENCY_LIMIT = Gauge("gateway_provider_concurrency_limit",
+                          "Requests this process may have in flight to each provider (adaptive).",
+                          ["provider"], registry=REGISTRY)
+
+
+class _Limit(Protocol):
+    @property
+    def current(self) -> int: ...
+
+
+class GuardRecord(Protocol):
+    """What :func:`observe_guards` reads of a provider's guard (``gateway.outbox.circuit``)."""
+
+    @property
+    def state(self) -> int: ...
+
+    @property
+    def limit(self) -> _Limit: ...
+
+
+def observe_guards(guards: Mapping[str, GuardRecord]) -> None:
+    """Set the circuit and concurrency gauges from each provider's guard."""
+    for provider, guard in guards.items():
+        CIRCUIT_STATE.labels(provider).set(int(guard.state))
+        CONCURRENCY_LIMIT.labels(provider).set(guard.limit.current)
 
 
 # --- the outbox ---------------------------------------------------------------------------

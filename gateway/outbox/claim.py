@@ -35,7 +35,7 @@ WHERE id IN (
     {{lock}}
 )
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
-          run_after, lease_until, last_error, created_at, updated_at
+          run_after, lease_until, last_error, created_at, updated_at, first_failed_at, maybe_sent
 """
 
 BLOCKING = (
@@ -61,6 +61,9 @@ async def claim(
 ) -> list[OutboxTaskRow]:
     """Lease up to ``limit`` ready tasks of ``provider``, oldest first; commits.
 
+    The engine asks for fewer (or none) while the provider's circuit is open or half-open
+    or a 429 paused it (``gateway.outbox.circuit``), so a held-back queue spends no attempts.
+
     ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -80,6 +83,7 @@ async def claim(
             customer_id=r.customer_id, action=r.action, status=r.status, attempts=r.attempts,
             run_after=_dt(r.run_after), lease_until=_dt(r.lease_until), last_error=r.last_error,
             created_at=_dt(r.created_at), updated_at=_dt(r.updated_at),
+            first_failed_at=_dt(r.first_failed_at), maybe_sent=bool(r.maybe_sent),
         )
         for r in rows
     ]

@@ -78,7 +78,9 @@ class _Common(TypedDict):
     action: TaskAction
     external_id: str | None
     attempt: int
+    maybe_sent: bool
     taken_external_ids: frozenset[str]
+    round_id: str
 
 
 class Prepared:
@@ -89,7 +91,8 @@ class Prepared:
         self.unpreparable: dict[str, str] = {}
 
 
-async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[OutboxTaskRow]) -> Prepared:
+async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[OutboxTaskRow], *,
+                  round_id: str = "") -> Prepared:
     """Load everything the tasks' operations need, in a handful of queries."""
     prepared = Prepared()
     ids_by_type: dict[str, set[str]] = defaultdict(set)
@@ -128,7 +131,8 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
             meter_ids[site_id].append(meter_point_id)
 
     taken: dict[str, frozenset[str]] = {}
-    looking = {t.entity_type for t in tasks if t.attempts > 1 and t.action == TaskAction.UPSERT.value
+    looking = {t.entity_type for t in tasks if (t.attempts > 1 or t.maybe_sent)
+               and t.action == TaskAction.UPSERT.value
                and external_of(links, t.entity_id) is None}
     for entity_type in looking:
         known = await session.exec(
@@ -148,8 +152,9 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
     for task in tasks:
         action = TaskAction(task.action)
         common: _Common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
-                  "attempt": task.attempts - 1,
-                  "taken_external_ids": taken.get(task.entity_type, frozenset())}
+                  "attempt": task.attempts - 1, "maybe_sent": task.maybe_sent,
+                  "taken_external_ids": taken.get(task.entity_type, frozenset()),
+                  "round_id": round_id}
         if task.entity_type == EntityType.CUSTOMER.value:
             row = customers.get(task.entity_id)
             if row is None:

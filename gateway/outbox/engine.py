@@ -5,6 +5,14 @@ and token per provider). ``drain(provider)`` claims ready tasks in rounds until
 none is left: compatible upserts go to the provider as one batch request, the
 rest run concurrently. Each round's results, the provider links and the
 per-entity call history are written in one transaction per round.
+
+Retries (``decide``): a refusal or a local failure that cannot heal dead-letters a task at
+once; a transient upstream failure (timeout, dropped connection, 5xx, 429) is retried with
+capped exponential backoff and full jitter until the task's first failure is older than
+``sync.retry_budget_s``; a 429 spends no attempt. ``sync.max_attempts`` bounds only transient
+failures that never reached the provider (a crash in this worker, a parent not there yet).
+Each provider's circuit, 429 pause and concurrency limit (``gateway.outbox.circuit``) decide
+how much of its queues a round may claim and how many requests go out at once.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +37,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
-from gateway.observability.metrics import observe_round
+from gateway.observability.metrics import observe_guards, observe_round
+from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
 from gateway.outbox.claim import claim
 from gateway.outbox.context import prepare
+from gateway.outbox.queues import provider_of_queue
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -67,6 +79,40 @@ def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float |
     return delay
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What becomes of a task that did not succeed in its round."""
+
+    dead: bool
+    run_after: datetime
+    attempts: int
+    """The task's attempts after the round (a 429 gives its attempt back)."""
+    first_failed_at: datetime | None
+    maybe_sent: bool
+
+
+def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str | None, *,
+           now: datetime, settings: Settings, rng: random.Random | None = None) -> Decision:
+    """The retry policy, in one place: dead-letter now, or when to try again."""
+    s = settings.sync
+    transient = isinstance(error, TransientError) and fatal_reason is None
+    maybe_sent = task.maybe_sent or (isinstance(error, TransientError) and error.maybe_sent)
+    first_failed_at = task.first_failed_at or now
+    if not transient or not isinstance(error, RETRIABLE):
+        return Decision(dead=True, run_after=now, attempts=task.attempts,
+                        first_failed_at=first_failed_at, maybe_sent=maybe_sent)
+    attempts = task.attempts - 1 if error.status == 429 else task.attempts
+    if upstream_transient(error):
+        dead = (now - first_failed_at).total_seconds() >= s.retry_budget_s
+    else:
+        dead = task.attempts >= s.max_attempts
+    retry_after = error.retry_after if isinstance(error, TransientError) else None
+    delay = backoff_s(max(1, attempts), base_s=s.backoff_base_s, max_s=s.backoff_max_s,
+                      retry_after=retry_after, rng=rng)
+    return Decision(dead=dead, run_after=now if dead else now + timedelta(seconds=delay),
+                    attempts=attempts, first_failed_at=first_failed_at, maybe_sent=maybe_sent)
+
+
 @dataclass
 class RoundResult:
     """What became of one task in a round: an outcome, a provider error, or a fatal reason."""
@@ -78,6 +124,8 @@ class RoundResult:
     calls: list[CallRecord] = field(default_factory=list)
     detail: Any = None
     """Whatever a task kind wants to carry from ``run`` to ``record`` (an invite link, say)."""
+    dead: bool = False
+    """Set before the kinds record the round: the task failed for good (dead-lettered)."""
 
 
 class TaskKind(Protocol):
@@ -121,6 +169,19 @@ class SyncEngine:
         self._claim_lock = asyncio.Lock()
         self.cut_short = False
         self.last_task_id: str | None = None
+        self.guards = {
+            provider.value: ProviderGuard(failures_to_open=settings.sync.circuit_failures,
+                                          open_s=settings.sync.circuit_open_s,
+                                          concurrency=settings.worker.concurrency)
+            for provider in adapters
+        }
+        """Per provider, in this process: circuit, 429 pause and concurrency limit."""
+        observe_guards(self.guards)
+
+    def guard_of(self, queue: str) -> ProviderGuard | None:
+        """The guard of the provider a queue's tasks go to (None for our own subscribers)."""
+        provider = provider_of_queue(queue)
+        return self.guards.get(provider.value) if provider is not None else None
 
     @property
     def queues(self) -> list[str]:
@@ -152,12 +213,20 @@ class SyncEngine:
             ):
                 self.cut_short = True
                 break
+            guard = self.guard_of(provider)
+            limit = self.settings.sync.batch_size
+            if guard is not None:
+                limit = guard.claim_limit(time.monotonic(), limit)
+                if limit == 0:
+                    await self._wake_when_guard_allows(provider, guard)
+                    break
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
-                                    lease_s=self.settings.sync.lease_s,
-                                    limit=self.settings.sync.batch_size,
+                                    lease_s=self.settings.sync.lease_s, limit=limit,
                                     sqlite_lock=self._claim_lock)
             if not tasks:
+                if guard is not None:
+                    guard.probing = False
                 break
             self.last_task_id = tasks[-1].id
             try:
@@ -169,11 +238,33 @@ class SyncEngine:
             rounds += 1
         return done
 
+    async def _wake_when_guard_allows(self, queue: str, guard: ProviderGuard) -> None:
+        """While a provider is held back, ask for a wake-up when claiming may resume."""
+        wait_s = guard.resumes_at() - time.monotonic()
+        if self.on_retry is not None and wait_s > 0:
+            await self.on_retry(queue, utcnow() + timedelta(seconds=wait_s))
+
     async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
         with structlog.contextvars.bound_contextvars(provider=queue):
-            await self._run_round(queue, tasks)
+            results = await self._run_round(queue, tasks)
+        guard = self.guard_of(queue)
+        if guard is not None:
+            self._feed_guard(guard, results)
 
-    async def _run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
+    def _feed_guard(self, guard: ProviderGuard, results: Sequence[RoundResult]) -> None:
+        """Tell the provider's guard how the round went: pauses, circuit and limit follow."""
+        now = time.monotonic()
+        failures = [r.error for r in results if upstream_transient(r.error)]
+        successes = sum(1 for r in results if r.outcome is not None)
+        for error in failures:
+            if isinstance(error, TransientError) and error.status == 429 and error.retry_after:
+                guard.pause(now, error.retry_after)
+        if failures:
+            guard.limit.overloaded()
+        guard.round_finished(now, successes=successes, failures=len(failures))
+        observe_guards(self.guards)
+
+    async def _run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> list[RoundResult]:
         results = {task.id: RoundResult(task) for task in tasks}
         entity_tasks = [t for t in tasks if t.entity_type in ENTITY_TYPES]
         jobs: list[Awaitable[None]] = []
@@ -192,6 +283,7 @@ class SyncEngine:
             jobs.append(self._run_kind(kind, kind_results))
         await asyncio.gather(*jobs)
         await self._record(queue, list(results.values()))
+        return list(results.values())
 
     async def _hand_back(self, tasks: Sequence[OutboxTaskRow]) -> None:
         """On shutdown mid-round: return the round's tasks to pending so another worker runs
@@ -221,7 +313,7 @@ class SyncEngine:
                             results: dict[str, RoundResult]) -> None:
         adapter = self.adapters[provider]
         async with self.sessions() as session:
-            prepared = await prepare(session, provider, tasks)
+            prepared = await prepare(session, provider, tasks, round_id=uuid.uuid4().hex)
         for task_id, why in prepared.unpreparable.items():
             results[task_id].fatal_reason = why
         groups: dict[tuple[str, str], list[Operation]] = defaultdict(list)
@@ -229,27 +321,28 @@ class SyncEngine:
             groups[(op.entity_type.value, op.action.value)].append(op)
         limits = adapter.capabilities.batch_limits
         jobs: list[Awaitable[None]] = []
-        semaphore = asyncio.Semaphore(self.settings.worker.concurrency)
+        limit = self.guards[provider.value].limit
         for (entity_type, action), ops in groups.items():
             batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
             if batchable and len(ops) > 1:
                 size = limits[EntityType(entity_type)]
                 for start in range(0, len(ops), size):
-                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, semaphore))
+                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, limit))
             else:
-                jobs.extend(self._run_one(adapter, op, results, semaphore) for op in ops)
+                jobs.extend(self._run_one(adapter, op, results, limit) for op in ops)
         await asyncio.gather(*jobs)
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
-                       results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
+                       results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
         # this runs as its own asyncio task (gathered), so the binding ends with it
         structlog.contextvars.bind_contextvars(task_id=op.task_id,
                                                customer_id=results[op.task_id].task.customer_id)
-        async with semaphore:
+        async with limit.slot():
             calls: list[CallRecord] = []
             token = call_log.set(calls)
             try:
                 results[op.task_id].outcome = await adapter.apply(op)
+                limit.succeeded()
             except ProviderError as exc:
                 results[op.task_id].error = exc
             except Exception as exc:
@@ -260,8 +353,8 @@ class SyncEngine:
             results[op.task_id].calls = calls
 
     async def _run_batch(self, adapter: ProviderAdapter, ops: Sequence[Operation],
-                         results: dict[str, RoundResult], semaphore: asyncio.Semaphore) -> None:
-        async with semaphore:
+                         results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
+        async with limit.slot():
             calls: list[CallRecord] = []
             token = call_log.set(calls)
             try:
@@ -279,6 +372,7 @@ class SyncEngine:
                     result.error = outcome
                 else:
                     result.outcome = outcome
+                    limit.succeeded()
                 result.calls = calls
 
     async def _record(self, queue: str, results: list[RoundResult]) -> None:
@@ -314,23 +408,21 @@ class SyncEngine:
                 continue
             error = result.error
             message = result.fatal_reason or (_describe(error) if error else "unknown failure")
-            retriable = error is not None and isinstance(error, RETRIABLE) and result.fatal_reason is None
-            dead = not retriable or task.attempts >= s.sync.max_attempts
-            if dead:
-                status, run_after = TaskStatus.DEAD.value, now
+            decision = decide(task, error, result.fatal_reason, now=now, settings=s)
+            result.dead = decision.dead
+            if decision.dead:
+                status = TaskStatus.DEAD.value
                 dead_letters[task.id] = message
             else:
-                retry_after = error.retry_after if isinstance(error, TransientError) else None
-                run_after = now + timedelta(seconds=backoff_s(
-                    task.attempts, base_s=s.sync.backoff_base_s, max_s=s.sync.backoff_max_s,
-                    retry_after=retry_after))
                 status = TaskStatus.PENDING.value
-                retries.append(run_after)
-            retry_tasks.append({**fence, "t_status": status, "t_run_after": run_after,
-                                "t_error": message[:2000]})
+                retries.append(decision.run_after)
+            retry_tasks.append({**fence, "t_status": status, "t_run_after": decision.run_after,
+                                "t_error": message[:2000], "t_new_attempts": decision.attempts,
+                                "t_first_failed": decision.first_failed_at,
+                                "t_maybe_sent": decision.maybe_sent})
             link_updates.append({
-                **link_key, "l_status": SyncStatus.FAILED.value if dead else None,
-                "l_external": None, "l_attempts": task.attempts, "l_error": message[:2000],
+                **link_key, "l_status": SyncStatus.FAILED.value if decision.dead else None,
+                "l_external": None, "l_attempts": decision.attempts, "l_error": message[:2000],
                 "l_synced": None, "l_now": now, "l_upsert": None,
             })
         async with self.sessions() as session:
@@ -378,7 +470,9 @@ class SyncEngine:
                 .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
                        table.c.status == TaskStatus.RUNNING.value)
                 .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
-                        last_error=bindparam("t_error"), lease_until=None, updated_at=now)
+                        last_error=bindparam("t_error"), attempts=bindparam("t_new_attempts"),
+                        first_failed_at=bindparam("t_first_failed"),
+                        maybe_sent=bindparam("t_maybe_sent"), lease_until=None, updated_at=now)
                 .returning(table.c.id)
             )
             for item in retry:

@@ -12,3 +12,10 @@ FORWARD_QUEUE = "subscribers"
 
 QUEUES: tuple[str, ...] = (*(provider.value for provider in Provider), READINGS_QUEUE, FORWARD_QUEUE)
 """Every work queue."""
+
+
+def provider_of_queue(queue: str) -> Provider | None:
+    """The provider a queue's tasks call (None for our own webhook subscribers)."""
+    if queue == READINGS_QUEUE:
+        return Provider.ZAEHLERFREUNDE
+    return Provider(queue) if queue in {provider.value for provider in Provider} else None

@@ -145,6 +145,10 @@ class OutboxTaskRow(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
+    first_failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    """When the current run of transient failures began; the retry budget counts from here."""
+    maybe_sent: bool = False
+    """An earlier attempt may have reached the provider: a create looks before it is sent again."""
 
 
 class TaskDependencyRow(SQLModel, table=True):

@@ -1,9 +1,10 @@
 """The Zählerfreunde adapter: sites as spaces, devices as external devices.
 
 Zählerfreunde mints its own ids, so a create that may already have reached the
-provider (``op.attempt > 0``) first looks for what it would create: a space with
-identical content, a device in the space carrying our device id as
-``externalDeviceId``, and adopts it instead of creating a second one.
+provider (``op.maybe_sent``, kept across an operator's retry, or any earlier attempt)
+first looks for what it would create: a space with identical content, a device in the
+space carrying our device id as ``externalDeviceId``, and adopts it instead of creating a
+second one. The listings it looks in are shared by the tasks of a round (``lookups``).
 
 Besides the entity sink it offers readings, invites and a credentials probe
 (``offers``).
@@ -28,6 +29,9 @@ from providers.http import apply_each
 from providers.zaehlerfreunde import CAPABILITIES
 from providers.zaehlerfreunde import mapping as m
 from providers.zaehlerfreunde.client import ZaehlerfreundeClient
+from providers.zaehlerfreunde.lookups import RoundIndex
+from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
+from providers.zaehlerfreunde.schemas import Space
 
 
 class ZaehlerfreundeAdapter:
@@ -45,6 +49,22 @@ class ZaehlerfreundeAdapter:
     def __init__(self, *, client: ZaehlerfreundeClient, concurrency: int = 8) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.spaces: RoundIndex[tuple[str | None, ...], Space] = RoundIndex(self._list_spaces)
+        """Every space of the partner by content, listed once per round."""
+        self.devices: RoundIndex[str, UpstreamDevice] = RoundIndex(self._list_devices)
+        """The devices of a space by external device id, listed once per round and space."""
+
+    async def _list_spaces(self, _scope: str) -> list[tuple[tuple[str | None, ...], Space]]:
+        return [(m.space_key(space), space) async for space in self.client.spaces()]
+
+    async def _list_devices(self, space_id: str) -> list[tuple[str, UpstreamDevice]]:
+        return [(key, device) async for device in self.client.devices(space_id)
+                for key in m.device_keys(device)]
+
+    @staticmethod
+    def _looks_first(op: Operation) -> bool:
+        """Whether an earlier try of this create may have reached the provider."""
+        return op.maybe_sent or op.attempt > 0
 
     async def apply(self, op: Operation) -> Outcome:
         """Create, update or delete the space or device behind ``op``."""
@@ -81,10 +101,12 @@ class ZaehlerfreundeAdapter:
             created = await self.client.create_space(m.new_space(site, parent_space_id=parent))
             return Outcome(external_id=created, note="space was gone upstream; created anew")
         wanted = m.new_space(site, parent_space_id=parent)
-        if op.attempt > 0:
-            async for space in self.client.spaces():
-                if m.space_matches(space, wanted) and space.id not in op.taken_external_ids:
-                    return Outcome(external_id=space.id, note="adopted an identical space")
+        if self._looks_first(op):
+            found = await self.spaces.take(
+                op.round_id, scope="", key=m.space_key(wanted),
+                usable=lambda s: m.space_matches(s, wanted) and s.id not in op.taken_external_ids)
+            if found is not None:
+                return Outcome(external_id=found.id, note="adopted an identical space")
         return Outcome(external_id=await self.client.create_space(wanted))
 
     async def _delete_site(self, op: Operation) -> Outcome:
@@ -124,10 +146,12 @@ class ZaehlerfreundeAdapter:
                     )
             created = await self.client.create_device(space_id, body)
             return Outcome(external_id=created, note="device was gone upstream; created anew")
-        if op.attempt > 0:
-            async for found in self.client.devices(space_id):
-                if m.carries_external_id(found, device.id) and found.id not in op.taken_external_ids:
-                    return Outcome(external_id=found.id, note="adopted an existing device")
+        if self._looks_first(op):
+            adopted = await self.devices.take(
+                op.round_id, scope=space_id, key=device.id,
+                usable=lambda d: m.carries_external_id(d, device.id) and d.id not in op.taken_external_ids)
+            if adopted is not None:
+                return Outcome(external_id=adopted.id, note="adopted an existing device")
         return Outcome(external_id=await self.client.create_device(space_id, body))
 
     async def _delete_device(self, op: Operation) -> Outcome:

@@ -83,6 +83,20 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def space_key(space: Space | NewSpace) -> tuple[str | None, ...]:
+    """What a space is looked up by: the content ``space_matches`` compares."""
+    return (_text(space.name), _text(space.addressLineOne), _text(space.addressLineTwo),
+            _text(space.postcode), _text(space.city), _text(space.category),
+            _text(space.parentSpaceId))
+
+
+def device_keys(device: UpstreamDevice) -> list[str]:
+    """Every external device id an upstream device carries (what ``carries_external_id`` reads)."""
+    ids = device.externalDeviceIds if isinstance(device.externalDeviceIds, list) else []
+    first = [device.externalDeviceId] if isinstance(device.externalDeviceId, str) else []
+    return list(dict.fromkeys([*first, *(i for i in ids if isinstance(i, str))]))
+
+
 def space_matches(space: Space, wanted: NewSpace) -> bool:
     """Whether an existing space has exactly the content ``wanted`` would create."""
     return (

@@ -208,8 +208,8 @@ def test_invite_and_status_show_links_and_sync(
 def test_wait_reports_failures_with_their_last_error(
     serve_gateway: Callable[..., str], emulators: dict[str, Any], run: Run
 ) -> None:
-    """With Zählerfreunde down and one attempt allowed, --wait exits 1 and shows each failure's error."""
-    url = serve_gateway(sync_max_attempts=1)
+    """With Zählerfreunde down and no retry budget, --wait exits 1 and shows each failure's error."""
+    url = serve_gateway(sync_retry_budget_s=0)
     emulators["zf"].state.emulation.set_faults(FaultPlan(error_rate=1.0, seed=3))
     code, out, _ = run("onboard", str(SAMPLE), "--wait", "--url", url, "--api-key", ADMIN_KEY,
                        "--interval", "0.1", "--timeout", "60")

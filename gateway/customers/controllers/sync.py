@@ -107,6 +107,7 @@ class SyncController(Controller):
                 raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
             task.status, task.attempts, task.run_after = TaskStatus.PENDING.value, 0, planner.now
             task.last_error, task.updated_at = None, planner.now
+            task.first_failed_at = None  # a fresh retry budget; maybe_sent stays, so creates look first
             link = await planner.link(task.entity_id, Provider(task.provider))
             if link is not None:
                 link.status = (SyncStatus.DELETING if task.action == "delete" else SyncStatus.PENDING).value
