@@ -4,16 +4,22 @@
 ``volue_reports`` row, and queues a task on the ``volue`` queue (after the task
 that creates the reported vehicle or location upstream, when one is open).
 :class:`ReportKind` sends it; a 4xx from Volue fails the report for good, a
-transient failure is retried by the engine like any other upstream write.
+transient failure is retried by the engine like any other upstream write. A
+report Volue took is marked sent in a short transaction of its own right after
+the answer, before the round goes on, so a worker that dies later in the round
+does not send it again: the next attempt finds it sent and is done.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -26,6 +32,7 @@ from providers.base import Outcome, ProviderError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
+log = logging.getLogger("gateway.events.report_delivery")
 REPORT_KIND = "volue_report"
 CHARGE_ACTION = "charge_action"
 ENERGY_USAGE = "energy_usage"
@@ -68,27 +75,55 @@ class ReportKind:
             if row is None:
                 result.fatal_reason = f"report {result.task.entity_id} no longer exists"
                 continue
+            if row.status == ReportStatus.SENT.value:
+                result.outcome = Outcome(external_id=row.volue_report_id,
+                                         note="sent by an earlier attempt")
+                continue
             calls = result.calls
             token = call_log.set(calls)
             try:
                 result.outcome = Outcome(external_id=await sender.send_report(row.body))
             except ProviderError as exc:
                 result.error = exc
+                continue
             finally:
                 call_log.reset(token)
+            # Shielded: a round cancelled now still records what Volue has taken.
+            await asyncio.shield(self._mark_sent(engine, row.id, result.outcome))
+
+    @staticmethod
+    async def _mark_sent(engine: SyncEngine, report_id: str, outcome: Outcome) -> None:
+        """Record the report as sent, in a transaction of its own; the round's ``record`` tries
+        again when this fails."""
+        try:
+            async with engine.sessions() as session:
+                await session.execute(_sent(report_id, outcome, utcnow()))
+                await session.commit()
+        except Exception:
+            log.exception("marking report %s sent failed", report_id)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        """Mark the round's sent reports that are not marked yet; note each failure, and fail
+        a report for good when its task is dead."""
         now = utcnow()
         table = table_of(VolueReportRow)
         for result in results:
             if result.outcome is not None:
-                values: dict[str, object] = {"status": ReportStatus.SENT.value, "sent_at": now,
-                                             "last_error": None,
-                                             "volue_report_id": result.outcome.external_id}
-            else:
-                message = result.fatal_reason or (result.error.message if result.error else "failed")
-                values = {"last_error": message[:2000]}
-                if result.dead:
-                    values["status"] = ReportStatus.FAILED.value
-            await session.execute(update(table).where(table.c.id == result.task.entity_id)
+                await session.execute(_sent(result.task.entity_id, result.outcome, now))
+                continue
+            message = result.fatal_reason or (result.error.message if result.error else "failed")
+            values: dict[str, object] = {"last_error": message[:2000]}
+            if result.dead:
+                values["status"] = ReportStatus.FAILED.value
+            await session.execute(update(table).where(table.c.id == result.task.entity_id,
+                                                      table.c.status != ReportStatus.SENT.value)
                                   .values(**values))
+
+
+def _sent(report_id: str, outcome: Outcome, now: datetime) -> Update:
+    """Mark a report Volue took as sent, unless it is marked already."""
+    table = table_of(VolueReportRow)
+    return (update(table)
+            .where(table.c.id == report_id, table.c.status != ReportStatus.SENT.value)
+            .values(status=ReportStatus.SENT.value, sent_at=now, last_error=None,
+                    volue_report_id=outcome.external_id))

@@ -2,14 +2,24 @@
 
 An invite task waits for its site's Zählerfreunde task, so the space exists and
 its id is on the site's provider link when the task runs.
+
+The link is stored in a short transaction of its own right after Zählerfreunde
+answered, before the round goes on, so a worker that dies later in the round
+does not send the invite again: the next attempt finds the link and is done.
+Zählerfreunde mints the invite and its partner API offers no way to list a
+space's invites (``GET /spaces/{s}/users`` shows only users who joined), so an
+attempt that died while its request was in flight cannot be looked up: that
+request is the one an invite may be sent twice for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +32,7 @@ from providers.base import CallRecord, Outcome, ProviderError, TransientError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
+log = logging.getLogger("gateway.invites.delivery")
 INVITE_ENTITY = "invite"
 INVITE_QUEUE = Provider.ZAEHLERFREUNDE.value
 
@@ -68,21 +79,47 @@ class InviteDelivery:
                 async with semaphore:
                     link = await sender.create_invite(space_id=space_id, email=invite.email,
                                                       send_email=invite.send_email)
-                result.detail = link
-                result.outcome = Outcome(external_id=None)
             except ProviderError as exc:
                 result.error = exc
+                return
             finally:
                 call_log.reset(token)
                 result.calls = calls
+            result.detail = link
+            result.outcome = Outcome(external_id=None)
+            # Shielded: a round cancelled now still records what Zählerfreunde has done.
+            await asyncio.shield(self._store_link(engine, invite.id, link))
 
-        await asyncio.gather(*(one(r) for r in results))
+        pending = []
+        for result in results:
+            sent = invites.get(result.task.entity_id)
+            if sent is not None and sent.link is not None:
+                result.detail = sent.link
+                result.outcome = Outcome(external_id=None, note="sent by an earlier attempt")
+            else:
+                pending.append(result)
+        await asyncio.gather(*(one(r) for r in pending))
+
+    @staticmethod
+    async def _store_link(engine: SyncEngine, invite_id: str, link: str) -> None:
+        """Record the invite as sent, in a transaction of its own; the round's ``record`` tries
+        again when this fails."""
+        try:
+            async with engine.sessions() as session:
+                await session.execute(_sent(invite_id, link, utcnow()))
+                await session.commit()
+        except Exception:
+            log.exception("storing the link of invite %s failed", invite_id)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
-        """Store the link of every invite sent in this round."""
+        """Store the link of every invite sent in this round that is not stored yet."""
         now = utcnow()
         for result in results:
             if result.outcome is not None and isinstance(result.detail, str):
-                await session.execute(
-                    update(InviteRow).where(col(InviteRow.id) == result.task.entity_id)
-                    .values(link=result.detail, sent_at=now))
+                await session.execute(_sent(result.task.entity_id, result.detail, now))
+
+
+def _sent(invite_id: str, link: str, now: datetime) -> Update:
+    """Store the link of an invite Zählerfreunde created, unless a link is stored already."""
+    return (update(InviteRow).where(col(InviteRow.id) == invite_id, col(InviteRow.link).is_(None))
+            .values(link=link, sent_at=now))

@@ -5,12 +5,16 @@ task's ``entity_id``). A round's tasks are worked through in slices: their
 undelivered readings are packed, in order, into requests of exactly
 ``readings_batch_size`` readings (the last one of the round may be shorter),
 each request an array grouped by device. A task succeeds when every request
-carrying its readings succeeded. Delivery is marked in ``record``, in the
-transaction that finishes the task (on the batch when the whole task
-succeeded, on each reading a failed attempt did deliver), so a reading is sent
-again only if that transaction never happened (a crash between the upstream
-answer and the commit). Readings already delivered by an earlier, partly
-failed attempt are not sent again.
+carrying its readings succeeded. Delivery is recorded right after each request
+the provider took, in a short transaction of its own and before the request's
+slot is given to the next one: on the batch when that request completed every
+reading of the task loaded this round, else on the request's readings (by
+key). A worker that dies mid-round therefore sends again at most the requests
+it had in flight (``readings_concurrency``), never the round. Readings
+delivered by an earlier attempt are not sent again. The round's transaction
+marks the batch of every task that succeeded (so a task whose readings were all
+marked one by one is closed too) and whatever a failed short transaction could
+not record.
 
 A request the provider refuses (4xx) that carried several tasks is repeated
 once per task, so that one bad chunk does not fail its neighbours. While a
@@ -26,7 +30,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, bindparam, select, tuple_, update
@@ -69,7 +73,12 @@ Reading = tuple[str, str, int, float]
 class _Progress:
     """What became of one task's readings during the round."""
 
-    delivered: list[Reading] = field(default_factory=list)
+    batch_id: str
+    loaded: int = 0
+    """The task's undelivered readings loaded this round (final once any of them is sent)."""
+    delivered: int = 0
+    unrecorded: list[Reading] = field(default_factory=list)
+    """Delivered, but the short transaction recording it failed: left to ``record``."""
     error: ProviderError | None = None
     calls: list[CallRecord] = field(default_factory=list)
 
@@ -106,7 +115,7 @@ class ReadingsDelivery:
             for result in results:
                 result.fatal_reason = exc.message
             return
-        progress = {r.task.id: _Progress() for r in results}
+        progress = {r.task.id: _Progress(batch_id=r.task.entity_id) for r in results}
         heartbeat = asyncio.create_task(self._renew_leases(engine, [r.task for r in results]))
         try:
             await self._deliver(engine, sink, results, progress)
@@ -116,12 +125,12 @@ class ReadingsDelivery:
                 await heartbeat
         for result in results:
             done = progress[result.task.id]
-            result.detail = done.delivered
+            result.detail = done.unrecorded
             result.calls = done.calls[-20:]
             if done.error is not None:
                 result.error = done.error
             else:
-                result.outcome = Outcome(external_id=None, note=f"{len(done.delivered)} readings")
+                result.outcome = Outcome(external_id=None, note=f"{done.delivered} readings")
 
     async def _deliver(self, engine: SyncEngine, sink: ReadingsSink,
                        results: Sequence[RoundResult], progress: dict[str, _Progress]) -> None:
@@ -130,12 +139,14 @@ class ReadingsDelivery:
         pending: list[tuple[str, Reading]] = []
 
         def launch(batch: list[tuple[str, Reading]]) -> None:
-            job = asyncio.create_task(self._send(sink, _Request(batch), progress, semaphore))
+            job = asyncio.create_task(self._send(engine, sink, _Request(batch), progress, semaphore))
             in_flight.add(job)
             job.add_done_callback(in_flight.discard)
 
         try:
             async for part in self._pending_readings(engine, [r.task for r in results]):
+                for task_id, _ in part:
+                    progress[task_id].loaded += 1
                 pending.extend(part)
                 while len(pending) >= self.batch_size:
                     launch(pending[:self.batch_size])
@@ -174,20 +185,52 @@ class ReadingsDelivery:
                 )).all()
             yield [(task_of[batch], (device, code, ts, value)) for batch, device, code, ts, value in rows]
 
-    async def _send(self, sink: ReadingsSink, request: _Request,
+    async def _send(self, engine: SyncEngine, sink: ReadingsSink, request: _Request,
                     progress: dict[str, _Progress], semaphore: asyncio.Semaphore) -> None:
-        async with semaphore:
-            error = await self._push(sink, [reading for _, reading in request.readings],
-                                     {task_id for task_id, _ in request.readings}, progress)
         tasks = {task_id for task_id, _ in request.readings}
+        async with semaphore:
+            error = await self._push(sink, [reading for _, reading in request.readings], tasks, progress)
+            if error is None:
+                await self._record_delivery(engine, request.readings, progress)
         if isinstance(error, RejectedError) and len(tasks) > 1:
             for task_id in sorted(tasks):
+                own = [(task_id, reading) for t, reading in request.readings if t == task_id]
                 async with semaphore:
-                    own = [reading for t, reading in request.readings if t == task_id]
-                    single = await self._push(sink, own, {task_id}, progress)
-                self._settle(progress, [(task_id, r) for r in own], single)
+                    single = await self._push(sink, [reading for _, reading in own], {task_id}, progress)
+                    if single is None:
+                        await self._record_delivery(engine, own, progress)
+                self._settle(progress, own, single)
             return
         self._settle(progress, request.readings, error)
+
+    async def _record_delivery(self, engine: SyncEngine, readings: Sequence[tuple[str, Reading]],
+                               progress: dict[str, _Progress]) -> None:
+        """Record readings the provider just took, in a transaction of their own: the batch of a
+        task this request completed, else the readings themselves."""
+        by_task: dict[str, list[Reading]] = defaultdict(list)
+        for task_id, reading in readings:
+            by_task[task_id].append(reading)
+        batches: list[str] = []
+        single: list[Reading] = []
+        for task_id, own in by_task.items():
+            done = progress[task_id]
+            done.delivered += len(own)
+            if done.error is None and done.delivered == done.loaded:
+                batches.append(done.batch_id)
+            else:
+                single.extend(own)
+        try:
+            async with engine.sessions() as session:
+                now = utcnow()
+                await _mark_batches(session, batches, now)
+                await _mark_readings(session, single, now)
+                await session.commit()
+        except Exception:
+            log.exception("recording the delivery of %d readings failed", len(readings))
+            for task_id, own in by_task.items():
+                progress[task_id].unrecorded.extend(own)
+            return
+        count_readings("delivered", len(readings))
 
     @staticmethod
     async def _push(sink: ReadingsSink, readings: Sequence[Reading], tasks: set[str],
@@ -210,11 +253,11 @@ class ReadingsDelivery:
     @staticmethod
     def _settle(progress: dict[str, _Progress], readings: Sequence[tuple[str, Reading]],
                 error: ProviderError | None) -> None:
-        for task_id, reading in readings:
+        if error is None:
+            return
+        for task_id, _ in readings:
             done = progress[task_id]
-            if error is None:
-                done.delivered.append(reading)
-            elif done.error is None or isinstance(error, RejectedError):
+            if done.error is None or isinstance(error, RejectedError):
                 done.error = error
 
     async def _renew_leases(self, engine: SyncEngine, tasks: Sequence[OutboxTaskRow]) -> None:
@@ -238,21 +281,31 @@ class ReadingsDelivery:
                 log.exception("renewing reading task leases failed")
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
-        """Mark what the provider took as delivered, in the round's transaction: the batch of a
-        task that succeeded, or the single readings a failed task did deliver."""
+        """In the round's transaction: mark the batch of every task that succeeded, and the
+        delivered readings a failed short transaction left unrecorded."""
         now = utcnow()
-        r, b = ReadingRow, ReadingBatchRow
-        whole = [res.task.entity_id for res in results if res.outcome is not None]
-        partial = [reading[:3] for res in results if res.outcome is None for reading in (res.detail or [])]
-        delivered = sum(len(res.detail or []) for res in results if res.outcome is not None)
-        for start in range(0, len(whole), _IN_CHUNK):
-            await session.execute(
-                update(b).where(col(b.id).in_(whole[start:start + _IN_CHUNK]), col(b.delivered_at).is_(None))
-                .values(delivered_at=now))
-        key = tuple_(r.device_id, r.obis_code, r.ts)
-        for start in range(0, len(partial), _KEYS_CHUNK):
-            marked = await session.exec(
-                update(r).where(key.in_(partial[start:start + _KEYS_CHUNK]), col(r.delivered_at).is_(None))
-                .values(delivered_at=now))
-            delivered += marked.rowcount
-        count_readings("delivered", delivered)
+        succeeded = [res for res in results if res.outcome is not None]
+        failed = [res for res in results if res.outcome is None]
+        await _mark_batches(session, [res.task.entity_id for res in succeeded], now)
+        await _mark_readings(session, [reading for res in failed for reading in res.detail or []], now)
+        count_readings("delivered", sum(len(res.detail or []) for res in results))
+
+
+async def _mark_batches(session: AsyncSession, batch_ids: Sequence[str], now: datetime) -> None:
+    """Mark whole batches delivered."""
+    b = ReadingBatchRow
+    for start in range(0, len(batch_ids), _IN_CHUNK):
+        await session.execute(
+            update(b).where(col(b.id).in_(batch_ids[start:start + _IN_CHUNK]), col(b.delivered_at).is_(None))
+            .values(delivered_at=now))
+
+
+async def _mark_readings(session: AsyncSession, readings: Sequence[Reading], now: datetime) -> None:
+    """Mark single readings delivered, by key."""
+    r = ReadingRow
+    key = tuple_(r.device_id, r.obis_code, r.ts)
+    keys = [reading[:3] for reading in readings]
+    for start in range(0, len(keys), _KEYS_CHUNK):
+        await session.execute(
+            update(r).where(key.in_(keys[start:start + _KEYS_CHUNK]), col(r.delivered_at).is_(None))
+            .values(delivered_at=now))

@@ -26,7 +26,8 @@ class EmulatorStats:
         self.dropped[route] += 1
 
     def count_duplicate(self, kind: str, n: int = 1) -> None:
-        """Count ``n`` identical re-creates of an entity of ``kind`` (e.g. ``"user"``)."""
+        """Count ``n`` identical re-creates of an entity of ``kind`` (``"user"``, ``"reading"``,
+        ``"invite"``, ``"report"`` ...)."""
         if n:
             self.duplicates[kind] += n
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.types import BeforeRequestHookHandler
 
@@ -238,11 +239,12 @@ def _check_report(req: s.PostReportRequest) -> None:
 @post("/reports", opt=STRING_400.opt(), status_code=200)
 async def create_report(request: Req) -> Resp:
     body = await request.body()
+    decoded: s.PostReportRequest | s.LegacyPostReportRequest
     try:
-        current = decode(body, s.PostReportRequest)
+        decoded = current = decode(body, s.PostReportRequest)
     except Invalid as refusal:
         try:
-            legacy = decode(body, s.LegacyPostReportRequest)
+            decoded = legacy = decode(body, s.LegacyPostReportRequest)
         except Invalid:
             raise refusal from None
         for action in legacy.payloads or ():
@@ -253,7 +255,8 @@ async def create_report(request: Req) -> Resp:
         _check_report(current)
         event_id = current.event_id
     report = s.GetReportResponse(id=str(uuid.uuid4()), event_id=event_id, created_at=utcnow())
-    _ctx(request).store.reports[report.id] = report
+    # Fields in a fixed order, so the same report sent again is recognised as a duplicate.
+    _ctx(request).store.store_report(report, msgspec.json.encode(decoded, order="sorted"))
     return json_response(report)
 
 

@@ -7,6 +7,7 @@ declares for each route. Every id map is a dict, so batch operations stay O(n).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -177,6 +178,7 @@ class VolueState:
         self.events: dict[str, Event] = {}
         self.event_list: list[Event] = []
         self.reports: dict[str, s.GetReportResponse] = {}
+        self._report_contents: set[bytes] = set()
         self.on_event: Callable[[Event], None] | None = None
 
     def entity_counts(self) -> dict[str, int]:
@@ -187,6 +189,15 @@ class VolueState:
             "events": len(self.event_list),
             "reports": len(self.reports),
         }
+
+    def store_report(self, report: s.GetReportResponse, content: bytes) -> None:
+        """Keep a posted report; ``content`` (its body in a canonical form) seen before counts as
+        a duplicate."""
+        digest = hashlib.sha256(content).digest()
+        if digest in self._report_contents:
+            self.stats.count_duplicate("report")
+        self._report_contents.add(digest)
+        self.reports[report.id] = report
 
     # ------------------------------------------------------------ users
 

@@ -98,6 +98,7 @@ class ZaehlerfreundeState:
         self.spaces: dict[str, SpaceRecord] = {}
         self.devices: dict[str, DeviceRecord] = {}
         self.invites: dict[str, InviteRecord] = {}
+        self._invited: Counter[tuple[str, str]] = Counter()
         self.reading_count = 0
         self._space_contents: Counter[tuple[str | None, ...]] = Counter()
         self._by_external: dict[str, list[str]] = {}
@@ -171,7 +172,8 @@ class ZaehlerfreundeState:
             self.delete_device(device_id)
         self._space_contents[record.content()] -= 1
         for token in [t for t, inv in self.invites.items() if inv.space_id == space_id]:
-            del self.invites[token]
+            invite = self.invites.pop(token)
+            self._invited.pop(_invitee(invite.space_id, invite.user_email), None)
         del self.spaces[space_id]
 
     # --- devices ----------------------------------------------------------------------
@@ -322,12 +324,21 @@ class ZaehlerfreundeState:
     # --- invites ----------------------------------------------------------------------
 
     def create_invite(self, space_id: str, *, user_email: str, send_email: bool) -> InviteRecord:
-        """Create an invite link to a space."""
+        """Create an invite link to a space; the same address invited to the same space again
+        (letter case aside) counts as a duplicate."""
         self.space(space_id)
         token = uuid.uuid4().hex
         invite = InviteRecord(space_id, user_email, send_email, INVITE_BASE_URL + token)
+        invitee = _invitee(space_id, user_email)
+        if self._invited[invitee]:
+            self._on_duplicate("invite", 1)
+        self._invited[invitee] += 1
         self.invites[token] = invite
         return invite
+
+
+def _invitee(space_id: str, user_email: str) -> tuple[str, str]:
+    return space_id, user_email.lower()
 
 
 def _with_main(body: NewExternalDevice, is_main: bool) -> NewExternalDevice:

@@ -107,6 +107,24 @@ def test_current_report_payloads_are_accepted(api: httpx.Client, spec_checker: S
     assert api.post("/reports", json=report).status_code == 400
 
 
+def test_the_same_report_content_posted_again_counts_as_duplicate(
+    api: httpx.Client, emulator: Emulator
+) -> None:
+    """A report whose content was posted before (key order aside) counts as a duplicate."""
+    point = {"timestamp": "2024-09-12T13:00:00Z", "kiloWattHours": 1.5}
+    usage = {"payloadType": "EnergyUsage", "resourceId": "r1", "resolution": "01:00:00",
+             "points": [point]}
+    reordered = {"points": [{"kiloWattHours": 1.5, "timestamp": "2024-09-12T13:00:00Z"}],
+                 "resolution": "01:00:00", "resourceId": "r1", "payloadType": "EnergyUsage"}
+    other = {**usage, "resourceId": "r2"}
+    for report in ({"payloads": [usage]}, {"payloads": [other]}, {"payloads": [reordered]},
+                   SEED_000_REPORT, SEED_000_REPORT):
+        assert api.post("/reports", json=report).status_code == 200
+    stats = httpx.get(f"{emulator.base_url}/_emulator/stats").json()
+    assert stats["duplicates"] == {"report": 2}
+    assert stats["entities"]["reports"] == 5
+
+
 def test_seed_000_shapes_replaced_by_the_newer_model_are_refused(
     api: httpx.Client, emulator: Emulator
 ) -> None:

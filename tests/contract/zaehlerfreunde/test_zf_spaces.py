@@ -185,6 +185,19 @@ def test_invite_returns_a_link(zf: Emulator) -> None:
     assert zf.stats()["entities"]["invites"] == 2
 
 
+def test_inviting_an_address_to_a_space_again_counts_as_duplicate(zf: Emulator) -> None:
+    """The same address (any letter case) invited to the same space again is one duplicate each."""
+    space_id, other_space = zf.create_space(), zf.create_space(city="Potsdam")
+    for space, email in [(space_id, "kunde@example.org"), (space_id, "Kunde@Example.org"),
+                         (space_id, "nachbar@example.org"), (other_space, "kunde@example.org"),
+                         (space_id, "kunde@example.org")]:
+        body = {"sendInviteEmail": False, "userEmail": email}
+        assert zf.client.post(f"/partner/spaces/{space}/invites", json=body).status_code == 200
+    stats = zf.stats()
+    assert stats["duplicates"] == {"invite": 2}
+    assert stats["entities"]["invites"] == 5
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -1,0 +1,156 @@
+"""Re-delivery is bounded: what a provider took is recorded at once, so a worker that stops
+mid-round sends again at most what it had in flight, and never an invite or report it sent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from gateway.app import create_app
+from gateway.bootstrap import build_adapters, build_kinds
+from gateway.core.clock import utcnow
+from gateway.core.domain import Provider
+from gateway.core.settings import Settings, load_settings
+from gateway.events.report_delivery import REPORT_KIND
+from gateway.invites.delivery import INVITE_ENTITY
+from gateway.outbox.claim import claim, release_lapsed
+from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.queues import READINGS_QUEUE
+from gateway.store.db import create_engine, session_factory
+from tests.conftest import ADMIN_KEY
+from tests.integration.test_readings_api import T0
+from tests.integration.test_readings_delivery import ROUTE, readings_requests, wait_delivered
+from tests.integration.test_sync_faults import _tree
+
+BATCH = 100
+CONCURRENCY = 2
+READINGS = 1000
+
+
+@pytest.fixture
+async def manual(database_url: str,
+                 emulators: dict[str, Any]) -> AsyncIterator[tuple[AsyncTestClient, SyncEngine]]:
+    """The API without its embedded worker, and a sync engine the test drives itself."""
+    settings: Settings = load_settings(
+        {}, database_url=database_url, admin_api_key=ADMIN_KEY,
+        volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+        zf_base_url=emulators["zf_url"] + "/partner", readings_batch_size=BATCH,
+        readings_concurrency=CONCURRENCY,
+    )
+    async with AsyncTestClient(create_app(settings, embedded_worker=False)) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        # Its own database engine: the app's connections belong to the app's event loop.
+        database = create_engine(database_url)
+        engine = SyncEngine(sessions=session_factory(database), adapters=build_adapters(settings),
+                            settings=settings, kinds=build_kinds(settings))
+        try:
+            yield client, engine
+        finally:
+            await engine.adapters.aclose()
+            await database.dispose()
+
+
+async def drain_all(engine: SyncEngine) -> None:
+    """Run every queue until none has ready work."""
+    while sum([await engine.drain(queue) for queue in engine.queues]):
+        pass
+
+
+async def die_after_run(engine: SyncEngine, queue: str, entity_type: str) -> None:
+    """Claim the queue's ready tasks and run those of ``entity_type`` without finishing the round,
+    as a worker killed after its upstream calls would; then let their leases lapse."""
+    async with engine.sessions() as session:
+        tasks = await claim(session, provider=queue, now=utcnow(), lease_s=engine.settings.sync.lease_s,
+                            limit=10, sqlite_lock=asyncio.Lock())
+    results = [RoundResult(task) for task in tasks if task.entity_type == entity_type]
+    assert results, f"no ready {entity_type} task on {queue}"
+    await engine.kinds[entity_type].run(engine, results)
+    assert all(r.outcome is not None for r in results), [r.error for r in results]
+    later = utcnow() + timedelta(seconds=engine.settings.sync.lease_s + 1)
+    async with engine.sessions() as session:
+        assert queue in await release_lapsed(session, now=later)
+
+
+async def onboarded_site(client: AsyncTestClient, engine: SyncEngine) -> tuple[dict[str, Any], str]:
+    """A customer's site synced at both providers, and the id of its meter."""
+    customer = (await client.post("/v1/customers", json=_tree(0))).json()
+    await drain_all(engine)
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    assert {v["status"] for v in site["sync"].values()} == {"synced"}, site
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    return site, next(d["id"] for d in devices if d["kind"] == "meter")
+
+
+async def test_a_round_stopped_mid_delivery_resends_at_most_its_requests_in_flight(
+    manual: tuple[AsyncTestClient, SyncEngine], emulators: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled after Zählerfreunde stored its 4th request, the round's delivered requests are
+    not sent again: duplicates stay within readings_concurrency requests."""
+    client, engine = manual
+    _, meter = await onboarded_site(client, engine)
+    items = [{"deviceId": meter, "obisCode": "1-1:1.8.0", "timestamp": T0 + n * 900, "value": n / 4}
+             for n in range(READINGS)]
+    assert (await client.post("/v1/readings", json={"readings": items})).json()["accepted"] == READINGS
+    zf = emulators["zf"].state.zaehlerfreunde
+    loop = asyncio.get_running_loop()
+    delivery = asyncio.create_task(engine.drain(READINGS_QUEUE))
+    stored = 0
+    store_readings = zf.store_readings
+
+    def store_then_stop(batch: Any) -> int:
+        nonlocal stored
+        added: int = store_readings(batch)
+        stored += 1
+        if stored == 4:
+            loop.call_soon_threadsafe(delivery.cancel)
+        return added
+
+    monkeypatch.setattr(zf, "store_readings", store_then_stop)
+    with pytest.raises(asyncio.CancelledError):
+        await delivery
+    assert stored < READINGS // BATCH, "the round ended before it was stopped"
+    await drain_all(engine)
+    await wait_delivered(client, [meter], READINGS, timeout=10)
+    assert zf.reading_count == READINGS
+    duplicates = emulators["zf"].state.emulation.stats.duplicates.get("reading", 0)
+    assert duplicates <= CONCURRENCY * BATCH
+    assert readings_requests(emulators["zf"]) <= READINGS // BATCH + CONCURRENCY, ROUTE
+
+
+async def test_an_invite_sent_before_the_worker_died_is_not_sent_again(
+    manual: tuple[AsyncTestClient, SyncEngine], emulators: dict[str, Any],
+) -> None:
+    """The link is stored right after Zählerfreunde answered, so the next attempt sends nothing."""
+    client, engine = manual
+    site, _ = await onboarded_site(client, engine)
+    invite = (await client.post(f"/v1/sites/{site['id']}/invites", json={})).json()
+    await die_after_run(engine, Provider.ZAEHLERFREUNDE.value, INVITE_ENTITY)
+    await drain_all(engine)
+    sent = (await client.get(f"/v1/invites/{invite['id']}")).json()
+    zf = emulators["zf"].state
+    assert sent["status"] == "sent"
+    assert [i.link for i in zf.zaehlerfreunde.invites.values()] == [sent["inviteLink"]]
+    assert "invite" not in zf.emulation.stats.duplicates
+
+
+async def test_a_report_sent_before_the_worker_died_is_not_sent_again(
+    manual: tuple[AsyncTestClient, SyncEngine], emulators: dict[str, Any],
+) -> None:
+    """The report is marked sent right after Volue answered, so the next attempt sends nothing."""
+    client, engine = manual
+    site, _ = await onboarded_site(client, engine)
+    points = [{"timestamp": "2025-03-01T00:00:00Z", "kwh": 1.25}]
+    queued = (await client.post(f"/v1/sites/{site['id']}/energy-usage", json={"points": points})).json()
+    await die_after_run(engine, Provider.VOLUE.value, REPORT_KIND)
+    await drain_all(engine)
+    report = (await client.get(f"/v1/reports/{queued['id']}")).json()
+    volue = emulators["volue"].state
+    assert report["status"] == "sent"
+    assert list(volue.volue.store.reports) == [report["volueReportId"]]
+    assert "report" not in volue.emulation.stats.duplicates
