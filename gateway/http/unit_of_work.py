@@ -113,7 +113,7 @@ async def _reserve(
         created = as_utc(row.created_at)
         if row.status_code is not None and row.body is not None:
             if created < now - ttl:
-                await _forget(sessions, key, created)
+                await _forget(sessions, key, now - ttl)
                 continue
             if row.request_hash != digest:
                 raise _mismatch()
@@ -162,11 +162,12 @@ async def _take_over(
     return taken is not None
 
 
-async def _forget(sessions: Sessions, key: str, created: datetime) -> None:
-    """Delete a stored response older than the keys' lifetime."""
+async def _forget(sessions: Sessions, key: str, stored_before: datetime) -> None:
+    """Delete the response kept for ``key`` if it was stored before ``stored_before``."""
     table = table_of(IdempotencyKeyRow)
     async with sessions() as session:
-        await session.execute(delete(table).where(table.c.key == key, table.c.created_at == created))
+        await session.execute(delete(table).where(
+            table.c.key == key, table.c.status_code.is_not(None), table.c.created_at < stored_before))
         await session.commit()
 
 
