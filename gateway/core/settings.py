@@ -93,6 +93,10 @@ class HttpSettings(_Group, frozen=True, kw_only=True):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000
     """Request bodies above this size are refused with 413."""
     idempotency_ttl_s: Count = 86_400
+    idempotency_reservation_s: Seconds = 30.0
+    """A request holding an Idempotency-Key this long without answering (it crashed) loses it."""
+    idempotency_wait_s: Seconds = 2.0
+    """How long a copy of a request still in progress waits for its answer before a 409."""
     admin_api_key: Secret = _secret()
 
 

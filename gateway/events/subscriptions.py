@@ -29,8 +29,9 @@ from gateway.events.forwarding import new_secret
 from gateway.events.service import EVENT_TYPES, FORWARD_KIND
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
+from gateway.http.unit_of_work import write
+from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_QUEUE
-from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
 
@@ -106,10 +107,6 @@ def delivery_read(row: WebhookDeliveryRow) -> DeliveryRead:
     )
 
 
-def _json(status: int, payload: Any) -> Response[bytes]:
-    return Response(msgspec.json.encode(payload), status_code=status, media_type="application/json")
-
-
 async def _live(session: AsyncSession, subscription_id: str) -> WebhookSubscriptionRow:
     row = await session.get(WebhookSubscriptionRow, subscription_id)
     if row is None or row.deleted_at is not None:
@@ -124,7 +121,8 @@ class SubscriptionController(Controller):
 
     @post("/", opt=OPS, status_code=201, summary="Subscribe a URL to Volue events")
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        data = decode(await request.body(), SubscriptionCreate)
+        body = await request.body()
+        data = decode(body, SubscriptionCreate)
         check_url(data.url)
         state = request.app.state
         try:
@@ -137,19 +135,22 @@ class SubscriptionController(Controller):
                 raise InvalidError(f"unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}",
                                    field=f"eventTypes[{index}]")
         try:
-            box = SecretsBox.from_settings(state.settings)
+            box = SecretsBox.from_settings(request.app.state.settings)
         except SettingsError as exc:
             raise ConflictError(f"subscriptions cannot be stored: {exc}") from None
-        secret = new_secret()
-        row = WebhookSubscriptionRow(id=str(uuid.uuid4()), url=data.url,
-                                     event_types=list(dict.fromkeys(data.event_types)),
-                                     description=data.description, secret_sealed=box.seal(secret),
-                                     created_at=utcnow())
-        async with state.sessions() as session:
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            secret = new_secret()
+            row = WebhookSubscriptionRow(id=str(uuid.uuid4()), url=data.url,
+                                         event_types=list(dict.fromkeys(data.event_types)),
+                                         description=data.description, secret_sealed=box.seal(secret),
+                                         created_at=planner.now)
             session.add(row)
-            await session.commit()
-        read = subscription_read(row)
-        return _json(201, SubscriptionCreated(**msgspec.structs.asdict(read), secret=secret))
+            read = subscription_read(row)
+            return 201, SubscriptionCreated(**msgspec.structs.asdict(read), secret=secret)
+
+        # the response carries the signing secret: the copy kept for replays is sealed too
+        return await write(request, body, work, seal=box)
 
     @get("/", opt=OPS, summary="Live subscriptions")
     async def list_subscriptions(self, session: AsyncSession) -> list[SubscriptionRead]:
@@ -192,9 +193,7 @@ class SubscriptionController(Controller):
           summary="Send a delivery again now, with a fresh 24 h retry budget")
     async def redeliver(self, request: Request[Any, Any, Any], subscription_id: str,
                         delivery_id: str) -> Response[bytes]:
-        state = request.app.state
-        async with unit_of_work(state.sessions, state.dispatcher) as uow:
-            session, planner = uow.session, uow.planner
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             await _live(session, subscription_id)
             delivery = await session.get(WebhookDeliveryRow, delivery_id)
             if delivery is None or delivery.subscription_id != subscription_id:
@@ -211,5 +210,6 @@ class SubscriptionController(Controller):
             delivery.next_attempt_at = None
             planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
                             customer_id=open_tasks[0].customer_id if open_tasks else "")
-        read = delivery_read(delivery)
-        return _json(202, read)
+            return 202, delivery_read(delivery)
+
+        return await write(request, b"", work)

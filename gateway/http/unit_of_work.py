@@ -1,89 +1,209 @@
 """One API write = one unit of work: canonical rows, outbox tasks and the idempotency record.
 
+A write carrying ``Idempotency-Key`` reserves the key before its work, with an insert of
+its own that does nothing when the key is taken, so of concurrent copies of one request
+exactly one runs. The others wait (``idempotency_wait_s``) for its response and replay
+it, or answer 409 ``idempotency-in-progress`` with ``Retry-After``. The response is stored
+in the work's transaction, fenced by the reservation's holder; a write that fails releases
+the key, and a reservation left by a crashed request expires after
+``idempotency_reservation_s``, when the next copy runs the work.
+
 After the commit the dispatcher is told about the new tasks (the fast path);
 if that wake-up is lost the relay finds the tasks anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import IdempotencyMismatch, InvalidError
+from gateway.core.secrets_box import SecretsBox
+from gateway.core.settings import HttpSettings
 from gateway.http.deps import principal_of
+from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from gateway.store.tables import IdempotencyKeyRow
+from gateway.store.tables import IdempotencyKeyRow, table_of
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
+Sessions = async_sessionmaker[AsyncSession]
+
+POLL_S = 0.05
+"""How often a copy of a request in progress looks for its response."""
+RETRY_AFTER_S = 1
+"""What a 409 ``idempotency-in-progress`` asks the caller to wait before sending the copy again."""
 
 
-def _json(status: int, payload: Any) -> Response[bytes]:
-    return Response(msgspec.json.encode(payload), status_code=status, media_type="application/json")
+class _ReservationLost(Exception):
+    """The key's reservation expired while the work ran and another copy holds it now."""
 
 
-async def write(request: Request[Any, Any, Any], body: bytes, work: Work) -> Response[bytes]:
-    """Run ``work`` in a transaction honouring ``Idempotency-Key``; return its JSON response."""
+async def write(
+    request: Request[Any, Any, Any], body: bytes, work: Work, *, seal: SecretsBox | None = None
+) -> Response[bytes]:
+    """Run ``work`` in a transaction honouring ``Idempotency-Key``; return its JSON response.
+
+    ``seal`` encrypts the response kept for replays, for responses that carry a secret.
+    """
     state = request.app.state
     raw_key = request.headers.get("idempotency-key")
-    key = None
-    digest = ""
-    if raw_key is not None:
-        if not 1 <= len(raw_key) <= 200:
-            raise InvalidError("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
-        key = f"{principal_of(request).key_id}:{raw_key}"
-        digest = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
-        ).hexdigest()
-    now = utcnow()
-    ttl_s = state.settings.http.idempotency_ttl_s
-    committing = False
-    try:
-        async with unit_of_work(state.sessions, state.dispatcher, now=now) as uow:
-            if key is not None:
-                replay = await _replay(uow.session, key, digest, now, ttl_s)
-                if replay is not None:
-                    return replay
+    if raw_key is None:
+        async with unit_of_work(state.sessions, state.dispatcher) as uow:
             status, payload = await work(uow.session, uow.planner)
             encoded = msgspec.json.encode(payload)
-            if key is not None:
-                await uow.session.merge(IdempotencyKeyRow(key=key, request_hash=digest, status_code=status,
-                                                          body=encoded, created_at=now))
-            committing = True
-    except IntegrityError:
-        # the same key committed by a concurrent request first: answer with its response
-        if not committing or key is None:
-            raise
-        async with state.sessions() as session:
-            replay = await _replay(session, key, digest, now, ttl_s)
-        if replay is not None:
-            return replay
+        return Response(encoded, status_code=status, media_type="application/json")
+    if not 1 <= len(raw_key) <= 200:
+        raise InvalidError("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
+    key = f"{principal_of(request).key_id}:{raw_key}"
+    digest = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).hexdigest()
+    settings: HttpSettings = state.settings.http
+    reserved = await _reserve(state.sessions, key, digest, settings=settings, seal=seal,
+                              instance=request.url.path)
+    if isinstance(reserved, Response):
+        return reserved
+    holder = reserved
+    try:
+        async with unit_of_work(state.sessions, state.dispatcher) as uow:
+            status, payload = await work(uow.session, uow.planner)
+            encoded = msgspec.json.encode(payload)
+            kept = encoded if seal is None else seal.seal(encoded.decode()).encode()
+            await _complete(uow.session, key, holder, status, kept, uow.planner.now)
+    except _ReservationLost:
+        return _in_progress(request.url.path)
+    except BaseException:
+        await _release(state.sessions, key, holder)
         raise
     return Response(encoded, status_code=status, media_type="application/json",
-                    headers={"Idempotent-Replayed": "false"} if key else None)
+                    headers={"Idempotent-Replayed": "false"})
 
-async def _replay(
-    session: AsyncSession, key: str, digest: str, now: Any, ttl_s: int
-) -> Response[bytes] | None:
-    row = await session.get(IdempotencyKeyRow, key)
-    if row is None:
-        return None
-    created = as_utc(row.created_at)
-    if created is not None and created < now - timedelta(seconds=ttl_s):
-        await session.delete(row)
-        await session.flush()
-        return None
-    if row.request_hash != digest:
-        raise IdempotencyMismatch(
-            "this Idempotency-Key was used with a different request body", field="Idempotency-Key"
-        )
-    return Response(row.body, status_code=row.status_code, media_type="application/json",
-                    headers={"Idempotent-Replayed": "true"})
+
+async def _reserve(
+    sessions: Sessions, key: str, digest: str, *, settings: HttpSettings, seal: SecretsBox | None,
+    instance: str,
+) -> str | Response[bytes]:
+    """Hold ``key`` for this request (its holder id), or the response to answer instead."""
+    holder = str(uuid.uuid4())
+    deadline = time.monotonic() + settings.idempotency_wait_s
+    ttl = timedelta(seconds=settings.idempotency_ttl_s)
+    reservation = timedelta(seconds=settings.idempotency_reservation_s)
+    while True:
+        now = utcnow()
+        async with sessions() as session:
+            row = await session.get(IdempotencyKeyRow, key)
+        if row is None:
+            if await _insert_reservation(sessions, key, digest, holder, now):
+                return holder
+            continue
+        created = as_utc(row.created_at)
+        if row.status_code is not None and row.body is not None:
+            if created < now - ttl:
+                await _forget(sessions, key, now - ttl)
+                continue
+            if row.request_hash != digest:
+                raise _mismatch()
+            kept = row.body if seal is None else seal.open(row.body.decode()).encode()
+            return Response(kept, status_code=row.status_code, media_type="application/json",
+                            headers={"Idempotent-Replayed": "true"})
+        if row.request_hash != digest:
+            raise _mismatch()
+        if created < now - reservation and await _take_over(sessions, key, row.holder, holder, now):
+            return holder
+        if time.monotonic() >= deadline:
+            return _in_progress(instance)
+        await asyncio.sleep(POLL_S)
+
+
+async def _insert_reservation(
+    sessions: Sessions, key: str, digest: str, holder: str, now: datetime
+) -> bool:
+    """Write the reservation in a transaction of its own; False when the key exists already."""
+    table = table_of(IdempotencyKeyRow)
+    async with sessions() as session:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        inserted = (await session.execute(
+            insert(table)
+            .values(key=key, request_hash=digest, holder=holder, created_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key)
+        )).first()
+        await session.commit()
+    return inserted is not None
+
+
+async def _take_over(
+    sessions: Sessions, key: str, expired: str | None, holder: str, now: datetime
+) -> bool:
+    """Move an expired reservation to ``holder``, unless its holder answered or moved first."""
+    table = table_of(IdempotencyKeyRow)
+    async with sessions() as session:
+        taken = (await session.execute(
+            update(table)
+            .where(table.c.key == key, table.c.holder == expired, table.c.status_code.is_(None))
+            .values(holder=holder, created_at=now)
+            .returning(table.c.key)
+        )).first()
+        await session.commit()
+    return taken is not None
+
+
+async def _forget(sessions: Sessions, key: str, stored_before: datetime) -> None:
+    """Delete the response kept for ``key`` if it was stored before ``stored_before``."""
+    table = table_of(IdempotencyKeyRow)
+    async with sessions() as session:
+        await session.execute(delete(table).where(
+            table.c.key == key, table.c.status_code.is_not(None), table.c.created_at < stored_before))
+        await session.commit()
+
+
+async def _complete(
+    session: AsyncSession, key: str, holder: str, status: int, body: bytes, now: datetime
+) -> None:
+    """Store the response in the work's transaction; raise when the reservation moved on."""
+    table = table_of(IdempotencyKeyRow)
+    stored = (await session.execute(
+        update(table)
+        .where(table.c.key == key, table.c.holder == holder, table.c.status_code.is_(None))
+        .values(status_code=status, body=body, holder=None, created_at=now)
+        .returning(table.c.key)
+    )).first()
+    if stored is None:
+        raise _ReservationLost(key)
+
+
+async def _release(sessions: Sessions, key: str, holder: str) -> None:
+    """Give the key back after a failed write, so the corrected request can use it."""
+    table = table_of(IdempotencyKeyRow)
+    async with sessions() as session:
+        await session.execute(delete(table).where(table.c.key == key, table.c.holder == holder))
+        await session.commit()
+
+
+def _mismatch() -> IdempotencyMismatch:
+    return IdempotencyMismatch(
+        "this Idempotency-Key was used with a different request body", field="Idempotency-Key"
+    )
+
+
+def _in_progress(instance: str) -> Response[bytes]:
+    return problem_response(
+        409, "Request with this Idempotency-Key in progress",
+        "a request with this Idempotency-Key is still being processed; send it again later "
+        "to receive its response", slug="idempotency-in-progress",
+        instance=instance, headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -193,14 +193,20 @@ class ApiKeyRow(SQLModel, table=True):
 
 
 class IdempotencyKeyRow(SQLModel, table=True):
-    """The first response to a POST carrying an ``Idempotency-Key``, kept for 24 h."""
+    """An ``Idempotency-Key``: reserved by the request running it, then its first response (24 h).
+
+    While the request runs, ``holder`` names it and there is no response yet
+    (``status_code`` and ``body`` are NULL); ``created_at`` is when it was reserved, then
+    when the response was stored.
+    """
 
     __tablename__ = "idempotency_keys"
 
     key: str = Field(primary_key=True, max_length=300)
     request_hash: str = Field(max_length=64)
-    status_code: int
-    body: bytes
+    status_code: int | None = None
+    body: bytes | None = None
+    holder: str | None = Field(default=None, max_length=36)
     created_at: datetime = Field(sa_column=_ts(index=True))
 
 
