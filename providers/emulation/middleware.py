@@ -46,7 +46,8 @@ async def _answer_held(
     """Process the request, then send its answer late (slow) or a 502 instead (lost).
 
     The request is counted under the status the handler produced: the emulator did the work,
-    whatever the client saw.
+    whatever the client saw. A successful one is also counted as ``unanswered``: the client
+    cannot tell whether it was carried out (a lost answer, or a slow one past its timeout).
     """
     messages: list[Message] = []
 
@@ -59,6 +60,8 @@ async def _answer_held(
     )
     if status:
         emulation.stats.count_request(route, status)
+    if 200 <= status < 300:
+        emulation.stats.count_unanswered(route)
     if held is _Held.LOST:
         await send_problem(send, 502, "Injected lost answer")
         return

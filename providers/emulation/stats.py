@@ -1,4 +1,5 @@
-"""The counters an emulator keeps: requests per route and status, drops, duplicates, tokens."""
+"""The counters an emulator keeps: requests per route and status, drops, unanswered requests,
+duplicates, tokens."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class EmulatorStats:
             lambda: defaultdict(int)
         )
         self.dropped: defaultdict[str, int] = defaultdict(int)
+        self.unanswered: defaultdict[str, int] = defaultdict(int)
         self.duplicates: defaultdict[str, int] = defaultdict(int)
         self.token_fetches = 0
 
@@ -25,6 +27,10 @@ class EmulatorStats:
         """Count one request whose connection was dropped without an answer."""
         self.dropped[route] += 1
 
+    def count_unanswered(self, route: str) -> None:
+        """Count one request carried out whose answer the client did not get in time (lost or late)."""
+        self.unanswered[route] += 1
+
     def count_duplicate(self, kind: str, n: int = 1) -> None:
         """Count ``n`` identical re-creates of an entity of ``kind`` (``"user"``, ``"reading"``,
         ``"invite"``, ``"report"`` ...)."""
@@ -35,6 +41,7 @@ class EmulatorStats:
         """Zero every counter."""
         self.requests.clear()
         self.dropped.clear()
+        self.unanswered.clear()
         self.duplicates.clear()
         self.token_fetches = 0
 
@@ -46,6 +53,7 @@ class EmulatorStats:
                 for route, by_status in self.requests.items()
             },
             "dropped": dict(self.dropped),
+            "unanswered": dict(self.unanswered),
             "tokenFetches": self.token_fetches,
             "duplicates": dict(self.duplicates),
             "entities": dict(entities),

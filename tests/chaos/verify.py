@@ -30,6 +30,8 @@ class Verdict:
     lost: Counter[str] = field(default_factory=Counter)
     duplicated: Counter[str] = field(default_factory=Counter)
     resent_readings: int = 0
+    resent_unconfirmed: Counter[str] = field(default_factory=Counter)
+    """Invites and reports sent again after a send the client never heard back from."""
     stuck: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -53,7 +55,10 @@ class Verdict:
         lines = [self.line(),
                  "counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()),
                  f"re-sent readings: {self.resent_readings} "
-                 f"(bound {self.counts.get('readings in-flight bound', 0)})"]
+                 f"(bound {self.counts.get('readings in-flight bound', 0)})",
+                 "re-sent after an unanswered send: "
+                 + ", ".join(f"{k}s {self.resent_unconfirmed[k]} (bound "
+                             f"{self.counts.get(f'unanswered {k} sends', 0)})" for k in ("invite", "report"))]
         for name, counter in (("lost", self.lost), ("duplicated", self.duplicated),
                               ("stuck", self.stuck)):
             if counter:
@@ -187,11 +192,23 @@ def _check_zaehlerfreunde(verdict: Verdict, ledger: Ledger, up: Upstream) -> Non
 
 def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
     volue, zf = up.stats()
+    # Neither provider lets a caller make an invite or a report idempotent (no client-chosen
+    # id, no way to list them), so a send whose answer was lost or late is sent again: such
+    # re-sends are bounded by the sends the emulator carried out without the client hearing.
+    unanswered = {"invite": _unanswered(zf, "POST", "/invites"),
+                  "report": _unanswered(volue, "POST", "/reports")}
     for kind, n in {**volue["duplicates"], **zf["duplicates"]}.items():
         if kind in ("reading", "readings"):
             verdict.resent_readings += int(n)
+        elif kind in unanswered:
+            within = min(int(n), unanswered[kind])
+            verdict.resent_unconfirmed[kind] += within
+            if int(n) > within:
+                verdict.duplicated[f"{kind} (emulator counter)"] += int(n) - within
         elif kind not in ("space", "device"):
             verdict.duplicated[f"{kind} (emulator counter)"] += int(n)
+    verdict.counts["unanswered invite sends"] = unanswered["invite"]
+    verdict.counts["unanswered report sends"] = unanswered["report"]
     stored = int(zf["entities"]["readings"])
     if stored < ledger.readings_accepted:
         verdict.lost["readings"] += ledger.readings_accepted - stored
@@ -199,8 +216,15 @@ def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
                                      ("reports", len(ledger.reports), int(volue["entities"]["reports"]))):
         if upstream < expected:
             verdict.lost[kind] += expected - upstream
-        elif upstream > expected and f"{kind[:-1]} (emulator counter)" not in verdict.duplicated:
-            verdict.duplicated[kind] += upstream - expected
+        elif upstream > expected + verdict.resent_unconfirmed[kind[:-1]] \
+                and f"{kind[:-1]} (emulator counter)" not in verdict.duplicated:
+            verdict.duplicated[kind] += upstream - expected - verdict.resent_unconfirmed[kind[:-1]]
+
+
+def _unanswered(stats: dict[str, Any], method: str, path_part: str) -> int:
+    """Requests to routes like ``method ...path_part`` carried out without an answer in time."""
+    return sum(int(n) for route, n in stats.get("unanswered", {}).items()
+               if route.startswith(method + " ") and path_part in route)
 
 
 async def _check_gateway(verdict: Verdict, database_url: str) -> None:
