@@ -21,4 +21,5 @@ async def test_chaos_loses_duplicates_and_strands_nothing(postgres_url: str) -> 
     assert verdict.counts["calls given up"] == 0, verdict.report()
     assert verdict.resent_readings <= verdict.counts["readings in-flight bound"], verdict.report()
     for kind in ("invite", "report"):
-        assert verdict.resent_unconfirmed[kind] <= verdict.counts[f"unanswered {kind} sends"], verdict.report()
+        bound = verdict.counts[f"unanswered {kind} sends"]
+        assert verdict.resent_unconfirmed[kind] <= bound, verdict.report()
