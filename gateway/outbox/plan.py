@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -440,3 +441,23 @@ async def settle(session: AsyncSession, task_ids: Iterable[str], *, now: datetim
                 changed.append(task.id)
         await session.flush()
         frontier = await _dependents(session, changed) | freed
+
+
+async def settle_stranded(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Settle pending tasks that wait on a dead or blocked task; return their queues.
+
+    A write that read a parent as running may commit its dependency just after the worker
+    that dead-lettered the parent settled the parent's dependents; the relay calls this to
+    catch such a task.
+    """
+    parent = aliased(OutboxTaskRow)
+    rows = (await session.exec(
+        select(OutboxTaskRow.id, OutboxTaskRow.provider)
+        .join(TaskDependencyRow, col(TaskDependencyRow.task_id) == col(OutboxTaskRow.id))
+        .join(parent, col(parent.id) == col(TaskDependencyRow.depends_on))
+        .where(col(OutboxTaskRow.status) == TaskStatus.PENDING.value,
+               col(parent.status).in_((TaskStatus.DEAD, TaskStatus.BLOCKED)))
+        .distinct()
+    )).all()
+    await settle(session, [task_id for task_id, _ in rows], now=now)
+    return sorted({provider for _, provider in rows})
