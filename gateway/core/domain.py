@@ -24,6 +24,8 @@ class SyncStatus(StrEnum):
     PENDING = "pending"
     SYNCED = "synced"
     FAILED = "failed"
+    BLOCKED = "blocked"
+    """Its task waits on a task that can no longer finish (dead); see ``blocked_by``."""
     DELETING = "deleting"
     DELETED = "deleted"
 
@@ -38,6 +40,9 @@ class TaskStatus(StrEnum):
     DONE = "done"
     DEAD = "dead"
     """Out of attempts or refused by the provider; retried by ops."""
+    BLOCKED = "blocked"
+    """Waits on a dead task (``blocked_by``); pending again once that task is retried,
+    superseded or cancelled."""
     CANCELLED = "cancelled"
     """Dropped before it ran: a later write made it unnecessary."""
     SUPERSEDED = "superseded"

@@ -51,6 +51,9 @@ class ProviderSync(Wire):
     attempts: int
     last_error: str | None
     synced_at: datetime | None
+    blocked_by: str | None = None
+    """While ``status`` is ``blocked``: the dead task it waits on."""
+    blocked_reason: str | None = None
 
 
 class Page(Wire, Generic[T]):

@@ -66,6 +66,8 @@ class LinkView(NamedTuple):
     attempts: int
     last_error: str | None
     synced_at: datetime | None
+    blocked_by: str | None
+    blocked_reason: str | None
 
 
 _LINK_FIELDS = LinkView._fields
@@ -102,7 +104,8 @@ async def read_with_links(
     if not rows:
         return None, []
     links = [
-        LinkView(r.l_provider, r.l_status, r.l_external_id, r.l_attempts, r.l_last_error, r.l_synced_at)
+        LinkView(r.l_provider, r.l_status, r.l_external_id, r.l_attempts, r.l_last_error, r.l_synced_at,
+                 r.l_blocked_by, r.l_blocked_reason)
         for r in rows
         if r.l_provider is not None
     ]
@@ -117,6 +120,8 @@ def sync_view(links: Sequence[ProviderLinkRow | LinkView]) -> dict[str, Provider
             attempts=link.attempts,
             last_error=link.last_error,
             synced_at=as_utc(link.synced_at),
+            blocked_by=link.blocked_by,
+            blocked_reason=link.blocked_reason,
         )
         for link in sorted(links, key=lambda link: link.provider)
     }
@@ -354,6 +359,58 @@ async def plan_entity_upsert(
         )
     if resend_site and isinstance(row, DeviceRow) and kind is DeviceKind.METER and row.site_id:
         await plan_site_meter_change(planner, customer, row.site_id)
+
+
+async def plan_resync(
+    session: AsyncSession,
+    planner: OutboxPlanner,
+    customer: CustomerRow,
+    row: CustomerRow | SiteRow | DeviceRow,
+    *,
+    cascade: bool,
+) -> None:
+    """Queue the record's upserts again at every provider it is at (not deleting or deleted);
+    with ``cascade`` its subtree too, each child after its parent: a customer's sites (parent
+    sites first), devices and vehicles; a site's child sites and devices."""
+    entity_type = (EntityType.CUSTOMER if isinstance(row, CustomerRow)
+                   else EntityType.SITE if isinstance(row, SiteRow) else EntityType.DEVICE)
+    await _resend(planner, customer, entity_type, row, resend_site=True)
+    if not cascade or isinstance(row, DeviceRow):
+        return
+    sites, devices = await customer_tree(session, customer.id)
+    if isinstance(row, SiteRow):
+        under = _subtree(row.id, sites)
+        sites = [site for site in sites if site.id in under and site.id != row.id]
+        devices = [device for device in devices if device.site_id in under]
+    for site in _parents_first(sites):
+        await _resend(planner, customer, EntityType.SITE, site, resend_site=False)
+    for device in devices:
+        await _resend(planner, customer, EntityType.DEVICE, device, resend_site=False)
+
+
+async def _resend(planner: OutboxPlanner, customer: CustomerRow, entity_type: EntityType,
+                  row: CustomerRow | SiteRow | DeviceRow, *, resend_site: bool) -> None:
+    providers = await live_links(planner, row.id, customer.providers)
+    if providers:
+        await plan_entity_upsert(planner, customer, entity_type, row, providers=providers,
+                                 resend_site=resend_site)
+
+
+def _subtree(site_id: str, sites: Sequence[SiteRow]) -> set[str]:
+    """The ids of a site and every site below it."""
+    found = {site_id}
+    grew = True
+    while grew:
+        grew = False
+        for site in sites:
+            if site.parent_site_id in found and site.id not in found:
+                found.add(site.id)
+                grew = True
+    return found
+
+
+def _parents_first(sites: Sequence[SiteRow]) -> list[SiteRow]:
+    return list(reversed(_children_first(sites)))
 
 
 async def plan_site_meter_change(planner: OutboxPlanner, customer: CustomerRow, site_id: str) -> None:

@@ -252,7 +252,9 @@ def observe_guards(guards: Mapping[str, GuardRecord]) -> None:
 
 # --- the outbox ---------------------------------------------------------------------------
 
-OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.BLOCKED, TaskStatus.DEAD)
+STUCK = (TaskStatus.BLOCKED, TaskStatus.DEAD)
+"""Open tasks that will not move without ops: counted, but left out of the oldest-pending age."""
 
 
 class OutboxCollector(Collector):
@@ -276,7 +278,7 @@ class OutboxCollector(Collector):
         oldest = dict.fromkeys(self._oldest, 0.0)
         for provider, kind, status, count, created in rows:
             depth[(provider, kind, status)] = float(count)
-            if status != TaskStatus.DEAD and created is not None:
+            if status not in STUCK and created is not None:
                 if created.tzinfo is None:
                     created = created.replace(tzinfo=UTC)
                 age = max(0.0, (now - created).total_seconds())
@@ -285,7 +287,8 @@ class OutboxCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("gateway_outbox_tasks", "Outbox tasks not done, by provider, kind and "
-                                  "status (pending, running, dead).", labels=["provider", "kind", "status"])
+                                  "status (pending, running, blocked, dead).",
+                                  labels=["provider", "kind", "status"])
         for (provider, kind, status), value in sorted(self._depth.items()):
             depth.add_metric([provider, kind, status], value)
         yield depth

@@ -28,6 +28,8 @@ class RemoteSync(Remote):
     status: str
     last_error: str | None = None
     attempts: int = 0
+    blocked_by: str | None = None
+    blocked_reason: str | None = None
 
 
 class RemoteRecord(Remote):

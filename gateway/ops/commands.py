@@ -262,8 +262,9 @@ async def _add(api: GatewayClient, outcome: Outcome, at: str, path: str, body: A
 async def sync_states(api: GatewayClient, outcome: Outcome) -> list[RecordState]:
     """The sync status at each provider of the file's records of one customer.
 
-    A record still pending at a provider where the record it hangs under (its site, or its
-    customer) failed will not move until ops retry the parent: it is shown as ``blocked``.
+    A record whose task waits on a dead task is ``blocked`` (the gateway says so, with the
+    dead task and why); one still pending where the record it hangs under (its site, or its
+    customer) failed will not move until ops retry the parent, and is shown as blocked too.
     """
     customer = outcome.customer
     body = customer.body
@@ -274,8 +275,11 @@ async def sync_states(api: GatewayClient, outcome: Outcome) -> list[RecordState]
         effective: dict[str, str] = {}
         for provider, sync in sorted(record.sync.items()):
             status, error = sync.status, sync.last_error
-            if parent is not None and status == SyncStatus.PENDING and parent[1].get(provider) in BLOCKING:
+            waiting = status in (SyncStatus.PENDING, SyncStatus.BLOCKED)
+            if parent is not None and waiting and parent[1].get(provider) in BLOCKING:
                 status, error = "blocked", f"waits for {parent[0]}, which {parent[1][provider]} at {provider}"
+            elif status == SyncStatus.BLOCKED:
+                error = sync.blocked_reason or error
             effective[provider] = status
             states.append(RecordState(line=line, record=label, provider=provider, status=status,
                                       last_error=error))

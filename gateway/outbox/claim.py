@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
+from gateway.outbox.plan import settle_stranded
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow
 
 _CLAIM = f"""
@@ -102,7 +103,9 @@ def _dt(value: datetime | str | None) -> datetime | None:
 
 
 async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:
-    """Put tasks whose lease ran out (worker died, Redis lost) back to pending; commits.
+    """Put tasks whose lease ran out (worker died, Redis lost) back to pending, and settle
+    pending tasks stranded behind a dead task (:func:`~gateway.outbox.plan.settle_stranded`);
+    commits.
 
     Returns the providers that have such tasks, to be woken.
     """
@@ -115,8 +118,9 @@ async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:
             {"now": now},
         )
     ).all()
+    settled = await settle_stranded(session, now=now)
     await session.commit()
-    return sorted({r.provider for r in rows})
+    return sorted({r.provider for r in rows} | set(settled))
 
 
 async def providers_with_ready_work(session: AsyncSession, *, now: datetime) -> list[str]:

@@ -41,6 +41,7 @@ from gateway.observability.metrics import observe_guards, observe_round
 from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
 from gateway.outbox.claim import claim
 from gateway.outbox.context import prepare
+from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import provider_of_queue
 from gateway.store.tables import (
     OutboxTaskRow,
@@ -427,6 +428,7 @@ class SyncEngine:
             })
         async with self.sessions() as session:
             finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
+            await settle_dependents(session, [i for i in dead_letters if i in finished], now=now)
             held = [r for r in results if r.task.id in finished]
             entity_held = {(r.task.entity_id, r.task.provider) for r in held
                            if r.task.entity_type in ENTITY_TYPES}

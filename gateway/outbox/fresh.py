@@ -71,7 +71,7 @@ class FreshTrees:
             link = {"entity_id": row["id"], "provider": provider.value,
                     "entity_type": entity_type.value, "status": SyncStatus.PENDING.value,
                     "external_id": None, "attempts": 0, "last_error": None, "synced_at": None,
-                    "updated_at": self.now}
+                    "updated_at": self.now, "blocked_by": None, "blocked_reason": None}
             self.links.append(link)
             mine.append(link)
             task_id = str(uuid.uuid4())
@@ -80,7 +80,7 @@ class FreshTrees:
                 "entity_id": row["id"], "customer_id": customer_id,
                 "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value, "attempts": 0,
                 "run_after": self.now, "lease_until": None, "last_error": None,
-                "created_at": self.now, "updated_at": self.now,
+                "created_at": self.now, "updated_at": self.now, "blocked_by": None,
             })
             self._task_of[(row["id"], provider.value)] = task_id
             parent = upstream_parent(

@@ -10,15 +10,24 @@ Rules:
 * A delete waits for the deletes of the entity's children (child first).
 * An upsert is not queued twice: while one is still pending the worker will
   read the newest state anyway.
+* A delete supersedes the record's unfinished or dead upsert at the same provider: an
+  untried one (pending or blocked) is cancelled, a dead one superseded, and the delete
+  does not wait on it. An upsert that was tried may have reached the provider, so the
+  delete waits for it, and supersedes it if it dies.
+* A task never waits on a task that can no longer finish: while a task it depends
+  on (directly or through its parents) is dead it is ``blocked``, with the dead
+  task's id and a reason on the task and on its entity's link; it is pending again
+  as soon as that task is retried, superseded or cancelled (:func:`settle`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +36,11 @@ from gateway.outbox.dispatch import Wakeable
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 from providers.registry import CAPABILITIES
 
-OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD)
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD, TaskStatus.BLOCKED)
+WAITING = (TaskStatus.PENDING, TaskStatus.BLOCKED)
+"""Not claimed yet: pending (ready or waiting on open parents) or blocked (a parent is dead)."""
+ENTITY_TYPES = frozenset(e.value for e in EntityType)
+PROVIDERS = frozenset(p.value for p in Provider)
 
 
 def targets(
@@ -179,8 +192,40 @@ class OutboxPlanner:
         return await self._open_task(entity_id, provider)
 
     def _depend(self, task: OutboxTaskRow, on: OutboxTaskRow | None) -> None:
-        if on is not None and on.id != task.id and on.status != TaskStatus.DONE:
-            self._session.add(TaskDependencyRow(task_id=task.id, depends_on=on.id))
+        """Make ``task`` wait on ``on``; blocked at once when ``on`` can no longer finish."""
+        if on is None or on.id == task.id or on.status == TaskStatus.DONE:
+            return
+        self._session.add(TaskDependencyRow(task_id=task.id, depends_on=on.id))
+        if task.status == TaskStatus.BLOCKED:
+            return
+        if on.status == TaskStatus.DEAD:
+            self._block(task, on.id, dead_reason(on))
+        elif on.status == TaskStatus.BLOCKED:
+            self._block(task, on.blocked_by, on.last_error)
+
+    def _block(self, task: OutboxTaskRow, root: str | None, reason: str | None) -> None:
+        task.status, task.blocked_by, task.last_error = TaskStatus.BLOCKED.value, root, reason
+        link = self._links.get((task.entity_id, task.provider))
+        if link is not None:
+            link.status, link.blocked_by, link.blocked_reason = SyncStatus.BLOCKED.value, root, reason
+
+    async def retry(self, tasks: Iterable[OutboxTaskRow]) -> None:
+        """Send dead tasks again with a fresh attempt budget; what they blocked follows them."""
+        retried: list[str] = []
+        for task in tasks:
+            task.status, task.attempts, task.run_after = TaskStatus.PENDING.value, 0, self.now
+            task.last_error, task.blocked_by, task.updated_at = None, None, self.now
+            task.first_failed_at = None  # a fresh retry budget; maybe_sent stays, so creates look first
+            if task.entity_type in ENTITY_TYPES and task.provider in PROVIDERS:
+                link = await self.link(task.entity_id, Provider(task.provider))
+                if link is not None:
+                    link.status = (SyncStatus.DELETING if task.action == TaskAction.DELETE.value
+                                   else SyncStatus.PENDING).value
+                    link.blocked_by, link.blocked_reason, link.updated_at = None, None, self.now
+            self.created.append(task)
+            retried.append(task.id)
+        await settle(self._session, [*retried, *await _dependents(self._session, retried)],
+                     now=self.now)
 
     async def upsert(
         self,
@@ -193,6 +238,12 @@ class OutboxPlanner:
     ) -> None:
         """Queue "make it look like ours" for one entity at one provider."""
         link = await self.link(entity_id, provider)
+        previous = await self._open_task(entity_id, provider)
+        waiting_upsert = (
+            previous is not None
+            and previous.status in WAITING
+            and previous.action == TaskAction.UPSERT.value
+        )
         if link is None:
             link = ProviderLinkRow(
                 entity_id=entity_id,
@@ -203,15 +254,11 @@ class OutboxPlanner:
             )
             self._session.add(link)
             self._links[(entity_id, provider.value)] = link
-        else:
+        elif not (waiting_upsert and link.status == SyncStatus.BLOCKED.value):
             link.status = SyncStatus.PENDING.value
+            link.blocked_by = link.blocked_reason = None
             link.updated_at = self.now
-        previous = await self._open_task(entity_id, provider)
-        if (
-            previous is not None
-            and previous.status == TaskStatus.PENDING
-            and previous.action == TaskAction.UPSERT.value
-        ):
+        if waiting_upsert:
             return
         task = self._new_task(
             provider=provider,
@@ -220,9 +267,9 @@ class OutboxPlanner:
             customer_id=customer_id,
             action=TaskAction.UPSERT,
         )
-        await self._follow(previous, task)
         if parent_id is not None:
             self._depend(task, await self._open_task(parent_id, provider))
+        await self._follow(previous, task)
 
     async def delete(
         self,
@@ -241,8 +288,9 @@ class OutboxPlanner:
         never_sent = (
             link.external_id is None
             and link.synced_at is None
-            and (previous is None or (previous.status == TaskStatus.PENDING and previous.attempts == 0))
+            and (previous is None or (previous.status in WAITING and previous.attempts == 0))
         )
+        link.blocked_by = link.blocked_reason = None
         if never_sent:
             if previous is not None:
                 await self._cancel(previous)
@@ -251,6 +299,13 @@ class OutboxPlanner:
             return
         link.status = SyncStatus.DELETING.value
         link.updated_at = self.now
+        if previous is not None and previous.action == TaskAction.UPSERT.value:
+            if previous.status in WAITING and previous.attempts == 0:
+                await self._cancel(previous)
+                previous = None
+            elif previous.status == TaskStatus.DEAD:
+                await self._drop(previous, TaskStatus.SUPERSEDED)
+                previous = None
         task = self._new_task(
             provider=provider,
             entity_type=entity_type,
@@ -266,15 +321,15 @@ class OutboxPlanner:
 
     async def _cancel(self, task: OutboxTaskRow) -> None:
         """Drop a task that never ran; whatever waited for it no longer has to."""
-        task.status = TaskStatus.CANCELLED.value
+        await self._drop(task, TaskStatus.CANCELLED)
+
+    async def _drop(self, task: OutboxTaskRow, status: TaskStatus) -> None:
+        """Close a task that will not run (cancelled or superseded) and free what waited on it."""
+        task.status = status.value
         task.updated_at = self.now
         self._open.pop((task.entity_id, task.provider), None)
         await self._session.flush()
-        await self._session.exec(
-            delete(TaskDependencyRow).where(
-                col(TaskDependencyRow.depends_on) == task.id
-            )
-        )
+        await settle(self._session, await _release(self._session, task), now=self.now)
 
     async def _follow(self, previous: OutboxTaskRow | None, task: OutboxTaskRow) -> None:
         """Order ``task`` after the entity's previous open task, or replace it if it is dead."""
@@ -288,8 +343,122 @@ class OutboxPlanner:
         dead.status = TaskStatus.SUPERSEDED.value
         dead.updated_at = self.now
         await self._session.flush()
+        moved = await _dependents(self._session, [dead.id])
         await self._session.exec(
             update(TaskDependencyRow)
             .where(col(TaskDependencyRow.depends_on) == dead.id)
             .values(depends_on=successor.id)
         )
+        await settle(self._session, moved, now=self.now)
+
+
+# --- blocked tasks --------------------------------------------------------------------------
+
+
+def dead_reason(dead: OutboxTaskRow) -> str:
+    """Why a task waiting (directly or through its parents) on the dead task ``dead`` is blocked."""
+    return (f"waits on task {dead.id} ({dead.action} of {dead.entity_type} {dead.entity_id} at "
+            f"{dead.provider}), which is dead: {dead.last_error or 'no reason recorded'}")[:2000]
+
+
+async def _mark(session: AsyncSession, task: OutboxTaskRow, root: str | None, reason: str | None,
+                now: datetime) -> None:
+    """Block ``task`` on the dead task ``root`` (or unblock it with ``root=None``), link included."""
+    task.status = (TaskStatus.BLOCKED if root else TaskStatus.PENDING).value
+    task.blocked_by, task.last_error, task.updated_at = root, reason, now
+    if task.entity_type not in ENTITY_TYPES or task.provider not in PROVIDERS:
+        return
+    link = await session.get(ProviderLinkRow, (task.entity_id, task.provider))
+    if link is None or link.status in (SyncStatus.DELETED.value, SyncStatus.SYNCED.value):
+        return
+    if root:
+        link.status = SyncStatus.BLOCKED.value
+    elif link.status == SyncStatus.BLOCKED.value:
+        link.status = (SyncStatus.DELETING if task.action == TaskAction.DELETE.value
+                       else SyncStatus.PENDING).value
+    link.blocked_by, link.blocked_reason, link.updated_at = root, reason, now
+
+
+async def _dependents(session: AsyncSession, parent_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(parent_ids), 500):
+        rows = await session.exec(select(TaskDependencyRow.task_id).where(
+            col(TaskDependencyRow.depends_on).in_(parent_ids[start:start + 500])))
+        found.update(rows)
+    return found
+
+
+async def _release(session: AsyncSession, parent: OutboxTaskRow) -> set[str]:
+    """Drop the dependencies on ``parent``; return the tasks that had them."""
+    freed = await _dependents(session, [parent.id])
+    await session.exec(delete(TaskDependencyRow).where(col(TaskDependencyRow.depends_on) == parent.id))
+    return freed
+
+
+async def settle_dependents(session: AsyncSession, parent_ids: Sequence[str], *, now: datetime) -> None:
+    """After these tasks changed state (died, say), settle the tasks that wait on them."""
+    await settle(session, await _dependents(session, list(parent_ids)), now=now)
+
+
+async def settle(session: AsyncSession, task_ids: Iterable[str], *, now: datetime) -> None:
+    """Block or unblock the given waiting tasks after their parents changed, and their own
+    dependents in turn.
+
+    A waiting delete whose parent is a dead upsert of the same record at the same provider
+    supersedes that upsert instead of being blocked by it.
+    """
+    await session.flush()
+    frontier = set(task_ids)
+    while frontier:
+        changed: list[str] = []
+        freed: set[str] = set()
+        for task_id in sorted(frontier):
+            task = await session.get(OutboxTaskRow, task_id)
+            if task is None or task.status not in WAITING:
+                continue
+            parents = list(await session.exec(
+                select(OutboxTaskRow).join(
+                    TaskDependencyRow, col(TaskDependencyRow.depends_on) == col(OutboxTaskRow.id))
+                .where(col(TaskDependencyRow.task_id) == task.id,
+                       col(OutboxTaskRow.status).in_((TaskStatus.DEAD, TaskStatus.BLOCKED)))
+                .order_by(col(OutboxTaskRow.created_at))
+            ))
+            root: str | None = None
+            reason: str | None = None
+            for parent in parents:
+                if (parent.status == TaskStatus.DEAD and task.action == TaskAction.DELETE.value
+                        and parent.action == TaskAction.UPSERT.value
+                        and (parent.entity_id, parent.provider) == (task.entity_id, task.provider)):
+                    parent.status, parent.updated_at = TaskStatus.SUPERSEDED.value, now
+                    freed |= await _release(session, parent)
+                    continue
+                if root is None:
+                    if parent.status == TaskStatus.DEAD:
+                        root, reason = parent.id, dead_reason(parent)
+                    else:
+                        root, reason = parent.blocked_by, parent.last_error
+            if root != task.blocked_by or (root is None and task.status == TaskStatus.BLOCKED):
+                await _mark(session, task, root, reason, now)
+                changed.append(task.id)
+        await session.flush()
+        frontier = await _dependents(session, changed) | freed
+
+
+async def settle_stranded(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Settle pending tasks that wait on a dead or blocked task; return their queues.
+
+    A write that read a parent as running may commit its dependency just after the worker
+    that dead-lettered the parent settled the parent's dependents; the relay calls this to
+    catch such a task.
+    """
+    parent = aliased(OutboxTaskRow)
+    rows = (await session.exec(
+        select(OutboxTaskRow.id, OutboxTaskRow.provider)
+        .join(TaskDependencyRow, col(TaskDependencyRow.task_id) == col(OutboxTaskRow.id))
+        .join(parent, col(parent.id) == col(TaskDependencyRow.depends_on))
+        .where(col(OutboxTaskRow.status) == TaskStatus.PENDING.value,
+               col(parent.status).in_((TaskStatus.DEAD, TaskStatus.BLOCKED)))
+        .distinct()
+    )).all()
+    await settle(session, [task_id for task_id, _ in rows], now=now)
+    return sorted({provider for _, provider in rows})

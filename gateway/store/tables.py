@@ -117,13 +117,17 @@ class ProviderLinkRow(SQLModel, table=True):
     last_error: str | None = None
     synced_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     updated_at: datetime = Field(sa_column=_ts())
+    blocked_by: str | None = Field(default=None, max_length=36)
+    """While ``status`` is blocked: the dead task this entity's task waits on."""
+    blocked_reason: str | None = None
 
 
 class OutboxTaskRow(SQLModel, table=True):
     """One piece of upstream work, written in the same transaction as the change it carries.
 
     ``status``: pending (waiting or ready), running (leased by a worker until
-    ``lease_until``), done, dead (out of attempts or refused; retried by ops).
+    ``lease_until``), done, dead (out of attempts or refused; retried by ops), blocked
+    (waits on the dead task ``blocked_by``), cancelled, superseded.
     """
 
     __tablename__ = "outbox_tasks"
@@ -149,6 +153,7 @@ class OutboxTaskRow(SQLModel, table=True):
     """When the current run of transient failures began; the retry budget counts from here."""
     maybe_sent: bool = False
     """An earlier attempt may have reached the provider: a create looks before it is sent again."""
+    blocked_by: str | None = Field(default=None, max_length=36)
 
 
 class TaskDependencyRow(SQLModel, table=True):

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
+from msgspec import Meta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
-from gateway.core.domain import EntityType, Provider, SyncStatus, TaskStatus
+from gateway.core.domain import EntityType, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
 from gateway.customers import records
@@ -39,11 +40,37 @@ class TaskRead(Wire):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    blocked_by: str | None = None
 
 
 class ResyncRequest(Wire):
     entity_type: EntityType
     entity_id: str
+    cascade: bool | None = None
+    """Re-send the whole subtree too; by default yes for customers and sites, no for devices."""
+
+
+BULK_RETRY_MAX = 10_000
+"""The most dead tasks one bulk retry sends again; ``more`` says whether others matched."""
+
+
+class BulkRetryRequest(Wire):
+    """Which dead tasks to send again; every filter given must match."""
+
+    provider: Annotated[str, Meta(pattern="^(" + "|".join(QUEUES) + ")$")] | None = None
+    """A provider or another work queue (as in ``GET /v1/sync/tasks``)."""
+    kind: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+    """The task's entity type: customer, site, device, readings, invite ..."""
+    error_contains: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    dead_after: datetime | None = None
+    dead_before: datetime | None = None
+    limit: Annotated[int, Meta(ge=1, le=BULK_RETRY_MAX)] = BULK_RETRY_MAX
+
+
+class BulkRetryResult(Wire):
+    retried: int
+    more: bool
+    """More dead tasks matched than ``limit``: send the request again for the rest."""
 
 
 class CallRead(Wire):
@@ -65,7 +92,7 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
         customer_id=row.customer_id, action=row.action, status=row.status, attempts=row.attempts,
         run_after=as_utc(row.run_after),
         last_error=row.last_error, created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
+        updated_at=as_utc(row.updated_at), blocked_by=row.blocked_by,
     )
 
 
@@ -105,17 +132,37 @@ class SyncController(Controller):
                 raise NotFoundError(f"task {task_id} not found")
             if task.status != TaskStatus.DEAD:
                 raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
-            task.status, task.attempts, task.run_after = TaskStatus.PENDING.value, 0, planner.now
-            task.last_error, task.updated_at = None, planner.now
-            task.first_failed_at = None  # a fresh retry budget; maybe_sent stays, so creates look first
-            link = await planner.link(task.entity_id, Provider(task.provider))
-            if link is not None:
-                link.status = (SyncStatus.DELETING if task.action == "delete" else SyncStatus.PENDING).value
-                link.updated_at = planner.now
-            planner.created.append(task)
+            await planner.retry([task])
             return 200, task_read(task)
 
         return await write(request, b"", work)
+
+    @post("/tasks/retry", opt=OPS, status_code=200,
+          summary=f"Send dead tasks matching a filter again (at most {BULK_RETRY_MAX:,} per request)")
+    async def retry_many(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        body = await request.body()
+        data = decode(body or b"{}", BulkRetryRequest)
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            query = select(OutboxTaskRow).where(col(OutboxTaskRow.status) == TaskStatus.DEAD.value)
+            if data.provider:
+                query = query.where(col(OutboxTaskRow.provider) == data.provider)
+            if data.kind:
+                query = query.where(col(OutboxTaskRow.entity_type) == data.kind)
+            if data.error_contains:
+                query = query.where(col(OutboxTaskRow.last_error).contains(data.error_contains,
+                                                                          autoescape=True))
+            if data.dead_after:
+                query = query.where(col(OutboxTaskRow.updated_at) >= data.dead_after)
+            if data.dead_before:
+                query = query.where(col(OutboxTaskRow.updated_at) < data.dead_before)
+            query = query.order_by(col(OutboxTaskRow.created_at), col(OutboxTaskRow.id))
+            tasks = list(await session.exec(query.limit(data.limit + 1)))
+            await planner.retry(tasks[:data.limit])
+            return 200, BulkRetryResult(retried=min(len(tasks), data.limit),
+                                        more=len(tasks) > data.limit)
+
+        return await write(request, body, work)
 
     @post("/resync", opt=OPS, status_code=202, summary="Send an entity to its providers again")
     async def resync(self, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -130,7 +177,8 @@ class SyncController(Controller):
                 raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found")
             customer = row if isinstance(row, CustomerRow) else await records.get_customer(
                 session, row.customer_id)
-            await records.plan_entity_upsert(planner, customer, data.entity_type, row)
+            cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
+            await records.plan_resync(session, planner, customer, row, cascade=cascade)
             return 202, [task_read(task) for task in planner.created]
 
         return await write(request, body, work)
