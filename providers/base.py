@@ -60,6 +60,9 @@ class ProviderError(Exception):
         self.message = message
         self.status = status
         self.route = route
+        self.sent_key: str | None = None
+        """Set by an adapter whose create may have been carried out: what identifies the object
+        it would have made (a provider-minted id is unknown), so a later attempt can find it."""
 
 
 class TransientError(ProviderError):
@@ -130,7 +133,9 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     is every meter point id at a site (its own plus its meters'), for providers
     that carry them on the site. ``attempt`` counts earlier tries; ``maybe_sent`` says
     an earlier try of the task (before an operator's retry too) may have reached the
-    provider, so creates look before they leap; ``taken_external_ids`` are provider ids
+    provider, so creates look before they leap; ``sent_keys`` identify what those earlier
+    tries may have created (the content then, which may since have changed), each of which
+    a look also adopts; ``taken_external_ids`` are provider ids
     already linked to other entities of the same type, which such a look must never
     adopt. ``round_id`` names the engine's round, so its tasks can share one lookup.
     """
@@ -144,6 +149,7 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     meter_point_ids: tuple[str, ...] = ()
     attempt: int = 0
     maybe_sent: bool = False
+    sent_keys: tuple[str, ...] = ()
     taken_external_ids: frozenset[str] = frozenset()
     round_id: str = ""
 

@@ -36,7 +36,8 @@ WHERE id IN (
     {{lock}}
 )
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
-          run_after, lease_until, last_error, created_at, updated_at, first_failed_at, maybe_sent
+          run_after, lease_until, last_error, created_at, updated_at, first_failed_at, maybe_sent,
+          sent_keys
 """
 
 BLOCKING = (
@@ -85,6 +86,7 @@ async def claim(
             run_after=_dt(r.run_after), lease_until=_dt(r.lease_until), last_error=r.last_error,
             created_at=_dt(r.created_at), updated_at=_dt(r.updated_at),
             first_failed_at=_dt(r.first_failed_at), maybe_sent=bool(r.maybe_sent),
+            sent_keys=r.sent_keys,
         )
         for r in rows
     ]

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TypedDict, TypeVar, cast
 
+import msgspec
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -79,6 +80,7 @@ class _Common(TypedDict):
     external_id: str | None
     attempt: int
     maybe_sent: bool
+    sent_keys: tuple[str, ...]
     taken_external_ids: frozenset[str]
     round_id: str
 
@@ -153,6 +155,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
         action = TaskAction(task.action)
         common: _Common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
                   "attempt": task.attempts - 1, "maybe_sent": task.maybe_sent,
+                  "sent_keys": tuple(msgspec.json.decode(task.sent_keys)) if task.sent_keys else (),
                   "taken_external_ids": taken.get(task.entity_type, frozenset()),
                   "round_id": round_id}
         if task.entity_type == EntityType.CUSTOMER.value:

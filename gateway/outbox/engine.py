@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import msgspec
 import structlog
 from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -90,6 +91,16 @@ class Decision:
     """The task's attempts after the round (a 429 gives its attempt back)."""
     first_failed_at: datetime | None
     maybe_sent: bool
+    sent_keys: str | None = None
+    """The task's ``sent_keys`` after the round, with what this attempt may have created."""
+
+
+def sent_keys_after(task: OutboxTaskRow, error: ProviderError | None) -> str | None:
+    """The task's JSON list of possibly created objects, plus the one ``error`` names."""
+    known: list[str] = msgspec.json.decode(task.sent_keys) if task.sent_keys else []
+    if error is not None and error.sent_key is not None and error.sent_key not in known:
+        known.append(error.sent_key)
+    return msgspec.json.encode(known).decode() if known else None
 
 
 def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str | None, *,
@@ -101,7 +112,8 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
     first_failed_at = task.first_failed_at or now
     if not transient or not isinstance(error, RETRIABLE):
         return Decision(dead=True, run_after=now, attempts=task.attempts,
-                        first_failed_at=first_failed_at, maybe_sent=maybe_sent)
+                        first_failed_at=first_failed_at, maybe_sent=maybe_sent,
+                        sent_keys=sent_keys_after(task, error))
     attempts = task.attempts - 1 if error.status == 429 else task.attempts
     if upstream_transient(error):
         dead = (now - first_failed_at).total_seconds() >= s.retry_budget_s
@@ -111,7 +123,8 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
     delay = backoff_s(max(1, attempts), base_s=s.backoff_base_s, max_s=s.backoff_max_s,
                       retry_after=retry_after, rng=rng)
     return Decision(dead=dead, run_after=now if dead else now + timedelta(seconds=delay),
-                    attempts=attempts, first_failed_at=first_failed_at, maybe_sent=maybe_sent)
+                    attempts=attempts, first_failed_at=first_failed_at, maybe_sent=maybe_sent,
+                        sent_keys=sent_keys_after(task, error))
 
 
 @dataclass
@@ -420,7 +433,7 @@ class SyncEngine:
             retry_tasks.append({**fence, "t_status": status, "t_run_after": decision.run_after,
                                 "t_error": message[:2000], "t_new_attempts": decision.attempts,
                                 "t_first_failed": decision.first_failed_at,
-                                "t_maybe_sent": decision.maybe_sent})
+                                "t_maybe_sent": decision.maybe_sent, "t_sent_keys": decision.sent_keys})
             link_updates.append({
                 **link_key, "l_status": SyncStatus.FAILED.value if decision.dead else None,
                 "l_external": None, "l_attempts": decision.attempts, "l_error": message[:2000],
@@ -474,7 +487,8 @@ class SyncEngine:
                 .values(status=bindparam("t_status"), run_after=bindparam("t_run_after"),
                         last_error=bindparam("t_error"), attempts=bindparam("t_new_attempts"),
                         first_failed_at=bindparam("t_first_failed"),
-                        maybe_sent=bindparam("t_maybe_sent"), lease_until=None, updated_at=now)
+                        maybe_sent=bindparam("t_maybe_sent"), sent_keys=bindparam("t_sent_keys"),
+                        lease_until=None, updated_at=now)
                 .returning(table.c.id)
             )
             for item in retry:

@@ -154,6 +154,9 @@ class OutboxTaskRow(SQLModel, table=True):
     maybe_sent: bool = False
     """An earlier attempt may have reached the provider: a create looks before it is sent again."""
     blocked_by: str | None = Field(default=None, max_length=36)
+    sent_keys: str | None = None
+    """A JSON array of what earlier attempts that may have reached the provider would have
+    created (adapter-defined keys), so that a later attempt adopts it instead of creating anew."""
 
 
 class TaskDependencyRow(SQLModel, table=True):

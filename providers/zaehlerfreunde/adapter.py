@@ -107,7 +107,23 @@ class ZaehlerfreundeAdapter:
                 usable=lambda s: m.space_matches(s, wanted) and s.id not in op.taken_external_ids)
             if found is not None:
                 return Outcome(external_id=found.id, note="adopted an identical space")
-        return Outcome(external_id=await self.client.create_space(wanted))
+            for sent in op.sent_keys:
+                # What an earlier, unanswered create made, with the content the site had then.
+                key = m.space_key_of(sent)
+
+                def same(space: Space, key: tuple[str | None, ...] = key) -> bool:
+                    return m.space_key(space) == key and space.id not in op.taken_external_ids
+
+                earlier = await self.spaces.take(op.round_id, scope="", key=key, usable=same)
+                if earlier is not None:
+                    await self.client.update_space(earlier.id, m.update_space(site, parent_space_id=parent))
+                    return Outcome(external_id=earlier.id, note="adopted the space an earlier try created")
+        try:
+            return Outcome(external_id=await self.client.create_space(wanted))
+        except TransientError as exc:
+            if exc.maybe_sent:
+                exc.sent_key = m.encode_space_key(m.space_key(wanted))
+            raise
 
     async def _delete_site(self, op: Operation) -> Outcome:
         if op.external_id is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
 from msgspec import UNSET
 
 from gateway.core.domain import Device, DeviceKind, Medium, Site
@@ -88,6 +89,16 @@ def space_key(space: Space | NewSpace) -> tuple[str | None, ...]:
     return (_text(space.name), _text(space.addressLineOne), _text(space.addressLineTwo),
             _text(space.postcode), _text(space.city), _text(space.category),
             _text(space.parentSpaceId))
+
+
+def encode_space_key(key: tuple[str | None, ...]) -> str:
+    """A space key as text, to be kept with a task (see ``Operation.sent_keys``)."""
+    return msgspec.json.encode(key).decode()
+
+
+def space_key_of(text: str) -> tuple[str | None, ...]:
+    """The space key :func:`encode_space_key` wrote."""
+    return tuple(msgspec.json.decode(text, type=list[str | None]))
 
 
 def device_keys(device: UpstreamDevice) -> list[str]:

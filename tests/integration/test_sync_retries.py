@@ -21,11 +21,11 @@ from tests.integration.conftest import TREE, wait_synced
 @asynccontextmanager
 async def gateway(database_url: str, emulators: dict[str, Any],
                   **overrides: Any) -> AsyncIterator[AsyncTestClient]:
+    overrides = {"sync_backoff_base_s": 0.05, "sync_backoff_max_s": 0.5, **overrides}
     settings = load_settings(
         {}, database_url=database_url, admin_api_key=ADMIN_KEY,
         volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
-        zf_base_url=emulators["zf_url"] + "/partner", sync_backoff_base_s=0.05,
-        sync_backoff_max_s=0.5, **overrides,
+        zf_base_url=emulators["zf_url"] + "/partner", **overrides,
     )
     async with AsyncTestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
@@ -137,4 +137,29 @@ async def test_an_operator_retry_after_a_timed_out_create_makes_one_space(
         listed = zf.stats.snapshot({})["requests"].get("GET /partner/spaces", {})
         assert listed.get("200", 0) >= 1, "the retried create did not look for the earlier one"
         assert state.entity_counts()["spaces"] == 1
+        assert dict(zf.stats.duplicates) == {}
+
+
+async def test_a_site_renamed_after_an_unanswered_create_keeps_one_space(
+    database_url: str, emulators: dict[str, Any]
+) -> None:
+    """A space create carried out whose answer was lost, then a rename: the retry adopts that space
+    (found by the content it was sent with) and renames it, instead of creating a second one."""
+    zf = emulators["zf"].state.emulation
+    state = emulators["zf"].state.zaehlerfreunde
+    async with gateway(database_url, emulators, sync_backoff_base_s=3.0, sync_backoff_max_s=3.0) as client:
+        zf.set_faults(FaultPlan(lost_rate=1.0, paths=["/partner/spaces"]))
+        created = (await client.post("/v1/customers/batch", json=_customers(1, "lost"))).json()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while state.entity_counts()["spaces"] == 0:
+            assert loop.time() < deadline, "the create never reached the emulator"
+            await asyncio.sleep(0.02)
+        zf.set_faults(FaultPlan())
+        site_path = (await _site_paths(client, created))[0]
+        renamed = await client.patch(site_path, json={"name": "lost 0 renamed"})
+        assert renamed.status_code == 200, renamed.text
+        await wait_synced(client, await _site_paths(client, created), timeout=30)
+        spaces = [s for s in state.spaces.values()]
+        assert [s.name for s in spaces] == ["lost 0 renamed"]
         assert dict(zf.stats.duplicates) == {}
