@@ -93,6 +93,26 @@ class Prepared:
         self.unpreparable: dict[str, str] = {}
 
 
+async def _unanswered_creates(session: AsyncSession, provider: Provider,
+                              entity_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For entities about to be deleted with no provider id: the ``sent_keys`` of their upserts
+    that may have reached the provider unanswered (an entity is present when any such upsert was
+    found, even without keys), so that the delete removes what those creates may have made."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(entity_ids), 500):
+        rows = await session.exec(
+            select(col(OutboxTaskRow.entity_id), col(OutboxTaskRow.sent_keys)).where(
+                col(OutboxTaskRow.provider) == provider.value,
+                col(OutboxTaskRow.action) == TaskAction.UPSERT.value,
+                col(OutboxTaskRow.maybe_sent).is_(True),
+                col(OutboxTaskRow.entity_id).in_(entity_ids[start:start + 500]),
+            )
+        )
+        for entity_id, keys in rows:
+            found.setdefault(entity_id, []).extend(msgspec.json.decode(keys) if keys else [])
+    return found
+
+
 async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[OutboxTaskRow], *,
                   round_id: str = "") -> Prepared:
     """Load everything the tasks' operations need, in a handful of queries."""
@@ -132,10 +152,13 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
         for site_id, meter_point_id in cast("Iterable[tuple[str, str]]", meters):
             meter_ids[site_id].append(meter_point_id)
 
+    unsure = await _unanswered_creates(session, provider, [
+        t.entity_id for t in tasks
+        if t.action == TaskAction.DELETE.value and external_of(links, t.entity_id) is None])
     taken: dict[str, frozenset[str]] = {}
-    looking = {t.entity_type for t in tasks if (t.attempts > 1 or t.maybe_sent)
-               and t.action == TaskAction.UPSERT.value
-               and external_of(links, t.entity_id) is None}
+    looking = {t.entity_type for t in tasks
+               if ((t.attempts > 1 or t.maybe_sent) and t.action == TaskAction.UPSERT.value
+                   and external_of(links, t.entity_id) is None) or t.entity_id in unsure}
     for entity_type in looking:
         known = await session.exec(
             select(col(ProviderLinkRow.external_id)).where(
@@ -153,9 +176,13 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
 
     for task in tasks:
         action = TaskAction(task.action)
+        sent_keys = tuple(msgspec.json.decode(task.sent_keys)) if task.sent_keys else ()
+        earlier = unsure.get(task.entity_id) if action is TaskAction.DELETE else None
+        if earlier is not None:
+            sent_keys = tuple(dict.fromkeys([*sent_keys, *earlier]))
         common: _Common = {"task_id": task.id, "action": action, "external_id": external(task.entity_id),
-                  "attempt": task.attempts - 1, "maybe_sent": task.maybe_sent,
-                  "sent_keys": tuple(msgspec.json.decode(task.sent_keys)) if task.sent_keys else (),
+                  "attempt": task.attempts - 1, "maybe_sent": task.maybe_sent or earlier is not None,
+                  "sent_keys": sent_keys,
                   "taken_external_ids": taken.get(task.entity_type, frozenset()),
                   "round_id": round_id}
         if task.entity_type == EntityType.CUSTOMER.value:

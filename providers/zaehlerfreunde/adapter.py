@@ -128,7 +128,20 @@ class ZaehlerfreundeAdapter:
     async def _delete_site(self, op: Operation) -> Outcome:
         if op.external_id is not None:
             await self.client.delete_space(op.external_id)
-        return Outcome(external_id=None)
+            return Outcome(external_id=None)
+        removed = 0
+        for sent in op.sent_keys:
+            # A create whose answer was lost may have made the space: find it and remove it.
+            key = m.space_key_of(sent)
+
+            def same(space: Space, key: tuple[str | None, ...] = key) -> bool:
+                return m.space_key(space) == key and space.id not in op.taken_external_ids
+
+            while (made := await self.spaces.take(op.round_id, scope="", key=key, usable=same)) is not None:
+                await self.client.delete_space(made.id)
+                removed += 1
+        return Outcome(external_id=None,
+                       note=f"removed {removed} space(s) an unanswered create made" if removed else None)
 
     # --- devices ------------------------------------------------------------------------
 
@@ -173,6 +186,15 @@ class ZaehlerfreundeAdapter:
     async def _delete_device(self, op: Operation) -> Outcome:
         if op.external_id is not None:
             await self.client.delete_device(op.external_id)
+        elif op.maybe_sent and op.parent_external_id is not None:
+            # A create whose answer was lost may have made the device: it carries our id.
+            device_id = op.entity.id
+            made = await self.devices.take(
+                op.round_id, scope=op.parent_external_id, key=device_id,
+                usable=lambda d: m.carries_external_id(d, device_id) and d.id not in op.taken_external_ids)
+            if made is not None:
+                await self.client.delete_device(made.id)
+                return Outcome(external_id=None, note="removed the device an unanswered create made")
         return Outcome(external_id=None)
 
     # --- readings and invites -------------------------------------------------------------

@@ -188,6 +188,11 @@ async def _resync(stack: Stack) -> tuple[str, Any]:
     return "/v1/sync/resync", {"entityType": "site", "entityId": tree["site"]["id"]}
 
 
+async def _bulk_retry(stack: Stack) -> tuple[str, Any]:
+    await _retry(stack)  # leaves the customer's task dead
+    return "/v1/sync/tasks/retry", {"kind": "customer"}
+
+
 async def _retry(stack: Stack) -> tuple[str, Any]:
     tree = await _tree(stack)
     engine = create_engine(stack.database_url)
@@ -262,6 +267,7 @@ CASES: dict[str, Case] = {
                                                      upstream=("volue", "resources")),
     "/v1/sync/resync": Case(_resync, OutboxTaskRow, added=len),
     "/v1/sync/tasks/{task_id:str}/retry": Case(_retry, OutboxTaskRow, added=lambda _: 0),
+    "/v1/sync/tasks/retry": Case(_bulk_retry, OutboxTaskRow, added=lambda _: 0),
     "/v1/webhook-subscriptions": Case(_subscription, WebhookSubscriptionRow),
     "/v1/webhook-subscriptions/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver":
         Case(_redeliver, OutboxTaskRow),

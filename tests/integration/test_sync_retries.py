@@ -163,3 +163,32 @@ async def test_a_site_renamed_after_an_unanswered_create_keeps_one_space(
         spaces = [s for s in state.spaces.values()]
         assert [s.name for s in spaces] == ["lost 0 renamed"]
         assert dict(zf.stats.duplicates) == {}
+
+
+async def test_deleting_a_site_whose_create_went_unanswered_removes_that_space(
+    database_url: str, emulators: dict[str, Any]
+) -> None:
+    """The create is carried out but its answer lost, the task dies, the customer is deleted: the delete
+    finds the space by what the create sent and removes it, so nothing is left behind upstream."""
+    zf = emulators["zf"].state.emulation
+    state = emulators["zf"].state.zaehlerfreunde
+    async with gateway(database_url, emulators, sync_retry_budget_s=0) as client:
+        zf.set_faults(FaultPlan(lost_rate=1.0, paths=["/partner/spaces"]))
+        created = (await client.post("/v1/customers/batch", json=_customers(1, "gone"))).json()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while not await _tasks(client, status="dead", provider="zaehlerfreunde"):
+            assert loop.time() < deadline, "the unanswered create was not dead-lettered"
+            await asyncio.sleep(0.05)
+        assert state.entity_counts()["spaces"] == 1
+        zf.set_faults(FaultPlan())
+        customer_id = created["results"][0]["customer"]["id"]
+        assert (await client.delete(f"/v1/customers/{customer_id}")).status_code in (200, 202, 204)
+        deadline = loop.time() + 20
+        while state.entity_counts()["spaces"]:
+            assert loop.time() < deadline, f"space left behind: {[s.name for s in state.spaces.values()]}"
+            await asyncio.sleep(0.05)
+        while await _tasks(client, status="pending", provider="zaehlerfreunde"):
+            assert loop.time() < deadline, "the delete did not finish"
+            await asyncio.sleep(0.05)
+        assert not await _tasks(client, status="dead", provider="zaehlerfreunde")
