@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.worker")
 RELAY_EVERY_S = 5
+EMBEDDED_STOP_WAIT_S = 10.0
+"""How long the API's shutdown waits for the embedded worker's loops and provider clients."""
 DRAIN_SLICE_S = 10.0
 
 
@@ -165,8 +167,16 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         sync.stop()
         for loop in loops:
             loop.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
-        await sync.adapters.aclose()
+        # Bounded: a loop stuck in a call that ignores cancellation must not hold up shutdown.
+        _, stuck = await asyncio.wait(loops, timeout=EMBEDDED_STOP_WAIT_S)
+        if stuck:
+            log.warning("embedded worker: %d loop(s) did not stop within %.0f s", len(stuck),
+                        EMBEDDED_STOP_WAIT_S)
+        try:
+            await asyncio.wait_for(sync.adapters.aclose(), timeout=EMBEDDED_STOP_WAIT_S)
+        except TimeoutError:
+            log.warning("embedded worker: closing the provider clients took over %.0f s",
+                        EMBEDDED_STOP_WAIT_S)
 
 
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:
