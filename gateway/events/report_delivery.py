@@ -13,7 +13,6 @@ does not send it again: the next attempt finds it sent and is done.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -26,13 +25,13 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import Provider, ReportStatus
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.unit_of_work import record_now
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import Outcome, ProviderError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
-log = logging.getLogger("gateway.events.report_delivery")
 REPORT_KIND = "volue_report"
 CHARGE_ACTION = "charge_action"
 ENERGY_USAGE = "energy_usage"
@@ -89,18 +88,8 @@ class ReportKind:
             finally:
                 call_log.reset(token)
             # Shielded: a round cancelled now still records what Volue has taken.
-            await asyncio.shield(self._mark_sent(engine, row.id, result.outcome))
-
-    @staticmethod
-    async def _mark_sent(engine: SyncEngine, report_id: str, outcome: Outcome) -> None:
-        """Record the report as sent, in a transaction of its own; the round's ``record`` tries
-        again when this fails."""
-        try:
-            async with engine.sessions() as session:
-                await session.execute(_sent(report_id, outcome, utcnow()))
-                await session.commit()
-        except Exception:
-            log.exception("marking report %s sent failed", report_id)
+            await asyncio.shield(record_now(engine.sessions, _sent(row.id, result.outcome, utcnow()),
+                                            what=f"report {row.id} as sent"))
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """Mark the round's sent reports that are not marked yet; note each failure, and fail

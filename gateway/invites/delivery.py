@@ -15,7 +15,6 @@ request is the one an invite may be sent twice for.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,13 +25,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.unit_of_work import record_now
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
 from providers.base import CallRecord, Outcome, ProviderError, TransientError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
-log = logging.getLogger("gateway.invites.delivery")
 INVITE_ENTITY = "invite"
 INVITE_QUEUE = Provider.ZAEHLERFREUNDE.value
 
@@ -88,7 +87,8 @@ class InviteDelivery:
             result.detail = link
             result.outcome = Outcome(external_id=None)
             # Shielded: a round cancelled now still records what Zählerfreunde has done.
-            await asyncio.shield(self._store_link(engine, invite.id, link))
+            await asyncio.shield(record_now(engine.sessions, _sent(invite.id, link, utcnow()),
+                                            what=f"the link of invite {invite.id}"))
 
         pending = []
         for result in results:
@@ -99,17 +99,6 @@ class InviteDelivery:
             else:
                 pending.append(result)
         await asyncio.gather(*(one(r) for r in pending))
-
-    @staticmethod
-    async def _store_link(engine: SyncEngine, invite_id: str, link: str) -> None:
-        """Record the invite as sent, in a transaction of its own; the round's ``record`` tries
-        again when this fails."""
-        try:
-            async with engine.sessions() as session:
-                await session.execute(_sent(invite_id, link, utcnow()))
-                await session.commit()
-        except Exception:
-            log.exception("storing the link of invite %s failed", invite_id)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """Store the link of every invite sent in this round that is not stored yet."""

@@ -10,11 +10,13 @@ never wakes for a task it cannot see yet. Without a dispatcher the caller wakes 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,3 +50,19 @@ async def unit_of_work(
         await session.commit()
     if dispatcher is not None:
         await dispatcher.notify(uow.wakeups)
+
+
+log = logging.getLogger("gateway.sync")
+
+
+async def record_now(sessions: async_sessionmaker[AsyncSession], statement: Executable, *,
+                     what: str) -> None:
+    """Run ``statement`` in a short transaction of its own, right away: for recording what a
+    provider has just taken, before anything else in the round can fail. A failure is logged
+    (``what`` names the record), not raised; the round's own transaction records it again."""
+    try:
+        async with sessions() as session:
+            await session.execute(statement)
+            await session.commit()
+    except Exception:
+        log.exception("recording %s failed", what)
