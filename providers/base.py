@@ -60,9 +60,6 @@ class ProviderError(Exception):
         self.message = message
         self.status = status
         self.route = route
-        self.sent_key: str | None = None
-        """Set by an adapter whose create may have been carried out: what identifies the object
-        it would have made (a provider-minted id is unknown), so a later attempt can find it."""
 
 
 class TransientError(ProviderError):
@@ -227,6 +224,13 @@ class EntitySink(Protocol):
         The result has one entry per operation, in order; one failed item does
         not fail the others.
         """
+        ...
+
+    def create_key(self, op: Operation) -> str | None:
+        """What identifies the object ``op`` would create, when the provider mints its id and
+        the object carries nothing of ours to find it by; None otherwise. The engine keeps
+        it with the task before sending, so a later attempt (after a lost answer or a killed
+        worker) can adopt, or a delete remove, what this one may have made."""
         ...
 
 

@@ -96,15 +96,14 @@ class Prepared:
 async def _unanswered_creates(session: AsyncSession, provider: Provider,
                               entity_ids: Sequence[str]) -> dict[str, list[str]]:
     """For entities about to be deleted with no provider id: the ``sent_keys`` of their upserts
-    that may have reached the provider unanswered (an entity is present when any such upsert was
-    found, even without keys), so that the delete removes what those creates may have made."""
+    (what their creates, answered or not, may have made), so that the delete removes it."""
     found: dict[str, list[str]] = {}
     for start in range(0, len(entity_ids), 500):
         rows = await session.exec(
             select(col(OutboxTaskRow.entity_id), col(OutboxTaskRow.sent_keys)).where(
                 col(OutboxTaskRow.provider) == provider.value,
                 col(OutboxTaskRow.action) == TaskAction.UPSERT.value,
-                col(OutboxTaskRow.maybe_sent).is_(True),
+                col(OutboxTaskRow.sent_keys).is_not(None),
                 col(OutboxTaskRow.entity_id).in_(entity_ids[start:start + 500]),
             )
         )

@@ -23,7 +23,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -92,15 +92,7 @@ class Decision:
     first_failed_at: datetime | None
     maybe_sent: bool
     sent_keys: str | None = None
-    """The task's ``sent_keys`` after the round, with what this attempt may have created."""
-
-
-def sent_keys_after(task: OutboxTaskRow, error: ProviderError | None) -> str | None:
-    """The task's JSON list of possibly created objects, plus the one ``error`` names."""
-    known: list[str] = msgspec.json.decode(task.sent_keys) if task.sent_keys else []
-    if error is not None and error.sent_key is not None and error.sent_key not in known:
-        known.append(error.sent_key)
-    return msgspec.json.encode(known).decode() if known else None
+    """The task's ``sent_keys`` after the round (what its attempts may have created)."""
 
 
 def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str | None, *,
@@ -113,7 +105,7 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
     if not transient or not isinstance(error, RETRIABLE):
         return Decision(dead=True, run_after=now, attempts=task.attempts,
                         first_failed_at=first_failed_at, maybe_sent=maybe_sent,
-                        sent_keys=sent_keys_after(task, error))
+                        sent_keys=task.sent_keys)
     attempts = task.attempts - 1 if error.status == 429 else task.attempts
     if upstream_transient(error):
         dead = (now - first_failed_at).total_seconds() >= s.retry_budget_s
@@ -124,7 +116,7 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
                       retry_after=retry_after, rng=rng)
     return Decision(dead=dead, run_after=now if dead else now + timedelta(seconds=delay),
                     attempts=attempts, first_failed_at=first_failed_at, maybe_sent=maybe_sent,
-                        sent_keys=sent_keys_after(task, error))
+                        sent_keys=task.sent_keys)
 
 
 @dataclass
@@ -330,6 +322,7 @@ class SyncEngine:
             prepared = await prepare(session, provider, tasks, round_id=uuid.uuid4().hex)
         for task_id, why in prepared.unpreparable.items():
             results[task_id].fatal_reason = why
+        await self._note_creates(adapter, prepared.operations.values(), tasks)
         groups: dict[tuple[str, str], list[Operation]] = defaultdict(list)
         for op in prepared.operations.values():
             groups[(op.entity_type.value, op.action.value)].append(op)
@@ -345,6 +338,28 @@ class SyncEngine:
             else:
                 jobs.extend(self._run_one(adapter, op, results, limit) for op in ops)
         await asyncio.gather(*jobs)
+
+    async def _note_creates(self, adapter: ProviderAdapter, ops: Iterable[Operation],
+                            tasks: Sequence[OutboxTaskRow]) -> None:
+        """Before sending, keep with each task what its create would make (when the provider
+        mints the id), so that a later attempt or a delete finds it even if this attempt's
+        answer is lost or its worker killed. One statement for the round."""
+        by_id = {task.id: task for task in tasks}
+        updates: list[dict[str, object]] = []
+        for op in ops:
+            key = adapter.create_key(op)
+            if key is None or key in op.sent_keys:
+                continue
+            task = by_id[op.task_id]
+            task.sent_keys = msgspec.json.encode([*op.sent_keys, key]).decode()
+            updates.append({"k_id": task.id, "k_keys": task.sent_keys})
+        if not updates:
+            return
+        table = table_of(OutboxTaskRow)
+        async with self.sessions() as session:
+            await session.execute(update(table).where(table.c.id == bindparam("k_id"))
+                                  .values(sent_keys=bindparam("k_keys")), updates)
+            await session.commit()
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
                        results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:

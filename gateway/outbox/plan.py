@@ -113,6 +113,24 @@ class OutboxPlanner:
             self._open[key] = task
         return task
 
+    async def _tried_upsert(self, entity_id: str, provider: Provider,
+                            besides: OutboxTaskRow | None) -> OutboxTaskRow | None:
+        """The entity's newest unfinished upsert at ``provider`` that was tried at least once
+        (other than ``besides``): it may have reached the provider, so a delete waits for it."""
+        if entity_id in self._fresh:
+            return None
+        query = select(OutboxTaskRow).where(
+            col(OutboxTaskRow.entity_id) == entity_id,
+            col(OutboxTaskRow.provider) == provider.value,
+            col(OutboxTaskRow.action) == TaskAction.UPSERT.value,
+            col(OutboxTaskRow.status).in_((TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.BLOCKED)),
+            col(OutboxTaskRow.attempts) > 0,
+        )
+        if besides is not None:
+            query = query.where(col(OutboxTaskRow.id) != besides.id)
+        return (await self._session.exec(
+            query.order_by(col(OutboxTaskRow.created_at).desc()).limit(1))).first()
+
     async def links_of(self, entity_id: str) -> list[ProviderLinkRow]:
         """The entity's provider links as this transaction leaves them (for the response).
 
@@ -285,9 +303,13 @@ class OutboxPlanner:
         if link is None or link.status == SyncStatus.DELETED.value:
             return
         previous = await self._open_task(entity_id, provider)
+        # An upsert already tried (maybe running now) may yet create the object upstream,
+        # even when a newer, untried upsert is the entity's latest open task.
+        tried = await self._tried_upsert(entity_id, provider, besides=previous)
         never_sent = (
             link.external_id is None
             and link.synced_at is None
+            and tried is None
             and (previous is None or (previous.status in WAITING and previous.attempts == 0))
         )
         link.blocked_by = link.blocked_reason = None
@@ -302,7 +324,7 @@ class OutboxPlanner:
         if previous is not None and previous.action == TaskAction.UPSERT.value:
             if previous.status in WAITING and previous.attempts == 0:
                 await self._cancel(previous)
-                previous = None
+                previous = tried
             elif previous.status == TaskStatus.DEAD:
                 await self._drop(previous, TaskStatus.SUPERSEDED)
                 previous = None

@@ -179,6 +179,10 @@ class VolueAdapter:
 
     # --- batches --------------------------------------------------------------------------
 
+    def create_key(self, op: Operation) -> str | None:
+        """None: every Volue object carries our own id, so a lost create is found by it."""
+        return None
+
     async def apply_batch(self, ops: Sequence[Operation]) -> list[Result]:
         """New customers through ``POST /users/batch``, new sites through
         ``POST /users/locations/batch`` (chunks of at most the batch limit); every
