@@ -228,11 +228,13 @@ def _unanswered(stats: dict[str, Any], method: str, path_part: str) -> int:
 
 
 async def _check_gateway(verdict: Verdict, database_url: str) -> None:
+    """Tasks not settled (settled: done, cancelled, or superseded by a later task of the same
+    record) and links not synced or deleted are stuck."""
     engine = create_engine(database_url)
     async with engine.connect() as conn:
         tasks = (await conn.execute(text(
             "SELECT status, provider, entity_type, entity_id, COALESCE(last_error, '') FROM outbox_tasks "
-            "WHERE status NOT IN ('done', 'cancelled')"))).all()
+            "WHERE status NOT IN ('done', 'cancelled', 'superseded')"))).all()
         links = (await conn.execute(text(
             "SELECT status, provider, entity_type, entity_id FROM provider_links "
             "WHERE status NOT IN ('synced', 'deleted')"))).all()
