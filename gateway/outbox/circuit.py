@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,13 +37,17 @@ def upstream_transient(error: ProviderError | None) -> bool:
 
 
 class AdaptiveLimit:
-    """An AIMD bound on the requests in flight: +1 per success, halved on overload."""
+    """An AIMD bound on the requests in flight: +1 per success, halved on overload.
+
+    Waiters queue in order and a freed slot wakes exactly one of them, so a round of many
+    operations waiting for a few slots costs one wake-up per request, not one per waiter.
+    """
 
     def __init__(self, *, ceiling: int) -> None:
         self.ceiling = max(1, ceiling)
         self.limit: float = float(self.ceiling)
         self.in_flight = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
     def current(self) -> int:
@@ -52,18 +57,39 @@ class AdaptiveLimit:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one of the allowed requests for the duration of the block."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.current)
-            self.in_flight += 1
+        await self._acquire()
         try:
             yield
         finally:
-            async with self._changed:
+            self.in_flight -= 1
+            self._wake()
+
+    async def _acquire(self) -> None:
+        if not self._waiters and self.in_flight < self.current:
+            self.in_flight += 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(granted)
+        try:
+            await granted  # the waker counted this request in flight
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
                 self.in_flight -= 1
-                self._changed.notify_all()
+                self._wake()
+            else:
+                self._waiters.remove(granted)
+            raise
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.current:
+            granted = self._waiters.popleft()
+            if not granted.done():
+                self.in_flight += 1
+                granted.set_result(None)
 
     def succeeded(self) -> None:
         self.limit = min(float(self.ceiling), self.limit + 1.0 / max(1.0, self.limit))
+        self._wake()
 
     def overloaded(self) -> None:
         self.limit = max(1.0, self.limit / 2)

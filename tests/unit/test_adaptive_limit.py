@@ -1,0 +1,59 @@
+"""The per-provider concurrency limit: bounded in flight, fair, and leak-free on cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.outbox.circuit import AdaptiveLimit
+
+
+async def test_never_more_requests_in_flight_than_the_limit() -> None:
+    """Fifty jobs through a limit of four: at most four at a time, and all of them run."""
+    limit = AdaptiveLimit(ceiling=4)
+    peak = done = 0
+
+    async def job() -> None:
+        nonlocal peak, done
+        async with limit.slot():
+            peak = max(peak, limit.in_flight)
+            await asyncio.sleep(0.001)
+            done += 1
+
+    await asyncio.gather(*(job() for _ in range(50)))
+    assert (peak, done, limit.in_flight) == (4, 50, 0)
+
+
+async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
+    """Cancelling jobs that wait for a slot (or were just granted one) frees every slot."""
+    limit = AdaptiveLimit(ceiling=1)
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with limit.slot():
+            await release.wait()
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(holder()) for _ in range(5)]
+    await asyncio.sleep(0)
+    waiters[0].cancel()
+    release.set()
+    waiters[1].cancel()
+    await asyncio.gather(first, *waiters, return_exceptions=True)
+    assert limit.in_flight == 0
+    async with limit.slot():
+        assert limit.in_flight == 1
+
+
+async def test_overload_halves_the_limit_and_success_grows_it_back() -> None:
+    """Multiplicative decrease on overload, additive increase on success, within [1, ceiling]."""
+    limit = AdaptiveLimit(ceiling=8)
+    limit.overloaded()
+    limit.overloaded()
+    assert limit.current == 2
+    for _ in range(100):
+        limit.succeeded()
+    assert limit.current == 8
+    for _ in range(10):
+        limit.overloaded()
+    assert limit.current == 1
