@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from gateway.bootstrap import build_adapters
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings, secret_values
 from gateway.customers.controllers.customers import CustomerController
@@ -23,7 +24,13 @@ from gateway.customers.controllers.sites import CustomerSitesController, SiteCon
 from gateway.customers.controllers.sync import SyncController, SyncHistoryController
 from gateway.events.controllers import EventController
 from gateway.events.receiver import volue_webhook
-from gateway.events.reports import DeviceReportsController, ReportController, SiteReportsController
+from gateway.events.reports import (
+    DeviceReportsController,
+    LpcAnswerController,
+    ReportController,
+    SitePlanController,
+    SiteReportsController,
+)
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
 from gateway.http.deps import authenticate
@@ -35,6 +42,7 @@ from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
 from gateway.outbox.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
+from gateway.programmes.controllers import MeterPointController, ProgrammeController
 from gateway.readings.controllers import DeviceReadingsController, ReadingsController
 from gateway.store.db import create_engine, reader, session_factory
 
@@ -53,11 +61,15 @@ API_CONTROLLERS = [
     SubscriptionController,
     DeviceReportsController,
     SiteReportsController,
+    SitePlanController,
+    LpcAnswerController,
     ReportController,
     ReadingsController,
     DeviceReadingsController,
     SiteInvitesController,
     InviteController,
+    ProgrammeController,
+    MeterPointController,
 ]
 
 
@@ -85,6 +97,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         app.state.reader = reader(engine)
         app.state.dispatcher = await _dispatcher(settings)
         async with contextlib.AsyncExitStack() as stack:
+            # For the calls the API makes on a caller's behalf (eligibility, compensation).
+            app.state.adapters = await stack.enter_async_context(build_adapters(settings))
             if settings.embedded and embedded_worker:
                 from gateway.worker import embedded_worker as run_embedded
 

@@ -14,6 +14,7 @@ from gateway.events.forwarding import ForwardingKind
 from gateway.events.report_delivery import ReportKind
 from gateway.invites.delivery import InviteDelivery
 from gateway.outbox.engine import TaskKind
+from gateway.programmes.delivery import EnrollmentKind
 from gateway.readings.delivery import ReadingsDelivery
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
 from providers.registry import Adapters
@@ -26,6 +27,7 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
         InviteDelivery(),
         ReportKind(),
         ForwardingKind(settings=settings),
+        EnrollmentKind(),
     ]
 
 

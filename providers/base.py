@@ -11,7 +11,9 @@ readings sink       meter readings of many devices in one request
 invite sender       an invite to a site's upstream object, answered with a link
 report sender       a report body, sent as stored
 event source        one page of the provider's event listing
-webhook registry    the webhooks the provider sends its events to
+webhook registry    the webhooks the provider sends its events to (and their delivery logs)
+programme           a customer's enrollment in the provider's programme, eligibility
+                    and compensation
 credentials probe   a token fetch with the configured credentials
 ==================  ==============================================================
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
@@ -198,6 +201,53 @@ class Webhook(msgspec.Struct, frozen=True, kw_only=True):
     status: str = ""
 
 
+class WebhookLog(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt of the provider to deliver a notification to a webhook."""
+
+    notification_id: str
+    webhook_id: str
+    url: str
+    event_type: str
+    sent_at: datetime
+    status_code: int | None
+    timed_out: bool
+    duration_ms: int | None
+
+
+class Enrollment(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether a customer is enrolled in the provider's programme, and since when."""
+
+    enrolled: bool
+    enrollment_id: str | None = None
+    enrolled_at: datetime | None = None
+
+
+class CompensationProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """Why (part of) a site's compensation cannot be paid, in the provider's words."""
+
+    kind: str | None
+    message: str
+
+
+class SiteCompensation(msgspec.Struct, frozen=True, kw_only=True):
+    """The compensation of one site (``site_id`` is the provider's location id, ours)."""
+
+    site_id: str | None
+    meter_point_ids: tuple[str, ...] = ()
+    active_amount: float = 0.0
+    blocked_amount: float = 0.0
+    currency: str | None = None
+    problems: tuple[CompensationProblem, ...] = ()
+
+
+class Compensation(msgspec.Struct, frozen=True, kw_only=True):
+    """A customer's compensation for a period (the current month), per site."""
+
+    period_from: date | None
+    period_to: date | None
+    sites: tuple[SiteCompensation, ...] = ()
+
+
 class Capability(enum.StrEnum):
     """What the gateway can ask of a provider; each member names one protocol below."""
 
@@ -208,6 +258,7 @@ class Capability(enum.StrEnum):
     EVENT_SOURCE = "event source"
     WEBHOOK_REGISTRY = "webhook registry"
     CREDENTIALS_PROBE = "credentials probe"
+    PROGRAMME = "programme"
 
 
 @runtime_checkable
@@ -291,6 +342,51 @@ class WebhookRegistry(Protocol):
         """Delete one; False when the provider had no such webhook."""
         ...
 
+    async def update_webhook(
+        self, webhook_id: str, *, url: str | None = None, types: Sequence[str] | None = None,
+        secret: str | None = None,
+    ) -> Webhook | None:
+        """Change where one posts, its event types or its secret; None when there is no such
+        webhook."""
+        ...
+
+    async def set_webhook_enabled(self, webhook_id: str, enabled: bool) -> bool:
+        """Enable or disable one; False when the provider had no such webhook."""
+        ...
+
+    async def webhook_logs(self, webhook_id: str | None = None, limit: int = 50) -> list[WebhookLog]:
+        """The provider's most recent delivery attempts (of one webhook, or all)."""
+        ...
+
+
+@runtime_checkable
+class Programme(Protocol):
+    """A customer's membership of the provider's flexibility programme."""
+
+    async def enroll(self, customer_id: str) -> Enrollment:
+        """Enroll the customer (an existing enrollment stands); a refusal raises."""
+        ...
+
+    async def leave(self, customer_id: str) -> bool:
+        """End the enrollment; False when the customer was not enrolled."""
+        ...
+
+    async def enrollment(self, customer_id: str) -> Enrollment | None:
+        """The customer's enrollment; None when the provider does not know the customer."""
+        ...
+
+    async def customer_eligible(self, customer_id: str) -> bool | None:
+        """Whether the customer is eligible now; None when the provider does not know it."""
+        ...
+
+    async def meter_point_eligible(self, meter_point_id: str) -> bool:
+        """Whether a meter point is eligible (before any customer exists for it)."""
+        ...
+
+    async def compensation(self, customer_id: str) -> Compensation | None:
+        """The current month's compensation per site; None for a customer the provider lacks."""
+        ...
+
 
 @runtime_checkable
 class CredentialsProbe(Protocol):
@@ -309,6 +405,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.EVENT_SOURCE: EventSource,
     Capability.WEBHOOK_REGISTRY: WebhookRegistry,
     Capability.CREDENTIALS_PROBE: CredentialsProbe,
+    Capability.PROGRAMME: Programme,
 }
 """The protocol behind each capability."""
 

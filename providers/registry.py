@@ -20,6 +20,7 @@ from providers.base import (
     EntitySink,
     EventSource,
     InviteSender,
+    Programme,
     ProviderAdapter,
     ReadingsSink,
     ReportSender,
@@ -97,6 +98,10 @@ class Adapters(Mapping[Provider, ProviderAdapter]):
     def webhook_registry(self, provider: Provider) -> WebhookRegistry:
         """The webhooks ``provider`` sends events to."""
         return cast(WebhookRegistry, self._lookup(provider, Capability.WEBHOOK_REGISTRY))
+
+    def programme(self, provider: Provider) -> Programme:
+        """The provider's programme calls (enrollment, eligibility, compensation)."""
+        return cast(Programme, self._lookup(provider, Capability.PROGRAMME))
 
     def credentials_probe(self, provider: Provider) -> CredentialsProbe:
         """A token fetch at ``provider`` with the configured credentials."""

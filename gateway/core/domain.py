@@ -66,6 +66,17 @@ class ReadingDeliveryStatus(StrEnum):
     NOT_SENT = "not_sent"
 
 
+class ProgrammeStatus(StrEnum):
+    """Where a customer stands in a provider's programme (Volue's SPARK programme)."""
+
+    ENROLLED = "enrolled"
+    NOT_ENROLLED = "not_enrolled"
+    PENDING = "pending"
+    """An enroll or leave is queued and not carried out yet."""
+    FAILED = "failed"
+    """The provider refused the last enroll or leave (``lastError`` says why)."""
+
+
 class ReportStatus(StrEnum):
     """Where a report for Volue's ``POST /reports`` stands."""
 

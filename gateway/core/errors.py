@@ -9,7 +9,8 @@
     ├── NotFoundError         404
     ├── ConflictError         409  externalRef in use, or the state forbids the change
     ├── TooLargeError         413  body over the size limit
-    └── IdempotencyMismatch   422  Idempotency-Key reused with a different body
+    ├── IdempotencyMismatch   422  Idempotency-Key reused with a different body
+    └── UpstreamError         502  a provider asked on the caller's behalf failed or refused
 """
 
 from __future__ import annotations
@@ -58,3 +59,7 @@ class TooLargeError(GatewayError):
 
 class IdempotencyMismatch(GatewayError):
     status, slug, title = 422, "idempotency-mismatch", "Idempotency-Key reused with another body"
+
+
+class UpstreamError(GatewayError):
+    status, slug, title = 502, "upstream", "The provider did not answer as needed"

@@ -56,6 +56,8 @@ class Secret:
         return hash(self.value)
 
 
+VOLUE_IDENTITY_TOKEN_URL = "https://auth.identity.volue.com/connect/token"
+"""Volue's OAuth2 token endpoint as the quickstart documents it (another host than the API)."""
 EMULATED = "emulated"
 """Provider base URL meaning: run the provider's emulator inside ``gateway serve``."""
 
@@ -113,7 +115,8 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
 
     base_url: str = EMULATED
     token_url: str = ""
-    """Defaults to ``/connect/token`` on the base URL's host."""
+    """Emulated: the emulator's ``/connect/token``. Otherwise defaults to the identity
+    endpoint the quickstart documents (``VOLUE_IDENTITY_TOKEN_URL``), not the API host."""
     client_id: NonEmpty = "volue-emulator"
     client_secret: Secret = _secret("volue-emulator-secret")
     webhook_secret: Secret = _secret()
@@ -136,6 +139,8 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     def resolved_token_url(self) -> str:
         if self.token_url:
             return self.token_url
+        if not self.emulated:
+            return VOLUE_IDENTITY_TOKEN_URL
         parts = urlsplit(self.resolved_base_url())
         return f"{parts.scheme}://{parts.netloc}/connect/token"
 

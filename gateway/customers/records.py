@@ -26,6 +26,7 @@ from gateway.core.domain import (
     DeviceKind,
     EntityType,
     Medium,
+    ProgrammeStatus,
     Provider,
     SiteKind,
     SpaceCategory,
@@ -34,6 +35,7 @@ from gateway.core.domain import (
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.wire import ProviderSync
 from gateway.customers import schemas as s
+from gateway.customers.programme_views import PROGRAMME_PROVIDERS
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner, targets, upstream_parent
 from gateway.store.db import among, chunked
@@ -127,7 +129,11 @@ def sync_view(links: Sequence[ProviderLinkRow | LinkView]) -> dict[str, Provider
     }
 
 
-def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.CustomerRead:
+def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView],
+                  programmes: dict[str, s.ProgrammeRead] | None = None) -> s.CustomerRead:
+    if programmes is None:
+        programmes = {p: s.ProgrammeRead(status=ProgrammeStatus.NOT_ENROLLED)
+                      for p in row.providers if p in PROGRAMME_PROVIDERS}
     return s.CustomerRead(
         id=row.id,
         external_ref=row.external_ref,
@@ -138,10 +144,12 @@ def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView])
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
+        programmes=programmes,
     )
 
 
-def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.SiteRead:
+def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView],
+              compensation: dict[str, s.SiteCompensationRead] | None = None) -> s.SiteRead:
     coordinates = None
     if row.latitude is not None and row.longitude is not None:
         coordinates = s.CoordinatesRead(latitude=row.latitude, longitude=row.longitude)
@@ -166,6 +174,7 @@ def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.Si
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
+        compensation=compensation or {},
     )
 
 

@@ -7,13 +7,20 @@ field, ``*Read`` are responses.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from gateway.core.domain import DeviceKind, Medium, Provider, SiteKind, SpaceCategory
+from gateway.core.domain import (
+    DeviceKind,
+    Medium,
+    ProgrammeStatus,
+    Provider,
+    SiteKind,
+    SpaceCategory,
+)
 from gateway.core.wire import (
     AddressIn,
     CoordinatesIn,
@@ -128,6 +135,38 @@ class CoordinatesRead(Wire):
     longitude: float
 
 
+class CompensationProblemRead(Wire):
+    kind: str | None
+    """The provider's problem type (``MissingMpidOnLocation`` ...)."""
+    message: str
+    """What is wrong and what to fix, in the gateway's terms."""
+    field: str | None = None
+    """The site's field to fix, when one is at fault."""
+
+
+class SiteCompensationRead(Wire):
+    """The site's compensation for the current month, as last fetched from the provider."""
+
+    period_from: date | None
+    period_to: date | None
+    active_amount: float
+    blocked_amount: float
+    currency: str | None
+    problems: list[CompensationProblemRead]
+    checked_at: datetime
+
+
+class ProgrammeRead(Wire):
+    """A customer's membership of a provider's programme."""
+
+    status: ProgrammeStatus
+    enrolled_at: datetime | None = None
+    eligible: bool | None = None
+    """None until an eligibility event or check said."""
+    eligibility_checked_at: datetime | None = None
+    last_error: str | None = None
+
+
 class SiteRead(Wire):
     id: str
     customer_id: str
@@ -143,6 +182,8 @@ class SiteRead(Wire):
     updated_at: datetime
     deleted_at: datetime | None
     sync: dict[str, ProviderSync]
+    compensation: dict[str, SiteCompensationRead] = {}
+    """Per programme provider (``volue``): the last compensation fetched, with its problems."""
 
 
 class CustomerCreate(Wire):
@@ -173,6 +214,8 @@ class CustomerRead(Wire):
     updated_at: datetime
     deleted_at: datetime | None
     sync: dict[str, ProviderSync]
+    programmes: dict[str, ProgrammeRead] = {}
+    """Per programme provider (``volue``): enrollment and eligibility."""
 
 
 class BatchItemError(Wire):

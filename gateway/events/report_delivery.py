@@ -33,9 +33,14 @@ from providers.http import call_log
 from providers.registry import MissingCapability
 
 REPORT_KIND = "volue_report"
-CHARGE_ACTION = "charge_action"
 ENERGY_USAGE = "energy_usage"
+"""A site's ``LocationEnergyUsage``."""
+DEVICE_ENERGY_USAGE = "device_energy_usage"
+"""A device's ``EnergyUsage``."""
+ENERGY_USAGE_PLAN = "energy_usage_plan"
+"""A site's ``LocationEnergyUsagePlan``."""
 LPC_ACK = "lpc_ack"
+"""An LPC request's acknowledgement (automatic, or a caller's accept/decline)."""
 
 
 def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, customer_id: str,

@@ -1,18 +1,28 @@
-"""Reports to Volue: vehicle charge actions and hourly site energy usage; ``GET /v1/reports/{id}``.
+"""Reports to Volue in the current ``PostReportRequest`` shapes; ``GET /v1/reports/{id}``.
 
-Each is stored as the exact ``POST /reports`` body Volue will receive and sent
-by the workers through the outbox, after the upstream create of the vehicle or
-location it names. Charge actions use the quickstart's ``VehicleChargeAction``
-shape; energy usage the current spec's ``LocationEnergyUsage`` payload.
+* ``POST /v1/devices/{id}/energy-usage``: a device's hourly ``EnergyUsage``;
+* ``POST /v1/sites/{id}/energy-usage``: a site's hourly ``LocationEnergyUsage``;
+* ``POST /v1/sites/{id}/energy-usage-plan``: ``LocationEnergyUsagePlan`` (baseline and
+  flexibility);
+* ``POST /v1/events/{id}/lpc-acknowledgement``: accept or decline an LPC request per
+  target (``LocationLPCAcknowledgement`` / ``ResourceLPCAcknowledgement``) before its
+  deadline, the start of its limit.
+
+Each is stored as the exact ``POST /reports`` body Volue will receive (built by
+``providers.volue.mapping.report``) and sent by the workers through the outbox, after
+the upstream create of the device or location it names. The quickstart's
+``VehicleChargeAction`` report (a top-level ``name``) is gone: the current document
+refuses it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Meta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,38 +30,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
-from gateway.core.wire import CoordinatesIn, MeterPointId, Wire
+from gateway.core.wire import MeterPointId, Wire
 from gateway.customers import records
 from gateway.customers.controllers.customers import READ, WRITE
-from gateway.events.report_delivery import CHARGE_ACTION, ENERGY_USAGE, queue_report
+from gateway.events.report_delivery import (
+    DEVICE_ENERGY_USAGE,
+    ENERGY_USAGE,
+    ENERGY_USAGE_PLAN,
+    LPC_ACK,
+    queue_report,
+)
 from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
-from gateway.store.event_tables import VolueReportRow
+from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow, VolueReportRow
 from gateway.store.tables import CustomerRow, DeviceRow
+from providers.volue import mapping as vm
 from providers.volue import schemas as vs
 
 HOURLY = "01:00:00"
-Watts = Annotated[float, Meta(ge=0, le=10_000_000)]
-WattHours = Annotated[float, Meta(ge=0, le=10_000_000)]
+TargetId = Annotated[str, Meta(min_length=1, max_length=100)]
+LPC_ANSWER_WITHOUT_POINTS = timedelta(hours=1)
 VolueEventId = Annotated[str, Meta(min_length=1, max_length=100)]
-
-
-class ActionType(StrEnum):
-    START = "start"
-    STOP = "stop"
-
-
-class ChargeActionCreate(Wire):
-    action_type: ActionType
-    power: Watts | None = None
-    """Charging power in W."""
-    state_of_charge: Annotated[float, Meta(ge=0, le=1)] | None = None
-    battery_capacity: WattHours | None = None
-    """Battery capacity in Wh."""
-    location: CoordinatesIn | None = None
-    volue_event_id: VolueEventId | None = None
-    """The Volue event this action answers, if any."""
 
 
 class EnergyPoint(Wire):
@@ -102,11 +102,11 @@ async def _at_volue(planner: OutboxPlanner, customer: CustomerRow, entity_id: st
         raise ConflictError(f"{what} {entity_id} is not registered at Volue")
 
 
-def check_points(points: list[EnergyPoint]) -> None:
+def check_points(points: list[EnergyPoint], name: str = "points") -> None:
     """Whole hours with a UTC offset, strictly increasing."""
     previous: datetime | None = None
     for index, point in enumerate(points):
-        field = f"points[{index}].timestamp"
+        field = f"{name}[{index}].timestamp"
         if point.timestamp.tzinfo is None:
             raise InvalidError("timestamp needs a UTC offset", field=field)
         if (point.timestamp.minute, point.timestamp.second, point.timestamp.microsecond) != (0, 0, 0):
@@ -135,34 +135,63 @@ async def _meter_point(session: AsyncSession, site_id: str, site_points: list[st
     raise InvalidError("the site has no single main meter point id: name one", field="meterPointId")
 
 
+class DeviceEnergyUsageCreate(Wire):
+    points: Annotated[list[EnergyPoint], Meta(min_length=1, max_length=744)]
+    """Hourly energy the device used (a charger's, a vehicle's, a tank's ...)."""
+    meter_point_id: MeterPointId | None = None
+    """The meter point the device is behind, when the report should name one."""
+    volue_event_id: VolueEventId | None = None
+
+
+class EnergyUsagePlanCreate(Wire):
+    baseline: Annotated[list[EnergyPoint], Meta(min_length=1, max_length=744)]
+    """The hourly energy the site expects to use."""
+    flexibility: Annotated[list[EnergyPoint], Meta(min_length=1, max_length=744)]
+    """The hourly energy the site could shift."""
+    meter_point_id: MeterPointId | None = None
+    """Defaults to the site's main meter (or its only meter point id)."""
+    volue_event_id: VolueEventId | None = None
+
+
+class LpcAnswer(Wire):
+    accept: Annotated[list[TargetId], Meta(max_length=1000)] = []
+    """Targets (site ids of a location LPC, device ids of a resource LPC) that take the limit."""
+    decline: Annotated[list[TargetId], Meta(max_length=1000)] = []
+    """Targets that do not."""
+
+
+REPORT_ACCEPTED = {202: ResponseSpec(data_container=ReportRead,
+                                     description="stored; the outbox sends it (see GET /v1/reports/{id})")}
+
+
 class DeviceReportsController(Controller):
-    path = "/v1/devices/{device_id:str}/charge-actions"
+    path = "/v1/devices/{device_id:str}/energy-usage"
     tags = ["reports"]
 
-    @post("/", opt=WRITE, status_code=202, summary="Report a vehicle's charge action to Volue")
-    async def charge_action(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
+    @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
+          summary="Report a device's hourly energy usage to Volue (EnergyUsage)")
+    async def energy_usage(self, request: Request[Any, Any, Any], device_id: str,
+                           data: DeviceEnergyUsageCreate) -> Response[bytes]:
         body = await request.body()
-        data = decode(body, ChargeActionCreate)
+        check_points(data.points)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             device = await records.get_device(session, device_id)
-            if device.kind != DeviceKind.VEHICLE.value:
-                raise ConflictError(f"device {device_id} is a {device.kind}; charge actions are for vehicles")
+            if device.kind == DeviceKind.METER.value:
+                raise ConflictError(f"device {device_id} is a meter; report its site's energy usage "
+                                    "(POST /v1/sites/{id}/energy-usage)")
             customer = await records.get_customer(session, device.customer_id)
-            await _at_volue(planner, customer, device.id, "vehicle")
-            action = vs.VehicleChargeActionPayload(
-                resource_id=device.id, action_type=data.action_type.value.capitalize(),
-                location=vs.Coordinate(latitude=data.location.latitude,
-                                       longitude=data.location.longitude) if data.location else None,
-                power=data.power, state_of_charge=data.state_of_charge,
-                battery_capacity=data.battery_capacity,
+            await _at_volue(planner, customer, device.id, "device")
+            usage = vs.EnergyUsageReportPayload(
+                resource_id=device.id, location_id=device.site_id,
+                meter_point_id=data.meter_point_id, resolution=HOURLY,
+                points=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
+                        for p in data.points],
             )
-            name = "Vehicle Started Charging" if data.action_type is ActionType.START else \
-                "Vehicle Stopped Charging"
             report = queue_report(
-                session, planner, kind=CHARGE_ACTION, customer_id=customer.id, device_id=device.id,
-                volue_event_id=data.volue_event_id,
-                body=vs.LegacyPostReportRequest(event_id=data.volue_event_id, name=name, payloads=[action]),
+                session, planner, kind=DEVICE_ENERGY_USAGE, customer_id=customer.id,
+                site_id=device.site_id, device_id=device.id, volue_event_id=data.volue_event_id,
+                body=vm.report("EnergyUsage", usage, event_id=data.volue_event_id),
                 after=[await planner.open_task(device.id, Provider.VOLUE)],
             )
             return 202, report_read(report)
@@ -199,6 +228,128 @@ class SiteReportsController(Controller):
             return 202, report_read(report)
 
         return await write(request, body, work)
+
+
+class SitePlanController(Controller):
+    path = "/v1/sites/{site_id:str}/energy-usage-plan"
+    tags = ["reports"]
+
+    @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
+          summary="Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)")
+    async def energy_usage_plan(self, request: Request[Any, Any, Any], site_id: str,
+                                data: EnergyUsagePlanCreate) -> Response[bytes]:
+        body = await request.body()
+        check_points(data.baseline, "baseline")
+        check_points(data.flexibility, "flexibility")
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            site = await records.get_site(session, site_id)
+            customer = await records.get_customer(session, site.customer_id)
+            await _at_volue(planner, customer, site.id, "site")
+            meter_point = await _meter_point(session, site.id, site.meter_point_ids, data.meter_point_id)
+            plan = vs.LocationEnergyUsagePlanReportPayload(
+                location_id=site.id, meter_point_id=meter_point, resolution=HOURLY,
+                baseline=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
+                          for p in data.baseline],
+                flexibility=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
+                             for p in data.flexibility],
+            )
+            report = queue_report(
+                session, planner, kind=ENERGY_USAGE_PLAN, customer_id=customer.id, site_id=site.id,
+                volue_event_id=data.volue_event_id,
+                body=vm.report("LocationEnergyUsagePlan", plan, event_id=data.volue_event_id),
+                after=[await planner.open_task(site.id, Provider.VOLUE)],
+            )
+            return 202, report_read(report)
+
+        return await write(request, body, work)
+
+
+class LpcAnswerController(Controller):
+    path = "/v1/events/{event_id:str}/lpc-acknowledgement"
+    tags = ["reports"]
+
+    @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
+          summary="Accept or decline an LPC request per target, before its deadline")
+    async def answer(self, request: Request[Any, Any, Any], event_id: str,
+                     data: LpcAnswer) -> Response[bytes]:
+        body = await request.body()
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            event = await session.get(VolueEventRow, event_id)
+            if event is None:
+                raise NotFoundError(f"event {event_id} not found")
+            payload = lpc_payload(event)
+            deadline = lpc_deadline(payload, event)
+            if planner.now >= deadline:
+                raise ConflictError(f"the LPC request's deadline ({deadline.isoformat()}) has passed")
+            report = lpc_answer(payload, data)
+            named = {*data.accept, *data.decline}
+            targets = (await session.execute(
+                select(VolueEventTargetRow).where(VolueEventTargetRow.event_id == event.id))).scalars()
+            customer_id = next((t.customer_id for t in targets if t.customer_id and
+                                (t.site_id in named or t.device_id in named)), None)
+            row = queue_report(session, planner, kind=LPC_ACK, customer_id=customer_id or "",
+                               body=vs.PostReportRequest(event_id=event.volue_event_id,
+                                                         payloads=[report]),
+                               volue_event_id=event.volue_event_id)
+            return 202, report_read(row)
+
+        return await write(request, body, work)
+
+
+def lpc_payload(event: VolueEventRow) -> vs.LocationLPCPayload | vs.ResourceLPCPayload:
+    """The stored event's LPC payload; 409 for an event of another type."""
+    payload = msgspec.convert(event.payload, vs.SparkEventPayload)
+    if not isinstance(payload, vs.LocationLPCPayload | vs.ResourceLPCPayload):
+        raise ConflictError(f"event {event.id} is a {event.type}, not an LPC request")
+    return payload
+
+
+def lpc_deadline(payload: vs.LocationLPCPayload | vs.ResourceLPCPayload,
+                 event: VolueEventRow) -> datetime:
+    """An LPC request is answered before its limit starts (its first point); a request
+    without points within ``LPC_ANSWER_WITHOUT_POINTS`` of its creation."""
+    starts = [as_utc(p.timestamp) for t in payload.targets for p in t.points]
+    known = [s for s in starts if s is not None]
+    if known:
+        return min(known)
+    return (as_utc(event.created_at) or event.created_at) + LPC_ANSWER_WITHOUT_POINTS
+
+
+def lpc_answer(payload: vs.LocationLPCPayload | vs.ResourceLPCPayload, data: LpcAnswer
+               ) -> vs.LocationLPCAcknowledgmentReportPayload | vs.ResourceLPCAcknowledgmentReportPayload:
+    """The acknowledgement report for the answered targets (in the order they were named)."""
+    accepted, declined = set(data.accept), set(data.decline)
+    both = accepted & declined
+    if both:
+        raise InvalidError(f"target {sorted(both)[0]} is both accepted and declined", field="decline")
+    if not accepted and not declined:
+        raise InvalidError("name at least one target to accept or decline", field="accept")
+    if isinstance(payload, vs.LocationLPCPayload):
+        locations = {t.location_id: vs.LPCLocation(location_id=t.location_id,
+                                                   meter_point_id=t.meter_point_id)
+                     for t in payload.targets}
+        _known(locations, accepted, declined)
+        return vs.LocationLPCAcknowledgmentReportPayload(
+            acknowledged_targets=[locations[i] for i in data.accept] or None,
+            declined_targets=[locations[i] for i in data.decline] or None,
+        )
+    resources = {t.resource_id: vs.LPCResource(meter_point_id=t.meter_point_id,
+                                               location_id=t.location_id, resource_id=t.resource_id)
+                 for t in payload.targets}
+    _known(resources, accepted, declined)
+    return vs.ResourceLPCAcknowledgmentReportPayload(
+        acknowledged_targets=[resources[i] for i in data.accept] or None,
+        declined_targets=[resources[i] for i in data.decline] or None,
+    )
+
+
+def _known(targets: dict[str, Any], accepted: set[str], declined: set[str]) -> None:
+    for name, ids in (("accept", accepted), ("decline", declined)):
+        for target in sorted(ids):
+            if target not in targets:
+                raise InvalidError(f"{target} is not a target of this LPC request", field=name)
 
 
 class ReportController(Controller):

@@ -10,7 +10,9 @@ inside their own transaction. It
 * resolves the targets to our customers, sites and devices: Volue's user,
   location and resource ids are our own ids;
 * queues one delivery per matching subscription (``gateway.events.forwarding``)
-  and, when ``GATEWAY_VOLUE_AUTO_ACK_LPC`` is on, the LPC acknowledgement report.
+  and, when ``GATEWAY_VOLUE_AUTO_ACK_LPC`` is on, the LPC acknowledgement report;
+* records a ``UserEligibility`` event's added and removed users as eligible or not on
+  their programme memberships (``gateway.programmes``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from gateway.core.wire import Wire
 from gateway.events.report_delivery import LPC_ACK, queue_report
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_QUEUE
+from gateway.programmes.service import apply_eligibility
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -149,6 +152,10 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
     await plan_deliveries(session, planner, row, customer_id)
     if settings.volue.auto_ack_lpc:
         plan_lpc_ack(session, planner, incoming, targets, customer_id)
+    if isinstance(incoming.payload, vs.UserEligibilityPayload):
+        await apply_eligibility(session, incoming.payload.added_users,
+                                incoming.payload.removed_users, as_utc(incoming.payload.last_updated)
+                                or now)
     return Stored(event_id=new_id, row=row, targets=targets)
 
 

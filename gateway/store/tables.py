@@ -222,4 +222,5 @@ class IdempotencyKeyRow(SQLModel, table=True):
 # importing them here registers them with the same metadata.
 from gateway.store import event_tables as _event_tables  # noqa: E402, F401
 from gateway.store import invite_tables as _invite_tables  # noqa: E402, F401
+from gateway.store import programme_tables as _programme_tables  # noqa: E402, F401
 from gateway.store import reading_tables as _reading_tables  # noqa: E402, F401

@@ -19,23 +19,28 @@ from gateway.core.domain import Customer, Device, DeviceKind, EntityType, Provid
 from providers.base import (
     Capabilities,
     Capability,
+    Compensation,
     ConflictError,
+    Enrollment,
     Operation,
     Outcome,
     ProviderError,
     RejectedError,
     Webhook,
+    WebhookLog,
 )
 from providers.http import apply_each
 from providers.volue import CAPABILITIES
 from providers.volue import mapping as m
 from providers.volue.client import VolueClient
 from providers.volue.events_client import VolueEventsClient
+from providers.volue.programme import VolueProgrammeClient
 from providers.volue.schemas import (
     GetEventsResponse,
     GetResourceResponse,
     GetWebhookResponse,
     NotificationType,
+    PatchWebhookRequest,
     PostLocationsBatchRequest,
     PostLocationWithUserRequest,
     PostUsersBatchRequest,
@@ -61,11 +66,13 @@ class VolueAdapter:
         Capability.EVENT_SOURCE,
         Capability.WEBHOOK_REGISTRY,
         Capability.CREDENTIALS_PROBE,
+        Capability.PROGRAMME,
     })
 
     def __init__(self, *, client: VolueClient, concurrency: int = 8) -> None:
         self.client = client
         self.events = VolueEventsClient(http=client.http)
+        self.programme = VolueProgrammeClient(http=client.http)
         self.concurrency = concurrency
 
     async def apply(self, op: Operation) -> Outcome:
@@ -249,8 +256,9 @@ class VolueAdapter:
     # --- reports, events, webhooks -------------------------------------------------------
 
     async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
-        """``POST /reports`` (``PostReportRequest`` or the quickstart's legacy shape); the
-        report's id when Volue describes the created report."""
+        """``POST /reports`` with one ``PostReportRequest`` (any of its payload types, e.g.
+        from :func:`providers.volue.mapping.report`); the report's id when Volue describes
+        the created report."""
         created = await self.events.send_report(body)
         return created.id if created is not None else None
 
@@ -274,6 +282,65 @@ class VolueAdapter:
     async def delete_webhook(self, webhook_id: str) -> bool:
         """``DELETE /webhooks/{webhookId}``; False when Volue has no such webhook."""
         return await self.events.delete_webhook(webhook_id)
+
+    async def update_webhook(
+        self, webhook_id: str, *, url: str | None = None, types: Sequence[str] | None = None,
+        secret: str | None = None,
+    ) -> Webhook | None:
+        """``PATCH /webhooks/{webhookId}``; unknown ``types`` raise ``ValueError`` first."""
+        kinds = [NotificationType(t) for t in types] if types is not None else None
+        changed = await self.events.patch_webhook(webhook_id, PatchWebhookRequest(
+            webhook_url=url, notification_types=kinds, webhook_secret=secret))
+        return _webhook(changed) if changed is not None else None
+
+    async def set_webhook_enabled(self, webhook_id: str, enabled: bool) -> bool:
+        """``PUT /webhooks/{webhookId}/enabled``."""
+        return await self.events.set_webhook_enabled(webhook_id, enabled)
+
+    async def webhook_logs(self, webhook_id: str | None = None, limit: int = 50) -> list[WebhookLog]:
+        """The last ``limit`` entries of ``GET /webhooks/logs``, newest first."""
+        first = await self.events.webhook_logs(webhook_id, page=1, page_size=limit)
+        pages = first.pagination.total_pages
+        found = first
+        if pages > 1:
+            found = await self.events.webhook_logs(webhook_id, page=pages, page_size=limit)
+            if len(found.webhook_notification_logs) < limit:
+                earlier = await self.events.webhook_logs(webhook_id, page=pages - 1, page_size=limit)
+                found = msgspec.structs.replace(found, webhook_notification_logs=[
+                    *earlier.webhook_notification_logs, *found.webhook_notification_logs])
+        entries = sorted(found.webhook_notification_logs, key=lambda e: e.notification_sent,
+                         reverse=True)[:limit]
+        return [WebhookLog(notification_id=e.notification_id, webhook_id=e.webhook_id,
+                           url=e.webhook_url, event_type=e.notification_type.value,
+                           sent_at=e.notification_sent, status_code=e.response_status_code,
+                           timed_out=e.request_timeout, duration_ms=e.request_duration_ms)
+                for e in entries]
+
+    # --- the SPARK programme --------------------------------------------------------------
+
+    async def enroll(self, customer_id: str) -> Enrollment:
+        """``POST /users/{userId}/enrollment``."""
+        return await self.programme.enroll(customer_id)
+
+    async def leave(self, customer_id: str) -> bool:
+        """``DELETE /users/{userId}/enrollment``; False when not enrolled."""
+        return await self.programme.leave(customer_id)
+
+    async def enrollment(self, customer_id: str) -> Enrollment | None:
+        """``GET /users/{userId}/enrollment``."""
+        return await self.programme.enrollment(customer_id)
+
+    async def customer_eligible(self, customer_id: str) -> bool | None:
+        """``GET /users/{userId}/eligibility``."""
+        return await self.programme.user_eligible(customer_id)
+
+    async def meter_point_eligible(self, meter_point_id: str) -> bool:
+        """``GET /meters/{mpid}/eligible``."""
+        return await self.programme.meter_point_eligible(meter_point_id)
+
+    async def compensation(self, customer_id: str) -> Compensation | None:
+        """``GET /users/{userId}/compensation``."""
+        return await self.programme.compensation(customer_id)
 
     async def check_credentials(self) -> None:
         """Fetch a client-credentials token (or find the current one still valid)."""

@@ -14,8 +14,10 @@ from providers.http import ProviderHttp, decode
 from providers.volue.schemas import (
     GetEventsResponse,
     GetReportResponse,
+    GetWebhookNotificationLogsResponse,
     GetWebhookResponse,
     GetWebhooksResponse,
+    PatchWebhookRequest,
     PostWebhookRequest,
 )
 
@@ -23,6 +25,8 @@ EVENTS = "/events"
 REPORTS = "/reports"
 WEBHOOKS = "/webhooks"
 WEBHOOK = "/webhooks/{webhookId}"
+WEBHOOK_ENABLED = "/webhooks/{webhookId}/enabled"
+WEBHOOK_LOGS = "/webhooks/logs"
 MAX_PAGE_SIZE = 1000
 """The spec's maximum ``pageSize`` of ``GET /events``."""
 
@@ -61,3 +65,30 @@ class VolueEventsClient:
             "DELETE", WEBHOOK, path={"webhookId": webhook_id}, tolerate=(404,)
         )
         return response.status_code != 404
+
+    async def patch_webhook(self, webhook_id: str, body: PatchWebhookRequest) -> GetWebhookResponse | None:
+        """``PATCH /webhooks/{webhookId}``; None when Volue has no such webhook."""
+        response = await self.http.send(
+            "PATCH", WEBHOOK, path={"webhookId": webhook_id}, body=body, tolerate=(404,)
+        )
+        if response.status_code == 404:
+            return None
+        return decode(response, GetWebhookResponse, route=WEBHOOK)
+
+    async def set_webhook_enabled(self, webhook_id: str, enabled: bool) -> bool:
+        """``PUT /webhooks/{webhookId}/enabled?enabled=``; False when there is no such webhook."""
+        response = await self.http.send(
+            "PUT", WEBHOOK_ENABLED, path={"webhookId": webhook_id},
+            params={"enabled": "true" if enabled else "false"}, tolerate=(404,),
+        )
+        return response.status_code != 404
+
+    async def webhook_logs(
+        self, webhook_id: str | None = None, *, page: int = 1, page_size: int = 50
+    ) -> GetWebhookNotificationLogsResponse:
+        """One page of ``GET /webhooks/logs`` (of one webhook, or all)."""
+        params: dict[str, str | int] = {"page": page, "pageSize": page_size}
+        if webhook_id is not None:
+            params["webhookId"] = webhook_id
+        response = await self.http.send("GET", WEBHOOK_LOGS, params=params)
+        return decode(response, GetWebhookNotificationLogsResponse, route=WEBHOOK_LOGS)

@@ -7,21 +7,31 @@ travel on the site's location.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
 
 from gateway.core.domain import Coordinates, Customer, Device, DeviceKind, Site, SiteKind
 from providers.base import RejectedError
 from providers.volue.schemas import (
     Coordinate,
+    EnergyUsageReportPayload,
     GetLocationResponse,
     GetResourceResponse,
+    LocationEnergyUsagePlanReportPayload,
+    LocationEnergyUsageReportPayload,
+    LocationLPCAcknowledgmentReportPayload,
     LocationType,
     PostLocationBoundResourceRequest,
     PostLocationWithUserRequest,
+    PostReportRequest,
     PostUserRequest,
     PostVehicleResourceRequest,
     PutLocationRequest,
+    ResourceLPCAcknowledgmentReportPayload,
     ResourceType,
+    SparkReportPayload,
 )
 
 LOCATION_TYPES: dict[SiteKind, LocationType] = {
@@ -136,3 +146,37 @@ def resource_matches(found: GetResourceResponse, device: Device) -> bool:
         and found.user_id == device.customer_id
         and found.location_id == location
     )
+
+
+REPORT_PAYLOADS: dict[str, type[SparkReportPayload]] = {
+    "EnergyUsage": EnergyUsageReportPayload,
+    "LocationEnergyUsage": LocationEnergyUsageReportPayload,
+    "LocationEnergyUsagePlan": LocationEnergyUsagePlanReportPayload,
+    "ResourceLPCAcknowledgement": ResourceLPCAcknowledgmentReportPayload,
+    "LocationLPCAcknowledgement": LocationLPCAcknowledgmentReportPayload,
+}
+"""The current ``PostReportRequest`` payload types by their ``payloadType``."""
+
+
+def report(
+    report_type: str, payload: Mapping[str, Any] | SparkReportPayload, *, event_id: str | None = None
+) -> PostReportRequest:
+    """One ``POST /reports`` body of one payload of ``report_type`` (a ``payloadType`` of the
+    current document); ``payload`` is its struct or its camelCase members. Anything the
+    document does not allow (another type, an extra or missing member) raises
+    ``RejectedError`` before a request is made."""
+    kind = REPORT_PAYLOADS.get(report_type)
+    if kind is None:
+        raise RejectedError(f"unknown report type {report_type!r}; Volue takes "
+                            f"{', '.join(REPORT_PAYLOADS)}")
+    if isinstance(payload, msgspec.Struct):
+        if not isinstance(payload, kind):
+            raise RejectedError(f"a {type(payload).__name__} is not a {report_type} payload")
+        body = payload
+    else:
+        members = {k: v for k, v in payload.items() if k != "payloadType"}
+        try:
+            body = msgspec.convert(members, kind, strict=False)
+        except msgspec.ValidationError as exc:
+            raise RejectedError(f"{report_type} payload: {exc}") from None
+    return PostReportRequest(event_id=event_id, payloads=[body])

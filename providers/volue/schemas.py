@@ -8,14 +8,15 @@ encoded, because most optional fields are not nullable there.
 Polymorphic payloads are msgspec tagged unions on ``payloadType``, which is what the
 spec's ``discriminator`` mappings mean.
 
-Two legacy shapes from the quickstart (seeds 000/003) are kept for ``POST /reports``:
-:class:`VehicleChargeActionPayload` and :class:`LegacyPostReportRequest`.
+The quickstart's ``VehicleChargeAction`` report (seeds 000/003, a top-level ``name`` and
+charge-action payloads) is not here: the current ``PostReportRequest`` allows neither, and
+the document wins over the guides.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
@@ -134,6 +135,43 @@ class GetEligibleUsersResponse(_Wire):
 class GetMpidEligibilityResponse(_Wire):
     meter_point_id: str
     is_eligible: bool
+
+
+class GetUserEnrollmentResponse(_Wire, omit_defaults=True):
+    user_id: str
+    is_enrolled: bool = False
+    enrollment_id: str | None = None
+    enrollment_date: datetime | None = None
+
+
+class ProblemType(enum.StrEnum):
+    MISSING_MPID_ON_LOCATION = "MissingMpidOnLocation"
+    COMPENSATION_MPID_DOES_NOT_MATCH_LOCATION = "CompensationMpidDoesNotMatchLocation"
+
+
+class Problem(_Wire, omit_defaults=True):
+    message: str
+    problem_type: ProblemType | None = None
+
+
+class Period(_Wire, omit_defaults=True):
+    from_: date | None = msgspec.field(default=None, name="from")
+    to: date | None = None
+
+
+class LocationCompensation(_Wire, omit_defaults=True):
+    location_id: str | None = None
+    meter_point_ids: list[str] | None = None
+    active_amount: float | None = None
+    blocked_amount: float | None = None
+    currency: Currency | None = None
+    problems: list[Problem] | None = None
+
+
+class GetUserCompensationForCurrentMonthResponse(_Wire, omit_defaults=True):
+    period: Period
+    user_id: str | None = None
+    location_compensations: list[LocationCompensation] | None = None
 
 
 # ---------------------------------------------------------------- locations
@@ -333,12 +371,44 @@ class SimulatePriceCurveEventRequest(_Request):
     price_area: PriceArea | None = None
 
 
+class LocationTarget(_Request):
+    location_id: str | None = None
+    meter_point_id: str | None = None
+
+
+class ResourceTarget(_Request):
+    location_id: str | None = None
+    resource_id: str | None = None
+    meter_point_id: str | None = None
+
+
+class SimulatedLPCPoint(_Request):
+    """``LPCDataPoint`` as a simulation request sends it: both members optional there."""
+
+    max_power_in_kilo_watts: float | None = None
+    timestamp: datetime | None = None
+
+
+class LPCLocationTarget(_Request):
+    """One location of a simulated LPC request: ``{location: {...}, points}``."""
+
+    location: LocationTarget | None = None
+    points: list[SimulatedLPCPoint] | None = None
+
+
+class LPCResourceTarget(_Request):
+    """One resource of a simulated LPC request: ``{resource: {...}, points}``."""
+
+    resource: ResourceTarget | None = None
+    points: list[SimulatedLPCPoint] | None = None
+
+
 class SimulateLocationLPCEventRequest(_Request):
-    locations: list[LocationLPCTarget] | None = None
+    locations: list[LPCLocationTarget] | None = None
 
 
 class SimulateResourceLPCEventRequest(_Request):
-    resources: list[ResourceLPCTarget] | None = None
+    resources: list[LPCResourceTarget] | None = None
 
 
 class SimulateEventResponse(_Wire):
@@ -418,25 +488,6 @@ SparkReportPayload = (
 class PostReportRequest(_Request):
     event_id: str | None = None
     payloads: list[SparkReportPayload] | None = None
-
-
-class VehicleChargeActionPayload(_Request, tag_field="payloadType", tag="VehicleChargeAction"):
-    """Legacy report payload of the quickstart (seed 000) and Partner Endpoints (seed 003)."""
-
-    resource_id: str
-    action_type: str
-    location: Coordinate | None = None
-    power: float | None = None
-    state_of_charge: float | None = None
-    battery_capacity: float | None = None
-
-
-class LegacyPostReportRequest(_Request):
-    """``POST /reports`` as the quickstart sends it: a ``name`` and charge-action payloads."""
-
-    event_id: str | None = None
-    name: str | None = None
-    payloads: list[VehicleChargeActionPayload] | None = None
 
 
 class GetReportResponse(_Wire):

@@ -61,7 +61,8 @@ def test_documented_variables_are_read() -> None:
     assert settings.upstream.timeout_s == 2.5
     assert settings.http.idempotency_ttl_s == 60
     assert settings.volue.resolved_base_url() == "https://api.volue.example/energy-coordination/v1"
-    assert settings.volue.resolved_token_url() == "https://api.volue.example/connect/token"
+    # Not emulated and no token URL set: the identity endpoint of the quickstart.
+    assert settings.volue.resolved_token_url() == "https://auth.identity.volue.com/connect/token"
     assert settings.zf.resolved_base_url() == "https://partner.zf.example/partner"
 
 
@@ -189,6 +190,13 @@ def test_errors_do_not_repeat_passwords() -> None:
             load_settings({variable: raw})
         assert "password" not in str(caught.value), str(caught.value)
         assert "cache.internal" in str(caught.value) or "volue.example" in str(caught.value)
+
+
+def test_volue_token_url_set_wins_over_the_identity_default() -> None:
+    """A configured GATEWAY_VOLUE_TOKEN_URL is used as given for a real Volue."""
+    settings = load_settings({"GATEWAY_VOLUE_BASE_URL": "https://api.volue.example/energy-coordination/v1",
+                              "GATEWAY_VOLUE_TOKEN_URL": "https://id.volue.example/connect/token"})
+    assert settings.volue.resolved_token_url() == "https://id.volue.example/connect/token"
 
 
 def test_emulated_base_urls_point_at_local_emulators() -> None:

@@ -14,15 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.domain import Provider
 from gateway.core.errors import ConflictError, GatewayError, InvalidError, NotFoundError
 from gateway.core.wire import Page
 from gateway.customers import records
 from gateway.customers import schemas as s
+from gateway.customers.programme_views import programmes_of
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
+from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 
 READ = {"scope": Scope.CUSTOMERS_READ.value}
@@ -94,20 +97,30 @@ class CustomerController(Controller):
         self,
         session: AsyncSession,
         external_ref: Annotated[str | None, QueryParameter(name="externalRef")] = None,
+        eligible: Annotated[bool | None, Parameter(
+            description="only customers Volue's programme holds (true) or does not hold (false) "
+                        "eligible, as last learnt")] = None,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> Page[s.CustomerRead]:
         query = select(CustomerRow).where(col(CustomerRow.deleted_at).is_(None))
         if external_ref is not None:
             query = query.where(CustomerRow.external_ref == external_ref)
+        if eligible is not None:
+            member = (select(col(ProgrammeMembershipRow.customer_id))
+                      .where(ProgrammeMembershipRow.programme == Provider.VOLUE.value,
+                             col(ProgrammeMembershipRow.eligible).is_(True)))
+            query = query.where(col(CustomerRow.id).in_(member) if eligible
+                                else col(CustomerRow.id).not_in(member))
         if cursor:
             query = query.where(col(CustomerRow.id) > decode_cursor(cursor))
         rows = list(await session.exec(query.order_by(col(CustomerRow.id)).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         links = await records.links_for(session, [row.id for row in rows])
+        programmes = await programmes_of(session, [(row.id, row.providers) for row in rows])
         return Page(
-            items=[records.customer_read(row, links.get(row.id, [])) for row in rows],
+            items=[records.customer_read(row, links.get(row.id, []), programmes[row.id]) for row in rows],
             next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
         )
 
@@ -115,9 +128,11 @@ class CustomerController(Controller):
     async def read(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, CustomerRow, customer_id)
-        if row is None:
-            raise NotFoundError(f"customer {customer_id} not found")
-        return Response(msgspec.json.encode(records.customer_read(row, links)), media_type="application/json")
+            if row is None:
+                raise NotFoundError(f"customer {customer_id} not found")
+            programmes = (await programmes_of(conn, [(row.id, row.providers)]))[row.id]
+        return Response(msgspec.json.encode(records.customer_read(row, links, programmes)),
+                        media_type="application/json")
 
     @patch("/{customer_id:str}", opt=WRITE, responses=CUSTOMER_OK)
     async def update(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
@@ -127,7 +142,8 @@ class CustomerController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)
             await records.update_customer(session, planner, row, data, planner.now)
-            return 200, records.customer_read(row, await planner.links_of(row.id))
+            programmes = (await programmes_of(session, [(row.id, row.providers)]))[row.id]
+            return 200, records.customer_read(row, await planner.links_of(row.id), programmes)
 
         return await write(request, body, work)
 

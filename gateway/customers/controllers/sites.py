@@ -14,6 +14,7 @@ from gateway.core.errors import NotFoundError
 from gateway.customers import records
 from gateway.customers import schemas as s
 from gateway.customers.controllers.customers import READ, WRITE
+from gateway.customers.programme_views import compensation_of
 from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
@@ -54,7 +55,8 @@ class CustomerSitesController(Controller):
             )
         ]
         links = await records.links_for(session, [row.id for row in rows])
-        return [records.site_read(row, links.get(row.id, [])) for row in rows]
+        paid = await compensation_of(session, [row.id for row in rows])
+        return [records.site_read(row, links.get(row.id, []), paid.get(row.id)) for row in rows]
 
 
 class SiteController(Controller):
@@ -66,9 +68,11 @@ class SiteController(Controller):
     async def read(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, SiteRow, site_id)
-        if row is None:
-            raise NotFoundError(f"site {site_id} not found")
-        return Response(msgspec.json.encode(records.site_read(row, links)), media_type="application/json")
+            if row is None:
+                raise NotFoundError(f"site {site_id} not found")
+            paid = (await compensation_of(conn, [row.id])).get(row.id)
+        return Response(msgspec.json.encode(records.site_read(row, links, paid)),
+                        media_type="application/json")
 
     @patch("/{site_id:str}", opt=WRITE, responses=SITE_OK)
     async def update(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -25,6 +26,7 @@ from providers.volue.emulator.state import Invalid, VolueState, paginate, utcnow
 from providers.volue.emulator.webhooks import WebhookHub
 
 API_PREFIX = "/energy-coordination/v1"
+LPC_RESOLUTION = "01:00:00"
 Req = Request[Any, Any, Any]
 Resp = Response[bytes]
 
@@ -238,26 +240,45 @@ def _check_report(req: s.PostReportRequest) -> None:
 
 @post("/reports", opt=STRING_400.opt(), status_code=200)
 async def create_report(request: Req) -> Resp:
-    body = await request.body()
-    decoded: s.PostReportRequest | s.LegacyPostReportRequest
-    try:
-        decoded = current = decode(body, s.PostReportRequest)
-    except Invalid as refusal:
-        try:
-            decoded = legacy = decode(body, s.LegacyPostReportRequest)
-        except Invalid:
-            raise refusal from None
-        for action in legacy.payloads or ():
-            if action.action_type not in ("Start", "Stop"):
-                raise Invalid("actionType must be Start or Stop") from None
-        event_id = legacy.event_id
-    else:
-        _check_report(current)
-        event_id = current.event_id
-    report = s.GetReportResponse(id=str(uuid.uuid4()), event_id=event_id, created_at=utcnow())
+    # Only the current ``PostReportRequest``: the quickstart's charge-action report (a
+    # top-level ``name``, ``VehicleChargeAction`` payloads) is refused as the document
+    # forbids both (``additionalProperties: false``, no such payload type).
+    req = decode(await request.body(), s.PostReportRequest)
+    _check_report(req)
+    store = _ctx(request).store
+    now = utcnow()
+    report = s.GetReportResponse(id=str(uuid.uuid4()), event_id=req.event_id, created_at=now)
     # Fields in a fixed order, so the same report sent again is recognised as a duplicate.
-    _ctx(request).store.store_report(report, msgspec.json.encode(decoded, order="sorted"))
+    store.store_report(report, msgspec.json.encode(req, order="sorted"))
+    store.record_usage(req, now)
     return json_response(report)
+
+
+# ---------------------------------------------------------------- the SPARK programme
+
+
+@get("/users/{user_id:str}/enrollment", opt=STRING_400.opt(), sync_to_thread=False)
+def read_enrollment(request: Req, user_id: str) -> Resp:
+    return json_response(_ctx(request).store.enrollment(user_id))
+
+
+@post("/users/{user_id:str}/enrollment", opt=STRING_400.opt(), status_code=200)
+async def enroll_user(request: Req, user_id: str) -> Resp:
+    store = _ctx(request).store
+    store.enroll(user_id)
+    return json_response(store.enrollment(user_id))
+
+
+@delete(
+    "/users/{user_id:str}/enrollment", opt=STRING_400.opt(), status_code=204, sync_to_thread=False
+)
+def leave_programme(request: Req, user_id: str) -> None:
+    _ctx(request).store.leave(user_id)
+
+
+@get("/users/{user_id:str}/compensation", opt=STRING_400.opt(), sync_to_thread=False)
+def read_compensation(request: Req, user_id: str) -> Resp:
+    return json_response(_ctx(request).store.compensation(user_id))
 
 
 # ---------------------------------------------------------------- simulation
@@ -295,20 +316,71 @@ async def simulate_user_eligibility(request: Req) -> Resp:
     return _simulated(request, payload)
 
 
+def _lpc_points(points: list[s.SimulatedLPCPoint] | None) -> list[s.LPCDataPoint]:
+    """The request's points, or four hours of 5 kW limits from the next full hour."""
+    if not points:
+        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return [s.LPCDataPoint(max_power_in_kilo_watts=5.0, timestamp=start + timedelta(hours=h))
+                for h in range(4)]
+    out = []
+    for index, point in enumerate(points):
+        if point.max_power_in_kilo_watts is None or point.timestamp is None:
+            raise Invalid(f"points[{index}] needs maxPowerInKiloWatts and timestamp")
+        out.append(s.LPCDataPoint(max_power_in_kilo_watts=point.max_power_in_kilo_watts,
+                                  timestamp=point.timestamp))
+    return out
+
+
 @post("/simulation/events/lpc/locations", opt=STRING_400.opt(), status_code=200)
 async def simulate_location_lpc(request: Req) -> Resp:
+    # The request's shape (``{location: {locationId, meterPointId}, points}``, no
+    # resolution) differs from the event's ``LocationLPCTarget``: the emulator fills in an
+    # hourly resolution and, where ``locations`` is absent, every eligible location with a
+    # meter point id.
     req = decode(await request.body(), s.SimulateLocationLPCEventRequest)
-    for target in req.locations or ():
-        check_time_span(target.resolution, "resolution")
-    return _simulated(request, s.LocationLPCPayload(targets=req.locations or []))
+    store = _ctx(request).store
+    targets: list[s.LocationLPCTarget] = []
+    if req.locations is None:
+        for loc in store.locations.values():
+            if loc.eligible and loc.meter_point_ids:
+                targets.append(s.LocationLPCTarget(
+                    location_id=loc.location_id, meter_point_id=loc.meter_point_ids[0],
+                    resolution=LPC_RESOLUTION, points=_lpc_points(None)))
+    for index, target in enumerate(req.locations or ()):
+        where = target.location
+        if where is None or not where.location_id or not where.meter_point_id:
+            raise Invalid(f"locations[{index}].location needs locationId and meterPointId")
+        targets.append(s.LocationLPCTarget(
+            location_id=where.location_id, meter_point_id=where.meter_point_id,
+            resolution=LPC_RESOLUTION, points=_lpc_points(target.points)))
+    return _simulated(request, s.LocationLPCPayload(targets=targets))
 
 
 @post("/simulation/events/lpc/resources", opt=STRING_400.opt(), status_code=200)
 async def simulate_resource_lpc(request: Req) -> Resp:
+    # As for locations: ``{resource: {locationId, resourceId, meterPointId}, points}``.
     req = decode(await request.body(), s.SimulateResourceLPCEventRequest)
-    for target in req.resources or ():
-        check_time_span(target.resolution, "resolution")
-    return _simulated(request, s.ResourceLPCPayload(targets=req.resources or []))
+    targets: list[s.ResourceLPCTarget] = []
+    for index, target in enumerate(req.resources or ()):
+        what = target.resource
+        if what is None or not what.resource_id or not what.location_id or not what.meter_point_id:
+            raise Invalid(
+                f"resources[{index}].resource needs locationId, resourceId and meterPointId")
+        targets.append(s.ResourceLPCTarget(
+            meter_point_id=what.meter_point_id, location_id=what.location_id,
+            resource_id=what.resource_id, resolution=LPC_RESOLUTION,
+            points=_lpc_points(target.points)))
+    return _simulated(request, s.ResourceLPCPayload(targets=targets))
+
+
+@post("/simulation/partner", opt=STRING_400.opt(), status_code=201, sync_to_thread=False)
+def simulate_partner(request: Req) -> None:
+    _ctx(request).store.simulate_partner()
+
+
+@delete("/simulation/partner", status_code=200, sync_to_thread=False)
+def clear_simulated_partner(request: Req) -> None:
+    _ctx(request).store.clear_simulated_partner()
 
 
 # ---------------------------------------------------------------- webhooks
@@ -426,10 +498,16 @@ def api_router(*, before_request: BeforeRequestHookHandler | None = None) -> Rou
             list_events,
             read_event,
             create_report,
+            read_enrollment,
+            enroll_user,
+            leave_programme,
+            read_compensation,
             simulate_price_curve,
             simulate_user_eligibility,
             simulate_location_lpc,
             simulate_resource_lpc,
+            simulate_partner,
+            clear_simulated_partner,
             list_webhooks,
             create_webhook,
             list_webhook_logs,

@@ -1,4 +1,13 @@
-"""In-memory state of the Volue emulator: users, locations, resources, events, webhooks.
+"""In-memory state of the Volue emulator: users, locations, resources, events, webhooks,
+and the SPARK programme (enrollment, eligibility, compensation).
+
+Compensation is derived from the emulator's own state: each location of an enrolled
+user earns ``COMPENSATION_RATE`` per kWh of energy usage reported for it (or for its
+resources) in the current month; a location without a meter point id cannot be paid
+(seed 002: "at least one meterpoint id is required to enable compensation"), so its
+amount is blocked and it carries the ``MissingMpidOnLocation`` problem, and a report
+naming a meter point id the location does not hold adds
+``CompensationMpidDoesNotMatchLocation``.
 
 Pure bookkeeping with no HTTP: methods raise :class:`NotFound`, :class:`Conflict` or
 :class:`Invalid` and the route layer turns them into the status codes the spec
@@ -17,9 +26,13 @@ from typing import TypeVar
 
 from providers.emulation import EmulatorStats
 from providers.volue import schemas as s
-from providers.volue.emulator.sandbox_areas import is_eligible
+from providers.volue.emulator.sandbox_areas import TEST_AREAS, is_eligible
 
 T = TypeVar("T")
+COMPENSATION_RATE = 0.5
+"""NOK per kWh reported for an enrolled user's location in the current month."""
+SIMULATED_PREFIX = "sim-"
+"""Ids of the partner data ``POST /simulation/partner`` creates start with this."""
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
@@ -108,6 +121,16 @@ class User:
     user_id: str
     locations: dict[str, None] = field(default_factory=dict)
     resources: dict[str, None] = field(default_factory=dict)
+    enrollment_id: str | None = None
+    enrolled_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Usage:
+    """Energy reported for one location in one month, and meter point ids that did not match."""
+
+    kwh: float = 0.0
+    foreign_mpids: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -179,6 +202,8 @@ class VolueState:
         self.event_list: list[Event] = []
         self.reports: dict[str, s.GetReportResponse] = {}
         self._report_contents: set[bytes] = set()
+        self.usage: dict[tuple[str, str], Usage] = {}
+        """Reported energy per (location id, ``YYYY-MM``)."""
         self.on_event: Callable[[Event], None] | None = None
 
     def entity_counts(self) -> dict[str, int]:
@@ -188,6 +213,7 @@ class VolueState:
             "resources": len(self.resources),
             "events": len(self.event_list),
             "reports": len(self.reports),
+            "enrolled": sum(1 for u in self.users.values() if u.enrollment_id is not None),
         }
 
     def store_report(self, report: s.GetReportResponse, content: bytes) -> None:
@@ -198,6 +224,121 @@ class VolueState:
             self.stats.count_duplicate("report")
         self._report_contents.add(digest)
         self.reports[report.id] = report
+
+    def record_usage(self, req: s.PostReportRequest, now: datetime) -> None:
+        """Count the energy-usage payloads of a report towards their locations' compensation."""
+        month = now.strftime("%Y-%m")
+        for payload in req.payloads or ():
+            location_id: str | None
+            mpid: str | None
+            if isinstance(payload, s.EnergyUsageReportPayload):
+                res = self.resources.get(payload.resource_id)
+                location_id = payload.location_id or (res.location_id if res else None)
+                mpid = payload.meter_point_id
+                points = [*(payload.points or ()), *(payload.curve_points or ())]
+            elif isinstance(payload, s.LocationEnergyUsageReportPayload):
+                location_id, mpid, points = payload.location_id, payload.meter_point_id, payload.points or []
+            else:
+                continue
+            if location_id is None or location_id not in self.locations:
+                continue
+            usage = self.usage.setdefault((location_id, month), Usage())
+            usage.kwh += sum(p.kilo_watt_hours for p in points)
+            if mpid and mpid not in self.locations[location_id].meter_point_ids:
+                usage.foreign_mpids.add(mpid)
+
+    # ------------------------------------------------------------ the SPARK programme
+
+    def enroll(self, user_id: str) -> User:
+        """Enroll an eligible user (again: the earlier enrollment stands)."""
+        user = self.user(user_id)
+        if user.enrollment_id is None:
+            if not self.is_user_eligible(user_id):
+                raise Invalid(f"user {user_id} is not eligible for the SPARK program")
+            user.enrollment_id = str(uuid.uuid4())
+            user.enrolled_at = utcnow()
+        return user
+
+    def leave(self, user_id: str) -> None:
+        """Remove a user from the programme; NotFound when not enrolled."""
+        user = self.user(user_id)
+        if user.enrollment_id is None:
+            raise NotFound(f"user {user_id} is not enrolled")
+        user.enrollment_id = None
+        user.enrolled_at = None
+
+    def enrollment(self, user_id: str) -> s.GetUserEnrollmentResponse:
+        user = self.user(user_id)
+        return s.GetUserEnrollmentResponse(
+            user_id=user_id,
+            is_enrolled=user.enrollment_id is not None,
+            enrollment_id=user.enrollment_id,
+            enrollment_date=user.enrolled_at,
+        )
+
+    def compensation(self, user_id: str) -> s.GetUserCompensationForCurrentMonthResponse:
+        """The current month's compensation per location of the user, with its problems."""
+        user = self.user(user_id)
+        today = utcnow().date()
+        first = today.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        month = first.strftime("%Y-%m")
+        locations = []
+        for location_id in user.locations:
+            loc = self.locations[location_id]
+            usage = self.usage.get((location_id, month), Usage())
+            amount = round(usage.kwh * COMPENSATION_RATE, 2) if user.enrollment_id else 0.0
+            problems: list[s.Problem] = []
+            if not loc.meter_point_ids:
+                problems.append(s.Problem(
+                    problem_type=s.ProblemType.MISSING_MPID_ON_LOCATION,
+                    message=f"Location {location_id} has no meter point id"))
+            for mpid in sorted(usage.foreign_mpids):
+                problems.append(s.Problem(
+                    problem_type=s.ProblemType.COMPENSATION_MPID_DOES_NOT_MATCH_LOCATION,
+                    message=f"Meter point id {mpid} does not belong to location {location_id}"))
+            blocked = bool(problems)
+            locations.append(s.LocationCompensation(
+                location_id=location_id,
+                meter_point_ids=list(loc.meter_point_ids),
+                active_amount=0.0 if blocked else amount,
+                blocked_amount=amount if blocked else 0.0,
+                currency=s.Currency.NOK,
+                problems=problems,
+            ))
+        return s.GetUserCompensationForCurrentMonthResponse(
+            user_id=user_id,
+            period=s.Period(from_=first, to=following - timedelta(days=1)),
+            location_compensations=locations,
+        )
+
+    def simulate_partner(self, count: int = 3) -> None:
+        """``POST /simulation/partner``: users with a location in a sandbox test area, a
+        charger there and a vehicle each (ids ``sim-...``; created again, they are kept)."""
+        area = TEST_AREAS[0]
+        for n in range(1, count + 1):
+            user_id = f"{SIMULATED_PREFIX}user-{n}"
+            self.create_users([user_id])
+            lat, lon = area.center_latitude, area.center_longitude
+            req = s.PostLocationRequest(
+                location_id=f"{SIMULATED_PREFIX}location-{n}",
+                location_type=s.LocationType.RESIDENTIAL,
+                coordinates=s.Coordinate(latitude=lat, longitude=lon),
+                meter_point_ids=[f"{SIMULATED_PREFIX}mpid-{n}"],
+            )
+            if req.location_id not in self.locations:
+                self.create_location(user_id, req)
+            for resource_id, location_id, kind in (
+                (f"{SIMULATED_PREFIX}charger-{n}", req.location_id, s.ResourceType.CHARGER),
+                (f"{SIMULATED_PREFIX}vehicle-{n}", None, s.ResourceType.VEHICLE),
+            ):
+                if resource_id not in self.resources:
+                    self.create_resource(user_id, location_id, resource_id, kind)
+
+    def clear_simulated_partner(self) -> None:
+        """``DELETE /simulation/partner``: remove every simulated user with what is under it."""
+        for user_id in [u for u in self.users if u.startswith(SIMULATED_PREFIX)]:
+            self.delete_user(user_id)
 
     # ------------------------------------------------------------ users
 

@@ -1,0 +1,1 @@
+"""Volue's flexibility (SPARK) programme: enrollment, eligibility and compensation."""

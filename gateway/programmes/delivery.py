@@ -1,0 +1,95 @@
+"""The ``volue_enrollment`` task kind: enroll a customer in Volue's programme, or leave it.
+
+Each task reads the customer's membership row when it runs and carries out the wish
+stored there (``wanted``), so the newest wish wins whatever order tasks were queued in.
+Enrolling is idempotent at Volue (a second enroll returns the standing enrollment) and
+leaving a programme one is not in answers 404, which counts as done; a task can
+therefore run twice without harm. A refusal (Volue answers 400, say the user is not
+eligible) leaves the membership ``failed`` with Volue's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.clock import utcnow
+from gateway.core.domain import ProgrammeStatus, Provider
+from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.programmes.service import ENROLLMENT_KIND, PROGRAMME
+from gateway.store.programme_tables import ProgrammeMembershipRow
+from providers.base import Enrollment, Outcome, ProviderError
+from providers.http import call_log
+from providers.registry import MissingCapability
+
+
+class EnrollmentKind:
+    """``TaskKind`` carrying enroll and leave wishes to Volue's programme."""
+
+    entity_type = ENROLLMENT_KIND
+    queue = Provider.VOLUE.value
+
+    async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
+        try:
+            programme = engine.adapters.programme(Provider.VOLUE)
+        except MissingCapability as exc:
+            for result in results:
+                result.fatal_reason = exc.message
+            return
+        async with engine.sessions() as session:
+            wishes = {}
+            for result in results:
+                row = await session.get(ProgrammeMembershipRow, (result.task.entity_id, PROGRAMME))
+                wishes[result.task.entity_id] = row.wanted if row is not None else None
+        for result in results:
+            customer_id = result.task.entity_id
+            wanted = wishes.get(customer_id)
+            if wanted is None:
+                result.fatal_reason = f"customer {customer_id} has no programme membership"
+                continue
+            token = call_log.set(result.calls)
+            try:
+                if wanted == ProgrammeStatus.ENROLLED.value:
+                    enrollment: Enrollment | None = await programme.enroll(customer_id)
+                else:
+                    await programme.leave(customer_id)
+                    enrollment = None
+            except ProviderError as exc:
+                result.error = exc
+                continue
+            finally:
+                call_log.reset(token)
+            result.detail = (wanted, enrollment)
+            result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None)
+
+    async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
+        """Show the outcome on the membership: enrolled (since when), not enrolled, or
+        failed with the provider's message once the task is dead."""
+        now = utcnow()
+        for result in results:
+            row = await session.get(ProgrammeMembershipRow, (result.task.entity_id, PROGRAMME))
+            if row is None:
+                continue
+            detail: Any = result.detail
+            if result.outcome is not None and detail is not None:
+                wanted, enrollment = detail
+                if wanted != row.wanted:
+                    continue  # a newer wish is queued behind this task
+                if enrollment is not None:
+                    row.status = ProgrammeStatus.ENROLLED.value
+                    row.enrollment_id = enrollment.enrollment_id
+                    row.enrolled_at = enrollment.enrolled_at or now
+                else:
+                    row.status = ProgrammeStatus.NOT_ENROLLED.value
+                    row.enrollment_id = None
+                    row.enrolled_at = None
+                row.last_error = None
+            else:
+                message = result.fatal_reason or (result.error.message if result.error else "failed")
+                row.last_error = message[:2000]
+                if result.dead:
+                    row.status = ProgrammeStatus.FAILED.value
+            row.updated_at = now
+            session.add(row)

@@ -1,0 +1,150 @@
+"""Volue's SPARK programme in the gateway: membership, eligibility and compensation.
+
+* **Enroll / leave** (:func:`plan_membership`): the caller's wish is stored on the
+  customer's ``programme_memberships`` row (``wanted``), the row shows ``pending``, and
+  one outbox task of kind ``volue_enrollment`` on the ``volue`` queue carries it out
+  after the customer's own open Volue task (the user must exist first). The task reads
+  the wish when it runs, so a leave queued behind an enroll wins, and running twice is
+  harmless (enrolling again returns the standing enrollment; leaving twice is done).
+* **Eligibility** (:func:`apply_eligibility`): a ``UserEligibility`` event marks its
+  added users eligible and its removed users not; a refresh on demand asks Volue.
+* **Compensation** (:func:`store_compensation`): fetched on demand, per site, with
+  Volue's ``problems`` translated into the gateway's terms (:func:`translate_problem`)
+  and kept per site, so the site read shows the latest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.clock import as_utc
+from gateway.core.domain import ProgrammeStatus, Provider, SyncStatus, TaskAction
+from gateway.core.errors import ConflictError
+from gateway.outbox.plan import OutboxPlanner
+from gateway.store.programme_tables import ProgrammeMembershipRow, SiteCompensationRow
+from gateway.store.tables import CustomerRow, SiteRow, table_of
+from providers.base import Compensation, CompensationProblem
+
+PROGRAMME = Provider.VOLUE.value
+ENROLLMENT_KIND = "volue_enrollment"
+"""Outbox task kind (``entity_id`` = customer id): enroll (``upsert``) or leave (``delete``)."""
+
+
+async def membership(session: AsyncSession, customer_id: str, now: datetime) -> ProgrammeMembershipRow:
+    """The customer's Volue membership row, added (not enrolled, eligibility unknown) if new."""
+    row = await session.get(ProgrammeMembershipRow, (customer_id, PROGRAMME))
+    if row is None:
+        row = ProgrammeMembershipRow(customer_id=customer_id, programme=PROGRAMME, updated_at=now)
+        session.add(row)
+    return row
+
+
+async def plan_membership(session: AsyncSession, planner: OutboxPlanner, customer: CustomerRow,
+                          *, enroll: bool) -> ProgrammeMembershipRow:
+    """Record the wish to enroll (or leave) and queue the task that carries it to Volue."""
+    if PROGRAMME not in customer.providers:
+        raise ConflictError(f"customer {customer.id} is not at Volue (providers)", field="providers")
+    link = await planner.link(customer.id, Provider.VOLUE)
+    if link is not None and link.status in (SyncStatus.DELETING.value, SyncStatus.DELETED.value):
+        raise ConflictError(f"customer {customer.id} is being removed from Volue")
+    row = await membership(session, customer.id, planner.now)
+    wanted = ProgrammeStatus.ENROLLED if enroll else ProgrammeStatus.NOT_ENROLLED
+    if row.wanted == wanted.value and row.status == wanted.value:
+        return row
+    row.wanted = wanted.value
+    row.status = ProgrammeStatus.PENDING.value
+    row.last_error = None
+    row.updated_at = planner.now
+    planner.enqueue(
+        queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=customer.id,
+        customer_id=customer.id,
+        action=TaskAction.UPSERT.value if enroll else TaskAction.DELETE.value,
+        after=[await planner.open_task(customer.id, Provider.VOLUE)],
+    )
+    return row
+
+
+async def apply_eligibility(session: AsyncSession, added: Iterable[str], removed: Iterable[str],
+                            as_of: datetime) -> int:
+    """Mark the customers of a ``UserEligibility`` event eligible (added) or not (removed) as
+    of the event's ``lastUpdated``; ids that are not our customers are ignored, and so is a
+    customer whose eligibility was learnt later than that (events may arrive out of order).
+    Returns how many rows changed."""
+    changes = {uid: True for uid in added}
+    changes.update({uid: False for uid in removed})
+    if not changes:
+        return 0
+    customers = table_of(CustomerRow)
+    known: set[str] = set()
+    ids = list(changes)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        result = await session.execute(select(customers.c.id).where(customers.c.id.in_(chunk)))
+        known.update(result.scalars())
+    changed = 0
+    for customer_id in ids:
+        if customer_id not in known:
+            continue
+        row = await membership(session, customer_id, as_of)
+        checked = as_utc(row.eligibility_checked_at)
+        if checked is not None and checked > as_of:
+            continue
+        row.eligible = changes[customer_id]
+        row.eligibility_checked_at = as_of
+        row.updated_at = as_of
+        changed += 1
+    return changed
+
+
+async def set_eligibility(session: AsyncSession, customer_id: str, eligible: bool | None,
+                          now: datetime) -> ProgrammeMembershipRow:
+    """Store the eligibility Volue answered on demand (None: Volue does not know the user)."""
+    row = await membership(session, customer_id, now)
+    row.eligible = eligible
+    row.eligibility_checked_at = now
+    row.updated_at = now
+    return row
+
+
+def translate_problem(site_id: str | None, problem: CompensationProblem) -> dict[str, Any]:
+    """Volue's problem on a location as what to fix at the gateway, naming the site."""
+    site = f"site {site_id}" if site_id else "a location Volue holds that is not a site here"
+    if problem.kind == "MissingMpidOnLocation":
+        return {"kind": problem.kind, "field": "meterPointIds",
+                "message": f"{site} has no meter point id: add one to the site's meterPointIds "
+                           "(or a meter device with a meterPointId) so Volue can pay its "
+                           "compensation"}
+    if problem.kind == "CompensationMpidDoesNotMatchLocation":
+        return {"kind": problem.kind, "field": "meterPointIds",
+                "message": f"{site}: a meter point id reported for it is not one of the site's "
+                           f"meterPointIds; correct the site or the reports (Volue: "
+                           f"{problem.message})"}
+    return {"kind": problem.kind, "field": None, "message": f"{site}: {problem.message}"}
+
+
+async def store_compensation(session: AsyncSession, customer_id: str, found: Compensation,
+                             now: datetime) -> list[SiteCompensationRow]:
+    """Replace the customer's per-site compensation with what Volue answered."""
+    sites = table_of(SiteRow)
+    ours = set((await session.execute(
+        select(sites.c.id).where(sites.c.customer_id == customer_id))).scalars())
+    table = table_of(SiteCompensationRow)
+    await session.execute(delete(table).where(table.c.customer_id == customer_id))
+    rows: list[SiteCompensationRow] = []
+    for site in found.sites:
+        if site.site_id is None or site.site_id not in ours:
+            continue
+        row = SiteCompensationRow(
+            site_id=site.site_id, customer_id=customer_id, period_from=found.period_from,
+            period_to=found.period_to, active_amount=site.active_amount,
+            blocked_amount=site.blocked_amount, currency=site.currency,
+            problems=[translate_problem(site.site_id, p) for p in site.problems], checked_at=now)
+        session.add(row)
+        rows.append(row)
+    return rows
+
