@@ -123,6 +123,10 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     emulator_port: Count = 8101
     auto_ack_lpc: bool = False
     """Acknowledge Volue LPC requests automatically with the matching report."""
+    webhook_url: str = ""
+    """Where Volue should post events: this gateway's receiver as Volue reaches it
+    (``https://.../v1/providers/volue/webhook``). ``gateway check`` warns about registered
+    webhooks that point elsewhere; empty: it checks only the receiver's path."""
     accept_legacy_signature: bool = False
     """Also accept the quickstart's ``Spark-Signature`` header (the webhook secret in clear)
     on notifications without ``x-payload-signature``; off: only the HMAC signature counts."""
@@ -457,6 +461,8 @@ def _check(s: Settings) -> None:
         _check_url("volue_base_url", s.volue.base_url, ("http", "https"))
         if s.volue.token_url:
             _check_url("volue_token_url", s.volue.token_url, ("http", "https"))
+    if s.volue.webhook_url:
+        _check_url("volue_webhook_url", s.volue.webhook_url, ("http", "https"))
     if not s.zf.emulated:
         _check_url("zf_base_url", s.zf.base_url, ("http", "https"))
     if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

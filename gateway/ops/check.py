@@ -1,9 +1,11 @@
 """``gateway check``: a one-screen health summary for operators.
 
 Checks the database (and its migration revision), Redis when configured, a
-token fetch from each provider with the configured credentials, and the
-outbox backlog by provider and status with the age of the oldest open task.
-Tokens and secrets are never printed. Exit status 0 when every check passes.
+token fetch from each provider with the configured credentials, Volue's webhooks
+(a warning when none posts to the gateway's receiver or one is disabled), and the
+outbox backlog by provider and status with the age of the oldest open task. The
+Volue API and token URLs in use are printed; tokens and secrets never are. Exit
+status 0 when every check passes (warnings included).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from rich.console import Console
@@ -20,13 +23,15 @@ from rich.table import Table
 from sqlalchemy import func, select, text
 
 from gateway.bootstrap import build_adapters
-from gateway.core.domain import TaskStatus
+from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
+from gateway.events.receiver import PATH as RECEIVER_PATH
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, table_of
-from providers.base import Capability, CredentialsProbe
+from providers.base import Capability, CredentialsProbe, Webhook, WebhookRegistry
 
 CHECK_TIMEOUT_S = 10.0
+
 
 
 class CheckFailed(Exception):
@@ -44,6 +49,8 @@ class Check(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     detail: str
     seconds: float
+    warning: bool = False
+    """Passed, but something deserves a look (shown as ``warn``)."""
 
 
 class Backlog(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,6 +152,10 @@ async def run_checks(settings: Settings) -> Report:
     else:
         checks.append(Check(name="redis", ok=True, detail="not configured (embedded worker)", seconds=0.0))
 
+    checks.append(Check(
+        name="volue urls", ok=True, seconds=0.0,
+        detail=f"API {settings.volue.resolved_base_url()}; token {settings.volue.resolved_token_url()}"
+               + (" (emulated)" if settings.volue.emulated else "")))
     async with build_adapters(settings) as adapters:
         for provider in adapters.offering(Capability.CREDENTIALS_PROBE):
             probe = adapters.credentials_probe(provider)
@@ -154,7 +165,51 @@ async def run_checks(settings: Settings) -> Report:
                 return "token fetched"
 
             checks.append(await _timed(f"{provider.value} token", fetch))
+        if Provider.VOLUE in adapters.offering(Capability.WEBHOOK_REGISTRY):
+            checks.append(await _webhook_check(settings, adapters.webhook_registry(Provider.VOLUE)))
     return Report(checks=checks, backlog=backlog)
+
+
+async def _webhook_check(settings: Settings, registry: WebhookRegistry) -> Check:
+    """Volue's webhooks against the gateway's receiver: a warning when none posts there or
+    one that does is disabled."""
+    started = time.perf_counter()
+    try:
+        hooks = await asyncio.wait_for(registry.list_webhooks(), timeout=CHECK_TIMEOUT_S)
+    except Exception as exc:
+        return Check(name="volue webhooks", ok=False, detail=_failure(exc),
+                     seconds=time.perf_counter() - started)
+    warnings = webhook_warnings(hooks, settings.volue.webhook_url)
+    elapsed = time.perf_counter() - started
+    if warnings:
+        return Check(name="volue webhooks", ok=True, warning=True, detail="; ".join(warnings),
+                     seconds=elapsed)
+    return Check(name="volue webhooks", ok=True, seconds=elapsed,
+                 detail=f"{len(hooks)} registered, enabled, posting to the receiver")
+
+
+def webhook_warnings(hooks: list[Webhook], receiver_url: str) -> list[str]:
+    """What is wrong with Volue's webhooks as seen from ``receiver_url`` (empty: any URL
+    ending in the receiver's path counts as the gateway's)."""
+    if not hooks:
+        return ["no webhook registered at Volue: events arrive only by the reconciliation poll "
+                "(`gateway volue webhooks register`)"]
+    out = []
+    ours = 0
+    for hook in hooks:
+        points_here = (hook.url.rstrip("/") == receiver_url.rstrip("/") if receiver_url
+                       else urlsplit(hook.url).path.rstrip("/") == RECEIVER_PATH)
+        if not points_here:
+            out.append(f"webhook {hook.webhook_id} posts to {hook.url}, not to the gateway's receiver "
+                       f"({receiver_url or '...' + RECEIVER_PATH})")
+            continue
+        ours += 1
+        if not hook.enabled:
+            out.append(f"webhook {hook.webhook_id} is disabled "
+                       f"(`gateway volue webhooks enable {hook.webhook_id}`)")
+    if not ours:
+        out.append("no webhook posts to the gateway's receiver")
+    return out
 
 
 def _age(seconds: float | None) -> str:
@@ -171,7 +226,8 @@ def render(report: Report, console: Console) -> None:
     """Print the report as two small tables."""
     checks = Table("check", "", "detail", "time", title="gateway health")
     for check in report.checks:
-        mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
+        mark = ("[red]FAILED[/red]" if not check.ok else
+                "[yellow]warn[/yellow]" if check.warning else "[green]ok[/green]")
         checks.add_row(check.name, mark, check.detail, f"{check.seconds * 1000:.0f} ms")
     console.print(checks)
     backlog = Table("provider", "status", "tasks", "oldest", title="outbox backlog")

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
-from gateway.core.domain import InviteStatus, SyncStatus
+from gateway.core.domain import InviteStatus, Provider, SyncStatus
 from gateway.customers.schemas import CustomerCreate
 from gateway.ops.client import (
     BatchResult,
@@ -137,6 +138,27 @@ async def onboard(
             progress.advance(task)
         progress.advance(task, len(group) - len(existing))
     return outcomes
+
+
+async def enroll_eligible(api: GatewayClient, outcomes: Sequence[Outcome], *, digest: str) -> int:
+    """``PUT /v1/customers/{id}/programmes/volue`` with ``onlyIfEligible`` for each customer of
+    the file the gateway holds at Volue; the outbox enrolls those Volue holds eligible once
+    their locations are there. Returns how many were asked."""
+    wanted = [o for o in outcomes if o.id is not None and Provider.VOLUE in o.customer.body.providers]
+
+    async def one(outcome: Outcome) -> None:
+        try:
+            await api.call("PUT", f"/v1/customers/{outcome.id}/programmes/volue", _Accepted,
+                           body={"onlyIfEligible": True}, key=f"{digest}:enroll:{outcome.id}")
+        except GatewayProblem as problem:
+            outcome.refuse("", problem)
+
+    await asyncio.gather(*(one(o) for o in wanted))
+    return len(wanted)
+
+
+class _Accepted(msgspec.Struct):
+    """Any JSON object (the answer's content is not needed)."""
 
 
 @dataclass
@@ -466,6 +488,10 @@ def onboard_command(args: argparse.Namespace) -> int:
         with _progress(err) as progress:
             outcomes = await onboard(api, parsed, batch_size=args.batch_size, progress=progress)
         out.print(outcome_table(outcomes))
+        if args.enroll_eligible:
+            asked = await enroll_eligible(api, outcomes, digest=parsed.digest)
+            out.print(f"asked to enroll {asked} customer(s) in Volue's programme if eligible; "
+                      "each shows programmes.volue (see `gateway status`)")
         problems = sorted(p for o in outcomes for p in o.problems)
         if problems:
             out.print(problems_table(problems, "Refused by the gateway"))
@@ -580,6 +606,9 @@ def add_ops_commands(sub: Any) -> None:
     """Register ``onboard``, ``invite`` and ``status`` on the ``gateway`` command's subparsers."""
     onboard_parser = sub.add_parser("onboard", help="create customers, sites and devices from a CSV file")
     onboard_parser.add_argument("file", help="the CSV file (see README; sample: examples/onboarding.csv)")
+    onboard_parser.add_argument("--enroll-eligible", action="store_true",
+                                help="also enroll the file's Volue customers in Volue's programme, "
+                                     "those Volue holds eligible (PUT .../programmes/volue)")
     onboard_parser.add_argument("--dry-run", action="store_true",
                                 help="validate and list the planned upstream calls; write nothing")
     onboard_parser.add_argument("--wait", action="store_true",

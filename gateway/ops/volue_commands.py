@@ -1,4 +1,5 @@
-"""``gateway volue webhooks register|list|delete``: the webhooks Volue sends our events to.
+"""``gateway volue webhooks register|list|update|enable|disable|logs|delete``: the webhooks
+Volue sends our events to, and Volue's log of its delivery attempts.
 
 ``register`` creates the webhook at Volue with a freshly generated secret and
 keeps the secret encrypted at rest (``gateway.core.secrets_box``), so the receiver
@@ -25,7 +26,7 @@ from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
-from providers.base import ProviderError, Webhook
+from providers.base import ProviderError, Webhook, WebhookLog
 from providers.volue.schemas import NotificationType
 
 console = Console(stderr=True, soft_wrap=True)
@@ -81,6 +82,50 @@ async def delete_webhook(settings: Settings, webhook_id: str) -> bool:
     return upstream or row is not None
 
 
+async def update_webhook(settings: Settings, webhook_id: str, *, url: str | None = None,
+                         types: Sequence[str] | None = None, rotate_secret: bool = False) -> Webhook | None:
+    """Change a webhook's URL or event types at Volue; ``rotate_secret`` gives it a new secret,
+    stored encrypted like at registration (the old one stays accepted until removed there).
+    None when Volue has no such webhook."""
+    box = SecretsBox.from_settings(settings)
+    secret = secrets.token_urlsafe(32) if rotate_secret else None
+    async with build_adapters(settings) as adapters:
+        changed = await adapters.webhook_registry(Provider.VOLUE).update_webhook(
+            webhook_id, url=url, types=types, secret=secret)
+    if changed is None:
+        return None
+    engine = create_engine(settings.store.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            row = await session.get(VolueWebhookRow, webhook_id)
+            if row is not None:
+                row.url = changed.url
+                row.notification_types = list(changed.types)
+                if secret is not None:
+                    row.secret_sealed = box.seal(secret)
+                session.add(row)
+            elif secret is not None:
+                session.add(VolueWebhookRow(webhook_id=changed.webhook_id, url=changed.url,
+                                            notification_types=list(changed.types),
+                                            secret_sealed=box.seal(secret), created_at=utcnow()))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return changed
+
+
+async def set_enabled(settings: Settings, webhook_id: str, enabled: bool) -> bool:
+    """Enable or disable a webhook at Volue; False when Volue has no such webhook."""
+    async with build_adapters(settings) as adapters:
+        return await adapters.webhook_registry(Provider.VOLUE).set_webhook_enabled(webhook_id, enabled)
+
+
+async def webhook_logs(settings: Settings, webhook_id: str | None, limit: int) -> list[WebhookLog]:
+    """Volue's most recent notification attempts, newest first."""
+    async with build_adapters(settings) as adapters:
+        return await adapters.webhook_registry(Provider.VOLUE).webhook_logs(webhook_id, limit)
+
+
 def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
@@ -126,8 +171,45 @@ def _delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _update(args: argparse.Namespace) -> int:
+    if args.url is None and args.types is None and not args.rotate_secret:
+        console.print("[red]nothing to change: give --url, --types or --rotate-secret[/red]")
+        return 2
+    hook: Webhook | None = _run(update_webhook(_settings(), args.webhook_id, url=args.url,
+                                               types=args.types, rotate_secret=args.rotate_secret))
+    if hook is None:
+        console.print(f"[red]no webhook {args.webhook_id!r} at Volue[/red]")
+        return 1
+    kinds = ", ".join(hook.types) or "all event types"
+    secret = "; its new secret is stored encrypted" if args.rotate_secret else ""
+    console.print(f"updated webhook {hook.webhook_id}: {hook.url} ({kinds}){secret}")
+    return 0
+
+
+def _enabled(enabled: bool) -> Any:
+    def command(args: argparse.Namespace) -> int:
+        if not _run(set_enabled(_settings(), args.webhook_id, enabled)):
+            console.print(f"[red]no webhook {args.webhook_id!r} at Volue[/red]")
+            return 1
+        console.print(f"{'enabled' if enabled else 'disabled'} webhook {args.webhook_id}")
+        return 0
+    return command
+
+
+def _logs(args: argparse.Namespace) -> int:
+    table = Table("sent", "notification", "webhook", "type", "status", "ms", "url")
+    for log in _run(webhook_logs(_settings(), args.webhook_id, args.limit)):
+        status = "timeout" if log.timed_out else str(log.status_code or "-")
+        table.add_row(log.sent_at.isoformat(timespec="seconds"), log.notification_id,
+                      log.webhook_id, log.event_type, status,
+                      str(log.duration_ms) if log.duration_ms is not None else "-", log.url)
+    Console().print(table)
+    return 0
+
+
 def add_volue_commands(sub: Any) -> None:
-    """Add ``volue webhooks register|list|delete`` to the ``gateway`` parser's subcommands."""
+    """Add ``volue webhooks register|list|update|enable|disable|logs|delete`` to the
+    ``gateway`` parser's subcommands."""
     volue = sub.add_parser("volue", help="Volue integration: webhooks")
     volue_sub = volue.add_subparsers(dest="volue_command", required=True)
     hooks = volue_sub.add_parser("webhooks", help="the webhooks Volue sends events to")
@@ -139,6 +221,23 @@ def add_volue_commands(sub: Any) -> None:
                           help=f"notification types (default: all): {', '.join(TYPES)}")
     register.set_defaults(func=_register)
     hooks_sub.add_parser("list", help="Volue's webhooks").set_defaults(func=_list)
+    update = hooks_sub.add_parser("update", help="change a webhook's URL, types or secret")
+    update.add_argument("webhook_id")
+    update.add_argument("--url", help="the new URL Volue posts to")
+    update.add_argument("--types", nargs="+", choices=TYPES, metavar="TYPE",
+                        help=f"the new notification types: {', '.join(TYPES)}")
+    update.add_argument("--rotate-secret", action="store_true",
+                        help="give it a new secret (stored encrypted here)")
+    update.set_defaults(func=_update)
+    for name, enabled in (("enable", True), ("disable", False)):
+        toggle = hooks_sub.add_parser(name, help=f"{name} a webhook at Volue")
+        toggle.add_argument("webhook_id")
+        toggle.set_defaults(func=_enabled(enabled))
+    logs = hooks_sub.add_parser("logs", help="Volue's recent notification attempts and their status")
+    logs.add_argument("--webhook-id", help="only this webhook's attempts")
+    logs.add_argument("--limit", type=int, default=50, choices=range(1, 1001), metavar="N",
+                      help="how many of the most recent attempts (1-1000, default 50)")
+    logs.set_defaults(func=_logs)
     delete = hooks_sub.add_parser("delete", help="delete one at Volue and forget its secret")
     delete.add_argument("webhook_id")
     delete.set_defaults(func=_delete)

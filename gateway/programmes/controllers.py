@@ -41,6 +41,11 @@ from providers.base import Programme, ProviderError
 from providers.registry import Adapters, MissingCapability
 
 
+class EnrollRequest(Wire):
+    only_if_eligible: bool = False
+    """Ask Volue first and leave an ineligible customer ``not_enrolled`` instead of failing."""
+
+
 class MembershipRead(Wire):
     customer_id: str
     provider: Provider
@@ -124,8 +129,10 @@ class ProgrammeController(Controller):
 
     @put("/", opt=WRITE, status_code=202, responses=MEMBERSHIP_QUEUED,
          summary="Enroll the customer in Volue's programme (through the outbox)")
-    async def enroll(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
-        return await self._plan(request, customer_id, enroll=True)
+    async def enroll(self, request: Request[Any, Any, Any], customer_id: str,
+                     data: EnrollRequest) -> Response[bytes]:
+        return await self._plan(request, customer_id, enroll=True,
+                                only_if_eligible=data.only_if_eligible)
 
     @delete("/", opt=WRITE, status_code=202, responses=MEMBERSHIP_QUEUED,
             summary="Take the customer out of Volue's programme (through the outbox)")
@@ -133,14 +140,15 @@ class ProgrammeController(Controller):
         return await self._plan(request, customer_id, enroll=False)
 
     @staticmethod
-    async def _plan(request: Request[Any, Any, Any], customer_id: str, *, enroll: bool
-                    ) -> Response[bytes]:
+    async def _plan(request: Request[Any, Any, Any], customer_id: str, *, enroll: bool,
+                    only_if_eligible: bool = False) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             customer = await records.get_customer(session, customer_id)
-            row = await service.plan_membership(session, planner, customer, enroll=enroll)
+            row = await service.plan_membership(session, planner, customer, enroll=enroll,
+                                                only_if_eligible=only_if_eligible)
             return 202, membership_read(row)
 
-        return await write(request, b"", work)
+        return await write(request, await request.body(), work)
 
     @get("/eligibility", opt=READ, responses=UPSTREAM,
          summary="Whether the customer is eligible (refresh=true asks Volue first)")

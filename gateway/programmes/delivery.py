@@ -2,6 +2,8 @@
 
 Each task reads the customer's membership row when it runs and carries out the wish
 stored there (``wanted``), so the newest wish wins whatever order tasks were queued in.
+A wish to enroll only if eligible asks Volue's eligibility first and leaves an
+ineligible customer ``not_enrolled`` with the reason, without an enroll call.
 Enrolling is idempotent at Volue (a second enroll returns the standing enrollment) and
 leaving a programme one is not in answers 404, which counts as done; a task can
 therefore run twice without harm. A refusal (Volue answers 400, say the user is not
@@ -18,11 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import ProgrammeStatus, Provider
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.programmes.service import ENROLLMENT_KIND, PROGRAMME
+from gateway.programmes.service import ENROLLMENT_KIND, IF_ELIGIBLE, PROGRAMME
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from providers.base import Enrollment, Outcome, ProviderError
 from providers.http import call_log
 from providers.registry import MissingCapability
+
+NOT_ELIGIBLE = "not eligible at Volue: not enrolled"
 
 
 class EnrollmentKind:
@@ -51,7 +55,11 @@ class EnrollmentKind:
                 continue
             token = call_log.set(result.calls)
             try:
-                if wanted == ProgrammeStatus.ENROLLED.value:
+                if wanted == IF_ELIGIBLE and not await programme.customer_eligible(customer_id):
+                    result.detail = (wanted, None, NOT_ELIGIBLE)
+                    result.outcome = Outcome(external_id=None, note=NOT_ELIGIBLE)
+                    continue
+                if wanted in (ProgrammeStatus.ENROLLED.value, IF_ELIGIBLE):
                     enrollment: Enrollment | None = await programme.enroll(customer_id)
                 else:
                     await programme.leave(customer_id)
@@ -61,7 +69,7 @@ class EnrollmentKind:
                 continue
             finally:
                 call_log.reset(token)
-            result.detail = (wanted, enrollment)
+            result.detail = (wanted, enrollment, None)
             result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
@@ -74,9 +82,17 @@ class EnrollmentKind:
                 continue
             detail: Any = result.detail
             if result.outcome is not None and detail is not None:
-                wanted, enrollment = detail
+                wanted, enrollment, note = detail
                 if wanted != row.wanted:
                     continue  # a newer wish is queued behind this task
+                if note is not None:
+                    row.status = ProgrammeStatus.NOT_ENROLLED.value
+                    row.last_error = note
+                    row.eligible = False
+                    row.eligibility_checked_at = now
+                    row.updated_at = now
+                    session.add(row)
+                    continue
                 if enrollment is not None:
                     row.status = ProgrammeStatus.ENROLLED.value
                     row.enrollment_id = enrollment.enrollment_id

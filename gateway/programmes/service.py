@@ -31,6 +31,8 @@ from gateway.store.tables import CustomerRow, SiteRow, table_of
 from providers.base import Compensation, CompensationProblem
 
 PROGRAMME = Provider.VOLUE.value
+IF_ELIGIBLE = "enrolled_if_eligible"
+"""A membership's ``wanted`` when the caller asked to enroll only an eligible customer."""
 ENROLLMENT_KIND = "volue_enrollment"
 """Outbox task kind (``entity_id`` = customer id): enroll (``upsert``) or leave (``delete``)."""
 
@@ -45,18 +47,23 @@ async def membership(session: AsyncSession, customer_id: str, now: datetime) -> 
 
 
 async def plan_membership(session: AsyncSession, planner: OutboxPlanner, customer: CustomerRow,
-                          *, enroll: bool) -> ProgrammeMembershipRow:
-    """Record the wish to enroll (or leave) and queue the task that carries it to Volue."""
+                          *, enroll: bool, only_if_eligible: bool = False) -> ProgrammeMembershipRow:
+    """Record the wish to enroll (or leave) and queue the task that carries it to Volue, after
+    the customer's and its sites' open Volue tasks (eligibility follows from the locations).
+    ``only_if_eligible``: the task asks Volue first and leaves an ineligible customer
+    ``not_enrolled`` (with the reason) instead of failing."""
     if PROGRAMME not in customer.providers:
         raise ConflictError(f"customer {customer.id} is not at Volue (providers)", field="providers")
     link = await planner.link(customer.id, Provider.VOLUE)
     if link is not None and link.status in (SyncStatus.DELETING.value, SyncStatus.DELETED.value):
         raise ConflictError(f"customer {customer.id} is being removed from Volue")
     row = await membership(session, customer.id, planner.now)
-    wanted = ProgrammeStatus.ENROLLED if enroll else ProgrammeStatus.NOT_ENROLLED
-    if row.wanted == wanted.value and row.status == wanted.value:
+    wanted = (IF_ELIGIBLE if enroll and only_if_eligible
+              else ProgrammeStatus.ENROLLED.value if enroll else ProgrammeStatus.NOT_ENROLLED.value)
+    settled = ProgrammeStatus.ENROLLED.value if enroll else ProgrammeStatus.NOT_ENROLLED.value
+    if row.status == settled and (row.wanted == wanted or (enroll and row.wanted != IF_ELIGIBLE)):
         return row
-    row.wanted = wanted.value
+    row.wanted = wanted
     row.status = ProgrammeStatus.PENDING.value
     row.last_error = None
     row.updated_at = planner.now
@@ -64,9 +71,16 @@ async def plan_membership(session: AsyncSession, planner: OutboxPlanner, custome
         queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=customer.id,
         customer_id=customer.id,
         action=TaskAction.UPSERT.value if enroll else TaskAction.DELETE.value,
-        after=[await planner.open_task(customer.id, Provider.VOLUE)],
+        after=[await planner.open_task(entity_id, Provider.VOLUE)
+               for entity_id in [customer.id, *await _site_ids(session, customer.id)]],
     )
     return row
+
+
+async def _site_ids(session: AsyncSession, customer_id: str) -> list[str]:
+    sites = table_of(SiteRow)
+    return list((await session.execute(select(sites.c.id).where(
+        sites.c.customer_id == customer_id, sites.c.deleted_at.is_(None)))).scalars())
 
 
 async def apply_eligibility(session: AsyncSession, added: Iterable[str], removed: Iterable[str],
