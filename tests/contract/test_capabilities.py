@@ -15,18 +15,20 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from gateway.core.domain import Device, DeviceKind, EntityType, Medium, Provider
+from gateway.core.domain import Coordinates, Device, DeviceKind, EntityType, Medium, Provider
 from providers.base import (
     PROTOCOLS,
     AuthError,
     Capability,
     DeviceReadings,
+    Enrollment,
     ProviderAdapter,
     RejectedError,
 )
 from providers.registry import Adapters, MissingCapability
 from providers.volue.adapter import VolueAdapter
 from providers.volue.emulator import app as volue_emulator
+from providers.volue.emulator.sandbox_areas import TEST_AREAS
 from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
 from tests.contract.test_adapters import (
@@ -145,6 +147,29 @@ async def exercise_credentials_probe(h: Harness) -> None:
         await refused.aclose()
 
 
+async def exercise_programme(h: Harness) -> None:
+    """A customer with a site in a sandbox test area is eligible, enrolls, shows compensation, leaves."""
+    programme = _adapters(h).programme(h.provider)
+    area = TEST_AREAS[0]
+    site, _ = await h.site(coordinates=Coordinates(latitude=area.center_latitude,
+                                                   longitude=area.center_longitude))
+    customer_id = site.customer_id
+    assert await programme.customer_eligible(customer_id) is True
+    assert await programme.meter_point_eligible(site.meter_point_ids[0]) is True
+    assert await programme.meter_point_eligible("707057500000000000") is False
+    assert await programme.enrollment(customer_id) == Enrollment(enrolled=False)
+    enrolled = await programme.enroll(customer_id)
+    assert enrolled.enrolled and enrolled.enrollment_id and enrolled.enrolled_at
+    assert await programme.enroll(customer_id) == enrolled
+    compensation = await programme.compensation(customer_id)
+    assert compensation is not None
+    assert [s.site_id for s in compensation.sites] == [site.id]
+    assert await programme.leave(customer_id)
+    assert not await programme.leave(customer_id)
+    assert await programme.compensation(new_id()) is None
+    assert await programme.customer_eligible(new_id()) is None
+
+
 EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.ENTITY_SINK: exercise_entity_sink,
     Capability.READINGS_SINK: exercise_readings_sink,
@@ -153,6 +178,7 @@ EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.EVENT_SOURCE: exercise_event_source,
     Capability.WEBHOOK_REGISTRY: exercise_webhook_registry,
     Capability.CREDENTIALS_PROBE: exercise_credentials_probe,
+    Capability.PROGRAMME: exercise_programme,
 }
 """One exercise per capability, run against every adapter that offers it."""
 

@@ -56,17 +56,19 @@ def test_seed_002_walkthrough_is_accepted(api: httpx.Client, spec_checker: SpecC
     assert api.get(f"{user}/eligibility").json()["isEligible"] is True
 
 
-def test_seed_000_report_with_vehicle_charge_action_is_accepted(
+def test_seed_000_report_with_vehicle_charge_action_is_refused(
     api: httpx.Client, spec_checker: SpecChecker
 ) -> None:
-    """The quickstart's VehicleChargeAction report (seeds 000/003) is still served.
+    """The quickstart's VehicleChargeAction report (seeds 000/003) is refused, as the document says.
 
-    The current spec lists neither ``name`` nor a VehicleChargeAction payload, so the
-    request fails its validation; the older endpoint shape is kept as the seeds allow.
+    The current document lists neither ``name`` nor a VehicleChargeAction payload and forbids
+    extra fields; where the guides and the document differ, the document wins.
     """
     response = api.post("/reports", json=SEED_000_REPORT)
-    assert response.status_code == 200
-    assert response.json()["eventId"] == "string"
+    assert response.status_code == 400
+    assert spec_checker.last_request_refused_for_its_body
+    without_name = {k: v for k, v in SEED_000_REPORT.items() if k != "name"}
+    assert api.post("/reports", json=without_name).status_code == 400
     assert spec_checker.last_request_refused_for_its_body
 
 
@@ -117,8 +119,10 @@ def test_the_same_report_content_posted_again_counts_as_duplicate(
     reordered = {"points": [{"kiloWattHours": 1.5, "timestamp": "2024-09-12T13:00:00Z"}],
                  "resolution": "01:00:00", "resourceId": "r1", "payloadType": "EnergyUsage"}
     other = {**usage, "resourceId": "r2"}
+    plan = {"payloadType": "LocationEnergyUsagePlan", "locationId": "l1", "meterPointId": "m1",
+            "resolution": "01:00:00", "baseline": [point], "flexibility": [point]}
     for report in ({"payloads": [usage]}, {"payloads": [other]}, {"payloads": [reordered]},
-                   SEED_000_REPORT, SEED_000_REPORT):
+                   {"payloads": [plan]}, {"payloads": [plan]}):
         assert api.post("/reports", json=report).status_code == 200
     stats = httpx.get(f"{emulator.base_url}/_emulator/stats").json()
     assert stats["duplicates"] == {"report": 2}
