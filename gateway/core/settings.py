@@ -12,6 +12,7 @@ value.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -58,6 +59,18 @@ class Secret:
 
 VOLUE_IDENTITY_TOKEN_URL = "https://auth.identity.volue.com/connect/token"
 """Volue's OAuth2 token endpoint as the quickstart documents it (another host than the API)."""
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (an emulator started apart, never Volue itself)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 EMULATED = "emulated"
 """Provider base URL meaning: run the provider's emulator inside ``gateway serve``."""
 
@@ -115,8 +128,9 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
 
     base_url: str = EMULATED
     token_url: str = ""
-    """Emulated: the emulator's ``/connect/token``. Otherwise defaults to the identity
-    endpoint the quickstart documents (``VOLUE_IDENTITY_TOKEN_URL``), not the API host."""
+    """Empty: ``/connect/token`` on the base URL's host when that is the emulator (``emulated``,
+    or a loopback address); otherwise the identity endpoint the quickstart documents
+    (``VOLUE_IDENTITY_TOKEN_URL``), not the API host."""
     client_id: NonEmpty = "volue-emulator"
     client_secret: Secret = _secret("volue-emulator-secret")
     webhook_secret: Secret = _secret()
@@ -143,9 +157,9 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     def resolved_token_url(self) -> str:
         if self.token_url:
             return self.token_url
-        if not self.emulated:
-            return VOLUE_IDENTITY_TOKEN_URL
         parts = urlsplit(self.resolved_base_url())
+        if not self.emulated and not _loopback(parts.hostname or ""):
+            return VOLUE_IDENTITY_TOKEN_URL
         return f"{parts.scheme}://{parts.netloc}/connect/token"
 
 

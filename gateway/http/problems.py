@@ -71,6 +71,8 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
     if extra and isinstance(extra[0], dict):
         field = extra[0].get("key")
         detail = f"{extra[0].get('message', detail)}"
+        if field == "data":  # a typed body: msgspec's message names the field within it
+            detail, field = field_of(detail)
     return problem_response(400, "Invalid request", detail, slug="validation", field=field,
                             instance=request.url.path)
 

@@ -209,7 +209,7 @@ async def send_readings(caller: Caller, *, total: int, start_epoch: int) -> None
 
 
 async def send_invites_and_reports(caller: Caller, *, invites: int, reports: int) -> None:
-    """Invites to live sites; charge actions for vehicles and energy usage for sites, alternating."""
+    """Invites to live sites; energy usage of vehicles and of sites, alternating."""
     ledger = caller.ledger
     sites = sorted(ledger.sites)
     for k in range(min(invites, len(sites))):
@@ -220,9 +220,9 @@ async def send_invites_and_reports(caller: Caller, *, invites: int, reports: int
     live_vehicles = [v for v in ledger.vehicles if v in ledger.resources]
     for k in range(reports):
         if k % 2 and live_vehicles:
-            path = f"/v1/devices/{live_vehicles[k % len(live_vehicles)]}/charge-actions"
-            body: dict[str, Any] = {"actionType": "start", "power": 11000, "stateOfCharge": 0.5,
-                                    "batteryCapacity": 75000}
+            path = f"/v1/devices/{live_vehicles[k % len(live_vehicles)]}/energy-usage"
+            body: dict[str, Any] = {"points": [{"timestamp": f"2025-03-01T{k % 24:02d}:00:00Z",
+                                                "kwh": 7.5}]}
         else:
             path = f"/v1/sites/{sites[k % len(sites)]}/energy-usage"
             body = {"points": [{"timestamp": f"2025-03-01T{k % 24:02d}:00:00Z", "kwh": 1.25}]}

@@ -234,10 +234,34 @@ async def _redeliver(stack: Stack) -> tuple[str, Any]:
     return f"{path}/{delivery['id']}/redeliver", None
 
 
-async def _charge_action(stack: Stack) -> tuple[str, Any]:
+async def _device_energy_usage(stack: Stack) -> tuple[str, Any]:
     tree = await _tree(stack)
-    return f"/v1/devices/{tree['vehicle']['id']}/charge-actions", {
-        "actionType": "start", "power": 11000, "stateOfCharge": 0.5, "batteryCapacity": 75000}
+    return f"/v1/devices/{tree['vehicle']['id']}/energy-usage", {
+        "points": [{"timestamp": "2025-03-01T00:00:00Z", "kwh": 7.5}]}
+
+
+async def _energy_usage_plan(stack: Stack) -> tuple[str, Any]:
+    tree = await _tree(stack)
+    point = [{"timestamp": "2025-03-01T00:00:00Z", "kwh": 1.0}]
+    return f"/v1/sites/{tree['site']['id']}/energy-usage-plan", {"baseline": point, "flexibility": point}
+
+
+async def _lpc_answer(stack: Stack) -> tuple[str, Any]:
+    tree = await _tree(stack)
+    start = utcnow().replace(microsecond=0) + timedelta(hours=2)
+    target = vs.LocationLPCTarget(
+        location_id=tree["site"]["id"], meter_point_id="707057500012345678", resolution="01:00:00",
+        points=[vs.LPCDataPoint(max_power_in_kilo_watts=5.0, timestamp=start)])
+    note = vs.EventNotification(
+        notification_id="n-lpc", event_id="e-lpc", event_created_at_utc=utcnow(),
+        notification_sent_utc=utcnow(), notification_type=vs.NotificationType.LOCATION_LPC_REQUESTED,
+        payload=vs.LocationLPCPayload(targets=[target]))
+    body = msgspec.json.encode(note)
+    received = await stack.api.post("/v1/providers/volue/webhook", content=body,
+                                    headers={"x-payload-signature": sign(body, VOLUE_SECRET)})
+    assert received.status_code == 200, received.text
+    event = (await stack.api.get("/v1/events", params={"siteId": tree["site"]["id"]})).json()[0]
+    return f"/v1/events/{event['id']}/lpc-acknowledgement", {"decline": [tree["site"]["id"]]}
 
 
 async def _energy_usage(stack: Stack) -> tuple[str, Any]:
@@ -271,8 +295,12 @@ CASES: dict[str, Case] = {
     "/v1/webhook-subscriptions": Case(_subscription, WebhookSubscriptionRow),
     "/v1/webhook-subscriptions/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver":
         Case(_redeliver, OutboxTaskRow),
-    "/v1/devices/{device_id:str}/charge-actions": Case(_charge_action, VolueReportRow,
-                                                       upstream=("volue", "reports")),
+    "/v1/devices/{device_id:str}/energy-usage": Case(_device_energy_usage, VolueReportRow,
+                                                     upstream=("volue", "reports")),
+    "/v1/sites/{site_id:str}/energy-usage-plan": Case(_energy_usage_plan, VolueReportRow,
+                                                      upstream=("volue", "reports")),
+    "/v1/events/{event_id:str}/lpc-acknowledgement": Case(_lpc_answer, VolueReportRow,
+                                                          upstream=("volue", "reports")),
     "/v1/sites/{site_id:str}/energy-usage": Case(_energy_usage, VolueReportRow,
                                                  upstream=("volue", "reports")),
     "/v1/readings": Case(_readings, ReadingRow, upstream=("zaehlerfreunde", "readings")),

@@ -1,10 +1,12 @@
-"""Reports to Volue: charge actions and energy usage reach the emulator in the documented shapes;
-bad payloads get 4xx naming the field; LPC requests are acknowledged when the setting says so."""
+"""Reports to Volue: device and site energy usage, usage plans and LPC answers reach the
+emulator in the current document's shapes; bad payloads get 4xx naming the field; LPC
+requests are acknowledged automatically when the setting says so, or per target by a caller."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -55,21 +57,39 @@ async def _customer(client: AsyncTestClient, data: dict[str, Any]) -> tuple[dict
     return customer, site
 
 
-async def test_charge_action_reaches_volue_in_seed_shape(live_client: AsyncTestClient,
-                                                         emulators: dict[str, Any]) -> None:
-    """A start action queued right after the vehicle is sent once the vehicle exists at Volue."""
-    customer, _ = await _customer(live_client, NO_VEHICLES)
-    vehicle = (await live_client.post(f"/v1/customers/{customer['id']}/vehicles", json=VEHICLE)).json()
-    response = await live_client.post(f"/v1/devices/{vehicle['id']}/charge-actions", json={
-        "actionType": "start", "power": 11000, "stateOfCharge": 0.5, "batteryCapacity": 75000,
-        "location": {"latitude": 63.1, "longitude": 10.7}})
+async def test_charger_energy_usage_reaches_volue_as_energy_usage(live_client: AsyncTestClient,
+                                                                  emulators: dict[str, Any]) -> None:
+    """A charger's hourly usage becomes one EnergyUsage payload naming the charger and its site."""
+    _, site = await _customer(live_client, NO_VEHICLES)
+    charger = (await live_client.post(f"/v1/sites/{site['id']}/devices", json={
+        "externalRef": "c-1", "kind": "charger", "name": "Wallbox"})).json()
+    response = await live_client.post(f"/v1/devices/{charger['id']}/energy-usage", json={"points": HOURS})
     assert response.status_code == 202, response.text
     report = await _report_sent(live_client, response.json()["id"])
     assert report["status"] == "sent", report
-    assert report["body"] == {"name": "Vehicle Started Charging", "payloads": [{
-        "payloadType": "VehicleChargeAction", "resourceId": vehicle["id"], "actionType": "Start",
-        "location": {"latitude": 63.1, "longitude": 10.7}, "power": 11000.0, "stateOfCharge": 0.5,
-        "batteryCapacity": 75000.0}]}
+    assert report["kind"] == "device_energy_usage"
+    assert report["body"] == {"payloads": [{
+        "payloadType": "EnergyUsage", "resourceId": charger["id"], "locationId": site["id"],
+        "resolution": "01:00:00",
+        "points": [{"timestamp": "2025-03-01T00:00:00Z", "kiloWattHours": 1.25},
+                   {"timestamp": "2025-03-01T01:00:00Z", "kiloWattHours": 0.5}]}]}
+    spec_check(report["body"])
+    assert report["volueReportId"] in emulators["volue"].state.volue.store.reports
+
+
+async def test_energy_usage_plan_reaches_volue(live_client: AsyncTestClient,
+                                               emulators: dict[str, Any]) -> None:
+    """A baseline and a flexibility become one LocationEnergyUsagePlan for the main meter point."""
+    _, site = await _customer(live_client, NO_VEHICLES)
+    response = await live_client.post(f"/v1/sites/{site['id']}/energy-usage-plan",
+                                      json={"baseline": HOURS, "flexibility": HOURS[:1]})
+    assert response.status_code == 202, response.text
+    report = await _report_sent(live_client, response.json()["id"])
+    assert report["status"] == "sent", report
+    [payload] = report["body"]["payloads"]
+    assert (payload["payloadType"], payload["meterPointId"], len(payload["baseline"]),
+            len(payload["flexibility"])) == ("LocationEnergyUsagePlan", "707057500012345678", 2, 1)
+    spec_check(report["body"])
     assert report["volueReportId"] in emulators["volue"].state.volue.store.reports
 
 
@@ -96,22 +116,24 @@ def test_spec_check_can_fail() -> None:
         spec_check({"payloads": [{"payloadType": "Nope", "locationId": "x"}]})
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"actionType": "go"}, "actionType"),
-    ({}, "actionType"),
-    ({"actionType": "stop", "stateOfCharge": 1.5}, "stateOfCharge"),
-    ({"actionType": "stop", "power": -1}, "power"),
-    ({"actionType": "stop", "batteryCapacity": "big"}, "batteryCapacity"),
-    ({"actionType": "stop", "location": {"latitude": 91, "longitude": 0}}, "location.latitude"),
-    ({"actionType": "stop", "colour": "red"}, "colour"),
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("energy-usage", {}, "points"),
+    ("energy-usage", {"points": [{"timestamp": "2025-03-01T00:30:00Z", "kwh": 1}]}, "points[0].timestamp"),
+    ("energy-usage", {"points": HOURS, "colour": "red"}, "colour"),
+    ("energy-usage", {"points": HOURS, "meterPointId": "abc"}, "meterPointId"),
+    ("energy-usage-plan", {"baseline": HOURS}, "flexibility"),
+    ("energy-usage-plan", {"baseline": HOURS, "flexibility": [HOURS[1], HOURS[0]]},
+     "flexibility[1].timestamp"),
 ])
-async def test_bad_charge_actions_name_the_field(client: AsyncTestClient, body: dict[str, Any],
-                                                 field: str) -> None:
-    """Each malformed charge action is refused with 400 naming the field at fault."""
-    customer, _ = await _customer(client, NO_VEHICLES)
+async def test_bad_device_and_plan_reports_name_the_field(client: AsyncTestClient, path: str,
+                                                          body: dict[str, Any], field: str) -> None:
+    """Each malformed device energy-usage or usage-plan report is refused with 400 naming the field."""
+    customer, site = await _customer(client, NO_VEHICLES)
     vehicle = (await client.post(f"/v1/customers/{customer['id']}/vehicles", json=VEHICLE)).json()
-    response = await client.post(f"/v1/devices/{vehicle['id']}/charge-actions", json=body)
+    target = f"/v1/devices/{vehicle['id']}" if path == "energy-usage" else f"/v1/sites/{site['id']}"
+    response = await client.post(f"{target}/{path}", json=body)
     assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field
 
 
@@ -134,11 +156,11 @@ async def test_bad_energy_usage_names_the_field(client: AsyncTestClient, body: d
 
 
 async def test_reports_refused_where_volue_cannot_take_them(client: AsyncTestClient) -> None:
-    """No charge actions for non-vehicles, nothing for customers not at Volue, 404 for unknown ids."""
+    """No device energy usage for meters, nothing for customers not at Volue, 404 for unknown ids."""
     _, site = await _customer(client, NO_VEHICLES)
-    tank = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()
-                if d["kind"] == "hot_water_tank")
-    refused = await client.post(f"/v1/devices/{tank['id']}/charge-actions", json={"actionType": "start"})
+    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+                 if d["kind"] == "meter")
+    refused = await client.post(f"/v1/devices/{meter['id']}/energy-usage", json={"points": HOURS})
     assert refused.status_code == 409
     zf_only = {**NO_VEHICLES, "externalRef": "c-zf", "providers": ["zaehlerfreunde"],
                "sites": [{**NO_VEHICLES["sites"][0], "externalRef": "s-zf", "devices": [  # type: ignore[index]
@@ -195,3 +217,80 @@ async def test_lpc_request_is_acknowledged_automatically(acking_client: AsyncTes
         "acknowledgedTargets": [{"locationId": site["id"], "meterPointId": "707057500012345678"}],
         "declinedTargets": [{"locationId": "not-ours", "meterPointId": "707057500012345670"}]}]}
     spec_check(report["body"])
+
+
+@pytest.fixture
+async def answering_client(database_url: str, emulators: dict[str, Any]) -> AsyncIterator[AsyncTestClient]:
+    settings = load_settings(
+        {}, database_url=database_url, admin_api_key=ADMIN_KEY, volue_webhook_secret="s3cret",
+        volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+        zf_base_url=emulators["zf_url"] + "/partner", sync_backoff_base_s=0.05,
+        events_poll_interval_s=0,
+    )
+    async with AsyncTestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        yield client
+
+
+async def _lpc_event(client: AsyncTestClient, site_id: str, starts_in: timedelta) -> str:
+    """Receive a LocationLPC request for the site and one location not ours; our event id."""
+    start = utcnow().replace(microsecond=0) + starts_in
+    points = [vs.LPCDataPoint(max_power_in_kilo_watts=5.0, timestamp=start)]
+    targets = [vs.LocationLPCTarget(location_id=site_id, meter_point_id="707057500012345678",
+                                    resolution="01:00:00", points=points),
+               vs.LocationLPCTarget(location_id="not-ours", meter_point_id="707057500012345670",
+                                    resolution="01:00:00", points=points)]
+    note = vs.EventNotification(notification_id=f"n-{site_id}", event_id=f"e-{site_id}",
+                                event_created_at_utc=utcnow(), notification_sent_utc=utcnow(),
+                                notification_type=vs.NotificationType.LOCATION_LPC_REQUESTED,
+                                payload=vs.LocationLPCPayload(targets=targets))
+    body = msgspec.json.encode(note)
+    received = await client.post("/v1/providers/volue/webhook", content=body,
+                                 headers={"x-payload-signature": sign(body, "s3cret")})
+    assert received.status_code == 200, received.text
+    event = (await client.get("/v1/events", params={"siteId": site_id})).json()[0]
+    return str(event["id"])
+
+
+async def test_lpc_decline_per_target_reaches_volue(answering_client: AsyncTestClient,
+                                                    emulators: dict[str, Any]) -> None:
+    """A caller declines our site's LPC target before the deadline; the report reaches Volue and validates."""
+    _, site = await _customer(answering_client, NO_VEHICLES)
+    await wait_synced(answering_client, [f"/v1/sites/{site['id']}"])
+    event_id = await _lpc_event(answering_client, site["id"], timedelta(hours=2))
+    tasks = (await answering_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()
+    assert not [t for t in tasks if t["entityType"] == "volue_report"]  # no automatic answer
+    response = await answering_client.post(f"/v1/events/{event_id}/lpc-acknowledgement",
+                                           json={"decline": [site["id"]], "accept": ["not-ours"]})
+    assert response.status_code == 202, response.text
+    report = await _report_sent(answering_client, response.json()["id"])
+    assert report["status"] == "sent", report
+    assert report["body"] == {"eventId": f"e-{site['id']}", "payloads": [{
+        "payloadType": "LocationLPCAcknowledgement",
+        "acknowledgedTargets": [{"locationId": "not-ours", "meterPointId": "707057500012345670"}],
+        "declinedTargets": [{"locationId": site["id"], "meterPointId": "707057500012345678"}]}]}
+    spec_check(report["body"])
+    assert report["volueReportId"] in emulators["volue"].state.volue.store.reports
+
+
+async def test_lpc_answers_are_refused_after_the_deadline_or_for_unknown_targets(
+        answering_client: AsyncTestClient) -> None:
+    """A late answer is a 409; an unknown or doubly named target a 400 naming the list; a price
+    curve event is no LPC request."""
+    _, site = await _customer(answering_client, NO_VEHICLES)
+    late = await _lpc_event(answering_client, site["id"], timedelta(hours=-1))
+    path = f"/v1/events/{late}/lpc-acknowledgement"
+    refused = await answering_client.post(path, json={"decline": [site["id"]]})
+    assert refused.status_code == 409 and "deadline" in refused.json()["detail"]
+    _, other = await _customer(answering_client, {**NO_VEHICLES, "externalRef": "c-2", "sites": [
+        {**NO_VEHICLES["sites"][0], "externalRef": "s-2", "devices": []}]})  # type: ignore[index]
+    open_event = await _lpc_event(answering_client, other["id"], timedelta(hours=1))
+    path = f"/v1/events/{open_event}/lpc-acknowledgement"
+    unknown = await answering_client.post(path, json={"accept": ["nowhere"]})
+    assert (unknown.status_code, unknown.json()["field"]) == (400, "accept")
+    both = await answering_client.post(path, json={"accept": [other["id"]], "decline": [other["id"]]})
+    assert (both.status_code, both.json()["field"]) == (400, "decline")
+    empty = await answering_client.post(path, json={})
+    assert empty.status_code == 400
+    missing = await answering_client.post("/v1/events/nope/lpc-acknowledgement", json={"accept": ["x"]})
+    assert missing.status_code == 404

@@ -199,6 +199,12 @@ def test_volue_token_url_set_wins_over_the_identity_default() -> None:
     assert settings.volue.resolved_token_url() == "https://id.volue.example/connect/token"
 
 
+def test_volue_on_loopback_takes_its_token_from_the_same_host() -> None:
+    """An emulator started apart on a loopback address serves its own /connect/token."""
+    settings = load_settings({"GATEWAY_VOLUE_BASE_URL": "http://127.0.0.1:9301/energy-coordination/v1"})
+    assert settings.volue.resolved_token_url() == "http://127.0.0.1:9301/connect/token"
+
+
 def test_emulated_base_urls_point_at_local_emulators() -> None:
     """The ``emulated`` base URL resolves to the built-in emulators on 127.0.0.1."""
     settings = load_settings({"GATEWAY_VOLUE_EMULATOR_PORT": "9101",

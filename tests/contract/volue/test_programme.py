@@ -145,7 +145,8 @@ def test_report_refusals_of_the_mapping_name_the_problem() -> None:
 def test_emulator_refuses_the_quickstart_charge_action(api: httpx.Client, spec_checker: SpecChecker) -> None:
     """A report with a top-level name, or a VehicleChargeAction payload, is a 400 as the document says."""
     usage = {"payloadType": "EnergyUsage", "resourceId": "r1", "resolution": "01:00:00", "points": POINTS}
-    assert api.post("/reports", json={"name": "Vehicle Started Charging", "payloads": [usage]}).status_code == 400
+    named = {"name": "Vehicle Started Charging", "payloads": [usage]}
+    assert api.post("/reports", json=named).status_code == 400
     assert spec_checker.last_request_refused_for_its_body
     action = {"payloadType": "VehicleChargeAction", "resourceId": "r1", "actionType": "Start"}
     assert api.post("/reports", json={"payloads": [action]}).status_code == 400
