@@ -124,7 +124,7 @@ class ProgrammeController(Controller):
         row = await session.get(ProgrammeMembershipRow, (customer.id, service.PROGRAMME))
         if row is None:
             row = ProgrammeMembershipRow(customer_id=customer.id, programme=service.PROGRAMME,
-                                         updated_at=customer.updated_at)
+                                         id="", updated_at=customer.updated_at)
         return membership_read(row)
 
     @put("/", opt=WRITE, status_code=202, responses=MEMBERSHIP_QUEUED,

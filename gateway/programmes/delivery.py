@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -43,16 +44,14 @@ class EnrollmentKind:
                 result.fatal_reason = exc.message
             return
         async with engine.sessions() as session:
-            wishes = {}
-            for result in results:
-                row = await session.get(ProgrammeMembershipRow, (result.task.entity_id, PROGRAMME))
-                wishes[result.task.entity_id] = row.wanted if row is not None else None
+            rows = {row.id: (row.customer_id, row.wanted) for row in
+                    [await _membership(session, r.task.entity_id) for r in results] if row}
         for result in results:
-            customer_id = result.task.entity_id
-            wanted = wishes.get(customer_id)
-            if wanted is None:
-                result.fatal_reason = f"customer {customer_id} has no programme membership"
+            found = rows.get(result.task.entity_id)
+            if found is None:
+                result.fatal_reason = f"programme membership {result.task.entity_id} does not exist"
                 continue
+            customer_id, wanted = found
             token = call_log.set(result.calls)
             try:
                 if wanted == IF_ELIGIBLE and not await programme.customer_eligible(customer_id):
@@ -77,7 +76,7 @@ class EnrollmentKind:
         failed with the provider's message once the task is dead."""
         now = utcnow()
         for result in results:
-            row = await session.get(ProgrammeMembershipRow, (result.task.entity_id, PROGRAMME))
+            row = await _membership(session, result.task.entity_id)
             if row is None:
                 continue
             detail: Any = result.detail
@@ -109,3 +108,9 @@ class EnrollmentKind:
                     row.status = ProgrammeStatus.FAILED.value
             row.updated_at = now
             session.add(row)
+
+
+async def _membership(session: AsyncSession, membership_id: str) -> ProgrammeMembershipRow | None:
+    found = await session.exec(select(ProgrammeMembershipRow).where(
+        ProgrammeMembershipRow.id == membership_id, ProgrammeMembershipRow.programme == PROGRAMME))
+    return found.first()

@@ -2,8 +2,9 @@
 
 * **Enroll / leave** (:func:`plan_membership`): the caller's wish is stored on the
   customer's ``programme_memberships`` row (``wanted``), the row shows ``pending``, and
-  one outbox task of kind ``volue_enrollment`` on the ``volue`` queue carries it out
-  after the customer's own open Volue task (the user must exist first). The task reads
+  one outbox task of kind ``volue_enrollment`` on the ``volue`` queue (its ``entity_id``
+  the membership's own id) carries it out after the customer's and its sites' open Volue
+  tasks (the user must exist first, and eligibility follows from the locations). The task reads
   the wish when it runs, so a leave queued behind an enroll wins, and running twice is
   harmless (enrolling again returns the standing enrollment; leaving twice is done).
 * **Eligibility** (:func:`apply_eligibility`): a ``UserEligibility`` event marks its
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import as_utc
+from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import ProgrammeStatus, Provider, SyncStatus, TaskAction
 from gateway.core.errors import ConflictError
 from gateway.outbox.plan import OutboxPlanner
@@ -34,14 +35,16 @@ PROGRAMME = Provider.VOLUE.value
 IF_ELIGIBLE = "enrolled_if_eligible"
 """A membership's ``wanted`` when the caller asked to enroll only an eligible customer."""
 ENROLLMENT_KIND = "volue_enrollment"
-"""Outbox task kind (``entity_id`` = customer id): enroll (``upsert``) or leave (``delete``)."""
+"""Outbox task kind (``entity_id`` = the membership's id): enroll or leave, as the membership's
+``wanted`` says when the task runs."""
 
 
 async def membership(session: AsyncSession, customer_id: str, now: datetime) -> ProgrammeMembershipRow:
     """The customer's Volue membership row, added (not enrolled, eligibility unknown) if new."""
     row = await session.get(ProgrammeMembershipRow, (customer_id, PROGRAMME))
     if row is None:
-        row = ProgrammeMembershipRow(customer_id=customer_id, programme=PROGRAMME, updated_at=now)
+        row = ProgrammeMembershipRow(customer_id=customer_id, programme=PROGRAMME, id=new_id(),
+                                     updated_at=now)
         session.add(row)
     return row
 
@@ -68,9 +71,8 @@ async def plan_membership(session: AsyncSession, planner: OutboxPlanner, custome
     row.last_error = None
     row.updated_at = planner.now
     planner.enqueue(
-        queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=customer.id,
-        customer_id=customer.id,
-        action=TaskAction.UPSERT.value if enroll else TaskAction.DELETE.value,
+        queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=row.id,
+        customer_id=customer.id, action=TaskAction.UPSERT.value,
         after=[await planner.open_task(entity_id, Provider.VOLUE)
                for entity_id in [customer.id, *await _site_ids(session, customer.id)]],
     )

@@ -123,7 +123,8 @@ class WebhookDeliveryRow(SQLModel, table=True):
 class VolueReportRow(SQLModel, table=True):
     """A report for Volue's ``POST /reports``; ``body`` is the request exactly as sent.
 
-    ``kind``: charge_action, energy_usage or lpc_ack. ``status``: pending, sent, failed.
+    ``kind``: energy_usage, device_energy_usage, energy_usage_plan or lpc_ack (charge_action on
+    rows from before the quickstart-era report was dropped). ``status``: pending, sent, failed.
     """
 
     __tablename__ = "volue_reports"

@@ -29,6 +29,9 @@ class ProgrammeMembershipRow(SQLModel, table=True):
 
     customer_id: str = Field(primary_key=True, max_length=36)
     programme: str = Field(primary_key=True, max_length=20)
+    id: str = Field(max_length=36, unique=True)
+    """The membership's own id: the ``entity_id`` of its outbox tasks (not the customer's id,
+    which names the customer's own upserts at the same queue)."""
     wanted: str = Field(default="not_enrolled", max_length=20)
     status: str = Field(default="not_enrolled", max_length=20)
     enrollment_id: str | None = Field(default=None, max_length=100)

@@ -20,6 +20,7 @@ def upgrade() -> None:
         "programme_memberships",
         sa.Column("customer_id", sa.String(length=36), nullable=False),
         sa.Column("programme", sa.String(length=20), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("wanted", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("enrollment_id", sa.String(length=100), nullable=True),
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("customer_id", "programme"),
+        sa.UniqueConstraint("id"),
     )
     op.create_index("ix_programme_memberships_eligible", "programme_memberships", ["eligible"])
     op.create_table(

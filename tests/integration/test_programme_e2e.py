@@ -168,6 +168,12 @@ async def test_enroll_only_if_eligible_leaves_an_ineligible_customer_out(
     cid = created.json()["id"]
     queued = await spark_client.put(f"/v1/customers/{cid}/programmes/volue", json={"onlyIfEligible": True})
     assert queued.status_code == 202, queued.text
+    renamed = await spark_client.patch(f"/v1/customers/{cid}", json={"name": "Ola Nordmann"})
+    assert renamed.status_code == 200, renamed.text
+    tasks = (await spark_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()
+    kinds = {t["entityType"] for t in tasks if t["entityId"] == cid}
+    assert "volue_enrollment" not in kinds  # the enrollment task names the membership, not the customer
+    assert [t for t in tasks if t["entityType"] == "volue_enrollment"]
 
     async def settled() -> dict[str, Any] | None:
         found = await _programme(spark_client, cid)
