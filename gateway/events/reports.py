@@ -285,6 +285,7 @@ class LpcAnswerController(Controller):
                 raise ConflictError(f"the LPC request's deadline ({deadline.isoformat()}) has passed")
             report = lpc_answer(payload, data)
             named = {*data.accept, *data.decline}
+            await _not_answered_yet(session, event.volue_event_id, named)
             targets = (await session.execute(
                 select(VolueEventTargetRow).where(VolueEventTargetRow.event_id == event.id))).scalars()
             customer_id = next((t.customer_id for t in targets if t.customer_id and
@@ -343,6 +344,23 @@ def lpc_answer(payload: vs.LocationLPCPayload | vs.ResourceLPCPayload, data: Lpc
         acknowledged_targets=[resources[i] for i in data.accept] or None,
         declined_targets=[resources[i] for i in data.decline] or None,
     )
+
+
+async def _not_answered_yet(session: AsyncSession, volue_event_id: str, named: set[str]) -> None:
+    """409 when a named target was answered already (by a caller, or automatically)."""
+    earlier = await session.exec(select(VolueReportRow).where(
+        VolueReportRow.volue_event_id == volue_event_id, VolueReportRow.kind == LPC_ACK))
+    for row in earlier:
+        payloads = row.body.get("payloads")
+        for payload in payloads if isinstance(payloads, list) else []:
+            if not isinstance(payload, dict):
+                continue
+            for key in ("acknowledgedTargets", "declinedTargets"):
+                for target in payload.get(key) or []:
+                    target_id = target.get("resourceId") or target.get("locationId")
+                    if target_id in named:
+                        raise ConflictError(f"target {target_id} of this LPC request was answered "
+                                            f"already (report {row.id})")
 
 
 def _known(targets: dict[str, Any], accepted: set[str], declined: set[str]) -> None:

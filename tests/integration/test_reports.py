@@ -271,6 +271,9 @@ async def test_lpc_decline_per_target_reaches_volue(answering_client: AsyncTestC
         "declinedTargets": [{"locationId": site["id"], "meterPointId": "707057500012345678"}]}]}
     spec_check(report["body"])
     assert report["volueReportId"] in emulators["volue"].state.volue.store.reports
+    again = await answering_client.post(f"/v1/events/{event_id}/lpc-acknowledgement",
+                                        json={"accept": [site["id"]]})
+    assert again.status_code == 409 and "answered already" in again.json()["detail"]
 
 
 async def test_lpc_answers_are_refused_after_the_deadline_or_for_unknown_targets(
