@@ -21,6 +21,7 @@ from gateway.customers.controllers.devices import (
 )
 from gateway.customers.controllers.sites import CustomerSitesController, SiteController
 from gateway.customers.controllers.sync import SyncController, SyncHistoryController
+from gateway.energy.controllers import DeviceConsumptionController, SiteEnergyUsageController
 from gateway.events.controllers import EventController
 from gateway.events.receiver import volue_webhook
 from gateway.events.reports import DeviceReportsController, ReportController, SiteReportsController
@@ -54,6 +55,8 @@ API_CONTROLLERS = [
     DeviceReportsController,
     SiteReportsController,
     ReportController,
+    SiteEnergyUsageController,
+    DeviceConsumptionController,
     ReadingsController,
     DeviceReadingsController,
     SiteInvitesController,

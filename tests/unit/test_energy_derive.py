@@ -79,7 +79,7 @@ def test_decreasing_register_flags_the_intervals_it_touches() -> None:
 
 
 def test_register_interpolates_between_bracketing_readings() -> None:
-    """Boundaries between readings take the linear value; intervals not closed by a later reading are left out."""
+    """Boundaries between readings take the linear value; intervals not closed by readings are left out."""
     derived = derive_register([1800, 5400, 9000], [10.0, 12.0, 20.0], HOUR)
     # value at 3600 = 11, at 7200 = 16; only [3600, 7200) is bracketed on both sides.
     assert derived.values == {HOUR: 5.0}

@@ -253,6 +253,7 @@ async def create_report(request: Req) -> Resp:
         event_id = legacy.event_id
     else:
         _check_report(current)
+        _ctx(request).store.record_location_energy_usage(current)
         event_id = current.event_id
     report = s.GetReportResponse(id=str(uuid.uuid4()), event_id=event_id, created_at=utcnow())
     # Fields in a fixed order, so the same report sent again is recognised as a duplicate.

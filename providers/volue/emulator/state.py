@@ -179,6 +179,11 @@ class VolueState:
         self.event_list: list[Event] = []
         self.reports: dict[str, s.GetReportResponse] = {}
         self._report_contents: set[bytes] = set()
+        self.location_energy_usage: dict[str, dict[int, float]] = {}
+        """Per location, the current ``LocationEnergyUsage`` points: interval start (epoch s) →
+        kWh, as the latest report naming that point set it."""
+        self.location_energy_postings: dict[tuple[str, int], int] = {}
+        """How many reports carried each (location, interval start) point."""
         self.on_event: Callable[[Event], None] | None = None
 
     def entity_counts(self) -> dict[str, int]:
@@ -198,6 +203,19 @@ class VolueState:
             self.stats.count_duplicate("report")
         self._report_contents.add(digest)
         self.reports[report.id] = report
+
+    def record_location_energy_usage(self, request: s.PostReportRequest) -> None:
+        """Keep the points of a report's ``LocationEnergyUsage`` payloads; a later report's point
+        for the same location and time replaces the earlier one (a correction)."""
+        for payload in request.payloads or ():
+            if not isinstance(payload, s.LocationEnergyUsageReportPayload):
+                continue
+            current = self.location_energy_usage.setdefault(payload.location_id, {})
+            for point in payload.points or ():
+                start = int(point.timestamp.timestamp())
+                current[start] = point.kilo_watt_hours
+                key = (payload.location_id, start)
+                self.location_energy_postings[key] = self.location_energy_postings.get(key, 0) + 1
 
     # ------------------------------------------------------------ users
 
