@@ -82,7 +82,8 @@ async def load_series(session: AsyncSession, device_id: str, code: str, low: int
     r = ReadingRow
     base = select(col(r.ts), col(r.value)).where(col(r.device_id) == device_id, col(r.obis_code) == code)
     ts_only = select(col(r.ts)).where(col(r.device_id) == device_id, col(r.obis_code) == code)
-    prev = (await session.execute(ts_only.where(col(r.ts) < low).order_by(col(r.ts).desc()).limit(1))).scalar()
+    prev = (await session.execute(
+        ts_only.where(col(r.ts) < low).order_by(col(r.ts).desc()).limit(1))).scalar()
     nxt = (await session.execute(ts_only.where(col(r.ts) > high).order_by(col(r.ts)).limit(1))).scalar()
     low = (low if prev is None else prev) // interval_s * interval_s
     high = -(-(high if nxt is None else nxt) // interval_s) * interval_s

@@ -103,12 +103,14 @@ async def test_readings_become_hourly_location_energy_usage_and_a_late_reading_o
     assert (await derive(database_url)).reports == 0
     late = DAY0 + 30 * HOUR
     response = await client.post("/v1/readings", json={"readings": [
-        {"deviceId": meter_id, "obisCode": "1.8.0*255", "timestamp": late, "value": values[late - 900] + 0.3}]})
+        {"deviceId": meter_id, "obisCode": "1.8.0*255", "timestamp": late,
+         "value": values[late - 900] + 0.3}]})
     assert response.json()["accepted"] == 1
     corrected = await derive(database_url)
     assert (corrected.reports, corrected.reported_points) == (1, 2)
     await wait_reports_sent(client, corrected.report_ids)
-    assert store.location_energy_usage[site_id][late] == pytest.approx(values[late + HOUR] - values[late - 900] - 0.3)
+    assert store.location_energy_usage[site_id][late] == pytest.approx(
+        values[late + HOUR] - values[late - 900] - 0.3)
     assert store.location_energy_usage[site_id][late - HOUR] == pytest.approx(
         values[late - 900] + 0.3 - values[late - HOUR])
     posted_twice = {ts for (loc, ts), n in store.location_energy_postings.items() if n == 2}
@@ -136,8 +138,8 @@ async def test_readings_become_hourly_location_energy_usage_and_a_late_reading_o
     assert all(d["complete"] for d in daily["items"])
 
 
-async def test_decreasing_register_is_flagged_not_reported(energy_client: AsyncTestClient,
-                                                           emulators: dict[str, Any], database_url: str) -> None:
+async def test_decreasing_register_is_flagged_not_reported(
+        energy_client: AsyncTestClient, emulators: dict[str, Any], database_url: str) -> None:
     """A register that goes down (meter exchange) leaves its hour flagged and unreported."""
     client = energy_client
     site_id, meter_id = await _site_with_meter(client)
