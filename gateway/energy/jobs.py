@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
+
+from redis.exceptions import LockError
 
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
@@ -15,6 +18,7 @@ from gateway.outbox.dispatch import DRAIN_JOB
 
 log = logging.getLogger("gateway.energy")
 DERIVE_LOCK_KEY = "gateway:energy-usage:derive"
+RUN_LOCK_S = 600
 
 
 async def derive_energy_usage(ctx: dict[str, Any]) -> int:
@@ -24,9 +28,17 @@ async def derive_energy_usage(ctx: dict[str, Any]) -> int:
     interval = settings.energy.derive_interval_s
     if interval <= 0 or not await ctx["redis"].set(DERIVE_LOCK_KEY, "1", ex=interval, nx=True):
         return 0
-    summary = await derive_and_report(ctx["sessions"], None,
-                                      interval_s=interval_seconds(settings.energy.resolution),
-                                      now=utcnow())
+    # One run at a time as well (a run may outlast the interval); the marks keep it exact anyway.
+    running = ctx["redis"].lock(f"{DERIVE_LOCK_KEY}:running", timeout=RUN_LOCK_S, blocking=False)
+    if not await running.acquire():
+        return 0
+    try:
+        summary = await derive_and_report(ctx["sessions"], None,
+                                          interval_s=interval_seconds(settings.energy.resolution),
+                                          now=utcnow())
+    finally:
+        with contextlib.suppress(LockError):
+            await running.release()
     if summary.reports:
         await ctx["redis"].enqueue_job(DRAIN_JOB, Provider.VOLUE.value,
                                        _job_id=f"energy:{summary.report_ids[0]}")

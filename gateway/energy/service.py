@@ -6,8 +6,8 @@ meter's readings received since the site's mark, re-derives every interval those
 readings can change (from the reading before the earliest new one to the reading
 after the latest, see :mod:`gateway.energy.derive`), stores the points, and queues
 for Volue, through the outbox, the import points whose value differs from the one
-last queued: one ``LocationEnergyUsage`` report per site and UTC day carrying the
-changed points of that day. An interval whose value did not change is never
+last queued: one report request per site and run, holding one ``LocationEnergyUsage``
+payload per UTC day with the changed points of that day. An interval whose value did not change is never
 reported again; a late reading that changes a reported interval sends one corrected
 report with the new value. Each site is one transaction (points, reports, outbox
 tasks and the mark together).
@@ -15,22 +15,22 @@ tasks and the mark together).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.core.clock import as_utc
 from gateway.core.domain import Provider
-from gateway.core.timespan import DAY_S
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import ReportingSite, reporting_sites
 from gateway.events.report_delivery import ENERGY_USAGE, queue_report
@@ -53,6 +53,9 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _CODES = [code for sources in SOURCES.values() for _, code in sources]
 _SAME = 1e-9
+NO_MARK = datetime(1970, 1, 1, tzinfo=UTC)
+SITES_AT_ONCE = 4
+"""Sites derived concurrently, each in its own transaction (the work waits mostly on the database)."""
 
 
 @dataclass(slots=True)
@@ -64,6 +67,9 @@ class DeriveSummary:
     points: int = 0
     flagged: int = 0
     reports: int = 0
+    """Report requests queued: one per site with changed points."""
+    day_payloads: int = 0
+    """``LocationEnergyUsage`` payloads in them: one per site and UTC day with changed points."""
     reported_points: int = 0
     report_ids: list[str] = field(default_factory=list)
 
@@ -112,20 +118,22 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+def _upsert(session: AsyncSession) -> Any:
+    """Insert or update points; executed with a list of rows (one statement, compiled once)."""
     table = table_of(EnergyPointRow)
-    stmt = _insert(session)(table).values(rows)
+    stmt = _insert(session)(table)
     keys = ("site_id", "direction", "ts")
     return stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys})
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
 
 
 async def derive_site(uow_session: AsyncSession, queue: Any, site: ReportingSite, *, interval_s: int,
-                      low: int, high: int, now: datetime, summary: DeriveSummary) -> None:
-    """Re-derive the site's intervals around readings in ``[low, high]``; queue changed points."""
+                      touched: dict[str, tuple[int, int]], now: datetime, summary: DeriveSummary) -> None:
+    """Re-derive the site's intervals around its new readings (``touched``: per OBIS code, the
+    first and last timestamp of its new readings); queue the changed points."""
     series = {code: await load_series(uow_session, site.device_id, code, low, high, interval_s)
-              for code in _CODES}
+              for code, (low, high) in touched.items()}
     p = EnergyPointRow
     for direction in (IMPORT, EXPORT):
         derived, used = derive_direction(series, direction, interval_s)
@@ -159,33 +167,53 @@ async def derive_site(uow_session: AsyncSession, queue: Any, site: ReportingSite
         summary.points += len(rows)
         summary.flagged += len(derived.flagged)
         if to_report:
+            body = location_energy_usage_report(
+                location_id=site.site_id, meter_point_id=site.meter_point_id,
+                interval_s=interval_s, points=to_report)
+            report = queue_report(uow_session, queue, kind=ENERGY_USAGE, customer_id=site.customer_id,
+                                  site_id=site.site_id, body=body,
+                                  after=[await queue.open_task(site.site_id, Provider.VOLUE)])
+            summary.reports += 1
+            summary.day_payloads += len(body.payloads or ())
+            summary.reported_points += len(to_report)
+            summary.report_ids.append(report.id)
             by_start = {row["ts"]: row for row in rows}
-            for day_points in _by_day(to_report):
-                body = location_energy_usage_report(
-                    location_id=site.site_id, meter_point_id=site.meter_point_id,
-                    interval_s=interval_s, points=day_points)
-                report = queue_report(uow_session, queue, kind=ENERGY_USAGE,
-                                      customer_id=site.customer_id, site_id=site.site_id, body=body,
-                                      after=[await queue.open_task(site.site_id, Provider.VOLUE)])
-                summary.reports += 1
-                summary.reported_points += len(day_points)
-                summary.report_ids.append(report.id)
-                for start, kwh in day_points:
-                    by_start[start].update(reported_kwh=kwh, report_id=report.id)
-        for chunk in range(0, len(rows), 500):
-            await uow_session.execute(_upsert(uow_session, rows[chunk:chunk + 500]))
+            for start, kwh in to_report:
+                by_start[start].update(reported_kwh=kwh, report_id=report.id)
+        if rows:
+            await uow_session.execute(_upsert(uow_session), rows)
 
 
 def _same(kwh: float, reported: float | None) -> bool:
     return reported is not None and abs(kwh - reported) <= _SAME * max(1.0, abs(kwh))
 
 
-def _by_day(points: Sequence[tuple[int, float]]) -> Iterable[list[tuple[int, float]]]:
-    days: defaultdict[int, list[tuple[int, float]]] = defaultdict(list)
-    for start, kwh in points:
-        days[start // DAY_S].append((start, kwh))
-    for day in sorted(days):
-        yield days[day]
+async def _derive_one(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher | None,
+                      site: ReportingSite, *, until: datetime, interval_s: int,
+                      now: datetime, summary: DeriveSummary) -> None:
+    """One site in one transaction: its points, its report and its mark."""
+    r = ReadingRow
+    marks = table_of(EnergyMarkRow)
+    async with unit_of_work(sessions, dispatcher, now=now) as uow:
+        # First the site's mark, locked: a concurrent run on the same site waits here for this
+        # transaction and then reads the mark it leaves, so it sends nothing twice.
+        claim = _insert(uow.session)(marks).values(device_id=site.device_id, received_through=NO_MARK)
+        mark = (await uow.session.execute(claim.on_conflict_do_update(
+            index_elements=["device_id"], set_={"received_through": marks.c.received_through})
+            .returning(marks.c.received_through))).scalar_one()
+        query = (select(col(r.obis_code), func.min(r.ts), func.max(r.ts))
+                 .where(col(r.device_id) == site.device_id, col(r.obis_code).in_(_CODES),
+                        col(r.received_at) <= until)
+                 .group_by(col(r.obis_code)))
+        if as_utc(mark) > NO_MARK:
+            query = query.where(col(r.received_at) > mark)
+        found = (await uow.session.execute(query)).all()
+        touched = {code: (int(low), int(high)) for code, low, high in found}
+        if touched:
+            await derive_site(uow.session, uow.planner, site, interval_s=interval_s, touched=touched,
+                              now=now, summary=summary)
+        await uow.session.execute(update(marks).where(marks.c.device_id == site.device_id)
+                                  .values(received_through=until))
 
 
 async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher | None, *,
@@ -198,27 +226,15 @@ async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatch
     until = now - timedelta(seconds=settle_s)
     async with sessions() as session:
         sites = await reporting_sites(session, site_ids)
-        marks = {row.device_id: row.received_through for row in (await session.execute(
-            select(EnergyMarkRow)
-            .where(col(EnergyMarkRow.device_id).in_([s.device_id for s in sites])))).scalars()}
-    r = ReadingRow
-    for site in sites:
-        summary.sites += 1
-        async with unit_of_work(sessions, dispatcher, now=now) as uow:
-            query = select(func.min(r.ts), func.max(r.ts)).where(
-                col(r.device_id) == site.device_id, col(r.obis_code).in_(_CODES), col(r.received_at) <= until)
-            mark = marks.get(site.device_id)
-            if mark is not None:
-                query = query.where(col(r.received_at) > mark)
-            low, high = (await uow.session.execute(query)).one()
-            if low is not None and high is not None:
-                await derive_site(uow.session, uow.planner, site, interval_s=interval_s, low=int(low),
-                                  high=int(high), now=now, summary=summary)
-            table = table_of(EnergyMarkRow)
-            stmt = _insert(uow.session)(table).values(
-                device_id=site.device_id, received_through=until)
-            await uow.session.execute(stmt.on_conflict_do_update(
-                index_elements=["device_id"], set_={"received_through": until}))
+    semaphore = asyncio.Semaphore(SITES_AT_ONCE)
+
+    async def one(site: ReportingSite) -> None:
+        async with semaphore:
+            await _derive_one(sessions, dispatcher, site, until=until,
+                              interval_s=interval_s, now=now, summary=summary)
+
+    await asyncio.gather(*(one(site) for site in sites))
+    summary.sites = len(sites)
     if summary.reports:
         log.info("energy usage: %d site(s), %d point(s) stored, %d report(s) queued",
                  summary.sites, summary.points, summary.reports)

@@ -1,5 +1,8 @@
 """The ``LocationEnergyUsage`` report (``POST /reports``), checked against Volue's document.
 
+One request carries one payload per UTC day (``payloads`` is an array), so a site's
+changed points of several days travel together and each day stays its own curve.
+
 ``LocationEnergyUsageReportPayload`` (ec-sandbox-swagger.json) requires ``locationId``,
 ``meterPointId`` and ``resolution`` (a ``time-span`` such as ``01:00:00``); each
 ``EnergyCurvePoint`` requires ``timestamp`` (date-time) and ``kiloWattHours`` (double).
@@ -14,7 +17,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from gateway.core.timespan import interval_seconds, time_span
+from gateway.core.timespan import DAY_S, interval_seconds, time_span
 from providers.volue import schemas as vs
 
 __all__ = ["location_energy_usage_report"]
@@ -23,15 +26,15 @@ __all__ = ["location_energy_usage_report"]
 def location_energy_usage_report(*, location_id: str, meter_point_id: str, interval_s: int,
                                  points: Sequence[tuple[int, float]],
                                  event_id: str | None = None) -> vs.PostReportRequest:
-    """A ``PostReportRequest`` with one ``LocationEnergyUsage`` payload; ``points`` are
-    (interval start in epoch seconds, kWh), increasing. ``ValueError`` says what is wrong."""
+    """A ``PostReportRequest`` with one ``LocationEnergyUsage`` payload per UTC day of ``points``
+    ((interval start in epoch seconds, kWh), increasing). ``ValueError`` says what is wrong."""
     if not location_id or not meter_point_id:
         raise ValueError("a LocationEnergyUsage report needs locationId and meterPointId")
     resolution = time_span(interval_s)
     interval_seconds(resolution)  # a minute or more, dividing a day evenly
     if not points:
         raise ValueError("a LocationEnergyUsage report needs at least one point")
-    curve: list[vs.EnergyCurvePoint] = []
+    days: list[list[vs.EnergyCurvePoint]] = []
     previous: int | None = None
     for index, (start, kwh) in enumerate(points):
         if start % interval_s:
@@ -40,9 +43,13 @@ def location_energy_usage_report(*, location_id: str, meter_point_id: str, inter
             raise ValueError(f"points[{index}].timestamp is not after the point before it")
         if not math.isfinite(kwh):
             raise ValueError(f"points[{index}].kiloWattHours must be a finite number")
+        if previous is None or start // DAY_S != previous // DAY_S:
+            days.append([])
         previous = start
-        curve.append(vs.EnergyCurvePoint(timestamp=datetime.fromtimestamp(start, UTC),
-                                         kilo_watt_hours=kwh))
-    payload = vs.LocationEnergyUsageReportPayload(
-        location_id=location_id, meter_point_id=meter_point_id, resolution=resolution, points=curve)
-    return vs.PostReportRequest(event_id=event_id, payloads=[payload])
+        days[-1].append(vs.EnergyCurvePoint(timestamp=datetime.fromtimestamp(start, UTC),
+                                            kilo_watt_hours=kwh))
+    payloads: list[vs.SparkReportPayload] = [
+        vs.LocationEnergyUsageReportPayload(location_id=location_id, meter_point_id=meter_point_id,
+                                            resolution=resolution, points=day)
+        for day in days]
+    return vs.PostReportRequest(event_id=event_id, payloads=payloads)
