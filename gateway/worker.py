@@ -35,6 +35,7 @@ from gateway.outbox.claim import next_run_after, providers_with_ready_work, rele
 from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
+from gateway.readings.verification import verify_delivery_cron, verify_delivery_loop
 from gateway.store.db import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class WorkerSettings:
         cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
         cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
         cron(derive_energy_usage, second=set(range(0, 60, 10)), unique=True),
+        cron(verify_delivery_cron, second={30}, unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
     ]
     on_startup: StartupShutdown | None = startup
@@ -163,6 +165,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
     loops.append(asyncio.create_task(_relay_loop(state)))
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
     loops.append(asyncio.create_task(energy_usage_loop(state, settings)))
+    loops.append(asyncio.create_task(verify_delivery_loop(sync.adapters, state, settings)))
     state.sync = sync
     try:
         yield sync

@@ -11,9 +11,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
+from gateway.bootstrap import build_adapters
 from gateway.core.clock import utcnow
 from gateway.core.settings import load_settings
 from gateway.energy.service import DeriveSummary, derive_and_report
+from gateway.observability.metrics import READINGS
+from gateway.readings.verification import verify_delivery
 from gateway.store.db import create_engine, session_factory
 from providers.zaehlerfreunde.emulator.readings import CODE_MASK, CODES
 from tests.conftest import ADMIN_KEY
@@ -186,3 +189,37 @@ async def test_bad_energy_usage_parameters_name_the_field(client: AsyncTestClien
     assert bad.status_code == 400
     enrollment = await client.put(f"/v1/sites/{site['id']}/energy-usage/enrollment", json={"enabled": "yes"})
     assert enrollment.status_code == 400, enrollment.text
+
+
+async def test_delivery_check_finds_readings_zaehlerfreunde_lost_and_sends_them_again(
+        energy_client: AsyncTestClient, emulators: dict[str, Any], database_url: str) -> None:
+    """Readings missing at Zählerfreunde after delivery are found by the read-back, re-sent and counted."""
+    client = energy_client
+    _, meter_id = await _site_with_meter(client)
+    items = [{"deviceId": meter_id, "obisCode": "1-0:1.8.0*255", "timestamp": DAY0 + n * 900,
+              "value": 10.0 + n} for n in range(20)]
+    await client.post("/v1/readings", json={"readings": items})
+    await wait_delivered(client, [meter_id], len(items))
+    zf = emulators["zf"].state.zaehlerfreunde
+    (device,) = [d for d in zf.devices.values() if d.body.externalDeviceId == meter_id]
+    lost = sorted(device.readings)[5:8]
+    for key in lost:
+        del device.readings[key]
+    settings = load_settings({}, database_url=database_url,
+                             volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+                             zf_base_url=emulators["zf_url"] + "/partner")
+    adapters = build_adapters(settings)
+    engine = create_engine(database_url)
+    before = READINGS.labels("resent")._value.get()
+    try:
+        result = await verify_delivery(session_factory(engine), adapters, sample=5)
+        assert (result.meters, result.missing, result.resent, result.verified) == (1, 3, 3, 17)
+        assert len(device.readings) == len(items)
+        again = await verify_delivery(session_factory(engine), adapters, sample=5)
+        assert (again.missing, again.verified) == (0, 20)
+    finally:
+        await adapters.aclose()
+        await engine.dispose()
+    assert READINGS.labels("resent")._value.get() - before == 3
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_readings_total{outcome="resent"}' in metrics
