@@ -2,7 +2,7 @@
 process: the Volue emulator ends with one current LocationEnergyUsage point per hour per location,
 equal to the readings; a late reading sends exactly one corrected report.
 
-Size: GATEWAY_TEST_ENERGY_METERS (100) meters × GATEWAY_TEST_ENERGY_DAYS days: 10 by default, to
+Size: GATEWAY_TEST_ENERGY_METERS (100) meters × GATEWAY_TEST_ENERGY_DAYS days: 7 by default, to
 stay near a minute; GATEWAY_TEST_ENERGY_DAYS=30 runs the full month (about two minutes).
 """
 
@@ -26,7 +26,7 @@ from tests.integration.test_sync_scaleout import (  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 METERS = int(os.environ.get("GATEWAY_TEST_ENERGY_METERS", "100"))
-DAYS = int(os.environ.get("GATEWAY_TEST_ENERGY_DAYS", "10"))
+DAYS = int(os.environ.get("GATEWAY_TEST_ENERGY_DAYS", "7"))
 DAY0 = 1_700_006_400  # 2023-11-15T00:00:00Z
 HOUR = 3600
 QUARTER = 900
