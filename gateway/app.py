@@ -22,6 +22,7 @@ from gateway.customers.controllers.devices import (
 )
 from gateway.customers.controllers.sites import CustomerSitesController, SiteController
 from gateway.customers.controllers.sync import SyncController, SyncHistoryController
+from gateway.energy.controllers import DeviceConsumptionController, SiteEnergyUsageController
 from gateway.events.controllers import EventController
 from gateway.events.receiver import volue_webhook
 from gateway.events.reports import (
@@ -64,6 +65,8 @@ API_CONTROLLERS = [
     SitePlanController,
     LpcAnswerController,
     ReportController,
+    SiteEnergyUsageController,
+    DeviceConsumptionController,
     ReadingsController,
     DeviceReadingsController,
     SiteInvitesController,

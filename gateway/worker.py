@@ -28,12 +28,14 @@ from gateway.bootstrap import build_adapters, build_kinds
 from gateway.core.clock import utcnow
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings
+from gateway.energy.jobs import derive_energy_usage, energy_usage_loop
 from gateway.events.poll import events_poll_loop, poll_volue_events
 from gateway.observability.metrics import MetricsServer, refresh_outbox
 from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed
 from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
+from gateway.readings.verification import verify_delivery_cron, verify_delivery_loop
 from gateway.store.db import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -123,6 +125,8 @@ class WorkerSettings:
     cron_jobs: Sequence[CronJob] | None = [
         cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
         cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
+        cron(derive_energy_usage, second=set(range(0, 60, 10)), unique=True),
+        cron(verify_delivery_cron, second={30}, unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
     ]
     on_startup: StartupShutdown | None = startup
@@ -160,6 +164,8 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
              for queue in sync.queues]
     loops.append(asyncio.create_task(_relay_loop(state)))
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
+    loops.append(asyncio.create_task(energy_usage_loop(state, settings)))
+    loops.append(asyncio.create_task(verify_delivery_loop(sync.adapters, state, settings)))
     state.sync = sync
     try:
         yield sync

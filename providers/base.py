@@ -8,6 +8,7 @@ implements in ``offers``; gateway code obtains one through the adapter set
 ==================  ==============================================================
 entity sink         upserts and deletes of customers, sites and devices
 readings sink       meter readings of many devices in one request
+readings source     what the provider stored of one device's readings, read back
 invite sender       an invite to a site's upstream object, answered with a link
 report sender       a report body, sent as stored
 event source        one page of the provider's event listing
@@ -253,6 +254,7 @@ class Capability(enum.StrEnum):
 
     ENTITY_SINK = "entity sink"
     READINGS_SINK = "readings sink"
+    READINGS_SOURCE = "readings source"
     INVITE_SENDER = "invite sender"
     REPORT_SENDER = "report sender"
     EVENT_SOURCE = "event source"
@@ -291,6 +293,17 @@ class ReadingsSink(Protocol):
 
     async def push_readings(self, items: Sequence[DeviceReadings]) -> None:
         """Send the readings in one request; a refusal fails all of them."""
+        ...
+
+
+@runtime_checkable
+class ReadingsSource(Protocol):
+    """Reads back what the provider stored of a device's readings."""
+
+    async def stored_readings(self, device_id: str, start: int, end: int) -> list[tuple[str, int, float]]:
+        """The device's (provider id) stored readings with ``start <= timestamp < end`` at the
+        provider's finest resolution: (OBIS code in the provider's form, period start, value),
+        a register's latest value per period and interval quantities summed per period."""
         ...
 
 
@@ -400,6 +413,7 @@ class CredentialsProbe(Protocol):
 PROTOCOLS: dict[Capability, type] = {
     Capability.ENTITY_SINK: EntitySink,
     Capability.READINGS_SINK: ReadingsSink,
+    Capability.READINGS_SOURCE: ReadingsSource,
     Capability.INVITE_SENDER: InviteSender,
     Capability.REPORT_SENDER: ReportSender,
     Capability.EVENT_SOURCE: EventSource,

@@ -23,6 +23,7 @@ from providers.base import (
     Programme,
     ProviderAdapter,
     ReadingsSink,
+    ReadingsSource,
     ReportSender,
     WebhookRegistry,
 )
@@ -82,6 +83,10 @@ class Adapters(Mapping[Provider, ProviderAdapter]):
     def readings_sink(self, provider: Provider) -> ReadingsSink:
         """Meter readings to ``provider``."""
         return cast(ReadingsSink, self._lookup(provider, Capability.READINGS_SINK))
+
+    def readings_source(self, provider: Provider) -> ReadingsSource:
+        """Read-back of the readings ``provider`` stored."""
+        return cast(ReadingsSource, self._lookup(provider, Capability.READINGS_SOURCE))
 
     def invite_sender(self, provider: Provider) -> InviteSender:
         """Invites to sites at ``provider``."""

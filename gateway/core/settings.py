@@ -24,6 +24,7 @@ import msgspec
 from cryptography.fernet import Fernet
 
 from gateway.core.targets import TargetPolicy
+from gateway.core.timespan import interval_seconds
 
 ENV_PREFIX = "GATEWAY_"
 EVENTS_RETENTION_MIN_S = 2 * 86_400.0
@@ -229,6 +230,19 @@ class ReadingsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("read
     """How far past the server's clock a reading's timestamp may lie before it is refused."""
     concurrency: AtLeastOne = 4
     """Reading requests one worker has in flight to Zählerfreunde at a time."""
+    verify_interval_s: Count = 3600
+    """How often a sample of delivered readings is read back from Zählerfreunde (0: never)."""
+    verify_sample: AtLeastOne = 20
+    """Meters whose latest delivered day is read back per verification."""
+
+
+class EnergySettings(_Group, frozen=True, kw_only=True, rename=_prefixed("energy_")):
+    """Energy usage derived from readings and reported to Volue (see :mod:`gateway.energy`)."""
+
+    resolution: str = "01:00:00"
+    """Interval of the derived points, in Volue's resolution format (divides a day evenly)."""
+    derive_interval_s: Count = 60
+    """How often new readings are derived and changed points reported (0: never)."""
 
 
 class EventsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("events_")):
@@ -283,6 +297,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync: SyncSettings = _group(SyncSettings)
     worker: SyncWorkerSettings = _group(SyncWorkerSettings)
     readings: ReadingsSettings = _group(ReadingsSettings)
+    energy: EnergySettings = _group(EnergySettings)
     events: EventsSettings = _group(EventsSettings)
     forwarding: ForwardingSettings = _group(ForwardingSettings)
     secrets: SecretsSettings = _group(SecretsSettings)
@@ -479,6 +494,10 @@ def _check(s: Settings) -> None:
         _check_url("volue_webhook_url", s.volue.webhook_url, ("http", "https"))
     if not s.zf.emulated:
         _check_url("zf_base_url", s.zf.base_url, ("http", "https"))
+    try:
+        interval_seconds(s.energy.resolution)
+    except ValueError as exc:
+        raise SettingsError(f"{variable('energy_resolution')}: {exc}") from None
     if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError("GATEWAY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     if s.secrets.key:

@@ -77,11 +77,13 @@ TASK_RETRIES = Counter("gateway_task_retries", "Outbox tasks put back to wait fo
 DEAD_LETTERS = Counter("gateway_task_dead_letters", "Outbox tasks dead-lettered (out of attempts or "
                        "refused).", ["provider", "kind"], registry=REGISTRY)
 READINGS = Counter("gateway_readings", "Meter readings by outcome: accepted by the API, rejected by the "
-                   "API, delivered to a provider.", ["outcome"], registry=REGISTRY)
+                   "API, delivered to a provider; read back from Zählerfreunde by the delivery check "
+                   "(verified), found missing there (missing) and sent again (resent).", ["outcome"],
+                   registry=REGISTRY)
 WEBHOOK_DELIVERIES = Counter("gateway_webhook_deliveries", "Webhook deliveries received, by provider and "
                              "outcome.", ["provider", "outcome"], registry=REGISTRY)
 
-READING_OUTCOMES = ("accepted", "rejected", "delivered")
+READING_OUTCOMES = ("accepted", "rejected", "delivered", "verified", "missing", "resent")
 TASK_OUTCOMES = ("done", "retry", "dead")
 
 
@@ -105,7 +107,8 @@ _initialise()
 
 
 def count_readings(outcome: str, count: int = 1) -> None:
-    """Count readings ``accepted`` or ``rejected`` by the API, or ``delivered`` to a provider."""
+    """Count readings ``accepted`` or ``rejected`` by the API, ``delivered`` to a provider, or
+    ``verified``, ``missing`` and ``resent`` by the delivery check."""
     if outcome not in READING_OUTCOMES:
         raise ValueError(f"readings outcome must be one of {READING_OUTCOMES}, not {outcome!r}")
     if count > 0:

@@ -220,6 +220,7 @@ class IdempotencyKeyRow(SQLModel, table=True):
 
 # The tables of the readings and events areas live in modules of their own;
 # importing them here registers them with the same metadata.
+from gateway.store import energy_tables as _energy_tables  # noqa: E402, F401
 from gateway.store import event_tables as _event_tables  # noqa: E402, F401
 from gateway.store import invite_tables as _invite_tables  # noqa: E402, F401
 from gateway.store import programme_tables as _programme_tables  # noqa: E402, F401

@@ -42,6 +42,7 @@ class ZaehlerfreundeAdapter:
     offers: frozenset[Capability] = frozenset({
         Capability.ENTITY_SINK,
         Capability.READINGS_SINK,
+        Capability.READINGS_SOURCE,
         Capability.INVITE_SENDER,
         Capability.CREDENTIALS_PROBE,
     })
@@ -209,6 +210,16 @@ class ZaehlerfreundeAdapter:
         if not items:
             return
         await self.client.push_readings(m.device_readings(items))
+
+    async def stored_readings(self, device_id: str, start: int, end: int) -> list[tuple[str, int, float]]:
+        """``GET /devices/{deviceId}/readings`` at ``15_MIN``, registers (``METER_READING``) and
+        interval quantities (``ENERGY``); each answer's ``label`` is the OBIS code."""
+        found: list[tuple[str, int, float]] = []
+        for measurement in ("METER_READING", "ENERGY"):
+            for item in await self.client.device_readings(device_id, start=start, end=end,
+                                                          resolution="15_MIN", measurement=measurement):
+                found.append((item.label, m.epoch_of(item.timeStamp), item.value))
+        return found
 
     async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:
         """Invite ``email`` to a space; return the invite link."""

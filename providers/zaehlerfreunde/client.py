@@ -7,6 +7,7 @@ instead of raising, because the adapter decides what a missing object means.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from providers.base import ProviderError
 from providers.http import ProviderHttp, decode
@@ -14,11 +15,14 @@ from providers.zaehlerfreunde.schemas import (
     Device,
     DeviceDetails,
     DeviceId,
+    DeviceReading,
     Devices,
+    Measurement,
     NewDeviceReading,
     NewExternalDevice,
     NewSpace,
     NewSpaceInvite,
+    Resolution,
     Space,
     SpaceId,
     SpaceInviteLink,
@@ -27,6 +31,10 @@ from providers.zaehlerfreunde.schemas import (
 )
 
 _NOT_FOUND = (404,)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 PAGE_SIZE = 100
 
 
@@ -121,6 +129,15 @@ class ZaehlerfreundeClient:
     async def push_readings(self, body: Sequence[NewDeviceReading]) -> None:
         """``POST /devices/readings`` with one entry per device."""
         await self.http.send("POST", "/devices/readings", body=list(body))
+
+    async def device_readings(self, device_id: str, *, start: int, end: int, resolution: Resolution,
+                              measurement: Measurement) -> list[DeviceReading]:
+        """``GET /devices/{deviceId}/readings`` between ``start`` and ``end`` (epoch seconds)."""
+        route = "/devices/{deviceId}/readings"
+        response = await self.http.send("GET", route, path={"deviceId": device_id}, params={
+            "startTime": _iso(start), "endTime": _iso(end), "resolution": resolution,
+            "measurement": measurement})
+        return decode(response, list[DeviceReading], route=route)
 
     async def create_invite(self, space_id: str, body: NewSpaceInvite) -> str:
         """``POST /spaces/{spaceId}/invites``; the invite link."""

@@ -7,6 +7,7 @@ push), a batch of readings one ``POST /devices/readings`` array.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import msgspec
 from msgspec import UNSET
@@ -191,3 +192,11 @@ def device_details(device: Device) -> DeviceDetails:
         meteringLocationId=device.meter_point_id if device.meter_point_id else UNSET,
         serialNumber=device.meter_number if device.meter_number else UNSET,
     )
+
+
+def epoch_of(timestamp: str) -> int:
+    """A ``DeviceReading.timeStamp`` (ISO 8601, ``Z`` or an offset) as epoch seconds."""
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())

@@ -4,7 +4,9 @@ An OBIS code names a measured quantity: ``A-B:C.D.E*F`` where A is the medium,
 B the channel, C the physical quantity, D the processing (8 = register reading,
 9 = energy per period, 29 = load profile), E the tariff and F the billing
 period. Meters and partner systems write shorter forms: ``1-1:1.8.0`` (no F),
-``1.8.0`` (no A and B). Zählerfreunde additionally documents codes with a
+``1.8.0`` (no A and B); many meters write channel 0 and F = 255 (``1-0:1.8.0*255``,
+``1-0:1.8.0``, ``1.8.0*255``), which name the same quantity as Zählerfreunde's
+``1-1:1.8.0`` and are normalised to it. Zählerfreunde additionally documents codes with a
 suffix after a space, such as ``2.9.0 G.03`` (self-consumption under the EEG)
 and ``1.9.0 P.01`` (residual grid import).
 
@@ -52,6 +54,10 @@ _MEDIUM_BY_A: dict[int, Medium] = {
 # Zählerfreunde reads a code without A-B as electricity on channel 1.
 _DEFAULT_A = 1
 _DEFAULT_B = 1
+# Channel 0 means "no channel" and F = 255 "not used" (IEC 62056-61): meters write
+# ``1-0:1.8.0*255`` for the quantity Zählerfreunde calls ``1-1:1.8.0``.
+_NO_CHANNEL = 0
+_F_NOT_USED = 255
 _LETTERS = frozenset("CFLP")
 _MAX_A = 15
 _MAX_GROUP = 255
@@ -103,11 +109,14 @@ class ObisCode:
     def zaehlerfreunde(self) -> str:
         """The form Zählerfreunde documents: ``1-1:1.8.0``; short forms read as electricity.
 
-        F is kept when present: Zählerfreunde documents no code with a billing period.
+        What meters write for the same quantity is normalised to it: channel 0 ("no
+        channel", ``1-0:1.8.0``) reads as Zählerfreunde's channel 1, and F = 255 ("not
+        used", ``1-0:1.8.0*255``, ``1.8.0*255``) is dropped. Any other F is kept:
+        Zählerfreunde documents no code with a billing period.
         """
         a = _DEFAULT_A if self.a is None else self.a
-        b = _DEFAULT_B if self.b is None else self.b
-        star = f"*{self.f}" if self.f is not None else ""
+        b = _DEFAULT_B if self.b is None or self.b == _NO_CHANNEL else self.b
+        star = f"*{self.f}" if self.f is not None and self.f != _F_NOT_USED else ""
         return f"{a}-{b}:{self._cde}{star}{self._tail}"
 
     @property

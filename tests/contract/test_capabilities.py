@@ -89,6 +89,24 @@ async def exercise_readings_sink(h: Harness) -> None:
                                                  readings=[("9.9.9", 1, 1.0)])])
 
 
+async def exercise_readings_source(h: Harness) -> None:
+    """Stored readings read back per 15-minute period: a register's latest value, in the provider's form."""
+    source = _adapters(h).readings_source(h.provider)
+    site, space_id = await h.site()
+    meter = Device(id=new_id(), customer_id=site.customer_id, external_ref="meter-1",
+                   kind=DeviceKind.METER, medium=Medium.ELECTRICITY, name="Meter", site_id=site.id,
+                   is_main=True)
+    created = await h.adapter.apply(upsert(meter, parent_external_id=space_id))
+    assert created.external_id is not None
+    await _adapters(h).readings_sink(h.provider).push_readings([DeviceReadings(
+        external_device_id=meter.id,
+        readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635300, 100.2),
+                  ("1-1:1.8.0", 1714635900, 100.5)])])
+    stored = await source.stored_readings(created.external_id, 1714635000, 1714636800)
+    assert sorted(stored) == [("1-1:1.8.0", 1714635000, 100.2), ("1-1:1.8.0", 1714635900, 100.5)]
+    assert await source.stored_readings(created.external_id, 1714640000, 1714650000) == []
+
+
 async def exercise_invite_sender(h: Harness) -> None:
     """An invite to a site answers with its link."""
     sender = _adapters(h).invite_sender(h.provider)
@@ -173,6 +191,7 @@ async def exercise_programme(h: Harness) -> None:
 EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.ENTITY_SINK: exercise_entity_sink,
     Capability.READINGS_SINK: exercise_readings_sink,
+    Capability.READINGS_SOURCE: exercise_readings_source,
     Capability.INVITE_SENDER: exercise_invite_sender,
     Capability.REPORT_SENDER: exercise_report_sender,
     Capability.EVENT_SOURCE: exercise_event_source,

@@ -122,9 +122,10 @@ def test_accepted_set_is_exactly_the_documented_list() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "1-0:1.8.0",  # channel 0 is not documented
+        "1-2:1.8.0",  # channel 2 is not documented
         "1-1:1.8.1",  # tariff register 1 is not documented
-        "1-1:1.8.0*255",  # billing period is not documented
+        "1-1:1.8.0*1",  # billing period is not documented
+        "1-0:1.8.0*254",
         "1.0.0",  # short form reads as electricity; heat needs 6-1:
         "3.1.0",  # gas needs 7-1:
         "2.9.0 G.04",
@@ -167,6 +168,26 @@ def test_bad_inputs_raise_precise_errors(text: str, message: str) -> None:
     with pytest.raises(ObisError, match=message):
         parse(text)
     assert not is_accepted_by_zaehlerfreunde(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "zaehlerfreunde"),
+    [
+        ("1-0:1.8.0*255", "1-1:1.8.0"),
+        ("1-0:1.8.0", "1-1:1.8.0"),
+        ("1.8.0*255", "1-1:1.8.0"),
+        ("1-1:1.8.0*255", "1-1:1.8.0"),
+        ("1-0:2.8.0*255", "1-1:2.8.0"),
+        ("1-0:1.29.0", "1-1:1.29.0"),
+        ("6-0:1.0.0*255", "6-1:1.0.0"),
+        ("7-0:3.1.0", "7-1:3.1.0"),
+        ("8-0:1.0.0*255", "8-1:1.0.0"),
+    ],
+)
+def test_channel_zero_and_unused_f_normalise_to_the_documented_form(text: str, zaehlerfreunde: str) -> None:
+    """Channel 0 and F = 255, as meters write them, name the documented quantity and are accepted."""
+    assert parse(text).zaehlerfreunde == zaehlerfreunde
+    assert is_accepted_by_zaehlerfreunde(text)
 
 
 def test_obis_error_is_a_value_error() -> None:

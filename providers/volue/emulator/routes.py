@@ -251,6 +251,7 @@ async def create_report(request: Req) -> Resp:
     # Fields in a fixed order, so the same report sent again is recognised as a duplicate.
     store.store_report(report, msgspec.json.encode(req, order="sorted"))
     store.record_usage(req, now)
+    store.record_location_energy_usage(req)
     return json_response(report)
 
 

@@ -204,6 +204,11 @@ class VolueState:
         self._report_contents: set[bytes] = set()
         self.usage: dict[tuple[str, str], Usage] = {}
         """Reported energy per (location id, ``YYYY-MM``)."""
+        self.location_energy_usage: dict[str, dict[int, float]] = {}
+        """Per location, the current ``LocationEnergyUsage`` points: interval start (epoch s) →
+        kWh, as the latest report naming that point set it."""
+        self.location_energy_postings: dict[tuple[str, int], int] = {}
+        """How many reports carried each (location, interval start) point."""
         self.on_event: Callable[[Event], None] | None = None
 
     def entity_counts(self) -> dict[str, int]:
@@ -339,6 +344,18 @@ class VolueState:
         """``DELETE /simulation/partner``: remove every simulated user with what is under it."""
         for user_id in [u for u in self.users if u.startswith(SIMULATED_PREFIX)]:
             self.delete_user(user_id)
+    def record_location_energy_usage(self, request: s.PostReportRequest) -> None:
+        """Keep the points of a report's ``LocationEnergyUsage`` payloads; a later report's point
+        for the same location and time replaces the earlier one (a correction)."""
+        for payload in request.payloads or ():
+            if not isinstance(payload, s.LocationEnergyUsageReportPayload):
+                continue
+            current = self.location_energy_usage.setdefault(payload.location_id, {})
+            for point in payload.points or ():
+                start = int(point.timestamp.timestamp())
+                current[start] = point.kilo_watt_hours
+                key = (payload.location_id, start)
+                self.location_energy_postings[key] = self.location_energy_postings.get(key, 0) + 1
 
     # ------------------------------------------------------------ users
 

@@ -57,11 +57,14 @@ class ObisIndex:
         if found is not None:
             return found
         try:
-            label = parse(raw).zaehlerfreunde
+            code = parse(raw)
         except ObisError as exc:
             raise ValueError(str(exc)) from None
+        label = code.zaehlerfreunde
         index = _INDEX_BY_LABEL.get(label)
-        if index is None:
+        # Only the written forms the document lists: "1-1:1.8.0 oder 1.8.0" (no channel 0,
+        # no F); the gateway normalises what meters write before sending.
+        if index is None or code.full not in (label, parse(label).short):
             raise ValueError(f"{raw!r} is not among the accepted OBIS codes")
         if len(self.known) < _RAW_CACHE_LIMIT:
             self.known[raw] = index

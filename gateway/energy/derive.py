@@ -1,0 +1,137 @@
+"""Consumption per interval, derived from meter readings (pure: no I/O, no clock).
+
+Rules (each tested in ``tests/unit/test_energy_derive.py``):
+
+* **Registers** (cumulative, ``x.8.0``): an interval ``[start, end)`` is worth the
+  register's value at ``end`` minus its value at ``start``; the value at a boundary is
+  the reading taken exactly then, or else linear between the readings either side of
+  it. An interval is derived only when readings **bracket both its boundaries** (one
+  at or before ``start``, one at or after ``end``), so the first and last intervals
+  of a stream are left out until later readings close them.
+* **A register that goes down** (meter exchange, rollover) never yields a negative
+  point: every interval whose boundary interpolation spans a decreasing pair of
+  readings is **flagged** and left out of the derived values.
+* **Interval quantities** (``x.9.0``, ``x.29.0``): a value stamped at ``t`` is the
+  quantity of the metering period that *ends* at ``t`` and belongs to the interval
+  holding ``t - 1``; an interval is the sum of its values and is derived only when
+  readings bracket it (one stamped at or before ``start``, one at or after ``end``).
+
+Timestamps are epoch seconds (int); intervals are aligned to the epoch (for one
+hour or one day: UTC hours and days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Derived", "derive_intervals", "derive_register", "sum_intervals"]
+
+_ROUNDING = 1e-9
+
+
+@dataclass(slots=True)
+class Derived:
+    """Interval starts mapped to their quantity, and the starts of flagged intervals."""
+
+    values: dict[int, float] = field(default_factory=dict)
+    flagged: set[int] = field(default_factory=set)
+
+    def merge_missing(self, other: Derived) -> None:
+        """Take ``other``'s intervals where this one has none (neither value nor flag)."""
+        for start, value in other.values.items():
+            if start not in self.values and start not in self.flagged:
+                self.values[start] = value
+        for start in other.flagged:
+            if start not in self.values:
+                self.flagged.add(start)
+
+
+def derive_register(ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
+    """Interval consumption from register readings sorted by strictly increasing ``ts``."""
+    out = Derived()
+    n = len(ts)
+    if n < 2:
+        return out
+    first, last = ts[0], ts[-1]
+    # The first boundary at or after the first reading, the last at or before the last one.
+    lo = -(-first // interval_s) * interval_s
+    hi = last - last % interval_s
+    if hi - lo < interval_s:
+        return out
+    out_values = out.values
+    flagged = out.flagged
+    j = 0  # ts[j] <= boundary < ts[j + 1] while walking, or ts[j] == boundary
+    prev_value = 0.0
+    prev_bad = False
+    boundary = lo
+    have_prev = False
+    while boundary <= hi:
+        while j + 1 < n and ts[j + 1] <= boundary:
+            j += 1
+        t0 = ts[j]
+        if t0 == boundary:
+            value = values[j]
+            bad = False
+        else:
+            t1 = ts[j + 1]
+            v0 = values[j]
+            v1 = values[j + 1]
+            value = v0 + (v1 - v0) * (boundary - t0) / (t1 - t0)
+            bad = v1 < v0
+        if have_prev:
+            start = boundary - interval_s
+            # A decrease anywhere between the two boundaries (readings strictly inside
+            # the interval) flags the interval too.
+            down = bad or prev_bad or _decreases_between(ts, values, start, boundary, j)
+            diff = value - prev_value
+            if diff < 0 and not down:
+                # Interpolation rounds: a last-place step down of a flat register is no decrease.
+                down = diff < -_ROUNDING * max(1.0, abs(value))
+                diff = 0.0
+            if down:
+                flagged.add(start)
+            else:
+                out_values[start] = diff
+        prev_value = value
+        prev_bad = bad
+        have_prev = True
+        boundary += interval_s
+    return out
+
+
+def _decreases_between(ts: Sequence[int], values: Sequence[float], start: int, end: int,
+                       j: int) -> bool:
+    """Whether readings from ``start`` to ``end`` (``ts[j]`` the last at or before ``end``) go down."""
+    k = j
+    while k > 0 and ts[k - 1] >= start:
+        if values[k] < values[k - 1]:
+            return True
+        k -= 1
+    return False
+
+
+def sum_intervals(ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
+    """Interval sums of interval quantities (each stamped at the end of its period)."""
+    out = Derived()
+    if len(ts) < 2:
+        return out
+    first, last = ts[0], ts[-1]
+    sums: dict[int, float] = {}
+    for t, v in zip(ts, values, strict=True):
+        start = (t - 1) - (t - 1) % interval_s
+        sums[start] = sums.get(start, 0.0) + v
+    for start, total in sums.items():
+        if first <= start and start + interval_s <= last:
+            if total < 0:
+                out.flagged.add(start)
+            else:
+                out.values[start] = total
+    return out
+
+
+def derive_intervals(kind: str, ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
+    """``kind`` ``register`` (cumulative) or ``interval`` (quantities per period)."""
+    if kind == "register":
+        return derive_register(ts, values, interval_s)
+    return sum_intervals(ts, values, interval_s)

@@ -1,0 +1,55 @@
+"""The ``LocationEnergyUsage`` report (``POST /reports``), checked against Volue's document.
+
+One request carries one payload per UTC day (``payloads`` is an array), so a site's
+changed points of several days travel together and each day stays its own curve.
+
+``LocationEnergyUsageReportPayload`` (ec-sandbox-swagger.json) requires ``locationId``,
+``meterPointId`` and ``resolution`` (a ``time-span`` such as ``01:00:00``); each
+``EnergyCurvePoint`` requires ``timestamp`` (date-time) and ``kiloWattHours`` (double).
+The document sets no bound on a point's value; this builder also refuses what Volue
+could not read as a curve of that resolution: points off the resolution's grid, out of
+order or repeated, and values that are not finite numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from gateway.core.timespan import DAY_S, interval_seconds, time_span
+from providers.volue import schemas as vs
+
+__all__ = ["location_energy_usage_report"]
+
+
+def location_energy_usage_report(*, location_id: str, meter_point_id: str, interval_s: int,
+                                 points: Sequence[tuple[int, float]],
+                                 event_id: str | None = None) -> vs.PostReportRequest:
+    """A ``PostReportRequest`` with one ``LocationEnergyUsage`` payload per UTC day of ``points``
+    ((interval start in epoch seconds, kWh), increasing). ``ValueError`` says what is wrong."""
+    if not location_id or not meter_point_id:
+        raise ValueError("a LocationEnergyUsage report needs locationId and meterPointId")
+    resolution = time_span(interval_s)
+    interval_seconds(resolution)  # a minute or more, dividing a day evenly
+    if not points:
+        raise ValueError("a LocationEnergyUsage report needs at least one point")
+    days: list[list[vs.EnergyCurvePoint]] = []
+    previous: int | None = None
+    for index, (start, kwh) in enumerate(points):
+        if start % interval_s:
+            raise ValueError(f"points[{index}].timestamp is not on the {resolution} grid")
+        if previous is not None and start <= previous:
+            raise ValueError(f"points[{index}].timestamp is not after the point before it")
+        if not math.isfinite(kwh):
+            raise ValueError(f"points[{index}].kiloWattHours must be a finite number")
+        if previous is None or start // DAY_S != previous // DAY_S:
+            days.append([])
+        previous = start
+        days[-1].append(vs.EnergyCurvePoint(timestamp=datetime.fromtimestamp(start, UTC),
+                                            kilo_watt_hours=kwh))
+    payloads: list[vs.SparkReportPayload] = [
+        vs.LocationEnergyUsageReportPayload(location_id=location_id, meter_point_id=meter_point_id,
+                                            resolution=resolution, points=day)
+        for day in days]
+    return vs.PostReportRequest(event_id=event_id, payloads=payloads)
