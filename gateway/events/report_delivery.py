@@ -7,7 +7,9 @@ that creates the reported vehicle or location upstream, when one is open).
 transient failure is retried by the engine like any other upstream write. A
 report Volue took is marked sent in a short transaction of its own right after
 the answer, before the round goes on, so a worker that dies later in the round
-does not send it again: the next attempt finds it sent and is done.
+does not send it again: the next attempt finds it sent and is done. Reports of a
+round go one after another, so each renews its task's lease just before it is sent
+and is skipped when the lease lapsed meanwhile (another worker may hold it now).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import record_now
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, table_of
-from providers.base import Outcome, ProviderError
+from providers.base import Outcome, ProviderError, TransientError
 from providers.http import call_log
 from providers.registry import MissingCapability
 
@@ -82,6 +84,9 @@ class ReportKind:
             if row.status == ReportStatus.SENT.value:
                 result.outcome = Outcome(external_id=row.volue_report_id,
                                          note="sent by an earlier attempt")
+                continue
+            if not await engine.still_held(result.task):
+                result.error = TransientError("the task's lease lapsed before sending")
                 continue
             calls = result.calls
             token = call_log.set(calls)

@@ -76,6 +76,11 @@ class InviteDelivery:
             token = call_log.set(calls)
             try:
                 async with semaphore:
+                    # Renewed just before the send: a round that waited past its lease
+                    # leaves the invite to whichever worker holds it now.
+                    if not await engine.still_held(result.task):
+                        result.error = TransientError("the task's lease lapsed before sending")
+                        return
                     link = await sender.create_invite(space_id=space_id, email=invite.email,
                                                       send_email=invite.send_email)
             except ProviderError as exc:

@@ -16,13 +16,13 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import overload
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
 from gateway.outbox.plan import settle_stranded
-from gateway.store.tables import UTC_DATETIME, OutboxTaskRow
+from gateway.store.tables import UTC_DATETIME, OutboxTaskRow, table_of
 
 _CLAIM = f"""
 UPDATE outbox_tasks
@@ -102,6 +102,22 @@ def _dt(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return as_utc(value)
+
+
+async def renew_lease(session: AsyncSession, task: OutboxTaskRow, *, now: datetime,
+                      lease_s: float) -> bool:
+    """Extend this worker's lease on ``task`` if it still holds it (running, same attempt, lease
+    not lapsed); commits. False means the task may be another worker's now: do not send it."""
+    table = table_of(OutboxTaskRow)
+    row = (await session.execute(
+        update(table)
+        .where(table.c.id == task.id, table.c.attempts == task.attempts,
+               table.c.status == TaskStatus.RUNNING.value, table.c.lease_until >= now)
+        .values(lease_until=now + timedelta(seconds=lease_s))
+        .returning(table.c.id)
+    )).first()
+    await session.commit()
+    return row is not None
 
 
 async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:

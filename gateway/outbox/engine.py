@@ -40,7 +40,7 @@ from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, Ta
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards, observe_round
 from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
-from gateway.outbox.claim import claim
+from gateway.outbox.claim import claim, renew_lease
 from gateway.outbox.context import prepare
 from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import provider_of_queue
@@ -243,6 +243,12 @@ class SyncEngine:
             done += len(tasks)
             rounds += 1
         return done
+
+    async def still_held(self, task: OutboxTaskRow) -> bool:
+        """Renew the lease on ``task`` before a send that cannot be undone; False when the
+        lease lapsed (a slow round) and the task may be another worker's now."""
+        async with self.sessions() as session:
+            return await renew_lease(session, task, now=utcnow(), lease_s=self.settings.sync.lease_s)
 
     async def _wake_when_guard_allows(self, queue: str, guard: ProviderGuard) -> None:
         """While a provider is held back, ask for a wake-up when claiming may resume."""

@@ -154,3 +154,30 @@ async def test_a_report_sent_before_the_worker_died_is_not_sent_again(
     assert report["status"] == "sent"
     assert list(volue.volue.store.reports) == [report["volueReportId"]]
     assert "report" not in volue.emulation.stats.duplicates
+
+
+async def test_a_report_whose_lease_lapsed_before_its_turn_is_not_sent(
+    manual: tuple[AsyncTestClient, SyncEngine], emulators: dict[str, Any],
+) -> None:
+    """A round that reaches a report after the task's lease ran out leaves it to the next holder:
+    nothing reaches Volue from the stale round, and the next round sends it once."""
+    client, engine = manual
+    site, _ = await onboarded_site(client, engine)
+    points = [{"timestamp": "2025-03-01T00:00:00Z", "kwh": 1.25}]
+    queued = (await client.post(f"/v1/sites/{site['id']}/energy-usage", json={"points": points})).json()
+    async with engine.sessions() as session:
+        # A lease that has already run out, as after a round slower than its lease.
+        tasks = await claim(session, provider=Provider.VOLUE.value, now=utcnow(), lease_s=-1.0,
+                            limit=10, sqlite_lock=asyncio.Lock())
+    results = [RoundResult(task) for task in tasks if task.entity_type == REPORT_KIND]
+    assert results
+    await engine.kinds[REPORT_KIND].run(engine, results)
+    volue = emulators["volue"].state
+    assert all(r.outcome is None and r.error is not None for r in results)
+    assert list(volue.volue.store.reports) == []
+    async with engine.sessions() as session:
+        await release_lapsed(session, now=utcnow())
+    await drain_all(engine)
+    report = (await client.get(f"/v1/reports/{queued['id']}")).json()
+    assert report["status"] == "sent"
+    assert list(volue.volue.store.reports) == [report["volueReportId"]]
