@@ -20,6 +20,7 @@ from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.observability.logging import configure_logging_from_env
 from gateway.ops.check import check_command
 from gateway.ops.commands import add_ops_commands
+from gateway.ops.reconcile_command import add_reconcile_command
 from gateway.ops.volue_commands import add_volue_commands
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=lambda args: check_command(_settings()))
     add_volue_commands(sub)
     add_ops_commands(sub)
+    add_reconcile_command(sub)
     return parser
 
 

@@ -34,6 +34,7 @@ from gateway.outbox.claim import next_run_after, providers_with_ready_work, rele
 from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
+from gateway.reconcile.schedule import due, reconcile_loop, run_once
 from gateway.store.db import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -116,6 +117,14 @@ async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
     return await prune_all(ctx["sessions"], ctx["settings"], now=utcnow())
 
 
+async def scheduled_reconcile(ctx: dict[str, Any]) -> int:
+    """arq cron (every minute): the drift reconciliation, when its interval has passed."""
+    if not await due(ctx["redis"], ctx["settings"].reconcile.interval_s):
+        return 0
+    sync: SyncEngine = ctx["sync"]
+    return await run_once(ctx["sessions"], sync.adapters)
+
+
 class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
@@ -124,6 +133,7 @@ class WorkerSettings:
         cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
         cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
+        cron(scheduled_reconcile, second={30}, unique=True),
     ]
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
@@ -160,6 +170,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
              for queue in sync.queues]
     loops.append(asyncio.create_task(_relay_loop(state)))
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
+    loops.append(asyncio.create_task(reconcile_loop(state.sessions, sync.adapters, settings)))
     state.sync = sync
     try:
         yield sync
