@@ -67,9 +67,9 @@ async def test_reconcile_lists_drift_and_repair_restores_it(live_client: AsyncTe
     a, site_a, devices_a = await _tree(live_client, _customer("a"))
     b, site_b, _ = await _tree(live_client, _customer("b", devices=False))
     c, site_c, _ = await _tree(live_client, _customer("c", providers=["volue"], devices=False))
-    tank_a = devices_a[0]
-    space_a = (await live_client.get(f"/v1/sites/{site_a['id']}")).json()["sync"]["zaehlerfreunde"]["externalId"]
-    space_b = (await live_client.get(f"/v1/sites/{site_b['id']}")).json()["sync"]["zaehlerfreunde"]["externalId"]
+    charger_a = devices_a[0]
+    space_a, space_b = [(await live_client.get(f"/v1/sites/{s['id']}")).json()["sync"]["zaehlerfreunde"]
+                        ["externalId"] for s in (site_a, site_b)]
     volue = emulators["volue"].state.volue.store
     zf = emulators["zf"].state.zaehlerfreunde
 
@@ -92,7 +92,7 @@ async def test_reconcile_lists_drift_and_repair_restores_it(live_client: AsyncTe
     code, found = await asyncio.to_thread(_reconcile, emulators, database_url)
     assert code == 1
     assert _found(found["volue"]) == {
-        ("missing", "site", site_a["id"], ()), ("missing", "device", tank_a["id"], ()),
+        ("missing", "site", site_a["id"], ()), ("missing", "device", charger_a["id"], ()),
         ("differing", "site", site_b["id"], ("coordinates",)),
         ("missing", "customer", c["id"], ()), ("missing", "site", site_c["id"], ()),
     }
@@ -116,7 +116,7 @@ async def test_reconcile_lists_drift_and_repair_restores_it(live_client: AsyncTe
     synced = await wait_synced(live_client, paths, timeout=30)
 
     assert volue.locations[site_a["id"]].coordinates == (78.22, 15.63)
-    assert tank_a["id"] in volue.users[a["id"]].resources
+    assert charger_a["id"] in volue.users[a["id"]].resources
     assert volue.locations[site_b["id"]].coordinates == (78.22, 15.63)
     assert c["id"] in volue.users and site_c["id"] in volue.users[c["id"]].locations
     new_space_a = synced[3]["sync"]["zaehlerfreunde"]["externalId"]
