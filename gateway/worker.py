@@ -172,9 +172,12 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
     loops.append(asyncio.create_task(reconcile_loop(state.sessions, sync.adapters, settings)))
     state.sync = sync
+    log.info("embedded worker started: queues %s, providers %s", ", ".join(sync.queues),
+             ", ".join(p.value for p in sync.adapters))
     try:
         yield sync
     finally:
+        log.info("embedded worker stopping: finishing the rounds in flight")
         sync.stop()
         for loop in loops:
             loop.cancel()
@@ -188,6 +191,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         except TimeoutError:
             log.warning("embedded worker: closing the provider clients took over %.0f s",
                         EMBEDDED_STOP_WAIT_S)
+        log.info("embedded worker stopped")
 
 
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:

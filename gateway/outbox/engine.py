@@ -44,7 +44,7 @@ from gateway.outbox.claim import claim
 from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
 from gateway.outbox.plan import settle_dependents
-from gateway.outbox.queues import FORWARD_QUEUE, provider_of_queue
+from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -559,7 +559,8 @@ def _own_events(held: Sequence[RoundResult], dead_letters: dict[str, str]) -> li
                                        entity_id=task.entity_id, customer_id=task.customer_id,
                                        externalId=result.outcome.external_id, **common))
         reason = dead_letters.get(task.id)
-        if reason is None:
+        if reason is None or task.entity_type == FORWARD_KIND:
+            # A delivery that gave up is no event of its own: it might go to the same subscriber.
             continue
         if entity:
             events.append(about_entity(OutcomeType.RECORD_FAILED, entity_type=task.entity_type,
