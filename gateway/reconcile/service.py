@@ -178,7 +178,9 @@ async def compare(sessions: async_sessionmaker[AsyncSession], adapters: Adapters
             accounted.add((link.entity_type, link.entity_id))
     deleted = {(link.entity_type, link.external_id): link for link in snap.links.values()
                if link.status == SyncStatus.DELETED.value and link.external_id is not None}
-    for h in sorted(held, key=lambda h: (_ORDER[h.entity_type.value], h.external_id)):
+    strays = [h for h in held if (h.entity_type.value, h.external_id) not in accounted]
+    accounted |= await _linked_since(sessions, provider, [h.external_id for h in strays])
+    for h in sorted(strays, key=lambda h: (_ORDER[h.entity_type.value], h.external_id)):
         key = (h.entity_type.value, h.external_id)
         if key in accounted:
             continue
@@ -190,6 +192,23 @@ async def compare(sessions: async_sessionmaker[AsyncSession], adapters: Adapters
             note="its record was deleted" if gone is not None else "no record accounts for it"))
     return DriftReport(provider=provider.value, checked_at=started, checked=len(compared), held=len(held),
                        skipped=skipped, items=items)
+
+
+async def _linked_since(sessions: async_sessionmaker[AsyncSession], provider: Provider,
+                        external_ids: Sequence[str]) -> set[tuple[str, str]]:
+    """Of objects no record accounted for when the comparison began, those a record's link
+    names now: a create that finished while the provider was being listed."""
+    found: set[tuple[str, str]] = set()
+    if not external_ids:
+        return found
+    async with sessions() as session:
+        for start in range(0, len(external_ids), _CHUNK):
+            rows = await session.exec(select(ProviderLinkRow).where(
+                col(ProviderLinkRow.provider) == provider.value,
+                col(ProviderLinkRow.external_id).in_(external_ids[start:start + _CHUNK]),
+                col(ProviderLinkRow.status) != SyncStatus.DELETED.value))
+            found.update((link.entity_type, link.external_id or "") for link in rows)
+    return found
 
 
 async def record_drift(sessions: async_sessionmaker[AsyncSession], report: DriftReport) -> list[str]:

@@ -10,10 +10,15 @@ import subprocess
 import sys
 from typing import Any
 
+import redis.asyncio
 from litestar.testing import AsyncTestClient
 
+from gateway.app import create_app
+from gateway.core.settings import load_settings
+from gateway.reconcile.schedule import DUE_KEY, due
 from providers.volue.schemas import Coordinate, LocationType, PutLocationRequest
 from providers.zaehlerfreunde.schemas import NewSpace, UpdateSpace
+from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
 
 SITE = TREE["sites"][0]
@@ -128,3 +133,42 @@ async def test_reconcile_lists_drift_and_repair_restores_it(live_client: AsyncTe
     code, after = await asyncio.to_thread(_reconcile, emulators, database_url)
     assert not after["volue"]["report"]["items"]
     assert _found(after["zaehlerfreunde"]) == {("unexpected", "site", stray.id, ())}
+
+
+async def test_scheduled_run_marks_drift_on_records_and_metrics(database_url: str,
+                                                                emulators: dict[str, Any]) -> None:
+    """The embedded schedule (GATEWAY_RECONCILE_INTERVAL_S) finds a location deleted upstream: the
+    site reads drifted and /metrics counts it, with nothing repaired."""
+    settings = load_settings(
+        {}, database_url=database_url, admin_api_key=ADMIN_KEY,
+        volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+        zf_base_url=emulators["zf_url"] + "/partner", reconcile_interval_s=1, events_poll_interval_s=0)
+    async with AsyncTestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        customer, site, _ = await _tree(client, _customer("s", providers=["volue"], devices=False))
+        emulators["volue"].state.volue.store.delete_location(customer["id"], site["id"])
+        for _ in range(200):
+            sync = (await client.get(f"/v1/sites/{site['id']}")).json()["sync"]["volue"]
+            if sync["status"] == "drifted":
+                break
+            await asyncio.sleep(0.1)
+        assert sync["status"] == "drifted"
+        metrics = (await client.get("/metrics")).text
+        assert 'gateway_records_drifted{entity_type="site",provider="volue"} 1.0' in metrics
+        assert 'gateway_drift_objects{drift="missing",provider="volue"} 1.0' in metrics
+        assert site["id"] not in emulators["volue"].state.volue.store.locations
+
+
+async def test_one_worker_takes_each_scheduled_interval(redis_url: str) -> None:
+    """Of workers asking at once, one runs the interval's reconciliation; none when it is 0."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await client.delete(DUE_KEY)
+        answers = await asyncio.gather(*(due(client, 60) for _ in range(5)))
+        assert sorted(answers) == [False, False, False, False, True]
+        assert 0 < await client.ttl(DUE_KEY) <= 60
+        await client.delete(DUE_KEY)
+        assert not await due(client, 0)
+    finally:
+        await client.delete(DUE_KEY)
+        await client.aclose()
