@@ -9,10 +9,11 @@ RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint venv clean
 
-# Running needs only the package; tests and lint also need the dev extra.
+# Running needs only the package; tests and lint also need the dev extra. Bytecode is
+# compiled as modules are first imported rather than for every installed file up front.
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-compile -e .
 	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml

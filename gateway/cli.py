@@ -20,6 +20,7 @@ from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.observability.logging import configure_logging_from_env
 from gateway.ops.check import check_command
 from gateway.ops.commands import add_ops_commands
+from gateway.ops.reconcile_command import add_reconcile_command
 from gateway.ops.volue_commands import add_volue_commands
 
 if TYPE_CHECKING:
@@ -44,30 +45,39 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.ops.emulators import EmulatorPortBusy, emulator_servers
+    from gateway.ops.emulators import EmulatorPortBusy, adopt_standalone, emulator_servers, port_taken
 
-    settings = _settings()
+    settings, adopted = adopt_standalone(_settings())
     host = args.host or settings.http.host
     port = args.port or settings.http.port
-    app = create_app(settings)
-    servers = [
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on",
-                                      log_config=None))
-    ]
+    if port_taken(port, host):
+        console.print(f"[red]cannot start:[/red] {host}:{port} is in use; set GATEWAY_PORT (or --port) "
+                      "to serve on another port")
+        return 2
     try:
         emulated = emulator_servers(settings)
     except EmulatorPortBusy as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         return 2
+    for name, url in adopted:
+        console.print(f"[yellow]{name}:[/yellow] no base URL configured, using the {name} emulator "
+                      f"already running at {url}")
     for name, server in emulated:
         console.print(
             f"[yellow]{name}:[/yellow] no base URL configured, using the built-in emulator on "
             f"http://127.0.0.1:{server.config.port}"
         )
+    app = create_app(settings)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on",
+                                      log_config=None))
+    ]
     servers.extend(server for _, server in emulated)
     configure_logging_from_env()  # again: the emulator apps set up logging of their own
     mode = "embedded (in-process worker)" if settings.embedded else "scale-out (arq workers)"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.store.database_url.split('://')[0]}")
+    console.print(f"ops console: http://{shown}:{port}/console (sign in with an ops API key)")
 
     async def run_all() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
@@ -227,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=lambda args: check_command(_settings()))
     add_volue_commands(sub)
     add_ops_commands(sub)
+    add_reconcile_command(sub)
     return parser
 
 

@@ -36,6 +36,7 @@ from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
 from gateway.readings.verification import verify_delivery_cron, verify_delivery_loop
+from gateway.reconcile.schedule import due, reconcile_loop, run_once
 from gateway.store.db import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -118,6 +119,14 @@ async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
     return await prune_all(ctx["sessions"], ctx["settings"], now=utcnow())
 
 
+async def scheduled_reconcile(ctx: dict[str, Any]) -> int:
+    """arq cron (every minute): the drift reconciliation, when its interval has passed."""
+    if not await due(ctx["redis"], ctx["settings"].reconcile.interval_s):
+        return 0
+    sync: SyncEngine = ctx["sync"]
+    return await run_once(ctx["sessions"], sync.adapters)
+
+
 class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
@@ -128,6 +137,7 @@ class WorkerSettings:
         cron(derive_energy_usage, second=set(range(0, 60, 10)), unique=True),
         cron(verify_delivery_cron, second={30}, unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
+        cron(scheduled_reconcile, second={30}, unique=True),
     ]
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
@@ -166,10 +176,14 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
     loops.append(asyncio.create_task(energy_usage_loop(state, settings)))
     loops.append(asyncio.create_task(verify_delivery_loop(sync.adapters, state, settings)))
+    loops.append(asyncio.create_task(reconcile_loop(state.sessions, sync.adapters, settings)))
     state.sync = sync
+    log.info("embedded worker started: queues %s, providers %s", ", ".join(sync.queues),
+             ", ".join(p.value for p in sync.adapters))
     try:
         yield sync
     finally:
+        log.info("embedded worker stopping: finishing the rounds in flight")
         sync.stop()
         for loop in loops:
             loop.cancel()
@@ -183,6 +197,7 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         except TimeoutError:
             log.warning("embedded worker: closing the provider clients took over %.0f s",
                         EMBEDDED_STOP_WAIT_S)
+        log.info("embedded worker stopped")
 
 
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:

@@ -16,6 +16,8 @@ webhook registry    the webhooks the provider sends its events to (and their del
 programme           a customer's enrollment in the provider's programme, eligibility
                     and compensation
 credentials probe   a token fetch with the configured credentials
+inventory           every customer, site and device object the provider holds for us,
+                    and what the object of an upsert would look like there
 ==================  ==============================================================
 
 Exceptions, drawn once::
@@ -247,6 +249,19 @@ class Compensation(msgspec.Struct, frozen=True, kw_only=True):
     period_from: date | None
     period_to: date | None
     sites: tuple[SiteCompensation, ...] = ()
+class Held(msgspec.Struct, frozen=True, kw_only=True):
+    """One object a provider holds, as drift reconciliation compares it.
+
+    ``external_id`` is the provider's id for it (for Volue our own id);
+    ``parent_external_id`` the object it hangs under (a location's user, a device's
+    space). ``fields`` are what the gateway decides of the object, by the provider's
+    own field names, compared one by one with :meth:`Inventory.expected_fields`.
+    """
+
+    entity_type: EntityType
+    external_id: str
+    parent_external_id: str | None = None
+    fields: dict[str, Any] = {}
 
 
 class Capability(enum.StrEnum):
@@ -261,6 +276,7 @@ class Capability(enum.StrEnum):
     WEBHOOK_REGISTRY = "webhook registry"
     CREDENTIALS_PROBE = "credentials probe"
     PROGRAMME = "programme"
+    INVENTORY = "inventory"
 
 
 @runtime_checkable
@@ -410,6 +426,21 @@ class CredentialsProbe(Protocol):
         ...
 
 
+@runtime_checkable
+class Inventory(Protocol):
+    """Lists what the provider holds for us, and says what it should hold."""
+
+    async def holdings(self) -> list[Held]:
+        """Every customer, site and device object the provider holds for us, read through
+        its listing calls; raise a ``ProviderError`` when a listing fails."""
+        ...
+
+    def expected_fields(self, op: Operation) -> dict[str, Any]:
+        """The ``fields`` the object of the upsert ``op`` has there once it is synced;
+        raise ``RejectedError`` when the entity has no object at this provider."""
+        ...
+
+
 PROTOCOLS: dict[Capability, type] = {
     Capability.ENTITY_SINK: EntitySink,
     Capability.READINGS_SINK: ReadingsSink,
@@ -420,6 +451,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.WEBHOOK_REGISTRY: WebhookRegistry,
     Capability.CREDENTIALS_PROBE: CredentialsProbe,
     Capability.PROGRAMME: Programme,
+    Capability.INVENTORY: Inventory,
 }
 """The protocol behind each capability."""
 

@@ -19,6 +19,7 @@ from providers.base import (
     CredentialsProbe,
     EntitySink,
     EventSource,
+    Inventory,
     InviteSender,
     Programme,
     ProviderAdapter,
@@ -111,6 +112,10 @@ class Adapters(Mapping[Provider, ProviderAdapter]):
     def credentials_probe(self, provider: Provider) -> CredentialsProbe:
         """A token fetch at ``provider`` with the configured credentials."""
         return cast(CredentialsProbe, self._lookup(provider, Capability.CREDENTIALS_PROBE))
+
+    def inventory(self, provider: Provider) -> Inventory:
+        """What ``provider`` holds for us, for drift reconciliation."""
+        return cast(Inventory, self._lookup(provider, Capability.INVENTORY))
 
     async def aclose(self) -> None:
         """Close every adapter's HTTP client."""

@@ -28,6 +28,9 @@ class SyncStatus(StrEnum):
     """Its task waits on a task that can no longer finish (dead); see ``blocked_by``."""
     DELETING = "deleting"
     DELETED = "deleted"
+    DRIFTED = "drifted"
+    """Synced once, but drift reconciliation found the provider's object missing or changed;
+    synced again once a repair (or any later write) has gone through."""
 
 
 class TaskStatus(StrEnum):

@@ -267,6 +267,13 @@ class ForwardingSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("fo
     comma-separated (see :mod:`gateway.core.targets`)."""
 
 
+class ReconcileSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("reconcile_")):
+    """The scheduled drift reconciliation (``gateway reconcile`` runs it by hand)."""
+
+    interval_s: Count = 86_400
+    """How often the workers compare the records with what each provider holds (0: never)."""
+
+
 class SecretsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("secrets_")):
     """The keys encrypting webhook secrets at rest (see :mod:`gateway.core.secrets_box`)."""
 
@@ -300,6 +307,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     energy: EnergySettings = _group(EnergySettings)
     events: EventsSettings = _group(EventsSettings)
     forwarding: ForwardingSettings = _group(ForwardingSettings)
+    reconcile: ReconcileSettings = _group(ReconcileSettings)
     secrets: SecretsSettings = _group(SecretsSettings)
     logging: LoggingSettings = _group(LoggingSettings)
 

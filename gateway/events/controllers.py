@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import InvalidError, NotFoundError
 from gateway.customers.controllers.customers import READ
-from gateway.events.service import EVENT_TYPES, EventRead, event_read
+from gateway.events.service import SUBSCRIBABLE_TYPES, EventRead, event_read
 from gateway.http.deps import provide_session
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow
 
@@ -33,8 +33,8 @@ class EventController(Controller):
         since: Annotated[datetime | None, Parameter(description="received at or after")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[EventRead]:
-        if type_ is not None and type_ not in EVENT_TYPES:
-            raise InvalidError(f"type must be one of {', '.join(EVENT_TYPES)}", field="type")
+        if type_ is not None and type_ not in SUBSCRIBABLE_TYPES:
+            raise InvalidError(f"type must be one of {', '.join(SUBSCRIBABLE_TYPES)}", field="type")
         if since is not None and since.tzinfo is None:
             raise InvalidError("since needs a time zone (e.g. 2025-01-01T00:00:00Z)", field="since")
         query = select(VolueEventRow)

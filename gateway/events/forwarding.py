@@ -41,9 +41,9 @@ from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
 from gateway.core.targets import Resolver, TargetPolicy, TargetRefused, check_target
-from gateway.events.service import FORWARD_KIND, EventRead, event_read
+from gateway.events.service import EventRead, event_read
 from gateway.outbox.engine import RoundResult, SyncEngine, backoff_s
-from gateway.outbox.queues import FORWARD_QUEUE
+from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,

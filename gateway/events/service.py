@@ -34,8 +34,9 @@ from gateway.core.domain import WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
 from gateway.events.report_delivery import LPC_ACK, queue_report
+from gateway.outbox.outcomes import OUTCOME_TYPES
 from gateway.outbox.plan import OutboxPlanner
-from gateway.outbox.queues import FORWARD_QUEUE
+from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.programmes.service import apply_eligibility
 from gateway.store.event_tables import (
     VolueEventRow,
@@ -47,9 +48,10 @@ from gateway.store.event_tables import (
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow, table_of
 from providers.volue import schemas as vs
 
-FORWARD_KIND = "webhook_delivery"
 EVENT_TYPES = tuple(t.value for t in vs.NotificationType if t is not vs.NotificationType.UNKNOWN)
-"""The event types subscribers can ask for: Volue's notification types."""
+"""Volue's notification types: what a subscription with no ``eventTypes`` receives."""
+SUBSCRIBABLE_TYPES = (*EVENT_TYPES, *OUTCOME_TYPES)
+"""The event types subscribers can ask for: Volue's and the gateway's own (``outbox.outcomes``)."""
 
 
 class EventTarget(Wire):

@@ -26,12 +26,12 @@ from gateway.core.settings import SettingsError
 from gateway.core.targets import TargetPolicy, TargetRefused, check_registration
 from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
-from gateway.events.service import EVENT_TYPES, FORWARD_KIND
+from gateway.events.service import SUBSCRIBABLE_TYPES
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
-from gateway.outbox.queues import FORWARD_QUEUE
+from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
 
@@ -40,9 +40,10 @@ OPS = {"scope": Scope.OPS.value}
 
 class SubscriptionCreate(Wire):
     url: Annotated[str, Meta(min_length=1, max_length=2000)]
-    event_types: Annotated[list[str], Meta(max_length=len(EVENT_TYPES))] = msgspec.field(
+    event_types: Annotated[list[str], Meta(max_length=len(SUBSCRIBABLE_TYPES))] = msgspec.field(
         default_factory=list)
-    """Empty: every event type."""
+    """Empty: every Volue event type; the gateway's own types (``record.synced`` ...) are
+    sent only to subscriptions that name them."""
     description: Annotated[str, Meta(max_length=500)] | None = None
 
 
@@ -131,8 +132,9 @@ class SubscriptionController(Controller):
         except TargetRefused as exc:
             raise InvalidError(str(exc), field="url") from None
         for index, event_type in enumerate(data.event_types):
-            if event_type not in EVENT_TYPES:
-                raise InvalidError(f"unknown event type {event_type!r}; one of {', '.join(EVENT_TYPES)}",
+            if event_type not in SUBSCRIBABLE_TYPES:
+                known = ", ".join(SUBSCRIBABLE_TYPES)
+                raise InvalidError(f"unknown event type {event_type!r}; one of {known}",
                                    field=f"eventTypes[{index}]")
         try:
             box = SecretsBox.from_settings(request.app.state.settings)

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
 from gateway.outbox.unit_of_work import record_now
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
@@ -108,9 +109,19 @@ class InviteDelivery:
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """Store the link of every invite sent in this round that is not stored yet."""
         now = utcnow()
-        for result in results:
-            if result.outcome is not None and isinstance(result.detail, str):
-                await session.execute(_sent(result.task.entity_id, result.detail, now))
+        sent = [r for r in results if r.outcome is not None and isinstance(r.detail, str)]
+        for result in sent:
+            await session.execute(_sent(result.task.entity_id, str(result.detail), now))
+        if not sent:
+            return
+        invites = {row.id: row for (row,) in await session.execute(
+            select(InviteRow).where(col(InviteRow.id).in_([r.task.entity_id for r in sent])))}
+        await emit(session, [
+            OwnEvent(type=OutcomeType.INVITE_LINK_READY, customer_id=invite.customer_id,
+                     site_id=invite.site_id,
+                     payload={"inviteId": invite.id, "siteId": invite.site_id, "email": invite.email,
+                              "inviteLink": invite.link or str(r.detail)})
+            for r in sent if (invite := invites.get(r.task.entity_id)) is not None], now=now)
 
 
 def _sent(invite_id: str, link: str, now: datetime) -> Update:

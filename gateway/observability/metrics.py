@@ -12,7 +12,10 @@ The API serves them at ``/metrics``; a worker serves its own on
 * each provider's circuit state and concurrency limit in this worker process;
 * readings accepted, rejected and delivered, and webhook deliveries (counted by
   the code that handles them through :func:`count_readings` and
-  :func:`count_webhook_delivery`).
+  :func:`count_webhook_delivery`);
+* drift: the objects the last reconciliation of each provider found missing, unexpected
+  or differing (:func:`observe_drift`), and the records whose link reads ``drifted``
+  (from the database, with the outbox snapshot).
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import EntityType, Provider, TaskStatus
+from gateway.core.domain import EntityType, Provider, SyncStatus, TaskStatus
 from gateway.core.settings import Settings
-from gateway.store.tables import OutboxTaskRow, table_of
+from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, table_of
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -306,6 +309,29 @@ class OutboxCollector(Collector):
 OUTBOX = OutboxCollector()
 REGISTRY.register(OUTBOX)
 
+DRIFT_OBJECTS = Gauge("gateway_drift_objects", "Objects the last drift reconciliation of a provider found "
+                      "missing upstream, unexpected upstream or differing, in this process.",
+                      ["provider", "drift"], registry=REGISTRY)
+RECONCILE_RUNS = Counter("gateway_reconcile_runs", "Drift reconciliations by provider and outcome "
+                         "(clean, drift, failed).", ["provider", "outcome"], registry=REGISTRY)
+DRIFTED_RECORDS = Gauge("gateway_records_drifted", "Records whose provider link reads drifted (found "
+                        "missing or changed upstream and not repaired yet), by provider and entity type.",
+                        ["provider", "entity_type"], registry=REGISTRY)
+for _provider in Provider:
+    for _kind in EntityType:
+        DRIFTED_RECORDS.labels(_provider.value, _kind.value).set(0)
+
+
+def observe_drift(provider: str, counts: Mapping[str, int] | None) -> None:
+    """Note one reconciliation of ``provider``: the objects it found per kind of drift, or
+    None when it failed."""
+    if counts is None:
+        RECONCILE_RUNS.labels(provider, "failed").inc()
+        return
+    for drift, count in counts.items():
+        DRIFT_OBJECTS.labels(provider, drift).set(count)
+    RECONCILE_RUNS.labels(provider, "drift" if any(counts.values()) else "clean").inc()
+
 
 async def refresh_outbox(session: AsyncSession) -> None:
     """Read the outbox depth and oldest open task from the database into :data:`OUTBOX`."""
@@ -318,6 +344,17 @@ async def refresh_outbox(session: AsyncSession) -> None:
     )
     rows = (await session.execute(stmt)).all()
     OUTBOX.update(((r[0], r[1], r[2], int(r[3]), r[4]) for r in rows), now=datetime.now(UTC))
+    links = table_of(ProviderLinkRow)
+    drifted = (await session.execute(
+        select(links.c.provider, links.c.entity_type, func.count())
+        .where(links.c.status == SyncStatus.DRIFTED.value)
+        .group_by(links.c.provider, links.c.entity_type)
+    )).all()
+    counts = {(provider, kind): int(count) for provider, kind, count in drifted}
+    for provider in Provider:
+        for kind in EntityType:
+            found = counts.get((provider.value, kind.value), 0)
+            DRIFTED_RECORDS.labels(provider.value, kind.value).set(found)
 
 
 class MetricsServer:

@@ -56,7 +56,7 @@ from gateway.ops.onboarding import (
 UNSETTLED = (SyncStatus.PENDING, SyncStatus.DELETING)
 BLOCKING = ("failed", "blocked")
 STYLES = {"synced": "green", "sent": "green", "failed": "red", "blocked": "red", "pending": "yellow",
-          "deleting": "yellow", "deleted": "dim"}
+          "deleting": "yellow", "deleted": "dim", "drifted": "magenta"}
 
 
 def _styled(status: str) -> str:
@@ -397,7 +397,7 @@ def sync_tables(states: Sequence[RecordState]) -> tuple[Table, Table | None]:
     per: dict[str, Counter[str]] = {}
     for state in states:
         per.setdefault(state.provider, Counter())[state.status] += 1
-    statuses = ["synced", "failed", "blocked", "pending", "deleting", "deleted"]
+    statuses = ["synced", "failed", "blocked", "drifted", "pending", "deleting", "deleted"]
     summary = Table("provider", *statuses, title="Sync status", title_justify="left")
     for provider, counts in sorted(per.items()):
         summary.add_row(provider, *(str(counts.get(s, 0)) for s in statuses))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx
+import msgspec
 import uvicorn
 
 from gateway.core.settings import Settings
@@ -42,14 +44,54 @@ _STANDALONE = {
 }
 
 
-def _port_taken(port: int) -> bool:
-    with socket.socket() as probe:
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something on this machine listens on ``host:port`` (or the address cannot be had)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError:
             return True
     return False
+
+
+_MARKER = {"volue": "users", "zaehlerfreunde": "spaces"}
+"""An entity each emulator counts in ``GET /_emulator/stats`` and the other does not."""
+
+
+def standalone_emulator(name: str, port: int, *, timeout_s: float = 2.0) -> str | None:
+    """The base URL of a ``gateway emulate NAME`` already answering on ``port`` of this host,
+    recognised by its control surface; None when nothing, or something else, answers there."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=timeout_s, trust_env=False)
+        entities = response.json().get("entities", {}) if response.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    if not isinstance(entities, dict) or _MARKER[name] not in entities:
+        return None
+    return f"http://127.0.0.1:{port}{_STANDALONE[name][1]}"
+
+
+def adopt_standalone(settings: Settings) -> tuple[Settings, list[tuple[str, str]]]:
+    """Point each emulated provider whose emulator port is taken by that provider's standalone
+    emulator at it; return the settings to serve with and the ``(name, base URL)`` adopted.
+
+    A port taken by anything else is left for :func:`emulator_servers` to refuse.
+    """
+    adopted: list[tuple[str, str]] = []
+    volue, zf = settings.volue, settings.zf
+    if volue.emulated and port_taken(volue.emulator_port):
+        url = standalone_emulator("volue", volue.emulator_port)
+        if url is not None:
+            volue = msgspec.structs.replace(volue, base_url=url)
+            adopted.append(("volue", url))
+    if zf.emulated and port_taken(zf.emulator_port):
+        url = standalone_emulator("zaehlerfreunde", zf.emulator_port)
+        if url is not None:
+            zf = msgspec.structs.replace(zf, base_url=url)
+            adopted.append(("zaehlerfreunde", url))
+    return msgspec.structs.replace(settings, volue=volue, zf=zf), adopted
 
 
 def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
@@ -69,12 +111,13 @@ def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
     for name, emulated, port, client_id, secret in wanted:
         if not emulated:
             continue
-        if _port_taken(port):
+        if port_taken(port):
             base_var, path, port_var = _STANDALONE[name]
             raise EmulatorPortBusy(
-                f"port {port} for the built-in {name} emulator is in use. To use an emulator "
-                f"already running there, set {base_var}=http://127.0.0.1:{port}{path}; "
-                f"to start the built-in one elsewhere, set {port_var}."
+                f"port {port} for the built-in {name} emulator is in use by something that is not "
+                f"a {name} emulator. To use a {name} API running there, set "
+                f"{base_var}=http://127.0.0.1:{port}{path}; to start the built-in emulator "
+                f"elsewhere, set {port_var}."
             )
         app = build_emulator(name, client_id=client_id, client_secret=secret)
         # No log level and no log config of its own: uvicorn's loggers are shared with the

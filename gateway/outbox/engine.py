@@ -42,8 +42,9 @@ from gateway.observability.metrics import observe_guards, observe_round
 from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
 from gateway.outbox.claim import claim, renew_lease
 from gateway.outbox.context import prepare
+from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
 from gateway.outbox.plan import settle_dependents
-from gateway.outbox.queues import provider_of_queue
+from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -474,10 +475,13 @@ class SyncEngine:
                     await kind.record(session, mine)
             if history:
                 await session.execute(insert(UpstreamCallRow), history)
+            forwarded = await emit(session, _own_events(held, dead_letters), now=now)
             await session.commit()
         observe_round(results, finished, dead_letters, settings=s)
         if self.on_retry is not None and retries:
             await self.on_retry(queue, min(retries))
+        if self.on_retry is not None and forwarded:
+            await self.on_retry(FORWARD_QUEUE, now)
 
     async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
                             retry: list[dict[str, object]], now: datetime) -> set[str]:
@@ -547,6 +551,31 @@ class SyncEngine:
                 groups["retrying"].append(item)
         for name, items in groups.items():
             await session.execute(statements[name], items)
+
+
+def _own_events(held: Sequence[RoundResult], dead_letters: dict[str, str]) -> list[OwnEvent]:
+    """The gateway's own events of a round: records synced or failed, tasks dead-lettered."""
+    events: list[OwnEvent] = []
+    for result in held:
+        task = result.task
+        entity = task.entity_type in ENTITY_TYPES
+        common = {"provider": task.provider, "action": task.action, "taskId": task.id}
+        if entity and result.outcome is not None and task.action == TaskAction.UPSERT.value:
+            events.append(about_entity(OutcomeType.RECORD_SYNCED, entity_type=task.entity_type,
+                                       entity_id=task.entity_id, customer_id=task.customer_id,
+                                       externalId=result.outcome.external_id, **common))
+        reason = dead_letters.get(task.id)
+        if reason is None or task.entity_type == FORWARD_KIND:
+            # A delivery that gave up is no event of its own: it might go to the same subscriber.
+            continue
+        if entity:
+            events.append(about_entity(OutcomeType.RECORD_FAILED, entity_type=task.entity_type,
+                                       entity_id=task.entity_id, customer_id=task.customer_id,
+                                       error=reason, **common))
+        events.append(OwnEvent(type=OutcomeType.TASK_DEAD_LETTERED, customer_id=task.customer_id or None,
+                               payload={"kind": task.entity_type, "entityId": task.entity_id,
+                                        "attempts": task.attempts, "error": reason, **common}))
+    return events
 
 
 def _describe(error: ProviderError) -> str:

@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.dispatch import Wakeable
+from gateway.outbox.outcomes import OutcomeType, about_entity, emit
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 from providers.registry import CAPABILITIES
 
@@ -394,7 +395,13 @@ async def _mark(session: AsyncSession, task: OutboxTaskRow, root: str | None, re
     if link is None or link.status in (SyncStatus.DELETED.value, SyncStatus.SYNCED.value):
         return
     if root:
+        newly = link.status != SyncStatus.BLOCKED.value
         link.status = SyncStatus.BLOCKED.value
+        if newly:
+            await emit(session, [about_entity(
+                OutcomeType.RECORD_BLOCKED, entity_type=task.entity_type, entity_id=task.entity_id,
+                customer_id=task.customer_id, provider=task.provider, action=task.action, taskId=task.id,
+                blockedBy=root, reason=reason)], now=now)
     elif link.status == SyncStatus.BLOCKED.value:
         link.status = (SyncStatus.DELETING if task.action == TaskAction.DELETE.value
                        else SyncStatus.PENDING).value

@@ -9,6 +9,8 @@ READINGS_QUEUE = "zf-readings"
 behind entity upserts and vice versa)."""
 FORWARD_QUEUE = "subscribers"
 """The outbox queue of event deliveries to our webhook subscribers."""
+FORWARD_KIND = "webhook_delivery"
+"""The ``entity_type`` of an event delivery's task (its ``entity_id`` is the delivery's id)."""
 
 QUEUES: tuple[str, ...] = (*(provider.value for provider in Provider), READINGS_QUEUE, FORWARD_QUEUE)
 """Every work queue."""

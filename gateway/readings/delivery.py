@@ -42,6 +42,7 @@ from gateway.core.domain import Provider, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.batches import READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
@@ -289,6 +290,10 @@ class ReadingsDelivery:
         await _mark_batches(session, [res.task.entity_id for res in succeeded], now)
         await _mark_readings(session, [reading for res in failed for reading in res.detail or []], now)
         count_readings("delivered", sum(len(res.detail or []) for res in results))
+        await emit(session, [
+            OwnEvent(type=OutcomeType.READINGS_BATCH_DELIVERED, customer_id=res.task.customer_id or None,
+                     payload={"batchId": res.task.entity_id, "taskId": res.task.id})
+            for res in succeeded], now=now)
 
 
 async def _mark_batches(session: AsyncSession, batch_ids: Sequence[str], now: datetime) -> None:

@@ -107,6 +107,10 @@ class ProviderLinkRow(SQLModel, table=True):
     """Where one entity stands at one provider."""
 
     __tablename__ = "provider_links"
+    __table_args__ = (
+        Index("ix_provider_links_drifted", "provider", "entity_type",
+              sqlite_where=text("status = 'drifted'"), postgresql_where=text("status = 'drifted'")),
+    )
 
     entity_id: str = Field(primary_key=True, max_length=36)
     provider: str = Field(primary_key=True, max_length=20)

@@ -10,6 +10,7 @@ visible nowhere upstream.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from providers.base import (
     Compensation,
     ConflictError,
     Enrollment,
+    Held,
     Operation,
     Outcome,
     ProviderError,
@@ -37,6 +39,7 @@ from providers.volue.events_client import VolueEventsClient
 from providers.volue.programme import VolueProgrammeClient
 from providers.volue.schemas import (
     GetEventsResponse,
+    GetLocationResponse,
     GetResourceResponse,
     GetWebhookResponse,
     NotificationType,
@@ -67,6 +70,7 @@ class VolueAdapter:
         Capability.WEBHOOK_REGISTRY,
         Capability.CREDENTIALS_PROBE,
         Capability.PROGRAMME,
+        Capability.INVENTORY,
     })
 
     def __init__(self, *, client: VolueClient, concurrency: int = 8) -> None:
@@ -253,6 +257,53 @@ class VolueAdapter:
         for index in chunk:
             results[index] = Outcome(external_id=ops[index].entity.id)
 
+    # --- inventory ----------------------------------------------------------------------
+
+    async def holdings(self) -> list[Held]:
+        """Users (``GET /users``, page by page), and each user's locations
+        (``GET /users/{u}/locations``) and resources (``GET /users/{u}/resources``)."""
+        user_ids: list[str] = []
+        page = 1
+        while True:
+            found = await self.client.users_page(page)
+            user_ids.extend(user.user_id for user in found.users)
+            if found.pagination.next_page is None or not found.users:
+                break
+            page = found.pagination.next_page
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def of_user(user_id: str) -> list[Held]:
+            async with limit:
+                locations = await self.client.list_locations(user_id)
+                resources = await self.client.list_user_resources(user_id) or []
+            held = [Held(entity_type=EntityType.SITE, external_id=loc.location_id,
+                         parent_external_id=user_id, fields=_location_fields(loc)) for loc in locations]
+            held += [Held(entity_type=EntityType.DEVICE, external_id=res.resource_id,
+                          parent_external_id=res.location_id or user_id, fields=_resource_fields(res))
+                     for res in resources]
+            return held
+
+        held = [Held(entity_type=EntityType.CUSTOMER, external_id=user_id) for user_id in user_ids]
+        for part in await asyncio.gather(*(of_user(user_id) for user_id in user_ids)):
+            held.extend(part)
+        return held
+
+    def expected_fields(self, op: Operation) -> dict[str, Any]:
+        """A user carries nothing but its id; a location its type, coordinates and meter point
+        ids; a resource its type, user and location."""
+        entity = op.entity
+        if isinstance(entity, Customer):
+            return {}
+        if isinstance(entity, Site):
+            body = m.put_location(entity, op.meter_point_ids)
+            return _location_fields(GetLocationResponse(
+                location_id=entity.id, location_type=body.location_type, coordinates=body.coordinates,
+                meter_point_ids=list(body.meter_point_ids or []), user_id=entity.customer_id))
+        location = None if entity.kind is DeviceKind.VEHICLE else entity.site_id
+        return _resource_fields(GetResourceResponse(
+            resource_id=entity.id, resource_type=m.resource_type(entity), user_id=entity.customer_id,
+            location_id=location))
+
     # --- reports, events, webhooks -------------------------------------------------------
 
     async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
@@ -348,6 +399,20 @@ class VolueAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _location_fields(location: GetLocationResponse) -> dict[str, Any]:
+    point = location.coordinates
+    return {
+        "locationType": location.location_type.value if location.location_type is not None else None,
+        "coordinates": [point.latitude, point.longitude] if point is not None else None,
+        "meterPointIds": sorted(location.meter_point_ids),
+    }
+
+
+def _resource_fields(resource: GetResourceResponse) -> dict[str, Any]:
+    return {"resourceType": resource.resource_type.value, "userId": resource.user_id,
+            "locationId": resource.location_id}
 
 
 def _webhook(hook: GetWebhookResponse) -> Webhook:

@@ -11,6 +11,8 @@ from providers.http import ProviderHttp, decode
 from providers.volue.schemas import (
     GetLocationResponse,
     GetResourceResponse,
+    GetUserResourcesResponse,
+    GetUsersResponse,
     PostLocationBoundResourceRequest,
     PostLocationRequest,
     PostLocationsBatchRequest,
@@ -29,6 +31,10 @@ LOCATION = "/users/{userId}/locations/{locationId}"
 LOCATION_RESOURCES = "/users/{userId}/locations/{locationId}/resources"
 VEHICLES = "/users/{userId}/vehicles"
 RESOURCE = "/resources/{resourceId}"
+USER_RESOURCES = "/users/{userId}/resources"
+LOCATION_LIST = list[GetLocationResponse]
+USERS_PAGE_SIZE = 1000
+"""The largest ``pageSize`` Volue's listings take."""
 
 
 class VolueClient:
@@ -43,6 +49,11 @@ class VolueClient:
         """``GET /users/{userId}``: whether the user is registered."""
         response = await self.http.send("GET", USER, path={"userId": user_id}, tolerate=_NOT_FOUND)
         return response.status_code != 404
+
+    async def users_page(self, page: int, *, page_size: int = USERS_PAGE_SIZE) -> GetUsersResponse:
+        """One page (1-based) of ``GET /users``: the users registered by this partner."""
+        response = await self.http.send("GET", "/users", params={"page": page, "pageSize": page_size})
+        return decode(response, GetUsersResponse, route="/users")
 
     async def create_user(self, body: PostUserRequest) -> bool:
         """``POST /users`` (200 and 201 both mean done); False on 409 (the id is taken)."""
@@ -71,6 +82,11 @@ class VolueClient:
         if response.status_code == 404:
             return None
         return decode(response, GetLocationResponse, route=LOCATION)
+
+    async def list_locations(self, user_id: str) -> list[GetLocationResponse]:
+        """``GET /users/{userId}/locations``: every location of a user."""
+        response = await self.http.send("GET", LOCATIONS, path={"userId": user_id})
+        return decode(response, LOCATION_LIST, route=LOCATIONS)
 
     async def create_location(self, user_id: str, body: PostLocationRequest) -> bool:
         """``POST /users/{userId}/locations``; False on 409 (the id exists otherwise)."""
@@ -134,6 +150,16 @@ class VolueClient:
         if response.status_code == 404:
             return None
         return decode(response, GetResourceResponse, route=RESOURCE)
+
+    async def list_user_resources(self, user_id: str) -> list[GetResourceResponse] | None:
+        """``GET /users/{userId}/resources``: a user's resources, vehicles included; None when
+        the user is not found."""
+        response = await self.http.send(
+            "GET", USER_RESOURCES, path={"userId": user_id}, tolerate=_NOT_FOUND
+        )
+        if response.status_code == 404:
+            return None
+        return decode(response, GetUserResourcesResponse, route=USER_RESOURCES).resources
 
     async def delete_resource(self, resource_id: str) -> bool:
         """``DELETE /resources/{resourceId}``; False when already gone."""

@@ -12,13 +12,16 @@ Besides the entity sink it offers readings, invites and a credentials probe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
-from gateway.core.domain import Device, Provider, Site, TaskAction
+from gateway.core.domain import Device, EntityType, Provider, Site, TaskAction
 from providers.base import (
     Capabilities,
     Capability,
     DeviceReadings,
+    Held,
     Operation,
     Outcome,
     ProviderError,
@@ -45,6 +48,7 @@ class ZaehlerfreundeAdapter:
         Capability.READINGS_SOURCE,
         Capability.INVITE_SENDER,
         Capability.CREDENTIALS_PROBE,
+        Capability.INVENTORY,
     })
 
     def __init__(self, *, client: ZaehlerfreundeClient, concurrency: int = 8) -> None:
@@ -203,6 +207,39 @@ class ZaehlerfreundeAdapter:
                 return Outcome(external_id=None, note="removed the device an unanswered create made")
         return Outcome(external_id=None)
 
+    # --- inventory ----------------------------------------------------------------------
+
+    async def holdings(self) -> list[Held]:
+        """Every space (``GET /spaces``) and the devices of each (``GET /spaces/{s}/devices``)."""
+        spaces = [space async for space in self.client.spaces()]
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def devices_of(space_id: str) -> list[Held]:
+            async with limit:
+                return [Held(entity_type=EntityType.DEVICE, external_id=device.id,
+                             parent_external_id=space_id, fields=_device_fields(device))
+                        async for device in self.client.devices(space_id)]
+
+        held = [Held(entity_type=EntityType.SITE, external_id=space.id,
+                     parent_external_id=m.space_key(space)[-1], fields=_space_fields(space))
+                for space in spaces]
+        for part in await asyncio.gather(*(devices_of(space.id) for space in spaces)):
+            held.extend(part)
+        return held
+
+    def expected_fields(self, op: Operation) -> dict[str, Any]:
+        """A space's name, address, category and parent space; a device's name, type, medium,
+        main flag and our id as its external device id."""
+        entity = op.entity
+        if isinstance(entity, Site):
+            parent = op.parent_external_id if entity.parent_site_id is not None else None
+            return _space_key_fields(m.space_key(m.new_space(entity, parent_space_id=parent)))
+        if isinstance(entity, Device):
+            body = m.new_external_device(entity)
+            return {"name": body.deviceName, "deviceType": body.deviceType, "medium": body.deviceMedium,
+                    "isMainDevice": body.isMainDevice, "externalDeviceId": entity.id}
+        raise RejectedError("Zählerfreunde has no object for customers")
+
     # --- readings and invites -------------------------------------------------------------
 
     async def push_readings(self, items: Sequence[DeviceReadings]) -> None:
@@ -231,3 +268,20 @@ class ZaehlerfreundeAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+_SPACE_FIELDS = ("name", "addressLineOne", "addressLineTwo", "postcode", "city", "category", "parentSpaceId")
+
+
+def _space_key_fields(key: tuple[str | None, ...]) -> dict[str, Any]:
+    return dict(zip(_SPACE_FIELDS, key, strict=True))
+
+
+def _space_fields(space: Space) -> dict[str, Any]:
+    return _space_key_fields(m.space_key(space))
+
+
+def _device_fields(device: UpstreamDevice) -> dict[str, Any]:
+    keys = m.device_keys(device)
+    return {"name": device.name, "deviceType": device.deviceType, "medium": device.medium,
+            "isMainDevice": device.isMainDevice, "externalDeviceId": keys[0] if keys else None}

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
+import msgspec
 import pytest
 
-from gateway.core.domain import Coordinates, Device, DeviceKind, EntityType, Medium, Provider
+from gateway.core.domain import Coordinates, Device, DeviceKind, EntityType, Medium, Provider, SiteKind
 from providers.base import (
     PROTOCOLS,
     AuthError,
@@ -188,6 +189,25 @@ async def exercise_programme(h: Harness) -> None:
     assert await programme.customer_eligible(new_id()) is None
 
 
+async def exercise_inventory(h: Harness) -> None:
+    """A site (and its user, where there are users) is listed with the fields it was sent with;
+    after a change upstream the fields differ, and after a delete it is listed no more."""
+    inventory = _adapters(h).inventory(h.provider)
+    site, external_id = await h.site()
+    held = {(x.entity_type, x.external_id): x for x in await inventory.holdings()}
+    assert held[(EntityType.SITE, external_id)].fields == inventory.expected_fields(
+        upsert(site, external_id=external_id))
+    assert ((EntityType.CUSTOMER, site.customer_id) in held) is h.caps.customers
+    moved = msgspec.structs.replace(site, name="Moved", kind=SiteKind.COMMERCIAL,
+                                    coordinates=Coordinates(latitude=59.0, longitude=10.0))
+    await h.adapter.apply(upsert(moved, external_id=external_id))
+    [after] = [x for x in await inventory.holdings() if x.external_id == external_id]
+    assert after.fields != inventory.expected_fields(upsert(site, external_id=external_id))
+    assert after.fields == inventory.expected_fields(upsert(moved, external_id=external_id))
+    await h.adapter.apply(delete(site, external_id=external_id))
+    assert external_id not in {x.external_id for x in await inventory.holdings()}
+
+
 EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.ENTITY_SINK: exercise_entity_sink,
     Capability.READINGS_SINK: exercise_readings_sink,
@@ -198,6 +218,7 @@ EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.WEBHOOK_REGISTRY: exercise_webhook_registry,
     Capability.CREDENTIALS_PROBE: exercise_credentials_probe,
     Capability.PROGRAMME: exercise_programme,
+    Capability.INVENTORY: exercise_inventory,
 }
 """One exercise per capability, run against every adapter that offers it."""
 

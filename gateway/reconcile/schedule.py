@@ -1,0 +1,61 @@
+"""The scheduled reconciliation: every ``GATEWAY_RECONCILE_INTERVAL_S`` (default daily).
+
+In embedded mode a loop of the API process runs it; with Redis, an arq cron of every
+worker asks Redis whether the interval has passed (one ``SET NX EX`` key shared by all
+workers), so one worker runs it per interval. A scheduled run records drift (links,
+metrics, ``drift.found`` events) and repairs nothing: repairs are an operator's call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.core.settings import Settings
+from gateway.reconcile.service import reconcilable, reconcile
+from providers.registry import Adapters
+
+log = logging.getLogger("gateway.reconcile")
+DUE_KEY = "gateway:reconcile:due"
+FIRST_RUN_DELAY_S = 60.0
+"""An embedded gateway first compares this long after start, when its first writes have settled."""
+
+
+async def run_once(sessions: async_sessionmaker[AsyncSession], adapters: Adapters) -> int:
+    """Compare every provider that can list what it holds; return the drifted objects found."""
+    found = 0
+    for report, _ in await reconcile(sessions, adapters, reconcilable(adapters)):
+        counts = report.counts()
+        found += sum(counts.values())
+        if report.items:
+            log.warning("drift at %s: %s", report.provider,
+                        ", ".join(f"{count} {drift}" for drift, count in counts.items() if count))
+        else:
+            log.info("no drift at %s (%d records compared)", report.provider, report.checked)
+    return found
+
+
+async def reconcile_loop(sessions: async_sessionmaker[AsyncSession], adapters: Adapters,
+                         settings: Settings, *, first_delay_s: float = FIRST_RUN_DELAY_S) -> None:
+    """The embedded schedule: after ``first_delay_s``, then every interval, until cancelled."""
+    interval = settings.reconcile.interval_s
+    if interval <= 0:
+        return
+    await asyncio.sleep(min(first_delay_s, interval))
+    while True:
+        try:
+            await run_once(sessions, adapters)
+        except Exception:
+            log.exception("scheduled reconciliation failed")
+        await asyncio.sleep(interval)
+
+
+async def due(redis: Any, interval_s: int) -> bool:
+    """Whether this worker takes the current interval's run (the first to ask does)."""
+    if interval_s <= 0:
+        return False
+    return bool(await redis.set(DUE_KEY, "1", ex=interval_s, nx=True))
