@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -246,4 +247,18 @@ async def start_stack(pg: str, rd: str, *, workers: int = 2) -> Stack:
     api = start("gateway.app:create_app", api_port, env)
     worker_procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env)
                     for _ in range(workers)]
+    profile_to = os.environ.get("PERF_PROFILE_DIR")
+    if profile_to:
+        profile(profile_to, {"api": api, **{f"worker-{i + 1}": w for i, w in enumerate(worker_procs)}})
     return Stack(v_port, z_port, api_port, api, worker_procs, emulators)
+
+
+def profile(directory: str, procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Sample each process with py-spy until it exits (``PERF_PROFILE_DIR``): collapsed stacks
+    in ``NAME.txt``, for :mod:`tests.perf.profile_report`."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for name, proc in procs.items():
+        subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "200",
+                          "--nonblocking", "-o", str(Path(directory) / f"{name}.txt")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
