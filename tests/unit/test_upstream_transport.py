@@ -91,7 +91,7 @@ async def test_a_refused_connection_was_not_sent() -> None:
 
 
 async def test_an_injected_transport_is_used_as_given() -> None:
-    """A transport passed to make_client (the emulator through httpx's ASGI transport) replaces the default."""
+    """A transport given to make_client (the emulator through httpx's ASGI transport) is the one used."""
     app = create_app()
     client = make_client(base_url="http://127.0.0.1/partner", transport=httpx.ASGITransport(app=app))
     http = ProviderHttp(client=client, tokens=JsonTokenProvider(
