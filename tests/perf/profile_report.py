@@ -36,7 +36,10 @@ PHASES = {
                                 "_run_kind (gateway/outbox/engine.py"),
     "record": ("_record (gateway/outbox/engine.py", "_feed_guard (gateway/outbox/engine.py"),
 }
-"""The phases of a worker's round; a sample belongs to the outermost frame that names one."""
+"""The phases of a worker's round; a sample belongs to the outermost frame that names one.
+SQLAlchemy's async layer runs database work in greenlets, whose stacks do not show the
+coroutine that asked for it: that work lands in "not attributed" here, and under
+"database driver" in the second table."""
 
 
 def main(argv: list[str]) -> None:
@@ -65,7 +68,7 @@ def main(argv: list[str]) -> None:
         by_role[role] += count
         phase = "start-up (imports)" if role.startswith("start-up") else next(
             (name for frame in frames for name, marks in PHASES.items()
-             if any(m in frame for m in marks)), "outside rounds (queue, timers)")
+             if any(m in frame for m in marks)), "not attributed (queue, timers, database work in greenlets)")
         by_phase[phase] += count
         for frame in set(frames):
             inclusive[frame] += count
