@@ -120,7 +120,9 @@ class ForwardingKind:
         timeout = httpx.Timeout(wait_s, connect=min(5.0, wait_s))
         # The aiohttp transport keeps the pinning below: the URL names the checked address,
         # the Host header is sent as given and ``sni_hostname`` becomes aiohttp's
-        # ``server_hostname`` (TLS SNI and certificate check); it never follows redirects.
+        # ``server_hostname`` (TLS SNI and certificate check), which is also part of its pool
+        # key, so a connection checked for one name is not reused for another at the same
+        # address; it never follows redirects.
         transport = UpstreamTransport(limits=httpx.Limits())
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
                                      transport=transport) as client:
