@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import httpx
 import msgspec
 
 from providers.http import ProviderHttp, client_options, make_client
@@ -59,8 +60,12 @@ class ZaehlerfreundeConfig(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def build_volue(config: VolueConfig) -> VolueAdapter:
-    """The Volue adapter on an authlib client that fetches client-credentials tokens."""
+def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> VolueAdapter:
+    """The Volue adapter on an authlib client that fetches client-credentials tokens.
+
+    Requests and token fetches share one client on ``transport`` (default: the pooled
+    :class:`providers.transport.UpstreamTransport`).
+    """
     client = AsyncOAuth2Client(
         base_url=config.base_url.rstrip("/"),
         client_id=config.client_id,
@@ -69,18 +74,22 @@ def build_volue(config: VolueConfig) -> VolueAdapter:
         token_endpoint_auth_method="client_secret_post",
         grant_type="client_credentials",
         leeway=config.token_leeway_s,
-        **client_options(timeout_s=config.timeout_s, max_connections=config.max_connections),
+        **client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
+                         transport=transport),
     )
     http = ProviderHttp(client=client, tokens=OAuth2ClientCredentials(client=client))
     return VolueAdapter(client=VolueClient(http=http))
 
 
-def build_zaehlerfreunde(config: ZaehlerfreundeConfig) -> ZaehlerfreundeAdapter:
-    """The Zählerfreunde adapter with its JSON token endpoint."""
+def build_zaehlerfreunde(
+    config: ZaehlerfreundeConfig, *, transport: httpx.AsyncBaseTransport | None = None
+) -> ZaehlerfreundeAdapter:
+    """The Zählerfreunde adapter with its JSON token endpoint (one client on ``transport``)."""
     client = make_client(
         base_url=config.base_url,
         timeout_s=config.timeout_s,
         max_connections=config.max_connections,
+        transport=transport,
     )
     tokens = JsonTokenProvider(
         client=client,

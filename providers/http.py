@@ -1,7 +1,9 @@
 """The one HTTP path to an upstream: pooled client, bearer token, error table, call log.
 
 Each provider gets one ``httpx.AsyncClient`` per process (``make_client``) and one
-``ProviderHttp`` around it. ``ProviderHttp.send`` adds the bearer token, turns an
+``ProviderHttp`` around it. The client runs on :class:`providers.transport.UpstreamTransport`
+(aiohttp under httpx's API) unless a caller passes its own ``transport`` (tests pass
+httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the bearer token, turns an
 unsuccessful answer into a ``ProviderError`` (``providers.errors``), answers a 401
 by invalidating the token, fetching one new token and retrying once, and appends
 a ``CallRecord`` for every exchange to the list in ``call_log`` when one is set.
@@ -22,6 +24,7 @@ import msgspec
 from providers.base import CallRecord, Operation, Outcome, ProviderError
 from providers.errors import error_for_exception, error_for_response, message_from_body
 from providers.lenient import decode_lenient, log_unknown_fields
+from providers.transport import UpstreamTransport
 
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
 """Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
@@ -59,25 +62,42 @@ class TokenProvider(Protocol):
         ...
 
 
-def client_options(*, timeout_s: float = 10.0, max_connections: int = 50) -> dict[str, Any]:
-    """Keyword arguments for an ``httpx.AsyncClient``: explicit timeouts and pool limits."""
+def client_options(
+    *,
+    timeout_s: float = 10.0,
+    max_connections: int = 50,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for an ``httpx.AsyncClient``: explicit timeouts and pool limits.
+
+    The transport is an :class:`UpstreamTransport` with those limits unless ``transport``
+    names another one.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=30.0,
+    )
     return {
         "timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
-        "limits": httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-        ),
+        "limits": limits,
+        "transport": transport if transport is not None else UpstreamTransport(limits=limits),
         "follow_redirects": False,
         "trust_env": False,
     }
 
 
-def make_client(*, base_url: str, timeout_s: float = 10.0, max_connections: int = 50) -> httpx.AsyncClient:
-    """The pooled ``httpx.AsyncClient`` of one provider."""
+def make_client(
+    *,
+    base_url: str,
+    timeout_s: float = 10.0,
+    max_connections: int = 50,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The pooled ``httpx.AsyncClient`` of one provider (on ``transport`` when one is given)."""
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
-        **client_options(timeout_s=timeout_s, max_connections=max_connections),
+        **client_options(timeout_s=timeout_s, max_connections=max_connections, transport=transport),
     )
 
 

@@ -52,6 +52,7 @@ from gateway.store.event_tables import (
 )
 from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import Outcome
+from providers.transport import UpstreamTransport
 
 log = logging.getLogger("gateway.forwarding")
 SECRET_PREFIX = "whsec_"
@@ -117,7 +118,14 @@ class ForwardingKind:
         limit = asyncio.Semaphore(self.settings.worker.concurrency)
         wait_s = self.settings.forwarding.timeout_s
         timeout = httpx.Timeout(wait_s, connect=min(5.0, wait_s))
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        # The aiohttp transport keeps the pinning below: the URL names the checked address,
+        # the Host header is sent as given and ``sni_hostname`` becomes aiohttp's
+        # ``server_hostname`` (TLS SNI and certificate check), which is also part of its pool
+        # key, so a connection checked for one name is not reused for another at the same
+        # address; it never follows redirects.
+        transport = UpstreamTransport(limits=httpx.Limits())
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+                                     transport=transport) as client:
             await asyncio.gather(*(self._one(client, limit, box, loaded, r) for r in results))
 
     async def _one(self, client: httpx.AsyncClient, limit: asyncio.Semaphore, box: SecretsBox,

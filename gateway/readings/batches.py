@@ -19,6 +19,13 @@ savepoint and the readings go in with ``INSERT ... SELECT FROM unnest(...) ON
 CONFLICT DO NOTHING``. SQLite takes a multi-row ``INSERT ... ON CONFLICT DO
 NOTHING``. Batch rows, tasks and their dependencies are written with bulk
 inserts, never ORM objects.
+
+Round trips on PostgreSQL, per request: one statement finds the devices, locks
+the open batches of their customers and reads the devices' open tasks
+(:data:`LOOKUP`); the readings go in with ``COPY`` between a savepoint and its
+release; one statement then writes the new batches, their tasks, the grown
+batches' sizes and the dependencies (:data:`_WRITE`). SQLite keeps one
+statement per step.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, String, bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -59,14 +66,61 @@ SELECT d, c, t, v, b, at FROM unnest($1::text[], $2::text[], $3::bigint[], $4::f
 ON CONFLICT (device_id, obis_code, ts) DO NOTHING
 RETURNING batch_id
 """
-_OPEN_BATCHES = text(f"""
-SELECT b.id, b.customer_id, b.size, t.id AS task_id
-FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
-WHERE b.customer_id = ANY(:customers) AND b.size < :size AND b.delivered_at IS NULL
-  AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
-ORDER BY b.size DESC
-FOR UPDATE OF t SKIP LOCKED
-""").bindparams(bindparam("customers", type_=ARRAY(String)))
+LOOKUP = f"""
+WITH dev AS (
+    SELECT d.id, d.external_ref, d.kind, d.medium, d.customer_id, c.providers::text AS providers
+    FROM devices d JOIN customers c ON c.id = d.customer_id
+    WHERE d.id = ANY($1::text[]) AND d.deleted_at IS NULL
+    UNION
+    SELECT d.id, d.external_ref, d.kind, d.medium, d.customer_id, c.providers::text
+    FROM devices d JOIN customers c ON c.id = d.customer_id
+    WHERE d.external_ref = ANY($2::text[]) AND d.deleted_at IS NULL
+), open_batches AS (
+    SELECT b.id, b.customer_id, b.size, t.id AS task_id
+    FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
+    WHERE b.customer_id IN (SELECT customer_id FROM dev WHERE providers::jsonb ? $4)
+      AND b.size < $3 AND b.delivered_at IS NULL
+      AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
+    FOR UPDATE OF t SKIP LOCKED
+), waits AS (
+    SELECT t.entity_id, t.id, t.created_at FROM outbox_tasks t
+    WHERE t.provider = $4 AND t.entity_id IN (SELECT id FROM dev) AND t.status = ANY($5::text[])
+)
+SELECT 'd' AS k, id AS a, external_ref AS b, kind AS c, medium AS d, customer_id AS e, providers AS f,
+       NULL::float8 AS n FROM dev
+UNION ALL
+SELECT 'b', id, customer_id, task_id, NULL, NULL, NULL, size FROM open_batches
+UNION ALL
+SELECT 't', entity_id, id, NULL, NULL, NULL, NULL, extract(epoch FROM created_at)::float8 FROM waits
+"""
+"""One round trip for what an ingest reads on PostgreSQL, as rows tagged by their first column:
+``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
+``b`` an open batch (size under $3) of a customer enrolled at $4, its task locked; ``t`` an open
+task of $4 for one of those devices, with its creation time."""
+
+_WRITE = f"""
+WITH new_batches AS (
+    INSERT INTO reading_batches (id, customer_id, size, created_at)
+    SELECT u.id, u.customer_id, u.size, $4 FROM unnest($1::text[], $2::text[], $3::int[])
+        AS u(id, customer_id, size)
+), new_tasks AS (
+    INSERT INTO outbox_tasks (id, provider, entity_type, entity_id, customer_id, action, status,
+                              attempts, run_after, created_at, updated_at, maybe_sent)
+    SELECT u.task_id, '{READINGS_QUEUE}', '{READINGS_ENTITY}', u.batch_id, u.customer_id,
+           '{TaskAction.UPSERT}', '{TaskStatus.PENDING}', 0, $4, $4, $4, false
+    FROM unnest($5::text[], $1::text[], $2::text[]) AS u(task_id, batch_id, customer_id)
+), grown AS (
+    UPDATE reading_batches b SET size = b.size + g.added
+    FROM unnest($6::text[], $7::int[]) AS g(id, added) WHERE b.id = g.id
+), dependencies AS (
+    INSERT INTO task_dependencies (task_id, depends_on)
+    SELECT * FROM unnest($8::text[], $9::text[]) ON CONFLICT DO NOTHING
+)
+SELECT 1
+"""
+"""One round trip for what an ingest writes after its readings on PostgreSQL: new batches
+($1 ids, $2 customers, $3 sizes) and their tasks ($5 ids), created at $4; grown batches ($6 ids,
+$7 readings added); dependencies ($8 task waits for $9)."""
 
 
 @dataclass
@@ -83,25 +137,13 @@ class Batch:
 
 
 class Batcher:
-    """Hands out the batches of one request: open ones first (PostgreSQL), then new ones."""
+    """Hands out the batches of one request: open ones first (locked by :data:`LOOKUP` on
+    PostgreSQL; none on SQLite), then new ones."""
 
     def __init__(self, open_batches: dict[str, list[Batch]], *, batch_size: int) -> None:
         self._open = open_batches
         self.batch_size = batch_size
         self.batches: dict[str, Batch] = {}
-
-    @classmethod
-    async def start(cls, session: AsyncSession, customers: Iterable[str], *, batch_size: int) -> Batcher:
-        """Lock the customers' open batches (PostgreSQL) for this transaction."""
-        found: dict[str, list[Batch]] = {}
-        wanted = sorted(set(customers))
-        connection = await session.connection()
-        if wanted and connection.dialect.name == "postgresql":
-            rows = await connection.execute(_OPEN_BATCHES, {"customers": wanted, "size": batch_size})
-            for batch_id, customer_id, size, task_id in rows:
-                found.setdefault(customer_id, []).append(
-                    Batch(batch_id, customer_id, batch_size - size, task_id))
-        return cls(found, batch_size=batch_size)
 
     def fill(self, customer_id: str, count: int) -> list[tuple[Batch, int]]:
         """Batches for ``count`` readings of a customer, in order: (batch, how many go in it)."""
@@ -171,15 +213,19 @@ async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) ->
 
 
 async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batches: Sequence[Batch],
-                           stored: Counter[str | None]) -> None:
+                           stored: Counter[str | None], *, waits: dict[str, str] | None = None) -> None:
     """Record what each batch took, and make sure its task waits for its devices' open tasks.
 
     A new batch gets its row and its task; an open batch grows. Either way the
     task waits for the open Zählerfreunde task of each device this request added.
+    ``waits`` (device id → its newest open task) comes from :data:`LOOKUP` on PostgreSQL,
+    which then writes everything with one statement; otherwise it is read here.
     """
     now = planner.now
-    dialect = (await session.connection()).dialect.name
-    waits = await open_device_tasks(session, set().union(*(b.devices for b in batches)))
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if waits is None:
+        waits = await open_device_tasks(session, set().union(*(b.devices for b in batches)))
     new_batches: list[dict[str, Any]] = []
     grown: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
@@ -197,6 +243,16 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
             grown.append({"b_id": batch.id, "b_added": stored[batch.id]})
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):
             dependencies.append({"task_id": batch.task_id, "depends_on": parent})
+    if dialect == "postgresql":
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute(
+            _WRITE, [b["id"] for b in new_batches], [b["customer_id"] for b in new_batches],
+            [b["size"] for b in new_batches], now, [t["id"] for t in tasks],
+            [g["b_id"] for g in grown], [g["b_added"] for g in grown],
+            [d["task_id"] for d in dependencies], [d["depends_on"] for d in dependencies])
+        planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)
+        return
     if new_batches:
         batch_table = table_of(ReadingBatchRow)
         task_table = table_of(OutboxTaskRow)

@@ -36,8 +36,16 @@ from gateway.core.errors import InvalidError
 from gateway.core.wire import Wire
 from gateway.http.deps import MAX_NESTING, nests_too_deep
 from gateway.http.problems import field_of
-from gateway.outbox.plan import OutboxPlanner
-from gateway.readings.batches import DELIVERY_PROVIDER, Batcher, Row, queue_deliveries, store
+from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
+from gateway.readings.batches import (
+    DELIVERY_PROVIDER,
+    LOOKUP,
+    Batch,
+    Batcher,
+    Row,
+    queue_deliveries,
+    store,
+)
 from gateway.store.db import among, chunked, plan_with_values
 from gateway.store.tables import CustomerRow, DeviceRow
 from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
@@ -255,6 +263,49 @@ async def resolve_devices(
     return by_id, by_ref
 
 
+class Lookup(NamedTuple):
+    """What an ingest reads before it stores (:data:`~gateway.readings.batches.LOOKUP`)."""
+
+    by_id: dict[str, DeviceInfo]
+    by_ref: dict[str, DeviceInfo]
+    open_batches: dict[str, list[Batch]]
+    """Per customer, its open batches (largest first), their tasks locked for this transaction."""
+    waits: dict[str, str]
+    """Per device, its newest open Zählerfreunde task."""
+
+
+async def lookup_postgres(
+    session: AsyncSession, ids: Iterable[str], refs: Iterable[str], *, batch_size: int
+) -> Lookup:
+    """Devices, open batches and the devices' open tasks in one statement (PostgreSQL)."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(LOOKUP, sorted(set(ids)), sorted(set(refs)), batch_size, _DELIVERY,
+                           [status.value for status in OPEN_STATUSES])
+    by_id: dict[str, DeviceInfo] = {}
+    by_ref: dict[str, DeviceInfo] = {}
+    decoded: dict[str, list[str]] = {}
+    """Customers' provider lists, decoded once per distinct JSON text."""
+    found: list[tuple[float, Batch]] = []
+    newest: dict[str, tuple[float, str]] = {}
+    for kind, a, b, c, d, e, f, n in rows:
+        if kind == "d":
+            providers = decoded.get(f)
+            if providers is None:
+                providers = decoded[f] = json.loads(f)
+            info = DeviceInfo(a, b, c, d, e, providers)
+            by_id[a] = info
+            by_ref[b] = info
+        elif kind == "b":
+            found.append((n, Batch(a, b, batch_size - int(n), c)))
+        elif a not in newest or newest[a] < (n, b):
+            newest[a] = (n, b)
+    open_batches: dict[str, list[Batch]] = {}
+    for _, batch in sorted(found, key=lambda pair: -pair[0]):
+        open_batches.setdefault(batch.customer_id, []).append(batch)
+    return Lookup(by_id, by_ref, open_batches, {device: task for device, (_, task) in newest.items()})
+
+
 def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str, str] | None:
     """Why a reading of ``code`` (normalised) cannot belong to this device: (field, detail), or None."""
     if info.kind != _METER:
@@ -315,9 +366,16 @@ async def ingest(
         else:
             checked.append(outcome)
     # The lookups below take arrays of up to 10,000 ids: plan them with their values.
-    await plan_with_values(await session.connection())
-    by_id, by_ref = await resolve_devices(
-        session, (c.device for c in checked if not c.by_ref), (c.device for c in checked if c.by_ref))
+    connection = await session.connection()
+    await plan_with_values(connection)
+    ids = (c.device for c in checked if not c.by_ref)
+    refs = (c.device for c in checked if c.by_ref)
+    found: Lookup | None = None
+    if connection.dialect.name == "postgresql":
+        found = await lookup_postgres(session, ids, refs, batch_size=batch_size)
+        by_id, by_ref = found.by_id, found.by_ref
+    else:
+        by_id, by_ref = await resolve_devices(session, ids, refs)
     seen: set[tuple[str, str, int]] = set()
     duplicates = 0
     per_customer: dict[str, list[Part]] = defaultdict(list)
@@ -339,7 +397,7 @@ async def ingest(
         seen.add(key)
         route.into.append((route.device_id, c.code, c.ts, c.value))
     rows: list[Row] = []
-    batcher = await Batcher.start(session, per_customer, batch_size=batch_size)
+    batcher = Batcher(found.open_batches if found is not None else {}, batch_size=batch_size)
     for customer_id, group in per_customer.items():
         start = 0
         for batch, count in batcher.fill(customer_id, len(group)):
@@ -352,7 +410,8 @@ async def ingest(
     stored = await store(session, rows)
     live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
-        await queue_deliveries(session, planner, live, stored)
+        await queue_deliveries(session, planner, live, stored,
+                               waits=found.waits if found is not None else None)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)
     return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,

@@ -9,10 +9,13 @@ process (``gateway serve`` on PostgreSQL + Redis) and two ``gateway worker``
 processes. Prints the seconds until every record is ``synced``, upstream
 requests per route against the minimum possible (Volue: users and locations
 in batches of 500, one request per resource; Zählerfreunde: one per space and
-per device), and a baseline: the same upstream work done by a plain httpx
-script with the same concurrency, against fresh emulators, as a ratio.
-Targets: all synced within 60 s; upstream requests <= 1.1 x minimum; gateway
-time <= 1.5 x baseline.
+per device), the CPU seconds each role used (API, workers, emulators, the
+PostgreSQL backends of this database, the load generator), whether the machine
+was otherwise idle (CPU taken by other processes, load average), and a
+baseline: the same upstream work done by a plain aiohttp script (the fastest
+plain client, no httpx on top) with the same concurrency, against fresh
+emulators, as a ratio. Targets: all synced within 60 s; upstream requests
+<= 1.1 x minimum; gateway time <= 1.3 x baseline.
 """
 
 from __future__ import annotations
@@ -26,11 +29,22 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import aiohttp
 import httpx
 from sqlalchemy import text
 
 from gateway.store.db import create_engine
-from tests.perf._stack import KEY, Stack, emulator, services_from_env, start_stack
+from tests.perf._stack import (
+    KEY,
+    CpuMeter,
+    Idle,
+    Stack,
+    cpu_seconds,
+    database_of,
+    emulator,
+    services_from_env,
+    start_stack,
+)
 
 N = int(os.environ.get("PERF_CUSTOMERS", "10000"))
 NOISY = os.environ.get("PERF_NOISY") == "1" or "--noisy" in sys.argv[1:]
@@ -96,13 +110,16 @@ def requests_by_route(port: int) -> dict[str, int]:
 
 
 async def baseline(volue: int, zf: int) -> float:
-    """The same upstream work, written by hand with httpx, same concurrency."""
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONCURRENCY)) as c:
-        token = (await c.post(f"http://127.0.0.1:{volue}/connect/token", data={
-            "grant_type": "client_credentials", "client_id": "volue-emulator",
-            "client_secret": "volue-emulator-secret"})).json()["access_token"]
-        zf_token = (await c.post(f"http://127.0.0.1:{zf}/partner/auth/token", json={
-            "clientId": "zf-emulator", "clientSecret": "zf-emulator-secret"})).json()["accessToken"]
+    """The same upstream work, written by hand with aiohttp, same concurrency."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as c:
+        async with c.post(f"http://127.0.0.1:{volue}/connect/token", data={
+                "grant_type": "client_credentials", "client_id": "volue-emulator",
+                "client_secret": "volue-emulator-secret"}) as r:
+            token = (await r.json())["access_token"]
+        async with c.post(f"http://127.0.0.1:{zf}/partner/auth/token", json={
+                "clientId": "zf-emulator", "clientSecret": "zf-emulator-secret"}) as r:
+            zf_token = (await r.json())["accessToken"]
         vh = {"Authorization": f"Bearer {token}"}
         zh = {"Authorization": f"Bearer {zf_token}"}
         vb = f"http://127.0.0.1:{volue}/energy-coordination/v1"
@@ -111,33 +128,31 @@ async def baseline(volue: int, zf: int) -> float:
         sem = asyncio.Semaphore(CONCURRENCY)
         started = time.perf_counter()
 
-        async def limited(coro):  # type: ignore[no-untyped-def]
-            async with sem:
-                return await coro
+        async def post(url: str, headers: dict[str, str], body: object) -> dict[str, object]:
+            async with sem, c.post(url, headers=headers, json=body) as r:
+                r.raise_for_status()
+                return await r.json()  # type: ignore[no-any-return]
 
-        await asyncio.gather(*(limited(c.post(f"{vb}/users/batch", headers=vh, json={
-            "users": [{"userId": u} for u in users[i:i + 500]]})) for i in range(0, N, 500)))
-        await asyncio.gather(*(limited(c.post(f"{vb}/users/locations/batch", headers=vh, json={
+        await asyncio.gather(*(post(f"{vb}/users/batch", vh, {
+            "users": [{"userId": u} for u in users[i:i + 500]]}) for i in range(0, N, 500)))
+        await asyncio.gather(*(post(f"{vb}/users/locations/batch", vh, {
             "locations": [{"locationId": u, "userId": u, "locationType": "Residential",
                            "coordinates": {"latitude": 59.9, "longitude": 10.7},
                            "meterPointIds": [f"7070575{k:011d}"]}
-                          for k, u in enumerate(users[i:i + 500], i)]}))
+                          for k, u in enumerate(users[i:i + 500], i)]})
             for i in range(0, N, 500)))
 
         async def zf_site(k: int) -> None:
-            async with sem:
-                space = (await c.post(f"{zb}/spaces", headers=zh, json={
-                    "name": f"Home {k}", "addressLineOne": f"Street {k}", "postcode": "0155",
-                    "city": "Oslo", "category": "HOUSEHOLD"})).json()["spaceId"]
-            async with sem:
-                await c.post(f"{zb}/spaces/{space}/devices", headers=zh, json={
-                    "deviceName": "Meter", "deviceType": "SMART_METER", "deviceMedium": "ELECTRICITY",
-                    "isMainDevice": True, "externalDeviceId": str(uuid.uuid4())})
+            space = (await post(f"{zb}/spaces", zh, {
+                "name": f"Home {k}", "addressLineOne": f"Street {k}", "postcode": "0155",
+                "city": "Oslo", "category": "HOUSEHOLD"}))["spaceId"]
+            await post(f"{zb}/spaces/{space}/devices", zh, {
+                "deviceName": "Meter", "deviceType": "SMART_METER", "deviceMedium": "ELECTRICITY",
+                "isMainDevice": True, "externalDeviceId": str(uuid.uuid4())})
 
         async def resource(u: str) -> None:
-            async with sem:
-                await c.post(f"{vb}/users/{u}/locations/{u}/resources", headers=vh,
-                             json={"resourceId": str(uuid.uuid4()), "resourceType": "HotWaterTank"})
+            await post(f"{vb}/users/{u}/locations/{u}/resources", vh,
+                       {"resourceId": str(uuid.uuid4()), "resourceType": "HotWaterTank"})
 
         await asyncio.gather(*(zf_site(k) for k in range(N)), *(resource(u) for u in users))
         return time.perf_counter() - started
@@ -147,16 +162,27 @@ async def main() -> None:
     pg, rd = services_from_env("this benchmark empties them")
     stack = await start_stack(pg, rd)
     v_port, z_port = stack.volue_port, stack.zf_port
+    cpu = CpuMeter(stack, database=database_of(pg))
     try:
         with noisy_neighbour(NOISY):
+            cpu.mark("start")
             accepted, gateway_s, left, volue, zf = await _onboard(stack, pg)
+            cpu.mark("synced")
     finally:
         stack.stop()
     minimum = 2 * -(-N // 500) + N + 2 * N
     upstream = sum(n for route, n in {**volue, **zf}.items() if "token" not in route)
     procs = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
     try:
+        def base_cpu() -> tuple[float, float]:
+            return cpu_seconds(os.getpid()), sum(cpu_seconds(p.pid) for p in procs)
+
+        idle = Idle()
+        client_0, emulators_0 = base_cpu()
+        idle.start()
         base_s = await baseline(v_port, z_port)
+        client_1, emulators_1 = base_cpu()
+        base_idle = idle.stop((client_1 - client_0) + (emulators_1 - emulators_0))
     finally:
         for proc in procs:
             proc.terminate()
@@ -170,8 +196,13 @@ async def main() -> None:
     for route, n in sorted({**volue, **zf}.items()):
         print(f"  {n:7d}  {route}")
     print(f"upstream requests {upstream} vs minimum {minimum}: {upstream / minimum:.3f} x (target <= 1.1)")
-    print(f"baseline httpx script, concurrency {CONCURRENCY}: {base_s:.1f} s; "
-          f"gateway/baseline {gateway_s / base_s:.2f} x (target <= 1.5)")
+    print(f"CPU until synced: {cpu.spent('start', 'synced')}")
+    noise = " (the noisy neighbour counts as other)" if NOISY else ""
+    print(f"  {cpu.idle('start', 'synced')}{noise}")
+    print(f"baseline plain aiohttp script, concurrency {CONCURRENCY}: {base_s:.1f} s; "
+          f"gateway/baseline {gateway_s / base_s:.2f} x (target <= 1.3)")
+    print(f"  baseline CPU: load generator {client_1 - client_0:.1f} s, emulators "
+          f"{emulators_1 - emulators_0:.1f} s; {base_idle}")
 
 
 async def _onboard(stack: Stack, pg: str) -> tuple[float, float, int, dict[str, int], dict[str, int]]:

@@ -1,0 +1,105 @@
+"""The aiohttp transport under the provider clients: failures keep their meaning, clients stay httpx."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from providers.base import TransientError
+from providers.emulation import FaultPlan, serve_in_thread
+from providers.http import ProviderHttp, make_client
+from providers.transport import UpstreamTransport
+from providers.zaehlerfreunde.emulator.app import create_app
+from providers.zaehlerfreunde.tokens import JsonTokenProvider
+
+SPACE = {"name": "Home", "addressLineOne": "Storgata 1", "postcode": "0155", "city": "Oslo",
+         "category": "HOUSEHOLD"}
+
+
+def _http(url: str, *, timeout_s: float = 10.0) -> ProviderHttp:
+    client = make_client(base_url=url + "/partner", timeout_s=timeout_s)
+    tokens = JsonTokenProvider(client=client, client_id="zf-emulator", client_secret="zf-emulator-secret")
+    return ProviderHttp(client=client, tokens=tokens)
+
+
+@pytest.fixture
+def emulator() -> Any:
+    app = create_app()
+    with serve_in_thread(app) as url:
+        app.state.url = url
+        yield app
+
+
+@pytest.fixture
+async def http(emulator: Any) -> AsyncIterator[ProviderHttp]:
+    http = _http(emulator.state.url)
+    try:
+        yield http
+    finally:
+        await http.aclose()
+
+
+async def test_provider_clients_run_on_the_aiohttp_transport(http: ProviderHttp, emulator: Any) -> None:
+    """make_client builds an UpstreamTransport by default, and a create goes through it over HTTP."""
+    assert isinstance(http.client._transport, UpstreamTransport)
+    response = await http.send("POST", "/spaces", body=SPACE)
+    assert response.status_code in (200, 201) and response.json()["spaceId"]
+    assert len(emulator.state.zaehlerfreunde.spaces) == 1
+
+
+async def test_a_dropped_connection_may_have_been_carried_out(http: ProviderHttp, emulator: Any) -> None:
+    """A connection the server closes after taking the request is transient and maybe sent."""
+    await http.tokens.bearer()
+    emulator.state.emulation.set_faults(FaultPlan(drop_rate=1.0, seed=1))
+    with pytest.raises(TransientError) as caught:
+        await http.send("POST", "/spaces", body=SPACE)
+    assert caught.value.maybe_sent is True
+    assert "RemoteProtocolError" in caught.value.message
+
+
+async def test_a_read_timeout_may_have_been_carried_out(emulator: Any) -> None:
+    """An answer later than the read timeout is a ReadTimeout: transient and maybe sent."""
+    http = _http(emulator.state.url, timeout_s=0.3)
+    try:
+        await http.tokens.bearer()
+        emulator.state.emulation.set_faults(FaultPlan(slow_rate=1.0, slow_ms=1500, seed=1))
+        with pytest.raises(TransientError) as caught:
+            await http.send("POST", "/spaces", body=SPACE)
+    finally:
+        await http.aclose()
+    assert caught.value.maybe_sent is True
+    assert "ReadTimeout" in caught.value.message
+
+
+async def test_a_refused_connection_was_not_sent() -> None:
+    """Nothing listening on the port: a ConnectError, transient and known not to be sent."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = _http(f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(TransientError) as caught:
+            await http.send("POST", "/spaces", body=SPACE)
+    finally:
+        await http.aclose()
+    assert caught.value.maybe_sent is False
+    assert "ConnectError" in caught.value.message
+
+
+async def test_an_injected_transport_is_used_as_given() -> None:
+    """A transport given to make_client (the emulator through httpx's ASGI transport) is the one used."""
+    app = create_app()
+    client = make_client(base_url="http://127.0.0.1/partner", transport=httpx.ASGITransport(app=app))
+    http = ProviderHttp(client=client, tokens=JsonTokenProvider(
+        client=client, client_id="zf-emulator", client_secret="zf-emulator-secret"))
+    try:
+        assert isinstance(client._transport, httpx.ASGITransport)
+        response = await http.send("POST", "/spaces", body=SPACE)
+    finally:
+        await http.aclose()
+    assert response.status_code in (200, 201)
+    assert len(app.state.zaehlerfreunde.spaces) == 1
