@@ -2,7 +2,9 @@
 
 In embedded mode a loop of the API process runs it; with Redis, an arq cron of every
 worker asks Redis whether the interval has passed (one ``SET NX EX`` key shared by all
-workers), so one worker runs it per interval. A scheduled run records drift (links,
+workers), so one worker runs it per interval. The first interval starts when a worker first
+asks, so a fresh deployment (or a flushed Redis) compares one interval later, not while its
+first writes are still being synced. A scheduled run records drift (links,
 metrics, ``drift.found`` events) and repairs nothing: repairs are an operator's call.
 """
 
@@ -21,6 +23,7 @@ from providers.registry import Adapters
 
 log = logging.getLogger("gateway.reconcile")
 DUE_KEY = "gateway:reconcile:due"
+SEEN_KEY = "gateway:reconcile:seen"
 FIRST_RUN_DELAY_S = 60.0
 """An embedded gateway first compares this long after start, when its first writes have settled."""
 
@@ -57,5 +60,8 @@ async def reconcile_loop(sessions: async_sessionmaker[AsyncSession], adapters: A
 async def due(redis: Any, interval_s: int) -> bool:
     """Whether this worker takes the current interval's run (the first to ask does)."""
     if interval_s <= 0:
+        return False
+    if await redis.set(SEEN_KEY, "1", nx=True):
+        await redis.set(DUE_KEY, "1", ex=interval_s)
         return False
     return bool(await redis.set(DUE_KEY, "1", ex=interval_s, nx=True))

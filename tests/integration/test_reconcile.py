@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.core.settings import load_settings
-from gateway.reconcile.schedule import DUE_KEY, due
+from gateway.reconcile.schedule import DUE_KEY, SEEN_KEY, due
 from providers.volue.schemas import Coordinate, LocationType, PutLocationRequest
 from providers.zaehlerfreunde.schemas import NewSpace, UpdateSpace
 from tests.conftest import ADMIN_KEY
@@ -160,15 +160,18 @@ async def test_scheduled_run_marks_drift_on_records_and_metrics(database_url: st
 
 
 async def test_one_worker_takes_each_scheduled_interval(redis_url: str) -> None:
-    """Of workers asking at once, one runs the interval's reconciliation; none when it is 0."""
+    """The first interval starts when the schedule is first seen; after it, of workers asking at
+    once, one runs the reconciliation; none when the interval is 0."""
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
-        await client.delete(DUE_KEY)
+        await client.delete(DUE_KEY, SEEN_KEY)
+        assert not any(await asyncio.gather(*(due(client, 60) for _ in range(3))))
+        assert 0 < await client.ttl(DUE_KEY) <= 60
+        await client.delete(DUE_KEY)  # the interval has passed
         answers = await asyncio.gather(*(due(client, 60) for _ in range(5)))
         assert sorted(answers) == [False, False, False, False, True]
-        assert 0 < await client.ttl(DUE_KEY) <= 60
         await client.delete(DUE_KEY)
         assert not await due(client, 0)
     finally:
-        await client.delete(DUE_KEY)
+        await client.delete(DUE_KEY, SEEN_KEY)
         await client.aclose()
