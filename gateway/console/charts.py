@@ -29,7 +29,7 @@ def nice_ceiling(value: float) -> float:
     """The smallest of 1, 2, 2.5 or 5 times a power of ten at or above ``value`` (1 for 0)."""
     if value <= 0 or not math.isfinite(value):
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = float(10.0 ** math.floor(math.log10(value)))
     for step in (1.0, 2.0, 2.5, 5.0, 10.0):
         if value <= step * power * (1 + 1e-9):
             return step * power
@@ -63,7 +63,8 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, un
         parts.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">'
                      f"{escape(_number(value))}</text>")
     if unit:
-        parts.append(f'<text x="{_LEFT - 6}" y="{_TOP - 10}" text-anchor="end" class="axis">{escape(unit)}</text>')
+        parts.append(f'<text x="{_LEFT - 6}" y="{_TOP - 10}" text-anchor="end" class="axis">'
+                     f"{escape(unit)}</text>")
     slot = plot_w / max(count, 1)
     bar_w = max(1.0, slot * 0.8 / max(len(series), 1))
     for index, label in enumerate(labels):

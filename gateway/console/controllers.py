@@ -20,14 +20,13 @@ from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.response import Redirect, Template
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from msgspec import Meta
 
 from gateway.console import views
-from gateway.console.charts import Series, bar_chart
 from gateway.console.auth import (
     COOKIE_PATH,
     SESSION_COOKIE,
@@ -44,6 +43,7 @@ from gateway.console.auth import (
     session_of,
     sign_in_cookie,
 )
+from gateway.console.charts import Series, bar_chart
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
 from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType
@@ -205,7 +205,8 @@ class ConsoleController(Controller):
     async def overview(self, request: Request[Any, Any, Any]) -> Template:
         async with request.app.state.sessions() as session:
             data = await views.overview(session, request.app.state.settings, utcnow())
-        chart = bar_chart(data.hours, [Series("ingested", data.ingested), Series("delivered", data.delivered)],
+        series = [Series("ingested", data.ingested), Series("delivered", data.delivered)]
+        chart = bar_chart(data.hours, series,
                           title="Readings ingested and delivered per hour (UTC), last 24 hours",
                           unit="readings", label_every=3)
         return _page(request, "overview.html", "overview", data=data, chart=chart)
@@ -247,7 +248,8 @@ class ConsoleController(Controller):
         wanted = BulkRetryRequest(provider=data.provider)
         result = await _action(request, lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error))
         more = " (more remain: retry the group again)" if result.more else ""
-        return _back("/console/failures", f"{result.retried} dead task(s) of {data.provider} queued again{more}")
+        return _back("/console/failures",
+                     f"{result.retried} dead task(s) of {data.provider} queued again{more}")
 
     @get("/failures", summary="Dead and blocked tasks grouped by provider and error")
     async def failures(self, request: Request[Any, Any, Any]) -> Template:
@@ -277,7 +279,8 @@ class ConsoleController(Controller):
     async def onboarding(self, request: Request[Any, Any, Any]) -> Template:
         return _page(request, "onboarding.html", "onboarding", plan=None)
 
-    @post("/onboarding/plan", status_code=200, summary="Dry run: every problem by line and column, or the plan")
+    @post("/onboarding/plan", status_code=200,
+          summary="Dry run: every problem by line and column, or the plan")
     async def plan(self, request: Request[Any, Any, Any],
                    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
         check_csrf(request, data.csrf)
@@ -321,7 +324,8 @@ def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> R
         response: Response[Any] = Redirect(path=target, status_code=303)
     else:
         response = problem_response(401, "Console session required",
-                                    "sign in to the console first; the session cookie is missing or has ended",
+                                    "sign in to the console first; the session cookie is missing or "
+                                    "has ended",
                                     slug="unauthorized", field=SESSION_COOKIE, instance=request.url.path)
     if request.cookies.get(SESSION_COOKIE):
         response.cookies.append(session_cookie(request.app.state.settings, "", max_age=0))

@@ -5,6 +5,7 @@ Each function returns plain dataclasses for a template; nothing here writes.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,12 +87,12 @@ def p95(values: Sequence[float]) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _hour_bucket(session: AsyncSession, column: Any) -> Any:
+def _hour_bucket(dialect: str, column: Any) -> Any:
     """An expression naming the UTC hour of a timestamp column, as ``YYYY-MM-DDTHH``."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.to_char(func.date_trunc("hour", column), 'YYYY-MM-DD"T"HH24')
     return func.strftime("%Y-%m-%dT%H", column)
 
@@ -140,16 +142,18 @@ async def overview(session: AsyncSession, settings: Settings, now: datetime) -> 
                     events=events)
 
 
-async def readings_per_hour(session: AsyncSession, now: datetime) -> tuple[list[str], list[float], list[float]]:
+async def readings_per_hour(session: AsyncSession,
+                            now: datetime) -> tuple[list[str], list[float], list[float]]:
     """Readings received and delivered in each of the last :data:`CHART_HOURS` hours (UTC)."""
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     keys = [(start + timedelta(hours=i)).strftime("%Y-%m-%dT%H") for i in range(CHART_HOURS)]
-    received_hour = _hour_bucket(session, ReadingRow.received_at)
+    dialect = (await session.connection()).dialect.name
+    received_hour = _hour_bucket(dialect, ReadingRow.received_at)
     received = dict((await session.execute(
         select(received_hour, func.count()).where(col(ReadingRow.received_at) >= start)
         .group_by(received_hour))).all())
     delivered_at = func.coalesce(ReadingRow.delivered_at, ReadingBatchRow.delivered_at)
-    delivered_hour = _hour_bucket(session, delivered_at)
+    delivered_hour = _hour_bucket(dialect, delivered_at)
     delivered = dict((await session.execute(
         select(delivered_hour, func.count())
         .select_from(ReadingRow)
@@ -213,7 +217,8 @@ async def customer_tree(session: AsyncSession, customer_id: str) -> CustomerTree
     if customer is None or customer.deleted_at is not None:
         raise NotFoundError(f"customer {customer_id} not found")
     sites = list(await session.exec(select(SiteRow).where(
-        col(SiteRow.customer_id) == customer_id, col(SiteRow.deleted_at).is_(None)).order_by(col(SiteRow.name))))
+        col(SiteRow.customer_id) == customer_id, col(SiteRow.deleted_at).is_(None))
+        .order_by(col(SiteRow.name))))
     devices = list(await session.exec(select(DeviceRow).where(
         col(DeviceRow.customer_id) == customer_id, col(DeviceRow.deleted_at).is_(None))
         .order_by(col(DeviceRow.name))))
@@ -273,8 +278,8 @@ async def failure_groups(session: AsyncSession, limit: int = 10_000) -> list[Fai
     parents = {t.id: t for t in dead}
     missing = {t.blocked_by for t in blocked if t.blocked_by and t.blocked_by not in parents}
     if missing:
-        for parent in await session.exec(select(OutboxTaskRow).where(col(OutboxTaskRow.id).in_(missing))):
-            parents[parent.id] = parent
+        for found in await session.exec(select(OutboxTaskRow).where(col(OutboxTaskRow.id).in_(missing))):
+            parents[found.id] = found
     groups: dict[tuple[str, str, str], FailureGroup] = {}
     for task in dead:
         key = (task.provider, task.status, task.last_error or "(no error recorded)")
@@ -331,7 +336,7 @@ async def meter_page(session: AsyncSession, device_id: str) -> MeterPage:
     links = (await records.links_for(session, [device.id])).get(device.id, [])
     r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
     rows = (await session.execute(
-        select(col(r.obis_code), col(r.ts), col(r.value), col(r.received_at),
+        sa_select(col(r.obis_code), col(r.ts), col(r.value), col(r.received_at),
                func.coalesce(r.delivered_at, b.delivered_at).label("delivered_at"), col(r.batch_id),
                col(t.status), col(t.last_error))
         .outerjoin(b, col(b.id) == r.batch_id)
@@ -351,7 +356,8 @@ async def meter_page(session: AsyncSession, device_id: str) -> MeterPage:
                      delivery_counts=dict(counts), charts=consumption(readings))
 
 
-def consumption(readings: Sequence[ReadingView], max_codes: int = 3) -> list[tuple[str, list[str], list[float]]]:
+def consumption(readings: Sequence[ReadingView],
+                max_codes: int = 3) -> list[tuple[str, list[str], list[float]]]:
     """Per OBIS code (the most read first), what the register counted between consecutive readings."""
     by_code: dict[str, list[ReadingView]] = defaultdict(list)
     for reading in readings:
@@ -362,7 +368,7 @@ def consumption(readings: Sequence[ReadingView], max_codes: int = 3) -> list[tup
         if len(ordered) < 2:
             continue
         labels = [v.at.strftime("%m-%d %H:%M") for v in ordered[1:]]
-        deltas = [later.value - earlier.value for earlier, later in zip(ordered, ordered[1:], strict=False)]
+        deltas = [later.value - earlier.value for earlier, later in itertools.pairwise(ordered)]
         charts.append((code, labels, deltas))
     return charts
 

@@ -136,7 +136,7 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.screenshot(path=shots / "05-failures.png", full_page=True)
     page.click(f"tr[data-task='{user_task[-1]['id']}'] >> button:has-text('Retry')")
     assert "queued again" in page.inner_text(".notice")
-    wait_for(lambda: api.get("/v1/sync/tasks", params={"entityId": customer_id, "status": "dead"}).json() == [],
+    wait_for(lambda: not api.get("/v1/sync/tasks", params={"entityId": customer_id, "status": "dead"}).json(),
              "the retried task done")
     page.goto(f"{base}/console/failures")
     assert page.is_visible("#no-failures")
@@ -162,7 +162,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
         "document.querySelector('#progress-summary').innerText.includes('All 2 customer(s) synced')",
         timeout=30_000)
     page.screenshot(path=shots / "08-onboarding-progress.png", full_page=True)
-    assert api.get("/v1/customers", params={"externalRef": "csv-2"}).json()["items"][0]["email"] == "per@example.com"
+    onboarded = api.get("/v1/customers", params={"externalRef": "csv-2"}).json()["items"]
+    assert onboarded[0]["email"] == "per@example.com"
 
     # refusals: a bad CSRF token with the cookie, and requests without it
     forged = page.request.post(f"{base}/console/resync", form={
