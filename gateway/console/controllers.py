@@ -49,7 +49,6 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType
 from gateway.core.errors import GatewayError, InvalidError
 from gateway.core.settings import Settings
-from gateway.core.wire import Email
 from gateway.customers.controllers.sync import (
     BulkRetryRequest,
     ResyncRequest,
@@ -98,7 +97,8 @@ class RetryGroupForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class InviteForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     csrf: Token = ""
-    email: Email | None = None
+    email: Annotated[str, Meta(max_length=320)] = ""
+    """Empty: the customer's email."""
     send_email: bool = msgspec.field(default=False, name="sendEmail")
 
 
@@ -261,7 +261,11 @@ class ConsoleController(Controller):
     async def invite(self, request: Request[Any, Any, Any], site_id: str,
                      data: Annotated[InviteForm, Form]) -> Redirect:
         check_csrf(request, data.csrf)
-        wanted = InviteCreate(email=data.email or None, send_email=data.send_email)
+        try:
+            wanted = msgspec.convert({"email": data.email.strip() or None, "sendEmail": data.send_email},
+                                     InviteCreate)
+        except msgspec.ValidationError:
+            raise InvalidError(f"{data.email!r} is not an email address", field="email") from None
         status, view = await _action(request, lambda s, p: invite(s, p, site_id, wanted))
         said = "invite queued" if status == 202 else f"already invited ({view.status})"
         return _back(f"/console/customers/{view.customer_id}", f"{said}: {view.email}")

@@ -274,3 +274,22 @@ async def test_overview_and_meter_count_the_readings(client: AsyncTestClient) ->
     assert table.count('<span class="badge pending">pending</span></td>') == 3
     assert "Consumption between readings, 1-1:1.8.0" in meter.text
     assert meter.text.count(": 2</title></rect>") == 2  # two intervals of 2 kWh each
+
+
+async def test_console_invite_defaults_to_the_customers_email_and_checks_the_address(
+        client: AsyncTestClient) -> None:
+    """An invite with no address goes to the customer's email; a malformed address is 400 naming email."""
+    created = await client.post("/v1/customers", json={"externalRef": "con-i", "name": "Kari",
+                                                       "email": "Kari@Example.com", "sites": [SITE]})
+    customer_id = created.json()["id"]
+    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()[0]["id"]
+    await sign_in(client)
+    csrf = await session_csrf(client)
+    invited = await client.post(f"/console/sites/{site_id}/invite", data={"csrf": csrf, "email": ""})
+    assert invited.status_code == 303 and "kari%40example.com" in invited.headers["location"]
+    again = await client.post(f"/console/sites/{site_id}/invite", data={"csrf": csrf, "email": ""})
+    assert "already+invited" in again.headers["location"]
+    bad = await client.post(f"/console/sites/{site_id}/invite", data={"csrf": csrf, "email": "kari-at-home"})
+    assert bad.status_code == 400 and bad.json()["field"] == "email"
+    page = await client.get(f"/console/customers/{customer_id}")
+    assert page.text.count("kari@example.com</td>") == 1
