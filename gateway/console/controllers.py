@@ -69,8 +69,10 @@ NAV = [
 ]
 """The console's navigation: (id, label, path); a new page adds one entry here."""
 
-MAX_UPLOAD_BYTES = 2_000_000
-"""The largest onboarding file the console takes."""
+MAX_UPLOAD_BYTES = 1_000_000
+"""The largest onboarding file the console takes (``gateway onboard`` takes any size)."""
+UPLOAD_BODY_BYTES = 4 * MAX_UPLOAD_BYTES
+"""The body limit of the routes carrying a file (a form percent-encodes it, up to three times longer)."""
 PROGRESS_SHOWN = 200
 """Customers of an onboarded file whose progress one page follows."""
 
@@ -153,7 +155,8 @@ class SignInController(Controller):
     include_in_schema = False
 
     @get("/sign-in", summary="The console's sign-in form")
-    async def sign_in_page(self, request: Request[Any, Any, Any], next: str = "") -> Template:
+    async def sign_in_page(self, request: Request[Any, Any, Any],
+                           next: Annotated[str, Parameter(max_length=500)] = "") -> Template:
         token = secrets.token_urlsafe(32)
         response = Template(template_name="sign_in.html", context={
             "csrf": token, "next": _safe_next(next), "error": "", "nav": [], "active": ""})
@@ -283,7 +286,7 @@ class ConsoleController(Controller):
     async def onboarding(self, request: Request[Any, Any, Any]) -> Template:
         return _page(request, "onboarding.html", "onboarding", plan=None)
 
-    @post("/onboarding/plan", status_code=200,
+    @post("/onboarding/plan", status_code=200, request_max_body_size=UPLOAD_BODY_BYTES,
           summary="Dry run: every problem by line and column, or the plan")
     async def plan(self, request: Request[Any, Any, Any],
                    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
@@ -297,7 +300,8 @@ class ConsoleController(Controller):
             plan = await plan_file(session, raw)
         return _page(request, "onboarding.html", "onboarding", plan=plan, filename=data.file.filename)
 
-    @post("/onboarding/run", status_code=303, summary="Onboard the customers of a planned file")
+    @post("/onboarding/run", status_code=303, request_max_body_size=UPLOAD_BODY_BYTES,
+          summary="Onboard the customers of a planned file")
     async def run(self, request: Request[Any, Any, Any], data: Annotated[RunForm, Form]) -> Response[Any]:
         check_csrf(request, data.csrf)
         raw = data.csv.encode()

@@ -293,3 +293,19 @@ async def test_console_invite_defaults_to_the_customers_email_and_checks_the_add
     assert bad.status_code == 400 and bad.json()["field"] == "email"
     page = await client.get(f"/console/customers/{customer_id}")
     assert page.text.count("kari@example.com</td>") == 1
+
+
+async def test_the_cookie_is_secure_when_configured(database_url: str) -> None:
+    """With GATEWAY_CONSOLE_COOKIE_SECURE the session cookie carries Secure."""
+    from gateway.app import create_app
+    from gateway.core.settings import load_settings
+
+    settings = load_settings({"GATEWAY_CONSOLE_COOKIE_SECURE": "true"}, database_url=database_url,
+                             admin_api_key=ADMIN_KEY)
+    app = create_app(settings, embedded_worker=False)
+    async with AsyncTestClient(app, base_url="https://gateway.local") as client:
+        client.follow_redirects = False
+        signed_in = await sign_in(client)
+        cookie = next(c for c in signed_in.headers.get_list("set-cookie")
+                      if c.startswith(SESSION_COOKIE + "="))
+        assert "Secure" in cookie
