@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prometheus_client import REGISTRY
 from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
@@ -23,7 +22,7 @@ from gateway.core.domain import Provider, TaskStatus
 from gateway.core.errors import NotFoundError
 from gateway.core.settings import Settings
 from gateway.customers import records
-from gateway.observability.metrics import token_routes
+from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
 from gateway.readings.controllers import delivery_of

@@ -81,10 +81,14 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     readings = [{"deviceId": meter_id, "obisCode": "1-1:1.8.0", "timestamp": 1_767_225_600 + 3600 * i,
                  "value": 1000.0 + 1.5 * i * i} for i in range(6)]
     assert api.post("/v1/readings", json={"readings": readings}).status_code == 202
+    wait_for(lambda: all(r["delivery"]["status"] == "delivered" for r in api.get(
+        f"/v1/devices/{meter_id}/readings").json()["items"]), "the readings delivered")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
 
     # signing in: a page without the cookie leads to the form, a wrong key is refused
     page.goto(f"{base}/console/customers")
@@ -101,6 +105,7 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.goto(f"{base}/console")
     health = page.inner_text("#provider-health")
     assert "volue" in health and "zaehlerfreunde" in health and "fetched" in health
+    assert health.count("closed") == 2  # the embedded worker's circuits
     assert page.locator("svg.chart rect").count() > 2
     page.screenshot(path=shots / "02-overview.png", full_page=True)
 
@@ -123,6 +128,7 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     # a meter: its readings with delivery status and the consumption chart
     page.click(f"a[href='/console/devices/{meter_id}']")
     assert page.locator("#readings tbody tr").count() == 6
+    assert page.inner_text("#delivery-counts").split() == ["delivered", "6"]
     assert page.locator("svg.chart rect[fill]").count() >= 5
     page.screenshot(path=shots / "04-meter.png", full_page=True)
 
@@ -184,5 +190,7 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.goto(f"{base}/console")
     assert "/console/sign-in" in page.url
     page.screenshot(path=shots / "09-signed-out.png", full_page=True)
+    assert any(url.endswith("/console/static/console.css") for url in requested)
+    assert [url for url in requested if not url.startswith(base + "/")] == []  # every asset is the gateway's
     context.close()
     api.close()

@@ -267,7 +267,7 @@ async def test_overview_and_meter_count_the_readings(client: AsyncTestClient) ->
     overview = await client.get("/console")
     hour = datetime.now(UTC).strftime("%H")
     assert f"ingested {hour}:00: 3 readings</title>" in overview.text
-    assert "volue" in overview.text and "not in this process" in overview.text
+    assert "volue" in overview.text and "zaehlerfreunde" in overview.text
     meter = await client.get(f"/console/devices/{meter_id}")
     assert meter.status_code == 200
     table = meter.text.split('id="readings"')[1]
