@@ -77,6 +77,8 @@ PROGRESS_SHOWN = 200
 """Customers of an onboarded file whose progress one page follows."""
 
 Token = Annotated[str, Meta(max_length=200)]
+RecordId = Annotated[str, Meta(pattern="^[0-9a-f-]{36}$")]
+"""A record id (a UUID) from a form, before it goes into a path."""
 
 
 class CsrfForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -94,7 +96,7 @@ class SignInForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class RetryGroupForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     csrf: Token = ""
     provider: Annotated[str, Meta(pattern="^(" + "|".join(QUEUES) + ")$")]
-    error: Annotated[str, Meta(max_length=10_000)]
+    error: Annotated[str, Meta(max_length=100_000)]
 
 
 class InviteForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -108,7 +110,7 @@ class ResyncForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     csrf: Token = ""
     entity_type: EntityType = msgspec.field(name="entityType")
     entity_id: Annotated[str, Meta(min_length=1, max_length=36)] = msgspec.field(name="entityId")
-    back: Annotated[str, Meta(max_length=36)] = ""
+    back: RecordId | None = None
     """The customer whose page to return to."""
 
 
@@ -237,11 +239,11 @@ class ConsoleController(Controller):
 
     @post("/tasks/{task_id:str}/retry", status_code=303, summary="Send a dead task again")
     async def retry(self, request: Request[Any, Any, Any], task_id: str,
-                    data: Annotated[CsrfForm, Form]) -> Redirect:
+                    data: Annotated[CsrfForm, Form],
+                    back: Annotated[str | None, Parameter(pattern="^[0-9a-f-]{36}$")] = None) -> Redirect:
         check_csrf(request, data.csrf)
         task = await _action(request, lambda s, p: retry_task(s, p, task_id))
-        back = request.query_params.get("back", "")
-        target = f"/console/customers/{back}" if back and len(back) <= 36 else "/console/failures"
+        target = f"/console/customers/{back}" if back else "/console/failures"
         return _back(target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
 
     @post("/failures/retry", status_code=303, summary="Send every dead task of a group again")

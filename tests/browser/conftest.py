@@ -18,6 +18,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.core.settings import load_settings
+from gateway.store.migrate import upgrade
 from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import create_app as volue_app
 from providers.zaehlerfreunde.emulator.app import create_app as zf_app
@@ -63,8 +64,6 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Both emulators and the gateway (SQLite, embedded worker), each served on a loopback port."""
-    from gateway.store.migrate import upgrade
-
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     off_loop(lambda: upgrade(database_url))
     volue, zf = volue_app(), zf_app()

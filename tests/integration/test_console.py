@@ -309,3 +309,18 @@ async def test_the_cookie_is_secure_when_configured(database_url: str) -> None:
         cookie = next(c for c in signed_in.headers.get_list("set-cookie")
                       if c.startswith(SESSION_COOKIE + "="))
         assert "Secure" in cookie
+
+
+async def test_console_forms_refuse_a_malformed_return_address(client: AsyncTestClient) -> None:
+    """A form's return record that is not a record id is 400 naming the field, and nothing is queued."""
+    created = await client.post("/v1/customers", json={"externalRef": "con-b", "name": "Kari",
+                                                       "email": "kari@example.com"})
+    customer_id = created.json()["id"]
+    await sign_in(client)
+    csrf = await session_csrf(client)
+    resync = await client.post("/console/resync", data={"csrf": csrf, "entityType": "customer",
+                                                        "entityId": customer_id, "back": "//evil.example"})
+    assert resync.status_code == 400 and resync.json()["field"] == "back", resync.text
+    retry = await client.post("/console/tasks/x/retry?back=..%2F..%2Fschema", data={"csrf": csrf})
+    assert retry.status_code == 400 and retry.json()["field"] == "back"
+    assert len((await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()) == 1
