@@ -32,6 +32,8 @@ from gateway.store.tables import ApiKeyRow
 
 SESSION_COOKIE = "gw_console"
 SIGN_IN_COOKIE = "gw_console_sign_in"
+NOTICE_COOKIE = "gw_console_notice"
+"""What an action did, for the page it redirects to (set by the gateway, so no link can forge it)."""
 COOKIE_PATH = "/console"
 SIGN_IN_PATH = "/console/sign-in"
 
@@ -118,6 +120,12 @@ def may_use_console(principal: Principal) -> bool:
 def session_cookie(settings: Settings, value: str, *, max_age: int | None = None) -> Cookie:
     """The session cookie (an empty value with ``max_age=0`` clears it)."""
     return Cookie(key=SESSION_COOKIE, value=value, path=COOKIE_PATH, httponly=True, samesite="strict",
+                  secure=settings.console.cookie_secure, max_age=max_age)
+
+
+def notice_cookie(settings: Settings, value: str, *, max_age: int = 60) -> Cookie:
+    """The notice an action leaves for the next page (an empty value with ``max_age=0`` clears it)."""
+    return Cookie(key=NOTICE_COOKIE, value=value, path=COOKIE_PATH, httponly=True, samesite="strict",
                   secure=settings.console.cookie_secure, max_age=max_age)
 
 

@@ -13,7 +13,7 @@ import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
@@ -29,6 +29,7 @@ from msgspec import Meta
 from gateway.console import views
 from gateway.console.auth import (
     COOKIE_PATH,
+    NOTICE_COOKIE,
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     SIGN_IN_PATH,
@@ -37,6 +38,7 @@ from gateway.console.auth import (
     SignInRequired,
     check_csrf,
     may_use_console,
+    notice_cookie,
     open_session,
     require_session,
     session_cookie,
@@ -128,14 +130,22 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _page(request: Request[Any, Any, Any], name: str, active: str, **context: Any) -> Template:
+    """A console page; shows (and clears) the notice an action left for it."""
     session = session_of(request)
-    return Template(template_name=name, context={
+    notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:500]
+    page = Template(template_name=name, context={
         "nav": NAV, "active": active, "session": session, "csrf": session.csrf,
-        "notice": request.query_params.get("notice", "")[:500], "now": utcnow(), **context})
+        "notice": notice, "now": utcnow(), **context})
+    if notice:
+        page.cookies.append(notice_cookie(request.app.state.settings, "", max_age=0))
+    return page
 
 
-def _back(path: str, notice: str) -> Redirect:
-    return Redirect(path=f"{path}?{urlencode({'notice': notice})}", status_code=303)
+def _back(request: Request[Any, Any, Any], path: str, notice: str) -> Redirect:
+    """Back to a page after an action, with a notice of what it did for that page to show."""
+    response = Redirect(path=path, status_code=303)
+    response.cookies.append(notice_cookie(request.app.state.settings, quote(notice[:500])))
+    return response
 
 
 def _safe_next(value: str) -> str:
@@ -235,7 +245,9 @@ class ConsoleController(Controller):
         request_data = ResyncRequest(entity_type=data.entity_type, entity_id=data.entity_id)
         tasks = await _action(request, lambda s, p: resync_entity(s, p, request_data))
         target = f"/console/customers/{data.back}" if data.back else "/console/customers"
-        return _back(target, f"{data.entity_type.value} queued again: {len(tasks)} task(s)")
+        said = (f"{data.entity_type.value} queued again: {len(tasks)} task(s)" if tasks else
+                f"{data.entity_type.value}: nothing new queued, its upstream work is still pending")
+        return _back(request, target, said)
 
     @post("/tasks/{task_id:str}/retry", status_code=303, summary="Send a dead task again")
     async def retry(self, request: Request[Any, Any, Any], task_id: str,
@@ -244,7 +256,7 @@ class ConsoleController(Controller):
         check_csrf(request, data.csrf)
         task = await _action(request, lambda s, p: retry_task(s, p, task_id))
         target = f"/console/customers/{back}" if back else "/console/failures"
-        return _back(target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
+        return _back(request, target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
 
     @post("/failures/retry", status_code=303, summary="Send every dead task of a group again")
     async def retry_group(self, request: Request[Any, Any, Any],
@@ -253,7 +265,7 @@ class ConsoleController(Controller):
         wanted = BulkRetryRequest(provider=data.provider)
         result = await _action(request, lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error))
         more = " (more remain: retry the group again)" if result.more else ""
-        return _back("/console/failures",
+        return _back(request, "/console/failures",
                      f"{result.retried} dead task(s) of {data.provider} queued again{more}")
 
     @get("/failures", summary="Dead and blocked tasks grouped by provider and error")
@@ -273,7 +285,7 @@ class ConsoleController(Controller):
             raise InvalidError(f"{data.email!r} is not an email address", field="email") from None
         status, view = await _action(request, lambda s, p: invite(s, p, site_id, wanted))
         said = "invite queued" if status == 202 else f"already invited ({view.status})"
-        return _back(f"/console/customers/{view.customer_id}", f"{said}: {view.email}")
+        return _back(request, f"/console/customers/{view.customer_id}", f"{said}: {view.email}")
 
     @get("/devices/{device_id:str}", summary="A meter: its readings, their delivery and consumption")
     async def meter(self, request: Request[Any, Any, Any], device_id: str) -> Template:
@@ -313,9 +325,9 @@ class ConsoleController(Controller):
             return _page(request, "onboarding.html", "onboarding", plan=plan, filename="")
         outcome = await _action(request, lambda s, p: run_file(s, p, plan))
         refs = [c.body.external_ref for c in plan.customers][:PROGRESS_SHOWN]
-        query = urlencode([("ref", ref) for ref in refs] + [
-            ("notice", f"{outcome.created} customer(s) onboarded, {outcome.failed} refused")])
-        return Redirect(path=f"/console/onboarding/progress?{query}", status_code=303)
+        query = urlencode([("ref", ref) for ref in refs])
+        return _back(request, f"/console/onboarding/progress?{query}",
+                     f"{outcome.created} customer(s) onboarded, {outcome.failed} refused")
 
     @get("/onboarding/progress", summary="How far the onboarded customers have synced")
     async def progress(self, request: Request[Any, Any, Any]) -> Template:
