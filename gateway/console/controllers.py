@@ -325,9 +325,11 @@ class ConsoleController(Controller):
             return _page(request, "onboarding.html", "onboarding", plan=plan, filename="")
         outcome = await _action(request, lambda s, p: run_file(s, p, plan))
         refs = [c.body.external_ref for c in plan.customers][:PROGRESS_SHOWN]
-        query = urlencode([("ref", ref) for ref in refs])
-        return _back(request, f"/console/onboarding/progress?{query}",
-                     f"{outcome.created} customer(s) onboarded, {outcome.failed} refused")
+        progress = f"/console/onboarding/progress?{urlencode([('ref', ref) for ref in refs])}"
+        if outcome.problems:
+            # refused while running (a record taken since the dry run): name each by line and column
+            return _page(request, "onboarding.html", "onboarding", plan=None, run=outcome, progress=progress)
+        return _back(request, progress, f"{outcome.created} customer(s) onboarded")
 
     @get("/onboarding/progress", summary="How far the onboarded customers have synced")
     async def progress(self, request: Request[Any, Any, Any]) -> Template:

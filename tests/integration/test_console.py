@@ -345,3 +345,19 @@ async def test_a_link_cannot_put_words_on_a_console_page(client: AsyncTestClient
     await sign_in(client)
     page = await client.get("/console/customers", params={"notice": "Your key expired: go to evil.example"})
     assert page.status_code == 200 and "evil.example" not in page.text
+
+
+async def test_a_run_names_rows_refused_since_the_dry_run(client: AsyncTestClient) -> None:
+    """A record taken between dry run and run is refused by line and column; the rest is created."""
+    await sign_in(client)
+    csrf = await session_csrf(client)
+    good = CSV.format(email="alan@example.com")
+    taken = {**SITE, "externalRef": "con-s-9", "devices": []}
+    other = {"externalRef": "con-x", "name": "X", "email": "x@example.com", "sites": [taken]}
+    assert (await client.post("/v1/customers", json=other)).status_code == 201
+    run = await client.post("/console/onboarding/run", data={"csrf": csrf, "csv": good})
+    assert run.status_code == 200
+    assert re.search(r"line 2</td><td>column <code>site_ref</code></td><td>[^<]*con-s-9", run.text), run.text
+    assert "1 customer(s) onboarded" in run.text and "1 refused" in run.text
+    assert (await client.get("/v1/customers", params={"externalRef": "con-2"})).json()["items"]
+    assert not (await client.get("/v1/customers", params={"externalRef": "con-1"})).json()["items"]
