@@ -12,6 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.bootstrap import build_adapters
+from gateway.console.auth import SessionSigner
+from gateway.console.controllers import console_router, template_config
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings, secret_values
 from gateway.customers.controllers.customers import CustomerController
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             volue_webhook,
             metrics_endpoint,
             docs_assets_router(),
+            console_router(),
             Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
                    security=[{"apiKey": []}]),
         ],
@@ -128,7 +131,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         before_request=refuse_nul_parameters,
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
-                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),
+                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
+                     "console_signer": SessionSigner(settings.console.session_secret.value)}),
+        template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -283,6 +283,18 @@ class SecretsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("secre
     """Unset with an embedded SQLite database: ``gateway.secrets-key`` beside the database file."""
 
 
+class ConsoleSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("console_")):
+    """The ops console at ``/console``: its session cookie."""
+
+    session_secret: Secret = _secret()
+    """Signs the console's session cookies; unset: a random secret per process (sessions end
+    with the process and are not shared between API replicas)."""
+    cookie_secure: bool = False
+    """Send the session cookie only over HTTPS (set it behind TLS)."""
+    session_ttl_s: Annotated[float, msgspec.Meta(ge=60)] = 28_800.0
+    """A console session ends this long after sign-in."""
+
+
 class LoggingSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("log_")):
     level: str = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
@@ -309,6 +321,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     forwarding: ForwardingSettings = _group(ForwardingSettings)
     reconcile: ReconcileSettings = _group(ReconcileSettings)
     secrets: SecretsSettings = _group(SecretsSettings)
+    console: ConsoleSettings = _group(ConsoleSettings)
     logging: LoggingSettings = _group(LoggingSettings)
 
     @property

@@ -23,6 +23,8 @@ class Scope(StrEnum):
     READINGS_WRITE = "readings:write"
     INVITES_WRITE = "invites:write"
     OPS = "ops"
+    CONSOLE = "console"
+    """The ops console at ``/console`` (its pages and their actions); ``ops`` includes it."""
 
 
 class Principal(msgspec.Struct, frozen=True):

@@ -72,6 +72,33 @@ async def _with_tasks(
     return [(invite, task) for invite, task in rows]
 
 
+async def invite(session: AsyncSession, planner: OutboxPlanner, site_id: str,
+                 data: InviteCreate) -> tuple[int, InviteRead]:
+    """Plan an invite to a site's space: 202 and the new invite, or 200 and the earlier one
+    to the same address that has not failed (unless ``force``)."""
+    site = await records.get_site(session, site_id)
+    customer = await records.get_customer(session, site.customer_id)
+    if Provider.ZAEHLERFREUNDE.value not in customer.providers:
+        raise ConflictError(f"customer {customer.id} is not enrolled at Zählerfreunde")
+    email = (data.email or customer.email).lower()
+    if not data.force:
+        earlier = await _with_tasks(session, select(InviteRow).where(
+            col(InviteRow.site_id) == site.id, col(InviteRow.email) == email,
+        ).order_by(col(InviteRow.created_at).desc()))
+        for invite_row, task in earlier:
+            view = invite_read(invite_row, task)
+            if view.status != InviteStatus.FAILED:
+                return 200, view
+    invite_id = new_id()
+    space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)
+    task = planner.enqueue(queue=INVITE_QUEUE, entity_type=INVITE_ENTITY, entity_id=invite_id,
+                           customer_id=customer.id, after=[space_task])
+    row = InviteRow(id=invite_id, site_id=site.id, customer_id=customer.id, email=email,
+                    send_email=data.send_email, task_id=task.id, created_at=planner.now)
+    session.add(row)
+    return 202, invite_read(row, task)
+
+
 class SiteInvitesController(Controller):
     path = "/v1/sites/{site_id:str}/invites"
     tags = ["invites"]
@@ -88,27 +115,7 @@ class SiteInvitesController(Controller):
         data = decode(body, InviteCreate) if body else InviteCreate()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            site = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, site.customer_id)
-            if Provider.ZAEHLERFREUNDE.value not in customer.providers:
-                raise ConflictError(f"customer {customer.id} is not enrolled at Zählerfreunde")
-            email = (data.email or customer.email).lower()
-            if not data.force:
-                earlier = await _with_tasks(session, select(InviteRow).where(
-                    col(InviteRow.site_id) == site.id, col(InviteRow.email) == email,
-                ).order_by(col(InviteRow.created_at).desc()))
-                for invite, task in earlier:
-                    view = invite_read(invite, task)
-                    if view.status != InviteStatus.FAILED:
-                        return 200, view
-            invite_id = new_id()
-            space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)
-            task = planner.enqueue(queue=INVITE_QUEUE, entity_type=INVITE_ENTITY, entity_id=invite_id,
-                                   customer_id=customer.id, after=[space_task])
-            row = InviteRow(id=invite_id, site_id=site.id, customer_id=customer.id, email=email,
-                            send_email=data.send_email, task_id=task.id, created_at=planner.now)
-            session.add(row)
-            return 202, invite_read(row, task)
+            return await invite(session, planner, site_id, data)
 
         return await write(request, body, work)
 

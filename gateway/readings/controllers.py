@@ -136,8 +136,9 @@ def _bound(value: str | None, name: str) -> int | None:
     return seconds
 
 
-def _delivery(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
+def delivery_of(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
               last_error: str | None) -> ReadingDelivery:
+    """A reading's delivery status from its own and its batch's delivery time and its batch's task."""
     if delivered_at is not None:
         return ReadingDelivery(status=ReadingDeliveryStatus.DELIVERED, delivered_at=as_utc(delivered_at),
                                last_error=None)
@@ -195,7 +196,7 @@ class DeviceReadingsController(Controller):
         items = [
             ReadingRead(obis_code=row.obis_code, timestamp=datetime.fromtimestamp(row.ts, UTC),
                         value=row.value, received_at=as_utc(row.received_at),
-                        delivery=_delivery(row.delivered_at, row.batch_id, row.status, row.last_error))
+                        delivery=delivery_of(row.delivered_at, row.batch_id, row.status, row.last_error))
             for row in rows
         ]
         next_cursor = encode_cursor(rows[-1].ts, rows[-1].obis_code) if more else None

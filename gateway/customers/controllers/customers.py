@@ -88,7 +88,7 @@ class CustomerController(Controller):
             raise InvalidError("customers must hold 1 to 1,000 items", field="customers")
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            return 200, await _create_many(session, planner, envelope.customers)
+            return 200, await create_many(session, planner, envelope.customers)
 
         return await write(request, body, work)
 
@@ -161,7 +161,7 @@ class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     customers: list[msgspec.Raw]
 
 
-async def _create_many(
+async def create_many(
     session: AsyncSession, planner: OutboxPlanner, raws: list[msgspec.Raw]
 ) -> s.CustomerBatchResult:
     """Validate every item on its own, check externalRefs in bulk, insert the good ones."""

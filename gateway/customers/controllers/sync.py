@@ -96,6 +96,53 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
     )
 
 
+async def retry_task(session: AsyncSession, planner: OutboxPlanner, task_id: str) -> TaskRead:
+    """Send one dead task again with a fresh attempt budget (404 unknown, 409 not dead)."""
+    task = await session.get(OutboxTaskRow, task_id)
+    if task is None:
+        raise NotFoundError(f"task {task_id} not found")
+    if task.status != TaskStatus.DEAD:
+        raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
+    await planner.retry([task])
+    return task_read(task)
+
+
+async def retry_dead_tasks(session: AsyncSession, planner: OutboxPlanner, data: BulkRetryRequest, *,
+                           error_is: str | None = None) -> BulkRetryResult:
+    """Send the dead tasks matching ``data`` again, oldest first, at most ``data.limit``;
+    ``error_is`` also asks for exactly that last error."""
+    query = select(OutboxTaskRow).where(col(OutboxTaskRow.status) == TaskStatus.DEAD.value)
+    if data.provider:
+        query = query.where(col(OutboxTaskRow.provider) == data.provider)
+    if data.kind:
+        query = query.where(col(OutboxTaskRow.entity_type) == data.kind)
+    if data.error_contains:
+        query = query.where(col(OutboxTaskRow.last_error).contains(data.error_contains, autoescape=True))
+    if error_is is not None:
+        query = query.where(col(OutboxTaskRow.last_error) == error_is)
+    if data.dead_after:
+        query = query.where(col(OutboxTaskRow.updated_at) >= data.dead_after)
+    if data.dead_before:
+        query = query.where(col(OutboxTaskRow.updated_at) < data.dead_before)
+    query = query.order_by(col(OutboxTaskRow.created_at), col(OutboxTaskRow.id))
+    tasks = list(await session.exec(query.limit(data.limit + 1)))
+    await planner.retry(tasks[:data.limit])
+    return BulkRetryResult(retried=min(len(tasks), data.limit), more=len(tasks) > data.limit)
+
+
+async def resync_entity(session: AsyncSession, planner: OutboxPlanner, data: ResyncRequest) -> list[TaskRead]:
+    """Queue an entity's upserts again at its providers (with its subtree when cascading)."""
+    table: type[Any] = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
+                        EntityType.DEVICE: DeviceRow}[data.entity_type]
+    row = await session.get(table, data.entity_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found")
+    customer = row if isinstance(row, CustomerRow) else await records.get_customer(session, row.customer_id)
+    cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
+    await records.plan_resync(session, planner, customer, row, cascade=cascade)
+    return [task_read(task) for task in planner.created]
+
+
 class SyncController(Controller):
     path = "/v1/sync"
     tags = ["sync"]
@@ -127,13 +174,7 @@ class SyncController(Controller):
           summary="Send a dead task again, with a fresh attempt budget")
     async def retry(self, request: Request[Any, Any, Any], task_id: str) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            task = await session.get(OutboxTaskRow, task_id)
-            if task is None:
-                raise NotFoundError(f"task {task_id} not found")
-            if task.status != TaskStatus.DEAD:
-                raise ConflictError(f"only dead tasks can be retried; this one is {task.status}")
-            await planner.retry([task])
-            return 200, task_read(task)
+            return 200, await retry_task(session, planner, task_id)
 
         return await write(request, b"", work)
 
@@ -144,23 +185,7 @@ class SyncController(Controller):
         data = decode(body or b"{}", BulkRetryRequest)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            query = select(OutboxTaskRow).where(col(OutboxTaskRow.status) == TaskStatus.DEAD.value)
-            if data.provider:
-                query = query.where(col(OutboxTaskRow.provider) == data.provider)
-            if data.kind:
-                query = query.where(col(OutboxTaskRow.entity_type) == data.kind)
-            if data.error_contains:
-                query = query.where(col(OutboxTaskRow.last_error).contains(data.error_contains,
-                                                                          autoescape=True))
-            if data.dead_after:
-                query = query.where(col(OutboxTaskRow.updated_at) >= data.dead_after)
-            if data.dead_before:
-                query = query.where(col(OutboxTaskRow.updated_at) < data.dead_before)
-            query = query.order_by(col(OutboxTaskRow.created_at), col(OutboxTaskRow.id))
-            tasks = list(await session.exec(query.limit(data.limit + 1)))
-            await planner.retry(tasks[:data.limit])
-            return 200, BulkRetryResult(retried=min(len(tasks), data.limit),
-                                        more=len(tasks) > data.limit)
+            return 200, await retry_dead_tasks(session, planner, data)
 
         return await write(request, body, work)
 
@@ -170,16 +195,7 @@ class SyncController(Controller):
         data = decode(body, ResyncRequest)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            table: type[Any] = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
-                     EntityType.DEVICE: DeviceRow}[data.entity_type]
-            row = await session.get(table, data.entity_id)
-            if row is None or row.deleted_at is not None:
-                raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found")
-            customer = row if isinstance(row, CustomerRow) else await records.get_customer(
-                session, row.customer_id)
-            cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
-            await records.plan_resync(session, planner, customer, row, cascade=cascade)
-            return 202, [task_read(task) for task in planner.created]
+            return 202, await resync_entity(session, planner, data)
 
         return await write(request, body, work)
 

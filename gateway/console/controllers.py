@@ -1,0 +1,381 @@
+"""The console's pages and form actions under ``/console`` (left out of the OpenAPI document).
+
+Pages are Jinja templates rendered on the server; actions are plain HTML forms that post
+and redirect back (no script). Actions call the same functions as the API's controllers
+(``retry_task``, ``retry_dead_tasks``, ``resync_entity``, ``invite``, ``create_many``) in
+the same unit of work, so a console retry, resync, invite or onboarding does exactly what
+the API would.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from msgspec import Meta
+
+from gateway.console import views
+from gateway.console.auth import (
+    COOKIE_PATH,
+    NOTICE_COOKIE,
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    SIGN_IN_PATH,
+    CsrfRefused,
+    SessionSigner,
+    SignInRequired,
+    check_csrf,
+    may_use_console,
+    notice_cookie,
+    open_session,
+    require_session,
+    session_cookie,
+    session_of,
+    sign_in_cookie,
+)
+from gateway.console.charts import Series, bar_chart
+from gateway.console.onboard import OnboardingPlan, plan_file, run_file
+from gateway.core.clock import utcnow
+from gateway.core.domain import EntityType
+from gateway.core.errors import GatewayError, InvalidError
+from gateway.core.settings import Settings
+from gateway.customers.controllers.sync import (
+    BulkRetryRequest,
+    ResyncRequest,
+    resync_entity,
+    retry_dead_tasks,
+    retry_task,
+)
+from gateway.http.problems import problem_response
+from gateway.invites.controllers import InviteCreate, invite
+from gateway.outbox.queues import QUEUES
+from gateway.outbox.unit_of_work import unit_of_work
+
+NAV = [
+    ("overview", "Overview", "/console"),
+    ("customers", "Customers", "/console/customers"),
+    ("onboarding", "Onboarding", "/console/onboarding"),
+    ("failures", "Failures", "/console/failures"),
+]
+"""The console's navigation: (id, label, path); a new page adds one entry here."""
+
+MAX_UPLOAD_BYTES = 1_000_000
+"""The largest onboarding file the console takes (``gateway onboard`` takes any size)."""
+UPLOAD_BODY_BYTES = 4 * MAX_UPLOAD_BYTES
+"""The body limit of the routes carrying a file (a form percent-encodes it, up to three times longer)."""
+PROGRESS_SHOWN = 200
+"""Customers of an onboarded file whose progress one page follows."""
+
+Token = Annotated[str, Meta(max_length=200)]
+RecordId = Annotated[str, Meta(pattern="^[0-9a-f-]{36}$")]
+"""A record id (a UUID) from a form, before it goes into a path."""
+
+
+class CsrfForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A form carrying only the session's CSRF token."""
+
+    csrf: Token = ""
+
+
+class SignInForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    api_key: Annotated[str, Meta(max_length=500)] = msgspec.field(default="", name="apiKey")
+    csrf: Token = ""
+    next: Annotated[str, Meta(max_length=500)] = ""
+
+
+class RetryGroupForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    provider: Annotated[str, Meta(pattern="^(" + "|".join(QUEUES) + ")$")]
+    error: Annotated[str, Meta(max_length=100_000)]
+
+
+class InviteForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    email: Annotated[str, Meta(max_length=320)] = ""
+    """Empty: the customer's email."""
+    send_email: bool = msgspec.field(default=False, name="sendEmail")
+
+
+class ResyncForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    entity_type: EntityType = msgspec.field(name="entityType")
+    entity_id: Annotated[str, Meta(min_length=1, max_length=36)] = msgspec.field(name="entityId")
+    back: RecordId | None = None
+    """The customer whose page to return to."""
+
+
+class RunForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    csv: Annotated[str, Meta(max_length=MAX_UPLOAD_BYTES)] = ""
+
+
+class UploadForm(msgspec.Struct, kw_only=True):
+    csrf: Token = ""
+    file: UploadFile | None = None
+
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _page(request: Request[Any, Any, Any], name: str, active: str, **context: Any) -> Template:
+    """A console page; shows (and clears) the notice an action left for it."""
+    session = session_of(request)
+    notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:500]
+    page = Template(template_name=name, context={
+        "nav": NAV, "active": active, "session": session, "csrf": session.csrf,
+        "notice": notice, "now": utcnow(), **context})
+    if notice:
+        page.cookies.append(notice_cookie(request.app.state.settings, "", max_age=0))
+    return page
+
+
+def _back(request: Request[Any, Any, Any], path: str, notice: str) -> Redirect:
+    """Back to a page after an action, with a notice of what it did for that page to show."""
+    response = Redirect(path=path, status_code=303)
+    response.cookies.append(notice_cookie(request.app.state.settings, quote(notice[:500])))
+    return response
+
+
+def _safe_next(value: str) -> str:
+    """Where to go after sign-in: only a path inside the console."""
+    if value.startswith("/console") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console"
+
+
+async def _action(request: Request[Any, Any, Any], work: Any) -> Any:
+    """Run ``work(session, planner)`` in one unit of work (committed, then queues woken)."""
+    state = request.app.state
+    async with unit_of_work(state.sessions, state.dispatcher) as uow:
+        return await work(uow.session, uow.planner)
+
+
+class SignInController(Controller):
+    path = "/console"
+    include_in_schema = False
+
+    @get("/sign-in", summary="The console's sign-in form")
+    async def sign_in_page(self, request: Request[Any, Any, Any],
+                           next: Annotated[str, Parameter(max_length=500)] = "") -> Template:
+        token = secrets.token_urlsafe(32)
+        response = Template(template_name="sign_in.html", context={
+            "csrf": token, "next": _safe_next(next), "error": "", "nav": [], "active": ""})
+        response.cookies.append(sign_in_cookie(request.app.state.settings, token))
+        return response
+
+    @post("/sign-in", status_code=303, summary="Open a console session with an API key")
+    async def sign_in(self, request: Request[Any, Any, Any],
+                      data: Annotated[SignInForm, Form]) -> Response[Any]:
+        expected = request.cookies.get(SIGN_IN_COOKIE, "")
+        if not expected or not hmac.compare_digest(expected.encode(), data.csrf.encode()):
+            raise CsrfRefused("the sign-in form's token does not match its cookie; reload the page",
+                              field="csrf")
+        state = request.app.state
+        settings: Settings = state.settings
+        key = data.api_key.strip()
+        principal = await state.api_keys.resolve(state.sessions, key) if key else None
+        if principal is None or not may_use_console(principal):
+            error = ("that API key is unknown or revoked" if principal is None
+                     else "that API key has neither the 'console' nor the 'ops' scope")
+            if not key:
+                error = "enter an API key"
+            page = Template(template_name="sign_in.html", status_code=401 if principal is None else 403,
+                            context={"csrf": data.csrf, "next": _safe_next(data.next), "error": error,
+                                     "nav": [], "active": ""})
+            return page
+        signer: SessionSigner = state.console_signer
+        session = open_session(signer, principal, key, settings.console.session_ttl_s)
+        response: Redirect = Redirect(path=_safe_next(data.next), status_code=303)
+        response.cookies.append(session_cookie(settings, signer.sign(session),
+                                               max_age=int(settings.console.session_ttl_s)))
+        response.cookies.append(sign_in_cookie(settings, "", max_age=0))
+        return response
+
+
+class ConsoleController(Controller):
+    path = "/console"
+    include_in_schema = False
+    guards = [require_session]
+
+    @post("/sign-out", status_code=303, summary="End the console session")
+    async def sign_out(self, request: Request[Any, Any, Any], data: Annotated[CsrfForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        response = Redirect(path=SIGN_IN_PATH, status_code=303)
+        response.cookies.append(session_cookie(request.app.state.settings, "", max_age=0))
+        return response
+
+    @get("/", summary="Overview: provider health, queues, readings per hour, recent events")
+    async def overview(self, request: Request[Any, Any, Any]) -> Template:
+        async with request.app.state.sessions() as session:
+            data = await views.overview(session, request.app.state.settings, utcnow())
+        series = [Series("ingested", data.ingested), Series("delivered", data.delivered)]
+        chart = bar_chart(data.hours, series,
+                          title="Readings ingested and delivered per hour (UTC), last 24 hours",
+                          unit="readings", label_every=3)
+        return _page(request, "overview.html", "overview", data=data, chart=chart)
+
+    @get("/customers", summary="Search customers by name, email or externalRef")
+    async def customers(self, request: Request[Any, Any, Any],
+                        q: Annotated[str, Parameter(max_length=200)] = "") -> Template:
+        async with request.app.state.sessions() as session:
+            found = await views.search_customers(session, q.strip())
+        return _page(request, "customers.html", "customers", q=q, customers=found)
+
+    @get("/customers/{customer_id:str}", summary="A customer's tree with each provider's status")
+    async def customer(self, request: Request[Any, Any, Any], customer_id: str) -> Template:
+        async with request.app.state.sessions() as session:
+            tree = await views.customer_tree(session, customer_id)
+        return _page(request, "customer.html", "customers", tree=tree)
+
+    @post("/resync", status_code=303, summary="Resync a record (customers and sites with their subtree)")
+    async def resync(self, request: Request[Any, Any, Any], data: Annotated[ResyncForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        request_data = ResyncRequest(entity_type=data.entity_type, entity_id=data.entity_id)
+        tasks = await _action(request, lambda s, p: resync_entity(s, p, request_data))
+        target = f"/console/customers/{data.back}" if data.back else "/console/customers"
+        said = (f"{data.entity_type.value} queued again: {len(tasks)} task(s)" if tasks else
+                f"{data.entity_type.value}: nothing new queued, its upstream work is still pending")
+        return _back(request, target, said)
+
+    @post("/tasks/{task_id:str}/retry", status_code=303, summary="Send a dead task again")
+    async def retry(self, request: Request[Any, Any, Any], task_id: str,
+                    data: Annotated[CsrfForm, Form],
+                    back: Annotated[str | None, Parameter(pattern="^[0-9a-f-]{36}$")] = None) -> Redirect:
+        check_csrf(request, data.csrf)
+        task = await _action(request, lambda s, p: retry_task(s, p, task_id))
+        target = f"/console/customers/{back}" if back else "/console/failures"
+        return _back(request, target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
+
+    @post("/failures/retry", status_code=303, summary="Send every dead task of a group again")
+    async def retry_group(self, request: Request[Any, Any, Any],
+                          data: Annotated[RetryGroupForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        wanted = BulkRetryRequest(provider=data.provider)
+        result = await _action(request, lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error))
+        more = " (more remain: retry the group again)" if result.more else ""
+        return _back(request, "/console/failures",
+                     f"{result.retried} dead task(s) of {data.provider} queued again{more}")
+
+    @get("/failures", summary="Dead and blocked tasks grouped by provider and error")
+    async def failures(self, request: Request[Any, Any, Any]) -> Template:
+        async with request.app.state.sessions() as session:
+            groups = await views.failure_groups(session)
+        return _page(request, "failures.html", "failures", groups=groups, shown=views.GROUP_SHOWN)
+
+    @post("/sites/{site_id:str}/invite", status_code=303, summary="Invite an address to a site's space")
+    async def invite(self, request: Request[Any, Any, Any], site_id: str,
+                     data: Annotated[InviteForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        try:
+            wanted = msgspec.convert({"email": data.email.strip() or None, "sendEmail": data.send_email},
+                                     InviteCreate)
+        except msgspec.ValidationError:
+            raise InvalidError(f"{data.email!r} is not an email address", field="email") from None
+        status, view = await _action(request, lambda s, p: invite(s, p, site_id, wanted))
+        said = "invite queued" if status == 202 else f"already invited ({view.status})"
+        return _back(request, f"/console/customers/{view.customer_id}", f"{said}: {view.email}")
+
+    @get("/devices/{device_id:str}", summary="A meter: its readings, their delivery and consumption")
+    async def meter(self, request: Request[Any, Any, Any], device_id: str) -> Template:
+        async with request.app.state.sessions() as session:
+            page = await views.meter_page(session, device_id)
+        charts = [bar_chart(labels, [Series(code, values)], title=f"Consumption between readings, {code}",
+                            label_every=max(1, len(labels) // 8))
+                  for code, labels, values in page.charts]
+        return _page(request, "meter.html", "customers", page=page, charts=charts)
+
+    @get("/onboarding", summary="Upload an onboarding CSV file")
+    async def onboarding(self, request: Request[Any, Any, Any]) -> Template:
+        return _page(request, "onboarding.html", "onboarding", plan=None)
+
+    @post("/onboarding/plan", status_code=200, request_max_body_size=UPLOAD_BODY_BYTES,
+          summary="Dry run: every problem by line and column, or the plan")
+    async def plan(self, request: Request[Any, Any, Any],
+                   data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
+        check_csrf(request, data.csrf)
+        if data.file is None:
+            raise InvalidError("choose a CSV file to upload", field="file")
+        raw = await data.file.read(MAX_UPLOAD_BYTES + 1)
+        if len(raw) > MAX_UPLOAD_BYTES:
+            raise InvalidError(f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes", field="file")
+        async with request.app.state.sessions() as session:
+            plan = await plan_file(session, raw)
+        return _page(request, "onboarding.html", "onboarding", plan=plan, filename=data.file.filename)
+
+    @post("/onboarding/run", status_code=303, request_max_body_size=UPLOAD_BODY_BYTES,
+          summary="Onboard the customers of a planned file")
+    async def run(self, request: Request[Any, Any, Any], data: Annotated[RunForm, Form]) -> Response[Any]:
+        check_csrf(request, data.csrf)
+        raw = data.csv.encode()
+        async with request.app.state.sessions() as session:
+            plan: OnboardingPlan = await plan_file(session, raw)
+        if plan.problems:
+            return _page(request, "onboarding.html", "onboarding", plan=plan, filename="")
+        outcome = await _action(request, lambda s, p: run_file(s, p, plan))
+        refs = [c.body.external_ref for c in plan.customers][:PROGRESS_SHOWN]
+        progress = f"/console/onboarding/progress?{urlencode([('ref', ref) for ref in refs])}"
+        if outcome.problems:
+            # refused while running (a record taken since the dry run): name each by line and column
+            return _page(request, "onboarding.html", "onboarding", plan=None, run=outcome, progress=progress)
+        return _back(request, progress, f"{outcome.created} customer(s) onboarded")
+
+    @get("/onboarding/progress", summary="How far the onboarded customers have synced")
+    async def progress(self, request: Request[Any, Any, Any]) -> Template:
+        refs = [ref[:200] for ref in request.query_params.getall("ref", [])][:PROGRESS_SHOWN]
+        async with request.app.state.sessions() as session:
+            rows = await views.onboarding_progress(session, refs)
+        finished = all(row.done or row.stuck for row in rows)
+        return _page(request, "progress.html", "onboarding", rows=rows, finished=finished,
+                     synced=sum(1 for row in rows if row.done))
+
+
+def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    """Pages send the browser to the sign-in form; other requests get 401."""
+    if request.method in ("GET", "HEAD"):
+        target = f"{SIGN_IN_PATH}?{urlencode({'next': request.url.path})}"
+        response: Response[Any] = Redirect(path=target, status_code=303)
+    else:
+        response = problem_response(401, "Console session required",
+                                    "sign in to the console first; the session cookie is missing or "
+                                    "has ended",
+                                    slug="unauthorized", field=SESSION_COOKIE, instance=request.url.path)
+    if request.cookies.get(SESSION_COOKIE):
+        response.cookies.append(session_cookie(request.app.state.settings, "", max_age=0))
+    return response
+
+
+def _error_page(request: Request[Any, Any, Any], exc: GatewayError) -> Response[Any]:
+    """A refused page request (unknown record, bad query) as a page; form posts answer problem+json."""
+    if request.method == "GET" and "console" in request.scope:
+        return Template(template_name="error.html", status_code=exc.status, context={
+            "nav": NAV, "active": "", "session": session_of(request), "csrf": session_of(request).csrf,
+            "error": exc, "notice": "", "now": utcnow()})
+    return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
+                            instance=request.url.path)
+
+
+def console_router() -> Router:
+    """Everything under ``/console``: sign-in, the pages, their actions and the static assets."""
+    static = create_static_files_router(
+        path=f"{COOKIE_PATH}/static", directories=[Path(__file__).parent / "static"],
+        include_in_schema=False, name="console-static", send_as_attachment=False)
+    return Router(path="/", route_handlers=[SignInController, ConsoleController, static],
+                  include_in_schema=False,
+                  exception_handlers={SignInRequired: _sign_in_required, GatewayError: _error_page})
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """The console's Jinja templates (autoescaped), shipped in the package."""
+    return TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine)
