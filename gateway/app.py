@@ -26,10 +26,11 @@ from gateway.events.receiver import volue_webhook
 from gateway.events.reports import DeviceReportsController, ReportController, SiteReportsController
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
+from gateway.http.contract import contract_hook
 from gateway.http.deps import authenticate
 from gateway.http.docs import docs_assets_router, docs_render_plugin
 from gateway.http.health import live, ready
-from gateway.http.input_guard import refuse_nul_parameters
+from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
@@ -108,7 +109,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         ],
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
-        before_request=refuse_nul_parameters,
+        before_request=guard_request,
+        on_startup=[contract_hook],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),

@@ -175,6 +175,36 @@ class CustomerRead(Wire):
     sync: dict[str, ProviderSync]
 
 
+class CreatedRef(Wire):
+    """A record a write created: its new id and the caller's externalRef."""
+
+    id: str
+    external_ref: str
+
+
+class CreatedSite(CreatedRef):
+    devices: list[CreatedRef]
+
+
+class CustomerCreated(CustomerRead):
+    """The new customer with the ids of the sites, devices and vehicles created with it."""
+
+    sites: list[CreatedSite]
+    vehicles: list[CreatedRef]
+
+
+class SiteCreated(SiteRead):
+    """The new site with the ids of the devices created with it."""
+
+    devices: list[CreatedRef]
+
+
+class CustomerBatch(Wire):
+    """``POST /v1/customers/batch``: each item is validated and answered on its own."""
+
+    customers: Annotated[list[CustomerCreate], Meta(min_length=1, max_length=1000)]
+
+
 class BatchItemError(Wire):
     status: int
     title: str
@@ -185,7 +215,7 @@ class BatchItemError(Wire):
 class BatchItemResult(Wire):
     index: int
     status: int
-    customer: CustomerRead | None = None
+    customer: CustomerCreated | None = None
     error: BatchItemError | None = None
 
 

@@ -15,6 +15,16 @@ from gateway.core.errors import InvalidError, NotFoundError
 from gateway.customers.controllers.customers import READ
 from gateway.events.service import EVENT_TYPES, EventRead, event_read
 from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow
 
 
@@ -31,8 +41,9 @@ class EventController(Controller):
         customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
         site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
         since: Annotated[datetime | None, Parameter(description="received at or after")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    ) -> list[EventRead]:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[EventRead]:
         if type_ is not None and type_ not in EVENT_TYPES:
             raise InvalidError(f"type must be one of {', '.join(EVENT_TYPES)}", field="type")
         if since is not None and since.tzinfo is None:
@@ -49,11 +60,14 @@ class EventController(Controller):
         if site_id is not None:
             query = query.where(exists().where(col(target.event_id) == VolueEventRow.id,
                                                col(target.site_id) == site_id))
-        query = query.order_by(col(VolueEventRow.received_at).desc(),
-                               col(VolueEventRow.id).desc()).limit(limit)
+        order = [col(VolueEventRow.received_at), col(VolueEventRow.id)]
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
+        query = query.order_by(*(column.desc() for column in order)).limit(limit + 1)
         rows = list(await session.exec(query))
-        targets = await _targets(session, [row.id for row in rows])
-        return [event_read(row, targets.get(row.id, [])) for row in rows]
+        targets = await _targets(session, [row.id for row in rows[:limit]])
+        return page_of(rows, limit, lambda row: (row.received_at, row.id),
+                       lambda row: event_read(row, targets.get(row.id, [])))
 
     @get("/{event_id:str}", opt=READ, summary="One Volue event")
     async def read_event(self, session: AsyncSession, event_id: str) -> EventRead:

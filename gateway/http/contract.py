@@ -1,0 +1,142 @@
+"""What the served OpenAPI document says beyond what Litestar derives from the handlers.
+
+Litestar documents each handler's parameters, its typed ``data`` body and its success
+answer. :func:`complete_document` then adds, to every operation, what the app does
+around the handlers:
+
+* the error answers it can give, all ``application/problem+json`` with the one shared
+  :class:`~gateway.http.problems.Problem` schema (Litestar's own ``400`` entry, a
+  different shape in ``application/json``, is replaced): 400 for any operation, 401,
+  403 and 429 where an API key is needed, 404 where the path names a record, 409 and
+  422 for writes (a conflict, an ``Idempotency-Key`` in progress or reused with another
+  body), 413 where a body is taken;
+* ``Idempotency-Key`` as a header parameter on every write (POST, PATCH, DELETE);
+* the security requirement with the scope the route needs (``opt["scope"]``);
+* the request body of the few handlers that read their body themselves (per-item
+  validation of batches and readings, the signed webhook), named by ``opt["body"]``, and
+  error statuses :func:`error_statuses` cannot tell from the route, in ``opt["errors"]``.
+
+The document is completed once, when the app starts (:func:`contract_hook`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.routes import HTTPRoute
+
+from gateway.http.problems import Problem
+
+PROBLEM_REF = "#/components/schemas/Problem"
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": ("Makes the write safe to send again: a repeat with the same key and body "
+                    "replays the first answer (header `Idempotent-Replayed: true`)."),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+RETRY_AFTER = {"description": "seconds to wait before sending the request again",
+               "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+ERRORS = {
+    400: "the request is malformed or a value is not acceptable; `field` names it",
+    401: "no API key, or an unknown or revoked one",
+    403: "the API key lacks the scope this operation needs",
+    404: "a record named in the path does not exist",
+    409: "the request conflicts with the record's state, an externalRef in use, or a request "
+         "with the same Idempotency-Key still in progress (then with Retry-After)",
+    413: "the body is larger than the limit",
+    422: "the Idempotency-Key was used before with a different body",
+    429: "this API key sent more requests than its scope allows; wait Retry-After seconds",
+}
+
+
+def _problem(status: int) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": ERRORS[status],
+        "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+    }
+    if status == 429:
+        answer["headers"] = {"Retry-After": {**RETRY_AFTER, "required": True}}
+    if status == 409:
+        answer["headers"] = {"Retry-After": RETRY_AFTER}
+    return answer
+
+
+def error_statuses(method: str, path: str, *, secured: bool, has_body: bool) -> list[int]:
+    """The error statuses an operation can answer with."""
+    statuses = {400}
+    if secured:
+        statuses |= {401, 403, 429}
+    if "{" in path:
+        statuses.add(404)
+    if method in WRITE_METHODS and secured:
+        statuses |= {409, 422}
+    if has_body:
+        statuses.add(413)
+    return sorted(statuses)
+
+
+def _schemas_of(types: list[Any], known: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON schemas of ``types`` with their components added to ``known`` (kept where present)."""
+    schemas, components = msgspec.json.schema_components(
+        types, ref_template="#/components/schemas/{name}")
+    for name, schema in components.items():
+        known.setdefault(name, schema)
+    return list(schemas)
+
+
+def _handlers(app: Litestar) -> list[tuple[str, HTTPRouteHandler]]:
+    found: list[tuple[str, HTTPRouteHandler]] = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            found.extend((route.path_format or "/", handler) for handler in route.route_handlers)
+    return found
+
+
+def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
+    """``document`` (the dict Litestar generated) with errors, headers, scopes and bodies added."""
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _schemas_of([Problem], schemas)
+    paths = document.get("paths", {})
+    for path, handler in _handlers(app):
+        item = paths.get(path)
+        if item is None or not handler.include_in_schema:
+            continue
+        for method in handler.http_methods:
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
+            body_type = handler.opt.get("body")
+            if body_type is not None and "requestBody" not in operation:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schemas_of([body_type], schemas)[0]}},
+                }
+            scope = handler.opt.get("scope")
+            secured = bool(operation.get("security"))
+            if secured:
+                operation["security"] = [{"apiKey": [scope] if scope else []}]
+            responses = operation.setdefault("responses", {})
+            statuses = error_statuses(method, path, secured=secured, has_body="requestBody" in operation)
+            for status in sorted({*statuses, *handler.opt.get("errors", ())}):
+                responses[str(status)] = _problem(status)
+            if method in WRITE_METHODS and secured:
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+                    parameters.append(dict(IDEMPOTENCY_KEY))
+    return document
+
+
+async def contract_hook(app: Litestar) -> None:
+    """An ``on_startup`` hook: complete the served document once, before the first request."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    document = complete(plugin.provide_openapi_schema(), app)
+    # provide_openapi_schema() caches the dict it serves; the completed one replaces it
+    plugin._openapi_schema = document
