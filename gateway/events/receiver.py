@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from sqlmodel import select
 
 from gateway.core.errors import InvalidError, UnauthorizedError
@@ -106,8 +106,8 @@ def _secrets_of(state: State) -> WebhookSecrets:
       security=[], include_in_schema=True, opt={"body": EventNotification, "errors": (401,)})
 async def volue_webhook(
     request: Request[Any, Any, Any],
-    signature: Annotated[str | None, Parameter(
-        header=SIGNATURE_HEADER, description="base64(HMAC-SHA256(body, webhook secret))")] = None,
+    signature: Annotated[str | None, HeaderParameter(
+        name=SIGNATURE_HEADER, description="base64(HMAC-SHA256(body, webhook secret))")] = None,
 ) -> Received:
     body = await request.body()
     state = request.app.state

@@ -25,8 +25,8 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar.handlers import HTTPRouteHandler
 from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
 from gateway.http.problems import Problem

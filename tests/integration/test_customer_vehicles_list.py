@@ -32,7 +32,7 @@ async def test_lists_live_vehicles_of_one_customer(client: AsyncTestClient) -> N
     assert set(listed.json()[0]["sync"]) == {"volue"}
 
     assert (await client.delete(f"/v1/devices/{added['id']}")).status_code == 200
-    again = (await client.get(f"/v1/customers/{customer['id']}/vehicles")).json()
+    again = (await client.get(f"/v1/customers/{customer['id']}/vehicles")).json()["items"]
     assert [v["externalRef"] for v in again] == ["v-1"]
 
 
