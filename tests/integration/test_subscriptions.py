@@ -108,7 +108,7 @@ async def test_secret_is_shown_once(ops: AsyncTestClient) -> None:
     read = (await ops.get(f"/v1/webhook-subscriptions/{body['id']}")).json()
     assert "secret" not in read and read["eventTypes"] == ["PriceCurveCreated"]
     listed = await ops.get("/v1/webhook-subscriptions")
-    assert body["secret"] not in listed.text and [s["id"] for s in listed.json()] == [body["id"]]
+    assert body["secret"] not in listed.text and [s["id"] for s in listed.json()["items"]] == [body["id"]]
     assert (await ops.delete(f"/v1/webhook-subscriptions/{body['id']}")).status_code == 204
     assert (await ops.get(f"/v1/webhook-subscriptions/{body['id']}")).status_code == 404
     assert (await ops.get("/v1/webhook-subscriptions")).json()["items"] == []
