@@ -32,6 +32,7 @@ from gateway.http.docs import docs_assets_router, docs_render_plugin
 from gateway.http.health import live, ready
 from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
+from gateway.http.ratelimit import RateLimiter
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                 with startup_objects_frozen():
                     yield
             finally:
+                await app.state.rate_limiter.close()
                 await app.state.dispatcher.close()
                 await engine.dispose()
 
@@ -113,7 +115,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         on_startup=[contract_hook],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
-                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value)}),
+                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
+                     "rate_limiter": RateLimiter.from_settings(settings)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(

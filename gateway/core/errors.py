@@ -9,7 +9,8 @@
     ├── NotFoundError         404
     ├── ConflictError         409  externalRef in use, or the state forbids the change
     ├── TooLargeError         413  body over the size limit
-    └── IdempotencyMismatch   422  Idempotency-Key reused with a different body
+    ├── IdempotencyMismatch   422  Idempotency-Key reused with a different body
+    └── RateLimited           429  the key sent more requests than its scope allows (Retry-After)
 """
 
 from __future__ import annotations
@@ -58,3 +59,11 @@ class TooLargeError(GatewayError):
 
 class IdempotencyMismatch(GatewayError):
     status, slug, title = 422, "idempotency-mismatch", "Idempotency-Key reused with another body"
+
+
+class RateLimited(GatewayError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -129,6 +129,8 @@ async def authenticate(
     scope = route_handler.opt.get("scope")
     if scope and not principal.allows(scope):
         raise ForbiddenError(f"this route needs the scope {scope!r}")
+    if scope and (limiter := state.get("rate_limiter")) is not None:
+        await limiter.check(principal.key_id, scope)
     connection.scope["auth"] = principal
 
 

@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError
 
-from gateway.core.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
+from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
 
 log = logging.getLogger("gateway.api")
 
@@ -60,6 +60,8 @@ def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
 def gateway_error_handler(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
     headers = {"WWW-Authenticate": 'Bearer realm="gateway"'} if isinstance(
         exc, UnauthorizedError) else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
                             instance=request.url.path, headers=headers)
 
