@@ -21,6 +21,7 @@ The document is completed once, when the app starts (:func:`contract_hook`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -32,6 +33,19 @@ from litestar.routes import HTTPRoute
 from gateway.http.problems import Problem
 
 PROBLEM_REF = "#/components/schemas/Problem"
+LINKS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/v1/customers"): {"customer_id": "$response.body#/id"},
+    ("POST", "/v1/customers/{customer_id}/sites"): {"site_id": "$response.body#/id"},
+    ("POST", "/v1/sites/{site_id}/devices"): {"device_id": "$response.body#/id"},
+    ("POST", "/v1/customers/{customer_id}/vehicles"): {"device_id": "$response.body#/id"},
+    ("POST", "/v1/devices/{device_id}/charge-actions"): {"report_id": "$response.body#/id"},
+    ("POST", "/v1/sites/{site_id}/energy-usage"): {"report_id": "$response.body#/id"},
+    ("POST", "/v1/sites/{site_id}/invites"): {"invite_id": "$response.body#/id"},
+    ("POST", "/v1/webhook-subscriptions"): {"subscription_id": "$response.body#/id"},
+    ("POST", "/v1/sync/resync"): {"task_id": "$response.body#/0/id"},
+}
+"""Which path parameters a create's answer supplies: the document's links from each create to
+the operations on what it created (what clients and the stateful fuzzing follow)."""
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -103,6 +117,10 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
     """``document`` (the dict Litestar generated) with errors, headers, scopes and bodies added."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
+    for schema in schemas.values():
+        # every struct Litestar documents refuses unknown fields (gateway.core.wire.Wire)
+        if schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
     _schemas_of([Problem], schemas)
     paths = document.get("paths", {})
     for path, handler in _handlers(app):
@@ -131,7 +149,33 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in parameters):
                     parameters.append(dict(IDEMPOTENCY_KEY))
+    _add_links(paths)
     return document
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """Link each create in :data:`LINKS` to every operation whose path parameters it supplies."""
+    for (method, source_path), supplied in LINKS.items():
+        source = paths.get(source_path, {}).get(method.lower())
+        if source is None:
+            continue
+        success = next((code for code in sorted(source["responses"]) if code.startswith("2")), None)
+        if success is None:
+            continue
+        links: dict[str, Any] = {}
+        for path, item in paths.items():
+            params = set(re.findall(r"\{([^}]+)\}", path))
+            if not params or not params <= set(supplied):
+                continue
+            for operation in item.values():
+                if not isinstance(operation, dict) or "operationId" not in operation:
+                    continue
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {name: supplied[name] for name in params},
+                }
+        if links:
+            source["responses"][success].setdefault("links", {}).update(links)
 
 
 async def contract_hook(app: Litestar) -> None:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
 
 from gateway.core.errors import InvalidError
 from gateway.http.deps import decode
+from gateway.http.routes import allowed_methods
 
 NUL_DETAIL = "text may not contain the NUL character (U+0000)"
 
@@ -50,7 +51,12 @@ async def decode_data(request: Request[Any, Any, Any]) -> None:
     ScopeState.from_scope(request.scope).json = decode(body, field.annotation)
 
 
-async def guard_request(request: Request[Any, Any, Any]) -> None:
-    """The app's ``before_request`` hook: parameters first, then the body."""
+async def guard_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """The app's ``before_request`` hook: ``OPTIONS`` answered with every method of the path,
+    then the parameters checked, then the body decoded."""
+    if request.method == "OPTIONS":
+        return Response(None, status_code=204,
+                        headers={"Allow": ", ".join(allowed_methods(request.app, request.url.path))})
     await refuse_nul_parameters(request)
     await decode_data(request)
+    return None

@@ -13,6 +13,7 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError
 
 from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
+from gateway.http.routes import allowed_methods
 
 log = logging.getLogger("gateway.api")
 
@@ -81,9 +82,12 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     status = exc.status_code
     if status >= 500:
         log.error("unhandled HTTP error on %s: %s", request.url.path, exc.detail)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return problem_response(status, _STATUS_SLUGS.get(status, "error").replace("-", " ").capitalize(),
                             exc.detail, slug=_STATUS_SLUGS.get(status, "error"),
-                            instance=request.url.path, headers=exc.headers)
+                            instance=request.url.path, headers=headers or None)
 
 
 def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[bytes]:

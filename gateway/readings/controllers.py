@@ -24,7 +24,7 @@ from gateway.http.unit_of_work import write
 from gateway.observability.metrics import count_readings
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
-from gateway.readings.ingest import IngestResult, ReadingsIn, decode_items, epoch_seconds, ingest
+from gateway.readings.ingest import IngestResult, ReadingsBody, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.zaehlerfreunde.obis import ObisError, parse
@@ -66,7 +66,7 @@ class ReadingsController(Controller):
     tags = ["readings"]
 
     @post(
-        "/", opt={**WRITE_READINGS, "body": ReadingsIn}, status_code=202, request_max_body_size=None,
+        "/", opt={**WRITE_READINGS, "body": ReadingsBody}, status_code=202, request_max_body_size=None,
         summary="Store up to 10,000 meter readings; each item is accepted or refused on its own",
         description=(
             "Items name the device by `deviceId` or `deviceExternalRef`. `timestamp` is ISO 8601 "

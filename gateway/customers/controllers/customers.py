@@ -62,9 +62,7 @@ class CustomerController(Controller):
                       "bad item does not refuse the others).")
     async def create_batch(self, request: Request[Any, Any, Any]) -> Response[s.CustomerBatchResult]:
         body = await request.body()
-        envelope = decode(body, _BatchEnvelope, check_text=False)
-        if not 1 <= len(envelope.customers) <= 1000:
-            raise InvalidError("customers must hold 1 to 1,000 items", field="customers")
+        envelope = decode(body, s.CustomerBatch, check_text=False)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await _create_many(session, planner, envelope.customers)
@@ -118,12 +116,6 @@ class CustomerController(Controller):
             return 200, records.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)
-
-
-class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
-    """What the handler decodes of a :class:`~gateway.customers.schemas.CustomerBatch`: the items raw."""
-
-    customers: list[msgspec.Raw]
 
 
 async def _create_many(

@@ -180,7 +180,8 @@ class SyncController(Controller):
 
         return await write(request, body, work)
 
-    @post("/resync", opt=OPS, status_code=202, summary="Send an entity to its providers again",
+    @post("/resync", opt={**OPS, "errors": (404,)}, status_code=202,
+          summary="Send an entity to its providers again",
           description="Answers the tasks it queued.")
     async def resync(self, request: Request[Any, Any, Any], data: ResyncRequest
                      ) -> Response[list[TaskRead]]:
