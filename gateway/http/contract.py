@@ -22,10 +22,10 @@ The document is completed once, when the app starts (:func:`contract_hook`).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Response
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
@@ -105,6 +105,28 @@ def _schemas_of(types: list[Any], known: dict[str, Any]) -> list[dict[str, Any]]
     return list(schemas)
 
 
+def _types_of(handler: HTTPRouteHandler) -> list[Any]:
+    """The struct types of a handler's ``data`` and of its answer."""
+    found: list[Any] = []
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is not None:
+        found.append(data.annotation)
+    answer = handler.parsed_fn_signature.return_type.annotation
+    if get_origin(answer) is Response:
+        answer = get_args(answer)[0]
+    if answer is not None and answer is not type(None) and _is_structured(answer):
+        found.append(answer)
+    return found
+
+
+def _is_structured(annotation: Any) -> bool:
+    """Whether ``annotation`` is a struct or a list or page of structs."""
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return True
+    return any(_is_structured(arg) for arg in get_args(annotation)) or _is_structured(
+        get_origin(annotation)) if get_origin(annotation) is not None else False
+
+
 def _handlers(app: Litestar) -> list[tuple[str, HTTPRouteHandler]]:
     found: list[tuple[str, HTTPRouteHandler]] = []
     for route in app.routes:
@@ -121,6 +143,13 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
         # every struct Litestar documents refuses unknown fields (gateway.core.wire.Wire)
         if schema.get("type") == "object" and "properties" in schema:
             schema.setdefault("additionalProperties", False)
+    # msgspec's own schemas of the bodies and answers replace Litestar's, which drop the
+    # constraints (patterns, bounds) of optional and nested annotated fields
+    body_types = [t for _, handler in _handlers(app) for t in _types_of(handler)]
+    if body_types:
+        msgspec_schemas: dict[str, Any] = {}
+        _schemas_of(body_types, msgspec_schemas)
+        schemas.update(msgspec_schemas)
     _schemas_of([Problem], schemas)
     paths = document.get("paths", {})
     for path, handler in _handlers(app):

@@ -16,7 +16,7 @@ _PARAM = re.compile(r"\{[^}]+\}")
 
 
 @lru_cache(maxsize=8)
-def _patterns(app: Litestar) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+def _patterns(app: Litestar) -> tuple[tuple[re.Pattern[str], int, frozenset[str]], ...]:
     found: dict[str, set[str]] = {}
     for route in app.routes:
         if isinstance(route, HTTPRoute):
@@ -24,15 +24,20 @@ def _patterns(app: Litestar) -> tuple[tuple[re.Pattern[str], frozenset[str]], ..
             found.setdefault(template, set()).update(route.methods)
     return tuple(
         (re.compile("^" + _PARAM.sub("[^/]+", re.escape(t).replace(r"\{", "{").replace(r"\}", "}"))
-                    + "/?$"), frozenset(methods))
+                    + "/?$"), len(_PARAM.findall(t)), frozenset(methods))
         for t, methods in found.items()
     )
 
 
 def allowed_methods(app: Litestar, path: str) -> list[str]:
     """Every method some route at ``path`` answers, with ``OPTIONS``; sorted."""
+    # as the router does, a path a literal template matches (``/v1/customers/batch``) is
+    # not also one of the templates with a parameter there (``/v1/customers/{customer_id}``)
+    matches = [(params, route_methods) for pattern, params, route_methods in _patterns(app)
+               if pattern.match(path)]
+    fewest = min((params for params, _ in matches), default=0)
     methods: set[str] = set()
-    for pattern, route_methods in _patterns(app):
-        if pattern.match(path):
+    for params, route_methods in matches:
+        if params == fewest:
             methods |= route_methods
     return sorted(methods | {"OPTIONS"}) if methods else []

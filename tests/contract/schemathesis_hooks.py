@@ -23,16 +23,13 @@ MAX_KEY = 200
 
 
 @schemathesis.hook
-def map_headers(context: Any, headers: dict[str, Any] | None) -> dict[str, Any] | None:
-    key = (headers or {}).get("Idempotency-Key")
-    if headers is not None and isinstance(key, str) and 1 <= len(key) <= MAX_KEY:
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Every phase sends through here: make valid keys unique, drop valid made-up cursors."""
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and 1 <= len(key) <= MAX_KEY:
         headers["Idempotency-Key"] = str(uuid.uuid4())
-    return headers
-
-
-@schemathesis.hook
-def map_query(context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
-    cursor = (query or {}).get("cursor")
-    if query is not None and isinstance(cursor, str) and len(cursor) <= MAX_CURSOR:
+    query = case.query or {}
+    cursor = query.get("cursor")
+    if isinstance(cursor, str) and len(cursor) <= MAX_CURSOR:
         del query["cursor"]
-    return query
