@@ -23,7 +23,7 @@ NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
 # by clients with ECMA-262 regular expressions (the OpenAPI document), which disagree on
 # what \d, \s and . match outside ASCII.
 ExternalRef = Annotated[str, Meta(min_length=1, max_length=200,
-                                  pattern=r"^[^\x00-\x20\x7f](?:[^\n\r]*[^\x00-\x20\x7f])?$")]
+                                  pattern=r"^[^\x00-\x20\x7f](?:[^\x00\n\r]*[^\x00-\x20\x7f])?$")]
 Email = Annotated[str, Meta(max_length=320, pattern=(
     r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"))]
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]

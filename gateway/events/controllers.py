@@ -37,7 +37,8 @@ class EventController(Controller):
     async def list_events(
         self,
         session: AsyncSession,
-        type_: Annotated[str | None, QueryParameter(name="type")] = None,
+        type_: Annotated[str | None, QueryParameter(
+            name="type", pattern="^(" + "|".join(EVENT_TYPES) + ")$")] = None,
         customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
         site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
         since: Annotated[datetime | None, Parameter(description="received at or after")] = None,

@@ -105,6 +105,30 @@ def _schemas_of(types: list[Any], known: dict[str, Any]) -> list[dict[str, Any]]
     return list(schemas)
 
 
+NO_NUL = "^[^\\u0000]*$"
+"""Text may not hold U+0000 (PostgreSQL cannot store it): the pattern of every free string."""
+
+
+def _refuse_nul(schema: Any) -> None:
+    """Give every string schema in ``schema`` without a pattern, format or enum :data:`NO_NUL`."""
+    if isinstance(schema, list):
+        for item in schema:
+            _refuse_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    kind = schema.get("type")
+    if (kind == "string" or (isinstance(kind, list) and "string" in kind)) and not (
+            {"pattern", "format", "enum", "const"} & set(schema)):
+        schema["pattern"] = NO_NUL
+    for key, value in schema.items():
+        if key in ("properties", "$defs"):
+            for item in value.values():
+                _refuse_nul(item)
+        elif key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties", "not"):
+            _refuse_nul(value)
+
+
 def _types_of(handler: HTTPRouteHandler) -> list[Any]:
     """The struct types of a handler's ``data`` and of its answer."""
     found: list[Any] = []
@@ -151,6 +175,8 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
         _schemas_of(body_types, msgspec_schemas)
         schemas.update(msgspec_schemas)
     _schemas_of([Problem], schemas)
+    for schema in schemas.values():
+        _refuse_nul(schema)
     paths = document.get("paths", {})
     for path, handler in _handlers(app):
         item = paths.get(path)
@@ -174,6 +200,8 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
             statuses = error_statuses(method, path, secured=secured, has_body="requestBody" in operation)
             for status in sorted({*statuses, *handler.opt.get("errors", ())}):
                 responses[str(status)] = _problem(status)
+            for parameter in operation.get("parameters", []):
+                _refuse_nul(parameter.get("schema", {}))
             if method in WRITE_METHODS and secured:
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in parameters):
