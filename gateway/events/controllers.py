@@ -41,19 +41,20 @@ class EventController(Controller):
             name="type", pattern="^(" + "|".join(EVENT_TYPES) + ")$")] = None,
         customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
         site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
-        since: Annotated[datetime | None, Parameter(description="received at or after")] = None,
+        since: Annotated[str | None, Parameter(
+            description="received at or after (ISO 8601 with a UTC offset)", pattern=SINCE_PATTERN,
+            max_length=40)] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[EventRead]:
         if type_ is not None and type_ not in EVENT_TYPES:
             raise InvalidError(f"type must be one of {', '.join(EVENT_TYPES)}", field="type")
-        if since is not None and since.tzinfo is None:
-            raise InvalidError("since needs a time zone (e.g. 2025-01-01T00:00:00Z)", field="since")
+        after_time = _moment(since) if since is not None else None
         query = select(VolueEventRow)
         if type_ is not None:
             query = query.where(VolueEventRow.type == type_)
-        if since is not None:
-            query = query.where(col(VolueEventRow.received_at) >= since)
+        if after_time is not None:
+            query = query.where(col(VolueEventRow.received_at) >= after_time)
         target = VolueEventTargetRow
         if customer_id is not None:
             query = query.where(exists().where(col(target.event_id) == VolueEventRow.id,
@@ -76,6 +77,22 @@ class EventController(Controller):
         if row is None:
             raise NotFoundError(f"event {event_id} not found")
         return event_read(row, (await _targets(session, [row.id])).get(row.id, []))
+
+
+SINCE_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                 r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+
+
+def _moment(since: str) -> datetime:
+    """``since`` as a time with a zone; 400 naming it otherwise."""
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidError("since must be an ISO 8601 time with a UTC offset (e.g. 2025-01-01T00:00:00Z)",
+                           field="since")
+    return moment
 
 
 async def _targets(session: AsyncSession, ids: list[str]) -> dict[str, list[VolueEventTargetRow]]:

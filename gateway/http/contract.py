@@ -186,6 +186,9 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
             operation = item.get(method.lower())
             if operation is None:
                 continue
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None and data.is_optional and "requestBody" in operation:
+                operation["requestBody"]["required"] = False
             body_type = handler.opt.get("body")
             if body_type is not None and "requestBody" not in operation:
                 operation["requestBody"] = {
