@@ -74,7 +74,8 @@ async def test_a_task_behind_a_dead_task_is_blocked_with_its_reason(
         return bool((await live_client.get(tank_path)).json()["sync"]["volue"]["status"] == "blocked")
 
     await until(blocked)
-    dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead", "entityId": site_id})).json()["items"]
+    dead = (await live_client.get("/v1/sync/tasks",
+                                  params={"status": "dead", "entityId": site_id})).json()["items"]
     assert len(dead) == 1
     volue_sync = (await live_client.get(tank_path)).json()["sync"]["volue"]
     assert volue_sync["blockedBy"] == dead[0]["id"]
