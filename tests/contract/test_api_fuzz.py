@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.app import create_app
 from gateway.core.settings import load_settings
 from providers.emulation import serve_in_thread
@@ -48,12 +50,15 @@ def run_schemathesis(base_url: str, report: Path) -> subprocess.CompletedProcess
                           check=False)
 
 
+@pytest.mark.timeout(1200)
 def test_every_operation_keeps_to_the_document(database_url: str, tmp_path: Path) -> None:
     """Schemathesis finds no failure in any operation, on positive and negative data, statefully."""
     settings = load_settings({}, database_url=database_url, admin_api_key=FUZZ_KEY, **UNLIMITED)
     with serve_in_thread(create_app(settings, embedded_worker=False)) as base_url:
         assert base_url.startswith("http://127.0.0.1:")
         result = run_schemathesis(base_url, tmp_path / "junit.xml")
+    (tmp_path / "schemathesis.log").write_text(result.stdout + result.stderr)
     summary = result.stdout[result.stdout.find("SUMMARY"):] if "SUMMARY" in result.stdout else ""
-    assert result.returncode == 0, (summary or result.stdout[-20_000:]) + result.stderr[-5000:]
+    failures = result.stdout[result.stdout.find("FAILURES"):] if "FAILURES" in result.stdout else ""
+    assert result.returncode == 0, (failures[:30_000] or result.stdout[-20_000:]) + result.stderr[-5000:]
     assert "Tested: " in summary and "failures" not in summary.splitlines()[-1], summary
