@@ -12,6 +12,8 @@ around the handlers:
   body), 413 where a body is taken;
 * ``Idempotency-Key`` as a header parameter on every write (POST, PATCH, DELETE);
 * the security requirement with the scope the route needs (``opt["scope"]``);
+* a pattern refusing U+0000 on every free string of the request bodies and parameters
+  (answers may quote what was refused, so theirs are left as they are);
 * the request body of the few handlers that read their body themselves (per-item
   validation of batches and readings, the signed webhook), named by ``opt["body"]``, and
   error statuses :func:`error_statuses` cannot tell from the route, in ``opt["errors"]``.
@@ -175,8 +177,6 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
         _schemas_of(body_types, msgspec_schemas)
         schemas.update(msgspec_schemas)
     _schemas_of([Problem], schemas)
-    for schema in schemas.values():
-        _refuse_nul(schema)
     paths = document.get("paths", {})
     for path, handler in _handlers(app):
         item = paths.get(path)
@@ -210,7 +210,33 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
                 if not any(p.get("name") == "Idempotency-Key" for p in parameters):
                     parameters.append(dict(IDEMPOTENCY_KEY))
     _add_links(paths)
+    bodies = [content.get("schema", {}) for item in paths.values() for operation in item.values()
+              if isinstance(operation, dict)
+              for content in operation.get("requestBody", {}).get("content", {}).values()]
+    for schema in bodies:
+        _refuse_nul(schema)
+    for name in _referenced(bodies, schemas):
+        _refuse_nul(schemas[name])
     return document
+
+
+def _referenced(roots: list[Any], schemas: dict[str, Any]) -> set[str]:
+    """The names of the components ``roots`` refer to, directly or through other components."""
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found and name in schemas:
+                    found.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def _add_links(paths: dict[str, Any]) -> None:
