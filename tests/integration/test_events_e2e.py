@@ -124,7 +124,7 @@ async def _eligible_site(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], 
 async def _events(stack: Stack, **params: str) -> list[dict[str, Any]]:
     response = await stack.gateway.get("/v1/events", params=params)
     assert response.status_code == 200, response.text
-    return list(response.json())
+    return list(response.json()["items"])
 
 
 async def test_price_curve_reaches_subscriber_and_poll_fills_gaps(stack: Stack) -> None:

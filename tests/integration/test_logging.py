@@ -119,7 +119,7 @@ async def test_auth_failure_dead_letters_without_logging_the_secret(
     customer = (await wrong_secret_client.post("/v1/customers", json=body)).json()
     for _ in range(200):
         dead = (await wrong_secret_client.get("/v1/sync/tasks", params={
-            "status": "dead", "entityId": customer["id"]})).json()
+            "status": "dead", "entityId": customer["id"]})).json()["items"]
         if dead:
             break
         await asyncio.sleep(0.05)

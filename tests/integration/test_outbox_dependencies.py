@@ -81,7 +81,7 @@ async def test_a_task_behind_a_dead_task_is_blocked_with_its_reason(
     assert volue_sync["blockedBy"] == dead[0]["id"]
     assert dead[0]["id"] in volue_sync["blockedReason"] and "is dead" in volue_sync["blockedReason"]
     task = (await live_client.get("/v1/sync/tasks", params={"status": "blocked",
-                                                            "entityId": devices[0]["id"]})).json()
+                                                            "entityId": devices[0]["id"]})).json()["items"]
     assert [t["blockedBy"] for t in task] == [dead[0]["id"]]
     metrics = (await live_client.get("/metrics")).text
     assert 'gateway_outbox_tasks{kind="device",provider="volue",status="blocked"} 1.0' in metrics

@@ -96,7 +96,7 @@ async def test_rejected_task_dead_letters_and_retry_works(live_client: AsyncTest
     assert sync["volue"]["status"] == "failed"
     assert "coordinates" in sync["volue"]["lastError"] or "meterPointIds" in sync["volue"]["lastError"]
     dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead",
-                                                            "entityId": site["id"]})).json()
+                                                            "entityId": site["id"]})).json()["items"]
     assert len(dead) == 1
     await live_client.patch(site_path, json={"coordinates": {"latitude": 60.0, "longitude": 10.0}})
     retried = await live_client.post(f"/v1/sync/tasks/{dead[0]['id']}/retry")
