@@ -36,11 +36,13 @@ from gateway.events.reports import (
 )
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
+from gateway.http.contract import contract_hook
 from gateway.http.deps import authenticate
 from gateway.http.docs import docs_assets_router, docs_render_plugin
 from gateway.http.health import live, ready
-from gateway.http.input_guard import refuse_nul_parameters
+from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
+from gateway.http.ratelimit import RateLimiter
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                 with startup_objects_frozen():
                     yield
             finally:
+                await app.state.rate_limiter.close()
                 await app.state.dispatcher.close()
                 await engine.dispose()
 
@@ -128,11 +131,13 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         ],
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
-        before_request=refuse_nul_parameters,
+        before_request=guard_request,
+        on_startup=[contract_hook],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
-                     "console_signer": SessionSigner(settings.console.session_secret.value)}),
+                     "console_signer": SessionSigner(settings.console.session_secret.value),
+                     "rate_limiter": RateLimiter.from_settings(settings)}),
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.http.max_body_bytes,

@@ -10,6 +10,7 @@
     ├── ConflictError         409  externalRef in use, or the state forbids the change
     ├── TooLargeError         413  body over the size limit
     ├── IdempotencyMismatch   422  Idempotency-Key reused with a different body
+    ├── RateLimited           429  the key sent more requests than its scope allows (Retry-After)
     └── UpstreamError         502  a provider asked on the caller's behalf failed or refused
 """
 
@@ -63,3 +64,11 @@ class IdempotencyMismatch(GatewayError):
 
 class UpstreamError(GatewayError):
     status, slug, title = 502, "upstream", "The provider did not answer as needed"
+
+
+class RateLimited(GatewayError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

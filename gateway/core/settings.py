@@ -114,6 +114,19 @@ class HttpSettings(_Group, frozen=True, kw_only=True):
     idempotency_wait_s: Seconds = 2.0
     """How long a copy of a request still in progress waits for its answer before a 409."""
     admin_api_key: Secret = _secret()
+    rate_limit_window_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    """Requests are counted per API key and scope in fixed windows of this length."""
+    rate_limit_customers_read: Count = 1000
+    """Requests per window one key may send to ``customers:read`` routes; 0: no limit."""
+    rate_limit_customers_write: Count = 500
+    rate_limit_readings_write: Count = 200
+    rate_limit_invites_write: Count = 50
+    rate_limit_ops: Count = 1000
+    """Requests per window one key may send to ``ops`` routes (sync tasks, subscriptions)."""
+
+    def rate_limit(self, scope: str) -> int:
+        """The per-window limit of a route scope (``customers:read`` ...); 0: none."""
+        return int(getattr(self, "rate_limit_" + scope.replace(":", "_"), 0))
 
 
 class StoreSettings(_Group, frozen=True, kw_only=True):

@@ -15,12 +15,17 @@ from gateway.core.domain import SyncStatus
 
 T = TypeVar("T")
 
-METER_POINT_ID_PATTERN = r"^(?:\d{18}|\d{11}|DE[0-9A-Z]{31})$"
+METER_POINT_ID_PATTERN = r"^(?:[0-9]{18}|[0-9]{11}|DE[0-9A-Z]{31})$"
 """An 18-digit GSRN/EAN (e.g. ``707057500012345678``), an 11-digit MaLo or a 33-character MeLo."""
 
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
-ExternalRef = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^\S(?:.*\S)?$")]
-Email = Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Patterns use explicit character classes only: they are checked here with Python's re and
+# by clients with ECMA-262 regular expressions (the OpenAPI document), which disagree on
+# what \d, \s and . match outside ASCII.
+ExternalRef = Annotated[str, Meta(min_length=1, max_length=200,
+                                  pattern=r"^[^\x00-\x20\x7f](?:[^\x00\n\r]*[^\x00-\x20\x7f])?$")]
+Email = Annotated[str, Meta(max_length=320, pattern=(
+    r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"))]
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
 MeterPointId = Annotated[str, Meta(pattern=METER_POINT_ID_PATTERN)]

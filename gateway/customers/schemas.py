@@ -218,6 +218,40 @@ class CustomerRead(Wire):
     """Per programme provider (``volue``): enrollment and eligibility."""
 
 
+class CreatedRef(Wire):
+    """A record a write created: its new id and the caller's externalRef."""
+
+    id: str
+    external_ref: str
+
+
+class CreatedSite(CreatedRef):
+    devices: list[CreatedRef]
+
+
+class CustomerCreated(CustomerRead):
+    """The new customer with the ids of the sites, devices and vehicles created with it."""
+
+    sites: list[CreatedSite]
+    vehicles: list[CreatedRef]
+
+
+class SiteCreated(SiteRead):
+    """The new site with the ids of the devices created with it."""
+
+    devices: list[CreatedRef]
+
+
+class CustomerBatch(Wire):
+    """``POST /v1/customers/batch``: each item is validated and answered on its own."""
+
+    customers: Annotated[list[msgspec.Raw], Meta(
+        min_length=1, max_length=1000,
+        description="Each item a CustomerCreate body (as for POST /v1/customers). An item that does "
+                    "not fit is answered with a 400 in its own result, not by refusing the request, "
+                    "so the items are not constrained here.")]
+
+
 class BatchItemError(Wire):
     status: int
     title: str
@@ -228,7 +262,7 @@ class BatchItemError(Wire):
 class BatchItemResult(Wire):
     index: int
     status: int
-    customer: CustomerRead | None = None
+    customer: CustomerCreated | None = None
     error: BatchItemError | None = None
 
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter, QueryParameter
 from msgspec import Meta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,7 +41,17 @@ from gateway.events.report_delivery import (
     LPC_ACK,
     queue_report,
 )
-from gateway.http.deps import decode, provide_session
+from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow, VolueReportRow
@@ -171,7 +182,7 @@ class DeviceReportsController(Controller):
     @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
           summary="Report a device's hourly energy usage to Volue (EnergyUsage)")
     async def energy_usage(self, request: Request[Any, Any, Any], device_id: str,
-                           data: DeviceEnergyUsageCreate) -> Response[bytes]:
+                           data: DeviceEnergyUsageCreate) -> Response[ReportRead]:
         body = await request.body()
         check_points(data.points)
 
@@ -204,9 +215,9 @@ class SiteReportsController(Controller):
     tags = ["reports"]
 
     @post("/", opt=WRITE, status_code=202, summary="Report a site's hourly energy usage to Volue")
-    async def energy_usage(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
+    async def energy_usage(self, request: Request[Any, Any, Any], site_id: str,
+                           data: EnergyUsageCreate) -> Response[ReportRead]:
         body = await request.body()
-        data = decode(body, EnergyUsageCreate)
         check_points(data.points)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
@@ -237,7 +248,7 @@ class SitePlanController(Controller):
     @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
           summary="Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)")
     async def energy_usage_plan(self, request: Request[Any, Any, Any], site_id: str,
-                                data: EnergyUsagePlanCreate) -> Response[bytes]:
+                                data: EnergyUsagePlanCreate) -> Response[ReportRead]:
         body = await request.body()
         check_points(data.baseline, "baseline")
         check_points(data.flexibility, "flexibility")
@@ -272,7 +283,7 @@ class LpcAnswerController(Controller):
     @post("/", opt=WRITE, status_code=202, responses=REPORT_ACCEPTED,
           summary="Accept or decline an LPC request per target, before its deadline")
     async def answer(self, request: Request[Any, Any, Any], event_id: str,
-                     data: LpcAnswer) -> Response[bytes]:
+                     data: LpcAnswer) -> Response[ReportRead]:
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
@@ -374,6 +385,30 @@ class ReportController(Controller):
     path = "/v1/reports"
     tags = ["reports"]
     dependencies = {"session": provide_session}
+
+    @get("/", opt=READ, summary="Reports, newest first; every filter given must match")
+    async def list_reports(
+        self,
+        session: AsyncSession,
+        customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
+        site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
+        device_id: Annotated[str | None, QueryParameter(name="deviceId", max_length=36)] = None,
+        kind: Annotated[str | None,
+                        Parameter(pattern=f"^({ENERGY_USAGE}|{DEVICE_ENERGY_USAGE}|{ENERGY_USAGE_PLAN}|{LPC_ACK})$")] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[ReportRead]:
+        r = VolueReportRow
+        order = [col(r.created_at), col(r.id)]
+        query = select(r)
+        for column, value in ((r.customer_id, customer_id), (r.site_id, site_id),
+                              (r.device_id, device_id), (r.kind, kind)):
+            if value is not None:
+                query = query.where(col(column) == value)
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
+        rows = list(await session.exec(query.order_by(*(c.desc() for c in order)).limit(limit + 1)))
+        return page_of(rows, limit, lambda row: (row.created_at, row.id), report_read)
 
     @get("/{report_id:str}", opt=READ, summary="A report and whether Volue has it")
     async def read(self, session: AsyncSession, report_id: str) -> ReportRead:

@@ -28,7 +28,17 @@ from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
 from gateway.events.service import SUBSCRIBABLE_TYPES
 from gateway.http.apikeys import Scope
-from gateway.http.deps import decode, provide_session
+from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
@@ -121,9 +131,9 @@ class SubscriptionController(Controller):
     dependencies = {"session": provide_session}
 
     @post("/", opt=OPS, status_code=201, summary="Subscribe a URL to Volue events")
-    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], data: SubscriptionCreate
+                     ) -> Response[SubscriptionCreated]:
         body = await request.body()
-        data = decode(body, SubscriptionCreate)
         check_url(data.url)
         state = request.app.state
         try:
@@ -154,14 +164,15 @@ class SubscriptionController(Controller):
         # the response carries the signing secret: the copy kept for replays is sealed too
         return await write(request, body, work, seal=box)
 
-    @get("/", opt=OPS, summary="Live subscriptions")
-    async def list_subscriptions(self, session: AsyncSession) -> list[SubscriptionRead]:
-        rows = await session.exec(
-            select(WebhookSubscriptionRow)
-            .where(col(WebhookSubscriptionRow.deleted_at).is_(None))
-            .order_by(col(WebhookSubscriptionRow.created_at), col(WebhookSubscriptionRow.id))
-        )
-        return [subscription_read(row) for row in rows]
+    @get("/", opt=OPS, summary="Live subscriptions, oldest first")
+    async def list_subscriptions(self, session: AsyncSession, cursor: Cursor = None,
+                                 limit: Limit = DEFAULT_LIMIT) -> Page[SubscriptionRead]:
+        order = [col(WebhookSubscriptionRow.created_at), col(WebhookSubscriptionRow.id)]
+        query = select(WebhookSubscriptionRow).where(col(WebhookSubscriptionRow.deleted_at).is_(None))
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID)))
+        rows = list(await session.exec(query.order_by(*order).limit(limit + 1)))
+        return page_of(rows, limit, lambda row: (row.created_at, row.id), subscription_read)
 
     @get("/{subscription_id:str}", opt=OPS, summary="One subscription")
     async def read(self, session: AsyncSession, subscription_id: str) -> SubscriptionRead:
@@ -179,22 +190,25 @@ class SubscriptionController(Controller):
         self, session: AsyncSession, subscription_id: str,
         status: Annotated[str | None,
                           Parameter(pattern="^(" + "|".join(WebhookDeliveryStatus) + ")$")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    ) -> list[DeliveryRead]:
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[DeliveryRead]:
         row = await session.get(WebhookSubscriptionRow, subscription_id)
         if row is None:
             raise NotFoundError(f"webhook subscription {subscription_id} not found")
         query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
         if status is not None:
             query = query.where(WebhookDeliveryRow.status == status)
-        query = query.order_by(col(WebhookDeliveryRow.created_at).desc(),
-                               col(WebhookDeliveryRow.id).desc()).limit(limit)
-        return [delivery_read(d) for d in await session.exec(query)]
+        order = [col(WebhookDeliveryRow.created_at), col(WebhookDeliveryRow.id)]
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
+        rows = list(await session.exec(query.order_by(*(c.desc() for c in order)).limit(limit + 1)))
+        return page_of(rows, limit, lambda row: (row.created_at, row.id), delivery_read)
 
     @post("/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver", opt=OPS, status_code=202,
           summary="Send a delivery again now, with a fresh 24 h retry budget")
     async def redeliver(self, request: Request[Any, Any, Any], subscription_id: str,
-                        delivery_id: str) -> Response[bytes]:
+                        delivery_id: str) -> Response[DeliveryRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             await _live(session, subscription_id)
             delivery = await session.get(WebhookDeliveryRow, delivery_id)

@@ -50,8 +50,11 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
             if dropped:
                 log_unknown_fields(sent_by, dropped)
     except msgspec.ValidationError as exc:
-        message, field = field_of(exc)
-        raise InvalidError(message, field=field) from None
+        retried = _with_integral_floats(body, type_) if "got `float`" in str(exc) else None
+        if retried is None:
+            message, field = field_of(exc)
+            raise InvalidError(message, field=field) from None
+        value = retried
     except msgspec.DecodeError as exc:
         raise InvalidError(f"the body is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
@@ -59,6 +62,25 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
                            field=_bad_text_path(body)) from None
     if check_text:
         refuse_nul(body)
+    return value
+
+
+def _with_integral_floats(body: bytes, type_: type[T]) -> T | None:
+    """``body`` decoded with numbers such as ``2024.0`` read as integers (JSON Schema counts
+    them as integers, msgspec does not); None when it still does not fit."""
+    try:
+        return msgspec.convert(_integral(msgspec.json.decode(body)), type_)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
     return value
 
 
@@ -129,6 +151,8 @@ async def authenticate(
     scope = route_handler.opt.get("scope")
     if scope and not principal.allows(scope):
         raise ForbiddenError(f"this route needs the scope {scope!r}")
+    if scope and (limiter := state.get("rate_limiter")) is not None:
+        await limiter.check(principal.key_id, scope)
     connection.scope["auth"] = principal
 
 

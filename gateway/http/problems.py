@@ -12,7 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError
 
-from gateway.core.errors import PROBLEM_BASE, GatewayError, UnauthorizedError
+from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
+from gateway.http.routes import allowed_methods
 
 log = logging.getLogger("gateway.api")
 
@@ -60,6 +61,8 @@ def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
 def gateway_error_handler(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
     headers = {"WWW-Authenticate": 'Bearer realm="gateway"'} if isinstance(
         exc, UnauthorizedError) else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
                             instance=request.url.path, headers=headers)
 
@@ -81,9 +84,12 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     status = exc.status_code
     if status >= 500:
         log.error("unhandled HTTP error on %s: %s", request.url.path, exc.detail)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return problem_response(status, _STATUS_SLUGS.get(status, "error").replace("-", " ").capitalize(),
                             exc.detail, slug=_STATUS_SLUGS.get(status, "error"),
-                            instance=request.url.path, headers=exc.headers)
+                            instance=request.url.path, headers=headers or None)
 
 
 def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[bytes]:

@@ -54,9 +54,11 @@ class _ReservationLost(Exception):
 
 async def write(
     request: Request[Any, Any, Any], body: bytes, work: Work, *, seal: SecretsBox | None = None
-) -> Response[bytes]:
+) -> Response[Any]:
     """Run ``work`` in a transaction honouring ``Idempotency-Key``; return its JSON response.
 
+    ``body`` is the raw request body (``await request.body()``, cached by Litestar after it
+    decoded the handler's ``data``), which the key's request hash covers.
     ``seal`` encrypts the response kept for replays, for responses that carry a secret.
     """
     state = request.app.state

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import Select, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +18,17 @@ from gateway.core.wire import Email, Wire
 from gateway.customers import records
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
-from gateway.http.deps import decode, provide_session
+from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.http.unit_of_work import write
 from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
 from gateway.outbox.plan import OutboxPlanner
@@ -102,17 +113,32 @@ async def invite(session: AsyncSession, planner: OutboxPlanner, site_id: str,
 class SiteInvitesController(Controller):
     path = "/v1/sites/{site_id:str}/invites"
     tags = ["invites"]
+    dependencies = {"session": provide_session}
+
+    @get("/", opt=READ, summary="The site's invites, newest first")
+    async def list_invites(self, session: AsyncSession, site_id: str, cursor: Cursor = None,
+                           limit: Limit = DEFAULT_LIMIT) -> Page[InviteRead]:
+        await records.get_site(session, site_id)
+        order = [col(InviteRow.created_at), col(InviteRow.id)]
+        query = select(InviteRow).where(col(InviteRow.site_id) == site_id)
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
+        found = await _with_tasks(session, query.order_by(*(c.desc() for c in order)).limit(limit + 1))
+        return page_of(found, limit, lambda pair: (pair[0].created_at, pair[0].id),
+                       lambda pair: invite_read(*pair))
 
     @post("/", opt=WRITE_INVITES, status_code=202,
           summary="Invite an email address to the site's Zählerfreunde space",
+          responses={200: ResponseSpec(InviteRead, description="the earlier invite of this address")},
           description=(
               "202 with a new invite, sent by a worker; 200 with the earlier invite when this "
               "address was already invited to the site and that invite has not failed (unless "
               "`force` is true). The customer must be enrolled at Zählerfreunde."
           ))
-    async def create(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], site_id: str,
+                     data: InviteCreate | None = None) -> Response[InviteRead]:
         body = await request.body()
-        data = decode(body, InviteCreate) if body else InviteCreate()
+        data = data or InviteCreate()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return await invite(session, planner, site_id, data)

@@ -87,6 +87,11 @@ class RemoteInvite(Remote):
     last_error: str | None = None
 
 
+class _Page(Remote):
+    items: list[msgspec.Raw]
+    next_cursor: str | None = None
+
+
 class GatewayProblem(Exception):
     """The gateway answered with an error document."""
 
@@ -146,7 +151,7 @@ class GatewayClient:
         response: httpx.Response | None = None
         for attempt in range(self.attempts):
             if attempt:
-                await asyncio.sleep(min(0.25 * 2 ** attempt, 4.0))
+                await asyncio.sleep(_pause(response, attempt))
             try:
                 async with self.limit:
                     response = await self._http.request(method, path, content=content, params=params,
@@ -165,6 +170,28 @@ class GatewayClient:
             return msgspec.json.decode(response.content, type=type_), response
         except msgspec.DecodeError as exc:
             raise GatewayProblem(response.status_code, f"unexpected answer from {path}: {exc}") from None
+
+
+    async def collect(self, path: str, item_type: type[T], *, params: dict[str, str] | None = None,
+                      page_size: int = 1000) -> list[T]:
+        """Every item of a listing (``{items, nextCursor}``), following its cursors."""
+        found: list[T] = []
+        query = {**(params or {}), "limit": str(page_size)}
+        while True:
+            page, _ = await self.call("GET", path, _Page, params=query)
+            found.extend(msgspec.json.decode(item, type=item_type) for item in page.items)
+            if page.next_cursor is None:
+                return found
+            query["cursor"] = page.next_cursor
+
+
+def _pause(response: httpx.Response | None, attempt: int) -> float:
+    """How long to wait before attempt ``attempt``: the answer's ``Retry-After`` when it gives
+    one (at most 30 s), else an exponential backoff."""
+    retry_after = response.headers.get("retry-after", "") if response is not None else ""
+    if retry_after.isdigit():
+        return min(float(retry_after), 30.0)
+    return min(0.25 * 2.0 ** attempt, 4.0)
 
 
 def _problem(response: httpx.Response) -> GatewayProblem:

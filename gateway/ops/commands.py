@@ -258,8 +258,7 @@ RecordType = type[RemoteSite] | type[RemoteDevice]
 
 
 async def _list(api: GatewayClient, path: str, type_: RecordType) -> dict[str, Any]:
-    items: list[RemoteRecord]
-    items, _ = await api.call("GET", path, list[type_])  # type: ignore[valid-type]  # item type chosen at run time
+    items: list[RemoteRecord] = await api.collect(path, type_)
     return {item.external_ref: item for item in items}
 
 
@@ -567,16 +566,16 @@ async def customer_tree(api: GatewayClient, customer_id: str) -> Tree:
         customer = page.items[0]
     tree = Tree(f"[bold]customer {customer.name}[/bold] ({customer.external_ref}, id {customer.id}, "
                 f"{customer.email})  {_sync_text(customer.sync)}")
-    sites, _ = await api.call("GET", f"/v1/customers/{customer.id}/sites", list[RemoteSite])
+    sites = await api.collect(f"/v1/customers/{customer.id}/sites", RemoteSite)
     device_lists = await asyncio.gather(
-        *(api.call("GET", f"/v1/sites/{site.id}/devices", list[RemoteDevice]) for site in sites))
-    for site, (devices, _) in zip(sites, device_lists, strict=True):
+        *(api.collect(f"/v1/sites/{site.id}/devices", RemoteDevice) for site in sites))
+    for site, devices in zip(sites, device_lists, strict=True):
         branch = tree.add(f"site {site.name} ({site.external_ref}, {site.kind}, id {site.id})  "
                           f"{_sync_text(site.sync)}")
         for device in devices:
             branch.add(f"{device.kind} {device.name} ({device.external_ref}, id {device.id})  "
                        f"{_sync_text(device.sync)}")
-    vehicles, _ = await api.call("GET", f"/v1/customers/{customer.id}/vehicles", list[RemoteDevice])
+    vehicles = await api.collect(f"/v1/customers/{customer.id}/vehicles", RemoteDevice)
     if vehicles:
         branch = tree.add("vehicles")
         for vehicle in vehicles:

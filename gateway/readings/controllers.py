@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,16 +14,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc
 from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
-from gateway.core.wire import Page, Wire
+from gateway.core.wire import Wire
 from gateway.customers import records
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
+from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from gateway.http.unit_of_work import write
 from gateway.observability.metrics import count_readings
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
-from gateway.readings.ingest import IngestResult, decode_items, epoch_seconds, ingest
+from gateway.readings.ingest import IngestResult, ReadingsBody, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.zaehlerfreunde.obis import ObisError, parse
@@ -66,7 +66,7 @@ class ReadingsController(Controller):
     tags = ["readings"]
 
     @post(
-        "/", opt=WRITE_READINGS, status_code=202, request_max_body_size=None,
+        "/", opt={**WRITE_READINGS, "body": ReadingsBody}, status_code=202, request_max_body_size=None,
         summary="Store up to 10,000 meter readings; each item is accepted or refused on its own",
         description=(
             "Items name the device by `deviceId` or `deviceExternalRef`. `timestamp` is ISO 8601 "
@@ -78,10 +78,12 @@ class ReadingsController(Controller):
             "than GATEWAY_READINGS_FUTURE_TOLERANCE_S in the future. Readings of meters whose "
             "customer is enrolled at Zählerfreunde are delivered there; readings of other "
             "customers are stored only (delivery status `not_sent`). The body limit is "
-            "GATEWAY_READINGS_MAX_BODY_BYTES."
+            "GATEWAY_READINGS_MAX_BODY_BYTES. The handler reads the body itself (streamed, "
+            "items checked one by one), so the body schema is documented rather than decoded "
+            "up front."
         ),
     )
-    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any]) -> Response[IngestResult]:
         settings = request.app.state.settings
         body = await read_limited(request, settings.readings.max_body_bytes)
         items, errors = decode_items(body)
@@ -106,22 +108,12 @@ EPOCH_RANGE = range(0, 253_402_300_800)
 """Epoch seconds a reading's time may have: 1970-01-01 up to the end of year 9999."""
 
 
-def encode_cursor(ts: int, obis_code: str) -> str:
-    """The position after the reading (``ts``, ``obis_code``) in a device's listing."""
-    return base64.urlsafe_b64encode(f"{ts}:{obis_code}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        ts, separator, obis_code = raw.decode().partition(":")
-        # Digits alone after the timestamp are a reading id: a cursor handed out before
-        # readings were keyed by (device, code, ts).
-        if not separator or not obis_code or obis_code.isdigit() or int(ts) not in EPOCH_RANGE:
-            raise ValueError(cursor)
-        return int(ts), obis_code
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidError("cursor is not one this API handed out", field="cursor") from None
+def _cursor_key(cursor: str) -> tuple[int, str]:
+    """The (epoch second, OBIS code) after which a page of readings starts."""
+    ts, obis_code = decode_cursor(cursor, int, str)
+    if ts not in EPOCH_RANGE or not obis_code:
+        raise InvalidError("cursor is not one this API handed out", field="cursor")
+    return ts, obis_code
 
 
 def _bound(value: str | None, name: str) -> int | None:
@@ -163,9 +155,9 @@ class DeviceReadingsController(Controller):
         from_: Annotated[str | None,
                          QueryParameter(name="from", description="ISO 8601 or epoch s, inclusive")] = None,
         to: Annotated[str | None, Parameter(description="ISO 8601 or epoch s, exclusive")] = None,
-        obis_code: Annotated[str | None, QueryParameter(name="obisCode")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        obis_code: Annotated[str | None, QueryParameter(name="obisCode", max_length=50)] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ReadingRead]:
         await records.get_device(session, device_id)
         r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
@@ -188,7 +180,7 @@ class DeviceReadingsController(Controller):
             except ObisError as exc:
                 raise InvalidError(str(exc), field="obisCode") from None
         if cursor:
-            ts, last = decode_cursor(cursor)
+            ts, last = _cursor_key(cursor)
             query = query.where(or_(col(r.ts) > ts, and_(col(r.ts) == ts, col(r.obis_code) > last)))
         rows = (await session.execute(query.order_by(col(r.ts), col(r.obis_code)).limit(limit + 1))).all()
         more = len(rows) > limit
@@ -200,4 +192,4 @@ class DeviceReadingsController(Controller):
             for row in rows
         ]
         next_cursor = encode_cursor(rows[-1].ts, rows[-1].obis_code) if more else None
-        return Page[ReadingRead](items=items, next_cursor=next_cursor)
+        return Page(items=items, next_cursor=next_cursor)

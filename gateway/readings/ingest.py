@@ -73,6 +73,16 @@ class ReadingsIn(Wire):
     readings: Annotated[list[ReadingIn], Meta(min_length=1, max_length=MAX_ITEMS)]
 
 
+class ReadingsBody(Wire):
+    """``POST /v1/readings`` as documented: items are checked one by one, so not constrained here."""
+
+    readings: Annotated[list[msgspec.Raw], Meta(
+        min_length=1, max_length=MAX_ITEMS,
+        description="Each item a ReadingIn: {obisCode, timestamp, value, deviceId or "
+                    "deviceExternalRef}. An item that does not fit is refused on its own (in "
+                    "`errors`), not by refusing the request.")]
+
+
 class ItemError(Wire):
     index: int
     field: str | None

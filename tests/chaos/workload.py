@@ -97,6 +97,17 @@ class Caller:
             await asyncio.sleep(0.2)
         raise RuntimeError(f"GET {path} never answered")
 
+    async def read_all(self, path: str) -> list[Any]:
+        """Every item of a listing (``{items, nextCursor}``), following its cursors."""
+        items: list[Any] = []
+        cursor = ""
+        while True:
+            page = await self.read(f"{path}?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
+            items.extend(page["items"])
+            if not page["nextCursor"]:
+                return items
+            cursor = page["nextCursor"]
+
 
 def customer_body(n: int, run: str) -> dict[str, Any]:
     """One customer: a site with a meter and a tank or charger, and a vehicle."""
@@ -122,15 +133,15 @@ async def _remember(caller: Caller, customer: dict[str, Any]) -> None:
     ledger = caller.ledger
     cid = customer["id"]
     ledger.customers[cid] = customer["externalRef"]
-    for site in await caller.read(f"/v1/customers/{cid}/sites"):
+    for site in (await caller.read_all(f"/v1/customers/{cid}/sites")):
         ledger.sites[site["id"]] = site["name"]
         ledger.site_customer[site["id"]] = cid
-        for device in await caller.read(f"/v1/sites/{site['id']}/devices"):
+        for device in (await caller.read_all(f"/v1/sites/{site['id']}/devices")):
             if device["kind"] == "meter":
                 ledger.meters[device["id"]] = site["id"]
             else:
                 ledger.resources[device["id"]] = cid
-    for vehicle in await caller.read(f"/v1/customers/{cid}/vehicles"):
+    for vehicle in (await caller.read_all(f"/v1/customers/{cid}/vehicles")):
         ledger.resources[vehicle["id"]] = cid
         ledger.vehicles.append(vehicle["id"])
 

@@ -138,7 +138,7 @@ async def test_ops_key_can_do_everything(client: AsyncTestClient, database_url: 
     assert (await client.get(f"/v1/customers/{customer_id}", headers=key)).status_code == 200
     tasks = await client.get("/v1/sync/tasks", params={"entityId": customer_id}, headers=key)
     assert tasks.status_code == 200
-    assert [task["entityId"] for task in tasks.json()] == [customer_id]
+    assert [task["entityId"] for task in tasks.json()["items"]] == [customer_id]
     history = await client.get(f"/v1/customers/{customer_id}/sync-history", headers=key)
     assert history.status_code == 200
     resync = await client.post("/v1/sync/resync", headers=key,

@@ -28,8 +28,8 @@ async def test_create_and_read_back_customer_tree(client: AsyncTestClient) -> No
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["sync"]["volue"]["status"] == "pending"
-    sites = (await client.get(f"/v1/customers/{body['id']}/sites")).json()
+    sites = (await client.get(f"/v1/customers/{body['id']}/sites")).json()["items"]
     assert [s["externalRef"] for s in sites] == ["site-1"]
     assert set(sites[0]["sync"]) == {"volue", "zaehlerfreunde"}
-    devices = (await client.get(f"/v1/sites/{sites[0]['id']}/devices")).json()
+    devices = (await client.get(f"/v1/sites/{sites[0]['id']}/devices")).json()["items"]
     assert devices[0]["kind"] == "meter" and set(devices[0]["sync"]) == {"zaehlerfreunde"}

@@ -114,8 +114,8 @@ async def test_readings_bounds_outside_the_column_range_are_a_400(client: AsyncT
                                                                   query: str) -> None:
     """Huge or negative epoch bounds in the readings listing name the parameter instead of overflowing."""
     created = (await client.post("/v1/customers", json=TREE)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    device = (await client.get(f"/v1/sites/{site['id']}/devices")).json()[0]
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    device = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"][0]
     problem = _problem(await client.get(f"/v1/devices/{device['id']}/readings?{query}"))
     assert problem["field"] == query.split("=")[0]
 
@@ -125,8 +125,8 @@ async def test_a_forged_cursor_with_a_huge_timestamp_is_a_400(client: AsyncTestC
     import base64
 
     created = (await client.post("/v1/customers", json=TREE)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    device = (await client.get(f"/v1/sites/{site['id']}/devices")).json()[0]
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    device = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"][0]
     cursor = base64.urlsafe_b64encode(b"99999999999999999999999:1-1:1.8.0").decode().rstrip("=")
     problem = _problem(await client.get(f"/v1/devices/{device['id']}/readings?cursor={cursor}"))
     assert problem["field"] == "cursor"

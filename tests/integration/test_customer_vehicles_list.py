@@ -27,12 +27,12 @@ async def test_lists_live_vehicles_of_one_customer(client: AsyncTestClient) -> N
 
     listed = await client.get(f"/v1/customers/{customer['id']}/vehicles")
     assert listed.status_code == 200
-    assert [v["externalRef"] for v in listed.json()] == ["v-1", "v-2"]
-    assert all(v["kind"] == "vehicle" and v["siteId"] is None for v in listed.json())
-    assert set(listed.json()[0]["sync"]) == {"volue"}
+    assert [v["externalRef"] for v in listed.json()["items"]] == ["v-1", "v-2"]
+    assert all(v["kind"] == "vehicle" and v["siteId"] is None for v in listed.json()["items"])
+    assert set(listed.json()["items"][0]["sync"]) == {"volue"}
 
     assert (await client.delete(f"/v1/devices/{added['id']}")).status_code == 200
-    again = (await client.get(f"/v1/customers/{customer['id']}/vehicles")).json()
+    again = (await client.get(f"/v1/customers/{customer['id']}/vehicles")).json()["items"]
     assert [v["externalRef"] for v in again] == ["v-1"]
 
 

@@ -110,8 +110,8 @@ async def _synced(client: httpx.AsyncClient, path: str) -> dict[str, Any] | None
 async def _eligible_site(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A customer whose site was moved into a Svalbard test area, synced to Volue."""
     customer = (await stack.gateway.post("/v1/customers", json=TREE)).json()
-    site = (await stack.gateway.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = (await stack.gateway.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await stack.gateway.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = (await stack.gateway.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     tank = next(d for d in devices if d["kind"] == "hot_water_tank")
     for path in [f"/v1/sites/{site['id']}", f"/v1/devices/{tank['id']}"]:
         await eventually(lambda path=path: _synced(stack.gateway, path))  # type: ignore[misc]
@@ -124,7 +124,7 @@ async def _eligible_site(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], 
 async def _events(stack: Stack, **params: str) -> list[dict[str, Any]]:
     response = await stack.gateway.get("/v1/events", params=params)
     assert response.status_code == 200, response.text
-    return list(response.json())
+    return list(response.json()["items"])
 
 
 async def test_price_curve_reaches_subscriber_and_poll_fills_gaps(stack: Stack) -> None:
@@ -160,7 +160,7 @@ async def test_price_curve_reaches_subscriber_and_poll_fills_gaps(stack: Stack) 
 
     async def delivery_log() -> list[dict[str, Any]] | None:
         log = (await stack.gateway.get(
-            f"/v1/webhook-subscriptions/{subscription['id']}/deliveries")).json()
+            f"/v1/webhook-subscriptions/{subscription['id']}/deliveries")).json()["items"]
         return log if log and log[0]["status"] != "pending" else None
 
     log = await eventually(delivery_log)

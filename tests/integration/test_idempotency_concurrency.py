@@ -137,12 +137,12 @@ async def _tree(stack: Stack) -> dict[str, Any]:
     created = await stack.api.post("/v1/customers", json=TREE)
     assert created.status_code == 201, created.text
     customer = created.json()
-    site = (await stack.api.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = {d["kind"]: d for d in (await stack.api.get(f"/v1/sites/{site['id']}/devices")).json()}
-    vehicle = (await stack.api.get(f"/v1/customers/{customer['id']}/vehicles")).json()[0]
+    site = (await stack.api.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = {d["kind"]: d for d in (await stack.api.get(f"/v1/sites/{site['id']}/devices")).json()["items"]}
+    vehicle = (await stack.api.get(f"/v1/customers/{customer['id']}/vehicles")).json()["items"][0]
 
     async def synced() -> bool:
-        tasks = (await stack.api.get("/v1/sync/tasks", params={"limit": 1000})).json()
+        tasks = (await stack.api.get("/v1/sync/tasks", params={"limit": 1000})).json()["items"]
         return all(t["status"] == TaskStatus.DONE for t in tasks)
 
     await _until(synced, "the customer's tree synced")

@@ -15,7 +15,7 @@ async def _site(client: AsyncTestClient, n: int, providers: list[str] | None = N
     if providers is not None:
         body["providers"] = providers
     customer = (await client.post("/v1/customers", json=body)).json()
-    return (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    return (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
 
 
 async def _wait_sent(client: AsyncTestClient, invite_id: str, timeout: float = 30.0) -> dict[str, Any]:

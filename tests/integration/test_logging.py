@@ -62,10 +62,10 @@ def assert_no_secret(text: str, secrets: list[str]) -> None:
 
 
 async def _tree_paths(client: AsyncTestClient, customer: dict[str, Any]) -> list[str]:
-    sites = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()
+    sites = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"]
     paths = [f"/v1/customers/{customer['id']}"] + [f"/v1/sites/{s['id']}" for s in sites]
     for site in sites:
-        devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+        devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
         paths += [f"/v1/devices/{d['id']}" for d in devices]
     return paths
 
@@ -119,7 +119,7 @@ async def test_auth_failure_dead_letters_without_logging_the_secret(
     customer = (await wrong_secret_client.post("/v1/customers", json=body)).json()
     for _ in range(200):
         dead = (await wrong_secret_client.get("/v1/sync/tasks", params={
-            "status": "dead", "entityId": customer["id"]})).json()
+            "status": "dead", "entityId": customer["id"]})).json()["items"]
         if dead:
             break
         await asyncio.sleep(0.05)

@@ -42,8 +42,8 @@ async def _synced_tree(client: AsyncTestClient) -> dict[str, Any]:
     created = await client.post("/v1/customers", json=TREE)
     assert created.status_code == 201, created.text
     customer = created.json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     paths = [f"/v1/customers/{customer['id']}", f"/v1/sites/{site['id']}"]
     paths += [f"/v1/devices/{d['id']}" for d in devices]
     await wait_synced(client, paths)
@@ -55,7 +55,7 @@ async def test_metrics_after_an_end_to_end_sync(live_client: AsyncTestClient,
     """After syncing a customer tree, /metrics counts its requests, upstream calls, tokens and tasks."""
     before = await scrape(live_client)
     customer = await _synced_tree(live_client)
-    done_tasks = (await live_client.get("/v1/sync/tasks", params={"status": "done"})).json()
+    done_tasks = (await live_client.get("/v1/sync/tasks", params={"status": "done"})).json()["items"]
     per_provider = Counter(task["provider"] for task in done_tasks)
     assert per_provider["volue"] >= 3 and per_provider["zaehlerfreunde"] >= 2, per_provider
     after = await scrape(live_client)
@@ -158,8 +158,8 @@ async def test_reading_and_webhook_counters_count(client: AsyncTestClient) -> No
 async def test_readings_api_counts_accepted_and_rejected(client: AsyncTestClient) -> None:
     """POST /v1/readings moves the accepted and rejected counters by what it answered; a replay does not."""
     created = (await client.post("/v1/customers", json=TREE)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
                  if d["kind"] == "meter")
     good = [{"deviceId": meter["id"], "obisCode": "1.8.0", "timestamp": 1714635961 + i, "value": 1.5 + i}
             for i in range(3)]

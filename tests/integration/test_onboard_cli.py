@@ -179,7 +179,7 @@ def test_invite_and_status_show_links_and_sync(
     assert run("onboard", str(SAMPLE), "--wait", *connect)[0] == 0
     with _api(url) as api:
         kari = api.get("/v1/customers", params={"externalRef": "crm-10001"}).json()["items"][0]
-        home = api.get(f"/v1/customers/{kari['id']}/sites").json()[0]
+        home = api.get(f"/v1/customers/{kari['id']}/sites").json()["items"][0]
 
     code, out, err = run("invite", "--site", home["id"], "--wait", *connect)
     assert code == 0, out + err

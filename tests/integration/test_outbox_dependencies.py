@@ -30,8 +30,8 @@ async def tree(client: AsyncTestClient, ref: str, site: dict[str, Any]) -> tuple
     created = await client.post("/v1/customers", json=body)
     assert created.status_code == 201, created.text
     customer_id = created.json()["id"]
-    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()[0]["id"]
-    devices = (await client.get(f"/v1/sites/{site_id}/devices")).json()
+    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()["items"][0]["id"]
+    devices = (await client.get(f"/v1/sites/{site_id}/devices")).json()["items"]
     return customer_id, site_id, devices
 
 
@@ -51,12 +51,12 @@ async def test_delete_after_a_refused_upsert_leaves_nothing_upstream(
         return site_id not in volue.locations and not volue.resources
 
     async def settled() -> bool:
-        tasks = (await live_client.get("/v1/sync/tasks", params={"entityId": site_id})).json()
+        tasks = (await live_client.get("/v1/sync/tasks", params={"entityId": site_id})).json()["items"]
         return all(t["status"] not in ("pending", "running") for t in tasks)
 
     await until(gone)
     await until(settled)
-    tasks = (await live_client.get("/v1/sync/tasks", params={"entityId": site_id})).json()
+    tasks = (await live_client.get("/v1/sync/tasks", params={"entityId": site_id})).json()["items"]
     assert {t["status"] for t in tasks if t["action"] == "delete"} == {"done"}
     assert not [t for t in tasks if t["status"] in ("blocked", "dead")]
     assert customer_id in volue.users
@@ -74,13 +74,14 @@ async def test_a_task_behind_a_dead_task_is_blocked_with_its_reason(
         return bool((await live_client.get(tank_path)).json()["sync"]["volue"]["status"] == "blocked")
 
     await until(blocked)
-    dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead", "entityId": site_id})).json()
+    dead = (await live_client.get("/v1/sync/tasks",
+                                  params={"status": "dead", "entityId": site_id})).json()["items"]
     assert len(dead) == 1
     volue_sync = (await live_client.get(tank_path)).json()["sync"]["volue"]
     assert volue_sync["blockedBy"] == dead[0]["id"]
     assert dead[0]["id"] in volue_sync["blockedReason"] and "is dead" in volue_sync["blockedReason"]
     task = (await live_client.get("/v1/sync/tasks", params={"status": "blocked",
-                                                            "entityId": devices[0]["id"]})).json()
+                                                            "entityId": devices[0]["id"]})).json()["items"]
     assert [t["blockedBy"] for t in task] == [dead[0]["id"]]
     metrics = (await live_client.get("/metrics")).text
     assert 'gateway_outbox_tasks{kind="device",provider="volue",status="blocked"} 1.0' in metrics
@@ -99,7 +100,7 @@ async def test_retried_parent_releases_its_blocked_children(
     paths = [f"/v1/customers/{customer_id}", f"/v1/sites/{site_id}"]
     await wait_synced(live_client, paths)
     emulators["volue"].state.volue.store.delete_location(customer_id, site_id)
-    user_task = (await live_client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()[0]
+    user_task = (await live_client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()["items"][0]
     await set_task(database_url, user_task["id"], status="dead", last_error="refused for the test")
     resync = await live_client.post("/v1/sync/resync", json={"entityType": "site", "entityId": site_id,
                                                              "cascade": False})
@@ -143,7 +144,7 @@ async def test_bulk_retry_sends_dead_tasks_matching_the_filter(
     sites = [(await tree(live_client, f"dep-5{n}", site))[1] for n in range(2)]
 
     async def both_dead() -> bool:
-        dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead"})).json()
+        dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead"})).json()["items"]
         return {t["entityId"] for t in dead} == set(sites)
 
     await until(both_dead)
@@ -159,7 +160,7 @@ async def test_bulk_retry_sends_dead_tasks_matching_the_filter(
     assert answer.json()["retried"] in (1, 2) and answer.json()["more"] is False
     await until(both_dead)
     attempts = [t["attempts"] for t in (await live_client.get(
-        "/v1/sync/tasks", params={"status": "dead"})).json()]
+        "/v1/sync/tasks", params={"status": "dead"})).json()["items"]]
     assert attempts == [1, 1]
 
 
@@ -174,11 +175,11 @@ async def test_a_dead_readings_task_can_be_retried(
     assert posted.status_code in (200, 202), posted.text
 
     async def delivered_task() -> bool:
-        tasks = (await live_client.get("/v1/sync/tasks", params={"provider": "zf-readings"})).json()
+        tasks = (await live_client.get("/v1/sync/tasks", params={"provider": "zf-readings"})).json()["items"]
         return bool(tasks) and tasks[0]["status"] == "done"
 
     await until(delivered_task)
-    task = (await live_client.get("/v1/sync/tasks", params={"provider": "zf-readings"})).json()[0]
+    task = (await live_client.get("/v1/sync/tasks", params={"provider": "zf-readings"})).json()["items"][0]
     await set_task(database_url, task["id"], status="dead", last_error="refused for the test")
     retried = await live_client.post(f"/v1/sync/tasks/{task['id']}/retry")
     assert retried.status_code == 200, retried.text

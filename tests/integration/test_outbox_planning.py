@@ -117,8 +117,9 @@ async def create_tree(client: AsyncTestClient, database_url: str, ref: str,
     response = await client.post("/v1/customers", json=body)
     assert response.status_code == 201, response.text
     customer = response.json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = {d["kind"]: d["id"] for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()}
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    listed = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
+    devices = {d["kind"]: d["id"] for d in listed}
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as session:

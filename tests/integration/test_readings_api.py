@@ -39,9 +39,9 @@ async def _customer(client: AsyncTestClient, *, providers: list[str] | None = No
     response = await client.post("/v1/customers", json=body)
     assert response.status_code == 201, response.text
     customer = response.json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
     devices = {d["externalRef"].split("-", 2)[-1]: d
-               for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()}
+               for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]}
     return {"customer": customer, "site": site, "meter": devices["m-1"], "tank": devices["h-1"],
             "gas": devices["g-1"]}
 
@@ -51,7 +51,7 @@ def _item(device_id: str, ts: Any, value: Any = 1.5, code: str = "1-1:1.8.0") ->
 
 
 async def _tasks(client: AsyncTestClient) -> list[dict[str, Any]]:
-    listed = (await client.get("/v1/sync/tasks", params={"limit": 1000})).json()
+    listed = (await client.get("/v1/sync/tasks", params={"limit": 1000})).json()["items"]
     return [t for t in listed if t["provider"] == READINGS_QUEUE]
 
 

@@ -24,8 +24,8 @@ async def onboard_meters(client: AsyncTestClient, customers: int) -> list[str]:
     await wait_synced(client, await _all_paths(client, ids), timeout=60)
     meters = []
     for cid in ids:
-        site = (await client.get(f"/v1/customers/{cid}/sites")).json()[0]
-        devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+        site = (await client.get(f"/v1/customers/{cid}/sites")).json()["items"][0]
+        devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
         meters += [d["id"] for d in devices if d["kind"] == "meter"]
     return meters
 
@@ -92,8 +92,8 @@ async def test_readings_of_a_new_meter_wait_for_its_device(
 ) -> None:
     """Readings posted right after the meter was created are sent once its device exists upstream."""
     created = (await live_client.post("/v1/customers", json=_tree(99))).json()
-    site = (await live_client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    meter = next(d["id"] for d in (await live_client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await live_client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    meter = next(d["id"] for d in (await live_client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
                  if d["kind"] == "meter")
     items = [{"deviceId": meter, "obisCode": "1-1:1.8.0", "timestamp": T0 + n, "value": 1.0}
              for n in range(10)]

@@ -46,8 +46,9 @@ async def test_hundred_thousand_readings_arrive_exactly_once_with_faults(
         assert created["created"] == METERS, created
         meters = []
         for result in created["results"]:
-            site = (await scaleout_client.get(f"/v1/customers/{result['customer']['id']}/sites")).json()[0]
-            devices = (await scaleout_client.get(f"/v1/sites/{site['id']}/devices")).json()
+            sites = await scaleout_client.get(f"/v1/customers/{result['customer']['id']}/sites")
+            site = sites.json()["items"][0]
+            devices = (await scaleout_client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
             meters += [d["id"] for d in devices if d["kind"] == "meter"]
         assert len(meters) == METERS
         accepted = 0

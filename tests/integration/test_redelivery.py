@@ -80,9 +80,9 @@ async def onboarded_site(client: AsyncTestClient, engine: SyncEngine) -> tuple[d
     """A customer's site synced at both providers, and the id of its meter."""
     customer = (await client.post("/v1/customers", json=_tree(0))).json()
     await drain_all(engine)
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
     assert {v["status"] for v in site["sync"].values()} == {"synced"}, site
-    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     return site, next(d["id"] for d in devices if d["kind"] == "meter")
 
 

@@ -45,7 +45,7 @@ async def _report_sent(client: AsyncTestClient, report_id: str, timeout: float =
         if body["status"] != "pending":
             return dict(body)
         await asyncio.sleep(0.05)
-    tasks = (await client.get("/v1/sync/tasks")).json()
+    tasks = (await client.get("/v1/sync/tasks")).json()["items"]
     raise AssertionError(f"report {report_id} still pending: {tasks}")
 
 
@@ -53,7 +53,7 @@ async def _customer(client: AsyncTestClient, data: dict[str, Any]) -> tuple[dict
     created = await client.post("/v1/customers", json=data)
     assert created.status_code == 201, created.text
     customer = created.json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
     return customer, site
 
 
@@ -158,7 +158,7 @@ async def test_bad_energy_usage_names_the_field(client: AsyncTestClient, body: d
 async def test_reports_refused_where_volue_cannot_take_them(client: AsyncTestClient) -> None:
     """No device energy usage for meters, nothing for customers not at Volue, 404 for unknown ids."""
     _, site = await _customer(client, NO_VEHICLES)
-    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    meter = next(d for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
                  if d["kind"] == "meter")
     refused = await client.post(f"/v1/devices/{meter['id']}/energy-usage", json={"points": HOURS})
     assert refused.status_code == 409
@@ -205,9 +205,9 @@ async def test_lpc_request_is_acknowledged_automatically(acking_client: AsyncTes
     received = await acking_client.post("/v1/providers/volue/webhook", content=body,
                                         headers={"x-payload-signature": sign(body, "s3cret")})
     assert received.status_code == 200, received.text
-    event = (await acking_client.get("/v1/events", params={"siteId": site["id"]})).json()[0]
+    event = (await acking_client.get("/v1/events", params={"siteId": site["id"]})).json()["items"][0]
     assert event["type"] == "LocationLPCRequested"
-    tasks = (await acking_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()
+    tasks = (await acking_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()["items"]
     report_task = next(t for t in tasks if t["entityType"] == "volue_report")
     report = await _report_sent(acking_client, report_task["entityId"])
     assert report["status"] == "sent", report

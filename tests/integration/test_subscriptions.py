@@ -85,7 +85,7 @@ async def _notify(client: AsyncTestClient, event_id: str) -> None:
 
 
 async def _deliveries(client: AsyncTestClient, subscription_id: str) -> list[dict[str, Any]]:
-    return list((await client.get(f"/v1/webhook-subscriptions/{subscription_id}/deliveries")).json())
+    return list((await client.get(f"/v1/webhook-subscriptions/{subscription_id}/deliveries")).json()["items"])
 
 
 async def _until(client: AsyncTestClient, subscription_id: str, status: str,
@@ -108,10 +108,10 @@ async def test_secret_is_shown_once(ops: AsyncTestClient) -> None:
     read = (await ops.get(f"/v1/webhook-subscriptions/{body['id']}")).json()
     assert "secret" not in read and read["eventTypes"] == ["PriceCurveCreated"]
     listed = await ops.get("/v1/webhook-subscriptions")
-    assert body["secret"] not in listed.text and [s["id"] for s in listed.json()] == [body["id"]]
+    assert body["secret"] not in listed.text and [s["id"] for s in listed.json()["items"]] == [body["id"]]
     assert (await ops.delete(f"/v1/webhook-subscriptions/{body['id']}")).status_code == 204
     assert (await ops.get(f"/v1/webhook-subscriptions/{body['id']}")).status_code == 404
-    assert (await ops.get("/v1/webhook-subscriptions")).json() == []
+    assert (await ops.get("/v1/webhook-subscriptions")).json()["items"] == []
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -168,7 +168,7 @@ async def test_age_limit_fails_delivery_and_redelivery_sends_it(database_url: st
         await _notify(client, "ev-age")
         failed = await _until(client, sub["id"], "failed")
         assert failed["attempts"] >= 2 and failed["lastError"] == "HTTP 500"
-        dead = (await client.get("/v1/sync/tasks", params={"status": "dead"})).json()
+        dead = (await client.get("/v1/sync/tasks", params={"status": "dead"})).json()["items"]
         assert [t["entityId"] for t in dead] == [failed["id"]]
         receiver.failing = False
         again = await client.post(

@@ -14,8 +14,8 @@ async def test_customer_tree_reaches_both_providers(live_client: AsyncTestClient
                                                     emulators: dict[str, Any]) -> None:
     """User, location with the meter's point id, two resources, a space and a meter device appear."""
     created = (await live_client.post("/v1/customers", json=TREE)).json()
-    site = (await live_client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    devices = (await live_client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await live_client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    devices = (await live_client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     paths = [f"/v1/customers/{created['id']}", f"/v1/sites/{site['id']}"]
     paths += [f"/v1/devices/{d['id']}" for d in devices]
     await wait_synced(live_client, paths)
@@ -26,8 +26,8 @@ async def test_customer_tree_reaches_both_providers(live_client: AsyncTestClient
 
 async def _tree(client: AsyncTestClient) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     created = (await client.post("/v1/customers", json=TREE)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     return created, site, devices
 
 
@@ -86,7 +86,7 @@ async def test_rejected_task_dead_letters_and_retry_works(live_client: AsyncTest
     body = {**TREE, "externalRef": "c-2", "vehicles": [], "sites": [{
         **TREE["sites"][0], "externalRef": "s-2", "coordinates": None, "devices": []}]}
     customer = (await live_client.post("/v1/customers", json=body)).json()
-    site = (await live_client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    site = (await live_client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
     site_path = f"/v1/sites/{site['id']}"
     for _ in range(200):
         sync = (await live_client.get(site_path)).json()["sync"]
@@ -96,11 +96,11 @@ async def test_rejected_task_dead_letters_and_retry_works(live_client: AsyncTest
     assert sync["volue"]["status"] == "failed"
     assert "coordinates" in sync["volue"]["lastError"] or "meterPointIds" in sync["volue"]["lastError"]
     dead = (await live_client.get("/v1/sync/tasks", params={"status": "dead",
-                                                            "entityId": site["id"]})).json()
+                                                            "entityId": site["id"]})).json()["items"]
     assert len(dead) == 1
     await live_client.patch(site_path, json={"coordinates": {"latitude": 60.0, "longitude": 10.0}})
     retried = await live_client.post(f"/v1/sync/tasks/{dead[0]['id']}/retry")
     assert retried.status_code in (200, 409), retried.text
     await wait_synced(live_client, [site_path])
-    history = (await live_client.get(f"/v1/customers/{customer['id']}/sync-history")).json()
+    history = (await live_client.get(f"/v1/customers/{customer['id']}/sync-history")).json()["items"]
     assert any(call["status"] == 201 for call in history)

@@ -28,11 +28,11 @@ async def _all_paths(client: AsyncTestClient, customer_ids: list[str]) -> list[s
     paths = []
     for cid in customer_ids:
         paths.append(f"/v1/customers/{cid}")
-        for site in (await client.get(f"/v1/customers/{cid}/sites")).json():
+        for site in (await client.get(f"/v1/customers/{cid}/sites")).json()["items"]:
             paths.append(f"/v1/sites/{site['id']}")
-            devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+            devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
             paths += [f"/v1/devices/{d['id']}" for d in devices]
-        vehicles = (await client.get(f"/v1/customers/{cid}/vehicles")).json()
+        vehicles = (await client.get(f"/v1/customers/{cid}/vehicles")).json()["items"]
         paths += [f"/v1/devices/{v['id']}" for v in vehicles]
     return paths
 

@@ -49,10 +49,10 @@ def _customers(n: int, tag: str) -> dict[str, Any]:
 async def _site_paths(client: AsyncTestClient, created: dict[str, Any]) -> list[str]:
     paths = []
     for result in created["results"]:
-        for site in (await client.get(f"/v1/customers/{result['customer']['id']}/sites")).json():
+        for site in (await client.get(f"/v1/customers/{result['customer']['id']}/sites")).json()["items"]:
             paths.append(f"/v1/sites/{site['id']}")
             paths += [f"/v1/devices/{d['id']}"
-                      for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()]
+                      for d in (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]]
     return paths
 
 
@@ -63,7 +63,7 @@ def _zf_requests(emulators: dict[str, Any], status: str | None = None) -> int:
 
 
 async def _tasks(client: AsyncTestClient, **query: str) -> list[dict[str, Any]]:
-    return list((await client.get("/v1/sync/tasks", params={"limit": "1000", **query})).json())
+    return list((await client.get("/v1/sync/tasks", params={"limit": "1000", **query})).json()["items"])
 
 
 async def test_an_outage_longer_than_the_old_attempt_budget_ends_synced(

@@ -99,7 +99,7 @@ async def test_sigterm_hands_in_flight_work_back(
     await asyncio.sleep(1.5)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(40) is not None
-    running = (await scaleout_client.get("/v1/sync/tasks", params={"status": "running"})).json()
+    running = (await scaleout_client.get("/v1/sync/tasks", params={"status": "running"})).json()["items"]
     assert running == []
     for name in ("volue", "zf"):
         emulators[name].state.emulation.set_faults(FaultPlan())

@@ -72,7 +72,7 @@ async def test_published_vectors_are_accepted_byte_for_byte(receiver: AsyncTestC
     assert response.status_code == 200, response.text
     assert response.json()["duplicate"] is False
     event_id = msgspec.json.decode(body)["eventId"]
-    events = (await receiver.get("/v1/events")).json()
+    events = (await receiver.get("/v1/events")).json()["items"]
     assert [e["volueEventId"] for e in events] == [event_id]
     assert events[0]["source"] == "webhook"
 
@@ -89,7 +89,7 @@ async def test_any_changed_byte_is_refused(receiver: AsyncTestClient, name: str)
         assert response.status_code == 401, (position, response.text)
     response = await _post(receiver, body.rstrip(b"\n"), {"x-payload-signature": signature})
     assert response.status_code == 401
-    assert (await receiver.get("/v1/events")).json() == []
+    assert (await receiver.get("/v1/events")).json()["items"] == []
 
 
 @pytest.mark.parametrize("name", VECTOR_NAMES)
@@ -122,7 +122,7 @@ async def test_repeated_notification_is_stored_once(receiver: AsyncTestClient) -
     again = await _post(receiver, body, {"x-payload-signature": signature})
     assert again.status_code == 200
     assert again.json() == {"eventId": first.json()["eventId"], "duplicate": True}
-    assert len((await receiver.get("/v1/events")).json()) == 1
+    assert len((await receiver.get("/v1/events")).json()["items"]) == 1
 
 
 async def test_seed_spark_signature_is_refused_by_default(receiver: AsyncTestClient) -> None:
@@ -172,7 +172,7 @@ async def test_signed_body_with_fields_the_contract_does_not_name_is_stored(
     with caplog.at_level(logging.WARNING, logger="providers.lenient"):
         response = await _post(receiver, extended, {"x-payload-signature": sign(extended, KEY)})
     assert response.status_code == 200, response.text
-    events = (await receiver.get("/v1/events")).json()
+    events = (await receiver.get("/v1/events")).json()["items"]
     assert [e["volueEventId"] for e in events] == [msgspec.json.decode(body)["eventId"]]
     assert "$.retryCount" in caplog.text and "$.payload.region" in caplog.text
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from gateway.store.migrate import upgrade_async
-from tests.perf._stack import KEY, free_port, start
+from tests.perf._stack import KEY, UNLIMITED, free_port, start
 
 SECONDS = float(os.environ.get("PERF_SECONDS", "8"))
 CONCURRENCY = int(os.environ.get("PERF_CONCURRENCY", "32"))
@@ -127,7 +127,7 @@ async def main() -> None:
         sys.exit("set GATEWAY_TEST_POSTGRES_URL (a PostgreSQL database this benchmark may fill)")
     await upgrade_async(url)
     env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_ADMIN_API_KEY": KEY,
-           "GATEWAY_LOG_LEVEL": "WARNING",
+           "GATEWAY_LOG_LEVEL": "WARNING", **UNLIMITED,
            "GATEWAY_REDIS_URL": os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}
     gw_port, bare_port = free_port(), free_port()
     gateway = start("gateway.app:create_app", gw_port, env)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import uuid
 from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -16,12 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider
 from gateway.core.errors import ConflictError, GatewayError, InvalidError, NotFoundError
-from gateway.core.wire import Page
 from gateway.customers import records
 from gateway.customers import schemas as s
 from gateway.customers.programme_views import programmes_of
 from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
+from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, after, decode_cursor, page_of
 from gateway.http.unit_of_work import write
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
@@ -32,35 +29,17 @@ READ = {"scope": Scope.CUSTOMERS_READ.value}
 WRITE = {"scope": Scope.CUSTOMERS_WRITE.value}
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The id a cursor from :func:`encode_cursor` carries; 400 for anything else."""
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        last_id = raw.decode()
-        if str(uuid.UUID(last_id)) != last_id:
-            raise ValueError(last_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidError("cursor is not one this API handed out", field="cursor") from None
-    return last_id
-
-
-CUSTOMER_OK = {200: ResponseSpec(data_container=s.CustomerRead, description="the customer")}
-CUSTOMER_CREATED = {201: ResponseSpec(data_container=s.CustomerRead, description="the new customer")}
-
 class CustomerController(Controller):
     path = "/v1/customers"
     tags = ["customers"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, responses=CUSTOMER_CREATED,
-          summary="Create a customer, optionally with sites and devices")
-    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    @post("/", opt=WRITE, status_code=201,
+          summary="Create a customer, optionally with sites and devices",
+          description="The answer names the ids of every site, device and vehicle created with it.")
+    async def create(self, request: Request[Any, Any, Any], data: s.CustomerCreate
+                     ) -> Response[s.CustomerCreated]:
         body = await request.body()
-        data = decode(body, s.CustomerCreate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             fresh = FreshTrees(planner.now)
@@ -80,28 +59,29 @@ class CustomerController(Controller):
 
         return await write(request, body, work)
 
-    @post("/batch", opt=WRITE, status_code=200, summary="Create up to 1,000 customers, one result each")
-    async def create_batch(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    @post("/batch", opt={**WRITE, "body": s.CustomerBatch}, status_code=200,
+          summary="Create up to 1,000 customers, one result each",
+          description="Each item is validated on its own (the body is read by the handler, so one "
+                      "bad item does not refuse the others).")
+    async def create_batch(self, request: Request[Any, Any, Any]) -> Response[s.CustomerBatchResult]:
         body = await request.body()
-        envelope = decode(body, _BatchEnvelope, check_text=False)
-        if not 1 <= len(envelope.customers) <= 1000:
-            raise InvalidError("customers must hold 1 to 1,000 items", field="customers")
+        envelope = decode(body, s.CustomerBatch, check_text=False)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await create_many(session, planner, envelope.customers)
 
         return await write(request, body, work)
 
-    @get("/", opt=READ, summary="List customers, newest id order, cursor-paginated")
+    @get("/", opt=READ, summary="List customers in id order")
     async def list_customers(
         self,
         session: AsyncSession,
-        external_ref: Annotated[str | None, QueryParameter(name="externalRef")] = None,
+        external_ref: Annotated[str | None, QueryParameter(name="externalRef", max_length=200)] = None,
         eligible: Annotated[bool | None, Parameter(
             description="only customers Volue's programme holds (true) or does not hold (false) "
                         "eligible, as last learnt")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[s.CustomerRead]:
         query = select(CustomerRow).where(col(CustomerRow.deleted_at).is_(None))
         if external_ref is not None:
@@ -113,31 +93,27 @@ class CustomerController(Controller):
             query = query.where(col(CustomerRow.id).in_(member) if eligible
                                 else col(CustomerRow.id).not_in(member))
         if cursor:
-            query = query.where(col(CustomerRow.id) > decode_cursor(cursor))
+            query = query.where(after([col(CustomerRow.id)], decode_cursor(cursor, str)))
         rows = list(await session.exec(query.order_by(col(CustomerRow.id)).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        links = await records.links_for(session, [row.id for row in rows])
-        programmes = await programmes_of(session, [(row.id, row.providers) for row in rows])
-        return Page(
-            items=[records.customer_read(row, links.get(row.id, []), programmes[row.id]) for row in rows],
-            next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
-        )
+        shown = rows[:limit]
+        links = await records.links_for(session, [row.id for row in shown])
+        programmes = await programmes_of(session, [(row.id, row.providers) for row in shown])
+        return page_of(rows, limit, lambda row: (row.id,),
+                       lambda row: records.customer_read(row, links.get(row.id, []), programmes[row.id]))
 
-    @get("/{customer_id:str}", opt=READ, responses=CUSTOMER_OK)
-    async def read(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
+    @get("/{customer_id:str}", opt=READ, summary="A customer and its sync status")
+    async def read(self, request: Request[Any, Any, Any], customer_id: str) -> s.CustomerRead:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, CustomerRow, customer_id)
             if row is None:
                 raise NotFoundError(f"customer {customer_id} not found")
             programmes = (await programmes_of(conn, [(row.id, row.providers)]))[row.id]
-        return Response(msgspec.json.encode(records.customer_read(row, links, programmes)),
-                        media_type="application/json")
+        return records.customer_read(row, links, programmes)
 
-    @patch("/{customer_id:str}", opt=WRITE, responses=CUSTOMER_OK)
-    async def update(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
+    @patch("/{customer_id:str}", opt=WRITE, summary="Change a customer; fields left out stay as they are")
+    async def update(self, request: Request[Any, Any, Any], customer_id: str, data: s.CustomerUpdate
+                     ) -> Response[s.CustomerRead]:
         body = await request.body()
-        data = decode(body, s.CustomerUpdate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)
@@ -147,18 +123,15 @@ class CustomerController(Controller):
 
         return await write(request, body, work)
 
-    @delete("/{customer_id:str}", opt=WRITE, status_code=200, responses=CUSTOMER_OK)
-    async def remove(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
+    @delete("/{customer_id:str}", opt=WRITE, status_code=200,
+            summary="Delete a customer with its sites and devices, here and at the providers")
+    async def remove(self, request: Request[Any, Any, Any], customer_id: str) -> Response[s.CustomerRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_customer(session, customer_id)
             await records.delete_customer(session, planner, row, planner.now)
             return 200, records.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)
-
-
-class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
-    customers: list[msgspec.Raw]
 
 
 async def create_many(
@@ -210,17 +183,44 @@ async def create_many(
         rows.append((index, row))
     await fresh.insert(session)
     planner.wake(fresh.queued)
+    children = _children(fresh)
     for index, row in rows:
-        results[index] = s.BatchItemResult(index=index, status=201, customer=_created(fresh, row))
+        results[index] = s.BatchItemResult(index=index, status=201, customer=_created(fresh, row, children))
     done = [r for r in results if r is not None]
     created = sum(1 for r in done if r.status == 201)
     return s.CustomerBatchResult(created=created, failed=len(done) - created, results=done)
 
 
-def _created(fresh: FreshTrees, customer: dict[str, Any]) -> s.CustomerRead:
+_Children = dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+
+
+def _children(fresh: FreshTrees) -> _Children:
+    """The sites and devices planned in ``fresh``, by customer id."""
+    found: _Children = {}
+    for site in fresh.sites:
+        found.setdefault(site["customer_id"], ([], []))[0].append(site)
+    for device in fresh.devices:
+        found.setdefault(device["customer_id"], ([], []))[1].append(device)
+    return found
+
+
+def _created(fresh: FreshTrees, customer: dict[str, Any], children: _Children | None = None
+             ) -> s.CustomerCreated:
+    """The new customer with the ids of the sites, devices and vehicles planned with it."""
     links = records.link_views(fresh.links_by_entity[customer["id"]])
     # the namespace holds every CustomerRow column customer_read reads, without an ORM instance
-    return records.customer_read(cast(CustomerRow, records.as_record(customer)), links)
+    read = records.customer_read(cast(CustomerRow, records.as_record(customer)), links)
+    sites, devices = (children if children is not None else _children(fresh)).get(customer["id"], ([], []))
+    by_site: dict[str | None, list[s.CreatedRef]] = {}
+    for device in devices:
+        by_site.setdefault(device["site_id"], []).append(
+            s.CreatedRef(id=device["id"], external_ref=device["external_ref"]))
+    return s.CustomerCreated(
+        **msgspec.structs.asdict(read),
+        sites=[s.CreatedSite(id=site["id"], external_ref=site["external_ref"],
+                             devices=by_site.get(site["id"], [])) for site in sites],
+        vehicles=by_site.get(None, []),
+    )
 
 
 def _failed(index: int, exc: GatewayError) -> s.BatchItemResult:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,23 +14,44 @@ from gateway.core.errors import NotFoundError
 from gateway.customers import records
 from gateway.customers import schemas as s
 from gateway.customers.controllers.customers import READ, WRITE
-from gateway.http.deps import decode, provide_session
+from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import DeviceRow
 
-DEVICE_OK = {200: ResponseSpec(data_container=s.DeviceRead, description="the device")}
-DEVICE_CREATED = {201: ResponseSpec(data_container=s.DeviceRead, description="the new device")}
+
+async def _page(session: AsyncSession, where: list[ColumnElement[bool]], cursor: str | None,
+                limit: int) -> Page[s.DeviceRead]:
+    """Live devices matching ``where``, oldest first."""
+    order = [col(DeviceRow.created_at), col(DeviceRow.id)]
+    query = select(DeviceRow).where(*where, col(DeviceRow.deleted_at).is_(None))
+    if cursor:
+        query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID)))
+    rows = list(await session.exec(query.order_by(*order).limit(limit + 1)))
+    links = await records.links_for(session, [row.id for row in rows[:limit]])
+    return page_of(rows, limit, lambda row: (row.created_at, row.id),
+                   lambda row: records.device_read(row, links.get(row.id, [])))
+
 
 class SiteDevicesController(Controller):
     path = "/v1/sites/{site_id:str}/devices"
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Add a device to a site", responses=DEVICE_CREATED)
-    async def create(self, request: Request[Any, Any, Any], site_id: str) -> Response[bytes]:
+    @post("/", opt=WRITE, status_code=201, summary="Add a device to a site")
+    async def create(self, request: Request[Any, Any, Any], site_id: str, data: s.DeviceCreate
+                     ) -> Response[s.DeviceRead]:
         body = await request.body()
-        data = decode(body, s.DeviceCreate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             site = await records.get_site(session, site_id)
@@ -42,18 +62,11 @@ class SiteDevicesController(Controller):
 
         return await write(request, body, work)
 
-    @get("/", opt=READ, summary="The site's devices")
-    async def list_devices(self, session: AsyncSession, site_id: str) -> list[s.DeviceRead]:
+    @get("/", opt=READ, summary="The site's devices, oldest first")
+    async def list_devices(self, session: AsyncSession, site_id: str, cursor: Cursor = None,
+                           limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
         await records.get_site(session, site_id)
-        rows = [
-            row for row in await session.exec(
-                select(DeviceRow)
-                .where(DeviceRow.site_id == site_id, col(DeviceRow.deleted_at).is_(None))
-                .order_by(col(DeviceRow.created_at), col(DeviceRow.id))
-            )
-        ]
-        links = await records.links_for(session, [row.id for row in rows])
-        return [records.device_read(row, links.get(row.id, [])) for row in rows]
+        return await _page(session, [col(DeviceRow.site_id) == site_id], cursor, limit)
 
 
 class CustomerVehiclesController(Controller):
@@ -61,10 +74,10 @@ class CustomerVehiclesController(Controller):
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer", responses=DEVICE_CREATED)
-    async def create(self, request: Request[Any, Any, Any], customer_id: str) -> Response[bytes]:
+    @post("/", opt=WRITE, status_code=201, summary="Add a vehicle to a customer")
+    async def create(self, request: Request[Any, Any, Any], customer_id: str, data: s.VehicleCreate
+                     ) -> Response[s.DeviceRead]:
         body = await request.body()
-        data = decode(body, s.VehicleCreate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             customer = await records.get_customer(session, customer_id)
@@ -74,19 +87,12 @@ class CustomerVehiclesController(Controller):
 
         return await write(request, body, work)
 
-    @get("/", opt=READ, summary="The customer's vehicles")
-    async def list_vehicles(self, session: AsyncSession, customer_id: str) -> list[s.DeviceRead]:
+    @get("/", opt=READ, summary="The customer's vehicles, oldest first")
+    async def list_vehicles(self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
+                            limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
         await records.get_customer(session, customer_id)
-        rows = [
-            row for row in await session.exec(
-                select(DeviceRow)
-                .where(DeviceRow.customer_id == customer_id, DeviceRow.kind == DeviceKind.VEHICLE.value,
-                       col(DeviceRow.deleted_at).is_(None))
-                .order_by(col(DeviceRow.created_at), col(DeviceRow.id))
-            )
-        ]
-        links = await records.links_for(session, [row.id for row in rows])
-        return [records.device_read(row, links.get(row.id, [])) for row in rows]
+        return await _page(session, [col(DeviceRow.customer_id) == customer_id,
+                                     col(DeviceRow.kind) == DeviceKind.VEHICLE.value], cursor, limit)
 
 
 class DeviceController(Controller):
@@ -94,18 +100,18 @@ class DeviceController(Controller):
     tags = ["devices"]
     dependencies = {"session": provide_session}
 
-    @get("/{device_id:str}", opt=READ, responses=DEVICE_OK)
-    async def read(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
+    @get("/{device_id:str}", opt=READ, summary="A device and its sync status")
+    async def read(self, request: Request[Any, Any, Any], device_id: str) -> s.DeviceRead:
         async with request.app.state.reader.connect() as conn:
             row, links = await records.read_with_links(conn, DeviceRow, device_id)
         if row is None:
             raise NotFoundError(f"device {device_id} not found")
-        return Response(msgspec.json.encode(records.device_read(row, links)), media_type="application/json")
+        return records.device_read(row, links)
 
-    @patch("/{device_id:str}", opt=WRITE, responses=DEVICE_OK)
-    async def update(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
+    @patch("/{device_id:str}", opt=WRITE, summary="Change a device; fields left out stay as they are")
+    async def update(self, request: Request[Any, Any, Any], device_id: str, data: s.DeviceUpdate
+                     ) -> Response[s.DeviceRead]:
         body = await request.body()
-        data = decode(body, s.DeviceUpdate)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_device(session, device_id)
@@ -115,8 +121,9 @@ class DeviceController(Controller):
 
         return await write(request, body, work)
 
-    @delete("/{device_id:str}", opt=WRITE, status_code=200, responses=DEVICE_OK)
-    async def remove(self, request: Request[Any, Any, Any], device_id: str) -> Response[bytes]:
+    @delete("/{device_id:str}", opt=WRITE, status_code=200,
+            summary="Delete a device, here and at the providers")
+    async def remove(self, request: Request[Any, Any, Any], device_id: str) -> Response[s.DeviceRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             row = await records.get_device(session, device_id)
             customer = await records.get_customer(session, row.customer_id)

@@ -18,7 +18,17 @@ from gateway.core.wire import Wire
 from gateway.customers import records
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
-from gateway.http.deps import decode, provide_session
+from gateway.http.deps import provide_session
+from gateway.http.pages import (
+    DEFAULT_LIMIT,
+    TIME_AND_ID,
+    Cursor,
+    Limit,
+    Page,
+    after,
+    decode_cursor,
+    page_of,
+)
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
@@ -157,22 +167,27 @@ class SyncController(Controller):
             pattern="^(" + "|".join(QUEUES) + ")$",
             description="a provider or another work queue: " + ", ".join(QUEUES),
         )] = None,
-        entity_id: Annotated[str | None, QueryParameter(name="entityId")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    ) -> list[TaskRead]:
+        entity_id: Annotated[str | None, QueryParameter(name="entityId", max_length=36)] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[TaskRead]:
+        order = [col(OutboxTaskRow.created_at), col(OutboxTaskRow.id)]
         query = select(OutboxTaskRow)
+        if cursor:
+            query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
         if status:
             query = query.where(OutboxTaskRow.status == status)
         if provider:
             query = query.where(OutboxTaskRow.provider == provider)
         if entity_id:
             query = query.where(OutboxTaskRow.entity_id == entity_id)
-        query = query.order_by(col(OutboxTaskRow.created_at).desc()).limit(limit)
-        return [task_read(row) for row in await session.exec(query)]
+        query = query.order_by(*(column.desc() for column in order)).limit(limit + 1)
+        return page_of(list(await session.exec(query)), limit, lambda row: (row.created_at, row.id),
+                       task_read)
 
     @post("/tasks/{task_id:str}/retry", opt=OPS, status_code=200,
           summary="Send a dead task again, with a fresh attempt budget")
-    async def retry(self, request: Request[Any, Any, Any], task_id: str) -> Response[bytes]:
+    async def retry(self, request: Request[Any, Any, Any], task_id: str) -> Response[TaskRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await retry_task(session, planner, task_id)
 
@@ -180,19 +195,22 @@ class SyncController(Controller):
 
     @post("/tasks/retry", opt=OPS, status_code=200,
           summary=f"Send dead tasks matching a filter again (at most {BULK_RETRY_MAX:,} per request)")
-    async def retry_many(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def retry_many(self, request: Request[Any, Any, Any], data: BulkRetryRequest | None = None
+                         ) -> Response[BulkRetryResult]:
         body = await request.body()
-        data = decode(body or b"{}", BulkRetryRequest)
+        data = data or BulkRetryRequest()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await retry_dead_tasks(session, planner, data)
 
         return await write(request, body, work)
 
-    @post("/resync", opt=OPS, status_code=202, summary="Send an entity to its providers again")
-    async def resync(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    @post("/resync", opt={**OPS, "errors": (404,)}, status_code=202,
+          summary="Send an entity to its providers again",
+          description="Answers the tasks it queued.")
+    async def resync(self, request: Request[Any, Any, Any], data: ResyncRequest
+                     ) -> Response[list[TaskRead]]:
         body = await request.body()
-        data = decode(body, ResyncRequest)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 202, await resync_entity(session, planner, data)
@@ -205,23 +223,20 @@ class SyncHistoryController(Controller):
     tags = ["sync"]
     dependencies = {"session": provide_session}
 
-    @get("/", opt=READ, summary="Recent upstream calls made for a customer's records")
+    @get("/", opt=READ, summary="Upstream calls made for a customer's records, newest first")
     async def history(
-        self, session: AsyncSession, customer_id: str,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    ) -> list[CallRead]:
+        self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[CallRead]:
         row = await session.get(CustomerRow, customer_id)
         if row is None:
             raise NotFoundError(f"customer {customer_id} not found")
-        rows = await session.exec(
-            select(UpstreamCallRow)
-            .where(UpstreamCallRow.customer_id == customer_id)
-            .order_by(col(UpstreamCallRow.id).desc())
-            .limit(limit)
-        )
-        return [
-            CallRead(at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type,
-                     entity_id=c.entity_id, task_id=c.task_id, method=c.method, route=c.route,
-                     status=c.status, latency_ms=c.latency_ms, error=c.error)
-            for c in rows
-        ]
+        query = select(UpstreamCallRow).where(UpstreamCallRow.customer_id == customer_id)
+        if cursor:
+            query = query.where(after([col(UpstreamCallRow.id)], decode_cursor(cursor, int),
+                                      descending=True))
+        rows = list(await session.exec(query.order_by(col(UpstreamCallRow.id).desc()).limit(limit + 1)))
+        return page_of(rows, limit, lambda c: (c.id or 0,), lambda c: CallRead(
+            at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type, entity_id=c.entity_id,
+            task_id=c.task_id, method=c.method, route=c.route, status=c.status,
+            latency_ms=c.latency_ms, error=c.error))
