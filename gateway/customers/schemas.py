@@ -229,14 +229,14 @@ class CreatedSite(CreatedRef):
     devices: list[CreatedRef]
 
 
-class CustomerCreated(CustomerRead):
+class CustomerCreated(CustomerRead, kw_only=True):
     """The new customer with the ids of the sites, devices and vehicles created with it."""
 
     sites: list[CreatedSite]
     vehicles: list[CreatedRef]
 
 
-class SiteCreated(SiteRead):
+class SiteCreated(SiteRead, kw_only=True):
     """The new site with the ids of the devices created with it."""
 
     devices: list[CreatedRef]

@@ -393,8 +393,8 @@ class ReportController(Controller):
         customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=36)] = None,
         site_id: Annotated[str | None, QueryParameter(name="siteId", max_length=36)] = None,
         device_id: Annotated[str | None, QueryParameter(name="deviceId", max_length=36)] = None,
-        kind: Annotated[str | None,
-                        Parameter(pattern=f"^({ENERGY_USAGE}|{DEVICE_ENERGY_USAGE}|{ENERGY_USAGE_PLAN}|{LPC_ACK})$")] = None,
+        kind: Annotated[str | None, Parameter(
+            pattern=f"^({ENERGY_USAGE}|{DEVICE_ENERGY_USAGE}|{ENERGY_USAGE_PLAN}|{LPC_ACK})$")] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ReportRead]:
