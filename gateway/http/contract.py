@@ -157,7 +157,8 @@ def _handlers(app: Litestar) -> list[tuple[str, HTTPRouteHandler]]:
     found: list[tuple[str, HTTPRouteHandler]] = []
     for route in app.routes:
         if isinstance(route, HTTPRoute):
-            found.extend((route.path_format or "/", handler) for handler in route.route_handlers)
+            found.extend((route.path_format or "/", handler) for handler in route.route_handlers
+                         if handler.resolve_include_in_schema())
     return found
 
 
@@ -180,7 +181,7 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
     paths = document.get("paths", {})
     for path, handler in _handlers(app):
         item = paths.get(path)
-        if item is None or not handler.include_in_schema:
+        if item is None:
             continue
         for method in handler.http_methods:
             operation = item.get(method.lower())
