@@ -13,7 +13,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sqlmodel import col
 
+from gateway.app import create_app
 from gateway.console.auth import NOTICE_COOKIE, SESSION_COOKIE
+from gateway.core.settings import load_settings
 from gateway.http.apikeys import Scope, hash_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow, OutboxTaskRow
@@ -485,3 +487,19 @@ async def test_volue_enrollment_needs_a_customer_at_volue(client: AsyncTestClien
     missing = await client.post("/console/customers/00000000-0000-0000-0000-000000000000/volue/enroll",
                                 data={"csrf": csrf})
     assert missing.status_code == 404
+
+
+
+async def test_drift_says_when_a_provider_cannot_be_listed(database_url: str) -> None:
+    """A provider that does not answer (a closed loopback port) gets a 502 page saying why, no report."""
+    settings = load_settings({}, database_url=database_url, admin_api_key=ADMIN_KEY,
+                             volue_base_url="http://127.0.0.1:9/energy-coordination/v1")
+    async with AsyncTestClient(create_app(settings, embedded_worker=False)) as client:
+        client.follow_redirects = False
+        await sign_in(client)
+        page = await client.get("/console/drift")
+        refused = await client.post("/console/drift/compare", data={"csrf": csrf_of(page.text),
+                                                                    "provider": "volue"})
+    assert refused.status_code == 502
+    assert 'id="drift-error"' in refused.text and "volue could not be listed" in refused.text
+    assert 'id="drift-report"' not in refused.text
