@@ -26,6 +26,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from msgspec import Meta
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.console import views
 from gateway.console.auth import (
@@ -62,6 +63,7 @@ from gateway.customers.controllers.sync import (
 )
 from gateway.http.problems import problem_response
 from gateway.invites.controllers import InviteCreate, invite
+from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.programmes.service import plan_membership
@@ -325,7 +327,7 @@ class ConsoleController(Controller):
     async def _membership(request: Request[Any, Any, Any], customer_id: str, *, enroll: bool,
                           only_if_eligible: bool = False) -> Redirect:
         """What ``PUT``/``DELETE /v1/customers/{id}/programmes/volue`` do, back on the customer's page."""
-        async def work(session: Any, planner: Any) -> tuple[str, str]:
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[str, str]:
             customer = await records.get_customer(session, customer_id)
             row = await plan_membership(session, planner, customer, enroll=enroll,
                                         only_if_eligible=only_if_eligible)
