@@ -2,9 +2,10 @@
 
 Pages are Jinja templates rendered on the server; actions are plain HTML forms that post
 and redirect back (no script). Actions call the same functions as the API's controllers
-(``retry_task``, ``retry_dead_tasks``, ``resync_entity``, ``invite``, ``create_many``) in
-the same unit of work, so a console retry, resync, invite or onboarding does exactly what
-the API would.
+(``retry_task``, ``retry_dead_tasks``, ``resync_entity``, ``invite``, ``create_many``,
+``plan_membership``) in the same unit of work, so a console retry, resync, invite, onboarding
+or Volue enrollment does exactly what the API would; the Drift page runs the reconciliation
+``gateway reconcile`` runs (``reconcile.service.check``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from msgspec import Meta
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.console import views
 from gateway.console.auth import (
@@ -48,9 +50,10 @@ from gateway.console.auth import (
 from gateway.console.charts import Series, bar_chart
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
 from gateway.core.clock import utcnow
-from gateway.core.domain import EntityType
+from gateway.core.domain import EntityType, Provider
 from gateway.core.errors import GatewayError, InvalidError
 from gateway.core.settings import Settings
+from gateway.customers import records
 from gateway.customers.controllers.sync import (
     BulkRetryRequest,
     ResyncRequest,
@@ -60,14 +63,21 @@ from gateway.customers.controllers.sync import (
 )
 from gateway.http.problems import problem_response
 from gateway.invites.controllers import InviteCreate, invite
+from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.programmes.service import plan_membership
+from gateway.reconcile.report import DriftReport, RepairResult
+from gateway.reconcile.service import check, reconcilable
+from providers.base import ProviderError
+from providers.registry import MissingCapability
 
 NAV = [
     ("overview", "Overview", "/console"),
     ("customers", "Customers", "/console/customers"),
     ("onboarding", "Onboarding", "/console/onboarding"),
     ("failures", "Failures", "/console/failures"),
+    ("drift", "Drift", "/console/drift"),
 ]
 """The console's navigation: (id, label, path); a new page adds one entry here."""
 
@@ -114,6 +124,17 @@ class ResyncForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     entity_id: Annotated[str, Meta(min_length=1, max_length=36)] = msgspec.field(name="entityId")
     back: RecordId | None = None
     """The customer whose page to return to."""
+
+
+class DriftForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    provider: Provider
+
+
+class EnrollForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    csrf: Token = ""
+    only_if_eligible: bool = msgspec.field(default=False, name="onlyIfEligible")
+    """Ask Volue first and leave an ineligible customer ``not_enrolled`` instead of failing."""
 
 
 class RunForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -286,6 +307,76 @@ class ConsoleController(Controller):
         status, view = await _action(request, lambda s, p: invite(s, p, site_id, wanted))
         said = "invite queued" if status == 202 else f"already invited ({view.status})"
         return _back(request, f"/console/customers/{view.customer_id}", f"{said}: {view.email}")
+
+    @post("/customers/{customer_id:str}/volue/enroll", status_code=303,
+          summary="Enroll the customer in Volue's programme (through the outbox)")
+    async def volue_enroll(self, request: Request[Any, Any, Any], customer_id: str,
+                           data: Annotated[EnrollForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        return await self._membership(request, customer_id, enroll=True,
+                                      only_if_eligible=data.only_if_eligible)
+
+    @post("/customers/{customer_id:str}/volue/leave", status_code=303,
+          summary="Take the customer out of Volue's programme (through the outbox)")
+    async def volue_leave(self, request: Request[Any, Any, Any], customer_id: str,
+                          data: Annotated[CsrfForm, Form]) -> Redirect:
+        check_csrf(request, data.csrf)
+        return await self._membership(request, customer_id, enroll=False)
+
+    @staticmethod
+    async def _membership(request: Request[Any, Any, Any], customer_id: str, *, enroll: bool,
+                          only_if_eligible: bool = False) -> Redirect:
+        """What ``PUT``/``DELETE /v1/customers/{id}/programmes/volue`` do, back on the customer's page."""
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[str, str]:
+            customer = await records.get_customer(session, customer_id)
+            row = await plan_membership(session, planner, customer, enroll=enroll,
+                                        only_if_eligible=only_if_eligible)
+            return customer.id, row.status
+
+        found_id, status = await _action(request, work)
+        wish = "enrollment" if enroll else "leaving"
+        said = (f"Volue {wish} queued: {status}" if status == "pending"
+                else f"Volue: already {status.replace('_', ' ')}")
+        return _back(request, f"/console/customers/{found_id}", said)
+
+    @get("/drift", summary="Drift: compare what each provider holds with the records")
+    async def drift(self, request: Request[Any, Any, Any]) -> Template:
+        return _page(request, "drift.html", "drift", providers=reconcilable(request.app.state.adapters),
+                     report=None, repaired=None, error="")
+
+    @post("/drift/compare", status_code=200, summary="Compare one provider (and mark what drifted)")
+    async def drift_compare(self, request: Request[Any, Any, Any],
+                            data: Annotated[DriftForm, Form]) -> Template:
+        check_csrf(request, data.csrf)
+        return await self._reconcile(request, data.provider, repair_drift=False)
+
+    @post("/drift/repair", status_code=200,
+          summary="Compare one provider and queue the repair (as gateway reconcile --repair)")
+    async def drift_repair(self, request: Request[Any, Any, Any],
+                           data: Annotated[DriftForm, Form]) -> Template:
+        check_csrf(request, data.csrf)
+        return await self._reconcile(request, data.provider, repair_drift=True)
+
+    @staticmethod
+    async def _reconcile(request: Request[Any, Any, Any], provider: Provider, *,
+                         repair_drift: bool) -> Template:
+        state = request.app.state
+        providers = reconcilable(state.adapters)
+        report: DriftReport | None = None
+        repaired: RepairResult | None = None
+        error = ""
+        try:
+            report, repaired = await check(state.sessions, state.adapters, provider,
+                                           repair_drift=repair_drift, dispatcher=state.dispatcher)
+        except MissingCapability as exc:
+            error = exc.message
+        except ProviderError as exc:
+            error = f"{provider.value} could not be listed: {exc.message}"
+        page = _page(request, "drift.html", "drift", providers=providers, provider=provider.value,
+                     report=report, repaired=repaired, repair_asked=repair_drift, error=error)
+        if error:
+            page.status_code = 502
+        return page
 
     @get("/devices/{device_id:str}", summary="A meter: its readings, their delivery and consumption")
     async def meter(self, request: Request[Any, Any, Any], device_id: str) -> Template:

@@ -25,9 +25,11 @@ from gateway.customers import records
 from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
+from gateway.programmes.service import PROGRAMME
 from gateway.readings.controllers import delivery_of
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.invite_tables import InviteRow
+from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import (
     CustomerRow,
@@ -209,6 +211,8 @@ class CustomerTree:
     tasks: list[OutboxTaskRow]
     """The customer's dead and blocked tasks."""
     invites: list[InviteRow]
+    membership: ProgrammeMembershipRow | None = None
+    """The customer's membership of Volue's programme (None: never enrolled nor checked)."""
 
 
 async def customer_tree(session: AsyncSession, customer_id: str) -> CustomerTree:
@@ -245,8 +249,9 @@ async def customer_tree(session: AsyncSession, customer_id: str) -> CustomerTree
         .order_by(col(OutboxTaskRow.updated_at).desc()).limit(200)))
     invites = list(await session.exec(select(InviteRow).where(col(InviteRow.customer_id) == customer_id)
                                       .order_by(col(InviteRow.created_at).desc()).limit(50)))
+    membership = await session.get(ProgrammeMembershipRow, (customer_id, PROGRAMME))
     return CustomerTree(customer=customer, root=root, vehicles=vehicles, sites=sites, tasks=tasks,
-                        invites=invites)
+                        invites=invites, membership=membership)
 
 
 # --- failures -------------------------------------------------------------------------------

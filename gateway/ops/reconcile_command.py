@@ -22,7 +22,7 @@ from gateway.bootstrap import build_adapters
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.reconcile.report import DriftReport, RepairResult
-from gateway.reconcile.service import compare, reconcilable, record_drift, repair
+from gateway.reconcile.service import check, reconcilable
 from gateway.store.db import create_engine, session_factory
 from providers.base import ProviderError
 from providers.registry import MissingCapability
@@ -48,12 +48,10 @@ async def run_reconcile(settings: Settings, providers: list[Provider] | None, *,
         async with build_adapters(settings) as adapters:
             for provider in providers or reconcilable(adapters):
                 try:
-                    report = await compare(sessions, adapters, provider)
+                    report, fixed = await check(sessions, adapters, provider, repair_drift=repair_drift)
                 except (ProviderError, MissingCapability) as exc:
                     outcomes[provider.value] = Outcome(error=f"{type(exc).__name__}: {exc}")
                     continue
-                await record_drift(sessions, report)
-                fixed = await repair(sessions, None, report) if repair_drift and report.items else None
                 outcomes[provider.value] = Outcome(report=report, repair=fixed)
     finally:
         await engine.dispose()

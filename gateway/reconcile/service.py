@@ -293,6 +293,18 @@ async def repair(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatc
     return RepairResult(provider=provider.value, queued=queued, records=sent, left=left)
 
 
+async def check(sessions: async_sessionmaker[AsyncSession], adapters: Adapters, provider: Provider, *,
+                repair_drift: bool = False,
+                dispatcher: Dispatcher | None = None) -> tuple[DriftReport, RepairResult | None]:
+    """One provider as ``gateway reconcile`` and the console's Drift page run it: compare, mark
+    what drifted and, with ``repair_drift`` and drift found, queue the repair. A failing
+    comparison raises (``MissingCapability``, the adapter's ``ProviderError``)."""
+    report = await compare(sessions, adapters, provider)
+    await record_drift(sessions, report)
+    fixed = await repair(sessions, dispatcher, report) if repair_drift and report.items else None
+    return report, fixed
+
+
 async def reconcile(sessions: async_sessionmaker[AsyncSession], adapters: Adapters,
                     providers: Iterable[Provider], *, repair_drift: bool = False,
                     dispatcher: Dispatcher | None = None) -> list[tuple[DriftReport, RepairResult | None]]:

@@ -1,6 +1,7 @@
 """The ops console in a real headless Chromium: sign in, find a customer and its tree, retry a
-dead task, onboard a CSV file (refused with line and column, then fixed), sign out; requests
-without the session cookie or with a bad CSRF token are refused."""
+dead task, compare and repair a provider's drift, onboard a CSV file (refused with line and
+column, then fixed), sign out; requests without the session cookie or with a bad CSRF token
+are refused."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlmodel import col
 
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow
+from providers.zaehlerfreunde.schemas import UpdateSpace
 from tests.browser.conftest import off_loop
 from tests.conftest import ADMIN_KEY
 
@@ -68,8 +70,9 @@ def mark_dead(database_url: str, task_id: str, error: str) -> None:
 
 
 def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, tmp_path: Path) -> None:
-    """An operator signs in, finds a customer's tree, reads a meter, retries a dead task, onboards a
-    file after fixing the row the console named by line and column, and signs out."""
+    """An operator signs in, finds a customer's tree, reads a meter, retries a dead task, repairs a
+    renamed space from the Drift page, onboards a file after fixing the row the console named by
+    line and column, and signs out."""
     base = stack["url"]
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
     created = api.post("/v1/customers", json=CUSTOMER)
@@ -146,6 +149,20 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
              "the retried task done")
     page.goto(f"{base}/console/failures")
     assert page.is_visible("#no-failures")
+
+    # drift: a space renamed behind the gateway's back is listed with its field, and repaired
+    space_id = api.get(f"/v1/sites/{site_id}").json()["sync"]["zaehlerfreunde"]["externalId"]
+    spaces = stack["zf"].state.zaehlerfreunde
+    spaces.update_space(space_id, UpdateSpace(name="Renamed upstream"))
+    page.click("nav >> text=Drift")
+    page.click(".drift-provider[data-provider=zaehlerfreunde] >> button:has-text('Compare')")
+    row = page.locator(f"#drift-items tr[data-entity='{site_id}']")
+    assert row.get_attribute("data-drift") == "differing"
+    assert "name" in row.inner_text() and "Renamed upstream" in row.inner_text()
+    page.screenshot(path=shots / "05b-drift.png", full_page=True)
+    page.click(".drift-provider[data-provider=zaehlerfreunde] >> button:has-text('Repair')")
+    assert "Repair queued 1 outbox task(s)" in page.inner_text("#drift-repaired")
+    wait_for(lambda: spaces.spaces[space_id].name == "Hytta", "the space repaired")
 
     # onboarding: a bad row is named by line and column; the fixed file is planned, run and followed
     bad = tmp_path / "customers.csv"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +13,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sqlmodel import col
 
+from gateway.app import create_app
 from gateway.console.auth import NOTICE_COOKIE, SESSION_COOKIE
+from gateway.core.settings import load_settings
 from gateway.http.apikeys import Scope, hash_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow, OutboxTaskRow
+from providers.zaehlerfreunde.schemas import UpdateSpace
 from tests.conftest import ADMIN_KEY
+from tests.integration.conftest import wait_synced
 from tests.integration.test_api_auth import add_key
 
 SITE = {
@@ -162,6 +167,10 @@ async def test_every_console_form_checks_the_csrf_token(client: AsyncTestClient)
         ("/console/failures/retry", {"provider": "volue", "error": "x"}),
         ("/console/sites/x/invite", {}),
         ("/console/onboarding/run", {"csv": CSV}),
+        ("/console/drift/compare", {"provider": "volue"}),
+        ("/console/drift/repair", {"provider": "volue"}),
+        (f"/console/customers/{customer_id}/volue/enroll", {}),
+        (f"/console/customers/{customer_id}/volue/leave", {}),
     ]
     for path, form in posts:
         refused = await client.post(path, data={**form, "csrf": "not-the-token"})
@@ -361,3 +370,136 @@ async def test_a_run_names_rows_refused_since_the_dry_run(client: AsyncTestClien
     assert "1 customer(s) onboarded" in run.text and "1 refused" in run.text
     assert (await client.get("/v1/customers", params={"externalRef": "con-2"})).json()["items"]
     assert not (await client.get("/v1/customers", params={"externalRef": "con-1"})).json()["items"]
+
+
+def drift_rows(html: str) -> set[tuple[str, str, str]]:
+    """(drift, type, record or upstream id) of each row the Drift page lists."""
+    rows = re.findall(r'<tr class="\w+" data-drift="(\w+)" data-entity="([^"]*)" data-external="([^"]*)">'
+                      r'\s*<td>.*?</td>\s*<td>(\w+)</td>', html, flags=re.S)
+    return {(drift, kind, entity or external) for drift, entity, external, kind in rows}
+
+
+async def test_drift_page_lists_what_changed_upstream_and_repair_restores_it(
+        live_client: AsyncTestClient, emulators: dict[str, Any]) -> None:
+    """A location deleted and a space renamed in the emulators are listed (with the differing
+    field) after Compare; Repair queues the fixes and the emulators hold the records again."""
+    client = live_client
+    client.follow_redirects = False
+    body = {"externalRef": "con-d", "name": "Drift", "email": "drift@example.com",
+            "sites": [{**SITE, "externalRef": "con-d-s", "devices": []}]}
+    customer = (await client.post("/v1/customers", json=body)).json()
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    synced = await wait_synced(client, [f"/v1/customers/{customer['id']}", f"/v1/sites/{site['id']}"],
+                               timeout=30)
+    space = synced[1]["sync"]["zaehlerfreunde"]["externalId"]
+    volue = emulators["volue"].state.volue.store
+    zf = emulators["zf"].state.zaehlerfreunde
+    volue.delete_location(customer["id"], site["id"])
+    zf.update_space(space, UpdateSpace(name="Renamed upstream"))
+
+    await sign_in(client)
+    page = await client.get("/console/drift")
+    assert page.status_code == 200 and 'href="/console/drift"' in page.text
+    csrf = csrf_of(page.text)
+    assert 'data-provider="volue"' in page.text and 'data-provider="zaehlerfreunde"' in page.text
+    compared = await client.post("/console/drift/compare", data={"csrf": csrf, "provider": "volue"})
+    assert compared.status_code == 200, compared.text
+    assert drift_rows(compared.text) == {("missing", "site", site["id"])}
+    compared = await client.post("/console/drift/compare", data={"csrf": csrf, "provider": "zaehlerfreunde"})
+    assert drift_rows(compared.text) == {("differing", "site", site["id"])}
+    assert '<td class="drift-fields">name' in compared.text and "Renamed upstream" in compared.text
+    shown = (await client.get(f"/v1/sites/{site['id']}")).json()["sync"]
+    assert shown["volue"]["status"] == "drifted" and shown["zaehlerfreunde"]["status"] == "drifted"
+
+    for provider in ("volue", "zaehlerfreunde"):
+        repaired = await client.post("/console/drift/repair", data={"csrf": csrf, "provider": provider})
+        assert repaired.status_code == 200 and 'id="drift-repaired"' in repaired.text, repaired.text
+        assert "Repair queued 1 outbox task(s) for 1 record(s)" in repaired.text
+    await wait_synced(client, [f"/v1/sites/{site['id']}"], timeout=30)
+    assert volue.locations[site["id"]].coordinates == (78.22, 15.63)
+    assert zf.spaces[space].name == "Hytta"
+    clean = await client.post("/console/drift/compare", data={"csrf": csrf, "provider": "volue"})
+    assert 'id="no-drift"' in clean.text
+
+
+async def test_drift_compare_refuses_an_unknown_provider(client: AsyncTestClient) -> None:
+    """A provider the gateway does not know is refused with 400 naming the field."""
+    await sign_in(client)
+    csrf = await session_csrf(client)
+    refused = await client.post("/console/drift/compare", data={"csrf": csrf, "provider": "acme"})
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "provider" in refused.text
+
+
+async def test_volue_enrollment_from_the_customer_page(live_client: AsyncTestClient,
+                                                       emulators: dict[str, Any]) -> None:
+    """Enroll on the customer's page queues the membership (pending), the outbox enrolls it at Volue
+    and the page shows enrolled with enrolledAt; Leave takes it out again."""
+    client = live_client
+    client.follow_redirects = False
+    body = {"externalRef": "con-v", "name": "Spark", "email": "spark@example.com", "providers": ["volue"],
+            "sites": [{**SITE, "externalRef": "con-v-s",
+                       "coordinates": {"latitude": 79.51913682860402, "longitude": 15.97611317258921}}]}
+    customer_id = (await client.post("/v1/customers", json=body)).json()["id"]
+    await sign_in(client)
+    page = await client.get(f"/console/customers/{customer_id}")
+    assert 'id="volue-status">not_enrolled' in page.text
+    assert 'id="volue-enrolled-at"><span class="muted">not enrolled' in page.text
+    csrf = csrf_of(page.text)
+    queued = await client.post(f"/console/customers/{customer_id}/volue/enroll", data={"csrf": csrf})
+    assert queued.status_code == 303 and queued.headers["location"] == f"/console/customers/{customer_id}"
+    assert notice_of(queued) == "Volue enrollment queued: pending"
+    store = emulators["volue"].state.volue.store
+    for _ in range(300):
+        membership = (await client.get(f"/v1/customers/{customer_id}/programmes/volue")).json()
+        if membership["status"] == "enrolled":
+            break
+        await asyncio.sleep(0.1)
+    assert membership["status"] == "enrolled" and store.users[customer_id].enrollment_id is not None
+    page = await client.get(f"/console/customers/{customer_id}")
+    assert 'id="volue-status">enrolled' in page.text
+    enrolled_at = membership["enrolledAt"][:19].replace("T", " ")
+    assert f'id="volue-enrolled-at">{enrolled_at}Z' in page.text
+    again = await client.post(f"/console/customers/{customer_id}/volue/enroll", data={"csrf": csrf})
+    assert notice_of(again) == "Volue: already enrolled"
+    left = await client.post(f"/console/customers/{customer_id}/volue/leave", data={"csrf": csrf})
+    assert notice_of(left) == "Volue leaving queued: pending"
+    for _ in range(300):
+        if store.users[customer_id].enrollment_id is None:
+            break
+        await asyncio.sleep(0.1)
+    assert store.users[customer_id].enrollment_id is None
+
+
+async def test_volue_enrollment_needs_a_customer_at_volue(client: AsyncTestClient) -> None:
+    """Enrolling a customer not at Volue is refused with 409 naming providers; an unknown one is 404."""
+    created = await client.post("/v1/customers", json={"externalRef": "con-nv", "name": "Z",
+                                                       "email": "z@example.com",
+                                                       "providers": ["zaehlerfreunde"]})
+    customer_id = created.json()["id"]
+    await sign_in(client)
+    csrf = await session_csrf(client)
+    page = await client.get(f"/console/customers/{customer_id}")
+    assert "Volue enrollment" not in page.text
+    refused = await client.post(f"/console/customers/{customer_id}/volue/enroll", data={"csrf": csrf})
+    assert refused.status_code == 409 and refused.json()["field"] == "providers"
+    missing = await client.post("/console/customers/00000000-0000-0000-0000-000000000000/volue/enroll",
+                                data={"csrf": csrf})
+    assert missing.status_code == 404
+
+
+
+async def test_drift_says_when_a_provider_cannot_be_listed(database_url: str) -> None:
+    """A provider that does not answer (a closed loopback port) gets a 502 page saying why, no report."""
+    settings = load_settings({}, database_url=database_url, admin_api_key=ADMIN_KEY,
+                             volue_base_url="http://127.0.0.1:9/energy-coordination/v1")
+    async with AsyncTestClient(create_app(settings, embedded_worker=False)) as client:
+        client.follow_redirects = False
+        await sign_in(client)
+        page = await client.get("/console/drift")
+        refused = await client.post("/console/drift/compare", data={"csrf": csrf_of(page.text),
+                                                                    "provider": "volue"})
+    assert refused.status_code == 502
+    assert 'id="drift-error"' in refused.text and "volue could not be listed" in refused.text
+    assert 'id="drift-report"' not in refused.text
