@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.utils.scope.state import ScopeState
 
 from gateway.core.errors import InvalidError
@@ -45,6 +46,9 @@ async def decode_data(request: Request[Any, Any, Any]) -> None:
     field = request.route_handler.parsed_fn_signature.parameters.get("data")
     if field is None:
         return
+    media_type = getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    if media_type != RequestEncodingType.JSON:
+        return  # a form (the console's pages): Litestar decodes it
     body = await request.body()
     if not body and field.is_optional:
         return

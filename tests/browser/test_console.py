@@ -78,8 +78,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     created = api.post("/v1/customers", json=CUSTOMER)
     assert created.status_code == 201, created.text
     customer_id = created.json()["id"]
-    site_id = api.get(f"/v1/customers/{customer_id}/sites").json()[0]["id"]
-    meter_id = api.get(f"/v1/sites/{site_id}/devices").json()[0]["id"]
+    site_id = api.get(f"/v1/customers/{customer_id}/sites").json()["items"][0]["id"]
+    meter_id = api.get(f"/v1/sites/{site_id}/devices").json()["items"][0]["id"]
     wait_for(lambda: all_synced(api, f"/v1/devices/{meter_id}"), "the customer's tree synced")
     readings = [{"deviceId": meter_id, "obisCode": "1-1:1.8.0", "timestamp": 1_767_225_600 + 3600 * i,
                  "value": 1000.0 + 1.5 * i * i} for i in range(6)]
@@ -136,16 +136,16 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.screenshot(path=shots / "04-meter.png", full_page=True)
 
     # failures: a dead task is listed under its error and retried from there
-    user_task = api.get("/v1/sync/tasks", params={"entityId": customer_id, "provider": "volue"}).json()
+    user_task = api.get("/v1/sync/tasks", params={"entityId": customer_id, "provider": "volue"}).json()["items"]
     wait_for(lambda: all(t["status"] == "done" for t in api.get(
-        "/v1/sync/tasks", params={"entityId": customer_id}).json()), "the resync done")
+        "/v1/sync/tasks", params={"entityId": customer_id}).json()["items"]), "the resync done")
     mark_dead(stack["database_url"], user_task[-1]["id"], "refused for the walkthrough")
     page.click("nav >> text=Failures")
     assert "refused for the walkthrough" in page.inner_text("main")
     page.screenshot(path=shots / "05-failures.png", full_page=True)
     page.click(f"tr[data-task='{user_task[-1]['id']}'] >> button:has-text('Retry')")
     assert "queued again" in page.inner_text(".notice")
-    wait_for(lambda: not api.get("/v1/sync/tasks", params={"entityId": customer_id, "status": "dead"}).json(),
+    wait_for(lambda: not api.get("/v1/sync/tasks", params={"entityId": customer_id, "status": "dead"}).json()["items"],
              "the retried task done")
     page.goto(f"{base}/console/failures")
     assert page.is_visible("#no-failures")

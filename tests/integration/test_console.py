@@ -185,7 +185,7 @@ async def test_console_retry_and_resync_do_what_the_api_does(client: AsyncTestCl
     created = await client.post("/v1/customers", json={"externalRef": "con-r", "name": "Kari",
                                                        "email": "kari@example.com", "sites": [SITE]})
     customer_id = created.json()["id"]
-    task = (await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()[0]
+    task = (await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()["items"][0]
     await set_task(database_url, task["id"], status="dead", last_error="refused upstream", attempts=3)
     await sign_in(client)
     csrf = await session_csrf(client)
@@ -193,7 +193,7 @@ async def test_console_retry_and_resync_do_what_the_api_does(client: AsyncTestCl
     assert "refused upstream" in failures.text and task["id"] in failures.text
     retried = await client.post(f"/console/tasks/{task['id']}/retry", data={"csrf": csrf})
     assert retried.status_code == 303 and "queued again" in notice_of(retried)
-    again = (await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()[0]
+    again = (await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()["items"][0]
     assert again["status"] == "pending" and again["attempts"] == 0
     not_dead = await client.post(f"/console/tasks/{task['id']}/retry", data={"csrf": csrf})
     assert not_dead.status_code == 409
@@ -216,7 +216,7 @@ async def test_group_retry_sends_every_dead_task_with_that_error(client: AsyncTe
         created = await client.post("/v1/customers", json={"externalRef": ref, "name": "N",
                                                            "email": "n@example.com"})
         ids.append(created.json()["id"])
-    tasks = [(await client.get("/v1/sync/tasks", params={"entityId": i})).json()[0]["id"] for i in ids]
+    tasks = [(await client.get("/v1/sync/tasks", params={"entityId": i})).json()["items"][0]["id"] for i in ids]
     await set_task(database_url, tasks[0], status="dead", last_error="quota exceeded")
     await set_task(database_url, tasks[1], status="dead", last_error="quota exceeded")
     await set_task(database_url, tasks[2], status="dead", last_error="quota exceeded, and more")
@@ -224,7 +224,7 @@ async def test_group_retry_sends_every_dead_task_with_that_error(client: AsyncTe
     retried = await client.post("/console/failures/retry", data={
         "csrf": await session_csrf(client), "provider": "volue", "error": "quota exceeded"})
     assert retried.status_code == 303 and "2 dead task(s) of volue queued again" in notice_of(retried)
-    dead = (await client.get("/v1/sync/tasks", params={"status": "dead"})).json()
+    dead = (await client.get("/v1/sync/tasks", params={"status": "dead"})).json()["items"]
     assert [t["id"] for t in dead] == [tasks[2]]
 
 
@@ -280,8 +280,8 @@ async def test_overview_and_meter_count_the_readings(client: AsyncTestClient) ->
     created = await client.post("/v1/customers", json={"externalRef": "con-m", "name": "Kari",
                                                        "email": "kari@example.com", "sites": [SITE]})
     customer_id = created.json()["id"]
-    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()[0]["id"]
-    meter_id = (await client.get(f"/v1/sites/{site_id}/devices")).json()[0]["id"]
+    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()["items"][0]["id"]
+    meter_id = (await client.get(f"/v1/sites/{site_id}/devices")).json()["items"][0]["id"]
     readings = [{"deviceId": meter_id, "obisCode": "1-1:1.8.0", "timestamp": 1_767_225_600 + 900 * i,
                  "value": 100.0 + 2 * i} for i in range(3)]
     stored = await client.post("/v1/readings", json={"readings": readings})
@@ -305,7 +305,7 @@ async def test_console_invite_defaults_to_the_customers_email_and_checks_the_add
     created = await client.post("/v1/customers", json={"externalRef": "con-i", "name": "Kari",
                                                        "email": "Kari@Example.com", "sites": [SITE]})
     customer_id = created.json()["id"]
-    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()[0]["id"]
+    site_id = (await client.get(f"/v1/customers/{customer_id}/sites")).json()["items"][0]["id"]
     await sign_in(client)
     csrf = await session_csrf(client)
     invited = await client.post(f"/console/sites/{site_id}/invite", data={"csrf": csrf, "email": ""})
@@ -346,7 +346,7 @@ async def test_console_forms_refuse_a_malformed_return_address(client: AsyncTest
     assert resync.status_code == 400 and resync.json()["field"] == "back", resync.text
     retry = await client.post("/console/tasks/x/retry?back=..%2F..%2Fschema", data={"csrf": csrf})
     assert retry.status_code == 400 and retry.json()["field"] == "back"
-    assert len((await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()) == 1
+    assert len((await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()["items"]) == 1
 
 
 async def test_a_link_cannot_put_words_on_a_console_page(client: AsyncTestClient) -> None:
@@ -388,7 +388,7 @@ async def test_drift_page_lists_what_changed_upstream_and_repair_restores_it(
     body = {"externalRef": "con-d", "name": "Drift", "email": "drift@example.com",
             "sites": [{**SITE, "externalRef": "con-d-s", "devices": []}]}
     customer = (await client.post("/v1/customers", json=body)).json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
     synced = await wait_synced(client, [f"/v1/customers/{customer['id']}", f"/v1/sites/{site['id']}"],
                                timeout=30)
     space = synced[1]["sync"]["zaehlerfreunde"]["externalId"]

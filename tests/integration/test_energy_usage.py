@@ -45,8 +45,8 @@ async def _site_with_meter(client: AsyncTestClient) -> tuple[str, str]:
     body["vehicles"] = []
     body["sites"][0]["devices"] = body["sites"][0]["devices"][:1]
     created = (await client.post("/v1/customers", json=body)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    meter = (await client.get(f"/v1/sites/{site['id']}/devices")).json()[0]
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    meter = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"][0]
     await wait_synced(client, [f"/v1/sites/{site['id']}", f"/v1/devices/{meter['id']}"])
     return site["id"], meter["id"]
 
@@ -177,8 +177,8 @@ async def test_bad_energy_usage_parameters_name_the_field(client: AsyncTestClien
                                                           field: str) -> None:
     """Bad bounds or cursors of both read-backs are 400 problems naming the parameter."""
     created = (await client.post("/v1/customers", json=TREE)).json()
-    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()[0]
-    meter = (await client.get(f"/v1/sites/{site['id']}/devices")).json()[0]
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    meter = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"][0]
     for path in (f"/v1/sites/{site['id']}/energy-usage", f"/v1/devices/{meter['id']}/consumption"):
         response = await client.get(path, params=params)
         assert response.status_code == 400, response.text

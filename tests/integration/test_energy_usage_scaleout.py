@@ -80,8 +80,8 @@ async def test_readings_become_one_current_point_per_hour_per_location_and_one_c
         assert created["created"] == METERS, created
         sites: dict[str, str] = {}  # meter → site
         for result in created["results"]:
-            site = (await client.get(f"/v1/customers/{result['customer']['id']}/sites")).json()[0]
-            devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+            site = (await client.get(f"/v1/customers/{result['customer']['id']}/sites")).json()["items"][0]
+            devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
             (meter,) = [d["id"] for d in devices if d["kind"] == "meter"]
             sites[meter] = site["id"]
             enrolled = await client.put(f"/v1/sites/{site['id']}/energy-usage/enrollment",

@@ -227,10 +227,10 @@ async def _redeliver(stack: Stack) -> tuple[str, Any]:
     path = f"/v1/webhook-subscriptions/{subscription['id']}/deliveries"
 
     async def delivered() -> bool:
-        return [d["status"] for d in (await stack.api.get(path)).json()] == ["delivered"]
+        return [d["status"] for d in (await stack.api.get(path)).json()["items"]] == ["delivered"]
 
     await _until(delivered, "the first delivery")
-    delivery = (await stack.api.get(path)).json()[0]
+    delivery = (await stack.api.get(path)).json()["items"][0]
     return f"{path}/{delivery['id']}/redeliver", None
 
 
@@ -260,7 +260,7 @@ async def _lpc_answer(stack: Stack) -> tuple[str, Any]:
     received = await stack.api.post("/v1/providers/volue/webhook", content=body,
                                     headers={"x-payload-signature": sign(body, VOLUE_SECRET)})
     assert received.status_code == 200, received.text
-    event = (await stack.api.get("/v1/events", params={"siteId": tree["site"]["id"]})).json()[0]
+    event = (await stack.api.get("/v1/events", params={"siteId": tree["site"]["id"]})).json()["items"][0]
     return f"/v1/events/{event['id']}/lpc-acknowledgement", {"decline": [tree["site"]["id"]]}
 
 

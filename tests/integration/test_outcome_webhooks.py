@@ -100,8 +100,8 @@ async def test_outcome_events_reach_subscribers_that_ask(api: AsyncTestClient, e
     await _subscribe(api, found, url, "volue", [])
 
     customer = (await api.post("/v1/customers", json=TREE)).json()
-    site = (await api.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = (await api.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await api.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = (await api.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     meter = next(d for d in devices if d["kind"] == "meter")
     await wait_synced(api, [f"/v1/sites/{site['id']}", f"/v1/devices/{meter['id']}"], timeout=30)
     assert (await api.post(f"/v1/sites/{site['id']}/invites", json={})).status_code == 202

@@ -81,7 +81,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     assert customer["programmes"] == {"volue": {"status": "not_enrolled", "enrolledAt": None,
                                                 "eligible": None, "eligibilityCheckedAt": None,
                                                 "lastError": None}}
-    sites = {s["externalRef"]: s for s in (await client.get(f"/v1/customers/{cid}/sites")).json()}
+    sites = {s["externalRef"]: s for s in (await client.get(f"/v1/customers/{cid}/sites")).json()["items"]}
     metered, bare = sites["s-metered"], sites["s-bare"]
     await wait_synced(client, [f"/v1/customers/{cid}", f"/v1/sites/{metered['id']}",
                                f"/v1/sites/{bare['id']}"])
@@ -128,7 +128,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     assert problem["message"].startswith(f"site {bare['id']} has no meter point id")
     shown = (await client.get(f"/v1/sites/{bare['id']}")).json()["compensation"]["volue"]
     assert shown["problems"] == [problem]
-    listed = (await client.get(f"/v1/customers/{cid}/sites")).json()
+    listed = (await client.get(f"/v1/customers/{cid}/sites")).json()["items"]
     assert [s["compensation"]["volue"]["activeAmount"] for s in listed
             if s["id"] == metered["id"]] == [pytest.approx(2.0)]
 
@@ -170,7 +170,7 @@ async def test_enroll_only_if_eligible_leaves_an_ineligible_customer_out(
     assert queued.status_code == 202, queued.text
     renamed = await spark_client.patch(f"/v1/customers/{cid}", json={"name": "Ola Nordmann"})
     assert renamed.status_code == 200, renamed.text
-    tasks = (await spark_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()
+    tasks = (await spark_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()["items"]
     kinds = {t["entityType"] for t in tasks if t["entityId"] == cid}
     assert "volue_enrollment" not in kinds  # the enrollment task names the membership, not the customer
     assert [t for t in tasks if t["entityType"] == "volue_enrollment"]

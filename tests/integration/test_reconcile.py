@@ -57,8 +57,8 @@ async def _tree(client: AsyncTestClient, body: dict[str, Any]) -> tuple[dict[str
     created = await client.post("/v1/customers", json=body)
     assert created.status_code == 201, created.text
     customer = created.json()
-    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()[0]
-    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
     paths = [f"/v1/customers/{customer['id']}", f"/v1/sites/{site['id']}"]
     await wait_synced(client, paths + [f"/v1/devices/{d['id']}" for d in devices], timeout=30)
     return customer, site, devices
@@ -91,7 +91,7 @@ async def test_reconcile_lists_drift_and_repair_restores_it(live_client: AsyncTe
     zf.update_space(space_b, UpdateSpace(name="Renamed upstream"))
     stray = zf.create_space(NewSpace(name="Not ours", addressLineOne="Vei 9", postcode="0150",
                                      city="Oslo", category="HOUSEHOLD"))
-    zf_tank = [d for d in (await live_client.get(f"/v1/sites/{site_a['id']}/devices")).json()
+    zf_tank = [d for d in (await live_client.get(f"/v1/sites/{site_a['id']}/devices")).json()["items"]
                if d["sync"].get("zaehlerfreunde")]
 
     code, found = await asyncio.to_thread(_reconcile, emulators, database_url)

@@ -248,7 +248,7 @@ async def _lpc_event(client: AsyncTestClient, site_id: str, starts_in: timedelta
     received = await client.post("/v1/providers/volue/webhook", content=body,
                                  headers={"x-payload-signature": sign(body, "s3cret")})
     assert received.status_code == 200, received.text
-    event = (await client.get("/v1/events", params={"siteId": site_id})).json()[0]
+    event = (await client.get("/v1/events", params={"siteId": site_id})).json()["items"][0]
     return str(event["id"])
 
 
@@ -258,7 +258,7 @@ async def test_lpc_decline_per_target_reaches_volue(answering_client: AsyncTestC
     _, site = await _customer(answering_client, NO_VEHICLES)
     await wait_synced(answering_client, [f"/v1/sites/{site['id']}"])
     event_id = await _lpc_event(answering_client, site["id"], timedelta(hours=2))
-    tasks = (await answering_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()
+    tasks = (await answering_client.get("/v1/sync/tasks", params={"provider": "volue"})).json()["items"]
     assert not [t for t in tasks if t["entityType"] == "volue_report"]  # no automatic answer
     response = await answering_client.post(f"/v1/events/{event_id}/lpc-acknowledgement",
                                            json={"decline": [site["id"]], "accept": ["not-ours"]})
