@@ -136,7 +136,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.screenshot(path=shots / "04-meter.png", full_page=True)
 
     # failures: a dead task is listed under its error and retried from there
-    user_task = api.get("/v1/sync/tasks", params={"entityId": customer_id, "provider": "volue"}).json()["items"]
+    user_task = api.get("/v1/sync/tasks",
+                        params={"entityId": customer_id, "provider": "volue"}).json()["items"]
     wait_for(lambda: all(t["status"] == "done" for t in api.get(
         "/v1/sync/tasks", params={"entityId": customer_id}).json()["items"]), "the resync done")
     mark_dead(stack["database_url"], user_task[-1]["id"], "refused for the walkthrough")
@@ -145,7 +146,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.screenshot(path=shots / "05-failures.png", full_page=True)
     page.click(f"tr[data-task='{user_task[-1]['id']}'] >> button:has-text('Retry')")
     assert "queued again" in page.inner_text(".notice")
-    wait_for(lambda: not api.get("/v1/sync/tasks", params={"entityId": customer_id, "status": "dead"}).json()["items"],
+    wait_for(lambda: not api.get("/v1/sync/tasks",
+                                 params={"entityId": customer_id, "status": "dead"}).json()["items"],
              "the retried task done")
     page.goto(f"{base}/console/failures")
     assert page.is_visible("#no-failures")

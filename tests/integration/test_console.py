@@ -216,7 +216,8 @@ async def test_group_retry_sends_every_dead_task_with_that_error(client: AsyncTe
         created = await client.post("/v1/customers", json={"externalRef": ref, "name": "N",
                                                            "email": "n@example.com"})
         ids.append(created.json()["id"])
-    tasks = [(await client.get("/v1/sync/tasks", params={"entityId": i})).json()["items"][0]["id"] for i in ids]
+    tasks = [(await client.get("/v1/sync/tasks", params={"entityId": i})).json()["items"][0]["id"]
+             for i in ids]
     await set_task(database_url, tasks[0], status="dead", last_error="quota exceeded")
     await set_task(database_url, tasks[1], status="dead", last_error="quota exceeded")
     await set_task(database_url, tasks[2], status="dead", last_error="quota exceeded, and more")
