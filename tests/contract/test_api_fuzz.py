@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app
-from gateway.core.settings import load_settings
+from gateway.core.settings import Settings, load_settings
 from providers.emulation import serve_in_thread
+from providers.volue.emulator.app import create_app as volue_app
+from providers.zaehlerfreunde.emulator.app import create_app as zf_app
 from tests.conftest import REPO
 
 HERE = Path(__file__).resolve().parent
@@ -50,13 +52,22 @@ def run_schemathesis(base_url: str, report: Path) -> subprocess.CompletedProcess
                           check=False)
 
 
+def _fuzz(settings: Settings, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    with serve_in_thread(create_app(settings, embedded_worker=False)) as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        return run_schemathesis(base_url, tmp_path / "junit.xml")
+
+
 @pytest.mark.timeout(1200)
 def test_every_operation_keeps_to_the_document(database_url: str, tmp_path: Path) -> None:
     """Schemathesis finds no failure in any operation, on positive and negative data, statefully."""
-    settings = load_settings({}, database_url=database_url, admin_api_key=FUZZ_KEY, **UNLIMITED)
-    with serve_in_thread(create_app(settings, embedded_worker=False)) as base_url:
-        assert base_url.startswith("http://127.0.0.1:")
-        result = run_schemathesis(base_url, tmp_path / "junit.xml")
+    # Routes that ask a provider on the caller's behalf (eligibility, compensation) reach the
+    # emulators, served on loopback, as they would reach the providers.
+    with serve_in_thread(volue_app()) as volue_url, serve_in_thread(zf_app()) as zf_url:
+        settings = load_settings({}, database_url=database_url, admin_api_key=FUZZ_KEY, **UNLIMITED,
+                                 volue_base_url=volue_url + "/energy-coordination/v1",
+                                 zf_base_url=zf_url + "/partner")
+        result = _fuzz(settings, tmp_path)
     (tmp_path / "schemathesis.log").write_text(result.stdout + result.stderr)
     summary = result.stdout[result.stdout.find("SUMMARY"):] if "SUMMARY" in result.stdout else ""
     failures = result.stdout[result.stdout.find("FAILURES"):] if "FAILURES" in result.stdout else ""
