@@ -206,11 +206,7 @@ class MeterPointController(Controller):
 
     @get("/{meter_point_id:str}/eligibility", opt=READ, responses=UPSTREAM,
          summary="Ask Volue whether a meter point is eligible (no customer needed)")
-    async def eligibility(
-        self, state: State,
-        meter_point_id: Annotated[str, Parameter(pattern=METER_POINT_ID_PATTERN,
-                                                 description="18 digits (NO), 11 (SE) or DE + 31")],
-    ) -> MeterPointEligibilityRead:
+    async def eligibility(self, state: State, meter_point_id: str) -> MeterPointEligibilityRead:
         try:
             msgspec.convert(meter_point_id, _MeterPoint)
         except msgspec.ValidationError:
