@@ -147,6 +147,8 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto", stream: IO[str]
     for name in ("httpx", "httpcore"):
         # their INFO lines repeat every upstream request; the sync history has them
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # one INFO line per alembic plugin on every `gateway db upgrade` says nothing to an operator
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
     return handler
 
 
