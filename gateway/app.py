@@ -36,9 +36,8 @@ from gateway.events.reports import (
 )
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
-from gateway.http.contract import contract_hook
 from gateway.http.deps import authenticate
-from gateway.http.docs import docs_assets_router, docs_render_plugin
+from gateway.http.docs import docs_assets_router, docs_render_plugins
 from gateway.http.health import live, ready
 from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
@@ -132,7 +131,6 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
         before_request=guard_request,
-        on_startup=[contract_hook],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
@@ -145,7 +143,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             title="Energy integration gateway",
             version="1.0.0",
             path="/schema",
-            render_plugins=[docs_render_plugin()],
+            render_plugins=docs_render_plugins(),
             components=Components(
                 security_schemes={
                     "apiKey": SecurityScheme(type="http", scheme="bearer",

@@ -18,7 +18,8 @@ around the handlers:
   validation of batches and readings, the signed webhook), named by ``opt["body"]``, and
   error statuses :func:`error_statuses` cannot tell from the route, in ``opt["errors"]``.
 
-The document is completed once, when the app starts (:func:`contract_hook`).
+The document is completed once, when it is first served (:func:`completed_document`, used by
+the render plugins of ``/schema``).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import re
 from typing import Any, get_args, get_origin
 
 import msgspec
-from litestar import Litestar, Response
-from litestar._openapi.plugin import OpenAPIPlugin
+from litestar import Litestar, Request, Response
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
 from gateway.http.problems import Problem
@@ -265,9 +266,25 @@ def _add_links(paths: dict[str, Any]) -> None:
             source["responses"][success].setdefault("links", {}).update(links)
 
 
-async def contract_hook(app: Litestar) -> None:
-    """An ``on_startup`` hook: complete the served document once, before the first request."""
-    plugin = app.plugins.get(OpenAPIPlugin)
-    document = complete(plugin.provide_openapi_schema(), app)
-    # provide_openapi_schema() caches the dict it serves; the completed one replaces it
-    plugin._openapi_schema = document
+DOCUMENT_KEY = "openapi_document"
+"""Where the completed document is kept in ``app.state``."""
+
+
+def completed_document(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
+    """``generated`` completed by :func:`complete`, the first time it is served.
+
+    Litestar builds the document on the first request for it and keeps that dict; it is
+    completed in place then, once per app, so an app that never serves its document (most
+    of the ones tests start) never pays for either.
+    """
+    if app.state.get(DOCUMENT_KEY) is not generated:
+        app.state[DOCUMENT_KEY] = complete(generated, app)
+    document: dict[str, Any] = app.state[DOCUMENT_KEY]
+    return document
+
+
+class DocumentJson(JsonRenderPlugin):
+    """``/schema/openapi.json``: the completed document."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, completed_document(request.app, openapi_schema))

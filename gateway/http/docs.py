@@ -7,10 +7,14 @@ access (no CDN, no web fonts, no remote favicon).
 
 from __future__ import annotations
 
-from litestar import Router
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from typing import Any
+
+from litestar import Request, Router
+from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
+
+from gateway.http.contract import DocumentJson, completed_document
 
 ASSETS_PATH = "/schema/assets"
 
@@ -21,12 +25,20 @@ def docs_assets_router() -> Router:
                                       include_in_schema=False, name="docs-assets")
 
 
-def docs_render_plugin() -> SwaggerRenderPlugin:
-    """The page at ``/schema``: Swagger UI on the served document, loading only local assets."""
-    return SwaggerRenderPlugin(
+class DocumentPage(SwaggerRenderPlugin):
+    """Swagger UI on the completed document."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, completed_document(request.app, openapi_schema))
+
+
+def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
+    """``/schema``: Swagger UI on the served document, loading only local assets, and the
+    document itself at ``/schema/openapi.json``."""
+    return [DocumentPage(
         path="/",
         js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
         favicon="",
-    )
+    ), DocumentJson()]
