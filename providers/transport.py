@@ -21,7 +21,9 @@ aiohttp has no write timeout; httpx's ``connect`` timeout bounds connecting,
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
+from functools import cache
 
 import aiohttp
 import httpx
@@ -79,12 +81,22 @@ class _Body(httpx.AsyncByteStream):
             raise _remapped(exc) from exc.__cause__
 
 
+@cache
+def verified_tls() -> ssl.SSLContext:
+    """The TLS context every upstream connection verifies with (certifi's authorities).
+
+    Built once per process and shared: loading the authorities costs tens of
+    milliseconds, and a context holds no per-connection state.
+    """
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class UpstreamTransport(AiohttpTransport):
     """``httpx_aiohttp.AiohttpTransport`` with failures mapped by when they happened."""
 
     def __init__(self, *, limits: httpx.Limits) -> None:
         # trust_env=False: no proxy or certificate settings from the environment.
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(verify=verified_tls(), limits=limits, trust_env=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -65,12 +66,22 @@ def postgres_url() -> Iterator[str]:
     yield POSTGRES_URL
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session (tests/integration/test_migrations.py
+    runs the migrations themselves); each test gets a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "gateway.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    assert not path.with_name(path.name + "-wal").exists(), "the migrated file is not checkpointed"
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
     """A fresh, migrated SQLite file."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    upgrade(url)
-    return url
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
