@@ -3,12 +3,13 @@
 Clones the repository (its committed ``HEAD``) into a temporary directory, runs ``make run``
 there with free loopback ports for the API and both built-in emulators, and polls
 ``/health/ready`` until it answers 200. The figure is the wall-clock time from starting
-``make run`` (virtual environment, ``pip install -e .``, migrations, start-up) to that first
+``make run`` (virtual environment, uv put there by pip, ``uv pip install -e .``, migrations,
+start-up) to that first
 200; the clone is timed apart. The CPU time (user + system) that ``make run`` and everything
 it started used is printed too: on a busy machine it says what the run would take with a core
-to itself, give or take the time spent waiting on the disk. pip installs from whatever index
-pip is configured with on this machine, so the figure includes downloading (or copying) the
-dependencies. The process group is then interrupted and the temporary directory removed.
+to itself, give or take the time spent waiting on the disk. pip and uv install from their
+configured indexes (uv from PyPI unless told otherwise), so the figure includes downloading
+the dependencies unless their caches already hold them. The process group is then interrupted and the temporary directory removed.
 
     .venv/bin/python -m tests.perf.first_run            # FIRST_RUN_TIMEOUT_S (300) bounds the wait
 """
