@@ -55,7 +55,7 @@ from gateway.http.pages import (
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow, VolueReportRow
-from gateway.store.tables import CustomerRow, DeviceRow
+from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 from providers.volue import mapping as vm
 from providers.volue import schemas as vs
 
@@ -127,6 +127,19 @@ def check_points(points: list[EnergyPoint], name: str = "points") -> None:
         previous = point.timestamp
 
 
+def _curve(points: list[EnergyPoint]) -> list[vs.EnergyCurvePoint]:
+    return [vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh) for p in points]
+
+
+async def _reporting_site(session: AsyncSession, planner: OutboxPlanner, site_id: str,
+                          wanted: str | None) -> tuple[SiteRow, CustomerRow, str]:
+    """The site a report is about, its customer and the meter point it names, each checked."""
+    site = await records.get_site(session, site_id)
+    customer = await records.get_customer(session, site.customer_id)
+    await _at_volue(planner, customer, site.id, "site")
+    return site, customer, await _meter_point(session, site.id, site.meter_point_ids, wanted)
+
+
 async def _meter_point(session: AsyncSession, site_id: str, site_points: list[str],
                        wanted: str | None) -> str:
     meters = list(await session.exec(
@@ -195,9 +208,7 @@ class DeviceReportsController(Controller):
             await _at_volue(planner, customer, device.id, "device")
             usage = vs.EnergyUsageReportPayload(
                 resource_id=device.id, location_id=device.site_id,
-                meter_point_id=data.meter_point_id, resolution=HOURLY,
-                points=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
-                        for p in data.points],
+                meter_point_id=data.meter_point_id, resolution=HOURLY, points=_curve(data.points),
             )
             report = queue_report(
                 session, planner, kind=DEVICE_ENERGY_USAGE, customer_id=customer.id,
@@ -221,14 +232,11 @@ class SiteReportsController(Controller):
         check_points(data.points)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            site = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, site.customer_id)
-            await _at_volue(planner, customer, site.id, "site")
-            meter_point = await _meter_point(session, site.id, site.meter_point_ids, data.meter_point_id)
+            site, customer, meter_point = await _reporting_site(
+                session, planner, site_id, data.meter_point_id)
             usage = vs.LocationEnergyUsageReportPayload(
                 location_id=site.id, meter_point_id=meter_point, resolution=HOURLY,
-                points=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
-                        for p in data.points],
+                points=_curve(data.points),
             )
             report = queue_report(
                 session, planner, kind=ENERGY_USAGE, customer_id=customer.id, site_id=site.id,
@@ -254,16 +262,11 @@ class SitePlanController(Controller):
         check_points(data.flexibility, "flexibility")
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            site = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, site.customer_id)
-            await _at_volue(planner, customer, site.id, "site")
-            meter_point = await _meter_point(session, site.id, site.meter_point_ids, data.meter_point_id)
+            site, customer, meter_point = await _reporting_site(
+                session, planner, site_id, data.meter_point_id)
             plan = vs.LocationEnergyUsagePlanReportPayload(
                 location_id=site.id, meter_point_id=meter_point, resolution=HOURLY,
-                baseline=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
-                          for p in data.baseline],
-                flexibility=[vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh)
-                             for p in data.flexibility],
+                baseline=_curve(data.baseline), flexibility=_curve(data.flexibility),
             )
             report = queue_report(
                 session, planner, kind=ENERGY_USAGE_PLAN, customer_id=customer.id, site_id=site.id,
