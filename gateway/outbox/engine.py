@@ -32,7 +32,6 @@ import msgspec
 import structlog
 from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -45,6 +44,7 @@ from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
 from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
+from gateway.store.db import among, chunked
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -474,7 +474,7 @@ class SyncEngine:
                 if mine:
                     await kind.record(session, mine)
             if history:
-                await session.execute(insert(UpstreamCallRow), history)
+                await session.execute(insert(table_of(UpstreamCallRow)), history)
             forwarded = await emit(session, _own_events(held, dead_letters), now=now)
             await session.commit()
         observe_round(results, finished, dead_letters, settings=s)
@@ -501,9 +501,11 @@ class SyncEngine:
                 )
                 ids.extend(r.id for r in rows)
             finished |= set(ids)
-            for start in range(0, len(ids), 500):
-                await session.execute(delete(TaskDependencyRow).where(
-                    col(TaskDependencyRow.depends_on).in_(ids[start:start + 500])))
+            dependencies = table_of(TaskDependencyRow)
+            postgres = session.get_bind().dialect.name == "postgresql"
+            for part in chunked(ids, postgres=postgres):
+                await session.execute(delete(dependencies).where(
+                    among(dependencies.c.depends_on, part, postgres=postgres)))
         if retry:
             stmt = (
                 update(table)
