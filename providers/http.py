@@ -128,7 +128,8 @@ class ProviderHttp:
     request-building, cookie jar, auth and redirect layers would each cost CPU on every
     request and do nothing here (the bearer token is added here, redirects are not
     followed, upstream APIs set no cookies to keep). What the client is configured
-    with still applies: its base URL, default headers, timeouts and transport (pool).
+    with still applies: its base URL, default headers, timeouts, event hooks and
+    transport (pool).
     """
 
     def __init__(self, *, client: httpx.AsyncClient, tokens: TokenProvider) -> None:
@@ -205,9 +206,14 @@ class ProviderHttp:
         """One exchange on the transport, the body read in full."""
         if self.client.is_closed:
             raise RuntimeError("the provider's client is closed")
+        hooks = self.client.event_hooks
+        for hook in hooks["request"]:
+            await hook(request)
         response = await self._transport.handle_async_request(request)
         response.request = request
         try:
+            for hook in hooks["response"]:
+                await hook(response)
             await response.aread()
         except BaseException:
             await response.aclose()
