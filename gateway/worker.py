@@ -64,14 +64,15 @@ async def startup(ctx: dict[str, Any]) -> None:
         await pool.enqueue_job(DRAIN_JOB, provider, _job_id=f"retry:{provider}:{when.isoformat()}",
                                _defer_until=when)
 
-    if settings.worker.metrics_port and ctx.get("metrics_server") is None:
-        ctx["metrics_server"] = MetricsServer(port=settings.worker.metrics_port, host=settings.http.host)
     frozen = contextlib.ExitStack()
     ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
                                settings=settings, on_retry=schedule_retry,
                                kinds=build_kinds(settings)))
     frozen.enter_context(startup_objects_frozen())
+    # Last, so that the metrics port (the worker's probe) answers once the worker is ready.
+    if settings.worker.metrics_port and ctx.get("metrics_server") is None:
+        ctx["metrics_server"] = MetricsServer(port=settings.worker.metrics_port, host=settings.http.host)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

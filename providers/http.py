@@ -122,11 +122,28 @@ def decode(response: httpx.Response, type_: type[T], *, route: str) -> T:
 
 
 class ProviderHttp:
-    """Sends requests to one provider and classifies what comes back."""
+    """Sends requests to one provider and classifies what comes back.
+
+    A request goes straight to the client's transport, as one exchange: the client's
+    request-building, cookie jar, auth and redirect layers would each cost CPU on every
+    request and do nothing here (the bearer token is added here, redirects are not
+    followed, upstream APIs set no cookies to keep). What the client is configured
+    with still applies: its base URL, default headers, timeouts, event hooks and
+    transport (pool).
+    """
 
     def __init__(self, *, client: httpx.AsyncClient, tokens: TokenProvider) -> None:
         self.client = client
         self.tokens = tokens
+        base = client.base_url
+        self._base = str(base.copy_with(query=None, fragment=None)).rstrip("/")
+        defaults = dict(client.headers)
+        self._json_headers = {**defaults, **_JSON_HEADERS}
+        self._accept_headers = {**defaults, **_ACCEPT_HEADERS}
+        self._extensions = {"timeout": client.timeout.as_dict()}
+        # The client has no mounts (no proxies: trust_env is off), so its one transport
+        # serves every URL of the provider.
+        self._transport = client._transport_for_url(base)
 
     async def send(
         self,
@@ -166,13 +183,13 @@ class ProviderHttp:
         params: Mapping[str, str | int] | None,
         token: str,
     ) -> httpx.Response:
-        headers = dict(_JSON_HEADERS if content is not None else _ACCEPT_HEADERS)
+        headers = dict(self._json_headers if content is not None else self._accept_headers)
         headers["Authorization"] = f"Bearer {token}"
         started = time.perf_counter()
         try:
-            response = await self.client.request(
-                method, url, content=content, params=params, headers=headers, auth=None
-            )
+            response = await self._send(httpx.Request(
+                method, self._base + url, content=content, params=params, headers=headers,
+                extensions=self._extensions))
         except httpx.HTTPError as exc:
             error = error_for_exception(exc, method=method, route=route)
             record_call(method=method, route=route, status=None, started=started, error=error.message)
@@ -183,6 +200,24 @@ class ProviderHttp:
             said = message_from_body(response.content)
             failure = f"{status} {response.reason_phrase}" + (f": {said}" if said else "")
         record_call(method=method, route=route, status=status, started=started, error=failure)
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """One exchange on the transport, the body read in full."""
+        if self.client.is_closed:
+            raise RuntimeError("the provider's client is closed")
+        hooks = self.client.event_hooks
+        for hook in hooks["request"]:
+            await hook(request)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
+            for hook in hooks["response"]:
+                await hook(response)
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
         return response
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter as Tally
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -198,6 +199,11 @@ def observe_round(results: Sequence[RoundRecord], finished: Collection[str], dea
     dead-lettered in the round to the reason; each one held is also logged as a warning."""
     tokens = token_routes(settings)
     seen: set[int] = set()
+    # Counted per label set first, then added once each: a round has hundreds of calls and
+    # tasks under a handful of label sets.
+    calls: Tally[tuple[str, str, str, str]] = Tally()
+    attempts: Tally[tuple[str, str, str]] = Tally()
+    latency: dict[tuple[str, str, str], Any] = {}
     for result in results:
         task = result.task
         provider, kind = task.provider, task.entity_type
@@ -206,24 +212,33 @@ def observe_round(results: Sequence[RoundRecord], finished: Collection[str], dea
             seen.add(id(result.calls))
             for call in result.calls:
                 status = str(call.status) if call.status is not None else "error"
-                UPSTREAM_CALLS.labels(provider, call.method, call.route, status).inc()
-                UPSTREAM_LATENCY.labels(provider, call.method, call.route).observe(call.latency_ms / 1000.0)
+                calls[(provider, call.method, call.route, status)] += 1
+                route = (provider, call.method, call.route)
+                histogram = latency.get(route)
+                if histogram is None:
+                    histogram = latency[route] = UPSTREAM_LATENCY.labels(*route)
+                histogram.observe(call.latency_ms / 1000.0)
                 if call.route == tokens.get(provider):
                     ok = call.status is not None and 200 <= call.status < 300
                     TOKEN_FETCHES.labels(provider, "ok" if ok else "failed").inc()
-        if task.id not in finished:
+        task_id = task.id
+        if task_id not in finished:
             continue
         if result.outcome is not None:
-            TASK_ATTEMPTS.labels(provider, kind, "done").inc()
-        elif task.id in dead:
+            attempts[(provider, kind, "done")] += 1
+        elif task_id in dead:
             TASK_ATTEMPTS.labels(provider, kind, "dead").inc()
             DEAD_LETTERS.labels(provider, kind).inc()
             sync_log.warning("task dead-lettered", task_id=task.id, customer_id=task.customer_id,
                              provider=provider, kind=kind, entity_id=task.entity_id,
                              attempts=task.attempts, reason=dead[task.id])
         else:
-            TASK_ATTEMPTS.labels(provider, kind, "retry").inc()
+            attempts[(provider, kind, "retry")] += 1
             TASK_RETRIES.labels(provider, kind).inc()
+    for labels, n in calls.items():
+        UPSTREAM_CALLS.labels(*labels).inc(n)
+    for task_labels, n in attempts.items():
+        TASK_ATTEMPTS.labels(*task_labels).inc(n)
 
 
 CIRCUIT_STATE = Gauge("gateway_provider_circuit_state",

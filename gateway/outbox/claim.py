@@ -57,6 +57,11 @@ def _sql(statement: str) -> TextClause:
     return clause.bindparams(*(bindparam(name, type_=UTC_DATETIME) for name in times))
 
 
+_CLAIMS = {postgres: _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else "", blocking=BLOCKING))
+           for postgres in (False, True)}
+"""The claim statement per dialect (PostgreSQL or not), built once so its compiled form is cached."""
+
+
 async def claim(
     session: AsyncSession, *, provider: str, now: datetime, lease_s: float, limit: int,
     sqlite_lock: asyncio.Lock,
@@ -69,7 +74,7 @@ async def claim(
     ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
-    statement = _sql(_CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if postgres else "", blocking=BLOCKING))
+    statement = _CLAIMS[postgres]
     params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
               "limit": limit}
     # The ORM loads the claimed rows straight into OutboxTaskRow objects, without running

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TypedDict, TypeVar, cast
+from typing import Any, TypedDict, cast
 
 import msgspec
+from sqlalchemy import Row, Table
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,17 +26,21 @@ from gateway.core.domain import (
     SpaceCategory,
     TaskAction,
 )
-from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow
+from gateway.store.db import among, chunked
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.base import Operation
 from providers.registry import CAPABILITIES
 
+Record = Row[Any]
+"""A customer, site or device row as the hot path reads it: plain columns, no ORM entity."""
 
-def to_customer(row: CustomerRow) -> Customer:
+
+def to_customer(row: Record) -> Customer:
     return Customer(id=row.id, external_ref=row.external_ref, name=row.name, email=row.email,
                     providers=tuple(Provider(p) for p in row.providers))
 
 
-def to_site(row: SiteRow) -> Site:
+def to_site(row: Record) -> Site:
     coordinates = None
     if row.latitude is not None and row.longitude is not None:
         coordinates = Coordinates(latitude=row.latitude, longitude=row.longitude)
@@ -48,7 +54,7 @@ def to_site(row: SiteRow) -> Site:
     )
 
 
-def to_device(row: DeviceRow) -> Device:
+def to_device(row: Record) -> Device:
     return Device(
         id=row.id, customer_id=row.customer_id, site_id=row.site_id, external_ref=row.external_ref,
         kind=DeviceKind(row.kind), name=row.name, medium=Medium(row.medium) if row.medium else None,
@@ -57,19 +63,34 @@ def to_device(row: DeviceRow) -> Device:
     )
 
 
-_Row = TypeVar("_Row", CustomerRow, SiteRow, DeviceRow)
+_CUSTOMERS, _SITES, _DEVICES, _LINKS = (table_of(m) for m in (CustomerRow, SiteRow, DeviceRow,
+                                                                ProviderLinkRow))
 
 
-async def _by_id(session: AsyncSession, table: type[_Row], ids: set[str]) -> dict[str, _Row]:
-    if not ids:
-        return {}
-    rows = await session.exec(select(table).where(col(table.id).in_(sorted(ids))))
-    return {row.id: row for row in rows}
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def external_of(links: dict[str, ProviderLinkRow], entity_id: str) -> str | None:
-    link = links.get(entity_id)
-    return link.external_id if link is not None else None
+async def _by_id(session: AsyncSession, table: Table, ids: set[str]) -> dict[str, Record]:
+    """The rows of ``table`` with these ids, as plain rows (Core: no identity map, no entities)."""
+    found: dict[str, Record] = {}
+    postgres = _postgres(session)
+    for part in chunked(sorted(ids), postgres=postgres):
+        rows = await session.execute(core_select(table).where(among(table.c.id, part, postgres=postgres)))
+        found.update((row.id, row) for row in rows)
+    return found
+
+
+async def _externals(session: AsyncSession, provider: Provider, ids: set[str]) -> dict[str, str | None]:
+    """The provider ids of these entities' links (an entity without a link is left out)."""
+    found: dict[str, str | None] = {}
+    postgres = _postgres(session)
+    for part in chunked(sorted(ids), postgres=postgres):
+        rows = await session.execute(
+            core_select(_LINKS.c.entity_id, _LINKS.c.external_id)
+            .where(_LINKS.c.provider == provider.value, among(_LINKS.c.entity_id, part, postgres=postgres)))
+        found.update((entity_id, external_id) for entity_id, external_id in rows)
+    return found
 
 
 class _Common(TypedDict):
@@ -119,45 +140,39 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
     ids_by_type: dict[str, set[str]] = defaultdict(set)
     for task in tasks:
         ids_by_type[task.entity_type].add(task.entity_id)
-    customers = await _by_id(session, CustomerRow, ids_by_type[EntityType.CUSTOMER.value])
-    sites = await _by_id(session, SiteRow, ids_by_type[EntityType.SITE.value])
-    devices = await _by_id(session, DeviceRow, ids_by_type[EntityType.DEVICE.value])
+    customers = await _by_id(session, _CUSTOMERS, ids_by_type[EntityType.CUSTOMER.value])
+    sites = await _by_id(session, _SITES, ids_by_type[EntityType.SITE.value])
+    devices = await _by_id(session, _DEVICES, ids_by_type[EntityType.DEVICE.value])
     device_sites = {d.site_id for d in devices.values() if d.site_id} - set(sites)
-    sites.update(await _by_id(session, SiteRow, device_sites))
+    sites.update(await _by_id(session, _SITES, device_sites))
 
     link_ids = set(customers) | set(sites) | set(devices)
     link_ids |= {s.parent_site_id for s in sites.values() if s.parent_site_id}
-    links: dict[str, ProviderLinkRow] = {}
-    if link_ids:
-        rows = await session.exec(
-            select(ProviderLinkRow).where(
-                col(ProviderLinkRow.provider) == provider.value,
-                col(ProviderLinkRow.entity_id).in_(sorted(link_ids)),
-            )
-        )
-        links = {link.entity_id: link for link in rows}
+    links = await _externals(session, provider, link_ids)
 
     meter_ids: dict[str, list[str]] = defaultdict(list)
-    if CAPABILITIES[provider].meters_on_site and ids_by_type[EntityType.SITE.value]:
-        meters = await session.exec(
-            select(col(DeviceRow.site_id), col(DeviceRow.meter_point_id)).where(
-                col(DeviceRow.site_id).in_(sorted(ids_by_type[EntityType.SITE.value])),
-                col(DeviceRow.kind) == DeviceKind.METER.value,
-                col(DeviceRow.deleted_at).is_(None),
-                col(DeviceRow.meter_point_id).is_not(None),
+    if CAPABILITIES[provider].meters_on_site:
+        postgres = _postgres(session)
+        for part in chunked(sorted(ids_by_type[EntityType.SITE.value]), postgres=postgres):
+            meters = await session.execute(
+                core_select(_DEVICES.c.site_id, _DEVICES.c.meter_point_id).where(
+                    among(_DEVICES.c.site_id, part, postgres=postgres),
+                    _DEVICES.c.kind == DeviceKind.METER.value,
+                    _DEVICES.c.deleted_at.is_(None),
+                    _DEVICES.c.meter_point_id.is_not(None),
+                )
             )
-        )
-        # Both columns are nullable, but the WHERE clause leaves out the rows where either is null.
-        for site_id, meter_point_id in cast("Iterable[tuple[str, str]]", meters):
-            meter_ids[site_id].append(meter_point_id)
+            # Both columns are nullable, but the WHERE clause leaves out the rows where either is null.
+            for site_id, meter_point_id in cast("Iterable[tuple[str, str]]", meters):
+                meter_ids[site_id].append(meter_point_id)
 
     unsure = await _unanswered_creates(session, provider, [
         t.entity_id for t in tasks
-        if t.action == TaskAction.DELETE.value and external_of(links, t.entity_id) is None])
+        if t.action == TaskAction.DELETE.value and links.get(t.entity_id) is None])
     taken: dict[str, frozenset[str]] = {}
     looking = {t.entity_type for t in tasks
                if ((t.attempts > 1 or t.maybe_sent) and t.action == TaskAction.UPSERT.value
-                   and external_of(links, t.entity_id) is None) or t.entity_id in unsure}
+                   and links.get(t.entity_id) is None) or t.entity_id in unsure}
     for entity_type in looking:
         known = await session.exec(
             select(col(ProviderLinkRow.external_id)).where(
@@ -170,8 +185,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
         taken[entity_type] = frozenset(cast("Iterable[str]", known))
 
     def external(entity_id: str | None) -> str | None:
-        link = links.get(entity_id) if entity_id else None
-        return link.external_id if link is not None else None
+        return links.get(entity_id) if entity_id else None
 
     for task in tasks:
         action = TaskAction(task.action)

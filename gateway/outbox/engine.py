@@ -32,7 +32,6 @@ import msgspec
 import structlog
 from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
@@ -42,9 +41,10 @@ from gateway.observability.metrics import observe_guards, observe_round
 from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
 from gateway.outbox.claim import claim, renew_lease
 from gateway.outbox.context import prepare
-from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
+from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, wanted_types
 from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
+from gateway.store.db import among, chunked
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -469,13 +469,17 @@ class SyncEngine:
                            if r.task.entity_type in ENTITY_TYPES}
             await self._update_links(session, [u for u in link_updates
                                                if (u["l_entity"], u["l_provider"]) in entity_held])
-            for entity_type, kind in self.kinds.items():
-                mine = [r for r in held if r.task.entity_type == entity_type]
-                if mine:
-                    await kind.record(session, mine)
+            by_kind: dict[str, list[RoundResult]] = defaultdict(list)
+            for result in held:
+                if result.task.entity_type in self.kinds:
+                    by_kind[result.task.entity_type].append(result)
+            for entity_type, mine in by_kind.items():
+                await self.kinds[entity_type].record(session, mine)
             if history:
-                await session.execute(insert(UpstreamCallRow), history)
-            forwarded = await emit(session, _own_events(held, dead_letters), now=now)
+                await session.execute(insert(table_of(UpstreamCallRow)), history)
+            wanted = await wanted_types(session)
+            forwarded = (await emit(session, _own_events(held, dead_letters, wanted), now=now)
+                         if wanted else [])
             await session.commit()
         observe_round(results, finished, dead_letters, settings=s)
         if self.on_retry is not None and retries:
@@ -501,9 +505,11 @@ class SyncEngine:
                 )
                 ids.extend(r.id for r in rows)
             finished |= set(ids)
-            for start in range(0, len(ids), 500):
-                await session.execute(delete(TaskDependencyRow).where(
-                    col(TaskDependencyRow.depends_on).in_(ids[start:start + 500])))
+            dependencies = table_of(TaskDependencyRow)
+            postgres = session.get_bind().dialect.name == "postgresql"
+            for part in chunked(ids, postgres=postgres):
+                await session.execute(delete(dependencies).where(
+                    among(dependencies.c.depends_on, part, postgres=postgres)))
         if retry:
             stmt = (
                 update(table)
@@ -553,14 +559,20 @@ class SyncEngine:
             await session.execute(statements[name], items)
 
 
-def _own_events(held: Sequence[RoundResult], dead_letters: dict[str, str]) -> list[OwnEvent]:
-    """The gateway's own events of a round: records synced or failed, tasks dead-lettered."""
+def _own_events(held: Sequence[RoundResult], dead_letters: dict[str, str],
+                wanted: frozenset[str]) -> list[OwnEvent]:
+    """The gateway's own events of a round that some subscription wants (``wanted``): records
+    synced or failed, tasks dead-lettered."""
     events: list[OwnEvent] = []
+    synced_wanted = OutcomeType.RECORD_SYNCED.value in wanted
     for result in held:
         task = result.task
+        if not synced_wanted and task.id not in dead_letters:
+            continue
         entity = task.entity_type in ENTITY_TYPES
         common = {"provider": task.provider, "action": task.action, "taskId": task.id}
-        if entity and result.outcome is not None and task.action == TaskAction.UPSERT.value:
+        if (synced_wanted and entity and result.outcome is not None
+                and task.action == TaskAction.UPSERT.value):
             events.append(about_entity(OutcomeType.RECORD_SYNCED, entity_type=task.entity_type,
                                        entity_id=task.entity_id, customer_id=task.customer_id,
                                        externalId=result.outcome.external_id, **common))

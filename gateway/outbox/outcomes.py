@@ -86,6 +86,12 @@ async def _subscribers(session: AsyncSession) -> list[tuple[str, frozenset[str]]
     return found
 
 
+async def wanted_types(session: AsyncSession) -> frozenset[str]:
+    """The gateway's own event types some live subscription asks for (once per transaction):
+    a caller with many outcomes builds events only of these."""
+    return frozenset().union(*(types for _, types in await _subscribers(session)))
+
+
 async def emit(session: AsyncSession, events: Sequence[OwnEvent], *, now: datetime) -> list[OutboxTaskRow]:
     """Store the events some subscription asks for, with their deliveries and tasks, in the
     caller's transaction; return the tasks (whose queue the caller may wake after commit)."""

@@ -250,8 +250,15 @@ async def start_stack(pg: str, rd: str, *, workers: int = 2) -> Stack:
     emulators = [emulator("volue", v_port), emulator("zaehlerfreunde", z_port)]
     env = gateway_env(pg, rd, v_port, z_port)
     api = start("gateway.app:create_app", api_port, env)
-    worker_procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], env=env)
-                    for _ in range(workers)]
+    worker_procs = []
+    for _ in range(workers):
+        # Each worker's metrics port answers once its start-up is over, so the benchmark's
+        # CPU figures count the work, not the imports.
+        metrics_port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"],
+                                env={**env, "GATEWAY_WORKER_METRICS_PORT": str(metrics_port)})
+        wait_until_up(f"http://127.0.0.1:{metrics_port}/metrics", proc, "gateway worker")
+        worker_procs.append(proc)
     profile_to = os.environ.get("PERF_PROFILE_DIR")
     if profile_to:
         profile(profile_to, {"api": api, **{f"worker-{i + 1}": w for i, w in enumerate(worker_procs)}})

@@ -10,7 +10,8 @@ processes. Prints the seconds until every record is ``synced``, upstream
 requests per route against the minimum possible (Volue: users and locations
 in batches of 500, one request per resource; Zählerfreunde: one per space and
 per device), the CPU seconds each role used (API, workers, emulators, the
-PostgreSQL backends of this database, the load generator), whether the machine
+PostgreSQL backends of this database, the load generator; the workers' also per
+upstream request, counted from when each worker is ready), whether the machine
 was otherwise idle (CPU taken by other processes, load average), and a
 baseline: the same upstream work done by a plain aiohttp script (the fastest
 plain client, no httpx on top) with the same concurrency, against fresh
@@ -197,6 +198,8 @@ async def main() -> None:
         print(f"  {n:7d}  {route}")
     print(f"upstream requests {upstream} vs minimum {minimum}: {upstream / minimum:.3f} x (target <= 1.1)")
     print(f"CPU until synced: {cpu.spent('start', 'synced')}")
+    worker_s = cpu.marks["synced"]["workers"] - cpu.marks["start"]["workers"]
+    print(f"  worker CPU per upstream request: {worker_s / max(upstream, 1) * 1000:.2f} ms")
     noise = " (the noisy neighbour counts as other)" if NOISY else ""
     print(f"  {cpu.idle('start', 'synced')}{noise}")
     print(f"baseline plain aiohttp script, concurrency {CONCURRENCY}: {base_s:.1f} s; "
