@@ -9,7 +9,8 @@ start-up) to that first
 it started used is printed too: on a busy machine it says what the run would take with a core
 to itself, give or take the time spent waiting on the disk. pip and uv install from their
 configured indexes (uv from PyPI unless told otherwise), so the figure includes downloading
-the dependencies unless their caches already hold them. The process group is then interrupted and the temporary directory removed.
+the dependencies unless their caches already hold them. The process group is then interrupted
+and the temporary directory removed.
 
     .venv/bin/python -m tests.perf.first_run            # FIRST_RUN_TIMEOUT_S (300) bounds the wait
 """
