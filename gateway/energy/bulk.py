@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -23,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    or_,
     select,
     update,
     values,
@@ -116,25 +116,34 @@ async def advance_marks(connection: AsyncConnection, device_ids: Sequence[str], 
         .values(received_through=until))
 
 
-async def new_windows(connection: AsyncConnection, device_ids: Sequence[str], codes: Sequence[str], *,
+EVERYTHING = (-(2**62), 2**62)
+"""The window of a meter never derived: all its readings are new."""
+
+
+async def new_windows(connection: AsyncConnection, marks: dict[str, datetime], codes: Sequence[str], *,
                       until: datetime, interval_s: int) -> list[Window]:
-    """Per meter and code with readings received after the meter's mark (claimed by
-    :func:`claim_marks` in this transaction) and up to ``until``: the readings whose
+    """Per meter and code with readings received after the meter's mark (``marks``, claimed
+    by :func:`claim_marks` in this transaction) and up to ``until``: the readings whose
     intervals those readings can change.
 
     A new reading changes the boundaries between the readings either side of it, so the
     window reaches from the interval boundary at or before the reading before the earliest
-    new one to the boundary at or after the reading after the latest."""
+    new one to the boundary at or after the reading after the latest. A meter never derived
+    has every reading new: its window is all of its readings, found without looking."""
+    found = [Window(device_id, code, *EVERYTHING)
+             for device_id, mark in sorted(marks.items()) if mark <= NO_MARK for code in codes]
+    derived_before = sorted(device_id for device_id, mark in marks.items() if mark > NO_MARK)
+    if not derived_before:
+        return found
     postgres = _postgres(connection)
     r = table_of(ReadingRow)
     m = table_of(EnergyMarkRow)
     new = (
         select(r.c.device_id, r.c.obis_code, func.min(r.c.ts).label("low"), func.max(r.c.ts).label("high"))
         .join(m, m.c.device_id == r.c.device_id)
-        .where(_among(r.c.device_id, "devices", sorted(device_ids), postgres=postgres),
+        .where(_among(r.c.device_id, "devices", derived_before, postgres=postgres),
                _among(r.c.obis_code, "codes", list(codes), postgres=postgres),
-               r.c.received_at <= until,
-               or_(m.c.received_through <= NO_MARK, r.c.received_at > m.c.received_through))
+               r.c.received_at <= until, r.c.received_at > m.c.received_through)
         .group_by(r.c.device_id, r.c.obis_code)
         .subquery("new")
     )
@@ -144,7 +153,6 @@ async def new_windows(connection: AsyncConnection, device_ids: Sequence[str], co
     after = select(func.min(other.c.ts)).where(same, other.c.ts > new.c.high).scalar_subquery()
     rows = await connection.execute(
         select(new.c.device_id, new.c.obis_code, new.c.low, new.c.high, before, after))
-    found: list[Window] = []
     for device_id, code, low, high, prev, nxt in rows:
         low = (low if prev is None else prev) // interval_s * interval_s
         high = -(-(high if nxt is None else nxt) // interval_s) * interval_s
@@ -168,7 +176,7 @@ async def load_series(session: AsyncSession, device_id: str, code: str, low: int
 
 
 _SERIES_PG = """
-SELECT w.d, w.c, array_agg(r.ts ORDER BY r.ts), array_agg(r.value ORDER BY r.ts)
+SELECT w.d, w.c, s.ts, s.vs
 FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS w(d, c, lo, hi)
 CROSS JOIN LATERAL (
     SELECT coalesce((SELECT max(x.ts) FROM readings x
@@ -176,11 +184,16 @@ CROSS JOIN LATERAL (
            coalesce((SELECT min(x.ts) FROM readings x
                      WHERE x.device_id = w.d AND x.obis_code = w.c AND x.ts > w.hi), w.hi) AS hi
 ) e
-JOIN readings r ON r.device_id = w.d AND r.obis_code = w.c AND r.ts >= e.lo AND r.ts <= e.hi
-GROUP BY w.d, w.c
+CROSS JOIN LATERAL (
+    SELECT array_agg(r.ts ORDER BY r.ts) AS ts, array_agg(r.value ORDER BY r.ts) AS vs
+    FROM readings r
+    WHERE r.device_id = w.d AND r.obis_code = w.c AND r.ts >= e.lo AND r.ts <= e.hi
+) s
+WHERE s.ts IS NOT NULL
 """
 """Each window's readings plus the reading either side of it (which bracket its outer
-boundaries): per window one row of arrays."""
+boundaries): per window one row of arrays, aggregated along the key's index (no sort of
+the batch, which would spill to disk)."""
 
 
 async def load_windows(connection: AsyncConnection,
@@ -243,13 +256,27 @@ ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
 """
 
 
-async def write_points(connection: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert or update points (each a tuple in :data:`POINT_COLUMNS` order)."""
-    if not rows:
-        return
+async def write_points(connection: AsyncConnection, fresh: Sequence[tuple[Any, ...]],
+                       changed: Sequence[tuple[Any, ...]]) -> None:
+    """Store points (each a tuple in :data:`POINT_COLUMNS` order): ``fresh`` ones were not
+    stored before (on PostgreSQL they go in with ``COPY``; should one be there after all,
+    the ``COPY`` is undone and they are upserted too), ``changed`` ones are upserted."""
     if _postgres(connection):
         raw = await _driver(connection)
-        await raw.execute(_UPSERT_PG, *(list(c) for c in zip(*rows, strict=True)))
+        if fresh:
+            await raw.execute("SAVEPOINT energy_points_copy")
+            try:
+                await raw.copy_records_to_table("energy_usage_points", records=fresh, columns=POINT_COLUMNS)
+            except asyncpg.UniqueViolationError:
+                await raw.execute("ROLLBACK TO SAVEPOINT energy_points_copy")
+                changed = [*fresh, *changed]
+            else:
+                await raw.execute("RELEASE SAVEPOINT energy_points_copy")
+        if changed:
+            await raw.execute(_UPSERT_PG, *(list(c) for c in zip(*changed, strict=True)))
+        return
+    rows = [*fresh, *changed]
+    if not rows:
         return
     table = table_of(EnergyPointRow)
     statement = sqlite_insert(table)

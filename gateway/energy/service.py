@@ -96,8 +96,10 @@ class _Changes:
 
     derived: dict[tuple[str, str], Derived] = field(default_factory=dict)
     """Per (site, direction)."""
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    """Point rows to write, in :data:`gateway.energy.bulk.POINT_COLUMNS` order."""
+    fresh: list[tuple[Any, ...]] = field(default_factory=list)
+    """New point rows, in :data:`gateway.energy.bulk.POINT_COLUMNS` order."""
+    changed: list[tuple[Any, ...]] = field(default_factory=list)
+    """Stored points to update, in the same order."""
     reports: list[tuple[ReportingSite, str, list[tuple[int, float]]]] = field(default_factory=list)
     """Per site with changed import points: the site, the report's id, its points."""
 
@@ -126,20 +128,22 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
             summary: DeriveSummary) -> None:
     """The points whose value, flag or meter point changed, and the import points due at Volue
     (their value differs from the one last queued), each site's due points under one report id."""
-    rows = changes.rows
+    fresh, updated = changes.fresh, changes.changed
     for (site_id, direction), derived in changes.derived.items():
         site = sites[site_id]
         values = derived.values
         report_id: str | None = None
         to_report: list[tuple[int, float]] = []
-        before = len(rows)
+        before = len(fresh) + len(updated)
         for start in sorted([*values, *derived.flagged]):
             kwh = values.get(start)
             old = stored.get((site_id, direction, start))
             flagged = kwh is None
+            rows = updated
             if old is None:
                 reported_kwh = point_report = None
                 changed = True
+                rows = fresh
             else:
                 reported_kwh, point_report = old.reported_kwh, old.report_id
                 changed = (old.kwh != kwh or old.flagged != flagged
@@ -154,7 +158,7 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
                 continue
             rows.append((site_id, direction, start, interval_s, site.device_id, site.meter_point_id, kwh,
                          flagged, reported_kwh, point_report, now))
-        summary.points += len(rows) - before
+        summary.points += len(fresh) + len(updated) - before
         summary.flagged += len(derived.flagged)
         if report_id is not None:
             changes.reports.append((site, report_id, to_report))
@@ -174,8 +178,8 @@ async def _derive_batch_in_transaction(
         connection = await uow.session.connection()
         # The marks first, locked: a concurrent run on the same meters waits here for this
         # transaction and then reads the marks it leaves, so it sends nothing twice.
-        await bulk.claim_marks(connection, devices)
-        windows = await bulk.new_windows(connection, devices, _CODES, until=until, interval_s=interval_s)
+        marks = await bulk.claim_marks(connection, devices)
+        windows = await bulk.new_windows(connection, marks, _CODES, until=until, interval_s=interval_s)
         if windows:
             series = await bulk.load_windows(connection, windows)
             changes = _derive_batch(sites, series, interval_s=interval_s, summary=summary)
@@ -186,7 +190,7 @@ async def _derive_batch_in_transaction(
             _decide(changes, {site.site_id: site for site in sites}, stored, interval_s=interval_s,
                     now=now, summary=summary)
             await _queue(uow.session, uow.planner, changes, interval_s=interval_s, summary=summary)
-            await bulk.write_points(connection, changes.rows)
+            await bulk.write_points(connection, changes.fresh, changes.changed)
         await bulk.advance_marks(connection, devices, until)
 
 
