@@ -129,13 +129,31 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
     """The points whose value, flag or meter point changed, and the import points due at Volue
     (their value differs from the one last queued), each site's due points under one report id."""
     fresh, updated = changes.fresh, changes.changed
+    with_stored = {(site_id, direction) for site_id, direction, _ in stored}
     for (site_id, direction), derived in changes.derived.items():
         site = sites[site_id]
         values = derived.values
         report_id: str | None = None
         to_report: list[tuple[int, float]] = []
         before = len(fresh) + len(updated)
-        for start in sorted([*values, *derived.flagged]):
+        starts = sorted([*values, *derived.flagged])
+        summary.flagged += len(derived.flagged)
+        if (site_id, direction) not in with_stored:
+            # Nothing stored yet: every point is new, every import value is due.
+            get, device_id, meter_point_id = values.get, site.device_id, site.meter_point_id
+            if direction == IMPORT and values:
+                report_id = str(uuid.uuid4())
+                fresh.extend([(site_id, direction, start, interval_s, device_id, meter_point_id, kwh,
+                               kwh is None, kwh, None if kwh is None else report_id, now)
+                              for start in starts for kwh in (get(start),)])
+                changes.reports.append((site, report_id, [(start, values[start]) for start in starts
+                                                          if start in values]))
+            else:
+                fresh.extend([(site_id, direction, start, interval_s, device_id, meter_point_id, kwh,
+                               kwh is None, None, None, now) for start in starts for kwh in (get(start),)])
+            summary.points += len(starts)
+            continue
+        for start in starts:
             kwh = values.get(start)
             old = stored.get((site_id, direction, start))
             flagged = kwh is None
@@ -159,7 +177,6 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
             rows.append((site_id, direction, start, interval_s, site.device_id, site.meter_point_id, kwh,
                          flagged, reported_kwh, point_report, now))
         summary.points += len(fresh) + len(updated) - before
-        summary.flagged += len(derived.flagged)
         if report_id is not None:
             changes.reports.append((site, report_id, to_report))
 
