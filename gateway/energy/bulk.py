@@ -10,7 +10,9 @@ decoded by the driver, so no Python object is made per reading row.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -80,8 +82,11 @@ def _among(column_: Any, name: str, items: list[str], *, postgres: bool) -> Any:
 
 
 async def _driver(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under ``connection``, inside the transaction of ``connection``."""
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
+    if not raw.is_in_transaction():
+        await connection.execute(select(1))  # the dialect begins its transaction with the first statement
     return raw
 
 
@@ -247,35 +252,81 @@ async def stored_points(connection: AsyncConnection, spans: Iterable[tuple[str, 
             for site, direction, ts, kwh, flagged, mpid, reported, report in rows}
 
 
+_UPSERT = f"""
+ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in POINT_COLUMNS if c not in _KEY)}
+"""
 _UPSERT_PG = f"""
 INSERT INTO energy_usage_points ({", ".join(POINT_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int4[], $5::text[], $6::text[],
                      $7::float8[], $8::bool[], $9::float8[], $10::text[], $11::timestamptz[])
-ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
-    {", ".join(f"{c} = excluded.{c}" for c in POINT_COLUMNS if c not in _KEY)}
+{_UPSERT}"""
+_INSERT_FRESH_PG = f"""
+INSERT INTO energy_usage_points ({", ".join(POINT_COLUMNS)})
+SELECT g.site_id, g.direction, p.ts, $1, g.device_id, g.meter_point_id, p.kwh, p.kwh IS NULL,
+       CASE WHEN g.report_id IS NOT NULL THEN p.kwh END,
+       CASE WHEN p.kwh IS NOT NULL THEN g.report_id END, $2
+FROM unnest($3::int4[], $4::int8[], $5::float8[]) AS p(k, ts, kwh)
+JOIN unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+    AS g(site_id, direction, device_id, meter_point_id, report_id, k) ON g.k = p.k
 """
+"""New points as :class:`FreshPoints` holds them: the values of each group once, three numbers
+per point."""
 
 
-async def write_points(connection: AsyncConnection, fresh: Sequence[tuple[Any, ...]],
-                       changed: Sequence[tuple[Any, ...]]) -> None:
-    """Store points (each a tuple in :data:`POINT_COLUMNS` order): ``fresh`` ones were not
-    stored before (on PostgreSQL they go in with ``COPY``; should one be there after all,
-    the ``COPY`` is undone and they are upserted too), ``changed`` ones are upserted."""
+@dataclass(slots=True)
+class FreshPoints:
+    """Points not stored before, in groups of one site and direction: a group's points share
+    everything but their start and value. A group's ``report_id`` (import points only) is
+    that of the report carrying its values: each point with a value is reported with it."""
+
+    groups: list[tuple[str, str, str, str | None, str | None]] = field(default_factory=list)
+    """(site, direction, device, meter point id, report id)."""
+    group: list[int] = field(default_factory=list)
+    """Per point: its group, counted from 1."""
+    ts: list[int] = field(default_factory=list)
+    kwh: list[float | None] = field(default_factory=list)
+    """None: flagged."""
+
+    def add(self, site_id: str, direction: str, device_id: str, meter_point_id: str | None,
+            report_id: str | None, starts: Sequence[int], kwhs: Sequence[float | None]) -> None:
+        self.groups.append((site_id, direction, device_id, meter_point_id, report_id))
+        self.group.extend(itertools.repeat(len(self.groups), len(starts)))
+        self.ts.extend(starts)
+        self.kwh.extend(kwhs)
+
+    def rows(self, interval_s: int, now: datetime) -> list[tuple[Any, ...]]:
+        """The points as rows in :data:`POINT_COLUMNS` order."""
+        out = []
+        for k, ts, kwh in zip(self.group, self.ts, self.kwh, strict=True):
+            site_id, direction, device_id, meter_point_id, report_id = self.groups[k - 1]
+            reported = kwh is not None and report_id is not None
+            out.append((site_id, direction, ts, interval_s, device_id, meter_point_id, kwh, kwh is None,
+                        kwh if reported else None, report_id if reported else None, now))
+        return out
+
+
+async def write_points(connection: AsyncConnection, fresh: FreshPoints, changed: Sequence[tuple[Any, ...]],
+                       *, interval_s: int, now: datetime) -> None:
+    """Store points: ``fresh`` ones were not stored before (on PostgreSQL inserted from arrays of
+    three numbers per point; should one be there after all, the insert is undone and they are
+    upserted), ``changed`` ones (tuples in :data:`POINT_COLUMNS` order) are upserted."""
     if _postgres(connection):
         raw = await _driver(connection)
-        if fresh:
-            await raw.execute("SAVEPOINT energy_points_copy")
+        if fresh.ts:
+            await raw.execute("SAVEPOINT energy_points_fresh")
             try:
-                await raw.copy_records_to_table("energy_usage_points", records=fresh, columns=POINT_COLUMNS)
+                await raw.execute(_INSERT_FRESH_PG, interval_s, now, fresh.group, fresh.ts, fresh.kwh,
+                                  *(list(c) for c in zip(*fresh.groups, strict=True)))
             except asyncpg.UniqueViolationError:
-                await raw.execute("ROLLBACK TO SAVEPOINT energy_points_copy")
-                changed = [*fresh, *changed]
+                await raw.execute("ROLLBACK TO SAVEPOINT energy_points_fresh")
+                changed = [*fresh.rows(interval_s, now), *changed]
             else:
-                await raw.execute("RELEASE SAVEPOINT energy_points_copy")
+                await raw.execute("RELEASE SAVEPOINT energy_points_fresh")
         if changed:
             await raw.execute(_UPSERT_PG, *(list(c) for c in zip(*changed, strict=True)))
         return
-    rows = [*fresh, *changed]
+    rows = [*fresh.rows(interval_s, now), *changed]
     if not rows:
         return
     table = table_of(EnergyPointRow)

@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider
 from gateway.energy import bulk
-from gateway.energy.bulk import Series, StoredPoint
+from gateway.energy.bulk import FreshPoints, Series, StoredPoint
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import ReportingSite, reporting_sites
 from gateway.events.report_delivery import ENERGY_USAGE, NewReport, queue_reports
@@ -96,8 +96,8 @@ class _Changes:
 
     derived: dict[tuple[str, str], Derived] = field(default_factory=dict)
     """Per (site, direction)."""
-    fresh: list[tuple[Any, ...]] = field(default_factory=list)
-    """New point rows, in :data:`gateway.energy.bulk.POINT_COLUMNS` order."""
+    fresh: FreshPoints = field(default_factory=FreshPoints)
+    """Points not stored before."""
     changed: list[tuple[Any, ...]] = field(default_factory=list)
     """Stored points to update, in the same order."""
     reports: list[tuple[ReportingSite, str, list[tuple[int, float]]]] = field(default_factory=list)
@@ -133,39 +133,35 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
     for (site_id, direction), derived in changes.derived.items():
         site = sites[site_id]
         values = derived.values
-        report_id: str | None = None
-        to_report: list[tuple[int, float]] = []
-        before = len(fresh) + len(updated)
         starts = sorted([*values, *derived.flagged])
         summary.flagged += len(derived.flagged)
+        report_id: str | None = None
         if (site_id, direction) not in with_stored:
             # Nothing stored yet: every point is new, every import value is due.
-            get, device_id, meter_point_id = values.get, site.device_id, site.meter_point_id
             if direction == IMPORT and values:
                 report_id = str(uuid.uuid4())
-                fresh.extend([(site_id, direction, start, interval_s, device_id, meter_point_id, kwh,
-                               kwh is None, kwh, None if kwh is None else report_id, now)
-                              for start in starts for kwh in (get(start),)])
                 changes.reports.append((site, report_id, [(start, values[start]) for start in starts
                                                           if start in values]))
-            else:
-                fresh.extend([(site_id, direction, start, interval_s, device_id, meter_point_id, kwh,
-                               kwh is None, None, None, now) for start in starts for kwh in (get(start),)])
+            fresh.add(site_id, direction, site.device_id, site.meter_point_id, report_id, starts,
+                      list(map(values.get, starts)))
             summary.points += len(starts)
             continue
+        to_report: list[tuple[int, float]] = []
+        new_starts: list[int] = []
+        new_kwhs: list[float | None] = []
         for start in starts:
             kwh = values.get(start)
             old = stored.get((site_id, direction, start))
+            if old is None:  # new: changed, and due when an import value
+                if direction == IMPORT and kwh is not None:
+                    to_report.append((start, kwh))
+                new_starts.append(start)
+                new_kwhs.append(kwh)
+                continue
             flagged = kwh is None
-            rows = updated
-            if old is None:
-                reported_kwh = point_report = None
-                changed = True
-                rows = fresh
-            else:
-                reported_kwh, point_report = old.reported_kwh, old.report_id
-                changed = (old.kwh != kwh or old.flagged != flagged
-                           or old.meter_point_id != site.meter_point_id)
+            reported_kwh, point_report = old.reported_kwh, old.report_id
+            changed = (old.kwh != kwh or old.flagged != flagged
+                       or old.meter_point_id != site.meter_point_id)
             due = direction == IMPORT and kwh is not None and not _same(kwh, reported_kwh)
             if due and kwh is not None:
                 if report_id is None:
@@ -174,9 +170,15 @@ def _decide(changes: _Changes, sites: dict[str, ReportingSite],
                 reported_kwh, point_report = kwh, report_id
             elif not changed:
                 continue
-            rows.append((site_id, direction, start, interval_s, site.device_id, site.meter_point_id, kwh,
-                         flagged, reported_kwh, point_report, now))
-        summary.points += len(fresh) + len(updated) - before
+            updated.append((site_id, direction, start, interval_s, site.device_id, site.meter_point_id, kwh,
+                            flagged, reported_kwh, point_report, now))
+            summary.points += 1
+        if to_report and report_id is None:
+            report_id = str(uuid.uuid4())
+        if new_starts:
+            fresh.add(site_id, direction, site.device_id, site.meter_point_id, report_id, new_starts,
+                      new_kwhs)
+            summary.points += len(new_starts)
         if report_id is not None:
             changes.reports.append((site, report_id, to_report))
 
@@ -207,7 +209,8 @@ async def _derive_batch_in_transaction(
             _decide(changes, {site.site_id: site for site in sites}, stored, interval_s=interval_s,
                     now=now, summary=summary)
             await _queue(uow.session, uow.planner, changes, interval_s=interval_s, summary=summary)
-            await bulk.write_points(connection, changes.fresh, changes.changed)
+            await bulk.write_points(connection, changes.fresh, changes.changed, interval_s=interval_s,
+                                    now=now)
         await bulk.advance_marks(connection, devices, until)
 
 
