@@ -11,6 +11,7 @@ decoded by the driver, so no Python object is made per reading row.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -190,15 +191,24 @@ CROSS JOIN LATERAL (
                      WHERE x.device_id = w.d AND x.obis_code = w.c AND x.ts > w.hi), w.hi) AS hi
 ) e
 CROSS JOIN LATERAL (
-    SELECT array_agg(r.ts ORDER BY r.ts) AS ts, array_agg(r.value ORDER BY r.ts) AS vs
-    FROM readings r
-    WHERE r.device_id = w.d AND r.obis_code = w.c AND r.ts >= e.lo AND r.ts <= e.hi
+    SELECT array_agg(q.ts) AS ts, array_agg(q.value) AS vs
+    FROM (SELECT r.ts, r.value FROM readings r
+          WHERE r.device_id = w.d AND r.obis_code = w.c AND r.ts >= e.lo AND r.ts <= e.hi
+          ORDER BY r.ts) q
 ) s
 WHERE s.ts IS NOT NULL
 """
 """Each window's readings plus the reading either side of it (which bracket its outer
-boundaries): per window one row of arrays, aggregated along the key's index (no sort of
-the batch, which would spill to disk)."""
+boundaries): per window one row of arrays, aggregated in the order of the key's index (no sort).
+The arrays come in that order in practice; :func:`_in_order` makes sure."""
+
+
+def _in_order(ts: list[int], values: list[float]) -> Series:
+    """A series sorted by time (aggregated arrays keep their input order, which is not promised)."""
+    if all(map(operator.lt, ts, itertools.islice(ts, 1, None))):
+        return ts, values
+    pairs = sorted(zip(ts, values, strict=True))
+    return [t for t, _ in pairs], [v for _, v in pairs]
 
 
 async def load_windows(connection: AsyncConnection,
@@ -209,7 +219,7 @@ async def load_windows(connection: AsyncConnection,
     if _postgres(connection):
         raw = await _driver(connection)
         rows = await raw.fetch(_SERIES_PG, *([w[i] for w in windows] for i in range(4)))
-        return {(d, c): (list(ts), list(vs)) for d, c, ts, vs in rows}
+        return {(d, c): _in_order(ts, vs) for d, c, ts, vs in rows}
     r = table_of(ReadingRow)
     other = r.alias("other")
     w = values(column("d", String), column("c", String), column("lo", BigInteger),

@@ -244,8 +244,10 @@ async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatch
     async with sessions() as session:
         sites = await reporting_sites(session, site_ids)
         postgres = (await session.connection()).dialect.name == "postgresql"
-    # In meter order: batches claim their marks in that order too.
-    ordered = sorted(sites, key=lambda site: site.device_id)
+    # In site order, the order of the points' key: a batch's new points extend the key's index at
+    # a few places instead of all over it. (Each batch claims its marks in meter order, so batches
+    # of runs over different sites cannot deadlock either.)
+    ordered = sorted(sites, key=lambda site: site.site_id)
     batches = [ordered[i:i + SITES_PER_BATCH] for i in range(0, len(ordered), SITES_PER_BATCH)]
     semaphore = asyncio.Semaphore(BATCHES_AT_ONCE if postgres else 1)
 
