@@ -41,6 +41,10 @@ class Derived:
 
     def merge_missing(self, other: Derived) -> None:
         """Take ``other``'s intervals where this one has none (neither value nor flag)."""
+        if not self.values and not self.flagged:
+            self.values.update(other.values)
+            self.flagged.update(other.flagged)
+            return
         for start, value in other.values.items():
             if start not in self.values and start not in self.flagged:
                 self.values[start] = value

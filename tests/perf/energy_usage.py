@@ -7,12 +7,15 @@ file in a temporary directory.
 
 How it is measured, all on 127.0.0.1: the meters (one enrolled site each, its Volue
 location marked synced) and their readings are written straight to the database before
-the clock starts. Then, timed:
+the clock starts (on PostgreSQL with ``COPY``, then ``ANALYZE`` and a ``CHECKPOINT``, so
+the timed run does not write the set-up's pages). Then, timed:
 
 1. the pure derivation (``gateway.energy.derive``) over every meter's series in memory:
    readings/s derived by the algorithm alone;
 2. ``derive_and_report`` as the worker's cron runs it: reads the readings, derives,
-   stores the points and queues the reports: readings/s derived end to end;
+   stores the points and queues the reports: readings/s derived end to end, with the CPU
+   seconds of this process and of PostgreSQL (its backends for this database and its
+   background processes) and whether other processes used the machine meanwhile;
 3. the queued reports sent to a Volue emulator (started in this process) by the sync
    engine: report requests against the minimum (one request per site can carry every
    day) and ``LocationEnergyUsage`` day payloads against sites × days.
