@@ -21,9 +21,9 @@ from gateway.core.errors import ConflictError, InvalidError
 from gateway.core.wire import Page, Wire
 from gateway.customers import records
 from gateway.customers.controllers.customers import READ, WRITE
+from gateway.energy.bulk import load_series
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import reporting_sites
-from gateway.energy.service import load_series
 from gateway.http.deps import provide_session
 from gateway.readings.ingest import epoch_seconds
 from gateway.store.energy_tables import EnergyEnrollmentRow, EnergyPointRow

@@ -22,6 +22,8 @@ hour or one day: UTC hours and days).
 
 from __future__ import annotations
 
+import operator
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +41,10 @@ class Derived:
 
     def merge_missing(self, other: Derived) -> None:
         """Take ``other``'s intervals where this one has none (neither value nor flag)."""
+        if not self.values and not self.flagged:
+            self.values.update(other.values)
+            self.flagged.update(other.flagged)
+            return
         for start, value in other.values.items():
             if start not in self.values and start not in self.flagged:
                 self.values[start] = value
@@ -49,16 +55,56 @@ class Derived:
 
 def derive_register(ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
     """Interval consumption from register readings sorted by strictly increasing ``ts``."""
-    out = Derived()
     n = len(ts)
     if n < 2:
-        return out
+        return Derived()
     first, last = ts[0], ts[-1]
     # The first boundary at or after the first reading, the last at or before the last one.
     lo = -(-first // interval_s) * interval_s
     hi = last - last % interval_s
     if hi - lo < interval_s:
+        return Derived()
+    if not any(map(operator.lt, values[1:], values[:-1])):
+        return _register_rising(ts, values, interval_s, lo, hi)
+    return _register_walk(ts, values, interval_s, lo, hi)
+
+
+def _register_rising(ts: Sequence[int], values: Sequence[float], interval_s: int, lo: int,
+                     hi: int) -> Derived:
+    """:func:`derive_register` of a register that never goes down (the common case): no
+    interval can be flagged but for a rounding step, so the boundaries are found by bisection
+    and the differences taken in one pass."""
+    at: list[float] = []
+    j = 0
+    for boundary in range(lo, hi + 1, interval_s):
+        j = bisect_right(ts, boundary, j) - 1
+        t0 = ts[j]
+        if t0 == boundary:
+            at.append(values[j])
+        else:
+            v0 = values[j]
+            at.append(v0 + (values[j + 1] - v0) * (boundary - t0) / (ts[j + 1] - t0))
+    diffs = list(map(operator.sub, at[1:], at[:-1]))
+    starts = range(lo, hi, interval_s)
+    out = Derived()
+    if min(diffs) >= 0:
+        out.values = dict(zip(starts, diffs, strict=True))
         return out
+    for start, diff, value in zip(starts, diffs, at[1:], strict=True):
+        if diff >= 0:
+            out.values[start] = diff
+        elif diff < -_ROUNDING * max(1.0, abs(value)):
+            out.flagged.add(start)
+        else:  # interpolation rounds: a last-place step down of a flat register is no decrease
+            out.values[start] = 0.0
+    return out
+
+
+def _register_walk(ts: Sequence[int], values: Sequence[float], interval_s: int, lo: int,
+                   hi: int) -> Derived:
+    """:func:`derive_register` of any register, walking boundary by boundary."""
+    out = Derived()
+    n = len(ts)
     out_values = out.values
     flagged = out.flagged
     j = 0  # ts[j] <= boundary < ts[j + 1] while walking, or ts[j] == boundary

@@ -2,43 +2,43 @@
 
 :func:`derive_and_report` runs periodically (an arq cron, or a loop of the embedded
 worker). Per reporting site (:mod:`gateway.energy.enrollment`) it looks at the main
-meter's readings received since the site's mark, re-derives every interval those
+meter's readings received since the meter's mark, re-derives every interval those
 readings can change (from the reading before the earliest new one to the reading
 after the latest, see :mod:`gateway.energy.derive`), stores the points, and queues
 for Volue, through the outbox, the import points whose value differs from the one
 last queued: one report request per site and run, holding one ``LocationEnergyUsage``
-payload per UTC day with the changed points of that day. An interval whose value did not change is never
-reported again; a late reading that changes a reported interval sends one corrected
-report with the new value. Each site is one transaction (points, reports, outbox
-tasks and the mark together).
+payload per UTC day with the changed points of that day. An interval whose value did
+not change is never reported again; a late reading that changes a reported interval
+sends one corrected report with the new value.
+
+Sites are taken in batches of :data:`SITES_PER_BATCH`, each batch one transaction whose
+reads and writes are set-based (:mod:`gateway.energy.bulk`): its meters' marks (claimed
+first, so a concurrent run waits and then sees nothing new), the points, the reports, their
+outbox tasks and the advanced marks commit together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import as_utc
 from gateway.core.domain import Provider
+from gateway.energy import bulk
+from gateway.energy.bulk import FreshPoints, Series, StoredPoint
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import ReportingSite, reporting_sites
-from gateway.events.report_delivery import ENERGY_USAGE, queue_report
+from gateway.events.report_delivery import ENERGY_USAGE, NewReport, queue_reports
 from gateway.outbox.dispatch import Dispatcher
+from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from gateway.store.energy_tables import EnergyMarkRow, EnergyPointRow
-from gateway.store.reading_tables import ReadingRow
-from gateway.store.tables import table_of
 from providers.volue.energy_usage import location_energy_usage_report
 
 log = logging.getLogger("gateway.energy")
@@ -53,9 +53,12 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _CODES = [code for sources in SOURCES.values() for _, code in sources]
 _SAME = 1e-9
-NO_MARK = datetime(1970, 1, 1, tzinfo=UTC)
-SITES_AT_ONCE = 4
-"""Sites derived concurrently, each in its own transaction (the work waits mostly on the database)."""
+NO_MARK = bulk.NO_MARK
+SITES_PER_BATCH = 100
+"""Sites derived in one transaction."""
+BATCHES_AT_ONCE = 2
+"""Batches in flight on PostgreSQL, so that one derives while another waits on the database
+(SQLite takes one writer at a time: one batch after another)."""
 
 
 @dataclass(slots=True)
@@ -74,33 +77,6 @@ class DeriveSummary:
     report_ids: list[str] = field(default_factory=list)
 
 
-Series = tuple[list[int], list[float]]
-
-
-async def load_series(session: AsyncSession, device_id: str, code: str, low: int, high: int,
-                      interval_s: int) -> Series:
-    """Readings of one code that decide every interval readings in ``[low, high]`` touch.
-
-    Such a reading changes the boundaries between the readings either side of it, so the
-    window reaches from the interval boundary at or before the reading before ``low`` to
-    the boundary at or after the reading after ``high``, plus the reading either side of
-    the window (which bracket its outer boundaries)."""
-    r = ReadingRow
-    base = select(col(r.ts), col(r.value)).where(col(r.device_id) == device_id, col(r.obis_code) == code)
-    ts_only = select(col(r.ts)).where(col(r.device_id) == device_id, col(r.obis_code) == code)
-    prev = (await session.execute(
-        ts_only.where(col(r.ts) < low).order_by(col(r.ts).desc()).limit(1))).scalar()
-    nxt = (await session.execute(ts_only.where(col(r.ts) > high).order_by(col(r.ts)).limit(1))).scalar()
-    low = (low if prev is None else prev) // interval_s * interval_s
-    high = -(-(high if nxt is None else nxt) // interval_s) * interval_s
-    before = (await session.execute(base.where(col(r.ts) < low).order_by(col(r.ts).desc()).limit(1))).all()
-    inside = (await session.execute(
-        base.where(col(r.ts) >= low, col(r.ts) <= high).order_by(col(r.ts)))).all()
-    after = (await session.execute(base.where(col(r.ts) > high).order_by(col(r.ts)).limit(1))).all()
-    rows = [*before, *inside, *after]
-    return [row[0] for row in rows], [row[1] for row in rows]
-
-
 def derive_direction(series: dict[str, Series], direction: str, interval_s: int) -> tuple[Derived, int]:
     """One direction's intervals from its sources; also the number of readings used."""
     out = Derived()
@@ -114,106 +90,147 @@ def derive_direction(series: dict[str, Series], direction: str, interval_s: int)
     return out, used
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+@dataclass(slots=True)
+class _Changes:
+    """A batch's derived intervals, then what of them is written and reported."""
+
+    derived: dict[tuple[str, str], Derived] = field(default_factory=dict)
+    """Per (site, direction)."""
+    fresh: FreshPoints = field(default_factory=FreshPoints)
+    """Points not stored before."""
+    changed: list[tuple[Any, ...]] = field(default_factory=list)
+    """Stored points to update, in the same order."""
+    reports: list[tuple[ReportingSite, str, list[tuple[int, float]]]] = field(default_factory=list)
+    """Per site with changed import points: the site, the report's id, its points."""
 
 
-def _upsert(session: AsyncSession) -> Any:
-    """Insert or update points; executed with a list of rows (one statement, compiled once)."""
-    table = table_of(EnergyPointRow)
-    stmt = _insert(session)(table)
-    keys = ("site_id", "direction", "ts")
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
-
-
-async def derive_site(uow_session: AsyncSession, queue: Any, site: ReportingSite, *, interval_s: int,
-                      touched: dict[str, tuple[int, int]], now: datetime, summary: DeriveSummary) -> None:
-    """Re-derive the site's intervals around its new readings (``touched``: per OBIS code, the
-    first and last timestamp of its new readings); queue the changed points."""
-    series = {code: await load_series(uow_session, site.device_id, code, low, high, interval_s)
-              for code, (low, high) in touched.items()}
-    p = EnergyPointRow
-    for direction in (IMPORT, EXPORT):
-        derived, used = derive_direction(series, direction, interval_s)
-        summary.readings += used
-        starts = [*derived.values, *derived.flagged]
-        if not starts:
+def _derive_batch(sites: Sequence[ReportingSite], series: dict[tuple[str, str], Series], *,
+                  interval_s: int, summary: DeriveSummary) -> _Changes:
+    """Every touched site's intervals, by (site, direction)."""
+    changes = _Changes()
+    by_device: dict[str, dict[str, Series]] = {}
+    for (device_id, code), found in series.items():
+        by_device.setdefault(device_id, {})[code] = found
+    for site in sites:
+        codes = by_device.get(site.device_id)
+        if not codes:
             continue
-        first, last = min(starts), max(starts)
-        existing = {row.ts: row for row in (await uow_session.execute(
-            select(p).where(col(p.site_id) == site.site_id, col(p.direction) == direction,
-                            col(p.ts) >= first, col(p.ts) <= last))).scalars()}
-        rows: list[dict[str, Any]] = []
+        for direction in (IMPORT, EXPORT):
+            derived, used = derive_direction(codes, direction, interval_s)
+            summary.readings += used
+            if derived.values or derived.flagged:
+                changes.derived[(site.site_id, direction)] = derived
+    return changes
+
+
+def _decide(changes: _Changes, sites: dict[str, ReportingSite],
+            stored: dict[tuple[str, str, int], StoredPoint], *, interval_s: int, now: datetime,
+            summary: DeriveSummary) -> None:
+    """The points whose value, flag or meter point changed, and the import points due at Volue
+    (their value differs from the one last queued), each site's due points under one report id."""
+    fresh, updated = changes.fresh, changes.changed
+    with_stored = {(site_id, direction) for site_id, direction, _ in stored}
+    for (site_id, direction), derived in changes.derived.items():
+        site = sites[site_id]
+        values = derived.values
+        starts = sorted([*values, *derived.flagged])
+        summary.flagged += len(derived.flagged)
+        report_id: str | None = None
+        if (site_id, direction) not in with_stored:
+            # Nothing stored yet: every point is new, every import value is due.
+            if direction == IMPORT and values:
+                report_id = str(uuid.uuid4())
+                changes.reports.append((site, report_id, [(start, values[start]) for start in starts
+                                                          if start in values]))
+            fresh.add(site_id, direction, site.device_id, site.meter_point_id, report_id, starts,
+                      list(map(values.get, starts)))
+            summary.points += len(starts)
+            continue
         to_report: list[tuple[int, float]] = []
-        for start in sorted(starts):
-            kwh = derived.values.get(start)
-            old = existing.get(start)
-            reported_kwh = old.reported_kwh if old is not None else None
-            report_id = old.report_id if old is not None else None
+        new_starts: list[int] = []
+        new_kwhs: list[float | None] = []
+        for start in starts:
+            kwh = values.get(start)
+            old = stored.get((site_id, direction, start))
+            if old is None:  # new: changed, and due when an import value
+                if direction == IMPORT and kwh is not None:
+                    to_report.append((start, kwh))
+                new_starts.append(start)
+                new_kwhs.append(kwh)
+                continue
             flagged = kwh is None
-            changed = (old is None or old.kwh != kwh or old.flagged != flagged
+            reported_kwh, point_report = old.reported_kwh, old.report_id
+            changed = (old.kwh != kwh or old.flagged != flagged
                        or old.meter_point_id != site.meter_point_id)
             due = direction == IMPORT and kwh is not None and not _same(kwh, reported_kwh)
-            if not changed and not due:
-                continue
             if due and kwh is not None:
+                if report_id is None:
+                    report_id = str(uuid.uuid4())
                 to_report.append((start, kwh))
-            rows.append(dict(site_id=site.site_id, direction=direction, ts=start, interval_s=interval_s,
-                             device_id=site.device_id, meter_point_id=site.meter_point_id, kwh=kwh,
-                             flagged=flagged, reported_kwh=reported_kwh, report_id=report_id,
-                             updated_at=now))
-        summary.points += len(rows)
-        summary.flagged += len(derived.flagged)
-        if to_report:
-            body = location_energy_usage_report(
-                location_id=site.site_id, meter_point_id=site.meter_point_id,
-                interval_s=interval_s, points=to_report)
-            report = queue_report(uow_session, queue, kind=ENERGY_USAGE, customer_id=site.customer_id,
-                                  site_id=site.site_id, body=body,
-                                  after=[await queue.open_task(site.site_id, Provider.VOLUE)])
-            summary.reports += 1
-            summary.day_payloads += len(body.payloads or ())
-            summary.reported_points += len(to_report)
-            summary.report_ids.append(report.id)
-            by_start = {row["ts"]: row for row in rows}
-            for start, kwh in to_report:
-                by_start[start].update(reported_kwh=kwh, report_id=report.id)
-        if rows:
-            await uow_session.execute(_upsert(uow_session), rows)
+                reported_kwh, point_report = kwh, report_id
+            elif not changed:
+                continue
+            updated.append((site_id, direction, start, interval_s, site.device_id, site.meter_point_id, kwh,
+                            flagged, reported_kwh, point_report, now))
+            summary.points += 1
+        if to_report and report_id is None:
+            report_id = str(uuid.uuid4())
+        if new_starts:
+            fresh.add(site_id, direction, site.device_id, site.meter_point_id, report_id, new_starts,
+                      new_kwhs)
+            summary.points += len(new_starts)
+        if report_id is not None:
+            changes.reports.append((site, report_id, to_report))
 
 
 def _same(kwh: float, reported: float | None) -> bool:
     return reported is not None and abs(kwh - reported) <= _SAME * max(1.0, abs(kwh))
 
 
-async def _derive_one(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher | None,
-                      site: ReportingSite, *, until: datetime, interval_s: int,
-                      now: datetime, summary: DeriveSummary) -> None:
-    """One site in one transaction: its points, its report and its mark."""
-    r = ReadingRow
-    marks = table_of(EnergyMarkRow)
+async def _derive_batch_in_transaction(
+        sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher | None,
+        sites: Sequence[ReportingSite], *, until: datetime, interval_s: int, now: datetime,
+        summary: DeriveSummary) -> None:
+    """One batch of sites in one transaction: their points, reports, outbox tasks and marks."""
+    devices = [site.device_id for site in sites]
     async with unit_of_work(sessions, dispatcher, now=now) as uow:
-        # First the site's mark, locked: a concurrent run on the same site waits here for this
-        # transaction and then reads the mark it leaves, so it sends nothing twice.
-        claim = _insert(uow.session)(marks).values(device_id=site.device_id, received_through=NO_MARK)
-        mark = (await uow.session.execute(claim.on_conflict_do_update(
-            index_elements=["device_id"], set_={"received_through": marks.c.received_through})
-            .returning(marks.c.received_through))).scalar_one()
-        query = (select(col(r.obis_code), func.min(r.ts), func.max(r.ts))
-                 .where(col(r.device_id) == site.device_id, col(r.obis_code).in_(_CODES),
-                        col(r.received_at) <= until)
-                 .group_by(col(r.obis_code)))
-        if as_utc(mark) > NO_MARK:
-            query = query.where(col(r.received_at) > mark)
-        found = (await uow.session.execute(query)).all()
-        touched = {code: (int(low), int(high)) for code, low, high in found}
-        if touched:
-            await derive_site(uow.session, uow.planner, site, interval_s=interval_s, touched=touched,
-                              now=now, summary=summary)
-        await uow.session.execute(update(marks).where(marks.c.device_id == site.device_id)
-                                  .values(received_through=until))
+        connection = await uow.session.connection()
+        # The marks first, locked: a concurrent run on the same meters waits here for this
+        # transaction and then reads the marks it leaves, so it sends nothing twice.
+        marks = await bulk.claim_marks(connection, devices)
+        windows = await bulk.new_windows(connection, marks, _CODES, until=until, interval_s=interval_s)
+        if windows:
+            series = await bulk.load_windows(connection, windows)
+            changes = _derive_batch(sites, series, interval_s=interval_s, summary=summary)
+            spans = [(site_id, direction, min(starts), max(starts))
+                     for (site_id, direction), derived in changes.derived.items()
+                     for starts in ([*derived.values, *derived.flagged],)]
+            stored = await bulk.stored_points(connection, spans)
+            _decide(changes, {site.site_id: site for site in sites}, stored, interval_s=interval_s,
+                    now=now, summary=summary)
+            await _queue(uow.session, uow.planner, changes, interval_s=interval_s, summary=summary)
+            await bulk.write_points(connection, changes.fresh, changes.changed, interval_s=interval_s,
+                                    now=now)
+        await bulk.advance_marks(connection, devices, until)
+
+
+async def _queue(session: AsyncSession, planner: OutboxPlanner, changes: _Changes, *, interval_s: int,
+                 summary: DeriveSummary) -> None:
+    """One report per site with due points, after the site's open Volue task."""
+    if not changes.reports:
+        return
+    after = await planner.open_tasks([site.site_id for site, _, _ in changes.reports], Provider.VOLUE)
+    reports: list[NewReport] = []
+    for site, report_id, points in changes.reports:
+        body = location_energy_usage_report(location_id=site.site_id, meter_point_id=site.meter_point_id,
+                                            interval_s=interval_s, points=points)
+        reports.append(NewReport(id=report_id, customer_id=site.customer_id, body=body, site_id=site.site_id,
+                                 after=after.get(site.site_id)))
+        summary.reports += 1
+        summary.day_payloads += len(body.payloads or ())
+        summary.reported_points += len(points)
+        summary.report_ids.append(report_id)
+    await queue_reports(session, planner, kind=ENERGY_USAGE, reports=reports)
 
 
 async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher | None, *,
@@ -226,14 +243,20 @@ async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatch
     until = now - timedelta(seconds=settle_s)
     async with sessions() as session:
         sites = await reporting_sites(session, site_ids)
-    semaphore = asyncio.Semaphore(SITES_AT_ONCE)
+        postgres = (await session.connection()).dialect.name == "postgresql"
+    # In site order, the order of the points' key: a batch's new points extend the key's index at
+    # a few places instead of all over it. (Each batch claims its marks in meter order, so batches
+    # of runs over different sites cannot deadlock either.)
+    ordered = sorted(sites, key=lambda site: site.site_id)
+    batches = [ordered[i:i + SITES_PER_BATCH] for i in range(0, len(ordered), SITES_PER_BATCH)]
+    semaphore = asyncio.Semaphore(BATCHES_AT_ONCE if postgres else 1)
 
-    async def one(site: ReportingSite) -> None:
+    async def one(batch: Sequence[ReportingSite]) -> None:
         async with semaphore:
-            await _derive_one(sessions, dispatcher, site, until=until,
-                              interval_s=interval_s, now=now, summary=summary)
+            await _derive_batch_in_transaction(sessions, dispatcher, batch, until=until,
+                                               interval_s=interval_s, now=now, summary=summary)
 
-    await asyncio.gather(*(one(site) for site in sites))
+    await asyncio.gather(*(one(batch) for batch in batches))
     summary.sites = len(sites)
     if summary.reports:
         log.info("energy usage: %d site(s), %d point(s) stored, %d report(s) queued",

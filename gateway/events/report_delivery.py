@@ -17,19 +17,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from sqlalchemy import Update, update
+from sqlalchemy import JSON, Text, Update, bindparam, cast, insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
-from gateway.core.domain import Provider, ReportStatus
+from gateway.core.domain import Provider, ReportStatus, TaskAction, TaskStatus
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.fresh import QueuedTask
+from gateway.outbox.plan import OutboxPlanner, blocked_by
 from gateway.outbox.unit_of_work import record_now
 from gateway.store.event_tables import VolueReportRow
-from gateway.store.tables import OutboxTaskRow, table_of
+from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 from providers.base import Outcome, ProviderError, TransientError
 from providers.http import call_log
 from providers.registry import MissingCapability
@@ -58,6 +61,61 @@ def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, cu
     planner.enqueue(queue=Provider.VOLUE.value, entity_type=REPORT_KIND, entity_id=row.id,
                     customer_id=customer_id, after=after)
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    """One report for :func:`queue_reports`."""
+
+    id: str
+    customer_id: str
+    body: msgspec.Struct
+    site_id: str | None = None
+    after: OutboxTaskRow | None = None
+    """The task it waits for (the open task that creates the reported location, say)."""
+
+
+async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: str,
+                        reports: Sequence[NewReport]) -> None:
+    """:func:`queue_report` for many reports in three statements (reports, tasks, their waits);
+    the bodies are encoded once, and the tasks' queue is woken after the commit."""
+    if not reports:
+        return
+    connection = await session.connection()
+    now = planner.now
+    encoder = msgspec.json.Encoder()
+    body: Any = bindparam("body_json", type_=Text)
+    if connection.dialect.name == "postgresql":
+        body = cast(body, JSON)
+    table = table_of(VolueReportRow)
+    await connection.execute(
+        insert(table).values(id=bindparam("r_id"), kind=kind, customer_id=bindparam("r_customer"),
+                             site_id=bindparam("r_site"), body=body,
+                             status=ReportStatus.PENDING.value, created_at=now),
+        [{"r_id": r.id, "r_customer": r.customer_id, "r_site": r.site_id,
+          "body_json": encoder.encode(r.body).decode()} for r in reports])
+    tasks: list[dict[str, Any]] = []
+    waits: list[dict[str, str]] = []
+    for report in reports:
+        task_id = str(uuid.uuid4())
+        parent = report.after
+        blocked = None
+        if parent is not None and parent.status != TaskStatus.DONE:
+            waits.append({"task_id": task_id, "depends_on": parent.id})
+            blocked = blocked_by(parent)
+        tasks.append({
+            "id": task_id, "provider": Provider.VOLUE.value, "entity_type": REPORT_KIND,
+            "entity_id": report.id, "customer_id": report.customer_id,
+            "action": TaskAction.UPSERT.value,
+            "status": (TaskStatus.PENDING if blocked is None else TaskStatus.BLOCKED).value,
+            "attempts": 0, "run_after": now, "lease_until": None,
+            "last_error": None if blocked is None else blocked[1], "created_at": now, "updated_at": now,
+            "first_failed_at": None, "maybe_sent": False,
+            "blocked_by": None if blocked is None else blocked[0], "sent_keys": None})
+    await connection.execute(insert(table_of(OutboxTaskRow)), tasks)
+    if waits:
+        await connection.execute(insert(table_of(TaskDependencyRow)), waits)
+    planner.wake(QueuedTask(task["id"], task["provider"]) for task in tasks)
 
 
 class ReportKind:

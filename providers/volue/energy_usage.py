@@ -13,7 +13,11 @@ order or repeated, and values that are not finite numbers.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import math
+import operator
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -34,7 +38,28 @@ def location_energy_usage_report(*, location_id: str, meter_point_id: str, inter
     interval_seconds(resolution)  # a minute or more, dividing a day evenly
     if not points:
         raise ValueError("a LocationEnergyUsage report needs at least one point")
+    starts = [start for start, _ in points]
+    kwhs = [kwh for _, kwh in points]
+    if (any(map(operator.mod, starts, itertools.repeat(interval_s)))
+            or any(map(operator.ge, starts[:-1], starts[1:])) or not all(map(math.isfinite, kwhs))):
+        _refuse(points, interval_s, resolution)
+    curve = list(map(vs.EnergyCurvePoint, map(_instant, starts), kwhs))
     days: list[list[vs.EnergyCurvePoint]] = []
+    first = 0
+    while first < len(starts):  # the points of one UTC day after another
+        end = bisect.bisect_left(starts, (starts[first] // DAY_S + 1) * DAY_S, first)
+        days.append(curve[first:end])
+        first = end
+    payloads: list[vs.SparkReportPayload] = [
+        vs.LocationEnergyUsageReportPayload(location_id=location_id, meter_point_id=meter_point_id,
+                                            resolution=resolution, points=day)
+        for day in days]
+    return vs.PostReportRequest(event_id=event_id, payloads=payloads)
+
+
+def _refuse(points: Sequence[tuple[int, float]], interval_s: int, resolution: str) -> None:
+    """Raise ``ValueError`` naming the first point that is off the grid, out of order or not a
+    finite number."""
     previous: int | None = None
     for index, (start, kwh) in enumerate(points):
         if start % interval_s:
@@ -43,13 +68,10 @@ def location_energy_usage_report(*, location_id: str, meter_point_id: str, inter
             raise ValueError(f"points[{index}].timestamp is not after the point before it")
         if not math.isfinite(kwh):
             raise ValueError(f"points[{index}].kiloWattHours must be a finite number")
-        if previous is None or start // DAY_S != previous // DAY_S:
-            days.append([])
         previous = start
-        days[-1].append(vs.EnergyCurvePoint(timestamp=datetime.fromtimestamp(start, UTC),
-                                            kilo_watt_hours=kwh))
-    payloads: list[vs.SparkReportPayload] = [
-        vs.LocationEnergyUsageReportPayload(location_id=location_id, meter_point_id=meter_point_id,
-                                            resolution=resolution, points=day)
-        for day in days]
-    return vs.PostReportRequest(event_id=event_id, payloads=payloads)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _instant(epoch_s: int) -> datetime:
+    """An interval start as a UTC datetime (the sites of one run share their recent starts)."""
+    return datetime.fromtimestamp(epoch_s, UTC)

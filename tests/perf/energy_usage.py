@@ -7,12 +7,15 @@ file in a temporary directory.
 
 How it is measured, all on 127.0.0.1: the meters (one enrolled site each, its Volue
 location marked synced) and their readings are written straight to the database before
-the clock starts. Then, timed:
+the clock starts (on PostgreSQL with ``COPY``, then ``VACUUM ANALYZE`` and a ``CHECKPOINT``,
+so the timed run neither vacuums nor writes the set-up's pages). Then, timed:
 
 1. the pure derivation (``gateway.energy.derive``) over every meter's series in memory:
    readings/s derived by the algorithm alone;
 2. ``derive_and_report`` as the worker's cron runs it: reads the readings, derives,
-   stores the points and queues the reports: readings/s derived end to end;
+   stores the points and queues the reports: readings/s derived end to end, with the CPU
+   seconds of this process and of PostgreSQL (its backends for this database and its
+   background processes) and whether other processes used the machine meanwhile;
 3. the queued reports sent to a Volue emulator (started in this process) by the sync
    engine: report requests against the minimum (one request per site can carry every
    day) and ``LocationEnergyUsage`` day payloads against sites × days.
@@ -47,6 +50,7 @@ from gateway.store.reading_tables import ReadingRow
 from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow, table_of
 from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import create_app as volue_app
+from tests.perf._stack import Idle, cpu_seconds, database_of, postgres_cpu_seconds
 
 METERS = int(os.environ.get("PERF_ENERGY_METERS", "1000"))
 DAYS = int(os.environ.get("PERF_ENERGY_DAYS", "30"))
@@ -99,10 +103,24 @@ async def prepare(url: str) -> list[str]:
     received = datetime.now(UTC)
     for n, did in enumerate(devices):
         ts, values = series(n)
-        rows = [dict(device_id=did, obis_code="1-1:1.8.0", ts=t, value=v, batch_id=None,
-                     received_at=received, delivered_at=None) for t, v in zip(ts, values, strict=True)]
         async with engine.begin() as conn:
-            await conn.execute(insert(table_of(ReadingRow)), rows)
+            if url.startswith("postgresql"):
+                raw = (await conn.get_raw_connection()).driver_connection
+                assert raw is not None
+                await raw.copy_records_to_table(
+                    "readings", columns=("device_id", "obis_code", "ts", "value", "received_at"),
+                    records=[(did, "1-1:1.8.0", t, v, received) for t, v in zip(ts, values, strict=True)])
+            else:
+                await conn.execute(insert(table_of(ReadingRow)), [
+                    dict(device_id=did, obis_code="1-1:1.8.0", ts=t, value=v, batch_id=None,
+                         received_at=received, delivered_at=None) for t, v in zip(ts, values, strict=True)])
+    if url.startswith("postgresql"):
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # As autovacuum leaves readings that arrived over time; the timed run neither vacuums
+            # the set-up's rows nor writes its pages.
+            await conn.execute(text("VACUUM ANALYZE readings"))
+            await conn.execute(text("CHECKPOINT"))
     await engine.dispose()
     return devices
 
@@ -125,11 +143,22 @@ async def main(url: str, tmp: tempfile.TemporaryDirectory[str]) -> None:
 
     engine = create_engine(url)
     sessions = session_factory(engine)
+    postgres = url.startswith("postgresql")
+    database = database_of(url)
+    idle = Idle()
+    idle.start()
+    own, server = cpu_seconds(os.getpid()), postgres_cpu_seconds(database) if postgres else 0.0
     started = time.perf_counter()
     summary = await derive_and_report(sessions, None, interval_s=HOUR, now=utcnow(), settle_s=0)
     took = time.perf_counter() - started
+    # Read while the pool still holds its connections: their backends' CPU is PostgreSQL's share.
+    own = cpu_seconds(os.getpid()) - own
+    server = (postgres_cpu_seconds(database) - server) if postgres else 0.0
     print(f"derive_and_report: {summary.readings / took:,.0f} readings/s derived end to end "
-          f"({summary.readings:,} readings, {summary.points:,} points, {took:.1f} s)")
+          f"({summary.readings:,} readings, {summary.points:,} points, {summary.reports:,} reports, "
+          f"{took:.1f} s)")
+    print(f"  CPU: this process {own:.1f} s" + (f", PostgreSQL {server:.1f} s" if postgres else "")
+          + f"; {idle.stop(own + server)}")
 
     app = volue_app()
     with serve_in_thread(app) as volue_url:

@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.energy.derive import derive_register, sum_intervals
+from gateway.energy.derive import _register_rising, _register_walk, derive_register, sum_intervals
 
 HOUR = 3600
 
@@ -94,3 +94,19 @@ def test_interval_quantities_sum_per_interval_when_bracketed() -> None:
     assert derived.values == {HOUR: 1.0, 2 * HOUR: 1.0}
     derived = sum_intervals([0, *ts], [0.25] * (len(ts) + 1), HOUR)
     assert derived.values == {0: 1.0, HOUR: 1.0, 2 * HOUR: 1.0}
+
+
+@settings(max_examples=300)
+@given(register_streams(monotone=True), st.sampled_from([900, HOUR, 86_400]))
+def test_rising_register_shortcut_equals_the_boundary_walk(stream: tuple[list[int], list[float]],
+                                                            interval_s: int) -> None:
+    """A register that never goes down gets exactly the points and flags of the general walk."""
+    ts, values = stream
+    lo = -(-ts[0] // interval_s) * interval_s
+    hi = ts[-1] - ts[-1] % interval_s
+    if hi - lo < interval_s:
+        return
+    fast = _register_rising(ts, values, interval_s, lo, hi)
+    walk = _register_walk(ts, values, interval_s, lo, hi)
+    assert (fast.values, fast.flagged) == (walk.values, walk.flagged)
+
