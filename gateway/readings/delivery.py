@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import cast
 
-from sqlalchemy import ARRAY, ColumnElement, String, bindparam, select, text, tuple_, update
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, String, bindparam, select, text, tuple_, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +63,7 @@ from providers.registry import MissingCapability
 log = logging.getLogger("gateway.readings.delivery")
 _IN_CHUNK = 500
 _KEYS_CHUNK = 300
-"""Reading keys per statement: three parameters each, under SQLite's oldest limit of 999."""
+"""Reading keys per statement on SQLite: three parameters each, under its oldest limit of 999."""
 SLICE_READINGS = 20_000
 """Readings loaded from the database at a time while a round is worked through."""
 
@@ -322,8 +322,33 @@ class ReadingsDelivery:
             for res in succeeded], now=now)
 
 
+_MARK_BATCHES = text(
+    "UPDATE reading_batches b SET delivered_at = :now FROM unnest(CAST(:ids AS text[])) AS w(id) "
+    "WHERE b.id = w.id AND b.delivered_at IS NULL"
+).bindparams(bindparam("ids", type_=ARRAY(String)))
+"""Whole batches delivered, in one statement (PostgreSQL), each found through its key."""
+_MARK_READINGS = text("""
+UPDATE readings r SET delivered_at = :now
+FROM unnest(CAST(:devices AS text[]), CAST(:codes AS text[]), CAST(:stamps AS bigint[])) AS k(d, c, t)
+WHERE r.device_id = k.d COLLATE "C" AND r.obis_code = k.c COLLATE "C" AND r.ts = k.t
+  AND r.delivered_at IS NULL
+""").bindparams(bindparam("devices", type_=ARRAY(String)), bindparam("codes", type_=ARRAY(String)),
+                bindparam("stamps", type_=ARRAY(BigInteger)))
+"""Single readings delivered, by key, in one statement (PostgreSQL): three array parameters
+rather than three parameters per reading, each reading found through the primary key."""
+
+
+async def _postgres(session: AsyncSession) -> bool:
+    return (await session.connection()).dialect.name == "postgresql"
+
+
 async def _mark_batches(session: AsyncSession, batch_ids: Sequence[str], now: datetime) -> None:
     """Mark whole batches delivered."""
+    if not batch_ids:
+        return
+    if await _postgres(session):
+        await session.execute(_MARK_BATCHES, {"ids": list(batch_ids), "now": now})
+        return
     b = ReadingBatchRow
     for start in range(0, len(batch_ids), _IN_CHUNK):
         await session.execute(
@@ -333,6 +358,13 @@ async def _mark_batches(session: AsyncSession, batch_ids: Sequence[str], now: da
 
 async def _mark_readings(session: AsyncSession, readings: Sequence[Reading], now: datetime) -> None:
     """Mark single readings delivered, by key."""
+    if not readings:
+        return
+    if await _postgres(session):
+        devices, codes, stamps, _ = zip(*readings, strict=True)
+        await session.execute(_MARK_READINGS, {"devices": list(devices), "codes": list(codes),
+                                               "stamps": list(stamps), "now": now})
+        return
     r = ReadingRow
     key = tuple_(r.device_id, r.obis_code, r.ts)
     keys = [reading[:3] for reading in readings]

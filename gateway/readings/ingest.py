@@ -42,7 +42,9 @@ from gateway.readings.batches import (
     LOOKUP,
     Batch,
     Batcher,
-    Row,
+    Group,
+    Part,
+    Series,
     queue_deliveries,
     store,
 )
@@ -173,13 +175,20 @@ def epoch_seconds(value: int | float | str) -> int:
     return math.floor(value)
 
 
+_CODES: dict[str, tuple[str, str | None] | str] = {}
+"""OBIS codes as sent → (normalised code, medium), or why the code is refused; shared by the
+requests of a process (meters send few distinct spellings)."""
+_CODES_LIMIT = 4096
+"""Spellings kept in :data:`_CODES`; past that, a new spelling is parsed every time it comes."""
+
+
 class ItemChecker:
-    """Per-item checks in plain Python, with the parsed OBIS codes cached per request."""
+    """Per-item checks in plain Python, with the parsed OBIS codes cached per process."""
 
     def __init__(self, *, now_s: float, future_tolerance_s: int) -> None:
         self.latest_s = now_s + future_tolerance_s
         self.future_tolerance_s = future_tolerance_s
-        self._codes: dict[str, tuple[str, str | None] | str] = {}
+        self._codes = _CODES
 
     def code(self, text: str) -> tuple[str, str | None]:
         """The normalised code and its medium; ``ValueError`` with the reason otherwise."""
@@ -191,7 +200,8 @@ class ItemChecker:
                 found = (parsed.zaehlerfreunde, medium.value if medium is not None else None)
             except ObisError as exc:
                 found = str(exc)
-            self._codes[text] = found
+            if len(self._codes) < _CODES_LIMIT:
+                self._codes[text] = found
         if isinstance(found, str):
             raise ValueError(found)
         return found
@@ -332,31 +342,31 @@ def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str
 # --- storing -------------------------------------------------------------------------------
 
 
-Part = tuple[str, str, int, float]
-"""A reading on its way to storage: (device id, code, ts, value)."""
-
-
 class Route(NamedTuple):
     """Where the readings of one device and code go: a list to join, or why they are refused."""
 
-    device_id: str
+    series: Series | None
     into: list[Part] | None
     field: str | None = None
     detail: str = ""
 
 
 def _route(c: Checked, devices: dict[str, DeviceInfo], per_customer: dict[str, list[Part]],
-           quiet: list[Part]) -> Route:
+           quiet: list[Part], series: dict[tuple[str, str], Series]) -> Route:
     info = devices.get(c.device)
     if info is None:
-        return Route(c.device, None, "deviceExternalRef" if c.by_ref else "deviceId",
-                     f"no device {c.device!r}")
+        return Route(None, None, "deviceExternalRef" if c.by_ref else "deviceId", f"no device {c.device!r}")
     problem = device_problem(info, c.medium, c.code)
     if problem is not None:
-        return Route(info.id, None, *problem)
+        return Route(None, None, *problem)
+    # A device named by id and by externalRef in one request shares one series (and its repeats).
+    key = (info.id, c.code)
+    own = series.get(key)
+    if own is None:
+        own = series[key] = Series(info.id, c.code)
     if _DELIVERY in info.providers:
-        return Route(info.id, per_customer[info.customer_id])
-    return Route(info.id, quiet)
+        return Route(own, per_customer[info.customer_id])
+    return Route(own, quiet)
 
 
 async def ingest(
@@ -386,43 +396,48 @@ async def ingest(
         by_id, by_ref = found.by_id, found.by_ref
     else:
         by_id, by_ref = await resolve_devices(session, ids, refs)
-    seen: set[tuple[str, str, int]] = set()
     duplicates = 0
     per_customer: dict[str, list[Part]] = defaultdict(list)
     quiet: list[Part] = []
+    series: dict[tuple[str, str], Series] = {}
     routes: dict[tuple[bool, str, str], Route] = {}
     """Where readings of one (how named, device, code) go: decided once per request."""
     for c in checked:
         route_key = (c.by_ref, c.device, c.code)
         route = routes.get(route_key)
         if route is None:
-            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet)
-        if route.into is None:
+            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet, series)
+        into = route.into
+        if into is None:
             errors.append(ItemError(index=c.position, field=route.field, detail=route.detail))
             continue
-        key = (route.device_id, c.code, c.ts)
-        if key in seen:
+        own = route.series
+        assert own is not None
+        stamps = own.stamps
+        ts = c.ts
+        if ts in stamps:
             duplicates += 1
             continue
-        seen.add(key)
-        route.into.append((route.device_id, c.code, c.ts, c.value))
-    rows: list[Row] = []
+        stamps.add(ts)
+        into.append((own, ts, c.value))
+    groups: list[Group] = []
     batcher = Batcher(found.open_batches if found is not None else {}, batch_size=batch_size)
     for customer_id, group in per_customer.items():
         start = 0
         for batch, count in batcher.fill(customer_id, len(group)):
             part = group[start:start + count]
-            batch.devices.update(p[0] for p in part)
-            batch_id = batch.id
-            rows.extend([(device, code, ts, value, batch_id, now) for device, code, ts, value in part])
+            batch.devices.update({own.device_id for own in {p[0] for p in part}})
+            groups.append((batch.id, part))
             start += count
-    rows.extend([(device, code, ts, value, None, now) for device, code, ts, value in quiet])
-    stored = await store(session, rows)
+    if quiet:
+        groups.append((None, quiet))
+    stored = await store(session, groups, now)
     live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
         await queue_deliveries(session, planner, live, stored,
                                waits=found.waits if found is not None else None)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)
-    return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,
+    sent = sum(len(parts) for _, parts in groups)
+    return IngestResult(accepted=accepted, duplicates=duplicates + sent - accepted,
                         rejected=len(errors), errors=errors)
