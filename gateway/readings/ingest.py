@@ -185,10 +185,11 @@ _CODES_LIMIT = 4096
 class ItemChecker:
     """Per-item checks in plain Python, with the parsed OBIS codes cached per process."""
 
-    def __init__(self, *, now_s: float, future_tolerance_s: int) -> None:
+    def __init__(self, *, now_s: float, future_tolerance_s: int,
+                 codes: dict[str, tuple[str, str | None] | str] | None = None) -> None:
         self.latest_s = now_s + future_tolerance_s
         self.future_tolerance_s = future_tolerance_s
-        self._codes = _CODES
+        self._codes = _CODES if codes is None else codes
 
     def code(self, text: str) -> tuple[str, str | None]:
         """The normalised code and its medium; ``ValueError`` with the reason otherwise."""
@@ -376,50 +377,69 @@ async def ingest(
     """Check, store and queue one request's readings; errors are per item."""
     now = planner.now
     checker = ItemChecker(now_s=now.timestamp(), future_tolerance_s=future_tolerance_s)
-    checked: list[Checked] = []
-    for index, item in enumerate(items):
-        if item is None:
-            continue
-        outcome = checker.check(index, item)
-        if isinstance(outcome, ItemError):
-            errors.append(outcome)
-        else:
-            checked.append(outcome)
+    # Every id and externalRef named goes to the lookup (those of items refused below too: a
+    # lookup more costs less than a pass that checks first); NUL and empty names find nothing.
+    ids = {item.device_id for item in items if item is not None and item.device_id}
+    refs = {item.device_external_ref for item in items if item is not None and item.device_external_ref}
     # The lookups below take arrays of up to 10,000 ids: plan them with their values.
     connection = await session.connection()
     await plan_with_values(connection)
-    ids = (c.device for c in checked if not c.by_ref)
-    refs = (c.device for c in checked if c.by_ref)
+    wanted_ids = [d for d in ids if "\x00" not in d]
+    wanted_refs = [r for r in refs if "\x00" not in r]
     found: Lookup | None = None
     if connection.dialect.name == "postgresql":
-        found = await lookup_postgres(session, ids, refs, batch_size=batch_size)
+        found = await lookup_postgres(session, wanted_ids, wanted_refs, batch_size=batch_size)
         by_id, by_ref = found.by_id, found.by_ref
     else:
-        by_id, by_ref = await resolve_devices(session, ids, refs)
+        by_id, by_ref = await resolve_devices(session, wanted_ids, wanted_refs)
     duplicates = 0
     per_customer: dict[str, list[Part]] = defaultdict(list)
     quiet: list[Part] = []
     series: dict[tuple[str, str], Series] = {}
     routes: dict[tuple[bool, str, str], Route] = {}
-    """Where readings of one (how named, device, code) go: decided once per request."""
-    for c in checked:
-        route_key = (c.by_ref, c.device, c.code)
-        route = routes.get(route_key)
+    """Where readings of one (how named, device, normalised code) go: decided once per request."""
+    sent_as: dict[tuple[str, str], Route] = {}
+    """The same routes by (device id, code as sent), for the common case."""
+    latest_s = checker.latest_s
+    for index, item in enumerate(items):
+        if item is None:
+            continue
+        sent_ts, value, device = item.timestamp, item.value, item.device_id
+        route: Route | None = None
+        ts = 0
+        if (type(sent_ts) is int and 0 <= sent_ts <= latest_s and value - value == 0.0 and device
+                and item.device_external_ref is None):
+            # The common case (epoch seconds, a finite value, a device id whose code was seen
+            # in this request) without the detours; ``value - value`` is 0 exactly for finite
+            # values, and a device id holding NUL never has a route.
+            ts = sent_ts
+            route = sent_as.get((device, item.obis_code))
         if route is None:
-            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet, series)
+            outcome = checker.check(index, item)
+            if type(outcome) is ItemError:
+                errors.append(outcome)
+                continue
+            assert isinstance(outcome, Checked)
+            ts, value = outcome.ts, outcome.value
+            route_key = (outcome.by_ref, outcome.device, outcome.code)
+            route = routes.get(route_key)
+            if route is None:
+                route = routes[route_key] = _route(outcome, by_ref if outcome.by_ref else by_id,
+                                                   per_customer, quiet, series)
+            if not outcome.by_ref:
+                sent_as[(outcome.device, item.obis_code)] = route
         into = route.into
         if into is None:
-            errors.append(ItemError(index=c.position, field=route.field, detail=route.detail))
+            errors.append(ItemError(index=index, field=route.field, detail=route.detail))
             continue
         own = route.series
         assert own is not None
         stamps = own.stamps
-        ts = c.ts
         if ts in stamps:
             duplicates += 1
             continue
         stamps.add(ts)
-        into.append((own, ts, c.value))
+        into.append((own, ts, value))
     groups: list[Group] = []
     batcher = Batcher(found.open_batches if found is not None else {}, batch_size=batch_size)
     for customer_id, group in per_customer.items():
