@@ -2,9 +2,9 @@
 
 One bad item never rejects the good ones: every item is checked on its own and
 refused items come back as ``errors`` with their index. Accepted readings are
-stored with one bulk ``INSERT ... ON CONFLICT DO NOTHING`` (no ORM objects),
-unique per (device, OBIS code, epoch second), so a reading sent twice is
-counted as a duplicate and stored once.
+stored in bulk (:func:`gateway.readings.batches.store`: ``COPY`` on PostgreSQL,
+no ORM objects), unique per (device, OBIS code, epoch second), so a reading
+sent twice is counted as a duplicate and stored once.
 
 Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
 :data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
