@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gateway.core.errors import InvalidError
 from gateway.readings.delivery import device_arrays
 from gateway.readings.ingest import (
+    _CODES_LIMIT,
     MS_THRESHOLD,
     DeviceInfo,
     ItemChecker,
@@ -110,6 +111,16 @@ def test_forms_of_a_code_normalise_alike(text: str) -> None:
     checker = ItemChecker(now_s=NOW, future_tolerance_s=0)
     code, medium = checker.code(text)
     assert checker.code(code) == (code, medium)
+
+
+def test_the_code_cache_stops_growing_at_its_limit() -> None:
+    """Past the limit a new spelling is still parsed and decided, but no longer kept."""
+    full: dict[str, tuple[str, str | None] | str] = {f"x{n}": "kept" for n in range(_CODES_LIMIT)}
+    checker = ItemChecker(now_s=NOW, future_tolerance_s=0, codes=full)
+    assert checker.code("1.8.0") == ("1-1:1.8.0", "electricity")
+    with pytest.raises(ValueError):
+        checker.code("1.8")
+    assert len(full) == _CODES_LIMIT and "1.8.0" not in full
 
 
 def _meter(medium: str | None = "electricity", providers: tuple[str, ...] = ("zaehlerfreunde",),
