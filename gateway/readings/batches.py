@@ -14,9 +14,11 @@ customer enrolled at Zählerfreunde fill that customer's open batches first:
 * On SQLite every request opens new batches.
 
 Readings go in with one ``COPY`` (PostgreSQL fast path, taken when none of
-them is stored yet); when that meets a stored reading it is rolled back to a
-savepoint and the readings go in with ``INSERT ... SELECT FROM unnest(...) ON
-CONFLICT DO NOTHING``. SQLite takes a multi-row ``INSERT ... ON CONFLICT DO
+them is stored yet), its binary payload built here: the key columns of each
+:class:`Series` (device and code) and the batch columns are encoded once per
+request, each reading adds only its time and value. When that meets a stored
+reading it is rolled back to a savepoint and the readings go in with ``INSERT
+... SELECT FROM unnest(...) ON CONFLICT DO NOTHING``. SQLite takes a multi-row ``INSERT ... ON CONFLICT DO
 NOTHING``. Batch rows, tasks and their dependencies are written with bulk
 inserts, never ORM objects.
 
@@ -30,11 +32,12 @@ statement per step.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -56,9 +59,46 @@ READINGS_ENTITY = "readings"
 DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
 """The one provider that takes readings today."""
 
-Row = tuple[str, str, int, float, str | None, datetime]
-"""A reading as stored: (device, code, ts, value, batch, received_at)."""
 _COLUMNS = ("device_id", "obis_code", "ts", "value", "batch_id", "received_at")
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+"""Binary COPY: signature, flags, header extension length."""
+_COPY_TRAILER = struct.pack(">h", -1)
+_FIELD_COUNT = struct.pack(">h", len(_COLUMNS))
+_LENGTH = struct.Struct(">i")
+_TS_VALUE = struct.Struct(">iqid")
+"""A reading's own columns: length 8, ``ts`` (int8), length 8, ``value`` (float8)."""
+_TIMESTAMP = struct.Struct(">iq")
+_NULL = _LENGTH.pack(-1)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _text_field(value: str) -> bytes:
+    encoded = value.encode()
+    return _LENGTH.pack(len(encoded)) + encoded
+
+
+class Series:
+    """The readings of one device and OBIS code in one request.
+
+    Holds the key columns once (and already encoded for the binary ``COPY``) and the
+    epoch seconds taken so far, so a repeat within the request is found without
+    building a key per reading.
+    """
+
+    __slots__ = ("code", "copy_prefix", "device_id", "stamps")
+
+    def __init__(self, device_id: str, code: str) -> None:
+        self.device_id = device_id
+        self.code = code
+        self.copy_prefix = _FIELD_COUNT + _text_field(device_id) + _text_field(code)
+        self.stamps: set[int] = set()
+
+
+Part = tuple[Series, int, float]
+"""A reading on its way to storage: (its series, ts, value)."""
+Group = tuple[str | None, Sequence[Part]]
+"""Readings stored with one batch id (``None``: no delivery)."""
 _UNNEST_INSERT = """
 INSERT INTO readings (device_id, obis_code, ts, value, batch_id, received_at)
 SELECT d, c, t, v, b, at FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[],
@@ -67,14 +107,16 @@ ON CONFLICT (device_id, obis_code, ts) DO NOTHING
 RETURNING batch_id
 """
 LOOKUP = f"""
-WITH dev AS (
+WITH dev AS MATERIALIZED (
     SELECT d.id, d.external_ref, d.kind, d.medium, d.customer_id, c.providers::text AS providers
-    FROM devices d JOIN customers c ON c.id = d.customer_id
-    WHERE d.id = ANY($1::text[]) AND d.deleted_at IS NULL
-    UNION
+    FROM unnest($1::text[]) AS w(id)
+    JOIN devices d ON d.id = w.id AND d.deleted_at IS NULL
+    JOIN customers c ON c.id = d.customer_id
+    UNION ALL
     SELECT d.id, d.external_ref, d.kind, d.medium, d.customer_id, c.providers::text
-    FROM devices d JOIN customers c ON c.id = d.customer_id
-    WHERE d.external_ref = ANY($2::text[]) AND d.deleted_at IS NULL
+    FROM unnest($2::text[]) AS w(ref)
+    JOIN devices d ON d.external_ref = w.ref AND d.deleted_at IS NULL
+    JOIN customers c ON c.id = d.customer_id
 ), open_batches AS (
     SELECT b.id, b.customer_id, b.size, t.id AS task_id
     FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
@@ -82,16 +124,17 @@ WITH dev AS (
       AND b.size < $3 AND b.delivered_at IS NULL
       AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
     FOR UPDATE OF t SKIP LOCKED
-), waits AS (
+), open_tasks AS (
     SELECT t.entity_id, t.id, t.created_at FROM outbox_tasks t
-    WHERE t.provider = $4 AND t.entity_id IN (SELECT id FROM dev) AND t.status = ANY($5::text[])
+    WHERE t.status = ANY($5::text[]) AND t.provider = $4
 )
 SELECT 'd' AS k, id AS a, external_ref AS b, kind AS c, medium AS d, customer_id AS e, providers AS f,
        NULL::float8 AS n FROM dev
 UNION ALL
 SELECT 'b', id, customer_id, task_id, NULL, NULL, NULL, size FROM open_batches
 UNION ALL
-SELECT 't', entity_id, id, NULL, NULL, NULL, NULL, extract(epoch FROM created_at)::float8 FROM waits
+SELECT 't', entity_id, id, NULL, NULL, NULL, NULL, extract(epoch FROM created_at)::float8
+FROM open_tasks WHERE entity_id IN (SELECT id FROM dev)
 """
 """One round trip for what an ingest reads on PostgreSQL, as rows tagged by their first column:
 ``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
@@ -163,10 +206,22 @@ class Batcher:
         return out
 
 
-async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | None]:
+def copy_payload(groups: Sequence[Group], received_at: datetime) -> bytes:
+    """The binary ``COPY`` data of the readings (columns in :data:`_COLUMNS` order)."""
+    received = _TIMESTAMP.pack(8, (received_at - _PG_EPOCH) // _MICROSECOND)
+    pack = _TS_VALUE.pack
+    chunks = [_COPY_HEADER]
+    for batch_id, parts in groups:
+        suffix = (_NULL if batch_id is None else _text_field(batch_id)) + received
+        chunks.extend([series.copy_prefix + pack(8, ts, 8, value) + suffix for series, ts, value in parts])
+    chunks.append(_COPY_TRAILER)
+    return b"".join(chunks)
+
+
+async def store(session: AsyncSession, groups: Sequence[Group], received_at: datetime) -> Counter[str | None]:
     """Insert readings, skipping those already stored; return how many were new per batch id."""
     stored: Counter[str | None] = Counter()
-    if not rows:
+    if not any(parts for _, parts in groups):
         return stored
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
@@ -174,14 +229,27 @@ async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | Non
         assert raw is not None
         await raw.execute("SAVEPOINT readings_copy")
         try:
-            await raw.copy_records_to_table("readings", records=rows, columns=_COLUMNS)
+            # A memoryview: asyncpg would take bytes for a file name.
+            await raw.copy_to_table("readings", source=memoryview(copy_payload(groups, received_at)),
+                                    columns=_COLUMNS, format="binary")
         except asyncpg.UniqueViolationError:
             await raw.execute("ROLLBACK TO SAVEPOINT readings_copy")
-            found = await raw.fetch(_UNNEST_INSERT, *zip(*rows, strict=True))
+            columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+            devices, codes, stamps, values, batches, times = columns
+            for batch_id, parts in groups:
+                for series, ts, value in parts:
+                    devices.append(series.device_id)
+                    codes.append(series.code)
+                    stamps.append(ts)
+                    values.append(value)
+                batches.extend([batch_id] * len(parts))
+                times.extend([received_at] * len(parts))
+            found = await raw.fetch(_UNNEST_INSERT, *columns)
             stored.update(record[0] for record in found)
         else:
             await raw.execute("RELEASE SAVEPOINT readings_copy")
-            stored.update(row[4] for row in rows)
+            for batch_id, parts in groups:
+                stored[batch_id] += len(parts)
         return stored
     table = table_of(ReadingRow)
     statement = (
@@ -189,7 +257,10 @@ async def store(session: AsyncSession, rows: Sequence[Row]) -> Counter[str | Non
         .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
         .returning(table.c.batch_id)
     )
-    result = await session.execute(statement, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+    rows = [{"device_id": series.device_id, "obis_code": series.code, "ts": ts, "value": value,
+             "batch_id": batch_id, "received_at": received_at}
+            for batch_id, parts in groups for series, ts, value in parts]
+    result = await session.execute(statement, rows)
     stored.update(batch_id for (batch_id,) in result.all())
     return stored
 

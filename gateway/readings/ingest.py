@@ -2,9 +2,9 @@
 
 One bad item never rejects the good ones: every item is checked on its own and
 refused items come back as ``errors`` with their index. Accepted readings are
-stored with one bulk ``INSERT ... ON CONFLICT DO NOTHING`` (no ORM objects),
-unique per (device, OBIS code, epoch second), so a reading sent twice is
-counted as a duplicate and stored once.
+stored in bulk (:func:`gateway.readings.batches.store`: ``COPY`` on PostgreSQL,
+no ORM objects), unique per (device, OBIS code, epoch second), so a reading
+sent twice is counted as a duplicate and stored once.
 
 Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
 :data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
@@ -42,7 +42,9 @@ from gateway.readings.batches import (
     LOOKUP,
     Batch,
     Batcher,
-    Row,
+    Group,
+    Part,
+    Series,
     queue_deliveries,
     store,
 )
@@ -173,13 +175,21 @@ def epoch_seconds(value: int | float | str) -> int:
     return math.floor(value)
 
 
-class ItemChecker:
-    """Per-item checks in plain Python, with the parsed OBIS codes cached per request."""
+_CODES: dict[str, tuple[str, str | None] | str] = {}
+"""OBIS codes as sent → (normalised code, medium), or why the code is refused; shared by the
+requests of a process (meters send few distinct spellings)."""
+_CODES_LIMIT = 4096
+"""Spellings kept in :data:`_CODES`; past that, a new spelling is parsed every time it comes."""
 
-    def __init__(self, *, now_s: float, future_tolerance_s: int) -> None:
+
+class ItemChecker:
+    """Per-item checks in plain Python, with the parsed OBIS codes cached per process."""
+
+    def __init__(self, *, now_s: float, future_tolerance_s: int,
+                 codes: dict[str, tuple[str, str | None] | str] | None = None) -> None:
         self.latest_s = now_s + future_tolerance_s
         self.future_tolerance_s = future_tolerance_s
-        self._codes: dict[str, tuple[str, str | None] | str] = {}
+        self._codes = _CODES if codes is None else codes
 
     def code(self, text: str) -> tuple[str, str | None]:
         """The normalised code and its medium; ``ValueError`` with the reason otherwise."""
@@ -191,7 +201,8 @@ class ItemChecker:
                 found = (parsed.zaehlerfreunde, medium.value if medium is not None else None)
             except ObisError as exc:
                 found = str(exc)
-            self._codes[text] = found
+            if len(self._codes) < _CODES_LIMIT:
+                self._codes[text] = found
         if isinstance(found, str):
             raise ValueError(found)
         return found
@@ -332,31 +343,31 @@ def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str
 # --- storing -------------------------------------------------------------------------------
 
 
-Part = tuple[str, str, int, float]
-"""A reading on its way to storage: (device id, code, ts, value)."""
-
-
 class Route(NamedTuple):
     """Where the readings of one device and code go: a list to join, or why they are refused."""
 
-    device_id: str
+    series: Series | None
     into: list[Part] | None
     field: str | None = None
     detail: str = ""
 
 
 def _route(c: Checked, devices: dict[str, DeviceInfo], per_customer: dict[str, list[Part]],
-           quiet: list[Part]) -> Route:
+           quiet: list[Part], series: dict[tuple[str, str], Series]) -> Route:
     info = devices.get(c.device)
     if info is None:
-        return Route(c.device, None, "deviceExternalRef" if c.by_ref else "deviceId",
-                     f"no device {c.device!r}")
+        return Route(None, None, "deviceExternalRef" if c.by_ref else "deviceId", f"no device {c.device!r}")
     problem = device_problem(info, c.medium, c.code)
     if problem is not None:
-        return Route(info.id, None, *problem)
+        return Route(None, None, *problem)
+    # A device named by id and by externalRef in one request shares one series (and its repeats).
+    key = (info.id, c.code)
+    own = series.get(key)
+    if own is None:
+        own = series[key] = Series(info.id, c.code)
     if _DELIVERY in info.providers:
-        return Route(info.id, per_customer[info.customer_id])
-    return Route(info.id, quiet)
+        return Route(own, per_customer[info.customer_id])
+    return Route(own, quiet)
 
 
 async def ingest(
@@ -366,63 +377,87 @@ async def ingest(
     """Check, store and queue one request's readings; errors are per item."""
     now = planner.now
     checker = ItemChecker(now_s=now.timestamp(), future_tolerance_s=future_tolerance_s)
-    checked: list[Checked] = []
-    for index, item in enumerate(items):
-        if item is None:
-            continue
-        outcome = checker.check(index, item)
-        if isinstance(outcome, ItemError):
-            errors.append(outcome)
-        else:
-            checked.append(outcome)
+    # Every id and externalRef named goes to the lookup (those of items refused below too: a
+    # lookup more costs less than a pass that checks first); NUL and empty names find nothing.
+    ids = {item.device_id for item in items if item is not None and item.device_id}
+    refs = {item.device_external_ref for item in items if item is not None and item.device_external_ref}
     # The lookups below take arrays of up to 10,000 ids: plan them with their values.
     connection = await session.connection()
     await plan_with_values(connection)
-    ids = (c.device for c in checked if not c.by_ref)
-    refs = (c.device for c in checked if c.by_ref)
+    wanted_ids = [d for d in ids if "\x00" not in d]
+    wanted_refs = [r for r in refs if "\x00" not in r]
     found: Lookup | None = None
     if connection.dialect.name == "postgresql":
-        found = await lookup_postgres(session, ids, refs, batch_size=batch_size)
+        found = await lookup_postgres(session, wanted_ids, wanted_refs, batch_size=batch_size)
         by_id, by_ref = found.by_id, found.by_ref
     else:
-        by_id, by_ref = await resolve_devices(session, ids, refs)
-    seen: set[tuple[str, str, int]] = set()
+        by_id, by_ref = await resolve_devices(session, wanted_ids, wanted_refs)
     duplicates = 0
     per_customer: dict[str, list[Part]] = defaultdict(list)
     quiet: list[Part] = []
+    series: dict[tuple[str, str], Series] = {}
     routes: dict[tuple[bool, str, str], Route] = {}
-    """Where readings of one (how named, device, code) go: decided once per request."""
-    for c in checked:
-        route_key = (c.by_ref, c.device, c.code)
-        route = routes.get(route_key)
-        if route is None:
-            route = routes[route_key] = _route(c, by_ref if c.by_ref else by_id, per_customer, quiet)
-        if route.into is None:
-            errors.append(ItemError(index=c.position, field=route.field, detail=route.detail))
+    """Where readings of one (how named, device, normalised code) go: decided once per request."""
+    sent_as: dict[tuple[str, str], Route] = {}
+    """The same routes by (device id, code as sent), for the common case."""
+    latest_s = checker.latest_s
+    for index, item in enumerate(items):
+        if item is None:
             continue
-        key = (route.device_id, c.code, c.ts)
-        if key in seen:
+        sent_ts, value, device = item.timestamp, item.value, item.device_id
+        route: Route | None = None
+        ts = 0
+        if (type(sent_ts) is int and 0 <= sent_ts <= latest_s and value - value == 0.0 and device
+                and item.device_external_ref is None):
+            # The common case (epoch seconds, a finite value, a device id whose code was seen
+            # in this request) without the detours; ``value - value`` is 0 exactly for finite
+            # values, and a device id holding NUL never has a route.
+            ts = sent_ts
+            route = sent_as.get((device, item.obis_code))
+        if route is None:
+            outcome = checker.check(index, item)
+            if type(outcome) is ItemError:
+                errors.append(outcome)
+                continue
+            assert isinstance(outcome, Checked)
+            ts, value = outcome.ts, outcome.value
+            route_key = (outcome.by_ref, outcome.device, outcome.code)
+            route = routes.get(route_key)
+            if route is None:
+                route = routes[route_key] = _route(outcome, by_ref if outcome.by_ref else by_id,
+                                                   per_customer, quiet, series)
+            if not outcome.by_ref:
+                sent_as[(outcome.device, item.obis_code)] = route
+        into = route.into
+        if into is None:
+            errors.append(ItemError(index=index, field=route.field, detail=route.detail))
+            continue
+        own = route.series
+        assert own is not None
+        stamps = own.stamps
+        if ts in stamps:
             duplicates += 1
             continue
-        seen.add(key)
-        route.into.append((route.device_id, c.code, c.ts, c.value))
-    rows: list[Row] = []
+        stamps.add(ts)
+        into.append((own, ts, value))
+    groups: list[Group] = []
     batcher = Batcher(found.open_batches if found is not None else {}, batch_size=batch_size)
     for customer_id, group in per_customer.items():
         start = 0
         for batch, count in batcher.fill(customer_id, len(group)):
             part = group[start:start + count]
-            batch.devices.update(p[0] for p in part)
-            batch_id = batch.id
-            rows.extend([(device, code, ts, value, batch_id, now) for device, code, ts, value in part])
+            batch.devices.update({own.device_id for own in {p[0] for p in part}})
+            groups.append((batch.id, part))
             start += count
-    rows.extend([(device, code, ts, value, None, now) for device, code, ts, value in quiet])
-    stored = await store(session, rows)
+    if quiet:
+        groups.append((None, quiet))
+    stored = await store(session, groups, now)
     live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
         await queue_deliveries(session, planner, live, stored,
                                waits=found.waits if found is not None else None)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)
-    return IngestResult(accepted=accepted, duplicates=duplicates + len(rows) - accepted,
+    sent = sum(len(parts) for _, parts in groups)
+    return IngestResult(accepted=accepted, duplicates=duplicates + sent - accepted,
                         rejected=len(errors), errors=errors)

@@ -116,6 +116,24 @@ async def test_duplicates_within_and_across_requests_are_stored_once(
     assert len(await _tasks(client)) == (1 if database_url.startswith("postgresql") else 2)
 
 
+async def test_a_meter_named_by_id_and_by_external_ref_is_one_series(client: AsyncTestClient) -> None:
+    """Readings naming one meter by id and by externalRef in a request are deduplicated together,
+    and each stored reading keeps its value and the time the request was received."""
+    tree = await _customer(client)
+    meter = tree["meter"]
+    before = datetime.now(UTC).replace(microsecond=0)
+    response = await client.post("/v1/readings", json={"readings": [
+        _item(meter["id"], T0, value=2.25),
+        {"deviceExternalRef": meter["externalRef"], "obisCode": "1.8.0", "timestamp": T0, "value": 7.0},
+        {"deviceExternalRef": meter["externalRef"], "obisCode": "1.8.0", "timestamp": T0 + 900,
+         "value": -0.5}]})
+    assert response.json() == {"accepted": 2, "duplicates": 1, "rejected": 0, "errors": []}
+    stored = (await client.get(f"/v1/devices/{meter['id']}/readings")).json()["items"]
+    assert [(r["obisCode"], r["value"]) for r in stored] == [("1-1:1.8.0", 2.25), ("1-1:1.8.0", -0.5)]
+    received = {datetime.fromisoformat(r["receivedAt"].replace("Z", "+00:00")) for r in stored}
+    assert len(received) == 1 and before <= received.pop() <= datetime.now(UTC)
+
+
 async def test_epoch_milliseconds_seconds_and_iso_name_the_same_second(client: AsyncTestClient) -> None:
     """Epoch ms are detected and converted; ISO 8601 with offset and epoch s agree."""
     tree = await _customer(client)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gateway.core.errors import InvalidError
 from gateway.readings.delivery import device_arrays
 from gateway.readings.ingest import (
+    _CODES_LIMIT,
     MS_THRESHOLD,
     DeviceInfo,
     ItemChecker,
@@ -98,9 +99,10 @@ def test_a_checker_with_warm_caches_decides_like_a_fresh_one(
     """The common-case shortcut (after a code is cached) never decides differently."""
     item = ReadingIn(obis_code=code, timestamp=timestamp, value=value, device_id=device[0],
                      device_external_ref=device[1])
-    warm = ItemChecker(now_s=NOW, future_tolerance_s=300)
+    warm = ItemChecker(now_s=NOW, future_tolerance_s=300, codes={})
     warm.check(0, ReadingIn(obis_code=code, timestamp=NOW, value=1.0, device_id="d-0"))
-    assert warm.check(3, item) == ItemChecker(now_s=NOW, future_tolerance_s=300).check(3, item)
+    fresh = ItemChecker(now_s=NOW, future_tolerance_s=300, codes={})
+    assert warm.check(3, item) == fresh.check(3, item)
 
 
 @given(st.sampled_from(["1.8.0", "1-1:1.8.0", "2.9.0 G.03", "1-1:2.9.0 g.03", "7-1:3.1.0", "8-1:1.0.0"]))
@@ -109,6 +111,16 @@ def test_forms_of_a_code_normalise_alike(text: str) -> None:
     checker = ItemChecker(now_s=NOW, future_tolerance_s=0)
     code, medium = checker.code(text)
     assert checker.code(code) == (code, medium)
+
+
+def test_the_code_cache_stops_growing_at_its_limit() -> None:
+    """Past the limit a new spelling is still parsed and decided, but no longer kept."""
+    full: dict[str, tuple[str, str | None] | str] = {f"x{n}": "kept" for n in range(_CODES_LIMIT)}
+    checker = ItemChecker(now_s=NOW, future_tolerance_s=0, codes=full)
+    assert checker.code("1.8.0") == ("1-1:1.8.0", "electricity")
+    with pytest.raises(ValueError):
+        checker.code("1.8")
+    assert len(full) == _CODES_LIMIT and "1.8.0" not in full
 
 
 def _meter(medium: str | None = "electricity", providers: tuple[str, ...] = ("zaehlerfreunde",),
