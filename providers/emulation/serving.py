@@ -38,8 +38,11 @@ def install_drop_log_filter() -> None:
 
 def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     install_drop_log_filter()
+    # A request still running when the emulator stops (a client that went away mid-call, a
+    # held answer of the fault plan) is cancelled after a moment instead of holding the stop.
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+        timeout_graceful_shutdown=2,
     )
 
 

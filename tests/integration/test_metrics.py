@@ -130,7 +130,9 @@ async def test_outbox_depth_and_age_while_upstream_is_down(live_client: AsyncTes
     assert open_tasks == 1
     assert value(now, "gateway_outbox_oldest_pending_age_seconds", provider="volue", kind="customer") > 0
     emulation.set_faults(FaultPlan())
-    await wait_synced(live_client, [f"/v1/customers/{created.json()['id']}"])
+    # On a slow machine enough failed tries can pass before the scrape above to open Volue's
+    # circuit, which then holds the queue for circuit_open_s (30 s) before its probe.
+    await wait_synced(live_client, [f"/v1/customers/{created.json()['id']}"], timeout=45.0)
     drained = await scrape(live_client)
     assert value(drained, "gateway_outbox_tasks", provider="volue", kind="customer", status="pending") == 0
 
