@@ -62,6 +62,10 @@ class TokenProvider(Protocol):
         ...
 
 
+KEEPALIVE_S = 4.0
+"""How long an idle upstream connection is kept for reuse."""
+
+
 def client_options(
     *,
     timeout_s: float = 10.0,
@@ -73,10 +77,13 @@ def client_options(
     The transport is an :class:`UpstreamTransport` with those limits unless ``transport``
     names another one.
     """
+    # A connection idle for longer than KEEPALIVE_S is not reused: servers commonly close
+    # idle connections after 5 s (uvicorn, Node), and one closed just as a request is
+    # written to it fails that request after it may have left (a retry, an extra request).
     limits = httpx.Limits(
         max_connections=max_connections,
         max_keepalive_connections=max_connections,
-        keepalive_expiry=30.0,
+        keepalive_expiry=KEEPALIVE_S,
     )
     return {
         "timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
