@@ -115,6 +115,22 @@ class OutboxPlanner:
             self._open[key] = task
         return task
 
+    async def _still_waiting(self, task: OutboxTaskRow) -> bool:
+        """Whether ``task`` is still waiting, read again under a row lock (PostgreSQL).
+
+        A new state relies on a waiting upsert only while no worker has claimed it: a claim
+        committed after ``task`` was read but before this transaction commits would send
+        what the worker read, without this change. The lock makes a claim skip the task
+        until this transaction commits (the worker then reads the new state), or waits for
+        a claim in progress and then sees the task running (a new upsert is queued).
+        """
+        if self._session.get_bind().dialect.name != "postgresql":
+            return task.status in WAITING
+        locked = (await self._session.exec(
+            select(OutboxTaskRow).where(col(OutboxTaskRow.id) == task.id)
+            .with_for_update().execution_options(populate_existing=True))).first()
+        return locked is not None and locked.status in WAITING
+
     async def _tried_upsert(self, entity_id: str, provider: Provider,
                             besides: OutboxTaskRow | None) -> OutboxTaskRow | None:
         """The entity's newest unfinished upsert at ``provider`` that was tried at least once
@@ -284,6 +300,8 @@ class OutboxPlanner:
             and previous.status in WAITING
             and previous.action == TaskAction.UPSERT.value
         )
+        if waiting_upsert and previous is not None and entity_id not in self._fresh:
+            waiting_upsert = await self._still_waiting(previous)
         if link is None:
             link = ProviderLinkRow(
                 entity_id=entity_id,

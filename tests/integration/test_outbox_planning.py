@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, select, update
 from sqlmodel import col
 
+from gateway.core.clock import utcnow
+from gateway.core.domain import EntityType, Provider
+from gateway.outbox.claim import claim
+from gateway.outbox.plan import OutboxPlanner
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import DeviceRow, OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 
@@ -178,6 +184,38 @@ async def test_patch_while_pending_does_not_queue_twice(
     after = await outbox(database_url)
     assert after.open() == before.open()
     assert len(after.tasks) == len(before.tasks)
+
+
+async def test_a_waiting_upsert_relied_on_is_not_claimed_before_the_change_commits(
+    client: AsyncTestClient, database_url: str
+) -> None:
+    """A change that leaves its sending to the entity's pending upsert holds that task until it
+    commits: a worker's claim in between skips it and takes it after (so it reads the change)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: on SQLite writers are serialised by the database")
+    ids = await create_tree(client, database_url, "plan-lock")
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+
+    async def claim_customer_task() -> list[str]:
+        async with sessions() as worker:
+            tasks = await claim(worker, provider=VOLUE, now=utcnow(), lease_s=30.0, limit=50,
+                                sqlite_lock=asyncio.Lock())
+            await worker.commit()
+        return [t.id for t in tasks if t.entity_id == ids["customer"]]
+
+    try:
+        async with sessions() as changing:
+            planner = OutboxPlanner(changing, utcnow())
+            await planner.upsert(provider=Provider.VOLUE, entity_type=EntityType.CUSTOMER,
+                                 entity_id=ids["customer"], customer_id=ids["customer"],
+                                 parent_id=None)
+            assert planner.created == []
+            assert await claim_customer_task() == []
+            await changing.commit()
+        assert len(await claim_customer_task()) == 1
+    finally:
+        await engine.dispose()
 
 
 async def test_patch_after_sync_queues_one_upsert_per_provider(
