@@ -9,7 +9,8 @@ Rules:
   ``task_dependencies`` row that the worker clears when the parent is done.
 * A delete waits for the deletes of the entity's children (child first).
 * An upsert is not queued twice: while one is still pending the worker will
-  read the newest state anyway.
+  read the newest state anyway (on PostgreSQL the write locks that task until it
+  commits, so no worker claims it in between, see ``_still_waiting``).
 * A delete supersedes the record's unfinished or dead upsert at the same provider: an
   untried one (pending or blocked) is cancelled, a dead one superseded, and the delete
   does not wait on it. An upsert that was tried may have reached the provider, so the
