@@ -9,8 +9,8 @@ Rules:
   ``task_dependencies`` row that the worker clears when the parent is done.
 * A delete waits for the deletes of the entity's children (child first).
 * An upsert is not queued twice: while one is still pending the worker will
-  read the newest state anyway (on PostgreSQL the write locks that task until it
-  commits, so no worker claims it in between, see ``_still_waiting``).
+  read the newest state anyway (the write locks that task until it commits, so no
+  worker claims it in between, see ``_still_waiting``).
 * A delete supersedes the record's unfinished or dead upsert at the same provider: an
   untried one (pending or blocked) is cancelled, a dead one superseded, and the delete
   does not wait on it. An upsert that was tried may have reached the provider, so the
@@ -36,7 +36,7 @@ from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, Ta
 from gateway.outbox.dispatch import Wakeable
 from gateway.outbox.outcomes import OutcomeType, about_entity, emit
 from gateway.store.db import IN_CHUNK
-from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
+from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow, table_of
 from providers.registry import CAPABILITIES
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD, TaskStatus.BLOCKED)
@@ -117,7 +117,7 @@ class OutboxPlanner:
         return task
 
     async def _still_waiting(self, task: OutboxTaskRow) -> bool:
-        """Whether ``task`` is still waiting, read again under a row lock (PostgreSQL).
+        """Whether ``task`` is still waiting, read again under a lock.
 
         A new state relies on a waiting upsert only while no worker has claimed it: a claim
         committed after ``task`` was read but before this transaction commits would send
@@ -125,11 +125,16 @@ class OutboxPlanner:
         until this transaction commits (the worker then reads the new state), or waits for
         a claim in progress and then sees the task running (a new upsert is queued).
         """
-        if self._session.get_bind().dialect.name != "postgresql":
-            return task.status in WAITING
-        locked = (await self._session.exec(
-            select(OutboxTaskRow).where(col(OutboxTaskRow.id) == task.id)
-            .with_for_update().execution_options(populate_existing=True))).first()
+        query = select(OutboxTaskRow).where(col(OutboxTaskRow.id) == task.id)
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        else:
+            # SQLite has no row locks: a write takes the database's one write lock, which a
+            # claim (a write too) then waits for, and the read below sees the latest state.
+            table = table_of(OutboxTaskRow)
+            await self._session.execute(
+                update(table).where(table.c.id == task.id).values(id=table.c.id))
+        locked = (await self._session.exec(query.execution_options(populate_existing=True))).first()
         return locked is not None and locked.status in WAITING
 
     async def _tried_upsert(self, entity_id: str, provider: Provider,

@@ -192,7 +192,7 @@ async def test_a_waiting_upsert_relied_on_is_not_claimed_before_the_change_commi
     """A change that leaves its sending to the entity's pending upsert holds that task until it
     commits: a worker's claim in between skips it and takes it after (so it reads the change)."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("row locks: on SQLite writers are serialised by the database")
+        pytest.skip("PostgreSQL's row lock: on SQLite the claim waits for the write's database lock")
     ids = await create_tree(client, database_url, "plan-lock")
     engine = create_engine(database_url)
     sessions = session_factory(engine)
