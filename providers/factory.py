@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import msgspec
 
-from providers.http import ProviderHttp, client_options, make_client
+from providers.http import ProviderHttp, client_options
 from providers.tokens import AsyncOAuth2Client, OAuth2ClientCredentials
 from providers.volue.adapter import VolueAdapter
 from providers.volue.client import VolueClient
@@ -66,6 +66,8 @@ def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | No
     Requests and token fetches share one client on ``transport`` (default: the pooled
     :class:`providers.transport.UpstreamTransport`).
     """
+    options = client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
+                             transport=transport)
     client = AsyncOAuth2Client(
         base_url=config.base_url.rstrip("/"),
         client_id=config.client_id,
@@ -74,10 +76,10 @@ def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | No
         token_endpoint_auth_method="client_secret_post",
         grant_type="client_credentials",
         leeway=config.token_leeway_s,
-        **client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
-                         transport=transport),
+        **options,
     )
-    http = ProviderHttp(client=client, tokens=OAuth2ClientCredentials(client=client))
+    http = ProviderHttp(client=client, transport=options["transport"],
+                        tokens=OAuth2ClientCredentials(client=client))
     return VolueAdapter(client=VolueClient(http=http))
 
 
@@ -85,18 +87,15 @@ def build_zaehlerfreunde(
     config: ZaehlerfreundeConfig, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> ZaehlerfreundeAdapter:
     """The Zählerfreunde adapter with its JSON token endpoint (one client on ``transport``)."""
-    client = make_client(
-        base_url=config.base_url,
-        timeout_s=config.timeout_s,
-        max_connections=config.max_connections,
-        transport=transport,
-    )
+    options = client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
+                             transport=transport)
+    client = httpx.AsyncClient(base_url=config.base_url.rstrip("/"), **options)
     tokens = JsonTokenProvider(
         client=client,
         client_id=config.client_id,
         client_secret=config.client_secret,
         refresh_age_s=config.token_refresh_age_s,
     )
-    http = ProviderHttp(client=client, tokens=tokens)
+    http = ProviderHttp(client=client, transport=options["transport"], tokens=tokens)
     return ZaehlerfreundeAdapter(client=ZaehlerfreundeClient(http=http))
 

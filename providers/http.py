@@ -1,12 +1,12 @@
 """The one HTTP path to an upstream: pooled client, bearer token, error table, call log.
 
-Each provider gets one ``httpx.AsyncClient`` per process (``make_client``) and one
-``ProviderHttp`` around it. The client runs on :class:`providers.transport.UpstreamTransport`
-(aiohttp under httpx's API) unless a caller passes its own ``transport`` (tests pass
-httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the bearer token, turns an
-unsuccessful answer into a ``ProviderError`` (``providers.errors``), answers a 401
-by invalidating the token, fetching one new token and retrying once, and appends
-a ``CallRecord`` for every exchange to the list in ``call_log`` when one is set.
+Each provider gets one ``httpx.AsyncClient`` per process, built with ``client_options``,
+and one ``ProviderHttp`` around it and the transport it was built on. That transport is
+:class:`providers.transport.UpstreamTransport` (aiohttp under httpx's API) unless a caller
+passes its own (tests pass httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the
+bearer token, turns an unsuccessful answer into a ``ProviderError`` (``providers.errors``),
+answers a 401 by invalidating the token, fetching one new token and retrying once, and
+appends a ``CallRecord`` for every exchange to the list in ``call_log`` when one is set.
 """
 
 from __future__ import annotations
@@ -94,20 +94,6 @@ def client_options(
     }
 
 
-def make_client(
-    *,
-    base_url: str,
-    timeout_s: float = 10.0,
-    max_connections: int = 50,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    """The pooled ``httpx.AsyncClient`` of one provider (on ``transport`` when one is given)."""
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        **client_options(timeout_s=timeout_s, max_connections=max_connections, transport=transport),
-    )
-
-
 def decode(response: httpx.Response, type_: type[T], *, route: str) -> T:
     """The response body as ``type_``; a body that does not fit is a ``ProviderError``.
 
@@ -131,16 +117,20 @@ def decode(response: httpx.Response, type_: type[T], *, route: str) -> T:
 class ProviderHttp:
     """Sends requests to one provider and classifies what comes back.
 
-    A request goes straight to the client's transport, as one exchange: the client's
+    ``transport`` is the one ``client`` was built on (the ``transport`` entry of
+    ``client_options``). A request goes straight to it, as one exchange: the client's
     request-building, cookie jar, auth and redirect layers would each cost CPU on every
     request and do nothing here (the bearer token is added here, redirects are not
     followed, upstream APIs set no cookies to keep). What the client is configured
-    with still applies: its base URL, default headers, timeouts, event hooks and
-    transport (pool).
+    with still applies: its base URL, default headers, timeouts and event hooks. The
+    client itself remains for what goes through it (token requests) and owns the pool:
+    closing it closes the transport.
     """
 
-    def __init__(self, *, client: httpx.AsyncClient, tokens: TokenProvider) -> None:
+    def __init__(self, *, client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport,
+                 tokens: TokenProvider) -> None:
         self.client = client
+        self.transport = transport
         self.tokens = tokens
         base = client.base_url
         self._base = str(base.copy_with(query=None, fragment=None)).rstrip("/")
@@ -148,9 +138,6 @@ class ProviderHttp:
         self._json_headers = {**defaults, **_JSON_HEADERS}
         self._accept_headers = {**defaults, **_ACCEPT_HEADERS}
         self._extensions = {"timeout": client.timeout.as_dict()}
-        # The client has no mounts (no proxies: trust_env is off), so its one transport
-        # serves every URL of the provider.
-        self._transport = client._transport_for_url(base)
 
     async def send(
         self,
@@ -216,7 +203,7 @@ class ProviderHttp:
         hooks = self.client.event_hooks
         for hook in hooks["request"]:
             await hook(request)
-        response = await self._transport.handle_async_request(request)
+        response = await self.transport.handle_async_request(request)
         response.request = request
         try:
             for hook in hooks["response"]:

@@ -196,8 +196,9 @@ class FixedTokens:
 
 def _http(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[ProviderHttp, FixedTokens]:
     tokens = FixedTokens()
-    client = httpx.AsyncClient(base_url="http://127.0.0.1/api", transport=httpx.MockTransport(handler))
-    return ProviderHttp(client=client, tokens=tokens), tokens
+    transport = httpx.MockTransport(handler)
+    client = httpx.AsyncClient(base_url="http://127.0.0.1/api", transport=transport)
+    return ProviderHttp(client=client, transport=transport, tokens=tokens), tokens
 
 
 async def test_401_refreshes_once_and_retries() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from providers.base import TransientError
 from providers.emulation import FaultPlan, serve_in_thread
-from providers.http import ProviderHttp, make_client
+from providers.http import ProviderHttp, client_options
 from providers.transport import UpstreamTransport
 from providers.zaehlerfreunde.emulator.app import create_app
 from providers.zaehlerfreunde.tokens import JsonTokenProvider
@@ -21,9 +21,10 @@ SPACE = {"name": "Home", "addressLineOne": "Storgata 1", "postcode": "0155", "ci
 
 
 def _http(url: str, *, timeout_s: float = 10.0) -> ProviderHttp:
-    client = make_client(base_url=url + "/partner", timeout_s=timeout_s)
+    options = client_options(timeout_s=timeout_s)
+    client = httpx.AsyncClient(base_url=url + "/partner", **options)
     tokens = JsonTokenProvider(client=client, client_id="zf-emulator", client_secret="zf-emulator-secret")
-    return ProviderHttp(client=client, tokens=tokens)
+    return ProviderHttp(client=client, transport=options["transport"], tokens=tokens)
 
 
 @pytest.fixture
@@ -44,8 +45,8 @@ async def http(emulator: Any) -> AsyncIterator[ProviderHttp]:
 
 
 async def test_provider_clients_run_on_the_aiohttp_transport(http: ProviderHttp, emulator: Any) -> None:
-    """make_client builds an UpstreamTransport by default, and a create goes through it over HTTP."""
-    assert isinstance(http.client._transport, UpstreamTransport)
+    """client_options builds an UpstreamTransport by default, and a create goes through it over HTTP."""
+    assert isinstance(http.transport, UpstreamTransport)
     response = await http.send("POST", "/spaces", body=SPACE)
     assert response.status_code in (200, 201) and response.json()["spaceId"]
     assert len(emulator.state.zaehlerfreunde.spaces) == 1
@@ -91,13 +92,14 @@ async def test_a_refused_connection_was_not_sent() -> None:
 
 
 async def test_an_injected_transport_is_used_as_given() -> None:
-    """A transport given to make_client (the emulator through httpx's ASGI transport) is the one used."""
+    """A transport given to client_options (the emulator through httpx's ASGI transport) is the one used."""
     app = create_app()
-    client = make_client(base_url="http://127.0.0.1/partner", transport=httpx.ASGITransport(app=app))
-    http = ProviderHttp(client=client, tokens=JsonTokenProvider(
+    options = client_options(transport=httpx.ASGITransport(app=app))
+    client = httpx.AsyncClient(base_url="http://127.0.0.1/partner", **options)
+    http = ProviderHttp(client=client, transport=options["transport"], tokens=JsonTokenProvider(
         client=client, client_id="zf-emulator", client_secret="zf-emulator-secret"))
     try:
-        assert isinstance(client._transport, httpx.ASGITransport)
+        assert isinstance(http.transport, httpx.ASGITransport)
         response = await http.send("POST", "/spaces", body=SPACE)
     finally:
         await http.aclose()
