@@ -30,12 +30,11 @@ from gateway.core.domain import Provider, ReportStatus, TaskAction, TaskStatus
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.fresh import QueuedTask
 from gateway.outbox.plan import OutboxPlanner, blocked_by
+from gateway.outbox.provider_calls import capability, provider_call
 from gateway.outbox.unit_of_work import record_now
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
-from providers.base import Outcome, ProviderError, TransientError
-from providers.http import call_log
-from providers.registry import MissingCapability
+from providers.base import Outcome, TransientError
 
 REPORT_KIND = "volue_report"
 ENERGY_USAGE = "energy_usage"
@@ -125,11 +124,8 @@ class ReportKind:
     queue = Provider.VOLUE.value
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        try:
-            sender = engine.adapters.report_sender(Provider.VOLUE)
-        except MissingCapability as exc:
-            for result in results:
-                result.fatal_reason = exc.message
+        sender = capability(results, engine.adapters.report_sender, Provider.VOLUE)
+        if sender is None:
             return
         async with engine.sessions() as session:
             ids = [r.task.entity_id for r in results]
@@ -146,15 +142,10 @@ class ReportKind:
             if not await engine.still_held(result.task):
                 result.error = TransientError("the task's lease lapsed before sending")
                 continue
-            calls = result.calls
-            token = call_log.set(calls)
-            try:
+            with provider_call(result):
                 result.outcome = Outcome(external_id=await sender.send_report(row.body))
-            except ProviderError as exc:
-                result.error = exc
+            if result.outcome is None:
                 continue
-            finally:
-                call_log.reset(token)
             # Shielded: a round cancelled now still records what Volue has taken.
             await asyncio.shield(record_now(engine.sessions, _sent(row.id, result.outcome, utcnow()),
                                             what=f"report {row.id} as sent"))

@@ -26,12 +26,11 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
+from gateway.outbox.provider_calls import capability, provider_call
 from gateway.outbox.unit_of_work import record_now
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import ProviderLinkRow
-from providers.base import CallRecord, Outcome, ProviderError, TransientError
-from providers.http import call_log
-from providers.registry import MissingCapability
+from providers.base import Outcome, TransientError
 
 INVITE_ENTITY = "invite"
 INVITE_QUEUE = Provider.ZAEHLERFREUNDE.value
@@ -47,11 +46,8 @@ class InviteDelivery:
         self.concurrency = concurrency
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        try:
-            sender = engine.adapters.invite_sender(Provider.ZAEHLERFREUNDE)
-        except MissingCapability as exc:
-            for result in results:
-                result.fatal_reason = exc.message
+        sender = capability(results, engine.adapters.invite_sender, Provider.ZAEHLERFREUNDE)
+        if sender is None:
             return
         ids = [r.task.entity_id for r in results]
         async with engine.sessions() as session:
@@ -73,23 +69,18 @@ class InviteDelivery:
             if space_id is None:
                 result.error = TransientError(f"the site {invite.site_id} has no space yet")
                 return
-            calls: list[CallRecord] = []
-            token = call_log.set(calls)
-            try:
-                async with semaphore:
-                    # Renewed just before the send: a round that waited past its lease
-                    # leaves the invite to whichever worker holds it now.
-                    if not await engine.still_held(result.task):
-                        result.error = TransientError("the task's lease lapsed before sending")
-                        return
+            link: str | None = None
+            async with semaphore:
+                # Renewed just before the send: a round that waited past its lease
+                # leaves the invite to whichever worker holds it now.
+                if not await engine.still_held(result.task):
+                    result.error = TransientError("the task's lease lapsed before sending")
+                    return
+                with provider_call(result):
                     link = await sender.create_invite(space_id=space_id, email=invite.email,
                                                       send_email=invite.send_email)
-            except ProviderError as exc:
-                result.error = exc
+            if link is None:
                 return
-            finally:
-                call_log.reset(token)
-                result.calls = calls
             result.detail = link
             result.outcome = Outcome(external_id=None)
             # Shielded: a round cancelled now still records what Zählerfreunde has done.

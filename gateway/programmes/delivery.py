@@ -21,11 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import ProgrammeStatus, Provider
 from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.provider_calls import capability, provider_call
 from gateway.programmes.service import ENROLLMENT_KIND, IF_ELIGIBLE, PROGRAMME
 from gateway.store.programme_tables import ProgrammeMembershipRow
-from providers.base import Enrollment, Outcome, ProviderError
-from providers.http import call_log
-from providers.registry import MissingCapability
+from providers.base import Enrollment, Outcome, Programme
 
 NOT_ELIGIBLE = "not eligible at Volue: not enrolled"
 
@@ -37,11 +36,8 @@ class EnrollmentKind:
     queue = Provider.VOLUE.value
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        try:
-            programme = engine.adapters.programme(Provider.VOLUE)
-        except MissingCapability as exc:
-            for result in results:
-                result.fatal_reason = exc.message
+        programme = capability(results, engine.adapters.programme, Provider.VOLUE)
+        if programme is None:
             return
         async with engine.sessions() as session:
             rows = {row.id: (row.customer_id, row.wanted) for row in
@@ -52,24 +48,23 @@ class EnrollmentKind:
                 result.fatal_reason = f"programme membership {result.task.entity_id} does not exist"
                 continue
             customer_id, wanted = found
-            token = call_log.set(result.calls)
-            try:
-                if wanted == IF_ELIGIBLE and not await programme.customer_eligible(customer_id):
-                    result.detail = (wanted, None, NOT_ELIGIBLE)
-                    result.outcome = Outcome(external_id=None, note=NOT_ELIGIBLE)
-                    continue
-                if wanted in (ProgrammeStatus.ENROLLED.value, IF_ELIGIBLE):
-                    enrollment: Enrollment | None = await programme.enroll(customer_id)
-                else:
-                    await programme.leave(customer_id)
-                    enrollment = None
-            except ProviderError as exc:
-                result.error = exc
-                continue
-            finally:
-                call_log.reset(token)
-            result.detail = (wanted, enrollment, None)
-            result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None)
+            with provider_call(result):
+                await self._carry_out(programme, result, customer_id, wanted)
+
+    @staticmethod
+    async def _carry_out(programme: Programme, result: RoundResult, customer_id: str, wanted: str) -> None:
+        """Enroll (after asking eligibility when the wish is conditional) or leave."""
+        if wanted == IF_ELIGIBLE and not await programme.customer_eligible(customer_id):
+            result.detail = (wanted, None, NOT_ELIGIBLE)
+            result.outcome = Outcome(external_id=None, note=NOT_ELIGIBLE)
+            return
+        enrollment: Enrollment | None = None
+        if wanted in (ProgrammeStatus.ENROLLED.value, IF_ELIGIBLE):
+            enrollment = await programme.enroll(customer_id)
+        else:
+            await programme.leave(customer_id)
+        result.detail = (wanted, enrollment, None)
+        result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """Show the outcome on the membership: enrolled (since when), not enrolled, or
