@@ -29,6 +29,9 @@ from tests.integration.test_readings_delivery import onboard_meters
 BATCH = 4
 LINGER_S = 30.0
 """Long enough that no test here reaches it by waiting: claims are asked with a chosen time."""
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+"""Batches stay open (later requests add to them) on PostgreSQL only."""
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ async def _meter_without_open_work(client: AsyncTestClient, url: str) -> str:
     meter: str = (await _customer(client))["meter"]["id"]
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(text(f"UPDATE outbox_tasks SET status = 'done' WHERE provider <> '{READINGS_QUEUE}'"))
+        await conn.execute(text(
+            f"UPDATE outbox_tasks SET status = 'done' WHERE provider <> '{READINGS_QUEUE}'"))
     await engine.dispose()
     return meter
 
@@ -109,7 +113,7 @@ async def test_a_batch_full_when_created_is_claimable_at_once(
     assert await _claim(database_url, utcnow()) == [full]
 
 
-@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+@ON_POSTGRES
 async def test_a_second_request_within_the_linger_joins_the_batch(
         batch_client: AsyncTestClient, database_url: str) -> None:
     """On PostgreSQL a request during the linger adds to the open batch: one task, still lingering."""
@@ -123,7 +127,7 @@ async def test_a_second_request_within_the_linger_joins_the_batch(
     assert await _claim(database_url, run_after) == [task_id]
 
 
-@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+@ON_POSTGRES
 async def test_a_batch_a_request_fills_up_is_claimable_at_once(
         batch_client: AsyncTestClient, database_url: str) -> None:
     """On PostgreSQL the request that fills an open batch makes its task claimable in its transaction."""
