@@ -3,14 +3,18 @@
 A *batch* is a customer's readings delivered by one outbox task on
 :data:`READINGS_QUEUE` (``reading_batches.id`` = the task's ``entity_id``),
 at most ``readings_batch_size`` readings. Each request's readings of a
-customer enrolled at Zählerfreunde fill that customer's open batches first:
+customer enrolled at Zählerfreunde fill that customer's open batch first:
 
 * On PostgreSQL a batch stays open while its task is pending and untried; the
   ingest locks the task (``FOR UPDATE SKIP LOCKED``) before adding readings,
   so a worker either took the task before (and the batch is not open) or takes
-  it after the ingest commits (and sends what was added). Concurrent requests
-  skip each other's locked batches and open new ones, so they never wait.
-  Many small requests thus still make full delivery tasks.
+  it after the ingest commits (and sends what was added). A request locks one
+  open batch per customer, the largest no other request holds, and opens a new
+  one for what does not fit; concurrent requests skip each other's locked
+  batches (and take the next largest, or open new ones), so they never wait,
+  and the batches a request leaves alone stay free for them. Requests in a row
+  thus keep topping up one batch, and many small requests still make full
+  delivery tasks.
 * On SQLite every request opens new batches.
 
 A new batch's task is claimable only ``readings_linger_s`` after it is created
@@ -29,7 +33,7 @@ NOTHING``. Batch rows, tasks and their dependencies are written with bulk
 inserts, never ORM objects.
 
 Round trips on PostgreSQL, per request: one statement finds the devices, locks
-the open batches of their customers and reads the devices' open tasks
+the largest free open batch of each of their customers and reads the devices' open tasks
 (:data:`LOOKUP`); the readings go in with ``COPY`` between a savepoint and its
 release; one statement then writes the new batches, their tasks, the grown
 batches' sizes and the dependencies (:data:`_WRITE`). SQLite keeps one
@@ -123,13 +127,23 @@ WITH dev AS MATERIALIZED (
     FROM unnest($2::text[]) AS w(ref)
     JOIN devices d ON d.external_ref = w.ref AND d.deleted_at IS NULL
     JOIN customers c ON c.id = d.customer_id
-), open_batches AS (
+), candidates AS MATERIALIZED (
     SELECT b.id, b.customer_id, b.size, t.id AS task_id
     FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
     WHERE b.customer_id IN (SELECT customer_id FROM dev WHERE providers::jsonb ? $4)
       AND b.size < $3 AND b.delivered_at IS NULL
       AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
-    FOR UPDATE OF t SKIP LOCKED
+), open_batches AS (
+    SELECT o.* FROM (SELECT DISTINCT customer_id FROM candidates) c
+    CROSS JOIN LATERAL (
+        SELECT k.id, k.customer_id, k.size, t.id AS task_id
+        FROM candidates k JOIN outbox_tasks t ON t.id = k.task_id
+        WHERE k.customer_id = c.customer_id
+          AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
+        ORDER BY k.size DESC, k.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) o
 ), open_tasks AS (
     SELECT t.entity_id, t.id, t.created_at FROM outbox_tasks t
     WHERE t.status = ANY($5::text[]) AND t.provider = $4
@@ -144,7 +158,8 @@ FROM open_tasks WHERE entity_id IN (SELECT id FROM dev)
 """
 """One round trip for what an ingest reads on PostgreSQL, as rows tagged by their first column:
 ``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
-``b`` an open batch (size under $3) of a customer enrolled at $4, its task locked; ``t`` an open
+``b`` per customer enrolled at $4, its largest open batch (size under $3) whose task no other
+transaction holds, that task locked; ``t`` an open
 task of $4 for one of those devices, with its creation time."""
 
 _WRITE = f"""

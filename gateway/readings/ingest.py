@@ -290,7 +290,7 @@ class Lookup(NamedTuple):
     by_id: dict[str, DeviceInfo]
     by_ref: dict[str, DeviceInfo]
     open_batches: dict[str, list[Batch]]
-    """Per customer, its open batches (largest first), their tasks locked for this transaction."""
+    """Per customer, the open batch it locked for this transaction (its largest free one; PostgreSQL)."""
     waits: dict[str, str]
     """Per device, its newest open Zählerfreunde task."""
 
