@@ -33,11 +33,11 @@ NOTHING``. Batch rows, tasks and their dependencies are written with bulk
 inserts, never ORM objects.
 
 Round trips on PostgreSQL, per request: one statement finds the devices, locks
-the largest free open batch of each of their customers and reads the devices' open tasks
-(:data:`LOOKUP`); the readings go in with ``COPY`` between a savepoint and its
-release; one statement then writes the new batches, their tasks, the grown
-batches' sizes and the dependencies (:data:`_WRITE`). SQLite keeps one
-statement per step.
+the largest free open batch of each of their customers and reads the devices'
+open tasks (:data:`LOOKUP`); the readings go in with ``COPY`` between a
+savepoint and its release; one statement then writes the new batches, their
+tasks, the grown batches' sizes, the ``run_after`` of the batches it filled and
+the dependencies (:data:`_WRITE`). SQLite keeps one statement per step.
 """
 
 from __future__ import annotations
@@ -159,8 +159,9 @@ FROM open_tasks WHERE entity_id IN (SELECT id FROM dev)
 """One round trip for what an ingest reads on PostgreSQL, as rows tagged by their first column:
 ``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
 ``b`` per customer enrolled at $4, its largest open batch (size under $3) whose task no other
-transaction holds, that task locked; ``t`` an open
-task of $4 for one of those devices, with its creation time."""
+transaction holds, that task locked (``candidates`` reads the open batches without locks, so
+the locking pass sees few rows); ``t`` an open task of $4 for one of those devices, with its
+creation time."""
 
 _WRITE = f"""
 WITH new_batches AS (
