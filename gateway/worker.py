@@ -4,11 +4,12 @@ arq side: ``WorkerSettings`` builds the database engine and the adapters
 (``gateway.bootstrap.build_adapters``) once in ``on_startup`` into ``ctx``; the
 job ``drain_provider(provider)`` runs ready tasks; the cron ``relay`` releases
 lapsed leases and wakes providers whose ready tasks lost their wake-up (Redis
-flushed, worker killed). Retries are woken with deferred jobs whose ids are
-deterministic.
+flushed, worker killed). Retries, and reading batches that linger before they
+may be claimed, are woken with deferred jobs whose ids are deterministic.
 
 Embedded side: one loop per provider waits on the dispatcher's event (set after
-every commit) or the next retry time, whichever comes first; no Redis needed.
+every commit) or the next ``run_after`` of its queue (a retry, a lingering
+reading batch), whichever comes first; no Redis needed.
 """
 
 from __future__ import annotations

@@ -160,7 +160,8 @@ async def providers_with_ready_work(session: AsyncSession, *, now: datetime) -> 
 
 
 async def next_run_after(session: AsyncSession, provider: str) -> datetime | None:
-    """When the earliest unblocked pending task of ``provider`` comes due (a retry, usually)."""
+    """When the earliest unblocked pending task of ``provider`` comes due (a retry, or a reading
+    batch's linger)."""
     row = (
         await session.execute(
             text("SELECT MIN(run_after) AS at FROM outbox_tasks t "

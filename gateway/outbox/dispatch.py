@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
+
+from gateway.core.clock import utcnow
 
 DRAIN_JOB = "drain_provider"
 log = logging.getLogger("gateway.sync")
@@ -22,6 +25,12 @@ class Wakeable(Protocol):
     def provider(self) -> str: ...
 
 
+def ready_at(task: Wakeable) -> datetime | None:
+    """When a task becomes claimable if it says so (``QueuedTask.ready_at``), else None: at once."""
+    when: datetime | None = getattr(task, "ready_at", None)
+    return when
+
+
 class Dispatcher(Protocol):
     async def notify(self, tasks: Sequence[Wakeable]) -> None: ...
 
@@ -29,7 +38,11 @@ class Dispatcher(Protocol):
 
 
 class LocalDispatcher:
-    """Embedded mode: wakes the in-process worker loop of each provider."""
+    """Embedded mode: wakes the in-process worker loop of each provider.
+
+    A task claimable only later wakes the loop too: it reads the next ``run_after`` of its
+    queue again and sleeps until then (``gateway.worker``).
+    """
 
     def __init__(self) -> None:
         self.events: dict[str, asyncio.Event] = {}
@@ -50,21 +63,34 @@ class ArqDispatcher:
 
     Wake-ups are coalesced: commits within ``coalesce_s`` of each other share one job
     per queue, sent by a background task, so a busy API process does not pay a Redis
-    transaction per request. A wake-up lost here (Redis down, process killed) is found
-    again by the relay; the database, not Redis, holds the work.
+    transaction per request. Tasks claimable only later (a lingering reading batch) share
+    one deferred job per queue and flush (``linger:<queue>:<task id>``), due when the
+    latest of them becomes claimable. A wake-up lost here (Redis down, process killed) is
+    found again by the relay; the database, not Redis, holds the work.
     """
 
     def __init__(self, pool: Any, *, coalesce_s: float = 0.005) -> None:
         self.pool = pool
         self.coalesce_s = coalesce_s
         self._pending: dict[str, str] = {}
+        self._deferred: dict[str, tuple[datetime, str]] = {}
+        """Per queue, the latest time a task of this flush becomes claimable, and that task."""
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
     async def notify(self, tasks: Sequence[Wakeable]) -> None:
+        now: datetime | None = None
         for task in tasks:
+            when = ready_at(task)
+            if when is not None:
+                now = now or utcnow()
+                if when > now:
+                    latest = self._deferred.get(task.provider)
+                    if latest is None or latest < (when, task.id):
+                        self._deferred[task.provider] = (when, task.id)
+                    continue
             self._pending.setdefault(task.provider, task.id)
-        if not self._pending:
+        if not self._pending and not self._deferred:
             return
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever())
@@ -80,9 +106,14 @@ class ArqDispatcher:
     async def flush(self) -> None:
         """Send the wake-ups gathered so far."""
         pending, self._pending = self._pending, {}
-        for queue, task_id in pending.items():
+        deferred, self._deferred = self._deferred, {}
+        jobs: list[tuple[str, str, datetime | None]] = [
+            (queue, f"wake:{queue}:{task_id}", None) for queue, task_id in pending.items()]
+        jobs.extend((queue, f"linger:{queue}:{task_id}", when)
+                    for queue, (when, task_id) in deferred.items())
+        for queue, job_id, when in jobs:
             try:
-                await self.pool.enqueue_job(DRAIN_JOB, queue, _job_id=f"wake:{queue}:{task_id}")
+                await self.pool.enqueue_job(DRAIN_JOB, queue, _job_id=job_id, _defer_until=when)
             except Exception as exc:
                 log.warning("could not wake the %s workers (%s); the relay will", queue,
                             type(exc).__name__)

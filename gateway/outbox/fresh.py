@@ -40,6 +40,8 @@ class QueuedTask(NamedTuple):
 
     id: str
     provider: str
+    ready_at: datetime | None = None
+    """When the task becomes claimable, if later than its commit (its ``run_after``)."""
 
 
 class FreshTrees:

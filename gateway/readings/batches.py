@@ -3,15 +3,25 @@
 A *batch* is a customer's readings delivered by one outbox task on
 :data:`READINGS_QUEUE` (``reading_batches.id`` = the task's ``entity_id``),
 at most ``readings_batch_size`` readings. Each request's readings of a
-customer enrolled at Zählerfreunde fill that customer's open batches first:
+customer enrolled at Zählerfreunde fill that customer's open batch first:
 
 * On PostgreSQL a batch stays open while its task is pending and untried; the
   ingest locks the task (``FOR UPDATE SKIP LOCKED``) before adding readings,
   so a worker either took the task before (and the batch is not open) or takes
-  it after the ingest commits (and sends what was added). Concurrent requests
-  skip each other's locked batches and open new ones, so they never wait.
-  Many small requests thus still make full delivery tasks.
+  it after the ingest commits (and sends what was added). A request locks one
+  open batch per customer, the largest no other request holds, and opens a new
+  one for what does not fit; concurrent requests skip each other's locked
+  batches (and take the next largest, or open new ones), so they never wait,
+  and the batches a request leaves alone stay free for them. Requests in a row
+  thus keep topping up one batch, and many small requests still make full
+  delivery tasks.
 * On SQLite every request opens new batches.
+
+A new batch's task is claimable only ``readings_linger_s`` after it is created
+(its ``run_after``), so later requests find the batch open and fill it instead of
+a worker taking it at once; a batch that is full when created, or that a request
+fills up, is claimable at once (its task's ``run_after`` set to now in the same
+transaction). The wake-up carries the time (:class:`QueuedTask` ``ready_at``).
 
 Readings go in with one ``COPY`` (PostgreSQL fast path, taken when none of
 them is stored yet), its binary payload built here: the key columns of each
@@ -23,11 +33,11 @@ NOTHING``. Batch rows, tasks and their dependencies are written with bulk
 inserts, never ORM objects.
 
 Round trips on PostgreSQL, per request: one statement finds the devices, locks
-the open batches of their customers and reads the devices' open tasks
-(:data:`LOOKUP`); the readings go in with ``COPY`` between a savepoint and its
-release; one statement then writes the new batches, their tasks, the grown
-batches' sizes and the dependencies (:data:`_WRITE`). SQLite keeps one
-statement per step.
+the largest free open batch of each of their customers and reads the devices'
+open tasks (:data:`LOOKUP`); the readings go in with ``COPY`` between a
+savepoint and its release; one statement then writes the new batches, their
+tasks, the grown batches' sizes, the ``run_after`` of the batches it filled and
+the dependencies (:data:`_WRITE`). SQLite keeps one statement per step.
 """
 
 from __future__ import annotations
@@ -117,13 +127,23 @@ WITH dev AS MATERIALIZED (
     FROM unnest($2::text[]) AS w(ref)
     JOIN devices d ON d.external_ref = w.ref AND d.deleted_at IS NULL
     JOIN customers c ON c.id = d.customer_id
-), open_batches AS (
+), candidates AS MATERIALIZED (
     SELECT b.id, b.customer_id, b.size, t.id AS task_id
     FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
     WHERE b.customer_id IN (SELECT customer_id FROM dev WHERE providers::jsonb ? $4)
       AND b.size < $3 AND b.delivered_at IS NULL
       AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
-    FOR UPDATE OF t SKIP LOCKED
+), open_batches AS (
+    SELECT o.* FROM (SELECT DISTINCT customer_id FROM candidates) c
+    CROSS JOIN LATERAL (
+        SELECT k.id, k.customer_id, k.size, t.id AS task_id
+        FROM candidates k JOIN outbox_tasks t ON t.id = k.task_id
+        WHERE k.customer_id = c.customer_id
+          AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
+        ORDER BY k.size DESC, k.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) o
 ), open_tasks AS (
     SELECT t.entity_id, t.id, t.created_at FROM outbox_tasks t
     WHERE t.status = ANY($5::text[]) AND t.provider = $4
@@ -138,8 +158,10 @@ FROM open_tasks WHERE entity_id IN (SELECT id FROM dev)
 """
 """One round trip for what an ingest reads on PostgreSQL, as rows tagged by their first column:
 ``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
-``b`` an open batch (size under $3) of a customer enrolled at $4, its task locked; ``t`` an open
-task of $4 for one of those devices, with its creation time."""
+``b`` per customer enrolled at $4, its largest open batch (size under $3) whose task no other
+transaction holds, that task locked (``candidates`` reads the open batches without locks, so
+the locking pass sees few rows); ``t`` an open task of $4 for one of those devices, with its
+creation time."""
 
 _WRITE = f"""
 WITH new_batches AS (
@@ -150,11 +172,15 @@ WITH new_batches AS (
     INSERT INTO outbox_tasks (id, provider, entity_type, entity_id, customer_id, action, status,
                               attempts, run_after, created_at, updated_at, maybe_sent)
     SELECT u.task_id, '{READINGS_QUEUE}', '{READINGS_ENTITY}', u.batch_id, u.customer_id,
-           '{TaskAction.UPSERT}', '{TaskStatus.PENDING}', 0, $4, $4, $4, false
-    FROM unnest($5::text[], $1::text[], $2::text[]) AS u(task_id, batch_id, customer_id)
+           '{TaskAction.UPSERT}', '{TaskStatus.PENDING}', 0, u.run_after, $4, $4, false
+    FROM unnest($5::text[], $1::text[], $2::text[], $10::timestamptz[])
+        AS u(task_id, batch_id, customer_id, run_after)
 ), grown AS (
     UPDATE reading_batches b SET size = b.size + g.added
     FROM unnest($6::text[], $7::int[]) AS g(id, added) WHERE b.id = g.id
+), filled AS (
+    UPDATE outbox_tasks t SET run_after = LEAST(t.run_after, $4)
+    WHERE t.id = ANY($11::text[])
 ), dependencies AS (
     INSERT INTO task_dependencies (task_id, depends_on)
     SELECT * FROM unnest($8::text[], $9::text[]) ON CONFLICT DO NOTHING
@@ -162,8 +188,9 @@ WITH new_batches AS (
 SELECT 1
 """
 """One round trip for what an ingest writes after its readings on PostgreSQL: new batches
-($1 ids, $2 customers, $3 sizes) and their tasks ($5 ids), created at $4; grown batches ($6 ids,
-$7 readings added); dependencies ($8 task waits for $9)."""
+($1 ids, $2 customers, $3 sizes) and their tasks ($5 ids, claimable from $10), created at $4;
+grown batches ($6 ids, $7 readings added); tasks of open batches this request filled, claimable
+from $4 ($11 ids); dependencies ($8 task waits for $9)."""
 
 
 @dataclass
@@ -175,6 +202,8 @@ class Batch:
     room: int
     task_id: str | None = None
     """The task of an open batch; ``None`` for a batch this request creates."""
+    size: int = 0
+    """Readings the batch held before this request."""
     devices: set[str] = field(default_factory=set)
     """Devices of the readings this request adds."""
 
@@ -284,15 +313,19 @@ async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) ->
 
 
 async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batches: Sequence[Batch],
-                           stored: Counter[str | None], *, waits: dict[str, str] | None = None) -> None:
+                           stored: Counter[str | None], *, batch_size: int, linger_s: float,
+                           waits: dict[str, str] | None = None) -> None:
     """Record what each batch took, and make sure its task waits for its devices' open tasks.
 
-    A new batch gets its row and its task; an open batch grows. Either way the
-    task waits for the open Zählerfreunde task of each device this request added.
-    ``waits`` (device id → its newest open task) comes from :data:`LOOKUP` on PostgreSQL,
-    which then writes everything with one statement; otherwise it is read here.
+    A new batch gets its row and its task, claimable ``linger_s`` from now unless the
+    batch is full; an open batch grows, and its task becomes claimable now if this
+    request filled it. Either way the task waits for the open Zählerfreunde task of each
+    device this request added. ``waits`` (device id → its newest open task) comes from
+    :data:`LOOKUP` on PostgreSQL, which then writes everything with one statement;
+    otherwise it is read here.
     """
     now = planner.now
+    later = now + timedelta(seconds=linger_s)
     connection = await session.connection()
     dialect = connection.dialect.name
     if waits is None:
@@ -300,8 +333,11 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
     new_batches: list[dict[str, Any]] = []
     grown: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
+    filled: list[str] = []
+    """Tasks of open batches this request filled up."""
     dependencies: list[dict[str, str]] = []
     for batch in batches:
+        full = batch.size + stored[batch.id] >= batch_size
         if batch.task_id is None:
             batch.task_id = str(uuid.uuid4())
             new_batches.append({"id": batch.id, "customer_id": batch.customer_id,
@@ -309,9 +345,12 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
             tasks.append({"id": batch.task_id, "provider": READINGS_QUEUE, "entity_type": READINGS_ENTITY,
                           "entity_id": batch.id, "customer_id": batch.customer_id,
                           "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value,
-                          "attempts": 0, "run_after": now, "created_at": now, "updated_at": now})
+                          "attempts": 0, "run_after": now if full else later, "created_at": now,
+                          "updated_at": now})
         else:
             grown.append({"b_id": batch.id, "b_added": stored[batch.id]})
+            if full:
+                filled.append(batch.task_id)
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):
             dependencies.append({"task_id": batch.task_id, "depends_on": parent})
     if dialect == "postgresql":
@@ -321,8 +360,9 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
             _WRITE, [b["id"] for b in new_batches], [b["customer_id"] for b in new_batches],
             [b["size"] for b in new_batches], now, [t["id"] for t in tasks],
             [g["b_id"] for g in grown], [g["b_added"] for g in grown],
-            [d["task_id"] for d in dependencies], [d["depends_on"] for d in dependencies])
-        planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)
+            [d["task_id"] for d in dependencies], [d["depends_on"] for d in dependencies],
+            [t["run_after"] for t in tasks], filled)
+        planner.wake(_wakeups(tasks, filled, now))
         return
     if new_batches:
         batch_table = table_of(ReadingBatchRow)
@@ -334,8 +374,21 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
         await session.execute(
             update(table).where(table.c.id == bindparam("b_id"))
             .values(size=table.c.size + bindparam("b_added")), grown)
+    if filled:
+        task_table = table_of(OutboxTaskRow)
+        await session.execute(
+            update(task_table).where(task_table.c.id.in_(filled), task_table.c.run_after > now)
+            .values(run_after=now))
     if dependencies:
         dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         dependency_table = table_of(TaskDependencyRow)
         await session.execute(dialect_insert(dependency_table).on_conflict_do_nothing(), dependencies)
-    planner.wake(QueuedTask(task["id"], READINGS_QUEUE) for task in tasks)
+    planner.wake(_wakeups(tasks, filled, now))
+
+
+def _wakeups(tasks: Sequence[dict[str, Any]], filled: Sequence[str], now: datetime) -> list[QueuedTask]:
+    """Wake-ups for new tasks (at their ``run_after`` when that is later) and filled ones (now)."""
+    wakeups = [QueuedTask(task["id"], READINGS_QUEUE, task["run_after"] if task["run_after"] > now else None)
+               for task in tasks]
+    wakeups.extend(QueuedTask(task_id, READINGS_QUEUE) for task_id in filled)
+    return wakeups

@@ -93,7 +93,8 @@ class ReadingsController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             result: IngestResult = await ingest(
                 session, planner, items, errors, batch_size=settings.readings.batch_size,
-                future_tolerance_s=settings.readings.future_tolerance_s)
+                future_tolerance_s=settings.readings.future_tolerance_s,
+                linger_s=settings.readings.linger_s)
             outcome.append(result)
             return 202, result
 

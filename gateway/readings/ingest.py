@@ -290,7 +290,7 @@ class Lookup(NamedTuple):
     by_id: dict[str, DeviceInfo]
     by_ref: dict[str, DeviceInfo]
     open_batches: dict[str, list[Batch]]
-    """Per customer, its open batches (largest first), their tasks locked for this transaction."""
+    """Per customer, the open batch it locked for this transaction (its largest free one; PostgreSQL)."""
     waits: dict[str, str]
     """Per device, its newest open Zählerfreunde task."""
 
@@ -318,7 +318,7 @@ async def lookup_postgres(
             by_id[a] = info
             by_ref[b] = info
         elif kind == "b":
-            found.append((n, Batch(a, b, batch_size - int(n), c)))
+            found.append((n, Batch(a, b, batch_size - int(n), c, size=int(n))))
         elif a not in newest or newest[a] < (n, b):
             newest[a] = (n, b)
     open_batches: dict[str, list[Batch]] = {}
@@ -372,7 +372,7 @@ def _route(c: Checked, devices: dict[str, DeviceInfo], per_customer: dict[str, l
 
 async def ingest(
     session: AsyncSession, planner: OutboxPlanner, items: Sequence[ReadingIn | None],
-    errors: list[ItemError], *, batch_size: int, future_tolerance_s: int,
+    errors: list[ItemError], *, batch_size: int, future_tolerance_s: int, linger_s: float,
 ) -> IngestResult:
     """Check, store and queue one request's readings; errors are per item."""
     now = planner.now
@@ -454,7 +454,7 @@ async def ingest(
     stored = await store(session, groups, now)
     live = [batcher.batches[batch_id] for batch_id in stored if batch_id is not None]
     if live:
-        await queue_deliveries(session, planner, live, stored,
+        await queue_deliveries(session, planner, live, stored, batch_size=batch_size, linger_s=linger_s,
                                waits=found.waits if found is not None else None)
     accepted = sum(stored.values())
     errors.sort(key=lambda e: e.index)

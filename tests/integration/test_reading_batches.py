@@ -1,4 +1,5 @@
-"""Delivery batches on PostgreSQL: requests top up a customer's open batch, never a taken or locked one."""
+"""Delivery batches on PostgreSQL: requests top up a customer's largest open batch, never a taken or
+locked one."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ async def test_a_batch_a_worker_took_is_not_topped_up(pg_client: AsyncTestClient
 
 async def test_a_locked_batch_is_skipped_without_waiting(
         pg_client: AsyncTestClient, postgres_url: str) -> None:
-    """While another transaction holds the open batch's task, a request opens a new batch at once."""
+    """While another transaction holds the open batch's task, a request opens a new batch at once;
+    later a request tops up the largest open batch only, and what does not fit opens a new one."""
     meter = (await _customer(pg_client))["meter"]["id"]
     await _post(pg_client, meter, 0, 1)
     engine = create_engine(postgres_url)
@@ -93,7 +95,28 @@ async def test_a_locked_batch_is_skipped_without_waiting(
     sizes: list[Any] = sorted(size for _, size, _ in await _batches(postgres_url))
     assert sizes == [1, 2]
     await _post(pg_client, meter, 3, 3)
-    assert sorted(size for _, size, _ in await _batches(postgres_url)) == [2, 4]
+    assert sorted(size for _, size, _ in await _batches(postgres_url)) == [1, 1, 4]
+
+
+async def test_a_request_takes_only_the_largest_free_batch(
+        pg_client: AsyncTestClient, postgres_url: str) -> None:
+    """A request locks one open batch per customer, the largest not locked: with the largest held
+    elsewhere it tops up the next one."""
+    meter = (await _customer(pg_client))["meter"]["id"]
+    await _post(pg_client, meter, 0, 1)
+    engine = create_engine(postgres_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT id FROM outbox_tasks WHERE provider = 'zf-readings' FOR UPDATE"))
+            await _post(pg_client, meter, 1, 2)
+        [(largest, _, _)] = [batch for batch in await _batches(postgres_url) if batch[1] == 2]
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT id FROM outbox_tasks WHERE entity_id = :b FOR UPDATE"),
+                               {"b": largest})
+            await _post(pg_client, meter, 3, 2)
+    finally:
+        await engine.dispose()
+    assert sorted(size for _, size, _ in await _batches(postgres_url)) == [2, 3]
 
 
 async def test_planning_with_values_lasts_for_its_transaction_only(postgres_url: str) -> None:

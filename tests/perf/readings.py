@@ -16,7 +16,8 @@ Prints: accepted readings/s at the API; the CPU seconds each role used (API,
 workers, emulators, PostgreSQL server, the load generator) while accepting and
 after; delivered readings/s at the emulator
 (all readings stored there, counted from the first request); upstream
-``POST /devices/readings`` requests against the minimum (readings / 1,000);
+``POST /devices/readings`` requests against the minimum (readings / 1,000); the
+delivery tasks (batches) and their average readings;
 peak RSS (VmHWM) of the API and worker processes; whether the machine was
 otherwise idle (CPU other processes took, load average); and a baseline: the
 same readings pushed straight to a fresh emulator by a plain aiohttp script
@@ -81,6 +82,15 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def delivery_batches(pg: str) -> tuple[int, float]:
+    """How many reading delivery tasks (batches) there were, and their average readings."""
+    engine = create_engine(pg)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT COUNT(*), COALESCE(AVG(size), 0) FROM reading_batches"))).one()
+    await engine.dispose()
+    return int(row[0]), float(row[1])
 
 
 def stats(port: int) -> dict[str, Any]:
@@ -201,6 +211,7 @@ async def main() -> None:
             deliver_s = time.perf_counter() - started
             cpu.mark("delivered")
             final = stats(z_port)
+            batches, per_batch = await delivery_batches(pg)
         rss = {"api": peak_rss_mb(api_proc.pid), **{f"worker {i + 1}": peak_rss_mb(w.pid)
                                                     for i, w in enumerate(workers)}}
     finally:
@@ -229,6 +240,8 @@ async def main() -> None:
           f"(target >= 0.9); duplicates {final['duplicates']}")
     print(f"upstream POST /devices/readings: {requests:,} vs minimum {minimum:,}: "
           f"{requests / minimum:.3f} x (target <= 1.05)")
+    print(f"delivery tasks (batches): {batches:,}, {per_batch:,.0f} readings each on average "
+          f"(batch size {UPSTREAM_BATCH:,})")
     print(f"CPU while accepting: {cpu.spent('start', 'accepted')}; "
           f"after that until delivered: {cpu.spent('accepted', 'delivered')}")
     print(f"  while accepting: {cpu.idle('start', 'accepted')}")
