@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import msgspec
 import structlog
@@ -44,6 +44,7 @@ from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, wanted_types
 from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
+from gateway.outbox.round_writes import finish_done, insert_history, keep_sent_keys, update_links
 from gateway.store.db import among, chunked
 from gateway.store.tables import (
     OutboxTaskRow,
@@ -352,20 +353,23 @@ class SyncEngine:
         mints the id), so that a later attempt or a delete finds it even if this attempt's
         answer is lost or its worker killed. One statement for the round."""
         by_id = {task.id: task for task in tasks}
-        updates: list[dict[str, object]] = []
+        updates: dict[str, str] = {}
         for op in ops:
             key = adapter.create_key(op)
             if key is None or key in op.sent_keys:
                 continue
             task = by_id[op.task_id]
-            task.sent_keys = msgspec.json.encode([*op.sent_keys, key]).decode()
-            updates.append({"k_id": task.id, "k_keys": task.sent_keys})
+            task.sent_keys = updates[task.id] = msgspec.json.encode([*op.sent_keys, key]).decode()
         if not updates:
             return
         table = table_of(OutboxTaskRow)
         async with self.sessions() as session:
-            await session.execute(update(table).where(table.c.id == bindparam("k_id"))
-                                  .values(sent_keys=bindparam("k_keys")), updates)
+            if _postgres(session):
+                await keep_sent_keys(session, list(updates), list(updates.values()))
+            else:
+                await session.execute(update(table).where(table.c.id == bindparam("k_id"))
+                                      .values(sent_keys=bindparam("k_keys")),
+                                      [{"k_id": i, "k_keys": k} for i, k in updates.items()])
             await session.commit()
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
@@ -428,7 +432,7 @@ class SyncEngine:
                     "entity_id": task.entity_id, "entity_type": task.entity_type,
                     "customer_id": task.customer_id, "provider": task.provider, "task_id": task.id,
                     "method": call.method, "route": call.route, "status": call.status,
-                    "latency_ms": call.latency_ms, "error": call.error, "at": now,
+                    "latency_ms": call.latency_ms, "error": call.error,
                 })
             fence = {"t_id": task.id, "t_attempts": task.attempts}
             link_key = {"l_entity": task.entity_id, "l_provider": task.provider}
@@ -468,15 +472,17 @@ class SyncEngine:
             entity_held = {(r.task.entity_id, r.task.provider) for r in held
                            if r.task.entity_type in ENTITY_TYPES}
             await self._update_links(session, [u for u in link_updates
-                                               if (u["l_entity"], u["l_provider"]) in entity_held])
+                                               if (u["l_entity"], u["l_provider"]) in entity_held], now)
             by_kind: dict[str, list[RoundResult]] = defaultdict(list)
             for result in held:
                 if result.task.entity_type in self.kinds:
                     by_kind[result.task.entity_type].append(result)
             for entity_type, mine in by_kind.items():
                 await self.kinds[entity_type].record(session, mine)
-            if history:
-                await session.execute(insert(table_of(UpstreamCallRow)), history)
+            if history and _postgres(session):
+                await insert_history(session, history, now)
+            elif history:
+                await session.execute(insert(table_of(UpstreamCallRow)), [{**h, "at": now} for h in history])
             wanted = await wanted_types(session)
             forwarded = (await emit(session, _own_events(held, dead_letters, wanted), now=now)
                          if wanted else [])
@@ -492,7 +498,11 @@ class SyncEngine:
         """Close the tasks this worker still holds (fenced by attempts); return their ids."""
         table = table_of(OutboxTaskRow)
         finished: set[str] = set()
-        if done:
+        postgres = _postgres(session)
+        if done and postgres:
+            finished |= set(await finish_done(session, [cast(str, item["t_id"]) for item in done],
+                                              [cast(int, item["t_attempts"]) for item in done], now))
+        elif done:
             pairs = [(item["t_id"], item["t_attempts"]) for item in done]
             ids: list[str] = []
             for start in range(0, len(pairs), 500):
@@ -506,10 +516,9 @@ class SyncEngine:
                 ids.extend(r.id for r in rows)
             finished |= set(ids)
             dependencies = table_of(TaskDependencyRow)
-            postgres = session.get_bind().dialect.name == "postgresql"
-            for part in chunked(ids, postgres=postgres):
+            for part in chunked(ids, postgres=False):
                 await session.execute(delete(dependencies).where(
-                    among(dependencies.c.depends_on, part, postgres=postgres)))
+                    among(dependencies.c.depends_on, part, postgres=False)))
         if retry:
             stmt = (
                 update(table)
@@ -526,8 +535,18 @@ class SyncEngine:
                 finished |= {r.id for r in (await session.execute(stmt, item)).all()}
         return finished
 
-    async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]]) -> None:
-        """Write the round's link changes: one executemany per kind of change."""
+    async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]],
+                            now: datetime) -> None:
+        """Write the round's link changes: one statement on PostgreSQL, elsewhere one executemany
+        per kind of change."""
+        if not updates:
+            return
+        if _postgres(session):
+            await update_links(session, [
+                {"entity": u["l_entity"], "provider": u["l_provider"], "change": _link_change(u),
+                 "status": u["l_status"], "external": u["l_external"], "attempts": u["l_attempts"],
+                 "error": u["l_error"]} for u in updates], now)
+            return
         table = table_of(ProviderLinkRow)
         keep_if_deleting = or_(table.c.status == SyncStatus.DELETING.value,
                                table.c.status == SyncStatus.DELETED.value)
@@ -547,16 +566,22 @@ class SyncEngine:
         }
         groups: dict[str, list[dict[str, object]]] = defaultdict(list)
         for item in updates:
-            if item["l_upsert"] is True:
-                groups["upserted"].append(item)
-            elif item["l_upsert"] is False:
-                groups["deleted"].append(item)
-            elif item["l_status"] is not None:
-                groups["failed"].append(item)
-            else:
-                groups["retrying"].append(item)
+            groups[_link_change(item)].append(item)
         for name, items in groups.items():
             await session.execute(statements[name], items)
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _link_change(item: dict[str, object]) -> str:
+    """Which of :data:`~gateway.outbox.round_writes.LINK_CHANGES` a link update is."""
+    if item["l_upsert"] is True:
+        return "upserted"
+    if item["l_upsert"] is False:
+        return "deleted"
+    return "failed" if item["l_status"] is not None else "retrying"
 
 
 def _own_events(held: Sequence[RoundResult], dead_letters: dict[str, str],

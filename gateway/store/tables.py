@@ -138,6 +138,9 @@ class OutboxTaskRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_ready", "status", "provider", "run_after"),
         Index("ix_outbox_entity", "entity_id", "provider"),
+        # the claim's order among a provider's pending tasks (``gateway/outbox/claim.py``)
+        Index("ix_outbox_pending", "provider", "created_at", "id",
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
     id: str = Field(primary_key=True, max_length=36)
