@@ -35,9 +35,18 @@ Record = Row[Any]
 """A customer, site or device row as the hot path reads it: plain columns, no ORM entity."""
 
 
+_PROVIDERS = {m.value: m for m in Provider}
+_SITE_KINDS = {m.value: m for m in SiteKind}
+_CATEGORIES = {m.value: m for m in SpaceCategory}
+_DEVICE_KINDS = {m.value: m for m in DeviceKind}
+_MEDIA = {m.value: m for m in Medium}
+"""Each enum's members by value: a dictionary lookup per column instead of the enum's call,
+which was a noticeable share of preparing a round."""
+
+
 def to_customer(row: Record) -> Customer:
     return Customer(id=row.id, external_ref=row.external_ref, name=row.name, email=row.email,
-                    providers=tuple(Provider(p) for p in row.providers))
+                    providers=tuple(_PROVIDERS[p] for p in row.providers))
 
 
 def to_site(row: Record) -> Site:
@@ -46,7 +55,7 @@ def to_site(row: Record) -> Site:
         coordinates = Coordinates(latitude=row.latitude, longitude=row.longitude)
     return Site(
         id=row.id, customer_id=row.customer_id, external_ref=row.external_ref, name=row.name,
-        kind=SiteKind(row.kind), category=SpaceCategory(row.category),
+        kind=_SITE_KINDS[row.kind], category=_CATEGORIES[row.category],
         address=Address(line1=row.address_line1, line2=row.address_line2, postcode=row.postcode,
                         city=row.city, country=row.country),
         coordinates=coordinates, meter_point_ids=tuple(row.meter_point_ids),
@@ -57,7 +66,7 @@ def to_site(row: Record) -> Site:
 def to_device(row: Record) -> Device:
     return Device(
         id=row.id, customer_id=row.customer_id, site_id=row.site_id, external_ref=row.external_ref,
-        kind=DeviceKind(row.kind), name=row.name, medium=Medium(row.medium) if row.medium else None,
+        kind=_DEVICE_KINDS[row.kind], name=row.name, medium=_MEDIA[row.medium] if row.medium else None,
         is_main=row.is_main, meter_number=row.meter_number, meter_point_id=row.meter_point_id,
         brand=row.brand, model=row.model, year=row.year, vin=row.vin, capacity=row.capacity,
     )

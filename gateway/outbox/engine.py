@@ -427,22 +427,26 @@ class SyncEngine:
         dead_letters: dict[str, str] = {}
         for result in results:
             task = result.task
-            for call in result.calls[-20:]:
-                history.append({
-                    "entity_id": task.entity_id, "entity_type": task.entity_type,
-                    "customer_id": task.customer_id, "provider": task.provider, "task_id": task.id,
-                    "method": call.method, "route": call.route, "status": call.status,
-                    "latency_ms": call.latency_ms, "error": call.error,
-                })
-            fence = {"t_id": task.id, "t_attempts": task.attempts}
-            link_key = {"l_entity": task.entity_id, "l_provider": task.provider}
+            # each column once: an attribute of a mapped row costs a descriptor call per read
+            task_id, entity_id, provider, attempts = task.id, task.entity_id, task.provider, task.attempts
+            if result.calls:
+                entity_type, customer_id = task.entity_type, task.customer_id
+                for call in result.calls[-20:]:
+                    history.append({
+                        "entity_id": entity_id, "entity_type": entity_type,
+                        "customer_id": customer_id, "provider": provider, "task_id": task_id,
+                        "method": call.method, "route": call.route, "status": call.status,
+                        "latency_ms": call.latency_ms, "error": call.error,
+                    })
+            fence = {"t_id": task_id, "t_attempts": attempts}
+            link_key = {"l_entity": entity_id, "l_provider": provider}
             if result.outcome is not None:
                 done_tasks.append(fence)
                 deleted = task.action == TaskAction.DELETE.value
                 link_updates.append({
                     **link_key, "l_status": SyncStatus.DELETED.value if deleted else SyncStatus.SYNCED.value,
                     "l_external": None if deleted else result.outcome.external_id,
-                    "l_attempts": task.attempts, "l_error": None, "l_synced": now, "l_now": now,
+                    "l_attempts": attempts, "l_error": None, "l_synced": now, "l_now": now,
                     "l_upsert": not deleted,
                 })
                 continue
@@ -468,15 +472,21 @@ class SyncEngine:
         async with self.sessions() as session:
             finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
             await settle_dependents(session, [i for i in dead_letters if i in finished], now=now)
-            held = [r for r in results if r.task.id in finished]
-            entity_held = {(r.task.entity_id, r.task.provider) for r in held
-                           if r.task.entity_type in ENTITY_TYPES}
+            held: list[RoundResult] = []
+            entity_held: set[tuple[object, object]] = set()
+            by_kind: dict[str, list[RoundResult]] = defaultdict(list)
+            for result in results:
+                task = result.task
+                if task.id not in finished:
+                    continue
+                held.append(result)
+                entity_type = task.entity_type
+                if entity_type in ENTITY_TYPES:
+                    entity_held.add((task.entity_id, task.provider))
+                if entity_type in self.kinds:
+                    by_kind[entity_type].append(result)
             await self._update_links(session, [u for u in link_updates
                                                if (u["l_entity"], u["l_provider"]) in entity_held], now)
-            by_kind: dict[str, list[RoundResult]] = defaultdict(list)
-            for result in held:
-                if result.task.entity_type in self.kinds:
-                    by_kind[result.task.entity_type].append(result)
             for entity_type, mine in by_kind.items():
                 await self.kinds[entity_type].record(session, mine)
             if history and _postgres(session):
