@@ -86,10 +86,11 @@ async def test_update_links_applies_each_kind_of_change_and_a_later_change_wins(
     assert (rows["up"].status, rows["up"].external_id, rows["up"].synced_at) == ("synced", "x-up", NOW)
     assert (rows["keep"].status, rows["keep"].external_id) == ("deleting", "x-keep")
     assert (rows["del"].status, rows["del"].external_id) == ("deleted", "old")
-    assert (rows["fail"].status, rows["fail"].last_error, rows["fail"].synced_at) == ("failed", "refused", None)
+    fail = rows["fail"]
+    assert (fail.status, fail.last_error, fail.synced_at) == ("failed", "refused", None)
     assert (rows["retry"].status, rows["retry"].last_error) == ("pending", "timeout")
-    assert (rows["twice"].status, rows["twice"].external_id, rows["twice"].last_error) == ("synced", "x-twice",
-                                                                                            None)
+    twice = rows["twice"]
+    assert (twice.status, twice.external_id, twice.last_error) == ("synced", "x-twice", None)
     assert {r.attempts for r in rows.values()} == {3}
 
 
@@ -128,7 +129,8 @@ async def test_claim_takes_ready_tasks_oldest_first_and_skips_waiting_ones(datab
                                 sqlite_lock=asyncio.Lock())
             rest = await claim(session, provider="volue", now=utcnow(), lease_s=30, limit=10,
                                sqlite_lock=asyncio.Lock())
-            pending = (await session.execute(text("SELECT id FROM outbox_tasks WHERE status = 'pending'"))).all()
+            pending = (await session.execute(
+                text("SELECT id FROM outbox_tasks WHERE status = 'pending'"))).all()
         assert [t.id for t in first] == ["t4", "t3", "t2"]
         assert [t.id for t in rest] == ["t1", "t0"]
         assert all(t.status == "running" and t.attempts == 1 for t in first + rest)
