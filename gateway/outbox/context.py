@@ -40,6 +40,7 @@ _SITE_KINDS = {m.value: m for m in SiteKind}
 _CATEGORIES = {m.value: m for m in SpaceCategory}
 _DEVICE_KINDS = {m.value: m for m in DeviceKind}
 _MEDIA = {m.value: m for m in Medium}
+_ACTIONS = {m.value: m for m in TaskAction}
 """Each enum's members by value: a dictionary lookup per column instead of the enum's call,
 which was a noticeable share of preparing a round."""
 
@@ -197,7 +198,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
         return links.get(entity_id) if entity_id else None
 
     for task in tasks:
-        action = TaskAction(task.action)
+        action = _ACTIONS[task.action]
         sent_keys = tuple(msgspec.json.decode(task.sent_keys)) if task.sent_keys else ()
         earlier = unsure.get(task.entity_id) if action is TaskAction.DELETE else None
         if earlier is not None:
