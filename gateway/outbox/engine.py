@@ -375,26 +375,30 @@ class SyncEngine:
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
                        results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
         # this runs as its own asyncio task (gathered), so the binding ends with it
-        structlog.contextvars.bind_contextvars(task_id=op.task_id,
-                                               customer_id=results[op.task_id].task.customer_id)
-        async with limit.slot():
+        result = results[op.task_id]
+        structlog.contextvars.bind_contextvars(task_id=op.task_id, customer_id=result.task.customer_id)
+        await limit.acquire()
+        try:
             calls: list[CallRecord] = []
             token = call_log.set(calls)
             try:
-                results[op.task_id].outcome = await adapter.apply(op)
+                result.outcome = await adapter.apply(op)
                 limit.succeeded()
             except ProviderError as exc:
-                results[op.task_id].error = exc
+                result.error = exc
             except Exception as exc:
                 log.exception("adapter %s crashed on task %s", adapter.provider, op.task_id)
-                results[op.task_id].error = TransientError(f"internal error: {type(exc).__name__}")
+                result.error = TransientError(f"internal error: {type(exc).__name__}")
             finally:
                 call_log.reset(token)
-            results[op.task_id].calls = calls
+            result.calls = calls
+        finally:
+            limit.release()
 
     async def _run_batch(self, adapter: ProviderAdapter, ops: Sequence[Operation],
                          results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
-        async with limit.slot():
+        await limit.acquire()
+        try:
             calls: list[CallRecord] = []
             token = call_log.set(calls)
             try:
@@ -414,6 +418,8 @@ class SyncEngine:
                     result.outcome = outcome
                     limit.succeeded()
                 result.calls = calls
+        finally:
+            limit.release()
 
     async def _record(self, queue: str, results: list[RoundResult]) -> None:
         """Write the round's outcome: tasks, links, dependencies and call history, atomically."""

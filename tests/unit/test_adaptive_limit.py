@@ -57,3 +57,30 @@ async def test_overload_halves_the_limit_and_success_grows_it_back() -> None:
     for _ in range(10):
         limit.overloaded()
     assert limit.current == 1
+
+
+async def test_acquire_waits_for_a_release_and_hands_the_slot_over_in_order() -> None:
+    """Explicit acquire/release (the engine's hot path): a full limit waits; each release
+    admits the oldest waiter, and the count ends at zero."""
+    limit = AdaptiveLimit(ceiling=2)
+    await limit.acquire()
+    await limit.acquire()
+    order: list[int] = []
+
+    async def waiter(n: int) -> None:
+        await limit.acquire()
+        order.append(n)
+
+    waiting = [asyncio.create_task(waiter(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    assert (order, limit.in_flight) == ([], 2)
+    limit.release()
+    await asyncio.sleep(0)
+    assert order == [0]
+    limit.release()
+    limit.release()
+    await asyncio.gather(*waiting)
+    assert (order, limit.in_flight) == ([0, 1, 2], 2)
+    limit.release()
+    limit.release()
+    assert limit.in_flight == 0
