@@ -8,8 +8,9 @@ flushed, worker killed). Retries, and reading batches that linger before they
 may be claimed, are woken with deferred jobs whose ids are deterministic.
 
 Embedded side: one loop per provider waits on the dispatcher's event (set after
-every commit) or the next ``run_after`` of its queue (a retry, a lingering
-reading batch), whichever comes first; no Redis needed.
+every commit, and by the engine for a queue whose tasks a round made ready or
+that a paused provider may resume) or the next ``run_after`` of its queue (a
+retry, a lingering reading batch), whichever comes first; no Redis needed.
 """
 
 from __future__ import annotations
@@ -170,8 +171,17 @@ def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
 async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncEngine]:
     """Run the sync engine inside the API process, woken by the local dispatcher."""
     dispatcher: LocalDispatcher = state.dispatcher
+
+    async def wake(queue: str, when: datetime) -> None:
+        event = dispatcher.event(queue)
+        delay_s = (when - utcnow()).total_seconds()
+        if delay_s <= 0:
+            event.set()
+        else:
+            asyncio.get_running_loop().call_later(delay_s, event.set)
+
     sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings,
-                      kinds=build_kinds(settings))
+                      kinds=build_kinds(settings), on_retry=wake)
     loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
              for queue in sync.queues]
     loops.append(asyncio.create_task(_relay_loop(state)))

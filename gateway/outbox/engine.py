@@ -30,7 +30,7 @@ from typing import Any, Protocol, cast
 
 import msgspec
 import structlog
-from sqlalchemy import bindparam, case, delete, insert, or_, tuple_, update
+from sqlalchemy import bindparam, case, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,7 +70,8 @@ log = logging.getLogger("gateway.sync")
 ENTITY_TYPES = frozenset(e.value for e in EntityType)
 
 RetryScheduler = Callable[[str, datetime], Awaitable[None]]
-"""Called with (provider, when) for each task put back to wait, so a wake-up can be scheduled."""
+"""Called with (queue, when) to have that queue's workers woken at ``when``: for a task put back
+to wait, for events to forward, and for tasks of other queues whose dependencies a round ended."""
 
 
 def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float | None = None,
@@ -476,7 +477,7 @@ class SyncEngine:
                 "l_synced": None, "l_now": now, "l_upsert": None,
             })
         async with self.sessions() as session:
-            finished = await self._finish_tasks(session, done_tasks, retry_tasks, now)
+            finished, dependent_queues = await self._finish_tasks(session, done_tasks, retry_tasks, now)
             await settle_dependents(session, [i for i in dead_letters if i in finished], now=now)
             held: list[RoundResult] = []
             entity_held: set[tuple[object, object]] = set()
@@ -508,16 +509,25 @@ class SyncEngine:
             await self.on_retry(queue, min(retries))
         if self.on_retry is not None and forwarded:
             await self.on_retry(FORWARD_QUEUE, now)
+        # Tasks on other queues that waited for this round's (readings for their device, say)
+        # may be ready now; this queue's own are claimed by the next round anyway.
+        if self.on_retry is not None:
+            for other in sorted(dependent_queues - {queue}):
+                await self.on_retry(other, now)
 
     async def _finish_tasks(self, session: AsyncSession, done: list[dict[str, object]],
-                            retry: list[dict[str, object]], now: datetime) -> set[str]:
-        """Close the tasks this worker still holds (fenced by attempts); return their ids."""
+                            retry: list[dict[str, object]], now: datetime) -> tuple[set[str], set[str]]:
+        """Close the tasks this worker still holds (fenced by attempts); return their ids and
+        the queues of the tasks that waited for the ones done."""
         table = table_of(OutboxTaskRow)
         finished: set[str] = set()
+        dependent_queues: set[str] = set()
         postgres = _postgres(session)
         if done and postgres:
-            finished |= set(await finish_done(session, [cast(str, item["t_id"]) for item in done],
-                                              [cast(int, item["t_attempts"]) for item in done], now))
+            closed = await finish_done(session, [cast(str, item["t_id"]) for item in done],
+                                       [cast(int, item["t_attempts"]) for item in done], now)
+            finished |= set(closed.ids)
+            dependent_queues = closed.dependent_queues
         elif done:
             pairs = [(item["t_id"], item["t_attempts"]) for item in done]
             ids: list[str] = []
@@ -533,6 +543,10 @@ class SyncEngine:
             finished |= set(ids)
             dependencies = table_of(TaskDependencyRow)
             for part in chunked(ids, postgres=False):
+                dependent_queues |= set((await session.execute(
+                    select(table.c.provider).distinct()
+                    .join(dependencies, dependencies.c.task_id == table.c.id)
+                    .where(among(dependencies.c.depends_on, part, postgres=False)))).scalars())
                 await session.execute(delete(dependencies).where(
                     among(dependencies.c.depends_on, part, postgres=False)))
         if retry:
@@ -549,7 +563,7 @@ class SyncEngine:
             )
             for item in retry:
                 finished |= {r.id for r in (await session.execute(stmt, item)).all()}
-        return finished
+        return finished, dependent_queues
 
     async def _update_links(self, session: AsyncSession, updates: list[dict[str, object]],
                             now: datetime) -> None:

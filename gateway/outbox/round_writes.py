@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Float, Integer, String, TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,20 +34,41 @@ WITH done AS (
     WHERE t.id = f.id AND t.attempts = f.attempts AND t.status = '{TaskStatus.RUNNING}'
     RETURNING t.id
 ), cleared AS (
-    DELETE FROM task_dependencies d USING done WHERE d.depends_on = done.id
+    DELETE FROM task_dependencies d USING done WHERE d.depends_on = done.id RETURNING d.task_id
 )
-SELECT id FROM done
+SELECT id, NULL::text AS queue FROM done
+UNION ALL
+SELECT NULL, q.provider FROM (
+    SELECT DISTINCT t.provider FROM cleared c JOIN outbox_tasks t ON t.id = c.task_id
+) q
 """, {"ids": String, "attempts": Integer})
 """Close the tasks this worker still holds (fenced by their attempt count) and delete the
-dependencies that pointed at them: their dependents may be claimed once this commits."""
+dependencies that pointed at them: their dependents may be claimed once this commits. Rows
+with an ``id`` are the tasks closed; rows with a ``queue`` name the queues of the dependents."""
+
+
+class Closed(NamedTuple):
+    """What closing a round's done tasks did."""
+
+    ids: list[str]
+    """The tasks closed (still held by this worker)."""
+    dependent_queues: set[str]
+    """Queues of the tasks that waited for them (to wake once the round commits)."""
 
 
 async def finish_done(session: AsyncSession, ids: Sequence[str], attempts: Sequence[int],
-                      now: datetime) -> list[str]:
-    """Mark done the tasks ``ids`` still at ``attempts`` and running; return those it closed."""
+                      now: datetime) -> Closed:
+    """Mark done the tasks ``ids`` still at ``attempts`` and running, and clear what waited
+    for them."""
     rows = await session.execute(_FINISH_DONE, {"ids": list(ids), "attempts": list(attempts),
                                                 "now": now})
-    return [row.id for row in rows]
+    closed = Closed([], set())
+    for row in rows:
+        if row.id is not None:
+            closed.ids.append(row.id)
+        else:
+            closed.dependent_queues.add(row.queue)
+    return closed
 
 
 _LINKS = _sql(f"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -181,3 +181,26 @@ async def test_a_report_whose_lease_lapsed_before_its_turn_is_not_sent(
     report = (await client.get(f"/v1/reports/{queued['id']}")).json()
     assert report["status"] == "sent"
     assert list(volue.volue.store.reports) == [report["volueReportId"]]
+
+
+async def test_the_round_that_creates_a_meter_wakes_the_readings_waiting_for_it(
+    manual: tuple[AsyncTestClient, SyncEngine],
+) -> None:
+    """Readings queued behind their meter's device task: the Zählerfreunde round that creates the
+    device asks for the readings queue to be woken, rather than leaving it to the periodic look."""
+    client, engine = manual
+    woken: list[str] = []
+
+    async def wake(queue: str, when: datetime) -> None:
+        woken.append(queue)
+
+    engine.on_retry = wake
+    customer = (await client.post("/v1/customers", json=_tree(0))).json()
+    site = (await client.get(f"/v1/customers/{customer['id']}/sites")).json()["items"][0]
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
+    meter = next(d["id"] for d in devices if d["kind"] == "meter")
+    items = [{"deviceId": meter, "obisCode": "1-1:1.8.0", "timestamp": T0, "value": 1.0}]
+    assert (await client.post("/v1/readings", json={"readings": items})).json()["accepted"] == 1
+    while await engine.drain("zaehlerfreunde"):
+        pass
+    assert READINGS_QUEUE in woken

@@ -51,14 +51,15 @@ async def _add(session: AsyncSession, *rows: Any) -> None:
 @pytest.mark.postgres
 async def test_finish_done_closes_only_tasks_still_held_and_clears_their_dependencies(
         pg: AsyncSession) -> None:
-    """Done: running tasks at the claimed attempt only; dependencies on them go, others stay."""
-    await _add(pg, _task("a"), _task("b", attempts=2), _task("c", status="pending"), _task("child"),
-               _task("other"))
+    """Done: running tasks at the claimed attempt only; dependencies on them go, others stay;
+    the queues of the tasks that waited for them are named."""
+    await _add(pg, _task("a"), _task("b", attempts=2), _task("c", status="pending"),
+               _task("child", provider="readings"), _task("other"))
     await _add(pg, TaskDependencyRow(task_id="child", depends_on="a"),
                TaskDependencyRow(task_id="child", depends_on="other"))
     closed = await finish_done(pg, ["a", "b", "c"], [1, 1, 1], NOW)
     await pg.commit()
-    assert closed == ["a"]
+    assert closed.ids == ["a"] and closed.dependent_queues == {"readings"}
     statuses = dict((await pg.execute(select(OutboxTaskRow.id, OutboxTaskRow.status))).all())
     assert statuses == {"a": "done", "b": "running", "c": "pending", "child": "running", "other": "running"}
     left = (await pg.execute(select(TaskDependencyRow.depends_on))).scalars().all()
