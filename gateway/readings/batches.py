@@ -129,7 +129,12 @@ WITH dev AS MATERIALIZED (
     JOIN customers c ON c.id = d.customer_id
 ), candidates AS MATERIALIZED (
     SELECT b.id, b.customer_id, b.size, t.id AS task_id
-    FROM reading_batches b JOIN outbox_tasks t ON t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
+    FROM reading_batches b
+    CROSS JOIN LATERAL (
+        SELECT t.id, t.status, t.attempts FROM outbox_tasks t
+        WHERE t.entity_id = b.id AND t.provider = '{READINGS_QUEUE}'
+        OFFSET 0
+    ) t
     WHERE b.customer_id IN (SELECT customer_id FROM dev WHERE providers::jsonb ? $4)
       AND b.size < $3 AND b.delivered_at IS NULL
       AND t.status = '{TaskStatus.PENDING}' AND t.attempts = 0
@@ -160,7 +165,11 @@ FROM open_tasks WHERE entity_id IN (SELECT id FROM dev)
 ``d`` a live device of $1 (ids) or $2 (externalRefs) with its customer's providers (JSON text);
 ``b`` per customer enrolled at $4, its largest open batch (size under $3) whose task no other
 transaction holds, that task locked (``candidates`` reads the open batches without locks, so
-the locking pass sees few rows); ``t`` an open task of $4 for one of those devices, with its
+the locking pass sees few rows: undelivered batches through ``ix_reading_batches_open``, each
+one's task by its ``entity_id``: ``OFFSET 0`` keeps that lookup a subquery of its own, with
+the status checked outside it, so the planner cannot turn it into a scan of every pending
+reading task per batch (``ix_outbox_pending``), as it did while the tables were new and had
+no statistics); ``t`` an open task of $4 for one of those devices, with its
 creation time."""
 
 _WRITE = f"""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, text
 from sqlmodel import Field, SQLModel
 
 _UTC_DATETIME = DateTime(timezone=True)
@@ -57,6 +57,11 @@ class ReadingBatchRow(SQLModel, table=True):
     """A customer's readings delivered by one task (see :mod:`gateway.readings.batches`)."""
 
     __tablename__ = "reading_batches"
+    __table_args__ = (
+        # The batches not delivered yet, per customer: where an ingest looks for open ones.
+        Index("ix_reading_batches_open", "customer_id",
+              sqlite_where=text("delivered_at IS NULL"), postgresql_where=text("delivered_at IS NULL")),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     customer_id: str = Field(max_length=36, index=True)
