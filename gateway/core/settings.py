@@ -239,7 +239,7 @@ class ReadingsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("read
     """Body limit of ``POST /v1/readings`` only (10,000 readings per request)."""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1000
     """Readings per ``POST /devices/readings`` request to Zählerfreunde."""
-    linger_s: Seconds = 0.5
+    linger_s: Seconds = 0.25
     """How long a new delivery batch waits for later requests to fill it before a worker may
     claim it; a batch that fills up is claimable at once (0: at once always)."""
     future_tolerance_s: Count = 300
