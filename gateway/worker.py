@@ -182,8 +182,9 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
 
     sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings,
                       kinds=build_kinds(settings), on_retry=wake)
-    loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
-             for queue in sync.queues]
+    provider_loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
+                      for queue in sync.queues]
+    loops = list(provider_loops)
     loops.append(asyncio.create_task(_relay_loop(state)))
     loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
     loops.append(asyncio.create_task(energy_usage_loop(state, settings)))
@@ -197,6 +198,11 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
     finally:
         log.info("embedded worker stopping: finishing the rounds in flight")
         sync.stop()
+        # Each queue's loop ends after its round in flight: a round cut short by cancellation
+        # would hand its tasks back while its own transaction may still hold the database.
+        for queue in sync.queues:
+            dispatcher.event(queue).set()
+        await asyncio.wait(provider_loops, timeout=EMBEDDED_STOP_WAIT_S)
         for loop in loops:
             loop.cancel()
         # Bounded: a loop stuck in a call that ignores cancellation must not hold up shutdown.
@@ -215,12 +221,14 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:
     event = dispatcher.event(provider)
     event.set()
-    while True:
+    while not sync.stopping:
         event.clear()
         try:
             await sync.drain(provider)
         except Exception:
             log.exception("embedded worker: drain of %s failed", provider)
+        if sync.stopping:
+            break
         async with state.sessions() as session:
             due = await next_run_after(session, provider)
         timeout = 5.0

@@ -198,6 +198,11 @@ class SyncEngine:
         names = [provider.value for provider in self.adapters]
         return names + sorted({k.queue for k in self.kinds.values()} - set(names))
 
+    @property
+    def stopping(self) -> bool:
+        """``stop`` was called: ``drain`` returns after the round in flight."""
+        return self._stopping
+
     def stop(self) -> None:
         """Finish the round in flight, then claim nothing more."""
         self._stopping = True

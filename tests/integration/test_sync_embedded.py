@@ -6,7 +6,13 @@ import asyncio
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
+from gateway.app import create_app
+from gateway.core.settings import load_settings
+from gateway.store.db import create_engine
+from providers.emulation import FaultPlan
+from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
 
 
@@ -21,7 +27,8 @@ async def test_customer_tree_reaches_both_providers(live_client: AsyncTestClient
     await wait_synced(live_client, paths)
     volue = emulators["volue"].state.volue.store
     zf = emulators["zf"].state.zaehlerfreunde
-    print(type(volue), type(zf))
+    assert created["id"] in volue.users and site["id"] in volue.locations
+    assert len(zf.spaces) == 1 and len(zf.devices) == 1
 
 
 async def _tree(client: AsyncTestClient) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
@@ -104,3 +111,25 @@ async def test_rejected_task_dead_letters_and_retry_works(live_client: AsyncTest
     await wait_synced(live_client, [site_path])
     history = (await live_client.get(f"/v1/customers/{customer['id']}/sync-history")).json()["items"]
     assert any(call["status"] == 201 for call in history)
+
+
+async def test_shutdown_lets_the_round_in_flight_finish(database_url: str, emulators: dict[str, Any]) -> None:
+    """Stopping the app while a Volue round waits on a slow answer: the round completes and records
+    its outcome (the task ends done), rather than being cut short and handed back."""
+    emulators["volue"].state.emulation.set_faults(FaultPlan(latency_ms_min=1500, latency_ms_max=1500))
+    settings = load_settings(
+        {}, database_url=database_url, admin_api_key=ADMIN_KEY,
+        volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+        zf_base_url=emulators["zf_url"] + "/partner")
+    async with AsyncTestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        created = (await client.post("/v1/customers", json=TREE)).json()
+        await asyncio.sleep(0.5)
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        status = (await conn.execute(text(
+            "SELECT status FROM outbox_tasks WHERE provider = 'volue' AND entity_id = :id"),
+            {"id": created["id"]})).scalar_one()
+    await engine.dispose()
+    assert status == "done"
+    assert created["id"] in emulators["volue"].state.volue.store.users
