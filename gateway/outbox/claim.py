@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
 from gateway.outbox.plan import settle_stranded
+from gateway.store.db import on_postgres
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow, table_of
 
 _CLAIM = f"""
@@ -82,7 +83,7 @@ async def claim(
 
     ``sqlite_lock`` serialises claims of one process on SQLite (unused on PostgreSQL).
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgres(session)
     statement = _CLAIMS[postgres]
     params = {"lease_until": now + timedelta(seconds=lease_s), "now": now, "provider": provider,
               "limit": limit}

@@ -26,7 +26,7 @@ from gateway.core.domain import (
     SpaceCategory,
     TaskAction,
 )
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, on_postgres
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.base import Operation
 from providers.registry import CAPABILITIES
@@ -98,16 +98,13 @@ _CUSTOMERS, _SITES, _DEVICES, _LINKS = (table_of(m) for m in (CustomerRow, SiteR
                                                                 ProviderLinkRow))
 
 
-def _postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
 
 async def _by_id(session: AsyncSession, table: Table, columns: Sequence[str],
                  ids: set[str]) -> dict[str, Record]:
     """The rows of ``table`` with these ids, ``columns`` (the first is the id) in that order,
     as plain rows (Core: no identity map, no entities)."""
     found: dict[str, Record] = {}
-    postgres = _postgres(session)
+    postgres = on_postgres(session)
     for part in chunked(sorted(ids), postgres=postgres):
         rows = await session.execute(core_select(*(table.c[name] for name in columns))
                                      .where(among(table.c.id, part, postgres=postgres)))
@@ -118,7 +115,7 @@ async def _by_id(session: AsyncSession, table: Table, columns: Sequence[str],
 async def _externals(session: AsyncSession, provider: Provider, ids: set[str]) -> dict[str, str | None]:
     """The provider ids of these entities' links (an entity without a link is left out)."""
     found: dict[str, str | None] = {}
-    postgres = _postgres(session)
+    postgres = on_postgres(session)
     for part in chunked(sorted(ids), postgres=postgres):
         rows = await session.execute(
             core_select(_LINKS.c.entity_id, _LINKS.c.external_id)
@@ -201,7 +198,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
 
     meter_ids: dict[str, list[str]] = defaultdict(list)
     if CAPABILITIES[provider].meters_on_site:
-        postgres = _postgres(session)
+        postgres = on_postgres(session)
         for part in chunked(sorted(ids_by_type[EntityType.SITE.value]), postgres=postgres):
             meters = await session.execute(
                 core_select(_DEVICES.c.site_id, _DEVICES.c.meter_point_id).where(

@@ -45,7 +45,7 @@ from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, w
 from gateway.outbox.plan import settle_dependents
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
 from gateway.outbox.round_writes import finish_done, insert_history, keep_sent_keys, update_links
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, on_postgres
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
@@ -370,7 +370,7 @@ class SyncEngine:
             return
         table = table_of(OutboxTaskRow)
         async with self.sessions() as session:
-            if _postgres(session):
+            if on_postgres(session):
                 await keep_sent_keys(session, list(updates), list(updates.values()))
             else:
                 await session.execute(update(table).where(table.c.id == bindparam("k_id"))
@@ -501,7 +501,7 @@ class SyncEngine:
                                                if (u["l_entity"], u["l_provider"]) in entity_held], now)
             for entity_type, mine in by_kind.items():
                 await self.kinds[entity_type].record(session, mine)
-            if history and _postgres(session):
+            if history and on_postgres(session):
                 await insert_history(session, history, now)
             elif history:
                 await session.execute(insert(table_of(UpstreamCallRow)), [{**h, "at": now} for h in history])
@@ -527,7 +527,7 @@ class SyncEngine:
         table = table_of(OutboxTaskRow)
         finished: set[str] = set()
         dependent_queues: set[str] = set()
-        postgres = _postgres(session)
+        postgres = on_postgres(session)
         if done and postgres:
             closed = await finish_done(session, [cast(str, item["t_id"]) for item in done],
                                        [cast(int, item["t_attempts"]) for item in done], now)
@@ -576,7 +576,7 @@ class SyncEngine:
         per kind of change."""
         if not updates:
             return
-        if _postgres(session):
+        if on_postgres(session):
             await update_links(session, [
                 {"entity": u["l_entity"], "provider": u["l_provider"], "change": _link_change(u),
                  "status": u["l_status"], "external": u["l_external"], "attempts": u["l_attempts"],
@@ -605,9 +605,6 @@ class SyncEngine:
         for name, items in groups.items():
             await session.execute(statements[name], items)
 
-
-def _postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _link_change(item: dict[str, object]) -> str:

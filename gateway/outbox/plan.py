@@ -35,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.dispatch import Wakeable
 from gateway.outbox.outcomes import OutcomeType, about_entity, emit
-from gateway.store.db import IN_CHUNK
+from gateway.store.db import IN_CHUNK, on_postgres
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow, table_of
 from providers.registry import CAPABILITIES
 
@@ -126,7 +126,7 @@ class OutboxPlanner:
         a claim in progress and then sees the task running (a new upsert is queued).
         """
         query = select(OutboxTaskRow).where(col(OutboxTaskRow.id) == task.id)
-        if self._session.get_bind().dialect.name == "postgresql":
+        if on_postgres(self._session):
             query = query.with_for_update()
         else:
             # SQLite has no row locks: a write takes the database's one write lock, which a

@@ -66,6 +66,11 @@ async def plan_with_values(connection: AsyncConnection) -> None:
         await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
+def on_postgres(session: AsyncSession) -> bool:
+    """The session's database is PostgreSQL (else SQLite): which form of a statement to use."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 IN_CHUNK = 500
 """Values per ``IN (...)`` list on SQLite."""
 
