@@ -55,14 +55,23 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
             message, field = field_of(exc)
             raise InvalidError(message, field=field) from None
         value = retried
-    except msgspec.DecodeError as exc:
-        raise InvalidError(f"the body is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
         raise InvalidError("a string in the body is not valid UTF-8",
                            field=_bad_text_path(body)) from None
+    except msgspec.DecodeError as exc:
+        if not_utf8(exc):
+            raise InvalidError("a string in the body is not valid UTF-8",
+                               field=_bad_text_path(body)) from None
+        raise InvalidError(f"the body is not valid JSON: {exc}") from None
     if check_text:
         refuse_nul(body)
     return value
+
+
+def not_utf8(exc: msgspec.DecodeError) -> bool:
+    """The decode failed on bytes that are not UTF-8 (msgspec 0.23 and later say so with a
+    ``DecodeError``; earlier releases raised ``UnicodeDecodeError``)."""
+    return "UTF-8" in str(exc)
 
 
 def _with_integral_floats(body: bytes, type_: type[T]) -> T | None:

@@ -34,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import InvalidError
 from gateway.core.wire import Wire
-from gateway.http.deps import MAX_NESTING, nests_too_deep
+from gateway.http.deps import MAX_NESTING, nests_too_deep, not_utf8
 from gateway.http.problems import field_of
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.readings.batches import (
@@ -112,8 +112,11 @@ def decode_items(body: bytes) -> tuple[list[ReadingIn | None], list[ItemError]]:
         raise InvalidError("the request needs a JSON body")
     try:
         return list(msgspec.json.decode(body, type=ReadingsIn).readings), []
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except msgspec.ValidationError:
         pass
+    except msgspec.DecodeError as exc:
+        if not_utf8(exc):
+            raise InvalidError("a string in the body is not valid UTF-8") from None
     except UnicodeDecodeError:
         raise InvalidError("a string in the body is not valid UTF-8") from None
     if nests_too_deep(body):
