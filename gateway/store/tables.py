@@ -227,6 +227,7 @@ class IdempotencyKeyRow(SQLModel, table=True):
 
 # The tables of the readings and events areas live in modules of their own;
 # importing them here registers them with the same metadata.
+from gateway.store import console_tables as _console_tables  # noqa: E402, F401
 from gateway.store import energy_tables as _energy_tables  # noqa: E402, F401
 from gateway.store import event_tables as _event_tables  # noqa: E402, F401
 from gateway.store import invite_tables as _invite_tables  # noqa: E402, F401
