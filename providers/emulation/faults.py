@@ -17,6 +17,8 @@ class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename
     latency_ms_min: int = 0
     latency_ms_max: int = 0
     error_rate: float = 0.0
+    error_statuses: list[int] = msgspec.field(default_factory=list)
+    """Statuses an injected error answers with, one drawn per error (empty: 500, 502 or 503)."""
     rate_limit_rate: float = 0.0
     retry_after_s: int = 1
     drop_rate: float = 0.0
@@ -46,11 +48,17 @@ class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename
             found.append(
                 "errorRate + rateLimitRate + dropRate + slowRate + lostRate must not exceed 1"
             )
+        if any(status < 500 or status > 599 for status in self.error_statuses):
+            found.append("errorStatuses must be 5xx statuses")
         if self.retry_after_s < 0:
             found.append("retryAfterS must be >= 0")
         if self.slow_ms < 0 or (self.slow_rate and not self.slow_ms):
             found.append("slowMs must be >= 0, and > 0 when slowRate is set")
         return found
+
+    def error_status_choices(self) -> Sequence[int]:
+        """The statuses an injected error is drawn from."""
+        return self.error_statuses or ERROR_STATUSES
 
     @property
     def is_active(self) -> bool:

@@ -11,7 +11,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from providers.emulation.emulation import CONTROL_PREFIX, Emulation
 from providers.emulation.faults import (
-    ERROR_STATUSES,
     FaultPlan,
     drop_connection,
     send_problem,
@@ -107,7 +106,7 @@ def fault_middleware(emulation: Emulation) -> Callable[[ASGIApp], ASGIApp]:
                     await drop_connection(send)
                 draw -= plan.drop_rate
                 if draw < plan.error_rate:
-                    code = rng.choice(ERROR_STATUSES)
+                    code = rng.choice(plan.error_status_choices())
                     await send_problem(counting_send, code, "Injected upstream failure")
                     emulation.stats.count_request(route, code)
                     return
