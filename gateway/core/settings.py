@@ -123,6 +123,10 @@ class HttpSettings(_Group, frozen=True, kw_only=True):
     rate_limit_invites_write: Count = 50
     rate_limit_ops: Count = 1000
     """Requests per window one key may send to ``ops`` routes (sync tasks, subscriptions)."""
+    auth_failure_limit: Count = 20
+    """Wrong API keys (API requests, console sign-ins) one client address, and one key prefix, may
+    send per ``auth_failure_window_s`` before it gets 429; 0: no limit."""
+    auth_failure_window_s: Annotated[float, msgspec.Meta(gt=0)] = 300.0
 
     def rate_limit(self, scope: str) -> int:
         """The per-window limit of a route scope (``customers:read`` ...); 0: none."""
