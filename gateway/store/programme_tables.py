@@ -7,7 +7,8 @@ Registered with the metadata by ``gateway.store.tables``.
   enrolled, not_enrolled, pending, failed), since when, and the customer's eligibility
   as last learnt (from a ``UserEligibility`` event or asked on demand).
 * ``site_compensations``: the latest compensation fetched for a site (current month),
-  with the provider's problems translated into what to fix at the gateway.
+  with the provider's problems translated into what to fix at the gateway and the meter
+  point ids the provider holds for the site's location.
 """
 
 from __future__ import annotations
@@ -54,3 +55,6 @@ class SiteCompensationRow(SQLModel, table=True):
     currency: str | None = Field(default=None, max_length=3)
     problems: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
     checked_at: datetime = Field(sa_column=_ts(nullable=False))
+    meter_point_ids: list[str] = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))
+    """The meter point ids Volue's answer names for the site's location."""
