@@ -171,7 +171,7 @@ def test_literal_addresses_in_every_spelling(host: str, address: str | None) -> 
 def test_public_addresses_pass_and_mapped_ones_are_judged_by_their_ipv4() -> None:
     """A global address has no refusal; an IPv4-mapped IPv6 address is judged as the IPv4 inside."""
     assert refusal(ipaddress.ip_address(PUBLIC)) is None
-    assert refusal(ipaddress.ip_address("::ffff:10.0.0.1")) == "private"
+    assert refusal(ipaddress.ip_address("::ffff:10.0.0.1")) == "private (IPv4-mapped of 10.0.0.1)"
     assert refusal(ipaddress.ip_address("2606:4700::1111")) is None
 
 
