@@ -55,6 +55,7 @@ def compensation_read(row: Any) -> s.SiteCompensationRead:
                                             field=p.get("field"))
                   for p in row.problems],
         checked_at=as_utc(row.checked_at) or row.checked_at,
+        meter_point_ids=list(row.meter_point_ids or []),
     )
 
 

@@ -154,6 +154,8 @@ class SiteCompensationRead(Wire):
     currency: str | None
     problems: list[CompensationProblemRead]
     checked_at: datetime
+    meter_point_ids: list[str] = []
+    """The meter point ids the provider holds for the site's location (from its answer)."""
 
 
 class ProgrammeRead(Wire):

@@ -28,6 +28,7 @@ from gateway.http.deps import provide_session
 from gateway.readings.ingest import epoch_seconds
 from gateway.store.energy_tables import EnergyEnrollmentRow, EnergyPointRow
 from gateway.store.event_tables import VolueReportRow
+from providers.volue.energy_usage import from_wh, kwh, wh
 
 EPOCH_RANGE = range(0, 253_402_300_800)
 HOUR_S = 3600
@@ -85,7 +86,7 @@ class EnergyPointRead(Wire):
     direction: str
     """``import`` (consumption, reported to Volue) or ``export``."""
     kwh: float | None
-    """None when the interval is flagged."""
+    """With 3 decimals (whole Wh); None when the interval is flagged."""
     flagged: bool
     """The register went down in this interval (meter exchange, rollover): not reported."""
     meter_point_id: str | None
@@ -145,7 +146,8 @@ class SiteEnergyUsageController(Controller):
                         and point.reported_kwh == point.kwh)
             items.append(EnergyPointRead(
                 timestamp=datetime.fromtimestamp(point.ts, UTC), resolution_s=point.interval_s,
-                direction=point.direction, kwh=point.kwh, flagged=point.flagged,
+                direction=point.direction, kwh=None if point.kwh is None else kwh(point.kwh),
+                flagged=point.flagged,
                 meter_point_id=point.meter_point_id, reported=reported, report_id=point.report_id,
                 report_status=ReportStatus(status) if status else None))
         next_cursor = _encode(rows[-1][0].ts, rows[-1][0].direction) if more else None
@@ -180,7 +182,8 @@ class ConsumptionRead(Wire):
     start: datetime
     end: datetime
     quantity: float
-    """The sum of the derived hours in the period."""
+    """The sum of the derived hours in the period, with 3 decimals (whole Wh, or litres): each hour
+    rounded to that, then summed exactly."""
     unit: str
     """kWh, or m³ for gas and water."""
     complete: bool
@@ -242,13 +245,13 @@ class DeviceConsumptionController(Controller):
         for kind, code in sources:
             ts, values = await load_series(session, device.id, code, first_hour, end, HOUR_S)
             derived.merge_missing(derive_intervals(kind, ts, values, HOUR_S))
-        periods: dict[int, tuple[int, float, int]] = {}
-        for hour, kwh in derived.values.items():
+        periods: dict[int, tuple[int, int, int]] = {}  # start: (end, whole Wh, hours)
+        for hour, quantity in derived.values.items():
             if not start - HOUR_S < hour < end or hour < first_hour:
                 continue
             begin, finish = _period(hour, resolution)
-            _, total, count = periods.get(begin, (finish, 0.0, 0))
-            periods[begin] = (finish, total + kwh, count + 1)
+            _, total, count = periods.get(begin, (finish, 0, 0))
+            periods[begin] = (finish, total + wh(quantity), count + 1)
         items = []
         for begin in sorted(periods):
             if after is not None and begin <= after[0]:
@@ -257,7 +260,7 @@ class DeviceConsumptionController(Controller):
             hours = (min(finish, end) - max(begin, first_hour) + HOUR_S - 1) // HOUR_S
             items.append(ConsumptionRead(start=datetime.fromtimestamp(begin, UTC),
                                          end=datetime.fromtimestamp(finish, UTC),
-                                         quantity=total, unit=unit, complete=count >= hours))
+                                         quantity=from_wh(total), unit=unit, complete=count >= hours))
         more = len(items) > limit
         items = items[:limit]
         next_cursor = _encode(int(items[-1].start.timestamp())) if more else None

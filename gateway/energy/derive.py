@@ -14,7 +14,11 @@ Rules (each tested in ``tests/unit/test_energy_derive.py``):
 * **Interval quantities** (``x.9.0``, ``x.29.0``): a value stamped at ``t`` is the
   quantity of the metering period that *ends* at ``t`` and belongs to the interval
   holding ``t - 1``; an interval is the sum of its values and is derived only when
-  readings bracket it (one stamped at or before ``start``, one at or after ``end``).
+  its start and end are known: a reading stamped at or after ``end``, and either one
+  stamped at or before ``start`` or a first reading whose period starts at or before
+  ``start``. A series' metering period is its resolution, the smallest step between
+  its stamps, so a load profile stamped at period end (``00:15``, ``00:30`` ...) has
+  its first hour (from ``00:00``) derived too.
 
 Timestamps are epoch seconds (int); intervals are aligned to the epoch (for one
 hour or one day: UTC hours and days).
@@ -158,11 +162,14 @@ def _decreases_between(ts: Sequence[int], values: Sequence[float], start: int, e
 
 
 def sum_intervals(ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
-    """Interval sums of interval quantities (each stamped at the end of its period)."""
+    """Interval sums of interval quantities (each stamped at the end of its period, ``ts``
+    strictly increasing). The first reading's period starts one resolution (the smallest
+    step between stamps) before it: an interval from there on is known from its start."""
     out = Derived()
     if len(ts) < 2:
         return out
-    first, last = ts[0], ts[-1]
+    resolution = min(map(operator.sub, ts[1:], ts[:-1]))
+    first, last = ts[0] - resolution, ts[-1]
     sums: dict[int, float] = {}
     for t, v in zip(ts, values, strict=True):
         start = (t - 1) - (t - 1) % interval_s

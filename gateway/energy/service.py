@@ -39,7 +39,7 @@ from gateway.events.report_delivery import ENERGY_USAGE, NewReport, queue_report
 from gateway.outbox.dispatch import Dispatcher
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from providers.volue.energy_usage import location_energy_usage_report
+from providers.volue.energy_usage import kwh, location_energy_usage_report
 
 log = logging.getLogger("gateway.energy")
 
@@ -78,7 +78,8 @@ class DeriveSummary:
 
 
 def derive_direction(series: dict[str, Series], direction: str, interval_s: int) -> tuple[Derived, int]:
-    """One direction's intervals from its sources; also the number of readings used."""
+    """One direction's intervals from its sources, in kWh with 3 decimals (whole Wh: what is stored,
+    compared and reported); also the number of readings used."""
     out = Derived()
     used = 0
     for kind, code in SOURCES[direction]:
@@ -87,6 +88,7 @@ def derive_direction(series: dict[str, Series], direction: str, interval_s: int)
             continue
         used += len(ts)
         out.merge_missing(derive_intervals(kind, ts, values, interval_s))
+    out.values = dict(zip(out.values, map(kwh, out.values.values()), strict=True))
     return out, used
 
 

@@ -13,11 +13,22 @@ Each is stored as the exact ``POST /reports`` body Volue will receive (built by
 the upstream create of the device or location it names. The quickstart's
 ``VehicleChargeAction`` report (a top-level ``name``) is gone: the current document
 refuses it.
+
+Every point's ``timestamp`` lies in the report window: at most :data:`REPORT_PAST`
+(5 years) before now and :data:`REPORT_FUTURE` (2 days) after it (and so always within
+1970-9999); outside it the report is refused with 400 naming the point. kWh travel with 3
+decimals (whole Wh).
+
+A site's derived energy usage wins over a manual one: ``POST /v1/sites/{id}/energy-usage``
+for hours the site's meter already gave derived usage for (a stored ``import`` point of
+``gateway.energy``) is refused with 409 naming those hours, so Volue never receives two
+curves for one hour from the gateway. Hours derived only later are reported from the meter
+and replace a manual value at Volue.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -28,7 +39,7 @@ from msgspec import Meta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import as_utc
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.wire import MeterPointId, Wire
@@ -54,15 +65,23 @@ from gateway.http.pages import (
 )
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
+from gateway.store.energy_tables import EnergyPointRow
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow, VolueReportRow
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 from providers.volue import mapping as vm
 from providers.volue import schemas as vs
+from providers.volue.energy_usage import kwh
 
 HOURLY = "01:00:00"
 TargetId = Annotated[str, Meta(min_length=1, max_length=100)]
 LPC_ANSWER_WITHOUT_POINTS = timedelta(hours=1)
 VolueEventId = Annotated[str, Meta(min_length=1, max_length=100)]
+REPORT_PAST = timedelta(days=5 * 365 + 1)
+"""How far back a report's points may lie (5 years)."""
+REPORT_FUTURE = timedelta(days=2)
+"""How far ahead a report's points (a plan's, say) may lie."""
+IMPORT = "import"
+"""The direction of derived points that Volue receives (``gateway.energy``)."""
 
 
 class EnergyPoint(Wire):
@@ -113,13 +132,19 @@ async def _at_volue(planner: OutboxPlanner, customer: CustomerRow, entity_id: st
         raise ConflictError(f"{what} {entity_id} is not registered at Volue")
 
 
-def check_points(points: list[EnergyPoint], name: str = "points") -> None:
-    """Whole hours with a UTC offset, strictly increasing."""
+def check_points(points: list[EnergyPoint], name: str = "points", *, now: datetime | None = None) -> None:
+    """Whole hours with a UTC offset, strictly increasing, within the report window around ``now``
+    (:data:`REPORT_PAST` back, :data:`REPORT_FUTURE` ahead)."""
+    moment = now or utcnow()
+    earliest, latest = moment - REPORT_PAST, moment + REPORT_FUTURE
     previous: datetime | None = None
     for index, point in enumerate(points):
         field = f"{name}[{index}].timestamp"
         if point.timestamp.tzinfo is None:
             raise InvalidError("timestamp needs a UTC offset", field=field)
+        if not earliest <= point.timestamp <= latest:
+            raise InvalidError(f"timestamp must lie between {earliest:%Y-%m-%dT%H:%MZ} (5 years back) and "
+                               f"{latest:%Y-%m-%dT%H:%MZ} (2 days ahead)", field=field)
         if (point.timestamp.minute, point.timestamp.second, point.timestamp.microsecond) != (0, 0, 0):
             raise InvalidError("hourly points start on the full hour", field=field)
         if previous is not None and point.timestamp <= previous:
@@ -128,7 +153,8 @@ def check_points(points: list[EnergyPoint], name: str = "points") -> None:
 
 
 def _curve(points: list[EnergyPoint]) -> list[vs.EnergyCurvePoint]:
-    return [vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=p.kwh) for p in points]
+    """The points as Volue's curve, kWh rounded to 3 decimals (whole Wh)."""
+    return [vs.EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=kwh(p.kwh)) for p in points]
 
 
 async def _reporting_site(session: AsyncSession, planner: OutboxPlanner, site_id: str,
@@ -157,6 +183,24 @@ async def _meter_point(session: AsyncSession, site_id: str, site_points: list[st
     if len(known) == 1:
         return known[0]
     raise InvalidError("the site has no single main meter point id: name one", field="meterPointId")
+
+
+async def _not_derived(session: AsyncSession, site_id: str, points: list[EnergyPoint]) -> None:
+    """409 naming the hours of ``points`` that the site's derived usage already covers (an
+    ``import`` point whose interval overlaps the hour): derived usage wins."""
+    hours = sorted({int(p.timestamp.timestamp()) for p in points})
+    p = EnergyPointRow
+    rows = (await session.execute(
+        select(col(p.ts), col(p.interval_s)).where(
+            col(p.site_id) == site_id, col(p.direction) == IMPORT,
+            col(p.ts) > hours[0] - 86_400, col(p.ts) < hours[-1] + 3600))).all()
+    covered = [hour for hour in hours if any(ts < hour + 3600 and hour < ts + width for ts, width in rows)]
+    if covered:
+        named = ", ".join(datetime.fromtimestamp(h, UTC).strftime("%Y-%m-%dT%H:%MZ") for h in covered[:24])
+        more = f" and {len(covered) - 24} more" if len(covered) > 24 else ""
+        raise ConflictError(f"site {site_id} reports its energy usage from its meter, which already covers "
+                            f"{len(covered)} of these hours ({named}{more}); derived usage wins",
+                            field="points")
 
 
 class DeviceEnergyUsageCreate(Wire):
@@ -234,6 +278,7 @@ class SiteReportsController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             site, customer, meter_point = await _reporting_site(
                 session, planner, site_id, data.meter_point_id)
+            await _not_derived(session, site.id, data.points)
             usage = vs.LocationEnergyUsageReportPayload(
                 location_id=site.id, meter_point_id=meter_point, resolution=HOURLY,
                 points=_curve(data.points),

@@ -20,7 +20,6 @@ from litestar import Controller, Request, Response, delete, get, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
@@ -36,7 +35,6 @@ from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.programmes import service
 from gateway.store.programme_tables import ProgrammeMembershipRow
-from gateway.store.tables import SiteRow, table_of
 from providers.base import Programme, ProviderError
 from providers.registry import Adapters, MissingCapability
 
@@ -72,6 +70,7 @@ class MeterPointEligibilityRead(Wire):
 class SiteCompensation(Wire):
     site_id: str
     meter_point_ids: list[str]
+    """The meter point ids Volue holds for the site's location (from its answer)."""
     active_amount: float
     blocked_amount: float
     currency: str | None
@@ -186,14 +185,11 @@ class ProgrammeController(Controller):
         now = utcnow()
         rows = await service.store_compensation(session, customer.id, found, now)
         await session.commit()
-        sites = table_of(SiteRow)
-        points = {sid: list(mp or []) for sid, mp in (await session.execute(
-            select(sites.c.id, sites.c.meter_point_ids).where(sites.c.customer_id == customer.id)))}
         items = []
         for row in rows:
             view = compensation_read(row)
             items.append(SiteCompensation(
-                site_id=row.site_id, meter_point_ids=points.get(row.site_id, []),
+                site_id=row.site_id, meter_point_ids=view.meter_point_ids,
                 active_amount=view.active_amount, blocked_amount=view.blocked_amount,
                 currency=view.currency, problems=view.problems))
         return CompensationRead(customer_id=customer.id, period_from=found.period_from,

@@ -11,7 +11,8 @@
   added users eligible and its removed users not; a refresh on demand asks Volue.
 * **Compensation** (:func:`store_compensation`): fetched on demand, per site, with
   Volue's ``problems`` translated into the gateway's terms (:func:`translate_problem`)
-  and kept per site, so the site read shows the latest.
+  and the meter point ids Volue holds for the location, kept per site, so the site read
+  shows the latest.
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ async def store_compensation(session: AsyncSession, customer_id: str, found: Com
             site_id=site.site_id, customer_id=customer_id, period_from=found.period_from,
             period_to=found.period_to, active_amount=site.active_amount,
             blocked_amount=site.blocked_amount, currency=site.currency,
-            problems=[translate_problem(site.site_id, p) for p in site.problems], checked_at=now)
+            problems=[translate_problem(site.site_id, p) for p in site.problems], checked_at=now,
+            meter_point_ids=list(site.meter_point_ids))
         session.add(row)
         rows.append(row)
     return rows

@@ -9,6 +9,10 @@ changed points of several days travel together and each day stays its own curve.
 The document sets no bound on a point's value; this builder also refuses what Volue
 could not read as a curve of that resolution: points off the resolution's grid, out of
 order or repeated, and values that are not finite numbers.
+
+Quantities travel with a fixed precision: kWh to :data:`KWH_DECIMALS` decimals (whole Wh),
+rounded to the nearest (:func:`kwh`), so a value such as ``2.2999999999999545`` (the
+binary-float difference of two register readings) goes out as ``2.3``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,31 @@ from datetime import UTC, datetime
 from gateway.core.timespan import DAY_S, interval_seconds, time_span
 from providers.volue import schemas as vs
 
-__all__ = ["location_energy_usage_report"]
+__all__ = ["KWH_DECIMALS", "from_wh", "kwh", "location_energy_usage_report", "wh"]
+
+KWH_DECIMALS = 3
+"""kWh (and m³) travel and are shown with this many decimals: whole Wh (litres)."""
+_SCALE = 10**KWH_DECIMALS
+
+
+def kwh(value: float) -> float:
+    """``value`` (kWh) rounded to :data:`KWH_DECIMALS` decimals: the float nearest that decimal
+    number, which encodes (shortest round-trip form) with at most that many decimals. Python's
+    ``round`` rounds the exact binary value, correctly. Not finite: returned unchanged (refused
+    where it matters); never ``-0.0``."""
+    if not math.isfinite(value):
+        return value
+    return round(value, KWH_DECIMALS) + 0.0
+
+
+def wh(value: float) -> int:
+    """``value`` (kWh) as whole Wh (thousandths): sums of these are exact."""
+    return round(value * _SCALE)
+
+
+def from_wh(value: int) -> float:
+    """Whole Wh back to kWh with :data:`KWH_DECIMALS` decimals."""
+    return kwh(value / _SCALE)
 
 
 def location_energy_usage_report(*, location_id: str, meter_point_id: str, interval_s: int,
@@ -43,7 +71,7 @@ def location_energy_usage_report(*, location_id: str, meter_point_id: str, inter
     if (any(map(operator.mod, starts, itertools.repeat(interval_s)))
             or any(map(operator.ge, starts[:-1], starts[1:])) or not all(map(math.isfinite, kwhs))):
         _refuse(points, interval_s, resolution)
-    curve = list(map(vs.EnergyCurvePoint, map(_instant, starts), kwhs))
+    curve = list(map(vs.EnergyCurvePoint, map(_instant, starts), map(kwh, kwhs)))
     days: list[list[vs.EnergyCurvePoint]] = []
     first = 0
     while first < len(starts):  # the points of one UTC day after another

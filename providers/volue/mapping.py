@@ -2,7 +2,8 @@
 
 Our ids are Volue's ids: ``userId`` = customer id, ``locationId`` = site id,
 ``resourceId`` = device id. Meters have no Volue object; their meter point ids
-travel on the site's location.
+travel on the site's location. A report's kWh travel with 3 decimals (whole Wh,
+:func:`providers.volue.energy_usage.kwh`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import msgspec
 
 from gateway.core.domain import Coordinates, Customer, Device, DeviceKind, Site, SiteKind
 from providers.base import RejectedError
+from providers.volue.energy_usage import kwh
 from providers.volue.schemas import (
     Coordinate,
+    EnergyCurvePoint,
     EnergyUsageReportPayload,
     GetLocationResponse,
     GetResourceResponse,
@@ -179,4 +182,19 @@ def report(
             body = msgspec.convert(members, kind, strict=False)
         except msgspec.ValidationError as exc:
             raise RejectedError(f"{report_type} payload: {exc}") from None
-    return PostReportRequest(event_id=event_id, payloads=[body])
+    return PostReportRequest(event_id=event_id, payloads=[fixed_precision(body)])
+
+
+_CURVES = ("points", "curve_points", "baseline", "flexibility")
+
+
+def curve(points: Iterable[EnergyCurvePoint]) -> list[EnergyCurvePoint]:
+    """The points with their kWh rounded to 3 decimals."""
+    return [EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=kwh(p.kilo_watt_hours)) for p in points]
+
+
+def fixed_precision(payload: SparkReportPayload) -> SparkReportPayload:
+    """``payload`` with every curve's kWh rounded to 3 decimals (other payloads as they are)."""
+    changes = {name: curve(points) for name in _CURVES
+               if isinstance(points := getattr(payload, name, None), list)}
+    return msgspec.structs.replace(payload, **changes) if changes else payload

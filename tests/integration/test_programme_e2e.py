@@ -123,6 +123,11 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     by_site = {s["siteId"]: s for s in compensation["sites"]}
     assert by_site[metered["id"]]["activeAmount"] == pytest.approx(2.0)
     assert (by_site[metered["id"]]["currency"], by_site[metered["id"]]["problems"]) == ("NOK", [])
+    # The meter point ids Volue holds (the meter's, on the location), not the site's own (none).
+    assert metered["meterPointIds"] == []
+    assert by_site[metered["id"]]["meterPointIds"] == [MPID]
+    metered_read = (await client.get(f"/v1/sites/{metered['id']}")).json()
+    assert metered_read["compensation"]["volue"]["meterPointIds"] == [MPID]
     [problem] = by_site[bare["id"]]["problems"]
     assert problem["kind"] == "MissingMpidOnLocation" and problem["field"] == "meterPointIds"
     assert problem["message"].startswith(f"site {bare['id']} has no meter point id")
