@@ -11,14 +11,22 @@ Embedded side: one loop per provider waits on the dispatcher's event (set after
 every commit, and by the engine for a queue whose tasks a round made ready or
 that a paused provider may resume) or the next ``run_after`` of its queue (a
 retry, a lingering reading batch), whichever comes first; no Redis needed.
+
+While the database is away (:func:`gateway.store.db.unavailable_reason`), both pause by
+themselves: an arq job or cron that meets the outage ends quietly (the relay wakes the
+providers again once it gets through), an embedded loop waits, doubling the wait from
+``PAUSE_MIN_S`` to ``PAUSE_MAX_S``, and tries again. The outage is logged once when it begins
+and once when it ends (the engine's :class:`~gateway.store.db.Availability`), not per attempt;
+claimed tasks whose round was cut off keep their lease until it lapses, then run again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +47,7 @@ from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
 from gateway.readings.verification import verify_delivery_cron, verify_delivery_loop
 from gateway.reconcile.schedule import due, reconcile_loop, run_once
-from gateway.store.db import create_engine, session_factory
+from gateway.store.db import availability, create_engine, session_factory, unavailable_reason
 
 if TYPE_CHECKING:
     from arq.cron import CronJob
@@ -51,6 +59,22 @@ RELAY_EVERY_S = 5
 EMBEDDED_STOP_WAIT_S = 10.0
 """How long the API's shutdown waits for the embedded worker's loops and provider clients."""
 DRAIN_SLICE_S = 10.0
+PAUSE_MIN_S = 0.5
+PAUSE_MAX_S = 5.0
+"""An embedded loop that met an error waits this long before it tries again, doubling."""
+IDLE_WAIT_S = 5.0
+"""How long an embedded provider loop with nothing due sleeps unless woken."""
+
+
+def database_away(engine: Any, exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached; if so, the engine's
+    :class:`~gateway.store.db.Availability` is told (it logs the outage once)."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return False
+    if engine is not None:
+        availability(engine).failed(reason)
+    return True
 
 
 # --- arq ---------------------------------------------------------------------------------
@@ -97,13 +121,35 @@ async def drain_provider(ctx: dict[str, Any], provider: str) -> int:
     flight finish; when work remains, a continuation job picks it up.
     """
     sync: SyncEngine = ctx["sync"]
-    ran = await sync.drain(provider, max_seconds=DRAIN_SLICE_S)
+    try:
+        ran = await sync.drain(provider, max_seconds=DRAIN_SLICE_S)
+    except Exception as exc:
+        if not database_away(ctx.get("db_engine"), exc):
+            raise
+        return 0  # the relay wakes the provider again once the database answers
     if sync.cut_short:
         await ctx["redis"].enqueue_job(DRAIN_JOB, provider,
                                        _job_id=f"more:{provider}:{sync.last_task_id}")
     return ran
 
 
+def _pausing(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """An arq cron that ends quietly (None) when the database is away, instead of failing
+    with a traceback at every run while it is; it runs again at its next time."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await job(ctx, *args, **kwargs)
+        except Exception as exc:
+            if not database_away(ctx.get("db_engine"), exc):
+                raise
+            return None
+
+    return run
+
+
+@_pausing
 async def relay(ctx: dict[str, Any]) -> list[str]:
     """arq cron: free lapsed leases and wake providers that have ready tasks."""
     now = utcnow()
@@ -117,11 +163,13 @@ async def relay(ctx: dict[str, Any]) -> list[str]:
     return sorted(set(lapsed) | set(ready))
 
 
+@_pausing
 async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
     """arq cron (hourly): delete call history, finished tasks and Volue events past their retention."""
     return await prune_all(ctx["sessions"], ctx["settings"], now=utcnow())
 
 
+@_pausing
 async def scheduled_reconcile(ctx: dict[str, Any]) -> int:
     """arq cron (every minute): the drift reconciliation, when its interval has passed."""
     if not await due(ctx["redis"], ctx["settings"].reconcile.interval_s):
@@ -136,9 +184,9 @@ class WorkerSettings:
     functions: Sequence[WorkerCoroutine | Function] = [drain_provider]
     cron_jobs: Sequence[CronJob] | None = [
         cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
-        cron(poll_volue_events, second=set(range(0, 60, 10)), unique=True),
-        cron(derive_energy_usage, second=set(range(0, 60, 10)), unique=True),
-        cron(verify_delivery_cron, second={30}, unique=True),
+        cron(_pausing(poll_volue_events), second=set(range(0, 60, 10)), unique=True),
+        cron(_pausing(derive_energy_usage), second=set(range(0, 60, 10)), unique=True),
+        cron(_pausing(verify_delivery_cron), second={30}, unique=True),
         cron(prune_history, minute={17}, second={0}, unique=True),
         cron(scheduled_reconcile, second={30}, unique=True),
     ]
@@ -221,19 +269,23 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
 async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:
     event = dispatcher.event(provider)
     event.set()
+    pause = 0.0
     while not sync.stopping:
         event.clear()
+        timeout = IDLE_WAIT_S
         try:
             await sync.drain(provider)
-        except Exception:
-            log.exception("embedded worker: drain of %s failed", provider)
-        if sync.stopping:
-            break
-        async with state.sessions() as session:
-            due = await next_run_after(session, provider)
-        timeout = 5.0
-        if due is not None:
-            timeout = max(0.01, min(timeout, (due - utcnow()).total_seconds()))
+            if sync.stopping:
+                break
+            async with state.sessions() as session:
+                due = await next_run_after(session, provider)
+            if due is not None:
+                timeout = max(0.01, min(timeout, (due - utcnow()).total_seconds()))
+            pause = 0.0
+        except Exception as exc:
+            if not database_away(state.engine, exc):
+                log.exception("embedded worker: drain of %s failed", provider)
+            pause = timeout = min(max(pause * 2, PAUSE_MIN_S), PAUSE_MAX_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=timeout)
 
@@ -246,12 +298,14 @@ async def _relay_loop(state: Any) -> None:
         if rounds % (3600 // RELAY_EVERY_S) == 1:
             try:
                 await prune_all(state.sessions, state.settings, now=utcnow())
-            except Exception:
-                log.exception("embedded history pruning failed")
+            except Exception as exc:
+                if not database_away(state.engine, exc):
+                    log.exception("embedded history pruning failed")
         try:
             async with state.sessions() as session:
                 for provider in await release_lapsed(session, now=utcnow()):
                     state.dispatcher.event(provider).set()
                 await refresh_outbox(session)
-        except Exception:
-            log.exception("embedded relay failed")
+        except Exception as exc:
+            if not database_away(state.engine, exc):
+                log.exception("embedded relay failed")

@@ -9,7 +9,8 @@ around the handlers:
   different shape in ``application/json``, is replaced): 400 for any operation, 401,
   403 and 429 where an API key is needed, 404 where the path names a record, 409 and
   422 for writes (a conflict, an ``Idempotency-Key`` in progress or reused with another
-  body), 413 where a body is taken;
+  body), 413 where a body is taken, 503 with ``Retry-After`` wherever the database is used
+  (every operation but ``/health/live``);
 * ``Idempotency-Key`` as a header parameter on every write (POST, PATCH, DELETE);
 * the security requirement with the scope the route needs (``opt["scope"]``);
 * a pattern refusing U+0000 on every free string of the request bodies and parameters
@@ -70,7 +71,11 @@ ERRORS = {
     413: "the body is larger than the limit",
     422: "the Idempotency-Key was used before with a different body",
     429: "this API key sent more requests than its scope allows; wait Retry-After seconds",
+    503: "the database cannot be reached for now (`database-unavailable`; for /health/ready, "
+         "`not-ready`: the database or Redis); send the request again after Retry-After seconds",
 }
+NO_DATABASE = frozenset({"/health/live"})
+"""The operations that answer without the database, so never with a 503."""
 
 
 def _problem(status: int) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def _problem(status: int) -> dict[str, Any]:
         "description": ERRORS[status],
         "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
     }
-    if status == 429:
+    if status in (429, 503):
         answer["headers"] = {"Retry-After": {**RETRY_AFTER, "required": True}}
     if status == 409:
         answer["headers"] = {"Retry-After": RETRY_AFTER}
@@ -96,6 +101,8 @@ def error_statuses(method: str, path: str, *, secured: bool, has_body: bool) -> 
         statuses |= {409, 422}
     if has_body:
         statuses.add(413)
+    if path not in NO_DATABASE:
+        statuses.add(503)
     return sorted(statuses)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
 from gateway.http.routes import allowed_methods
+from gateway.store.db import UNAVAILABLE_RETRY_AFTER_S, availability, unavailable_reason
 
 log = logging.getLogger("gateway.api")
 
@@ -99,7 +100,25 @@ def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> R
                             slug="conflict", instance=request.url.path)
 
 
+def database_unavailable(instance: str | None = None) -> Response[bytes]:
+    """503 ``database-unavailable`` with ``Retry-After``: the request may be sent again; with
+    the same Idempotency-Key a write runs once, or replays its answer if it had committed."""
+    return problem_response(
+        503, "Database unavailable",
+        "the gateway cannot reach its database for now; send the request again after "
+        "Retry-After seconds", slug="database-unavailable", instance=instance,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)})
+
+
 def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """500 with the traceback logged, or 503 when the database is away (no traceback: the
+    outage is logged once, when it starts, by the engine's :class:`Availability`)."""
+    reason = unavailable_reason(exc)
+    if reason is not None:
+        engine = request.app.state.get("engine")
+        if engine is not None:
+            availability(engine).failed(reason)
+        return database_unavailable(request.url.path)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal error", "the gateway failed to handle the request",
                             slug="internal", instance=request.url.path)

@@ -6,7 +6,10 @@ exactly one runs. The others wait (``idempotency_wait_s``) for its response and 
 it, or answer 409 ``idempotency-in-progress`` with ``Retry-After``. The response is stored
 in the work's transaction, fenced by the reservation's holder; a write that fails releases
 the key, and a reservation left by a crashed request expires after
-``idempotency_reservation_s``, when the next copy runs the work.
+``idempotency_reservation_s``, when the next copy runs the work. A write that fails because
+the database went away (answered 503) cannot release its key at once: it keeps trying in the
+background, so the client's retry with the same key runs the work as soon as the database is
+back (or replays the answer, if the transaction had committed before the connection was lost).
 
 After the commit the dispatcher is told about the new tasks (the fast path);
 if that wake-up is lost the relay finds the tasks anyway.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,6 +41,7 @@ from gateway.http.deps import principal_of
 from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.store.db import unavailable_reason
 from gateway.store.tables import IdempotencyKeyRow, table_of
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
@@ -46,6 +51,12 @@ POLL_S = 0.05
 """How often a copy of a request in progress looks for its response."""
 RETRY_AFTER_S = 1
 """What a 409 ``idempotency-in-progress`` asks the caller to wait before sending the copy again."""
+RELEASE_RETRY_S = 0.5
+"""How often a key whose write failed with the database away is tried to be released again."""
+
+log = logging.getLogger("gateway.api")
+_releasing: set[asyncio.Task[None]] = set()
+"""Background releases in progress (kept referenced until they end)."""
 
 
 class _ReservationLost(Exception):
@@ -75,11 +86,17 @@ async def write(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
     ).hexdigest()
     settings: HttpSettings = state.settings.http
-    reserved = await _reserve(state.sessions, key, digest, settings=settings, seal=seal,
-                              instance=request.url.path)
+    holder = str(uuid.uuid4())
+    try:
+        reserved = await _reserve(state.sessions, key, digest, holder, settings=settings, seal=seal,
+                                  instance=request.url.path)
+    except Exception as exc:
+        # The reservation may have committed before the connection was lost.
+        if unavailable_reason(exc) is not None:
+            _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s)
+        raise
     if isinstance(reserved, Response):
         return reserved
-    holder = reserved
     try:
         async with unit_of_work(state.sessions, state.dispatcher) as uow:
             status, payload = await work(uow.session, uow.planner)
@@ -89,18 +106,22 @@ async def write(
     except _ReservationLost:
         return _in_progress(request.url.path)
     except BaseException:
-        await _release(state.sessions, key, holder)
+        try:
+            await _release(state.sessions, key, holder)
+        except Exception as exc:
+            if unavailable_reason(exc) is None:
+                raise
+            _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s)
         raise
     return Response(encoded, status_code=status, media_type="application/json",
                     headers={"Idempotent-Replayed": "false"})
 
 
 async def _reserve(
-    sessions: Sessions, key: str, digest: str, *, settings: HttpSettings, seal: SecretsBox | None,
-    instance: str,
+    sessions: Sessions, key: str, digest: str, holder: str, *, settings: HttpSettings,
+    seal: SecretsBox | None, instance: str,
 ) -> str | Response[bytes]:
-    """Hold ``key`` for this request (its holder id), or the response to answer instead."""
-    holder = str(uuid.uuid4())
+    """Hold ``key`` for this request as ``holder`` (returned), or the response to answer instead."""
     deadline = time.monotonic() + settings.idempotency_wait_s
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
     reservation = timedelta(seconds=settings.idempotency_reservation_s)
@@ -194,6 +215,28 @@ async def _release(sessions: Sessions, key: str, holder: str) -> None:
     async with sessions() as session:
         await session.execute(delete(table).where(table.c.key == key, table.c.holder == holder))
         await session.commit()
+
+
+def _release_later(sessions: Sessions, key: str, holder: str, *, within_s: float) -> None:
+    """Release ``key`` from ``holder`` in the background once the database answers again,
+    trying for at most ``within_s`` (after that the reservation has expired anyway)."""
+    task = asyncio.get_running_loop().create_task(_keep_releasing(sessions, key, holder, within_s))
+    _releasing.add(task)
+    task.add_done_callback(_releasing.discard)
+
+
+async def _keep_releasing(sessions: Sessions, key: str, holder: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        await asyncio.sleep(RELEASE_RETRY_S)
+        try:
+            await _release(sessions, key, holder)
+            return
+        except Exception as exc:
+            if unavailable_reason(exc) is None:
+                log.warning("releasing an Idempotency-Key failed (%s: %s); its reservation expires "
+                            "instead", type(exc).__name__, exc)
+                return
 
 
 def _mismatch() -> IdempotencyMismatch:

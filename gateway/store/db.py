@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, event, text
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger("gateway.store")
 
 
 def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
@@ -24,13 +31,16 @@ def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        availability(engine)
         return engine
     # No pre-ping: it costs a round trip per checkout; a connection PostgreSQL dropped
     # fails one statement, is discarded with the pool's stale connections, and
     # ``pool_recycle`` retires long-lived ones.
-    return create_async_engine(
+    engine = create_async_engine(
         database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
+    availability(engine)
+    return engine
 
 
 def reader(engine: AsyncEngine) -> AsyncEngine:
@@ -80,3 +90,156 @@ def chunked(values: list[str], *, postgres: bool) -> Iterable[list[str]]:
     size = len(values) if postgres else IN_CHUNK
     for start in range(0, len(values), max(1, size)):
         yield values[start:start + size]
+
+
+# --- the database away -------------------------------------------------------------------
+
+UNAVAILABLE_RETRY_AFTER_S = 5
+"""What an answer refused because the database is away asks the caller to wait (Retry-After)."""
+
+_UNAVAILABLE_SQLSTATES = frozenset({
+    "57P01",  # admin_shutdown: the server is stopping (fast or immediate)
+    "57P02",  # crash_shutdown: another server process crashed
+    "57P03",  # cannot_connect_now: starting up, shutting down or in recovery
+    "53300",  # too_many_connections
+})
+"""PostgreSQL error codes that say the server cannot serve now, besides class ``08``
+(connection exceptions, which include asyncpg's ``ConnectionDoesNotExistError``)."""
+_UNAVAILABLE_MESSAGES = ("connection is closed", "unable to open database file")
+"""Driver messages of a connection that is gone (asyncpg) or a database file that cannot be
+opened (SQLite)."""
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+POOL_TIMEOUT = "connection pool timeout"
+"""How :func:`unavailable_reason` begins when every pooled connection stayed busy too long."""
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why ``exc`` means the database cannot be reached, in a line; None when it does not.
+
+    The one place that tells "the database is away" from any other error: a connection
+    refused, reset or timed out while connecting (raised through the driver or SQLAlchemy's
+    pool, not by an HTTP client), PostgreSQL refusing connections (starting up, shutting
+    down, too many clients), a connection lost mid-request (SQLAlchemy invalidates it), the
+    pool's checkout timing out, or a SQLite file that cannot be opened. The causes and
+    contexts of ``exc`` (and the members of an exception group) are looked at too, so an
+    error raised while handling such a failure counts as well.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < 32:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if _signals_unavailable(error):
+            return _describe(error)
+        pending.extend(e for e in (error.__cause__, error.__context__, getattr(error, "orig", None))
+                       if isinstance(e, BaseException))
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+    return None
+
+
+def _signals_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.TimeoutError):  # the pool's checkout timed out
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.PendingRollbackError) and "invalid transaction" in str(error):
+        return True  # the connection of this transaction was invalidated when it was lost
+    sqlstate = getattr(error, "sqlstate", None)
+    if type(error).__module__.startswith("asyncpg") and isinstance(sqlstate, str):
+        return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    message = str(error)
+    if isinstance(error, sqlite3.OperationalError | sa_exc.DBAPIError) or type(
+            error).__module__.startswith("asyncpg"):
+        return any(text in message for text in _UNAVAILABLE_MESSAGES)
+    if isinstance(error, OSError | TimeoutError):
+        return _raised_by_driver(error)
+    return False
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    """Whether ``error`` came up through the database driver or SQLAlchemy (connecting), not
+    through an HTTP client or other code."""
+    frame = error.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: first line of the message`` of the driver's error behind ``error``."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return f"{POOL_TIMEOUT}: {str(error).splitlines()[0][:200]}"
+    inner = getattr(error, "orig", None)
+    while isinstance(inner, BaseException) and getattr(inner, "orig", None) is not None:
+        inner = getattr(inner, "orig", None)
+    shown = inner if isinstance(inner, BaseException) else error
+    lines = str(shown).strip().splitlines()
+    return f"{type(shown).__name__}: {lines[0][:200]}" if lines else type(shown).__name__
+
+
+class Availability:
+    """Whether one engine's database answered when it was last tried, for one log line per
+    change of state (away / back) however many requests and workers run into the outage.
+
+    Anything that meets an error :func:`unavailable_reason` recognises calls :meth:`failed`;
+    the engine's pool marks it back up when a new connection succeeds (or, after a pool
+    timeout only, when a connection is checked out again).
+    """
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.reason = ""
+        self._pool_only = False
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def failed(self, reason: str) -> None:
+        """The database could not be used (``reason`` from :func:`unavailable_reason`)."""
+        pool_only = reason.startswith(POOL_TIMEOUT)
+        if self.down_since is not None:
+            self._pool_only = self._pool_only and pool_only
+            return
+        self.down_since = time.monotonic()
+        self.reason = reason
+        self._pool_only = pool_only
+        log.warning("database unavailable (%s): API requests are answered 503 and workers pause "
+                    "until it answers again", reason)
+
+    def recovered(self) -> None:
+        """The database answered: a connection was made (or checked out after a pool timeout)."""
+        if self.down_since is None:
+            return
+        away_s = time.monotonic() - self.down_since
+        self.down_since = None
+        log.warning("database available again after %.1f s", away_s)
+
+    def _connected(self, *_: Any) -> None:
+        if self.down_since is not None:
+            self.recovered()
+
+    def _checked_out(self, *_: Any) -> None:
+        if self.down_since is not None and self._pool_only:
+            self.recovered()
+
+
+_AVAILABILITY: weakref.WeakKeyDictionary[Engine, Availability] = weakref.WeakKeyDictionary()
+
+
+def availability(engine: AsyncEngine) -> Availability:
+    """The :class:`Availability` of ``engine``'s database, listening to its pool from the
+    first call on (:func:`create_engine` makes that call)."""
+    sync_engine = engine.sync_engine
+    found = _AVAILABILITY.get(sync_engine)
+    if found is None:
+        found = _AVAILABILITY[sync_engine] = Availability()
+        event.listen(sync_engine, "connect", found._connected)
+        event.listen(sync_engine, "checkout", found._checked_out)
+    return found
