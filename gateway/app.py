@@ -12,8 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.bootstrap import build_adapters
-from gateway.console.auth import SessionSigner
 from gateway.console.controllers import console_router, template_config
+from gateway.console.sessions import SESSION_STORE, DatabaseStore, session_store
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings, secret_values
 from gateway.customers.controllers.customers import CustomerController
@@ -41,7 +41,7 @@ from gateway.http.docs import docs_assets_router, docs_render_plugins
 from gateway.http.health import live, ready
 from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
-from gateway.http.ratelimit import RateLimiter
+from gateway.http.ratelimit import FailureThrottle, RateLimiter
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
     unless ``embedded_worker`` is False."""
     settings = settings or load_settings()
     register_secrets(secret_values(settings))
+    console_sessions = session_store(settings.store.redis_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.reader = reader(engine)
+        if isinstance(console_sessions, DatabaseStore):
+            console_sessions.bind(app.state.sessions)
         app.state.dispatcher = await _dispatcher(settings)
         async with contextlib.AsyncExitStack() as stack:
             # For the calls the API makes on a caller's behalf (eligibility, compensation).
@@ -114,6 +117,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                     yield
             finally:
                 await app.state.rate_limiter.close()
+                await app.state.auth_throttle.close()
+                await console_sessions.__aexit__(None, None, None)
                 await app.state.dispatcher.close()
                 await engine.dispose()
 
@@ -124,7 +129,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             volue_webhook,
             metrics_endpoint,
             docs_assets_router(),
-            console_router(),
+            console_router(settings),
             Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
                    security=[{"apiKey": []}]),
         ],
@@ -134,8 +139,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
-                     "console_signer": SessionSigner(settings.console.session_secret.value),
+                     "auth_throttle": FailureThrottle.from_settings(settings),
                      "rate_limiter": RateLimiter.from_settings(settings)}),
+        stores={SESSION_STORE: console_sessions},
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.http.max_body_bytes,

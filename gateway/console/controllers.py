@@ -10,8 +10,6 @@ or Volue enrollment does exactly what the API would; the Drift page runs the rec
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
@@ -20,6 +18,9 @@ import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import Body, Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -31,27 +32,27 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.console import views
 from gateway.console.auth import (
     COOKIE_PATH,
+    CSRF_FIELD,
     NOTICE_COOKIE,
     SESSION_COOKIE,
-    SIGN_IN_COOKIE,
     SIGN_IN_PATH,
     CsrfRefused,
-    SessionSigner,
     SignInRequired,
-    check_csrf,
+    csrf_config,
+    csrf_token,
     may_use_console,
     notice_cookie,
     open_session,
     require_session,
-    session_cookie,
     session_of,
-    sign_in_cookie,
 )
 from gateway.console.charts import Series, bar_chart
+from gateway.console.headers import ConsoleHeadersMiddleware
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
+from gateway.console.sessions import SESSION_STORE, ConsoleSessionConfig, start_new_session
 from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider
-from gateway.core.errors import GatewayError, InvalidError
+from gateway.core.errors import GatewayError, InvalidError, RateLimited
 from gateway.core.settings import Settings
 from gateway.customers import records
 from gateway.customers.controllers.sync import (
@@ -62,6 +63,7 @@ from gateway.customers.controllers.sync import (
     retry_task,
 )
 from gateway.http.problems import problem_response
+from gateway.http.ratelimit import FailureThrottle, client_address
 from gateway.invites.controllers import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
@@ -94,56 +96,50 @@ RecordId = Annotated[str, Meta(pattern="^[0-9a-f-]{36}$")]
 
 
 class CsrfForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A form carrying only the session's CSRF token."""
+    """A form carrying only its CSRF token (checked by the CSRF middleware before the handler);
+    the base of every console form."""
 
-    csrf: Token = ""
+    form_token: Token = msgspec.field(default="", name=CSRF_FIELD)
 
 
-class SignInForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SignInForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     api_key: Annotated[str, Meta(max_length=500)] = msgspec.field(default="", name="apiKey")
-    csrf: Token = ""
     next: Annotated[str, Meta(max_length=500)] = ""
 
 
-class RetryGroupForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class RetryGroupForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     provider: Annotated[str, Meta(pattern="^(" + "|".join(QUEUES) + ")$")]
     error: Annotated[str, Meta(max_length=100_000)]
 
 
-class InviteForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class InviteForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, Meta(max_length=320)] = ""
     """Empty: the customer's email."""
     send_email: bool = msgspec.field(default=False, name="sendEmail")
 
 
-class ResyncForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class ResyncForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     entity_type: EntityType = msgspec.field(name="entityType")
     entity_id: Annotated[str, Meta(min_length=1, max_length=36)] = msgspec.field(name="entityId")
     back: RecordId | None = None
     """The customer whose page to return to."""
 
 
-class DriftForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class DriftForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     provider: Provider
 
 
-class EnrollForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class EnrollForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     only_if_eligible: bool = msgspec.field(default=False, name="onlyIfEligible")
     """Ask Volue first and leave an ineligible customer ``not_enrolled`` instead of failing."""
 
 
-class RunForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    csrf: Token = ""
+class RunForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     csv: Annotated[str, Meta(max_length=MAX_UPLOAD_BYTES)] = ""
 
 
 class UploadForm(msgspec.Struct, kw_only=True):
-    csrf: Token = ""
+    form_token: Token = msgspec.field(default="", name=CSRF_FIELD)
     file: UploadFile | None = None
 
 
@@ -155,7 +151,7 @@ def _page(request: Request[Any, Any, Any], name: str, active: str, **context: An
     session = session_of(request)
     notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:500]
     page = Template(template_name=name, context={
-        "nav": NAV, "active": active, "session": session, "csrf": session.csrf,
+        "nav": NAV, "active": active, "session": session, "csrf": csrf_token(request),
         "notice": notice, "now": utcnow(), **context})
     if notice:
         page.cookies.append(notice_cookie(request.app.state.settings, "", max_age=0))
@@ -190,39 +186,38 @@ class SignInController(Controller):
     @get("/sign-in", summary="The console's sign-in form")
     async def sign_in_page(self, request: Request[Any, Any, Any],
                            next: Annotated[str, Parameter(max_length=500)] = "") -> Template:
-        token = secrets.token_urlsafe(32)
-        response = Template(template_name="sign_in.html", context={
-            "csrf": token, "next": _safe_next(next), "error": "", "nav": [], "active": ""})
-        response.cookies.append(sign_in_cookie(request.app.state.settings, token))
-        return response
+        return Template(template_name="sign_in.html", context={
+            "csrf": csrf_token(request), "next": _safe_next(next), "error": "", "nav": [], "active": ""})
 
     @post("/sign-in", status_code=303, summary="Open a console session with an API key")
     async def sign_in(self, request: Request[Any, Any, Any],
                       data: Annotated[SignInForm, Form]) -> Response[Any]:
-        expected = request.cookies.get(SIGN_IN_COOKIE, "")
-        if not expected or not hmac.compare_digest(expected.encode(), data.csrf.encode()):
-            raise CsrfRefused("the sign-in form's token does not match its cookie; reload the page",
-                              field="csrf")
         state = request.app.state
         settings: Settings = state.settings
+        throttle: FailureThrottle = state.auth_throttle
         key = data.api_key.strip()
-        principal = await state.api_keys.resolve(state.sessions, key) if key else None
-        if principal is None or not may_use_console(principal):
-            error = ("that API key is unknown or revoked" if principal is None
-                     else "that API key has neither the 'console' nor the 'ops' scope")
-            if not key:
-                error = "enter an API key"
-            page = Template(template_name="sign_in.html", status_code=401 if principal is None else 403,
-                            context={"csrf": data.csrf, "next": _safe_next(data.next), "error": error,
-                                     "nav": [], "active": ""})
-            return page
-        signer: SessionSigner = state.console_signer
-        session = open_session(signer, principal, key, settings.console.session_ttl_s)
-        response: Redirect = Redirect(path=_safe_next(data.next), status_code=303)
-        response.cookies.append(session_cookie(settings, signer.sign(session),
-                                               max_age=int(settings.console.session_ttl_s)))
-        response.cookies.append(sign_in_cookie(settings, "", max_age=0))
-        return response
+        address = client_address(request)
+
+        def refused(status: int, error: str, headers: dict[str, str] | None = None) -> Template:
+            return Template(template_name="sign_in.html", status_code=status, headers=headers,
+                            context={"csrf": csrf_token(request), "next": _safe_next(data.next),
+                                     "error": error, "nav": [], "active": ""})
+
+        if not key:
+            return refused(401, "enter an API key")
+        try:
+            await throttle.check(address, key)
+        except RateLimited as exc:
+            return refused(429, exc.detail, {"Retry-After": str(exc.retry_after_s)})
+        principal = await state.api_keys.resolve(state.sessions, key)
+        if principal is None:
+            await throttle.failed(address, key)
+            return refused(401, "that API key is unknown or revoked")
+        if not may_use_console(principal):
+            return refused(403, "that API key has neither the 'console' nor the 'ops' scope")
+        session = open_session(principal, key, settings.console.session_ttl_s)
+        start_new_session(request, msgspec.to_builtins(session))
+        return Redirect(path=_safe_next(data.next), status_code=303)
 
 
 class ConsoleController(Controller):
@@ -232,10 +227,8 @@ class ConsoleController(Controller):
 
     @post("/sign-out", status_code=303, summary="End the console session")
     async def sign_out(self, request: Request[Any, Any, Any], data: Annotated[CsrfForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
-        response = Redirect(path=SIGN_IN_PATH, status_code=303)
-        response.cookies.append(session_cookie(request.app.state.settings, "", max_age=0))
-        return response
+        request.clear_session()
+        return Redirect(path=SIGN_IN_PATH, status_code=303)
 
     @get("/", summary="Overview: provider health, queues, readings per hour, recent events")
     async def overview(self, request: Request[Any, Any, Any]) -> Template:
@@ -262,7 +255,6 @@ class ConsoleController(Controller):
 
     @post("/resync", status_code=303, summary="Resync a record (customers and sites with their subtree)")
     async def resync(self, request: Request[Any, Any, Any], data: Annotated[ResyncForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
         request_data = ResyncRequest(entity_type=data.entity_type, entity_id=data.entity_id)
         tasks = await _action(request, lambda s, p: resync_entity(s, p, request_data))
         target = f"/console/customers/{data.back}" if data.back else "/console/customers"
@@ -274,7 +266,6 @@ class ConsoleController(Controller):
     async def retry(self, request: Request[Any, Any, Any], task_id: str,
                     data: Annotated[CsrfForm, Form],
                     back: Annotated[str | None, Parameter(pattern="^[0-9a-f-]{36}$")] = None) -> Redirect:
-        check_csrf(request, data.csrf)
         task = await _action(request, lambda s, p: retry_task(s, p, task_id))
         target = f"/console/customers/{back}" if back else "/console/failures"
         return _back(request, target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
@@ -282,7 +273,6 @@ class ConsoleController(Controller):
     @post("/failures/retry", status_code=303, summary="Send every dead task of a group again")
     async def retry_group(self, request: Request[Any, Any, Any],
                           data: Annotated[RetryGroupForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
         wanted = BulkRetryRequest(provider=data.provider)
         result = await _action(request, lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error))
         more = " (more remain: retry the group again)" if result.more else ""
@@ -298,7 +288,6 @@ class ConsoleController(Controller):
     @post("/sites/{site_id:str}/invite", status_code=303, summary="Invite an address to a site's space")
     async def invite(self, request: Request[Any, Any, Any], site_id: str,
                      data: Annotated[InviteForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
         try:
             wanted = msgspec.convert({"email": data.email.strip() or None, "sendEmail": data.send_email},
                                      InviteCreate)
@@ -312,7 +301,6 @@ class ConsoleController(Controller):
           summary="Enroll the customer in Volue's programme (through the outbox)")
     async def volue_enroll(self, request: Request[Any, Any, Any], customer_id: str,
                            data: Annotated[EnrollForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
         return await self._membership(request, customer_id, enroll=True,
                                       only_if_eligible=data.only_if_eligible)
 
@@ -320,7 +308,6 @@ class ConsoleController(Controller):
           summary="Take the customer out of Volue's programme (through the outbox)")
     async def volue_leave(self, request: Request[Any, Any, Any], customer_id: str,
                           data: Annotated[CsrfForm, Form]) -> Redirect:
-        check_csrf(request, data.csrf)
         return await self._membership(request, customer_id, enroll=False)
 
     @staticmethod
@@ -347,14 +334,12 @@ class ConsoleController(Controller):
     @post("/drift/compare", status_code=200, summary="Compare one provider (and mark what drifted)")
     async def drift_compare(self, request: Request[Any, Any, Any],
                             data: Annotated[DriftForm, Form]) -> Template:
-        check_csrf(request, data.csrf)
         return await self._reconcile(request, data.provider, repair_drift=False)
 
     @post("/drift/repair", status_code=200,
           summary="Compare one provider and queue the repair (as gateway reconcile --repair)")
     async def drift_repair(self, request: Request[Any, Any, Any],
                            data: Annotated[DriftForm, Form]) -> Template:
-        check_csrf(request, data.csrf)
         return await self._reconcile(request, data.provider, repair_drift=True)
 
     @staticmethod
@@ -395,7 +380,6 @@ class ConsoleController(Controller):
           summary="Dry run: every problem by line and column, or the plan")
     async def plan(self, request: Request[Any, Any, Any],
                    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
-        check_csrf(request, data.csrf)
         if data.file is None:
             raise InvalidError("choose a CSV file to upload", field="file")
         raw = await data.file.read(MAX_UPLOAD_BYTES + 1)
@@ -408,7 +392,6 @@ class ConsoleController(Controller):
     @post("/onboarding/run", status_code=303, request_max_body_size=UPLOAD_BODY_BYTES,
           summary="Onboard the customers of a planned file")
     async def run(self, request: Request[Any, Any, Any], data: Annotated[RunForm, Form]) -> Response[Any]:
-        check_csrf(request, data.csrf)
         raw = data.csv.encode()
         async with request.app.state.sessions() as session:
             plan: OnboardingPlan = await plan_file(session, raw)
@@ -442,29 +425,43 @@ def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> R
                                     "sign in to the console first; the session cookie is missing or "
                                     "has ended",
                                     slug="unauthorized", field=SESSION_COOKIE, instance=request.url.path)
-    if request.cookies.get(SESSION_COOKIE):
-        response.cookies.append(session_cookie(request.app.state.settings, "", max_age=0))
     return response
+
+
+def _csrf_refused(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
+    """The CSRF middleware's refusal as a problem naming the form field."""
+    error = CsrfRefused("the form's CSRF token is missing or does not match its cookie; reload the page",
+                        field=CSRF_FIELD)
+    return problem_response(error.status, error.title, error.detail, slug=error.slug, field=error.field,
+                            instance=request.url.path)
 
 
 def _error_page(request: Request[Any, Any, Any], exc: GatewayError) -> Response[Any]:
     """A refused page request (unknown record, bad query) as a page; form posts answer problem+json."""
     if request.method == "GET" and "console" in request.scope:
         return Template(template_name="error.html", status_code=exc.status, context={
-            "nav": NAV, "active": "", "session": session_of(request), "csrf": session_of(request).csrf,
+            "nav": NAV, "active": "", "session": session_of(request), "csrf": csrf_token(request),
             "error": exc, "notice": "", "now": utcnow()})
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, field=exc.field,
-                            instance=request.url.path)
+                            instance=request.url.path, headers=headers)
 
 
-def console_router() -> Router:
-    """Everything under ``/console``: sign-in, the pages, their actions and the static assets."""
+def console_router(settings: Settings) -> Router:
+    """Everything under ``/console``: sign-in, the pages, their actions and the static assets,
+    behind the security headers, the server-side session and the CSRF check (outermost first)."""
     static = create_static_files_router(
         path=f"{COOKIE_PATH}/static", directories=[Path(__file__).parent / "static"],
         include_in_schema=False, name="console-static", send_as_attachment=False)
+    sessions = ConsoleSessionConfig(key=SESSION_COOKIE, path=COOKIE_PATH, samesite="strict", httponly=True,
+                                    secure=settings.console.cookie_secure,
+                                    max_age=int(settings.console.session_ttl_s), store=SESSION_STORE)
     return Router(path="/", route_handlers=[SignInController, ConsoleController, static],
                   include_in_schema=False,
-                  exception_handlers={SignInRequired: _sign_in_required, GatewayError: _error_page})
+                  middleware=[ConsoleHeadersMiddleware, sessions.middleware,
+                              DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
+                  exception_handlers={SignInRequired: _sign_in_required, GatewayError: _error_page,
+                                      PermissionDeniedException: _csrf_refused})
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -42,6 +42,15 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_prefix(key: str) -> str:
+    """The public prefix of a minted key (``gw_<prefix>_<secret>``); ``-`` for any other key."""
+    parts = key.split("_", 2)
+    if len(parts) == 3 and parts[0] == "gw" and len(parts[1]) == 8 and all(
+            c in "0123456789abcdef" for c in parts[1]):
+        return parts[1]
+    return "-"
+
+
 def mint_key() -> tuple[str, str]:
     """A new key and its public prefix: ``gw_<prefix>_<secret>``."""
     prefix = secrets.token_hex(4)

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.errors import ForbiddenError, InvalidError, UnauthorizedError
 from gateway.http.apikeys import Principal
 from gateway.http.problems import field_of
+from gateway.http.ratelimit import resolve_key
 from providers.lenient import decode_lenient, log_unknown_fields
 
 T = TypeVar("T")
@@ -154,7 +155,7 @@ async def authenticate(
     if scheme.lower() != "bearer" or not key.strip():
         raise UnauthorizedError("send the API key as 'Authorization: Bearer <key>'")
     state = connection.app.state
-    principal = await state.api_keys.resolve(state.sessions, key.strip())
+    principal = await resolve_key(connection, key.strip())  # 429 after too many wrong keys
     if principal is None:
         raise UnauthorizedError("the API key is unknown or revoked")
     scope = route_handler.opt.get("scope")

@@ -11,6 +11,11 @@ characters and every type and constraint of the struct, with the field at fault 
 in the 400), and handed to Litestar as the request's parsed JSON, so Litestar passes the
 decoded struct through as ``data`` without coercing anything. The raw bytes stay
 cached on the request (``await request.body()``) for the idempotency hash.
+
+A form body (``application/x-www-form-urlencoded`` or ``multipart/form-data``, the
+console's) is parsed by Litestar; every field name and text value (and an uploaded file's
+name) is checked here for U+0000 the same way, with the field named, before Litestar turns
+the form into the handler's ``data``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ async def refuse_nul_parameters(request: Request[Any, Any, Any]) -> None:
             raise InvalidError(NUL_DETAIL, field=name.replace("\x00", "") or None)
 
 
+async def refuse_nul_form(request: Request[Any, Any, Any]) -> None:
+    """400 when a form field's name, a text value or an uploaded file's name holds U+0000."""
+    form = await request.form()
+    for name, value in form.multi_items():
+        text = value if isinstance(value, str) else getattr(value, "filename", "") or ""
+        if "\x00" in name or "\x00" in text:
+            raise InvalidError(NUL_DETAIL, field=name.replace("\x00", "") or None)
+
+
 async def decode_data(request: Request[Any, Any, Any]) -> None:
     """Decode the body into the type of the handler's ``data`` parameter, if it has one.
 
@@ -47,8 +61,11 @@ async def decode_data(request: Request[Any, Any, Any]) -> None:
     if field is None:
         return
     media_type = getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    if media_type in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
+        await refuse_nul_form(request)
+        return  # Litestar turns the form into ``data``
     if media_type != RequestEncodingType.JSON:
-        return  # a form (the console's pages): Litestar decodes it
+        return
     body = await request.body()
     if not body and field.is_optional:
         return

@@ -8,6 +8,14 @@ window ends). With Redis configured the counts are shared by every API process
 (one ``INCR`` + ``EXPIRE`` per request); without it each process counts on its own.
 Should Redis fail, requests are let through (logged): the limit protects the gateway,
 it must not take it down.
+
+Wrong credentials are throttled apart (:class:`FailureThrottle`): wrong API keys and
+failed console sign-ins are counted per client address and per key prefix
+(``GATEWAY_AUTH_FAILURE_LIMIT`` per ``GATEWAY_AUTH_FAILURE_WINDOW_S``, through Redis when
+configured). An address over the limit gets 429 for any key, the right one too, until its
+window ends. A prefix over the limit (someone trying secrets of one key from many
+addresses) gets 429 only from the addresses that sent a wrong key with it in the window,
+so the key's owner, sending the right key from an address of its own, is not locked out.
 """
 
 from __future__ import annotations
@@ -18,11 +26,15 @@ import math
 import time
 from typing import Any, Protocol
 
+from litestar.connection import ASGIConnection
+
 from gateway.core.errors import RateLimited
 from gateway.core.settings import HttpSettings, Settings
+from gateway.http.apikeys import Principal, key_prefix
 
 log = logging.getLogger("gateway.api")
 KEY_PREFIX = "gateway:ratelimit:"
+FAILURES_PREFIX = "gateway:authfail:"
 
 
 class Counter(Protocol):
@@ -105,3 +117,143 @@ class RateLimiter:
 
     async def close(self) -> None:
         await self.counter.close()
+
+
+class FailureCounts(Protocol):
+    async def read(self, names: list[str], window: int) -> list[int]:
+        """The failures counted so far under each of ``names`` in ``window``."""
+        ...
+
+    async def add(self, names: list[str], window: int, window_s: float) -> None:
+        """Count one failure under each of ``names`` in ``window``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class LocalFailureCounts:
+    """Failure counts of this process; windows that ended are dropped as new ones start."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._window = -1
+
+    def _roll(self, window: int) -> None:
+        if window != self._window:
+            self._counts = {}
+            self._window = window
+
+    async def read(self, names: list[str], window: int) -> list[int]:
+        self._roll(window)
+        return [self._counts.get(name, 0) for name in names]
+
+    async def add(self, names: list[str], window: int, window_s: float) -> None:
+        self._roll(window)
+        for name in names:
+            self._counts[name] = self._counts.get(name, 0) + 1
+
+    async def close(self) -> None:
+        self._counts.clear()
+
+
+class RedisFailureCounts:
+    """Failure counts in Redis, shared by every API process using the same Redis."""
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis: Any = Redis.from_url(url)
+
+    async def read(self, names: list[str], window: int) -> list[int]:
+        values = await self._redis.mget([f"{FAILURES_PREFIX}{name}:{window}" for name in names])
+        return [int(value or 0) for value in values]
+
+    async def add(self, names: list[str], window: int, window_s: float) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.incr(f"{FAILURES_PREFIX}{name}:{window}")
+                pipe.expire(f"{FAILURES_PREFIX}{name}:{window}", max(1, math.ceil(window_s * 2)))
+            await pipe.execute()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class FailureThrottle:
+    """Throttles wrong credentials per client address and per key prefix (see the module)."""
+
+    def __init__(self, settings: HttpSettings, counts: FailureCounts, *, clock: Any = time.time) -> None:
+        self.limit = settings.auth_failure_limit
+        self.window_s = settings.auth_failure_window_s
+        self.counts = counts
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FailureThrottle:
+        counts: FailureCounts = RedisFailureCounts(settings.store.redis_url) if settings.store.redis_url \
+            else LocalFailureCounts()
+        return cls(settings.http, counts)
+
+    @staticmethod
+    def _names(address: str, key: str) -> list[str]:
+        prefix = key_prefix(key)
+        return [f"addr:{address}", f"prefix:{prefix}", f"addr-prefix:{address}:{prefix}"]
+
+    def _window(self) -> tuple[int, int]:
+        """The current window and the whole seconds until it ends (at least 1)."""
+        now = self._clock()
+        window = int(now // self.window_s)
+        return window, max(1, math.ceil((window + 1) * self.window_s - now))
+
+    async def check(self, address: str, key: str) -> None:
+        """:class:`RateLimited` when ``address`` may not present ``key`` now (before it is checked)."""
+        if self.limit <= 0:
+            return
+        window, retry_after = self._window()
+        try:
+            by_address, by_prefix, mine = await asyncio.wait_for(
+                self.counts.read(self._names(address, key), window), 1.0)
+        except Exception as exc:  # Redis down or slow: let the request through
+            log.warning("failed credentials not checked: %s: %s", type(exc).__name__, exc)
+            return
+        if by_address >= self.limit:
+            whose = "from this address"
+        elif by_prefix >= self.limit and mine > 0:
+            whose = "with this key's prefix"
+        else:
+            return
+        raise RateLimited(f"too many wrong API keys {whose} (at most {self.limit} per {self.window_s:g} s); "
+                          f"try again in {retry_after} s", retry_after_s=retry_after)
+
+    async def failed(self, address: str, key: str) -> None:
+        """Count a wrong ``key`` presented from ``address``."""
+        if self.limit <= 0:
+            return
+        window, _ = self._window()
+        try:
+            await asyncio.wait_for(self.counts.add(self._names(address, key), window, self.window_s), 1.0)
+        except Exception as exc:
+            log.warning("failed credentials not counted: %s: %s", type(exc).__name__, exc)
+
+    async def close(self) -> None:
+        await self.counts.close()
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The address the request came from (as the server saw it; behind a proxy, the server's
+    forwarded-address handling decides)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+async def resolve_key(connection: ASGIConnection[Any, Any, Any, Any], key: str) -> Principal | None:
+    """The principal of ``key`` (None: unknown or revoked), counting a wrong key against the
+    caller's address and the key's prefix; :class:`RateLimited` instead once there were too many."""
+    state = connection.app.state
+    throttle: FailureThrottle | None = state.get("auth_throttle")
+    address = client_address(connection)
+    if throttle is not None:
+        await throttle.check(address, key)
+    principal: Principal | None = await state.api_keys.resolve(state.sessions, key)
+    if principal is None and throttle is not None:
+        await throttle.failed(address, key)
+    return principal
