@@ -4,7 +4,8 @@ Zählerfreunde mints its own ids, so a create that may already have reached the
 provider (``op.maybe_sent``, kept across an operator's retry, or any earlier attempt)
 first looks for what it would create: a space with identical content, a device in the
 space carrying our device id as ``externalDeviceId``, and adopts it instead of creating a
-second one. The listings it looks in are shared by the tasks of a round (``lookups``).
+second one. Spaces are looked up in an index of every space kept per adapter and read
+incrementally; a space's devices in a listing shared by the tasks of a round (``lookups``).
 
 Besides the entity sink it offers readings, invites and a credentials probe
 (``offers``).
@@ -32,9 +33,9 @@ from providers.http import apply_each
 from providers.zaehlerfreunde import CAPABILITIES
 from providers.zaehlerfreunde import mapping as m
 from providers.zaehlerfreunde.client import ZaehlerfreundeClient
-from providers.zaehlerfreunde.lookups import RoundIndex
+from providers.zaehlerfreunde.lookups import Listed, ListingIndex, RoundIndex
 from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
-from providers.zaehlerfreunde.schemas import Space
+from providers.zaehlerfreunde.schemas import NewSpace, Space
 
 
 class ZaehlerfreundeAdapter:
@@ -54,17 +55,19 @@ class ZaehlerfreundeAdapter:
     def __init__(self, *, client: ZaehlerfreundeClient, concurrency: int = 8) -> None:
         self.client = client
         self.concurrency = concurrency
-        self.spaces: RoundIndex[tuple[str | None, ...], Space] = RoundIndex(self._list_spaces)
-        """Every space of the partner by content, listed once per round."""
-        self.devices: RoundIndex[str, UpstreamDevice] = RoundIndex(self._list_devices)
+        self.spaces: ListingIndex[tuple[str | None, ...]] = ListingIndex(
+            self._spaces_page, page_size=client.page_size, name="Zählerfreunde spaces")
+        """Every space of the partner by content, read once and then incrementally."""
+        self.devices: RoundIndex[str] = RoundIndex(self._devices_page, page_size=client.page_size)
         """The devices of a space by external device id, listed once per round and space."""
 
-    async def _list_spaces(self, _scope: str) -> list[tuple[tuple[str | None, ...], Space]]:
-        return [(m.space_key(space), space) async for space in self.client.spaces()]
+    async def _spaces_page(self, page: int) -> tuple[Listed[tuple[str | None, ...]], int]:
+        found = await self.client.spaces_page(page)
+        return [(space.id, (m.space_key(space),)) for space in found.spaces], found.totalNumPages
 
-    async def _list_devices(self, space_id: str) -> list[tuple[str, UpstreamDevice]]:
-        return [(key, device) async for device in self.client.devices(space_id)
-                for key in m.device_keys(device)]
+    async def _devices_page(self, space_id: str, page: int) -> tuple[Listed[str], int]:
+        found = await self.client.devices_page(space_id, page)
+        return [(device.id, m.device_keys(device)) for device in found.devices], found.totalNumPages
 
     @staticmethod
     def _looks_first(op: Operation) -> bool:
@@ -113,43 +116,64 @@ class ZaehlerfreundeAdapter:
             body = m.update_space(site, parent_space_id=parent)
             if await self.client.update_space(op.external_id, body):
                 return Outcome(external_id=op.external_id)
-            created = await self.client.create_space(m.new_space(site, parent_space_id=parent))
+            self.spaces.forget(op.external_id)
+            created = await self._create_space(op, m.new_space(site, parent_space_id=parent))
             return Outcome(external_id=created, note="space was gone upstream; created anew")
         wanted = m.new_space(site, parent_space_id=parent)
         if self._looks_first(op):
-            found = await self.spaces.take(
-                op.round_id, scope="", key=m.space_key(wanted),
-                usable=lambda s: m.space_matches(s, wanted) and s.id not in op.taken_external_ids)
-            if found is not None:
-                return Outcome(external_id=found.id, note="adopted an identical space")
-            for sent in op.sent_keys:
-                # What an earlier, unanswered create made, with the content the site had then.
-                key = m.space_key_of(sent)
+            adopted = await self._adopt_space(op, site, parent, wanted)
+            if adopted is not None:
+                return adopted
+        return Outcome(external_id=await self._create_space(op, wanted))
 
-                def same(space: Space, key: tuple[str | None, ...] = key) -> bool:
-                    return m.space_key(space) == key and space.id not in op.taken_external_ids
+    async def _create_space(self, op: Operation, body: NewSpace) -> str:
+        """``POST /spaces``; the new space goes into the index (taken for the round)."""
+        space_id = await self.client.create_space(body)
+        self.spaces.add(space_id, (m.space_key(body),), round_id=op.round_id)
+        return space_id
 
-                earlier = await self.spaces.take(op.round_id, scope="", key=key, usable=same)
-                if earlier is not None:
-                    await self.client.update_space(earlier.id, m.update_space(site, parent_space_id=parent))
-                    return Outcome(external_id=earlier.id, note="adopted the space an earlier try created")
-        return Outcome(external_id=await self.client.create_space(wanted))
+    async def _adopt_space(self, op: Operation, site: Site, parent: str | None,
+                           wanted: NewSpace) -> Outcome | None:
+        """The space an earlier try of this create made, given the site's content; or None.
+
+        It is a space with exactly the content ``wanted`` (what this create sends), or else
+        one with the content an earlier unanswered create sent (``op.sent_keys``; the site
+        may have changed since), never one linked to another site. The index can still hold
+        a space deleted meanwhile, so the ``PUT`` that writes the site's content is also the
+        check that the space exists: on 404 the space leaves the index and the look is made
+        again after a fresh read of the listing, so a space that is gone is never adopted and
+        one that exists is never created a second time.
+        """
+        body = m.update_space(site, parent_space_id=parent)
+        wanted_key = m.space_key(wanted)
+        keys = dict.fromkeys([wanted_key, *(m.space_key_of(sent) for sent in op.sent_keys)])
+        for key in keys:
+            fresh = False
+            while (found := await self.spaces.take(op.round_id, key=key, fresh=fresh,
+                                                   usable=lambda i: i not in op.taken_external_ids)):
+                if await self.client.update_space(found, body):
+                    self.spaces.add(found, (wanted_key,), round_id=op.round_id)
+                    note = ("adopted an identical space" if key == wanted_key
+                            else "adopted the space an earlier try created")
+                    return Outcome(external_id=found, note=note)
+                self.spaces.forget(found)
+                fresh = True
+        return None
 
     async def _delete_site(self, op: Operation) -> Outcome:
         if op.external_id is not None:
             await self.client.delete_space(op.external_id)
+            self.spaces.forget(op.external_id)
             return Outcome(external_id=None)
         removed = 0
         for sent in op.sent_keys:
             # A create whose answer was lost may have made the space: find it and remove it.
             key = m.space_key_of(sent)
-
-            def same(space: Space, key: tuple[str | None, ...] = key) -> bool:
-                return m.space_key(space) == key and space.id not in op.taken_external_ids
-
-            while (made := await self.spaces.take(op.round_id, scope="", key=key, usable=same)) is not None:
-                await self.client.delete_space(made.id)
-                removed += 1
+            while (made := await self.spaces.take(op.round_id, key=key,
+                                                  usable=lambda i: i not in op.taken_external_ids)):
+                if await self.client.delete_space(made):
+                    removed += 1
+                self.spaces.forget(made)
         return Outcome(external_id=None,
                        note=f"removed {removed} space(s) an unanswered create made" if removed else None)
 
@@ -186,24 +210,24 @@ class ZaehlerfreundeAdapter:
             created = await self.client.create_device(space_id, body)
             return Outcome(external_id=created, note="device was gone upstream; created anew")
         if self._looks_first(op):
-            adopted = await self.devices.take(
-                op.round_id, scope=space_id, key=device.id,
-                usable=lambda d: m.carries_external_id(d, device.id) and d.id not in op.taken_external_ids)
+            adopted = await self.devices.take(op.round_id, scope=space_id, key=device.id,
+                                              usable=lambda i: i not in op.taken_external_ids)
             if adopted is not None:
-                return Outcome(external_id=adopted.id, note="adopted an existing device")
+                return Outcome(external_id=adopted, note="adopted an existing device")
         return Outcome(external_id=await self.client.create_device(space_id, body))
 
     async def _delete_device(self, op: Operation) -> Outcome:
         if op.external_id is not None:
             await self.client.delete_device(op.external_id)
+            if op.parent_external_id is not None:
+                self.devices.forget(op.parent_external_id, op.external_id)
         elif op.maybe_sent and op.parent_external_id is not None:
             # A create whose answer was lost may have made the device: it carries our id.
-            device_id = op.entity.id
-            made = await self.devices.take(
-                op.round_id, scope=op.parent_external_id, key=device_id,
-                usable=lambda d: m.carries_external_id(d, device_id) and d.id not in op.taken_external_ids)
+            made = await self.devices.take(op.round_id, scope=op.parent_external_id, key=op.entity.id,
+                                           usable=lambda i: i not in op.taken_external_ids)
             if made is not None:
-                await self.client.delete_device(made.id)
+                await self.client.delete_device(made)
+                self.devices.forget(op.parent_external_id, made)
                 return Outcome(external_id=None, note="removed the device an unanswered create made")
         return Outcome(external_id=None)
 
