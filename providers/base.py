@@ -312,14 +312,30 @@ class ReadingsSink(Protocol):
         ...
 
 
+class StoredReading(msgspec.Struct, frozen=True, kw_only=True):
+    """One value a provider holds of a device's readings, read back. What identifies it is the
+    device (asked for), ``cumulative``, ``direction`` and the period ``timestamp`` names, with
+    its ``value``; ``label`` is the provider's free text and identifies nothing."""
+
+    cumulative: bool
+    """A register's value (its latest in the period); False: a quantity summed over the period."""
+    direction: str
+    """``in`` (consumption) or ``out`` (production)."""
+    timestamp: int
+    """Epoch seconds the provider stamps the period with (its start or its end: see the source)."""
+    value: float
+    label: str | None = None
+
+
 @runtime_checkable
 class ReadingsSource(Protocol):
     """Reads back what the provider stored of a device's readings."""
 
-    async def stored_readings(self, device_id: str, start: int, end: int) -> list[tuple[str, int, float]]:
-        """The device's (provider id) stored readings with ``start <= timestamp < end`` at the
-        provider's finest resolution: (OBIS code in the provider's form, period start, value),
-        a register's latest value per period and interval quantities summed per period."""
+    async def stored_readings(self, device_id: str, start: int, end: int) -> list[StoredReading]:
+        """The device's (provider id) stored readings of the periods stamped ``start <= timestamp
+        < end`` at the provider's finest resolution, one per period, code, kind and direction (a
+        register's latest value, interval quantities summed); whether a stamp is its period's
+        start or end is the provider's."""
         ...
 
 

@@ -27,6 +27,7 @@ from providers.base import (
     Outcome,
     ProviderError,
     RejectedError,
+    StoredReading,
     TransientError,
 )
 from providers.http import apply_each
@@ -272,14 +273,19 @@ class ZaehlerfreundeAdapter:
             return
         await self.client.push_readings(m.device_readings(items))
 
-    async def stored_readings(self, device_id: str, start: int, end: int) -> list[tuple[str, int, float]]:
+    async def stored_readings(self, device_id: str, start: int, end: int) -> list[StoredReading]:
         """``GET /devices/{deviceId}/readings`` at ``15_MIN``, registers (``METER_READING``) and
-        interval quantities (``ENERGY``); each answer's ``label`` is the OBIS code."""
-        found: list[tuple[str, int, float]] = []
+        interval quantities (``ENERGY``), each identified by its measurement, ``direction`` and
+        ``timeStamp``. The document types ``label`` as free text (it is kept, not relied on) and
+        does not say whether ``timeStamp`` is the start or the end of the period."""
+        found: list[StoredReading] = []
         for measurement in ("METER_READING", "ENERGY"):
             for item in await self.client.device_readings(device_id, start=start, end=end,
                                                           resolution="15_MIN", measurement=measurement):
-                found.append((item.label, m.epoch_of(item.timeStamp), item.value))
+                found.append(StoredReading(cumulative=measurement == "METER_READING",
+                                           direction=str(item.direction).lower(),
+                                           timestamp=m.epoch_of(item.timeStamp), value=item.value,
+                                           label=item.label))
         return found
 
     async def create_invite(self, *, space_id: str, email: str, send_email: bool) -> str:

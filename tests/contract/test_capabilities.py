@@ -104,7 +104,8 @@ async def exercise_readings_source(h: Harness) -> None:
         readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635300, 100.2),
                   ("1-1:1.8.0", 1714635900, 100.5)])])
     stored = await source.stored_readings(created.external_id, 1714635000, 1714636800)
-    assert sorted(stored) == [("1-1:1.8.0", 1714635000, 100.2), ("1-1:1.8.0", 1714635900, 100.5)]
+    assert sorted((r.cumulative, r.direction, r.timestamp, r.value) for r in stored) == [
+        (True, "in", 1714635000, 100.2), (True, "in", 1714635900, 100.5)]
     assert await source.stored_readings(created.external_id, 1714640000, 1714650000) == []
 
 
