@@ -1,13 +1,18 @@
 """The verdict of a chaos run: the emulators' own state against the callers' ledger.
 
-Upstream state is read over the emulators' HTTP APIs and ``/_emulator/stats``; the gateway is
-asked only what it still has open (outbox tasks not done, links not settled).
+Upstream state is read over the emulators' HTTP APIs and ``/_emulator/stats``: every accepted
+record must exist upstream (lost), once (Zählerfreunde spaces and devices counted per record),
+every accepted reading must be stored at Zählerfreunde under its (device, code, timestamp) with
+its value, and invites and reports may be sent twice only where an answer was lost or late or a
+worker died between the send and its record. The gateway is asked only what it still has open
+(outbox tasks not done, links not settled), never whether it thinks a record is synced.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -32,6 +37,8 @@ class Verdict:
     resent_readings: int = 0
     resent_unconfirmed: Counter[str] = field(default_factory=Counter)
     """Invites and reports sent again after a send the client never heard back from."""
+    resent_after_kill: Counter[str] = field(default_factory=Counter)
+    """Invites and reports sent again beyond those, within what killed workers had in flight."""
     stuck: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -58,7 +65,11 @@ class Verdict:
                  f"(bound {self.counts.get('readings in-flight bound', 0)})",
                  "re-sent after an unanswered send: "
                  + ", ".join(f"{k}s {self.resent_unconfirmed[k]} (bound "
-                             f"{self.counts.get(f'unanswered {k} sends', 0)})" for k in ("invite", "report"))]
+                             f"{self.counts.get(f'unanswered {k} sends', 0)})" for k in ("invite", "report")),
+                 "re-sent after a worker died between send and record: "
+                 + ", ".join(f"{k}s {self.resent_after_kill[k]} (bound "
+                             f"{self.counts.get(f'{k} sends in flight at kills', 0)})"
+                             for k in ("invite", "report"))]
         for name, counter in (("lost", self.lost), ("duplicated", self.duplicated),
                               ("stuck", self.stuck)):
             if counter:
@@ -118,6 +129,16 @@ class Upstream:
             if page >= body["totalNumPages"]:
                 return found
 
+    def readings(self, device_id: str, start: int, end: int) -> dict[int, float]:
+        """Hourly meter readings of a Zählerfreunde device in ``[start, end)``: hour -> value."""
+        response = self.z.get(f"/devices/{device_id}/readings", params={
+            "startTime": datetime.fromtimestamp(start, UTC).isoformat(),
+            "endTime": datetime.fromtimestamp(end, UTC).isoformat(),
+            "resolution": "1_HOUR", "measurement": "METER_READING"})
+        response.raise_for_status()
+        return {int(datetime.fromisoformat(item["timeStamp"]).timestamp()): float(item["value"])
+                for item in response.json()}
+
     def devices(self, space_id: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         page = 0
@@ -160,9 +181,12 @@ def _check_volue(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
         verdict.note("volue resource not deleted", device)
 
 
-def _check_zaehlerfreunde(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
+def _check_zaehlerfreunde(verdict: Verdict, ledger: Ledger, up: Upstream) -> dict[str, list[str]]:
+    """Spaces per site (by its latest name) and devices per device; the Zählerfreunde device
+    ids of each of our devices."""
     spaces = up.spaces()
     by_name = Counter(space["name"] for space in spaces)
+    verdict.counts["zf spaces upstream"] = len(spaces)
     names = set(ledger.sites.values())
     for site, name in ledger.sites.items():
         if by_name[name] == 0:
@@ -176,21 +200,65 @@ def _check_zaehlerfreunde(verdict: Verdict, ledger: Ledger, up: Upstream) -> Non
             continue
         verdict.lost["zf space deletes"] += by_name[name]
         verdict.note("zf space left behind", name)
-    devices: Counter[str] = Counter()
+    devices: dict[str, list[str]] = {}
     for space in spaces:
         if space["name"] in names:
             for device in up.devices(space["id"]):
-                devices[str(device.get("externalDeviceId") or device["id"])] += 1
+                devices.setdefault(str(device.get("externalDeviceId") or device["id"]), []).append(
+                    str(device["id"]))
+    verdict.counts["zf devices upstream"] = sum(len(found) for found in devices.values())
+    chargers = {d for d, kind in ledger.resource_kind.items() if kind == "chargers"} & ledger.resources.keys()
     for meter in ledger.meters.keys() - devices.keys():
         verdict.lost["zf meter devices"] += 1
         verdict.note("lost zf meter device", meter)
-    for device, n in devices.items():
-        if n > 1:
-            verdict.duplicated["zf devices"] += n - 1
+    for charger in chargers - devices.keys():
+        verdict.lost["zf charger devices"] += 1
+        verdict.note("lost zf charger device", charger)
+    for device in ledger.deleted_resources & devices.keys():
+        verdict.lost["zf device deletes"] += 1
+        verdict.note("zf device not deleted", device)
+    for device, found in devices.items():
+        if len(found) > 1:
+            verdict.duplicated["zf devices"] += len(found) - 1
             verdict.note("duplicated zf device", device)
+    verdict.counts["zf spaces duplicated"] = verdict.duplicated["zf spaces"]
+    verdict.counts["zf devices duplicated"] = verdict.duplicated["zf devices"]
+    return devices
 
 
-def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
+def _check_readings(verdict: Verdict, ledger: Ledger, up: Upstream, devices: dict[str, list[str]]) -> None:
+    """Every accepted reading stored once at Zählerfreunde under its meter's device, hour and code,
+    with its value; nothing stored there that was not sent."""
+    checked = 0
+    for meter, expected in sorted(ledger.readings.items()):
+        if not expected or meter not in ledger.meters:
+            continue
+        wanted = {ts - ts % 3600: value for ts, value in expected.items()}
+        start, end = min(wanted), max(wanted) + 3600
+        stored: Counter[int] = Counter()
+        values: dict[int, float] = {}
+        for device_id in devices.get(meter, []):
+            for hour, value in up.readings(device_id, start, end).items():
+                stored[hour] += 1
+                values[hour] = value
+        for hour, value in wanted.items():
+            checked += 1
+            if not stored[hour]:
+                verdict.lost["readings (per key)"] += 1
+                verdict.note("reading missing", f"{meter} @{hour}")
+            elif stored[hour] > 1:
+                verdict.duplicated["readings stored twice (per key)"] += stored[hour] - 1
+                verdict.note("reading stored under two devices", f"{meter} @{hour}")
+            elif values[hour] != value:
+                verdict.lost["readings with a wrong value"] += 1
+                verdict.note("reading with a wrong value", f"{meter} @{hour}: {values[hour]} != {value}")
+        for hour in stored.keys() - wanted.keys():
+            verdict.duplicated["readings never sent (per key)"] += 1
+            verdict.note("reading stored that was not sent", f"{meter} @{hour}")
+    verdict.counts["readings checked per key"] = checked
+
+
+def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream, in_flight_at_kills: int) -> None:
     volue, zf = up.stats()
     # Neither provider lets a caller make an invite or a report idempotent (no client-chosen
     # id, no way to list them), so a send whose answer was lost or late is sent again: such
@@ -201,24 +269,33 @@ def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream) -> None:
         if kind in ("reading", "readings"):
             verdict.resent_readings += int(n)
         elif kind in unanswered:
+            # A worker killed between a send the provider answered and its record leaves the
+            # task to be sent again as well: at most what the killed workers had in flight.
             within = min(int(n), unanswered[kind])
+            after_kill = min(int(n) - within, in_flight_at_kills)
             verdict.resent_unconfirmed[kind] += within
-            if int(n) > within:
-                verdict.duplicated[f"{kind} (emulator counter)"] += int(n) - within
+            verdict.resent_after_kill[kind] += after_kill
+            if int(n) > within + after_kill:
+                verdict.duplicated[f"{kind} (emulator counter)"] += int(n) - within - after_kill
         elif kind not in ("space", "device"):
             verdict.duplicated[f"{kind} (emulator counter)"] += int(n)
     verdict.counts["unanswered invite sends"] = unanswered["invite"]
     verdict.counts["unanswered report sends"] = unanswered["report"]
+    verdict.counts["invite sends in flight at kills"] = in_flight_at_kills
+    verdict.counts["report sends in flight at kills"] = in_flight_at_kills
     stored = int(zf["entities"]["readings"])
+    verdict.counts["readings stored at zf"] = stored
     if stored < ledger.readings_accepted:
-        verdict.lost["readings"] += ledger.readings_accepted - stored
+        verdict.lost["readings (total)"] += ledger.readings_accepted - stored
     for kind, expected, upstream in (("invites", len(ledger.invites), int(zf["entities"]["invites"])),
                                      ("reports", len(ledger.reports), int(volue["entities"]["reports"]))):
         if upstream < expected:
             verdict.lost[kind] += expected - upstream
-        elif upstream > expected + verdict.resent_unconfirmed[kind[:-1]] \
-                and f"{kind[:-1]} (emulator counter)" not in verdict.duplicated:
-            verdict.duplicated[kind] += upstream - expected - verdict.resent_unconfirmed[kind[:-1]]
+        else:
+            justified = verdict.resent_unconfirmed[kind[:-1]] + verdict.resent_after_kill[kind[:-1]]
+            counted = f"{kind[:-1]} (emulator counter)" in verdict.duplicated
+            if upstream > expected + justified and not counted:
+                verdict.duplicated[kind] += upstream - expected - justified
 
 
 def _unanswered(stats: dict[str, Any], method: str, path_part: str) -> int:
@@ -247,8 +324,11 @@ async def _check_gateway(verdict: Verdict, database_url: str) -> None:
         verdict.note(f"{status} link", f"{provider} {entity_type} {entity_id}")
 
 
-async def verify(ledger: Ledger, *, volue_url: str, zf_url: str, database_url: str) -> Verdict:
-    """Compare the emulators' state with ``ledger`` and list what the gateway still has open."""
+async def verify(ledger: Ledger, *, volue_url: str, zf_url: str, database_url: str,
+                 in_flight_at_kills: int = 0) -> Verdict:
+    """Compare the emulators' state with ``ledger`` and list what the gateway still has open;
+    ``in_flight_at_kills`` bounds the invites (and the reports) killed workers may have sent
+    without recording them."""
     verdict = Verdict(counts={
         "customers": len(ledger.customers), "deleted customers": len(ledger.deleted_customers),
         "sites": len(ledger.sites), "meters": len(ledger.meters), "resources": len(ledger.resources),
@@ -259,8 +339,9 @@ async def verify(ledger: Ledger, *, volue_url: str, zf_url: str, database_url: s
     up = Upstream(volue_url, zf_url)
     try:
         _check_volue(verdict, ledger, up)
-        _check_zaehlerfreunde(verdict, ledger, up)
-        _check_counts(verdict, ledger, up)
+        devices = _check_zaehlerfreunde(verdict, ledger, up)
+        _check_readings(verdict, ledger, up, devices)
+        _check_counts(verdict, ledger, up, in_flight_at_kills)
     finally:
         up.close()
     await _check_gateway(verdict, database_url)
