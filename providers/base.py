@@ -202,6 +202,7 @@ class Webhook(msgspec.Struct, frozen=True, kw_only=True):
     """Event types it is sent; empty means all of them."""
     enabled: bool = True
     status: str = ""
+    name: str | None = None
 
 
 class WebhookLog(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,7 +212,7 @@ class WebhookLog(msgspec.Struct, frozen=True, kw_only=True):
     webhook_id: str
     url: str
     event_type: str
-    sent_at: datetime
+    sent_at: datetime | None
     status_code: int | None
     timed_out: bool
     duration_ms: int | None
@@ -223,6 +224,9 @@ class Enrollment(msgspec.Struct, frozen=True, kw_only=True):
     enrolled: bool
     enrollment_id: str | None = None
     enrolled_at: datetime | None = None
+    stated: bool = True
+    """False when the answer did not say (its optional members left out): ``enrolled`` is then
+    only what the request implies (an enroll answered 200: enrolled), never evidence of drift."""
 
 
 class CompensationProblem(msgspec.Struct, frozen=True, kw_only=True):

@@ -51,6 +51,10 @@ class OAuth2ClientCredentials:
     lock). The first fetch, which authlib leaves to the caller, is made here under
     an ``asyncio.Lock``; a 401 marks the token expired so that authlib fetches
     exactly one replacement.
+
+    The renewal margin is relative to the token's lifetime: ``leeway`` as configured, but
+    never more than half of ``expires_in``, so that a token shorter-lived than the margin is
+    still used for half its life instead of being fetched anew for every call.
     """
 
     def __init__(self, *, client: AsyncOAuth2Client) -> None:
@@ -58,6 +62,7 @@ class OAuth2ClientCredentials:
         if not endpoint or client.metadata.get("grant_type") != "client_credentials":
             raise ValueError("the client needs token_endpoint and grant_type=client_credentials")
         self._client = client
+        self._leeway = float(client.leeway)
         self._lock = asyncio.Lock()
         self._route = httpx.URL(endpoint).path or "/"
         client.register_compliance_hook("access_token_response", self._on_token_response)
@@ -110,6 +115,7 @@ class OAuth2ClientCredentials:
                 f"{TOKEN_METHOD} {self._route} answered with no JSON token", route=self._route
             ) from None
         token = client.token
+        client.leeway = self.margin(token.get("expires_in") if token is not None else None)
         access = token.get("access_token") if token is not None else None
         if not isinstance(access, str) or not access:
             raise ProviderError(
@@ -117,6 +123,12 @@ class OAuth2ClientCredentials:
                 route=self._route,
             )
         return access
+
+    def margin(self, expires_in: object) -> float:
+        """How long before its expiry a token of ``expires_in`` seconds is renewed."""
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
+            return min(self._leeway, expires_in / 2)
+        return self._leeway
 
     async def invalidate(self, stale: str) -> None:
         """Mark the token expired when it is still ``stale``; authlib fetches one anew."""

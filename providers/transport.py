@@ -98,6 +98,15 @@ class UpstreamTransport(AiohttpTransport):
         # trust_env=False: no proxy or certificate settings from the environment.
         super().__init__(verify=verified_tls(), limits=limits, trust_env=False)
 
+    def get_client(self) -> aiohttp.ClientSession:
+        """The package's session, except that aiohttp adds no ``Content-Type`` of its own: it
+        would label a bodiless POST or PUT ``application/octet-stream``, a body type the
+        providers do not take. A request with a body names its type itself."""
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry, ssl=self.ssl_context,
+            limit=self.limits.max_connections or 0)
+        return aiohttp.ClientSession(connector=connector, skip_auto_headers=("Content-Type",))
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             response = await super().handle_async_request(request)

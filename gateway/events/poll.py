@@ -61,7 +61,7 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: Event
     now = now or utcnow()
     result = PollResult()
     first = await source.events_page(1)
-    total = first.pagination.total_pages
+    total = first.pagination.last_page
     pages: dict[int, GetEventsResponse] = {1: first}
     order = [1]
     if total > 1:
@@ -72,25 +72,36 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: Event
     for number in order:
         page = pages.get(number) or await source.events_page(number)
         result.pages += 1
-        kept = [e for e in page.events if _utc(e.created_at) >= horizon]
-        fresh = await _store_page(sessions, kept, settings, result)
-        oldest = min((_utc(e.created_at) for e in page.events), default=_EPOCH)
+        kept = [e for e in page.events if _created(e, now) >= horizon]
+        fresh = await _store_page(sessions, kept, settings, result, now)
+        oldest = min((_created(e, now) for e in page.events), default=_EPOCH)
         if oldest < horizon or (not fresh and oldest < now - LOOKBACK):
             break
     return result
 
 
 def _newest(events: Sequence[GetEventResponse]) -> datetime:
-    return max((_utc(e.created_at) for e in events), default=_EPOCH)
+    return max((as_utc(e.created_at) or _EPOCH for e in events), default=_EPOCH)
 
 
-def _utc(value: datetime) -> datetime:
-    return as_utc(value) or _EPOCH
+def _created(event: GetEventResponse, now: datetime) -> datetime:
+    """When the event was created; ``createdAt`` is optional, and an event without it counts
+    as new (it is kept, and it does not end the walk)."""
+    return as_utc(event.created_at) or now
 
 
 async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequence[GetEventResponse],
-                      settings: Settings, result: PollResult) -> int:
-    """Store the page's unknown events in one transaction; return how many were new."""
+                      settings: Settings, result: PollResult, now: datetime) -> int:
+    """Store the page's unknown events in one transaction; return how many were new.
+
+    An event listed without its ``payload`` (the document makes it optional) cannot be
+    typed or targeted: it is skipped with a warning, and stored when a webhook brings it.
+    """
+    whole = [e for e in events if e.payload is not None]
+    if len(whole) < len(events):
+        log.warning("Volue listed %d event(s) without a payload; skipped: %s", len(events) - len(whole),
+                    ", ".join(e.id for e in events if e.payload is None))
+    events = whole
     if not events:
         return 0
     async with unit_of_work(sessions, None) as uow:
@@ -103,7 +114,7 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
             return 0
         stored = 0
         for event in missing:
-            outcome = await store_event(uow.session, uow.planner, IncomingEvent.from_listing(event),
+            outcome = await store_event(uow.session, uow.planner, IncomingEvent.from_listing(event, now),
                                         settings=settings)
             stored += outcome.row is not None
     result.stored += stored

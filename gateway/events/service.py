@@ -89,9 +89,13 @@ class IncomingEvent:
                    notification_id=note.notification_id)
 
     @classmethod
-    def from_listing(cls, event: vs.GetEventResponse) -> IncomingEvent:
+    def from_listing(cls, event: vs.GetEventResponse, received_at: datetime) -> IncomingEvent:
+        """The listed event (which must carry its payload); ``received_at`` stands in for an
+        absent ``createdAt``."""
+        if event.payload is None:
+            raise ValueError(f"event {event.id} was listed without its payload")
         return cls(volue_event_id=event.id, type=vs.NOTIFICATION_TYPE_BY_PAYLOAD[type(event.payload)],
-                   created_at=event.created_at, payload=event.payload, source="poll")
+                   created_at=event.created_at or received_at, payload=event.payload, source="poll")
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,8 +200,9 @@ def _logs(args: argparse.Namespace) -> int:
     table = Table("sent", "notification", "webhook", "type", "status", "ms", "url")
     for log in _run(webhook_logs(_settings(), args.webhook_id, args.limit)):
         status = "timeout" if log.timed_out else str(log.status_code or "-")
-        table.add_row(log.sent_at.isoformat(timespec="seconds"), log.notification_id,
-                      log.webhook_id, log.event_type, status,
+        sent = log.sent_at.isoformat(timespec="seconds") if log.sent_at is not None else "-"
+        table.add_row(sent, log.notification_id or "-",
+                      log.webhook_id, log.event_type or "-", status,
                       str(log.duration_ms) if log.duration_ms is not None else "-", log.url)
     Console().print(table)
     return 0

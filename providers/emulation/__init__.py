@@ -6,12 +6,14 @@ the faults of the current :class:`FaultPlan` (``faults.py``: latency, 5xx, 429 w
 answers) before a route handler runs and counts every answered request per route
 template and status (``stats.py``);
 :func:`control_router` mounts the control surface under ``/_emulator``
-(``control.py``, never faulted, never counted). ``tokens.py`` issues the bearer
+(``control.py``, never faulted, never counted). ``answers.py`` makes answers stingy on
+request: only what the provider's document requires. ``tokens.py`` issues the bearer
 tokens, ``serving.py`` runs an app under uvicorn.
 """
 
+from providers.emulation.answers import answer_middleware, encode_answer, minimal_answers
 from providers.emulation.control import control_router
-from providers.emulation.emulation import CONTROL_PREFIX, DEFAULT_TOKEN_PATHS, Emulation
+from providers.emulation.emulation import CONTROL_PREFIX, DEFAULT_TOKEN_PATHS, AnswerMode, Emulation
 from providers.emulation.faults import ConnectionDropped, FaultPlan
 from providers.emulation.middleware import fault_middleware
 from providers.emulation.serving import install_drop_log_filter, serve, serve_in_thread
@@ -21,14 +23,18 @@ from providers.emulation.tokens import TokenStore
 __all__ = [
     "CONTROL_PREFIX",
     "DEFAULT_TOKEN_PATHS",
+    "AnswerMode",
     "ConnectionDropped",
     "Emulation",
     "EmulatorStats",
     "FaultPlan",
     "TokenStore",
+    "answer_middleware",
     "control_router",
+    "encode_answer",
     "fault_middleware",
     "install_drop_log_filter",
+    "minimal_answers",
     "serve",
     "serve_in_thread",
 ]

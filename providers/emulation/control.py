@@ -8,12 +8,12 @@ from typing import Any
 from litestar import Router, get, post, put
 from litestar.exceptions import ValidationException
 
-from providers.emulation.emulation import CONTROL_PREFIX, Emulation
+from providers.emulation.emulation import CONTROL_PREFIX, AnswerMode, Emulation
 from providers.emulation.faults import FaultPlan
 
 
 def control_router(emulation: Emulation, entity_counts: Callable[[], dict[str, int]]) -> Router:
-    """The ``/_emulator`` router: faults, stats, token revocation, stats reset."""
+    """The ``/_emulator`` router: faults, answer mode, stats, token revocation, stats reset."""
 
     @get("/faults", sync_to_thread=False)
     def read_faults() -> FaultPlan:
@@ -25,6 +25,15 @@ def control_router(emulation: Emulation, entity_counts: Callable[[], dict[str, i
         if problems:
             raise ValidationException(detail="; ".join(problems))
         emulation.set_faults(data)
+        return data
+
+    @get("/answers", sync_to_thread=False)
+    def read_answers() -> AnswerMode:
+        return emulation.answers
+
+    @put("/answers", sync_to_thread=False)
+    def write_answers(data: AnswerMode) -> AnswerMode:
+        emulation.answers = data
         return data
 
     @get("/stats", sync_to_thread=False)
@@ -41,6 +50,7 @@ def control_router(emulation: Emulation, entity_counts: Callable[[], dict[str, i
 
     return Router(
         path=CONTROL_PREFIX,
-        route_handlers=[read_faults, write_faults, read_stats, revoke_tokens, reset_stats],
+        route_handlers=[read_faults, write_faults, read_answers, write_answers, read_stats,
+                        revoke_tokens, reset_stats],
         include_in_schema=False,
     )

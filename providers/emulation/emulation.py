@@ -1,9 +1,11 @@
-"""One emulator's shared state: its fault plan, counters and tokens."""
+"""One emulator's shared state: its fault plan, answer mode, counters and tokens."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+
+import msgspec
 
 from providers.emulation.faults import FaultPlan
 from providers.emulation.stats import EmulatorStats
@@ -14,8 +16,15 @@ CONTROL_PREFIX = "/_emulator"
 """Where each emulator serves its control routes (faults, stats, token revocation)."""
 
 
+class AnswerMode(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    """``PUT /_emulator/answers`` body: whether answers are the document's minimum
+    (:mod:`providers.emulation.answers`)."""
+
+    minimal: bool = False
+
+
 class Emulation:
-    """State common to both emulators: fault plan, counters, tokens."""
+    """State common to both emulators: fault plan, answer mode, counters, tokens."""
 
     def __init__(
         self,
@@ -25,6 +34,7 @@ class Emulation:
         token_paths: Sequence[str] = DEFAULT_TOKEN_PATHS,
     ) -> None:
         self.faults = FaultPlan(seed=seed)
+        self.answers = AnswerMode()
         self.stats = EmulatorStats()
         self.tokens = TokenStore(ttl_s=token_ttl_s)
         self.token_paths = tuple(token_paths)
@@ -35,7 +45,8 @@ class Emulation:
         self.faults = plan
         self.rng = random.Random(plan.seed)
 
-    def _is_token_path(self, path: str) -> bool:
+    def is_token_path(self, path: str) -> bool:
+        """Whether ``path`` is one of the emulator's token endpoints."""
         return any(path.rstrip("/").endswith(tp) for tp in self.token_paths)
 
     def applies_to(self, path: str) -> bool:
@@ -43,7 +54,7 @@ class Emulation:
         if path.startswith(CONTROL_PREFIX):
             return False
         listed = self.faults.paths
-        if self._is_token_path(path):
+        if self.is_token_path(path):
             return any(p.rstrip("/") == path.rstrip("/") for p in listed)
         return not listed or any(path.startswith(p) for p in listed)
 

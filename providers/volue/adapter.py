@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -28,6 +29,7 @@ from providers.base import (
     Outcome,
     ProviderError,
     RejectedError,
+    TransientError,
     Webhook,
     WebhookLog,
 )
@@ -48,9 +50,13 @@ from providers.volue.schemas import (
     PostLocationWithUserRequest,
     PostUsersBatchRequest,
     PostWebhookRequest,
+    WebhookNotificationLog,
 )
 
 Result = Outcome | ProviderError
+ALL_NOTIFICATION_TYPES = tuple(t for t in NotificationType if t is not NotificationType.UNKNOWN)
+"""What registering a webhook "for all types" asks for."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _repeats(op: Operation) -> bool:
@@ -267,9 +273,10 @@ class VolueAdapter:
         while True:
             found = await self.client.users_page(page)
             user_ids.extend(user.user_id for user in found.users)
-            if found.pagination.next_page is None or not found.users:
+            following = found.pagination.following_page
+            if following is None or not found.users:
                 break
-            page = found.pagination.next_page
+            page = following
         limit = asyncio.Semaphore(self.concurrency)
 
         async def of_user(user_id: str) -> list[Held]:
@@ -320,10 +327,19 @@ class VolueAdapter:
     async def register_webhook(
         self, *, url: str, name: str, secret: str, types: Sequence[str] = ()
     ) -> Webhook:
-        """``POST /webhooks``; unknown ``types`` raise ``ValueError`` before any request."""
-        kinds = [NotificationType(t) for t in types] or None
+        """``POST /webhooks``; unknown ``types`` raise ``ValueError`` before any request.
+
+        No ``types`` means every notification type, and they are named in the request (the
+        document does not say what an absent list means). A bodiless answer (200, which the
+        document allows) leaves the new webhook's id unknown: it raises a ``TransientError``
+        with ``maybe_sent``, like a lost answer, for the caller to find the webhook by listing.
+        """
+        kinds = [NotificationType(t) for t in types] or list(ALL_NOTIFICATION_TYPES)
         created = await self.events.create_webhook(PostWebhookRequest(
             webhook_url=url, name=name, webhook_secret=secret, notification_types=kinds))
+        if created is None:
+            raise TransientError("POST /webhooks answered without the webhook it created",
+                                 status=200, route="/webhooks", maybe_sent=True)
         return _webhook(created)
 
     async def list_webhooks(self) -> list[Webhook]:
@@ -351,20 +367,20 @@ class VolueAdapter:
     async def webhook_logs(self, webhook_id: str | None = None, limit: int = 50) -> list[WebhookLog]:
         """The last ``limit`` entries of ``GET /webhooks/logs``, newest first."""
         first = await self.events.webhook_logs(webhook_id, page=1, page_size=limit)
-        pages = first.pagination.total_pages
-        found = first
+        pages = first.pagination.last_page if first.pagination is not None else 1
+        found = list(first.webhook_notification_logs or ())
         if pages > 1:
-            found = await self.events.webhook_logs(webhook_id, page=pages, page_size=limit)
-            if len(found.webhook_notification_logs) < limit:
+            last = await self.events.webhook_logs(webhook_id, page=pages, page_size=limit)
+            found = list(last.webhook_notification_logs or ())
+            if len(found) < limit:
                 earlier = await self.events.webhook_logs(webhook_id, page=pages - 1, page_size=limit)
-                found = msgspec.structs.replace(found, webhook_notification_logs=[
-                    *earlier.webhook_notification_logs, *found.webhook_notification_logs])
-        entries = sorted(found.webhook_notification_logs, key=lambda e: e.notification_sent,
-                         reverse=True)[:limit]
-        return [WebhookLog(notification_id=e.notification_id, webhook_id=e.webhook_id,
-                           url=e.webhook_url, event_type=e.notification_type.value,
+                found = [*(earlier.webhook_notification_logs or ()), *found]
+        entries = sorted(found, key=_sent_key, reverse=True)[:limit]
+        return [WebhookLog(notification_id=e.notification_id or "", webhook_id=e.webhook_id,
+                           url=e.webhook_url,
+                           event_type=e.notification_type.value if e.notification_type else "",
                            sent_at=e.notification_sent, status_code=e.response_status_code,
-                           timed_out=e.request_timeout, duration_ms=e.request_duration_ms)
+                           timed_out=bool(e.request_timeout), duration_ms=e.request_duration_ms)
                 for e in entries]
 
     # --- the SPARK programme --------------------------------------------------------------
@@ -415,7 +431,18 @@ def _resource_fields(resource: GetResourceResponse) -> dict[str, Any]:
             "locationId": resource.location_id}
 
 
+def _sent_key(log: WebhookNotificationLog) -> datetime:
+    """When a notification was sent, for ordering; one without ``notificationSent`` sorts last."""
+    sent = log.notification_sent
+    if sent is None:
+        return _EPOCH
+    return sent if sent.tzinfo is not None else sent.replace(tzinfo=UTC)
+
+
 def _webhook(hook: GetWebhookResponse) -> Webhook:
+    """The webhook as Volue describes it; members it leaves out read as Volue's defaults
+    (all types, enabled, no status)."""
     return Webhook(webhook_id=hook.webhook_id, url=hook.webhook_url,
-                   types=tuple(t.value for t in hook.notification_types),
-                   enabled=hook.enabled, status=hook.status.value)
+                   types=tuple(t.value for t in hook.notification_types or ()),
+                   enabled=hook.enabled if hook.enabled is not None else True,
+                   status=hook.status.value if hook.status is not None else "", name=hook.name)

@@ -43,15 +43,19 @@ class VolueEventsClient:
         return decode(response, GetEventsResponse, route=EVENTS)
 
     async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> GetReportResponse | None:
-        """``POST /reports``; the created report when Volue describes it (200 with a body)."""
+        """``POST /reports``; the created report when Volue describes it (200 with a body; its
+        ``id`` is all the document promises)."""
         response = await self.http.send("POST", REPORTS, body=body)
-        if not response.content:
+        if not response.content.strip():
             return None
         return decode(response, GetReportResponse, route=REPORTS)
 
-    async def create_webhook(self, body: PostWebhookRequest) -> GetWebhookResponse:
-        """``POST /webhooks``; Volue answers 201 with the webhook (its secret is never readable)."""
+    async def create_webhook(self, body: PostWebhookRequest) -> GetWebhookResponse | None:
+        """``POST /webhooks``: the webhook when Volue describes it (201; its secret is never
+        readable), None for the bodiless 200 the document also allows."""
         response = await self.http.send("POST", WEBHOOKS, body=body)
+        if response.status_code != 201 and not response.content.strip():
+            return None
         return decode(response, GetWebhookResponse, route=WEBHOOKS)
 
     async def list_webhooks(self) -> list[GetWebhookResponse]:

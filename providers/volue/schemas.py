@@ -109,17 +109,36 @@ class PostUsersBatchResponse(_Wire):
 
 
 class ApiPagination(_Wire):
+    """A page's place in a listing; only the first three members are required."""
+
     total_records: int
     page_size: int
     current_page: int
-    total_pages: int
-    next_page: int | None
-    previous_page: int | None
+    total_pages: int | None = None
+    next_page: int | None = None
+    previous_page: int | None = None
+
+    @property
+    def last_page(self) -> int:
+        """The number of the last page: ``totalPages``, or worked out from the record count."""
+        if self.total_pages is not None:
+            return self.total_pages
+        if self.page_size <= 0:
+            return self.current_page
+        return max(1, -(-self.total_records // self.page_size))
+
+    @property
+    def following_page(self) -> int | None:
+        """The page after this one, None on the last: ``nextPage`` when given, otherwise
+        worked out from the current page and :attr:`last_page`."""
+        if self.next_page is not None:
+            return self.next_page
+        return self.current_page + 1 if self.current_page < self.last_page else None
 
 
 class GetUsersResponse(_Wire):
     pagination: ApiPagination
-    users: list[GetUserResponse]
+    users: list[GetUserResponse] = msgspec.field(default_factory=list)
 
 
 class GetUserEligibilityResponse(_Wire):
@@ -129,7 +148,7 @@ class GetUserEligibilityResponse(_Wire):
 
 class GetEligibleUsersResponse(_Wire):
     pagination: ApiPagination
-    users: list[GetUserResponse]
+    users: list[GetUserResponse] = msgspec.field(default_factory=list)
 
 
 class GetMpidEligibilityResponse(_Wire):
@@ -266,8 +285,8 @@ class GetUserResourcesResponse(_Wire):
 
 
 class PriceCurvePoint(_Wire, omit_defaults=True):
-    price: float
-    timestamp: datetime
+    price: float | None = None
+    timestamp: datetime | None = None
 
 
 class PriceCurve(_Wire, omit_defaults=True):
@@ -283,8 +302,8 @@ class PriceCurveTarget(_Wire):
 
 
 class LPCDataPoint(_Wire):
-    max_power_in_kilo_watts: float
-    timestamp: datetime
+    max_power_in_kilo_watts: float | None = None
+    timestamp: datetime | None = None
 
 
 class LocationLPCTarget(_Wire):
@@ -345,13 +364,13 @@ NOTIFICATION_TYPE_BY_PAYLOAD: dict[type[msgspec.Struct], NotificationType] = {
 
 class GetEventResponse(_Wire):
     id: str
-    created_at: datetime
-    payload: SparkEventPayload
+    created_at: datetime | None = None
+    payload: SparkEventPayload | None = None
 
 
 class GetEventsResponse(_Wire):
     pagination: ApiPagination
-    events: list[GetEventResponse]
+    events: list[GetEventResponse] = msgspec.field(default_factory=list)
 
 
 class EventNotification(_Wire):
@@ -412,7 +431,7 @@ class SimulateResourceLPCEventRequest(_Request):
 
 
 class SimulateEventResponse(_Wire):
-    simulated_event: GetEventResponse
+    simulated_event: GetEventResponse | None = None
 
 
 # ---------------------------------------------------------------- reports
@@ -492,8 +511,8 @@ class PostReportRequest(_Request):
 
 class GetReportResponse(_Wire):
     id: str
-    event_id: str | None
-    created_at: datetime
+    event_id: str | None = None
+    created_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- webhooks
@@ -525,13 +544,13 @@ class PatchWebhookRequest(_Request):
 class GetWebhookResponse(_Wire):
     webhook_id: str
     webhook_url: str
-    name: str | None
-    notification_types: list[NotificationType]
-    enabled: bool
-    status: WebhookStatus
-    modified_date: datetime
-    created_date: datetime
-    last_analyzed_timestamp: datetime
+    name: str | None = None
+    notification_types: list[NotificationType] | None = None
+    enabled: bool | None = None
+    status: WebhookStatus | None = None
+    modified_date: datetime | None = None
+    created_date: datetime | None = None
+    last_analyzed_timestamp: datetime | None = None
 
 
 class GetWebhooksResponse(_Wire):
@@ -541,25 +560,25 @@ class GetWebhooksResponse(_Wire):
 class WebhookNotificationLog(_Wire):
     webhook_id: str
     tenant_id: str
-    partner_event_id: str
-    notification_id: str
-    notification_type: NotificationType
-    notification_sent: datetime
-    spark_signature: str | None
     webhook_url: str
-    request_timeout: bool
-    response_status_code: int | None
-    request_duration_ms: int | None
+    partner_event_id: str | None = None
+    notification_id: str | None = None
+    notification_type: NotificationType | None = None
+    notification_sent: datetime | None = None
+    spark_signature: str | None = None
+    request_timeout: bool | None = None
+    response_status_code: int | None = None
+    request_duration_ms: int | None = None
 
 
 class GetWebhookNotificationLogsResponse(_Wire):
-    webhook_notification_logs: list[WebhookNotificationLog]
-    pagination: ApiPagination
+    webhook_notification_logs: list[WebhookNotificationLog] | None = None
+    pagination: ApiPagination | None = None
 
 
 class GetWebhookNotificationLogByIdResponse(_Wire):
-    webhook_notification_log: WebhookNotificationLog
-    notification_content: str
+    webhook_notification_log: WebhookNotificationLog | None = None
+    notification_content: str | None = None
 
 
 # ---------------------------------------------------------------- errors

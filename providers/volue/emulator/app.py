@@ -12,9 +12,11 @@ Behaves as ``ec-sandbox-swagger.json`` and the provider guides describe:
 * the two Svalbard test areas decide eligibility; moving a location in or out
   emits a ``UserEligibility`` event, price-curve simulations target resources at
   eligible locations; events are delivered to webhooks, signed and retried;
-* ``/_emulator``: fault plan, stats, token revocation (see
+* ``/_emulator``: fault plan, answer mode, stats, token revocation (see
   :mod:`providers.emulation`) and ``PUT /_emulator/webhooks {"dropWebhooks": true}``
-  to lose webhook deliveries.
+  to lose webhook deliveries. In minimal answer mode the operations of :data:`BODILESS`
+  succeed without a body, and every answer carries only what the document requires
+  (plus ``isEnrolled``: without it an enrollment answer reads as no enrollment).
 """
 
 from __future__ import annotations
@@ -31,13 +33,31 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.datastructures import State
 
-from providers.emulation import Emulation, control_router, fault_middleware
+from providers.emulation import Emulation, answer_middleware, control_router, fault_middleware
 from providers.volue.emulator.http import domain_error_handler, has_valid_bearer, json_response
 from providers.volue.emulator.routes import API_PREFIX, VolueEmulator, api_router
 from providers.volue.emulator.state import DomainError, VolueState
 from providers.volue.emulator.webhooks import WebhookHub
 
 TOKEN_PATH = "/connect/token"
+BODILESS: dict[str, int] = {
+    "POST /users": 200,
+    "POST /users/batch": 200,
+    "POST /users/{userId}/locations": 200,
+    "POST /users/locations/batch": 200,
+    "POST /users/{userId}/vehicles": 200,
+    "POST /users/{userId}/locations/{locationId}/resources": 200,
+    "POST /webhooks": 200,
+    "POST /simulation/partner": 200,
+    "DELETE /resources/{resourceId}": 204,
+    "DELETE /users/{userId}": 204,
+    "DELETE /users/{userId}/locations/{locationId}": 204,
+    "DELETE /users/{userId}/enrollment": 204,
+    "DELETE /webhooks/{webhookId}": 204,
+    "PUT /webhooks/{webhookId}/enabled": 204,
+}
+"""The operations whose document allows a success without a body, and that status."""
+KEEP_WHEN_MINIMAL = ("isEnrolled",)
 Req = Request[Any, Any, Any]
 
 
@@ -173,7 +193,10 @@ def create_app(
             control_router(emulation, store.entity_counts),
             *_webhook_control(hub),
         ],
-        middleware=[fault_middleware(emulation)],
+        middleware=[
+            fault_middleware(emulation),
+            answer_middleware(emulation, prefix=API_PREFIX, bodiless=BODILESS, keep=KEEP_WHEN_MINIMAL),
+        ],
         exception_handlers={DomainError: domain_error_handler},
         lifespan=[lifespan],
         state=State({"volue": volue, "emulation": emulation}),

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 from litestar import Request, Response
 
-from providers.emulation import Emulation
+from providers.emulation import Emulation, encode_answer
 from providers.volue import schemas as s
 from providers.volue.emulator.state import Conflict, DomainError, Invalid, NotFound
 
@@ -51,8 +51,9 @@ def has_valid_bearer(emulation: Emulation, header: str) -> bool:
 
 
 def json_response(value: Any, status: int = 200) -> Response[bytes]:
+    """A JSON answer: in full, or only what the document requires in minimal mode."""
     return Response(
-        content=_encoder.encode(value), status_code=status, media_type="application/json"
+        content=encode_answer(value), status_code=status, media_type="application/json"
     )
 
 

@@ -3,8 +3,11 @@
 It follows the partner API's OpenAPI file and guide: ``POST /auth/token`` (JSON
 client credentials, a token valid one day), spaces, devices, OBIS meter readings
 (epoch seconds, the documented codes only) and invites. Every other route needs a
-valid bearer token. Faults and counters come from :class:`providers.emulation.Emulation`,
-whose control surface is mounted at ``/_emulator``.
+valid bearer token. Faults, the answer mode and counters come from
+:class:`providers.emulation.Emulation`, whose control surface is mounted at ``/_emulator``.
+In minimal answer mode every answer carries only what the document requires, and a
+reading's ``label`` is a text (``Zählerstand Bezug``), not its OBIS code: the document
+types it as a plain string.
 
 Errors carry ``{"status", "error", "message", "path"}``; the message names the field.
 """
@@ -19,10 +22,17 @@ import msgspec
 from litestar import Litestar, Request, Response, Router, delete, get, post, put
 from msgspec import UNSET
 
-from providers.emulation import Emulation, control_router, fault_middleware
+from providers.emulation import (
+    Emulation,
+    answer_middleware,
+    control_router,
+    fault_middleware,
+    minimal_answers,
+)
 from providers.zaehlerfreunde import schemas as s
 from providers.zaehlerfreunde.emulator.http import (
     EMPTY_OK,
+    answer,
     bearer_guard,
     choice_query,
     datetime_query,
@@ -53,6 +63,16 @@ _readings_decoder = msgspec.json.Decoder(list[s.NewDeviceReading])
 _invite_decoder = msgspec.json.Decoder(s.NewSpaceInvite)
 
 AnyRequest = Request[Any, Any, Any]
+
+
+_TEXT_MEASUREMENT = {"METER_READING": "Zählerstand", "ENERGY": "Energie", "POWER": "Leistung"}
+_TEXT_DIRECTION = {"IN": "Bezug", "OUT": "Einspeisung"}
+
+
+def text_label(measurement: str, direction: str) -> str:
+    """A reading's label as a person reads it (``Zählerstand Bezug``), as the minimal mode
+    answers: the document types ``label`` as a plain string, not as the OBIS code."""
+    return f"{_TEXT_MEASUREMENT.get(measurement, measurement)} {_TEXT_DIRECTION.get(direction, direction)}"
 
 
 def _space_out(record: SpaceRecord, owner: str) -> s.Space:
@@ -127,22 +147,22 @@ def _auth_router(emulation: Emulation, client_id: str, client_secret: str) -> Ro
 
 def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     @get("/spaces")
-    async def get_spaces(request: AnyRequest) -> s.Spaces:
+    async def get_spaces(request: AnyRequest) -> Response[bytes]:
         page = int_query(request, "page", 0, 0)
         size = int_query(request, "pageSize", _DEFAULT_PAGE_SIZE, 1)
         records, pages = page_of(list(state.spaces.values()), page, size)
-        return s.Spaces(spaces=[_space_out(r, owner) for r in records], totalNumPages=pages)
+        return answer(s.Spaces(spaces=[_space_out(r, owner) for r in records], totalNumPages=pages))
 
     @post("/spaces", status_code=200)
-    async def create_space(request: AnyRequest) -> s.SpaceId:
+    async def create_space(request: AnyRequest) -> Response[bytes]:
         body = decode_body(await request.body(), _space_decoder)
-        return s.SpaceId(spaceId=state.create_space(body).id)
+        return answer(s.SpaceId(spaceId=state.create_space(body).id))
 
     @put("/spaces/{spaceId:str}", status_code=200)
-    async def update_space(spaceId: str, request: AnyRequest) -> s.SpaceId:
+    async def update_space(spaceId: str, request: AnyRequest) -> Response[bytes]:
         require_uuid(spaceId, "spaceId")
         body = decode_body(await request.body(), _update_decoder)
-        return s.SpaceId(spaceId=state.update_space(spaceId, body).id)
+        return answer(s.SpaceId(spaceId=state.update_space(spaceId, body).id))
 
     @delete("/spaces/{spaceId:str}", status_code=200)
     async def delete_space(spaceId: str) -> Response[bytes]:
@@ -150,31 +170,31 @@ def _space_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         return EMPTY_OK
 
     @post("/spaces/{spaceId:str}/invites", status_code=200)
-    async def invite_user_to_space(spaceId: str, request: AnyRequest) -> s.SpaceInviteLink:
+    async def invite_user_to_space(spaceId: str, request: AnyRequest) -> Response[bytes]:
         require_uuid(spaceId, "spaceId")
         body = decode_body(await request.body(), _invite_decoder)
         invite = state.create_invite(
             spaceId, user_email=body.userEmail, send_email=body.sendInviteEmail
         )
-        return s.SpaceInviteLink(inviteLink=invite.link)
+        return answer(s.SpaceInviteLink(inviteLink=invite.link))
 
     return [get_spaces, create_space, update_space, delete_space, invite_user_to_space]
 
 
 def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
     @get("/spaces/{spaceId:str}/devices")
-    async def get_devices_in_space(spaceId: str, request: AnyRequest) -> s.Devices:
+    async def get_devices_in_space(spaceId: str, request: AnyRequest) -> Response[bytes]:
         page = int_query(request, "page", 0, 0)
         size = int_query(request, "pageSize", _DEFAULT_PAGE_SIZE, 1)
         ids, pages = page_of(state.space(spaceId).device_ids, page, size)
         devices = [_device_out(state.devices[i], owner) for i in ids]
-        return s.Devices(devices=devices, totalNumPages=pages)
+        return answer(s.Devices(devices=devices, totalNumPages=pages))
 
     @post("/spaces/{spaceId:str}/devices", status_code=200)
-    async def register_external_device(spaceId: str, request: AnyRequest) -> s.DeviceId:
+    async def register_external_device(spaceId: str, request: AnyRequest) -> Response[bytes]:
         require_uuid(spaceId, "spaceId")
         device = decode_body(await request.body(), _device_decoder)
-        return s.DeviceId(deviceId=state.create_device(spaceId, device).id)
+        return answer(s.DeviceId(deviceId=state.create_device(spaceId, device).id))
 
     @post("/spaces/{spaceId:str}/devices/{deviceId:str}/details", status_code=200)
     async def update_device_details(spaceId: str, deviceId: str, request: AnyRequest) -> Response[bytes]:
@@ -195,7 +215,7 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         return EMPTY_OK
 
     @get("/devices/{deviceId:str}/readings")
-    async def get_readings_by_device(deviceId: str, request: AnyRequest) -> list[s.DeviceReading]:
+    async def get_readings_by_device(deviceId: str, request: AnyRequest) -> Response[bytes]:
         record = state.device(require_uuid(deviceId, "deviceId"))
         start = datetime_query(request, "startTime")
         end = datetime_query(request, "endTime")
@@ -204,14 +224,15 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
         if end <= start:
             raise ApiError(400, "endTime must be after startTime")
         body = record.body
-        return [
+        textual = minimal_answers()
+        return answer([
             s.DeviceReading(
                 deviceId=record.id,
                 timeStamp=iso(bucket.start_s),
                 measurement=measurement,
                 value=bucket.value,
                 unit=bucket.unit,
-                label=bucket.label,
+                label=text_label(measurement, bucket.direction) if textual else bucket.label,
                 deviceType=body.deviceType,
                 deviceProvider="EXTERNAL",
                 medium=body.deviceMedium,
@@ -224,7 +245,7 @@ def _device_handlers(state: ZaehlerfreundeState, owner: str) -> list[Any]:
                 resolution=resolution,
                 measurement=measurement,
             )
-        ]
+        ])
 
     return [
         get_devices_in_space,
@@ -261,7 +282,7 @@ def create_app(
             protected,
             control_router(emulation, state.entity_counts),
         ],
-        middleware=[fault_middleware(emulation)],
+        middleware=[fault_middleware(emulation), answer_middleware(emulation, prefix=PREFIX)],
         exception_handlers={ApiError: error_response},
         openapi_config=None,
         debug=False,

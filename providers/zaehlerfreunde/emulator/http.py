@@ -11,12 +11,17 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from providers.emulation import Emulation
+from providers.emulation import Emulation, encode_answer
 from providers.zaehlerfreunde.emulator.state import ApiError
 
 _T = TypeVar("_T")
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
 EMPTY_OK: Response[bytes] = Response(content=b"", status_code=200, media_type="application/json")
+
+
+def answer(value: Any) -> Response[bytes]:
+    """A 200 JSON answer: in full, or only what the document requires in minimal mode."""
+    return Response(content=encode_answer(value), status_code=200, media_type="application/json")
 
 
 def error_response(request: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
