@@ -36,6 +36,7 @@ from gateway.events.reports import (
 )
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
+from gateway.http.content_type import require_json
 from gateway.http.deps import authenticate
 from gateway.http.docs import docs_assets_router, docs_render_plugins
 from gateway.http.health import live, ready
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
             metrics_endpoint,
             docs_assets_router(),
             console_router(settings),
-            Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate],
+            Router(path="/", route_handlers=API_CONTROLLERS, guards=[authenticate, require_json],
                    security=[{"apiKey": []}]),
         ],
         lifespan=[lifespan],

@@ -9,7 +9,8 @@ around the handlers:
   different shape in ``application/json``, is replaced): 400 for any operation, 401,
   403 and 429 where an API key is needed, 404 where the path names a record, 409 and
   422 for writes (a conflict, an ``Idempotency-Key`` in progress or reused with another
-  body), 413 where a body is taken, 503 with ``Retry-After`` wherever the database is used
+  body), 413 where a body is taken, 415 where the API takes a JSON body (another
+  ``Content-Type``), 503 with ``Retry-After`` wherever the database is used
   (every operation but ``/health/live``);
 * ``Idempotency-Key`` as a header parameter on every write (POST, PATCH, DELETE);
 * the security requirement with the scope the route needs (``opt["scope"]``);
@@ -69,6 +70,7 @@ ERRORS = {
     409: "the request conflicts with the record's state, an externalRef in use, or a request "
          "with the same Idempotency-Key still in progress (then with Retry-After)",
     413: "the body is larger than the limit",
+    415: "the body was sent with a Content-Type other than application/json",
     422: "the Idempotency-Key was used before with a different body",
     429: "this API key sent more requests than its scope allows; wait Retry-After seconds",
     503: "the database cannot be reached for now (`database-unavailable`; for /health/ready, "
@@ -210,6 +212,8 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
                 operation["security"] = [{"apiKey": [scope] if scope else []}]
             responses = operation.setdefault("responses", {})
             statuses = error_statuses(method, path, secured=secured, has_body="requestBody" in operation)
+            if secured and "application/json" in operation.get("requestBody", {}).get("content", {}):
+                statuses.append(415)  # gateway.http.content_type: the API's JSON bodies only
             for status in sorted({*statuses, *handler.opt.get("errors", ())}):
                 responses[str(status)] = _problem(status)
             for parameter in operation.get("parameters", []):

@@ -1,9 +1,14 @@
 """One list shape for every collection: ``{"items": [...], "nextCursor": <opaque string or null>}``.
 
 A cursor is the sort key of the last item of a page (an id, or a time and an id),
-JSON-encoded and base64url'd. Callers treat it as opaque; the API refuses with a
-400 naming ``cursor`` any cursor it did not hand out for that listing. Every
-listing takes ``limit`` (:data:`Limit`, default :data:`DEFAULT_LIMIT`).
+JSON-encoded, followed by a check value of those bytes and base64url'd. Callers treat
+it as opaque; the API refuses with a 400 naming ``cursor`` any cursor it did not hand
+out for that listing: one whose check value does not match (``["zzzz"]`` encoded by
+hand, a cursor cut short or edited) or whose key does not have the listing's shape.
+The check value is a keyed BLAKE2b digest with a key fixed in the code: it is an
+integrity check, not a secret, and needs none, since a cursor grants nothing (it only
+positions a listing the caller may read from the start anyway). Every listing takes
+``limit`` (:data:`Limit`, default :data:`DEFAULT_LIMIT`).
 
 Keyset pagination: a page asks for ``limit + 1`` rows after the cursor's key;
 :func:`page_of` cuts the extra row off and turns the last kept row's key into the
@@ -14,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -59,16 +66,28 @@ TIME_AND_ID: tuple[type[datetime], type[str]] = (datetime, str)
 """The cursor shape of listings ordered by a time and then an id."""
 
 
+_CHECK_BYTES = 8
+_CHECK_KEY = b"gateway listing cursor v1"
+
+
+def _check(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=_CHECK_BYTES, key=_CHECK_KEY).digest()
+
+
 def encode_cursor(*key: str | int | datetime) -> str:
-    """An opaque cursor carrying the sort key of the last item handed out."""
+    """An opaque cursor carrying the sort key of the last item handed out, and its check value."""
     parts = [as_utc(part).isoformat() if isinstance(part, datetime) else part for part in key]
-    return base64.urlsafe_b64encode(msgspec.json.encode(parts)).decode().rstrip("=")
+    raw = msgspec.json.encode(parts)
+    return base64.urlsafe_b64encode(raw + _check(raw)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, *shape: type[str] | type[int] | type[datetime]) -> Key:
     """The sort key an :func:`encode_cursor` cursor carries, typed as ``shape``; 400 for any other."""
     try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        blob = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        raw, check = blob[:-_CHECK_BYTES], blob[-_CHECK_BYTES:]
+        if len(blob) <= _CHECK_BYTES or not hmac.compare_digest(check, _check(raw)):
+            raise ValueError(cursor)
         parts = msgspec.json.decode(raw)
         if not isinstance(parts, list) or len(parts) != len(shape):
             raise ValueError(cursor)

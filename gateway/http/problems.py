@@ -85,8 +85,8 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     status = exc.status_code
     if status >= 500:
         log.error("unhandled HTTP error on %s: %s", request.url.path, exc.detail)
-    headers = dict(exc.headers or {})
-    if status == 405:
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+    if status == 405:  # Litestar's own lowercase ``allow`` is replaced, not repeated
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return problem_response(status, _STATUS_SLUGS.get(status, "error").replace("-", " ").capitalize(),
                             exc.detail, slug=_STATUS_SLUGS.get(status, "error"),
