@@ -64,7 +64,10 @@ Listed = list[tuple[str, Sequence[Key]]]
 PageReader = Callable[[int], Awaitable[tuple[Listed[Key], int]]]
 """Reads one 0-based listing page: its objects and the number of pages."""
 
-_ROUNDS_KEPT = 64
+_ROUNDS_KEPT = 256
+"""Rounds whose first refresh and handed-out ids are remembered (rounds run one after another)."""
+_GONE_KEPT = 10_000
+"""Ids of our recent deletes remembered, to ignore them in a listing read while they went out."""
 
 
 class _Look(Generic[Key]):
@@ -103,7 +106,7 @@ class ListingIndex(Generic[Key]):
         self._keys: dict[str, tuple[Key, ...]] = {}
         self._seen: set[str] = set()
         """Ids read from the listing at a known position (not the ones only ``add``-ed)."""
-        self._gone: set[str] = set()
+        self._gone: OrderedDict[str, None] = OrderedDict()
         """Ids we deleted: a listing read while the delete went out may still show them."""
         self._count = 0
         """Positions of the listing known (read, less what we deleted since)."""
@@ -127,14 +130,16 @@ class ListingIndex(Generic[Key]):
         An object made for one task of a round is not linked to it until the round records
         it, so no other look of that round may adopt it.
         """
-        self._gone.discard(object_id)
+        self._gone.pop(object_id, None)
         self._put(object_id, tuple(keys))
         self._taken_in(round_id).add(object_id)
 
     def forget(self, object_id: str) -> None:
         """Drop an object that is gone upstream (deleted by us, or answered 404)."""
         self._drop_keys(object_id)
-        self._gone.add(object_id)
+        self._gone[object_id] = None
+        while len(self._gone) > _GONE_KEPT:
+            self._gone.popitem(last=False)
         if object_id in self._seen:
             self._seen.discard(object_id)
             self._count = max(self._count - 1, 0)
@@ -327,7 +332,7 @@ class RoundIndex(Generic[Key]):
             found = ListingIndex(read, page_size=self._page_size, name=f"devices of {scope}")
             if round_id:
                 self._indexes[(round_id, scope)] = found
-                while len(self._indexes) > _ROUNDS_KEPT * 4:
+                while len(self._indexes) > _ROUNDS_KEPT:
                     self._indexes.popitem(last=False)
         return found
 
