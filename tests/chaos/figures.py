@@ -63,14 +63,22 @@ def requests_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str,
     return found
 
 
+def unanswered_between(before: dict[str, Any], after: dict[str, Any]) -> int:
+    """Requests an emulator carried out whose answer was lost or late, between two snapshots."""
+    return sum(int(n) - int(before.get("unanswered", {}).get(route, 0))
+               for route, n in after.get("unanswered", {}).items())
+
+
 class Figures:
     """The requests of one scenario (or phase) at both emulators and what they did."""
 
     def __init__(self, name: str, work: Counter[str], requests: dict[str, dict[str, Counter[int]]],
-                 *, synced_s: float | None, ideal_s: float | None = None) -> None:
+                 *, synced_s: float | None, ideal_s: float | None = None,
+                 unanswered: dict[str, int] | None = None) -> None:
         self.name = name
         self.work = work
         self.requests = requests
+        self.unanswered = unanswered or {}
         self.synced_s = synced_s
         self.ideal_s = ideal_s
         self.minimum = minimum_requests(work)
@@ -98,7 +106,8 @@ class Figures:
             share = f"{lookups / writes:.1%}" if writes else "-"
             out.append(f"  {provider}: writes {writes}, minimum {self.minimum[provider]}, ratio "
                        f"{self.ratio(provider):.2f}; lookup GETs {lookups} ({share} of writes); "
-                       f"token fetches {self.of(provider, kind='tokens')}; "
+                       f"token fetches {self.of(provider, kind='tokens')}; answers lost or late "
+                       f"{self.unanswered.get(provider, 0)}; "
                        f"neighbour's {self.of(provider, kind='neighbour')}")
             routes = sorted(self.requests.get(provider, {}).items(), key=lambda item: -sum(item[1].values()))
             for route, by_status in routes:

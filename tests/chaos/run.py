@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.settings import ReadingsSettings, SyncWorkerSettings
 from gateway.store.db import create_engine
-from tests.chaos.figures import Figures, minimum_requests, requests_between, work_of
+from tests.chaos.figures import Figures, minimum_requests, requests_between, unanswered_between, work_of
 from tests.chaos.stack import PROVIDERS, UPSTREAM_TIMEOUT_S, Backend, ChaosStack, start_chaos_stack
 from tests.chaos.verify import Verdict, verify
 from tests.chaos.workload import (
@@ -45,7 +45,7 @@ CRASH_FAULTS = {
 THROTTLE = {"rateLimitRate": 0.60, "retryAfterS": 1, "seed": 21}
 SLOW = {"latencyMsMin": 2000, "latencyMsMax": 4000, "seed": 22}
 NEIGHBOUR_429 = {"rateLimitRate": 0.20, "retryAfterS": 1, "seed": 23}
-LOST_ANSWERS = {"slowRate": 0.03, "slowMs": LATE_MS, "lostRate": 0.05, "seed": 24}
+LOST_ANSWERS = {"slowRate": 0.05, "slowMs": LATE_MS, "lostRate": 0.10, "seed": 24}
 DOWN = {"errorRate": 1.0, "errorStatuses": [503], "seed": 25}
 OPEN_TASKS = "SELECT COUNT(*) FROM outbox_tasks WHERE status IN ('pending', 'running')"
 
@@ -76,8 +76,10 @@ class Params:
 
 
 FULL = Params(customers=1000)
-REDUCED = Params(customers=10, batch=5, readings_per_meter=24, burst_s=8.0, neighbour_rate=30.0,
-                 outage_s=6.0, kill_every_s=4.0, crash_s=10.0, drain_s=150.0)
+REDUCED = Params(customers=5, batch=3, readings_per_meter=24, burst_s=4.0, neighbour_rate=30.0,
+                 outage_s=4.0, kill_every_s=5.0, crash_s=6.0, drain_s=150.0)
+"""The CI sizes: a few customers per phase, faults of seconds (production timers still apply:
+a killed worker's tasks come back after the 60 s lease, an open circuit waits 30 s)."""
 
 
 @dataclass
@@ -155,12 +157,15 @@ class Run:
 
     def record(self, name: str, since: tuple[dict[str, dict[str, Any]], Counter[str], float],
                until: tuple[dict[str, dict[str, Any]], Counter[str], float], *,
-               synced_s: float | None, ideal_s: float | None = None, drains: bool = True) -> Figures:
+               synced_s: float | None, ideal_s: float | None = None, drains: bool = True,
+               work: Counter[str] | None = None) -> Figures:
         """The figures of a phase between two snapshots, printed at once; a phase that ``drains``
-        and did not (``synced_s`` None) is listed in :attr:`unsynced`."""
+        and did not (``synced_s`` None) is listed in :attr:`unsynced`. ``work``: what the phase
+        had to carry out, when not what was accepted between the snapshots."""
         requests = {p: requests_between(since[0][p], until[0][p]) for p in PROVIDERS}
-        work = until[1] - since[1]
-        found = Figures(name, work, requests, synced_s=synced_s, ideal_s=ideal_s)
+        unanswered = {p: unanswered_between(since[0][p], until[0][p]) for p in PROVIDERS}
+        found = Figures(name, until[1] - since[1] if work is None else work, requests,
+                        synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered)
         self.figures.append(found)
         if synced_s is None and drains:
             self.unsynced.append(name)
@@ -219,7 +224,7 @@ async def neighbour_429(run: Run) -> None:
 
 
 async def lost_answers(run: Run) -> None:
-    """Answers processed then lost: 3 % come after the upstream timeout, 5 % are replaced by a 502."""
+    """Answers processed then lost: 5 % come after the upstream timeout, 10 % are replaced by a 502."""
     since = await run.snapshot()
     run.stack.set_faults(LOST_ANSWERS)
     run.log(f"lost-answers: both providers {LOST_ANSWERS}")
@@ -247,7 +252,8 @@ async def outage(run: Run) -> None:
     synced = await run.drain()
     until = await run.snapshot()
     run.record("outage: down", since, healed, synced_s=None, drains=False)
-    run.record("outage: healed", healed, until, synced_s=synced)
+    # Recovery carries what queued during the outage: its minimum is that work's.
+    run.record("outage: healed", healed, until, synced_s=synced, work=until[1] - since[1])
 
 
 async def _kill_workers(run: Run, stop: asyncio.Event) -> None:
