@@ -259,7 +259,8 @@ class Held(msgspec.Struct, frozen=True, kw_only=True):
     ``external_id`` is the provider's id for it (for Volue our own id);
     ``parent_external_id`` the object it hangs under (a location's user, a device's
     space). ``fields`` are what the gateway decides of the object, by the provider's
-    own field names, compared one by one with :meth:`Inventory.expected_fields`.
+    own field names, compared one by one with :meth:`Inventory.expected_fields`; a field
+    the provider's answer left out is absent from ``fields`` and not compared.
     """
 
     entity_type: EntityType

@@ -15,13 +15,23 @@
   parents: a missing user's locations and resources, a missing space's devices), and a
   delete of an object a deleted record left behind. Objects no record accounts for are
   reported, never deleted: they may be the partner's own.
+* **Enrollment** (a provider with a programme: Volue): every compared customer's
+  ``GET /users/{id}/enrollment`` decides its membership's state. A membership believed
+  enrolled that Volue does not hold, or the reverse (a failed wish counts as not carried
+  out), is a ``differing`` item of entity type ``enrollment`` (field ``isEnrolled``);
+  :func:`record_drift` sets the membership to what Volue holds (unless the membership
+  changed since the comparison began) and emits ``drift.found``; :func:`repair` queues the
+  caller's wish again where it now differs from that (a customer no caller enrolled or took
+  out keeps what Volue holds). Memberships with a wish under way
+  (``pending``) and answers that do not say are left out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -30,24 +40,37 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
-from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
+from gateway.core.domain import (
+    DeviceKind,
+    EntityType,
+    ProgrammeStatus,
+    Provider,
+    SyncStatus,
+    TaskAction,
+    TaskStatus,
+)
 from gateway.customers.records import plan_entity_upsert
 from gateway.observability.metrics import observe_drift
 from gateway.outbox.context import prepare
 from gateway.outbox.dispatch import Dispatcher
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
-from gateway.outbox.plan import targets
+from gateway.outbox.plan import OutboxPlanner, targets
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.programmes import service as programmes
 from gateway.reconcile.report import Drift, DriftItem, DriftReport, RepairResult
+from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
-from providers.base import Capability, Held, Operation, RejectedError
-from providers.registry import Adapters
+from providers.base import Capability, Enrollment, Held, Operation, ProviderError, RejectedError
+from providers.registry import Adapters, MissingCapability
 
 log = logging.getLogger("gateway.reconcile")
 COMPARED = (SyncStatus.SYNCED.value, SyncStatus.DRIFTED.value)
 """Link statuses whose records are compared: what the gateway believes is upstream now."""
 _ORDER = {EntityType.CUSTOMER.value: 0, EntityType.SITE.value: 1, EntityType.DEVICE.value: 2}
 _CHUNK = 500
+ENROLLMENT = "enrollment"
+"""A drift item's entity type for a customer's membership of the provider's programme."""
+ENROLLMENT_READS_AT_ONCE = 8
 
 Row = CustomerRow | SiteRow | DeviceRow
 
@@ -164,8 +187,9 @@ async def compare(sessions: async_sessionmaker[AsyncSession], adapters: Adapters
         if found is None:
             items.append(DriftItem(drift=Drift.MISSING, expected=expected[entity_id], **common))
             continue
+        # A field the provider left out of its answer (optional in its document) says nothing.
         differing = sorted(name for name, value in expected[entity_id].items()
-                           if found.fields.get(name) != value)
+                           if name in found.fields and found.fields[name] != value)
         if differing:
             items.append(DriftItem(drift=Drift.DIFFERING, fields=differing, expected=expected[entity_id],
                                    actual=found.fields, parent_external_id=found.parent_external_id,
@@ -190,8 +214,66 @@ async def compare(sessions: async_sessionmaker[AsyncSession], adapters: Adapters
             entity_id=gone.entity_id if gone is not None else None,
             parent_external_id=h.parent_external_id, actual=h.fields,
             note="its record was deleted" if gone is not None else "no record accounts for it"))
+    customers = [i for i in compared if snap.rows[i][0] is EntityType.CUSTOMER]
+    items += await _enrollment_drift(sessions, adapters, provider, customers)
     return DriftReport(provider=provider.value, checked_at=started, checked=len(compared), held=len(held),
                        skipped=skipped, items=items)
+
+
+def _believed(row: ProgrammeMembershipRow | None) -> bool | None:
+    """Whether the gateway believes the customer enrolled (None: a wish under way)."""
+    if row is None:
+        return False
+    if row.status == ProgrammeStatus.PENDING.value:
+        return None
+    if row.status == ProgrammeStatus.FAILED.value:  # the wish was not carried out
+        return row.wanted == ProgrammeStatus.NOT_ENROLLED.value
+    return row.status == ProgrammeStatus.ENROLLED.value
+
+
+async def _enrollment_drift(sessions: async_sessionmaker[AsyncSession], adapters: Adapters,
+                            provider: Provider, customer_ids: Sequence[str]) -> list[DriftItem]:
+    """Each customer's enrollment read back (``GET /users/{id}/enrollment``) against its
+    membership; a customer whose read-back fails is logged and left out."""
+    try:
+        programme = adapters.programme(provider)
+    except MissingCapability:
+        return []
+    memberships: dict[str, ProgrammeMembershipRow] = {}
+    async with sessions() as session:
+        m = ProgrammeMembershipRow
+        for start in range(0, len(customer_ids), _CHUNK):
+            for row in await session.exec(select(m).where(
+                    col(m.programme) == provider.value,
+                    col(m.customer_id).in_(customer_ids[start:start + _CHUNK]))):
+                memberships[row.customer_id] = row
+    limit = asyncio.Semaphore(ENROLLMENT_READS_AT_ONCE)
+
+    async def read(customer_id: str) -> DriftItem | None:
+        believed = _believed(memberships.get(customer_id))
+        if believed is None:
+            return None
+        async with limit:
+            try:
+                found = await programme.enrollment(customer_id)
+            except ProviderError as exc:
+                log.warning("reconcile %s: enrollment of %s not read back: %s", provider.value,
+                            customer_id, exc.message)
+                return None
+        held = found if found is not None else Enrollment(enrolled=False)
+        if not held.stated or held.enrolled == believed:
+            return None
+        since = held.enrolled_at.isoformat() if held.enrolled_at else None
+        actual: dict[str, Any] = {"isEnrolled": held.enrolled, "enrollmentId": held.enrollment_id,
+                                  "enrollmentDate": since}
+        return DriftItem(drift=Drift.DIFFERING, entity_type=ENROLLMENT, external_id=customer_id,
+                         entity_id=customer_id, customer_id=customer_id, fields=["isEnrolled"],
+                         expected={"isEnrolled": believed}, actual=actual,
+                         note="Volue holds an enrollment the gateway does not believe in" if held.enrolled
+                         else "the gateway believes the customer enrolled; Volue does not")
+
+    found = await asyncio.gather(*(read(customer_id) for customer_id in customer_ids))
+    return [item for item in found if item is not None]
 
 
 async def _linked_since(sessions: async_sessionmaker[AsyncSession], provider: Provider,
@@ -219,10 +301,12 @@ async def record_drift(sessions: async_sessionmaker[AsyncSession], report: Drift
     provider = report.provider
     table = table_of(ProviderLinkRow)
     drifted = {item.entity_id: item for item in report.items
-               if item.drift is not Drift.UNEXPECTED and item.entity_id is not None}
+               if item.drift is not Drift.UNEXPECTED and item.entity_id is not None
+               and item.entity_type != ENROLLMENT}
     now = utcnow()
     marked: list[str] = []
     async with sessions() as session:
+        enrollments = await _record_enrollments(session, report, now)
         ids = sorted(drifted)
         for start in range(0, len(ids), _CHUNK):
             rows = await session.execute(
@@ -245,6 +329,11 @@ async def record_drift(sessions: async_sessionmaker[AsyncSession], report: Drift
                                        entity_id=entity_id, customer_id=item.customer_id, provider=provider,
                                        drift=item.drift.value, externalId=item.external_id,
                                        fields=item.fields))
+        for item in enrollments:
+            events.append(about_entity(OutcomeType.DRIFT_FOUND, entity_type=ENROLLMENT,
+                                       entity_id=item.external_id, customer_id=item.customer_id,
+                                       provider=provider, drift=item.drift.value, externalId=item.external_id,
+                                       fields=item.fields))
         for item in report.of(Drift.UNEXPECTED):
             events.append(OwnEvent(type=OutcomeType.DRIFT_FOUND, customer_id=None, payload={
                 "provider": provider, "drift": item.drift.value, "entityType": item.entity_type,
@@ -252,6 +341,37 @@ async def record_drift(sessions: async_sessionmaker[AsyncSession], report: Drift
         await emit(session, events, now=now)
         await session.commit()
     return marked
+
+
+async def _record_enrollments(session: AsyncSession, report: DriftReport, now: datetime) -> list[DriftItem]:
+    """Set each drifted membership to what the provider holds (unless it changed since the
+    comparison began); the items recorded."""
+    recorded: list[DriftItem] = []
+    for item in report.items:
+        if item.entity_type != ENROLLMENT or item.actual is None:
+            continue
+        existing = await session.get(ProgrammeMembershipRow, (item.external_id, report.provider))
+        if existing is not None and (_utc(existing.updated_at) > report.checked_at
+                                     or existing.status == ProgrammeStatus.PENDING.value):
+            continue
+        row = existing or await programmes.membership(session, item.external_id, now)
+        enrolled = bool(item.actual.get("isEnrolled"))
+        row.status = (ProgrammeStatus.ENROLLED if enrolled else ProgrammeStatus.NOT_ENROLLED).value
+        if existing is None:  # no wish of a caller's: what Volue holds stands
+            row.wanted = row.status
+        row.enrollment_id = item.actual.get("enrollmentId") if enrolled else None
+        at = item.actual.get("enrollmentDate")
+        row.enrolled_at = (datetime.fromisoformat(at) if at else now) if enrolled else None
+        row.last_error = (f"read back from {report.provider} in a reconciliation: "
+                          f"{'enrolled' if enrolled else 'not enrolled'}")
+        row.updated_at = now
+        session.add(row)
+        recorded.append(item)
+    return recorded
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _depth(row: Row, rows: dict[str, tuple[EntityType, Row]]) -> int:
@@ -268,7 +388,9 @@ async def repair(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatc
     differing record (parents first, so children wait on them), and a delete of every object
     a deleted record left behind; the queues are woken after the commit."""
     provider = Provider(report.provider)
-    wanted = [item for item in report.items if item.drift is not Drift.UNEXPECTED and item.entity_id]
+    wanted = [item for item in report.items if item.drift is not Drift.UNEXPECTED and item.entity_id
+              and item.entity_type != ENROLLMENT]
+    enrollments = [item for item in report.items if item.entity_type == ENROLLMENT]
     leftovers = [item for item in report.of(Drift.UNEXPECTED) if item.entity_id]
     left = [item for item in report.of(Drift.UNEXPECTED) if not item.entity_id]
     sent: list[str] = []
@@ -289,8 +411,26 @@ async def repair(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatc
             await uow.planner.delete(provider=provider, entity_type=EntityType(item.entity_type),
                                      entity_id=link.entity_id, customer_id=item.customer_id or "")
             sent.append(link.entity_id)
+        for item in enrollments:
+            if await _wish_again(uow.session, uow.planner, snap, item.external_id):
+                sent.append(item.external_id)
         queued = len(uow.planner.created)
     return RepairResult(provider=provider.value, queued=queued, records=sent, left=left)
+
+
+async def _wish_again(session: AsyncSession, planner: OutboxPlanner, snap: _Snapshot,
+                      customer_id: str) -> bool:
+    """Queue the customer's programme wish again when it differs from the state now recorded."""
+    customer = snap.customers.get(customer_id)
+    row = await session.get(ProgrammeMembershipRow, (customer_id, Provider.VOLUE.value))
+    if customer is None or row is None or row.status == ProgrammeStatus.PENDING.value:
+        return False
+    enroll = row.wanted != ProgrammeStatus.NOT_ENROLLED.value
+    if (row.status == ProgrammeStatus.ENROLLED.value) == enroll:
+        return False
+    planned = await programmes.plan_membership(session, planner, customer, enroll=enroll,
+                                               only_if_eligible=row.wanted == programmes.IF_ELIGIBLE)
+    return planned.status == ProgrammeStatus.PENDING.value
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], adapters: Adapters, provider: Provider, *,

@@ -418,17 +418,22 @@ class VolueAdapter:
 
 
 def _location_fields(location: GetLocationResponse) -> dict[str, Any]:
+    """The compared fields Volue's answer carries (type and coordinates are optional there)."""
     point = location.coordinates
-    return {
-        "locationType": location.location_type.value if location.location_type is not None else None,
-        "coordinates": [point.latitude, point.longitude] if point is not None else None,
-        "meterPointIds": sorted(location.meter_point_ids),
-    }
+    fields: dict[str, Any] = {"meterPointIds": sorted(location.meter_point_ids)}
+    if location.location_type is not None:
+        fields["locationType"] = location.location_type.value
+    if point is not None:
+        fields["coordinates"] = [point.latitude, point.longitude]
+    return fields
 
 
 def _resource_fields(resource: GetResourceResponse) -> dict[str, Any]:
-    return {"resourceType": resource.resource_type.value, "userId": resource.user_id,
-            "locationId": resource.location_id}
+    """The compared fields; ``locationId`` only when Volue's answer names one (it is optional)."""
+    fields: dict[str, Any] = {"resourceType": resource.resource_type.value, "userId": resource.user_id}
+    if resource.location_id is not None:
+        fields["locationId"] = resource.location_id
+    return fields
 
 
 def _sent_key(log: WebhookNotificationLog) -> datetime:

@@ -158,7 +158,7 @@ class GetMpidEligibilityResponse(_Wire):
 
 class GetUserEnrollmentResponse(_Wire, omit_defaults=True):
     user_id: str
-    is_enrolled: bool = False
+    is_enrolled: bool | None = None
     enrollment_id: str | None = None
     enrollment_date: datetime | None = None
 
