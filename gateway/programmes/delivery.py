@@ -6,8 +6,11 @@ A wish to enroll only if eligible asks Volue's eligibility first and leaves an
 ineligible customer ``not_enrolled`` with the reason, without an enroll call.
 Enrolling is idempotent at Volue (a second enroll returns the standing enrollment) and
 leaving a programme one is not in answers 404, which counts as done; a task can
-therefore run twice without harm. A refusal (Volue answers 400, say the user is not
-eligible) leaves the membership ``failed`` with Volue's message.
+therefore run twice without harm. After an unclear answer (a timeout, a lost answer, a
+5xx) ``GET /users/{id}/enrollment`` decides: when it shows the wish carried out the task
+is done, else the original error stands and the task is tried again. A refusal (Volue
+answers 400, say the user is not eligible) leaves the membership ``failed`` with Volue's
+message.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.provider_calls import capability, provider_call
 from gateway.programmes.service import ENROLLMENT_KIND, IF_ELIGIBLE, PROGRAMME
 from gateway.store.programme_tables import ProgrammeMembershipRow
-from providers.base import Enrollment, Outcome, Programme
+from providers.base import Enrollment, Outcome, Programme, ProviderError, TransientError
 
 NOT_ELIGIBLE = "not eligible at Volue: not enrolled"
+READ_BACK = "the answer was lost or unclear; Volue's enrollment, read back, shows it done"
 
 
 class EnrollmentKind:
@@ -59,12 +63,22 @@ class EnrollmentKind:
             result.outcome = Outcome(external_id=None, note=NOT_ELIGIBLE)
             return
         enrollment: Enrollment | None = None
-        if wanted in (ProgrammeStatus.ENROLLED.value, IF_ELIGIBLE):
-            enrollment = await programme.enroll(customer_id)
-        else:
-            await programme.leave(customer_id)
+        enroll = wanted in (ProgrammeStatus.ENROLLED.value, IF_ELIGIBLE)
+        note: str | None = None
+        try:
+            if enroll:
+                enrollment = await programme.enroll(customer_id)
+            else:
+                await programme.leave(customer_id)
+        except TransientError as unclear:
+            # A timeout, a lost answer or a 5xx: Volue may have done it. Its enrollment decides.
+            found = await _read_back(programme, customer_id)
+            if found is None or not found.stated or found.enrolled != enroll:
+                raise unclear from None
+            enrollment = found if enroll else None
+            note = READ_BACK
         result.detail = (wanted, enrollment, None)
-        result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None)
+        result.outcome = Outcome(external_id=enrollment.enrollment_id if enrollment else None, note=note)
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """Show the outcome on the membership: enrolled (since when), not enrolled, or
@@ -103,6 +117,16 @@ class EnrollmentKind:
                     row.status = ProgrammeStatus.FAILED.value
             row.updated_at = now
             session.add(row)
+
+
+async def _read_back(programme: Programme, customer_id: str) -> Enrollment | None:
+    """``GET /users/{id}/enrollment`` after an unclear answer (a user Volue does not know is not
+    enrolled); None when the read-back fails too."""
+    try:
+        found = await programme.enrollment(customer_id)
+    except ProviderError:
+        return None
+    return found if found is not None else Enrollment(enrolled=False)
 
 
 async def _membership(session: AsyncSession, membership_id: str) -> ProgrammeMembershipRow | None:

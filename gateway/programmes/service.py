@@ -7,6 +7,10 @@
   tasks (the user must exist first, and eligibility follows from the locations). The task reads
   the wish when it runs, so a leave queued behind an enroll wins, and running twice is
   harmless (enrolling again returns the standing enrollment; leaving twice is done).
+  It waits only on live prerequisites: a site task that is dead (or blocked behind a dead
+  one) is not waited for, and when the customer's own user task is dead the wish fails at
+  once (``failed``, naming the task and its reason) instead of waiting; an ``onlyIfEligible``
+  enroll of a customer known to be ineligible ends ``not_enrolled`` at once, with the reason.
 * **Eligibility** (:func:`apply_eligibility`): a ``UserEligibility`` event marks its
   added users eligible and its removed users not; a refresh on demand asks Volue.
 * **Compensation** (:func:`store_compensation`): fetched on demand, per site, with
@@ -27,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import ProgrammeStatus, Provider, SyncStatus, TaskAction
 from gateway.core.errors import ConflictError
-from gateway.outbox.plan import OutboxPlanner
+from gateway.outbox.plan import OutboxPlanner, blocked_by
 from gateway.store.programme_tables import ProgrammeMembershipRow, SiteCompensationRow
 from gateway.store.tables import CustomerRow, SiteRow, table_of
 from providers.base import Compensation, CompensationProblem
@@ -35,6 +39,8 @@ from providers.base import Compensation, CompensationProblem
 PROGRAMME = Provider.VOLUE.value
 IF_ELIGIBLE = "enrolled_if_eligible"
 """A membership's ``wanted`` when the caller asked to enroll only an eligible customer."""
+KNOWN_INELIGIBLE = "not eligible at Volue (as last learnt): not enrolled"
+"""Why an ``onlyIfEligible`` enroll of a customer known to be ineligible ends at once."""
 ENROLLMENT_KIND = "volue_enrollment"
 """Outbox task kind (``entity_id`` = the membership's id): enroll or leave, as the membership's
 ``wanted`` says when the task runs."""
@@ -68,14 +74,24 @@ async def plan_membership(session: AsyncSession, planner: OutboxPlanner, custome
     if row.status == settled and (row.wanted == wanted or (enroll and row.wanted != IF_ELIGIBLE)):
         return row
     row.wanted = wanted
+    row.updated_at = planner.now
+    if wanted == IF_ELIGIBLE and row.eligible is False and row.status != ProgrammeStatus.ENROLLED.value:
+        row.status, row.last_error = ProgrammeStatus.NOT_ENROLLED.value, KNOWN_INELIGIBLE
+        return row
+    user_task = await planner.open_task(customer.id, Provider.VOLUE)
+    dead = blocked_by(user_task) if user_task is not None else None
+    if dead is not None:
+        row.status = ProgrammeStatus.FAILED.value
+        row.last_error = (f"the customer's user cannot be created at Volue (retry task {dead[0]}, then "
+                          f"ask again): {dead[1] or 'no reason recorded'}")[:2000]
+        return row
+    sites = await planner.open_tasks(await _site_ids(session, customer.id), Provider.VOLUE)
     row.status = ProgrammeStatus.PENDING.value
     row.last_error = None
-    row.updated_at = planner.now
     planner.enqueue(
         queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=row.id,
         customer_id=customer.id, action=TaskAction.UPSERT.value,
-        after=[await planner.open_task(entity_id, Provider.VOLUE)
-               for entity_id in [customer.id, *await _site_ids(session, customer.id)]],
+        after=[user_task, *(task for _, task in sorted(sites.items()) if blocked_by(task) is None)],
     )
     return row
 

@@ -1,12 +1,15 @@
 """Volue's SPARK programme calls: enrollment, eligibility and compensation.
 
 Over the adapter's ``ProviderHttp`` (shared connections, token and error
-classification). Answers are decoded leniently like everything Volue sends, and
+classification). Answers are decoded leniently like everything Volue sends (an
+enrollment answer may carry only the ``userId`` the document requires, or no body), and
 turned into the provider-neutral structs of :mod:`providers.base`
 (:class:`~providers.base.Enrollment`, :class:`~providers.base.Compensation`).
 """
 
 from __future__ import annotations
+
+import httpx
 
 from providers.base import (
     Compensation,
@@ -28,12 +31,21 @@ COMPENSATION = "/users/{userId}/compensation"
 METER_ELIGIBLE = "/meters/{mpid}/eligible"
 
 
-def _enrollment(found: GetUserEnrollmentResponse) -> Enrollment:
-    return Enrollment(
-        enrolled=found.is_enrolled,
-        enrollment_id=found.enrollment_id,
-        enrolled_at=found.enrollment_date,
-    )
+def _enrollment(response: httpx.Response, *, implied: bool) -> Enrollment:
+    """A ``GetUserEnrollmentResponse`` as an :class:`Enrollment`. The document requires only
+    ``userId``: without ``isEnrolled`` an enrollment id or date says enrolled, and an answer
+    saying neither (or no body) gives ``implied`` (what the request implies) as not stated."""
+    if not response.content.strip():
+        return Enrollment(enrolled=implied, stated=False)
+    found = decode(response, GetUserEnrollmentResponse, route=ENROLLMENT)
+    if found.enrollment_id is not None or found.enrollment_date is not None:
+        enrolled, stated = True, True
+    elif b'"isEnrolled"' in response.content:
+        enrolled, stated = bool(found.is_enrolled), True
+    else:
+        enrolled, stated = implied, False
+    return Enrollment(enrolled=enrolled, enrollment_id=found.enrollment_id,
+                      enrolled_at=found.enrollment_date, stated=stated)
 
 
 class VolueProgrammeClient:
@@ -45,7 +57,7 @@ class VolueProgrammeClient:
     async def enroll(self, user_id: str) -> Enrollment:
         """``POST /users/{userId}/enrollment``; enrolling again returns the standing enrollment."""
         response = await self.http.send("POST", ENROLLMENT, path={"userId": user_id})
-        return _enrollment(decode(response, GetUserEnrollmentResponse, route=ENROLLMENT))
+        return _enrollment(response, implied=True)
 
     async def leave(self, user_id: str) -> bool:
         """``DELETE /users/{userId}/enrollment``; False when the user was not enrolled (404)."""
@@ -61,7 +73,7 @@ class VolueProgrammeClient:
         )
         if response.status_code == 404:
             return None
-        return _enrollment(decode(response, GetUserEnrollmentResponse, route=ENROLLMENT))
+        return _enrollment(response, implied=False)
 
     async def user_eligible(self, user_id: str) -> bool | None:
         """``GET /users/{userId}/eligibility``; None when Volue has no such user."""
