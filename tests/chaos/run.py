@@ -69,6 +69,8 @@ class Params:
     outage_provider: str = "volue"
     change_share: float = 0.2
     kill_every_s: float = 8.0
+    max_kills: int = 1_000
+    """Worker kills in ``crash`` at most (each new worker costs a few CPU seconds of start-up)."""
     crash_s: float = 240.0
     """Kills (and the other disruptions) go on at least this long in ``crash``."""
     drain_s: float = 1800.0
@@ -77,7 +79,7 @@ class Params:
 
 FULL = Params(customers=1000)
 REDUCED = Params(customers=5, batch=3, readings_per_meter=24, burst_s=4.0, neighbour_rate=30.0,
-                 outage_s=4.0, kill_every_s=5.0, crash_s=6.0, drain_s=150.0)
+                 outage_s=4.0, kill_every_s=5.0, max_kills=3, crash_s=6.0, drain_s=150.0)
 """The CI sizes: a few customers per phase, faults of seconds (production timers still apply:
 a killed worker's tasks come back after the 60 s lease, an open circuit waits 30 s)."""
 
@@ -141,13 +143,12 @@ class Run:
             return int((await conn.execute(text(OPEN_TASKS))).scalar_one())
 
     async def drain(self, limit_s: float | None = None) -> float | None:
-        """Wait, faults still on, until the gateway has nothing open; seconds it took, or None
-        when ``limit_s`` (the scenario's ``drain_s``) passed first."""
-        began = time.perf_counter()
-        deadline = began + (self.params.drain_s if limit_s is None else limit_s)
+        """Wait, faults still on, until the gateway has nothing open; the moment it had (a
+        ``perf_counter`` reading), or None when ``limit_s`` (the scenario's ``drain_s``) passed."""
+        deadline = time.perf_counter() + (self.params.drain_s if limit_s is None else limit_s)
         while time.perf_counter() < deadline:
             if not await self.open_work():
-                return time.perf_counter() - began
+                return time.perf_counter()
             await asyncio.sleep(0.5)
         return None
 
@@ -157,11 +158,13 @@ class Run:
 
     def record(self, name: str, since: tuple[dict[str, dict[str, Any]], Counter[str], float],
                until: tuple[dict[str, dict[str, Any]], Counter[str], float], *,
-               synced_s: float | None, ideal_s: float | None = None, drains: bool = True,
+               synced_at: float | None, ideal_s: float | None = None, drains: bool = True,
                work: Counter[str] | None = None) -> Figures:
-        """The figures of a phase between two snapshots, printed at once; a phase that ``drains``
-        and did not (``synced_s`` None) is listed in :attr:`unsynced`. ``work``: what the phase
-        had to carry out, when not what was accepted between the snapshots."""
+        """The figures of a phase between two snapshots, printed at once, its time to all synced
+        counted from the first; a phase that ``drains`` and did not (``synced_at`` None) is listed
+        in :attr:`unsynced`. ``work``: what the phase had to carry out, when not what was
+        accepted between the snapshots."""
+        synced_s = None if synced_at is None else synced_at - since[2]
         requests = {p: requests_between(since[0][p], until[0][p]) for p in PROVIDERS}
         unanswered = {p: unanswered_between(since[0][p], until[0][p]) for p in PROVIDERS}
         found = Figures(name, until[1] - since[1] if work is None else work, requests,
@@ -196,11 +199,11 @@ async def throttled_then_slow(run: Run) -> None:
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({}, "zaehlerfreunde")
-    run.record("throttled-then-slow: 429 burst", since, slow_since, synced_s=burst, drains=False)
+    run.record("throttled-then-slow: 429 burst", since, slow_since, synced_at=burst, drains=False)
     # The issue's ideal: requests x mean latency (3 s) / concurrency (every worker's slots busy).
     slots = SyncWorkerSettings().concurrency * run.stack.worker_count
     ideal = minimum_requests(until[1] - slow_since[1])["zaehlerfreunde"] * 3.0 / slots
-    run.record("throttled-then-slow: slow", slow_since, until, synced_s=synced, ideal_s=ideal)
+    run.record("throttled-then-slow: slow", slow_since, until, synced_at=synced, ideal_s=ideal)
 
 
 async def neighbour_429(run: Run) -> None:
@@ -219,7 +222,7 @@ async def neighbour_429(run: Run) -> None:
     finally:
         await neighbour.stop()
     run.stack.set_faults({})
-    run.record("neighbour-429", since, until, synced_s=synced)
+    run.record("neighbour-429", since, until, synced_at=synced)
     run.log(neighbour.report())
 
 
@@ -233,7 +236,7 @@ async def lost_answers(run: Run) -> None:
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({})
-    run.record("lost-answers", since, until, synced_s=synced)
+    run.record("lost-answers", since, until, synced_at=synced)
 
 
 async def outage(run: Run) -> None:
@@ -251,14 +254,15 @@ async def outage(run: Run) -> None:
     run.log(f"outage: {p.outage_provider} healed")
     synced = await run.drain()
     until = await run.snapshot()
-    run.record("outage: down", since, healed, synced_s=None, drains=False)
+    run.record("outage: down", since, healed, synced_at=None, drains=False)
     # Recovery carries what queued during the outage: its minimum is that work's.
-    run.record("outage: healed", healed, until, synced_s=synced, work=until[1] - since[1])
+    run.record("outage: healed", healed, until, synced_at=synced, work=until[1] - since[1])
 
 
 async def _kill_workers(run: Run, stop: asyncio.Event) -> None:
-    """Kill the oldest worker every ``kill_every_s`` and start another, until ``stop``."""
-    while not stop.is_set():
+    """Kill the oldest worker every ``kill_every_s`` and start another, until ``stop`` or
+    ``max_kills``."""
+    while not stop.is_set() and run.stack.worker_kills < run.params.max_kills:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), run.params.kill_every_s)
         if stop.is_set():
@@ -304,7 +308,7 @@ async def crash(run: Run) -> None:
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({})
-    run.record("crash", since, until, synced_s=synced)
+    run.record("crash", since, until, synced_at=synced)
 
 
 SCENARIOS: dict[str, tuple[Scenario, ...]] = {
@@ -355,8 +359,8 @@ async def chaos_run(scenario: str, params: Params, *, backend: Backend, postgres
     ledger = Ledger()
     caller = Caller(stack.api_url, ledger, seed=13)
     run = Run(stack, params, caller, ledger, say)
-    run.log(f"{backend} stack up (API {stack.api_url}, logs in {stack.workdir}); scenario {scenario}, "
-            f"{params.customers} customers per phase")
+    run.log(f"{backend} stack up in {time.perf_counter() - began:.1f} s (API {stack.api_url}, logs in "
+            f"{stack.workdir}); scenario {scenario}, {params.customers} customers per phase")
     verdict: Verdict | None = None
     try:
         for phase in phases:
