@@ -32,7 +32,7 @@ __all__ = ["KWH_DECIMALS", "from_wh", "kwh", "location_energy_usage_report", "wh
 
 KWH_DECIMALS = 3
 """kWh (and m³) travel and are shown with this many decimals: whole Wh (litres)."""
-_SCALE = 10**KWH_DECIMALS
+_SCALE: int = 10**KWH_DECIMALS
 
 
 def kwh(value: float) -> float:
