@@ -324,7 +324,7 @@ class ResourceLPCTarget(_Wire):
 class PriceCurvePayload(_Wire, tag_field="payloadType", tag="PriceCurve"):
     targets: list[PriceCurveTarget]
     price_curve_delta: PriceCurve
-    price_area: PriceArea = PriceArea.UNKNOWN
+    price_area: PriceArea
 
 
 class UserEligibilityPayload(_Wire, tag_field="payloadType", tag="UserEligibility"):

@@ -49,6 +49,7 @@ BODILESS: dict[str, int] = {
     "POST /users/{userId}/locations/{locationId}/resources": 200,
     "POST /webhooks": 200,
     "POST /simulation/partner": 200,
+    "DELETE /simulation/partner": 200,
     "DELETE /resources/{resourceId}": 204,
     "DELETE /users/{userId}": 204,
     "DELETE /users/{userId}/locations/{locationId}": 204,
