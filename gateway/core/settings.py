@@ -162,6 +162,8 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     accept_legacy_signature: bool = False
     """Also accept the quickstart's ``Spark-Signature`` header (the webhook secret in clear)
     on notifications without ``x-payload-signature``; off: only the HMAC signature counts."""
+    webhook_max_age_s: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
+    """Notifications sent (``notificationSentUtc``) longer ago than this are refused as stale."""
 
     @property
     def emulated(self) -> bool:

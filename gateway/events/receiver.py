@@ -8,6 +8,13 @@ only when ``GATEWAY_VOLUE_ACCEPT_LEGACY_SIGNATURE`` is on. The secrets are
 ``GATEWAY_VOLUE_WEBHOOK_SECRET`` and those of the webhooks registered with
 ``gateway volue webhooks register`` (decrypted, cached for a few seconds).
 
+A signed notification must also be fresh: one whose ``notificationSentUtc`` is more than
+``GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S`` (a day) old, or more than :data:`AHEAD_TOLERANCE_S`
+ahead of our clock, is refused with a 400 naming ``notificationSentUtc``, so a captured
+notification cannot be replayed later as new. Within that window a replay is a duplicate:
+notification ids are kept at least that long (:mod:`gateway.outbox.retention`). An event
+whose notification was refused is still caught up by the reconciliation poll.
+
 The handler stores the event (once per ``notificationId`` and per event id),
 commits, wakes the workers and answers 200; forwarding and acknowledgements
 run in the workers.
@@ -19,6 +26,7 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -27,6 +35,7 @@ from litestar.datastructures import State
 from litestar.params import HeaderParameter
 from sqlmodel import select
 
+from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
@@ -40,6 +49,8 @@ from providers.volue.webhooks import LEGACY_SECRET_HEADER, SIGNATURE_HEADER, ver
 
 log = logging.getLogger("gateway.volue.webhook")
 PATH = "/v1/providers/volue/webhook"
+AHEAD_TOLERANCE_S = 300.0
+"""How far ahead of our clock a notification's ``notificationSentUtc`` may be (clock skew)."""
 
 
 class Received(msgspec.Struct, rename="camel", kw_only=True):
@@ -91,6 +102,18 @@ def authentic(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], *
     return any(matches)
 
 
+def staleness(sent: datetime, *, now: datetime, max_age_s: float) -> str | None:
+    """Why a notification sent at ``sent`` is not fresh at ``now`` (None when it is)."""
+    sent = as_utc(sent)
+    if sent < now - timedelta(seconds=max_age_s):
+        return (f"the notification was sent at {sent.isoformat()}, more than {max_age_s:g} s ago "
+                "(GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S)")
+    if sent > now + timedelta(seconds=AHEAD_TOLERANCE_S):
+        return (f"the notification was sent at {sent.isoformat()}, more than {AHEAD_TOLERANCE_S:g} s "
+                "ahead of the gateway's clock")
+    return None
+
+
 def _secrets_of(state: State) -> WebhookSecrets:
     cache: WebhookSecrets | None = state.get("volue_webhook_secrets")
     if cache is None:
@@ -102,7 +125,9 @@ def _secrets_of(state: State) -> WebhookSecrets:
 @post(PATH, status_code=200, tags=["volue"], summary="Receive a Volue event notification",
       description=("Authenticated by `x-payload-signature` (base64 HMAC-SHA256 of the exact body) "
                    "instead of an API key: 401 without a valid one. The handler reads the body "
-                   "itself, since the signature covers its exact bytes."),
+                   "itself, since the signature covers its exact bytes. A notification whose "
+                   "`notificationSentUtc` is older than `GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S` (or more "
+                   "than 5 minutes ahead) is a 400 naming that field."),
       security=[], include_in_schema=True, opt={"body": EventNotification, "errors": (401,)})
 async def volue_webhook(
     request: Request[Any, Any, Any],
@@ -124,6 +149,12 @@ async def volue_webhook(
     except InvalidError:
         count_webhook_delivery("volue", "invalid")
         raise
+    stale = staleness(note.notification_sent_utc, now=utcnow(),
+                      max_age_s=state.settings.volue.webhook_max_age_s)
+    if stale is not None:
+        log.warning("refused a stale Volue notification %s: %s", note.notification_id, stale)
+        count_webhook_delivery("volue", "stale")
+        raise InvalidError(stale, field="notificationSentUtc")
     async with unit_of_work(state.sessions, state.dispatcher) as uow:
         stored = await store_event(uow.session, uow.planner, IncomingEvent.from_notification(note),
                                    settings=state.settings)

@@ -42,9 +42,16 @@ async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple
     return calls.rowcount, tasks.rowcount
 
 
-async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -> int:
+NOTIFICATION_MARGIN_S = 3600.0
+"""Notification ids outlive the webhook freshness window by this much: more than the receiver
+accepts a notification's timestamp ahead of our clock."""
+
+
+async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float,
+                       keep_ids_s: float = 0.0) -> int:
     """Delete Volue events received more than ``keep_s`` ago, with their targets, deliveries
-    and webhook notification ids; commits. Returns the number of events deleted.
+    and webhook notification ids (those at least ``keep_ids_s`` old); commits. Returns the
+    number of events deleted.
 
     An event with a delivery still pending or retrying is kept until that settles.
     """
@@ -59,7 +66,8 @@ async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float) -
         for table, column in ((t, t.event_id), (d, d.event_id), (e, e.id)):
             await session.execute(delete(table).where(among(column, part, postgres=postgres)))
     n = VolueNotificationRow
-    await session.execute(delete(n).where(col(n.received_at) < cutoff))
+    ids_cutoff = min(cutoff, now - timedelta(seconds=keep_ids_s))
+    await session.execute(delete(n).where(col(n.received_at) < ids_cutoff))
     await session.commit()
     return len(ids)
 
@@ -70,5 +78,7 @@ async def prune_all(sessions: async_sessionmaker[AsyncSession], settings: Settin
     async with sessions() as session:
         calls, tasks = await prune(session, now=now, keep_s=settings.sync.history_retention_s)
     async with sessions() as session:
-        events = await prune_events(session, now=now, keep_s=settings.events.retention_s)
+        # a notification id must outlive the window in which its notification is fresh
+        events = await prune_events(session, now=now, keep_s=settings.events.retention_s,
+                                    keep_ids_s=settings.volue.webhook_max_age_s + NOTIFICATION_MARGIN_S)
     return calls, tasks, events
