@@ -1,7 +1,7 @@
 """The ops console in a real headless Chromium: sign in, find a customer and its tree, retry a
 dead task, compare and repair a provider's drift, onboard a CSV file (refused with line and
 column, then fixed), sign out; requests without the session cookie or with a bad CSRF token
-are refused."""
+are refused, the session cookie is worthless after sign-out, and no page breaks its CSP."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.set_default_timeout(15_000)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    complaints: list[str] = []  # what Chromium reports, such as a refusal under the CSP
+    page.on("console", lambda message: complaints.append(message.text)
+            if message.type in ("error", "warning") else None)
+    headers: list[dict[str, str]] = []
+    page.on("response", lambda response: headers.append(response.headers)
+            if response.url.startswith(base + "/console") else None)
 
     # signing in: a page without the cookie leads to the form, a wrong key is refused
     page.goto(f"{base}/console/customers")
@@ -183,31 +189,41 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     page.screenshot(path=shots / "07-onboarding-plan.png", full_page=True)
     page.click("#run")
     page.wait_for_url(f"{base}/console/onboarding/progress*")
-    page.wait_for_function(
-        "document.querySelector('#progress-summary').innerText.includes('All 2 customer(s) synced')",
-        timeout=30_000)
+    # (a locator, not a script: the CSP allows no script that evaluates strings)
+    page.locator("#progress-summary", has_text="All 2 customer(s) synced").wait_for(timeout=30_000)
     page.screenshot(path=shots / "08-onboarding-progress.png", full_page=True)
     onboarded = api.get("/v1/customers", params={"externalRef": "csv-2"}).json()["items"]
     assert onboarded[0]["email"] == "per@example.com"
 
     # refusals: a bad CSRF token with the cookie, and requests without it
     forged = page.request.post(f"{base}/console/resync", form={
-        "csrf": "forged", "entityType": "customer", "entityId": customer_id}, max_redirects=0)
-    assert forged.status == 403 and forged.json()["field"] == "csrf"
+        "_csrf_token": "forged", "entityType": "customer", "entityId": customer_id}, max_redirects=0)
+    assert forged.status == 403 and forged.json()["field"] == "_csrf_token"
     stranger = browser.new_context()
-    anonymous = stranger.request.post(f"{base}/console/tasks/{user_task[-1]['id']}/retry",
-                                      form={"csrf": "x"}, max_redirects=0)
-    assert anonymous.status == 401
     lost = stranger.new_page()
     lost.goto(f"{base}/console/failures")
     assert "/console/sign-in" in lost.url
+    token = lost.get_attribute("input[name=_csrf_token]", "value")
+    anonymous = stranger.request.post(f"{base}/console/tasks/{user_task[-1]['id']}/retry",
+                                      form={"_csrf_token": token}, max_redirects=0)
+    assert anonymous.status == 401
     stranger.close()
 
-    # sign out: the cookie is gone and pages lead to the sign-in form again
+    # sign out: the cookie is gone and pages lead to the sign-in form again, even with the
+    # cookie captured before
+    captured = [c for c in context.cookies() if c["name"] == "gw_console"]
+    assert captured and captured[0]["httpOnly"] and captured[0]["sameSite"] == "Strict"
     page.click("header button:has-text('Sign out')")
     page.wait_for_url(f"{base}/console/sign-in*")
     page.goto(f"{base}/console")
     assert "/console/sign-in" in page.url
+    context.add_cookies(captured)
+    page.goto(f"{base}/console/failures")
+    assert "/console/sign-in" in page.url
+    assert headers and all(h.get("x-frame-options") == "DENY" and h.get("cache-control") == "no-store"
+                           and "frame-ancestors 'none'" in h.get("content-security-policy", "")
+                           for h in headers)
+    assert [text for text in complaints if "Content Security Policy" in text] == []
     page.screenshot(path=shots / "09-signed-out.png", full_page=True)
     assert any(url.endswith("/console/static/console.css") for url in requested)
     assert [url for url in requested if not url.startswith(base + "/")] == []  # every asset is the gateway's
