@@ -7,15 +7,17 @@ upstream work is recorded atomically with the change.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from msgspec import UNSET
-from sqlalchemy import TextualSelect, column, text
+from sqlalchemy import TextualSelect, column, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,9 +40,11 @@ from gateway.customers import schemas as s
 from gateway.customers.programme_views import PROGRAMME_PROVIDERS
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner, targets, upstream_parent
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, on_postgres
 from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow, table_of
 from providers.registry import CAPABILITIES
+
+_Tree = TypeVar("_Tree", CustomerRow, SiteRow, DeviceRow)
 
 # --- reads -----------------------------------------------------------------------------
 
@@ -200,6 +204,101 @@ def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView]) -> 
         deleted_at=as_utc(row.deleted_at),
         sync=sync_view(links),
     )
+
+
+# --- locks of a customer's tree ------------------------------------------------------------
+#
+# Every write that depends on a customer's tree (creating, changing or deleting a site, device
+# or vehicle, changing or deleting the customer, a resync) first locks the customer's row, then
+# the site's, then the device's: one order, so writes of one tree serialise and never deadlock
+# among themselves. The records are read again after the lock, so a write that waited for a
+# delete sees it (404) and queues nothing. On PostgreSQL the lock is ``SELECT ... FOR UPDATE``;
+# SQLite has no row locks, so a no-op update takes the database's write lock (held until the
+# transaction ends) and the reads after it see the latest state.
+
+
+async def _locked(session: AsyncSession, model: type[_Tree], entity_id: str) -> _Tree | None:
+    """The row of ``model`` with ``entity_id`` read again under a lock (None when there is none)."""
+    table = table_of(model)
+    query = select(model).where(col(model.id) == entity_id)
+    if on_postgres(session):
+        query = query.with_for_update()
+    else:
+        await session.execute(
+            update(table).where(table.c.id == entity_id).values(updated_at=table.c.updated_at))
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+async def lock_customer(session: AsyncSession, customer_id: str) -> CustomerRow:
+    """The live customer, locked until the transaction ends (404 when missing or deleted)."""
+    row = await _locked(session, CustomerRow, customer_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"customer {customer_id} not found")
+    return row
+
+
+async def lock_site(session: AsyncSession, site_id: str) -> tuple[CustomerRow, SiteRow]:
+    """The live site and its customer, both locked (customer first); 404 when either is gone."""
+    found = await get_site(session, site_id)
+    customer = await lock_customer(session, found.customer_id)
+    row = await _locked(session, SiteRow, site_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"site {site_id} not found")
+    return customer, row
+
+
+async def lock_device(session: AsyncSession, device_id: str) -> tuple[CustomerRow, DeviceRow]:
+    """The live device and its customer, both locked (customer first, then the device's site,
+    then the device); 404 when any of them is gone."""
+    found = await get_device(session, device_id)
+    customer = await lock_customer(session, found.customer_id)
+    if found.site_id is not None:
+        site = await _locked(session, SiteRow, found.site_id)
+        if site is None or site.deleted_at is not None:
+            raise NotFoundError(f"device {device_id} not found")
+    row = await _locked(session, DeviceRow, device_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"device {device_id} not found")
+    return customer, row
+
+
+LINK_LOCK_PATIENCE_S = 10.0
+"""How long a write tries for its links without waiting on a lock (then it waits)."""
+
+
+async def lock_links(session: AsyncSession, entity_ids: Iterable[str]) -> None:
+    """Lock the provider links of these records (PostgreSQL) before the write changes any.
+
+    A worker's round writes the links of its tasks in one statement; a write that changed
+    one link and then waited for another the round holds would deadlock with it. So the
+    links are taken all at once with ``NOWAIT`` in a savepoint, which gives back the ones it
+    got when another is held, and tried again shortly after the round committed: the write
+    never waits for a link while it holds one. (SQLite's write lock serialises anyway.)
+    """
+    wanted = sorted(set(entity_ids))
+    if not wanted or not on_postgres(session):
+        return
+    links = table_of(ProviderLinkRow)
+    query = (select(links.c.entity_id).where(among(links.c.entity_id, wanted, postgres=True))
+             .order_by(links.c.entity_id, links.c.provider).with_for_update(nowait=True))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINK_LOCK_PATIENCE_S
+    pause = 0.005
+    while loop.time() < deadline:
+        try:
+            async with session.begin_nested():
+                await session.execute(query)
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)
+    await session.execute(query.with_for_update())
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's SQLSTATE for a ``NOWAIT`` lock that another transaction holds."""
 
 
 async def get_customer(session: AsyncSession, customer_id: str) -> CustomerRow:
@@ -383,14 +482,18 @@ async def plan_resync(
     sites first), devices and vehicles; a site's child sites and devices."""
     entity_type = (EntityType.CUSTOMER if isinstance(row, CustomerRow)
                    else EntityType.SITE if isinstance(row, SiteRow) else EntityType.DEVICE)
-    await _resend(planner, customer, entity_type, row, resend_site=True)
     if not cascade or isinstance(row, DeviceRow):
+        await lock_links(session, [row.id, *([row.site_id] if isinstance(row, DeviceRow) and row.site_id
+                                             else [])])
+        await _resend(planner, customer, entity_type, row, resend_site=True)
         return
     sites, devices = await customer_tree(session, customer.id)
     if isinstance(row, SiteRow):
         under = _subtree(row.id, sites)
         sites = [site for site in sites if site.id in under and site.id != row.id]
         devices = [device for device in devices if device.site_id in under]
+    await lock_links(session, [row.id, *(site.id for site in sites), *(device.id for device in devices)])
+    await _resend(planner, customer, entity_type, row, resend_site=True)
     for site in _parents_first(sites):
         await _resend(planner, customer, EntityType.SITE, site, resend_site=False)
     for device in devices:
@@ -609,6 +712,7 @@ async def update_customer(
     added = [p for p in row.providers if p not in old_providers]
     removed = [p for p in old_providers if p not in row.providers]
     sites, devices = await customer_tree(session, row.id)
+    await lock_links(session, [row.id, *(site.id for site in sites), *(device.id for device in devices)])
     if added:
         await plan_entity_upsert(planner, row, EntityType.CUSTOMER, row, providers=added)
         for site in sorted(sites, key=lambda site: site.parent_site_id is not None):
@@ -686,6 +790,7 @@ async def update_device(
     if not apply_changes(row, changes):
         return
     row.updated_at = now
+    await lock_links(session, [row.id, *([row.site_id] if row.site_id else [])])
     providers = await live_links(planner, row.id, customer.providers)
     await plan_entity_upsert(planner, customer, EntityType.DEVICE, row, providers=providers)
 
@@ -743,6 +848,7 @@ async def delete_customer(
     session: AsyncSession, planner: OutboxPlanner, row: CustomerRow, now: datetime
 ) -> None:
     sites, devices = await customer_tree(session, row.id)
+    await lock_links(session, [row.id, *(site.id for site in sites), *(device.id for device in devices)])
     for item in [row, *sites, *devices]:
         item.deleted_at = now
         item.updated_at = now
@@ -766,6 +872,7 @@ async def delete_site(
             select(DeviceRow).where(col(DeviceRow.site_id) == row.id, col(DeviceRow.deleted_at).is_(None))
         )
     ]
+    await lock_links(session, [row.id, *(device.id for device in devices)])
     for item in [row, *devices]:
         item.deleted_at = now
         item.updated_at = now
@@ -776,6 +883,7 @@ async def delete_site(
 async def delete_device(
     session: AsyncSession, planner: OutboxPlanner, customer: CustomerRow, row: DeviceRow, now: datetime
 ) -> None:
+    await lock_links(session, [row.id, *([row.site_id] if row.site_id else [])])
     row.deleted_at = now
     row.updated_at = now
     await plan_tree_delete(planner, customer, [], [row], providers=customer.providers,

@@ -14,7 +14,10 @@ Rules:
 * A delete supersedes the record's unfinished or dead upsert at the same provider: an
   untried one (pending or blocked) is cancelled, a dead one superseded, and the delete
   does not wait on it. An upsert that was tried may have reached the provider, so the
-  delete waits for it, and supersedes it if it dies.
+  delete waits for it, and supersedes it if it dies. Whether it was tried is read under a
+  lock, so an upsert a worker claims meanwhile is waited for, never cancelled while it runs.
+  A delete of a tree (``customers.records.plan_tree_delete``) applies this to every record
+  of the subtree, so it cancels their untried upserts too.
 * A task never waits on a task that can no longer finish: while a task it depends
   on (directly or through its parents) is dead it is ``blocked``, with the dead
   task's id and a reason on the task and on its entity's link; it is pending again
@@ -122,12 +125,15 @@ class OutboxPlanner:
         A new state relies on a waiting upsert only while no worker has claimed it: a claim
         committed after ``task`` was read but before this transaction commits would send
         what the worker read, without this change. The lock makes a claim skip the task
-        until this transaction commits (the worker then reads the new state), or waits for
-        a claim in progress and then sees the task running (a new upsert is queued).
+        until this transaction commits (the worker then reads the new state). A task another
+        transaction holds locked (a claim in progress, a round recording its result) is
+        skipped rather than waited for, and counts as no longer waiting: waiting here, while
+        this transaction already holds provider links the round is about to write, could
+        deadlock with it.
         """
         query = select(OutboxTaskRow).where(col(OutboxTaskRow.id) == task.id)
         if on_postgres(self._session):
-            query = query.with_for_update()
+            query = query.with_for_update(skip_locked=True)
         else:
             # SQLite has no row locks: a write takes the database's one write lock, which a
             # claim (a write too) then waits for, and the read below sees the latest state.
@@ -349,6 +355,12 @@ class OutboxPlanner:
         if link is None or link.status == SyncStatus.DELETED.value:
             return
         previous = await self._open_task(entity_id, provider)
+        untried = previous is not None and previous.status in WAITING and previous.attempts == 0
+        if previous is not None and untried and entity_id not in self._fresh:
+            # Read it again under a lock: a claim committed since it was read makes it a tried
+            # upsert that may reach the provider, which the delete must wait for rather than
+            # cancel; a claim after the lock skips it until this transaction commits.
+            untried = await self._still_waiting(previous) and previous.attempts == 0
         # An upsert already tried (maybe running now) may yet create the object upstream,
         # even when a newer, untried upsert is the entity's latest open task.
         tried = await self._tried_upsert(entity_id, provider, besides=previous)
@@ -356,7 +368,7 @@ class OutboxPlanner:
             link.external_id is None
             and link.synced_at is None
             and tried is None
-            and (previous is None or (previous.status in WAITING and previous.attempts == 0))
+            and (previous is None or untried)
         )
         link.blocked_by = link.blocked_reason = None
         if never_sent:
@@ -368,7 +380,7 @@ class OutboxPlanner:
         link.status = SyncStatus.DELETING.value
         link.updated_at = self.now
         if previous is not None and previous.action == TaskAction.UPSERT.value:
-            if previous.status in WAITING and previous.attempts == 0:
+            if untried:
                 await self._cancel(previous)
                 previous = tried
             elif previous.status == TaskStatus.DEAD:

@@ -116,7 +116,7 @@ class CustomerController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_customer(session, customer_id)
+            row = await records.lock_customer(session, customer_id)
             await records.update_customer(session, planner, row, data, planner.now)
             programmes = (await programmes_of(session, [(row.id, row.providers)]))[row.id]
             return 200, records.customer_read(row, await planner.links_of(row.id), programmes)
@@ -127,7 +127,7 @@ class CustomerController(Controller):
             summary="Delete a customer with its sites and devices, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], customer_id: str) -> Response[s.CustomerRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_customer(session, customer_id)
+            row = await records.lock_customer(session, customer_id)
             await records.delete_customer(session, planner, row, planner.now)
             return 200, records.customer_read(row, await planner.links_of(row.id))
 

@@ -54,8 +54,7 @@ class SiteDevicesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            site = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, site.customer_id)
+            customer, site = await records.lock_site(session, site_id)
             await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
             device = await records.add_device(session, planner, customer, site, data, planner.now)
             return 201, records.device_read(device, await planner.links_of(device.id))
@@ -80,7 +79,7 @@ class CustomerVehiclesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer = await records.get_customer(session, customer_id)
+            customer = await records.lock_customer(session, customer_id)
             await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
             device = await records.add_device(session, planner, customer, None, data, planner.now)
             return 201, records.device_read(device, await planner.links_of(device.id))
@@ -114,8 +113,7 @@ class DeviceController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_device(session, device_id)
-            customer = await records.get_customer(session, row.customer_id)
+            customer, row = await records.lock_device(session, device_id)
             await records.update_device(session, planner, customer, row, data, planner.now)
             return 200, records.device_read(row, await planner.links_of(row.id))
 
@@ -125,8 +123,7 @@ class DeviceController(Controller):
             summary="Delete a device, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], device_id: str) -> Response[s.DeviceRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_device(session, device_id)
-            customer = await records.get_customer(session, row.customer_id)
+            customer, row = await records.lock_device(session, device_id)
             await records.delete_device(session, planner, customer, row, planner.now)
             return 200, records.device_read(row, await planner.links_of(row.id))
 

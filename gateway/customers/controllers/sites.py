@@ -34,7 +34,7 @@ class CustomerSitesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer = await records.get_customer(session, customer_id)
+            customer = await records.lock_customer(session, customer_id)
             refs = [(data.external_ref, "externalRef")]
             devices = [(d.external_ref, f"devices[{i}].externalRef") for i, d in enumerate(data.devices)]
             await records.check_refs_free(session, sites=refs, devices=devices)
@@ -82,8 +82,7 @@ class SiteController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, row.customer_id)
+            customer, row = await records.lock_site(session, site_id)
             await records.update_site(session, planner, customer, row, data, planner.now)
             return 200, records.site_read(row, await planner.links_of(row.id))
 
@@ -93,8 +92,7 @@ class SiteController(Controller):
             summary="Delete a site with its devices, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], site_id: str) -> Response[s.SiteRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.get_site(session, site_id)
-            customer = await records.get_customer(session, row.customer_id)
+            customer, row = await records.lock_site(session, site_id)
             await records.delete_site(session, planner, customer, row, planner.now)
             return 200, records.site_read(row, await planner.links_of(row.id))
 

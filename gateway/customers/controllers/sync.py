@@ -142,12 +142,16 @@ async def retry_dead_tasks(session: AsyncSession, planner: OutboxPlanner, data: 
 
 async def resync_entity(session: AsyncSession, planner: OutboxPlanner, data: ResyncRequest) -> list[TaskRead]:
     """Queue an entity's upserts again at its providers (with its subtree when cascading)."""
-    table: type[Any] = {EntityType.CUSTOMER: CustomerRow, EntityType.SITE: SiteRow,
-                        EntityType.DEVICE: DeviceRow}[data.entity_type]
-    row = await session.get(table, data.entity_id)
-    if row is None or row.deleted_at is not None:
-        raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found")
-    customer = row if isinstance(row, CustomerRow) else await records.get_customer(session, row.customer_id)
+    row: CustomerRow | SiteRow | DeviceRow
+    try:
+        if data.entity_type is EntityType.CUSTOMER:
+            customer = row = await records.lock_customer(session, data.entity_id)
+        elif data.entity_type is EntityType.SITE:
+            customer, row = await records.lock_site(session, data.entity_id)
+        else:
+            customer, row = await records.lock_device(session, data.entity_id)
+    except NotFoundError:
+        raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found") from None
     cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
     await records.plan_resync(session, planner, customer, row, cascade=cascade)
     return [task_read(task) for task in planner.created]
