@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, false
 from sqlmodel import Field, SQLModel
 
 _UTC = DateTime(timezone=True)
@@ -71,7 +71,13 @@ class VolueNotificationRow(SQLModel, table=True):
 
 
 class VolueWebhookRow(SQLModel, table=True):
-    """A webhook the gateway registered at Volue; its secret verifies what Volue sends."""
+    """A webhook the gateway registered at Volue; its secrets verify what Volue sends.
+
+    A registration is stored ``pending`` under a ``pending-...`` id before ``POST /webhooks``
+    goes out, and takes Volue's id once the answer (or a listing, after a lost or bodiless
+    answer) names it. A rotation keeps the new secret in ``pending_secret_sealed`` until Volue
+    confirms it; until then both secrets are accepted.
+    """
 
     __tablename__ = "volue_webhooks"
 
@@ -80,6 +86,9 @@ class VolueWebhookRow(SQLModel, table=True):
     notification_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
     secret_sealed: str
     created_at: datetime = Field(sa_column=_ts())
+    name: str | None = Field(default=None, max_length=200)
+    pending: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    pending_secret_sealed: str | None = None
 
 
 class WebhookSubscriptionRow(SQLModel, table=True):
