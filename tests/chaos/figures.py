@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.chaos.workload import Ledger
 
+PROVIDERS = ("volue", "zaehlerfreunde")
 TOKEN_ROUTES = ("/connect/token", "/auth/token")
 VOLUE_BATCH = 500
 """Users and locations per Volue batch request (the adapter's batch limit)."""
@@ -74,14 +75,16 @@ class Figures:
 
     def __init__(self, name: str, work: Counter[str], requests: dict[str, dict[str, Counter[int]]],
                  *, synced_s: float | None, ideal_s: float | None = None,
-                 unanswered: dict[str, int] | None = None) -> None:
+                 unanswered: dict[str, int] | None = None, providers: tuple[str, ...] = PROVIDERS) -> None:
         self.name = name
         self.work = work
         self.requests = requests
         self.unanswered = unanswered or {}
+        self.providers = providers
+        """Providers whose writes the phase's ``work`` accounts for (the others: printed only)."""
         self.synced_s = synced_s
         self.ideal_s = ideal_s
-        self.minimum = minimum_requests(work)
+        self.minimum = {p: n for p, n in minimum_requests(work).items() if p in providers}
 
     def of(self, provider: str, *, kind: str) -> int:
         """Requests of one kind (``writes``, ``lookups``, ``neighbour``, ``tokens``) at a provider."""
@@ -93,7 +96,7 @@ class Figures:
 
     def ratio(self, provider: str) -> float:
         """Write requests over the minimum (0 when there was nothing to write)."""
-        minimum = self.minimum[provider]
+        minimum = self.minimum.get(provider, 0)
         return self.of(provider, kind="writes") / minimum if minimum else 0.0
 
     def lines(self) -> list[str]:
@@ -101,11 +104,13 @@ class Figures:
         ideal = "" if self.ideal_s is None else f" (ideal {self.ideal_s:.1f} s)"
         out = [f"[{self.name}] time to all synced {synced}{ideal}; work: "
                + ", ".join(f"{k} {v}" for k, v in sorted(self.work.items()) if v)]
-        for provider in ("volue", "zaehlerfreunde"):
+        for provider in PROVIDERS:
             writes, lookups = self.of(provider, kind="writes"), self.of(provider, kind="lookups")
             share = f"{lookups / writes:.1%}" if writes else "-"
-            out.append(f"  {provider}: writes {writes}, minimum {self.minimum[provider]}, ratio "
-                       f"{self.ratio(provider):.2f}; lookup GETs {lookups} ({share} of writes); "
+            minimum = (f"minimum {self.minimum[provider]}, ratio {self.ratio(provider):.2f}"
+                       if provider in self.minimum else "minimum not counted here")
+            out.append(f"  {provider}: writes {writes}, {minimum}; lookup GETs {lookups} "
+                       f"({share} of writes); "
                        f"token fetches {self.of(provider, kind='tokens')}; answers lost or late "
                        f"{self.unanswered.get(provider, 0)}; "
                        f"neighbour's {self.of(provider, kind='neighbour')}")

@@ -159,16 +159,16 @@ class Run:
     def record(self, name: str, since: tuple[dict[str, dict[str, Any]], Counter[str], float],
                until: tuple[dict[str, dict[str, Any]], Counter[str], float], *,
                synced_at: float | None, ideal_s: float | None = None, drains: bool = True,
-               work: Counter[str] | None = None) -> Figures:
+               work: Counter[str] | None = None, providers: tuple[str, ...] = PROVIDERS) -> Figures:
         """The figures of a phase between two snapshots, printed at once, its time to all synced
         counted from the first; a phase that ``drains`` and did not (``synced_at`` None) is listed
         in :attr:`unsynced`. ``work``: what the phase had to carry out, when not what was
-        accepted between the snapshots."""
+        accepted between the snapshots, for ``providers``."""
         synced_s = None if synced_at is None else synced_at - since[2]
         requests = {p: requests_between(since[0][p], until[0][p]) for p in PROVIDERS}
         unanswered = {p: unanswered_between(since[0][p], until[0][p]) for p in PROVIDERS}
         found = Figures(name, until[1] - since[1] if work is None else work, requests,
-                        synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered)
+                        synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered, providers=providers)
         self.figures.append(found)
         if synced_s is None and drains:
             self.unsynced.append(name)
@@ -256,7 +256,8 @@ async def outage(run: Run) -> None:
     until = await run.snapshot()
     run.record("outage: down", since, healed, synced_at=None, drains=False)
     # Recovery carries what queued during the outage: its minimum is that work's.
-    run.record("outage: healed", healed, until, synced_at=synced, work=until[1] - since[1])
+    run.record("outage: healed", healed, until, synced_at=synced, work=until[1] - since[1],
+               providers=(p.outage_provider,))
 
 
 async def _kill_workers(run: Run, stop: asyncio.Event) -> None:

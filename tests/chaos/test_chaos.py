@@ -39,7 +39,7 @@ async def test_fault_scenarios_keep_every_record_once_on_sqlite() -> None:
     """Under a 429 burst then 2-4 s latency, 20% 429s with a busy neighbour, answers lost after
     the work was done and a 503 outage, all with the faults on while the queue drains, every
     accepted record and reading is upstream exactly once with its value, and nothing stays open."""
-    outcome = await chaos_run("faults", REDUCED, backend="sqlite", say=False)
+    outcome = await chaos_run("faults", REDUCED, backend="sqlite", say=True)
     print(outcome.report())
     _assert_correct(outcome)
 
@@ -54,6 +54,6 @@ async def test_crash_scenario_keeps_every_record_once_on_postgres(postgres_url: 
     workers' in-flight requests, and an invite or report is sent again only after a send the
     provider carried out unheard or a worker killed between the send and its record."""
     outcome = await chaos_run("crash", REDUCED, backend="postgres", postgres_url=postgres_url,
-                              workers=2, say=False)
+                              workers=2, say=True)
     print(outcome.report())
     _assert_correct(outcome)
