@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CONSOLE_PREFIX = "/console"
@@ -37,7 +38,7 @@ class ConsoleHeadersMiddleware:
         self.app = wrap_in_exception_handler(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
+        path = scope["path"] if scope["type"] == ScopeType.HTTP else ""
         if path != CONSOLE_PREFIX and not path.startswith(CONSOLE_PREFIX + "/"):
             await self.app(scope, receive, send)
             return

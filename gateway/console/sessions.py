@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -34,7 +34,25 @@ from gateway.store.console_tables import ConsoleSessionRow
 SESSION_STORE = "console-sessions"
 """The name of the sessions' store among the app's stores."""
 _LOADED = "console_session_loaded"
-"""Scope key: the id and the raw data of the session the request came with."""
+"""Scope key of the request's :class:`_Loaded`."""
+
+
+class _Loaded(NamedTuple):
+    """The session a request came with, and whether a new one replaces it."""
+
+    session_id: str | None
+    """The id of the browser's cookie when a session is stored under it."""
+    raw: bytes | None
+    replaced: bool = False
+
+
+def _loaded(connection: ASGIConnection[Any, Any, Any, Any]) -> _Loaded:
+    found = cast(dict[str, Any], connection.scope).get(_LOADED)
+    return found if isinstance(found, _Loaded) else _Loaded(None, None)
+
+
+def _set_loaded(connection: ASGIConnection[Any, Any, Any, Any], loaded: _Loaded) -> None:
+    cast(dict[str, Any], connection.scope)[_LOADED] = loaded
 
 
 class DatabaseStore(Store):
@@ -72,7 +90,8 @@ class DatabaseStore(Store):
             await db.commit()
 
     async def _row(self, db: AsyncSession, key: str) -> ConsoleSessionRow | None:
-        row = (await db.execute(select(ConsoleSessionRow).where(col(ConsoleSessionRow.id) == key))).scalar()
+        row: ConsoleSessionRow | None = (await db.execute(
+            select(ConsoleSessionRow).where(col(ConsoleSessionRow.id) == key))).scalar()
         if row is None or (row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC)):
             return None
         return row
@@ -119,8 +138,7 @@ def _aware(moment: datetime) -> datetime:
 def start_new_session(connection: ASGIConnection[Any, Any, Any, Any], data: dict[str, Any]) -> None:
     """Open a session with ``data`` under a fresh id; the one the request came with, if any, ends."""
     connection.set_session(data)
-    loaded = connection.scope.get(_LOADED)  # type: ignore[misc]
-    connection.scope[_LOADED] = (loaded[0] if loaded else None, None, True)  # type: ignore[literal-required]
+    _set_loaded(connection, _loaded(connection)._replace(replaced=True))
 
 
 class ConsoleSessionBackend(ServerSideSessionBackend):
@@ -131,8 +149,7 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         raw = None
         if session_id:
             raw = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        # (id the browser sent, the data stored under it, whether a new session replaces it)
-        connection.scope[_LOADED] = (session_id if raw is not None else None, raw, False)  # type: ignore[literal-required]
+        _set_loaded(connection, _Loaded(session_id if raw is not None else None, raw))
         return self.deserialize_data(raw) if raw is not None else {}
 
     async def store_in_message(self, scope_session: ScopeSession, message: Message,
@@ -141,7 +158,7 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         headers = MutableScopeHeaders.from_message(message)
         cookie_params = dict(extract_dataclass_items(self.config, exclude_none=True,
                                                      include=Cookie.__dict__.keys()))
-        loaded_id, loaded_raw, replaced = connection.scope.get(_LOADED, (None, None, False))  # type: ignore[misc]
+        loaded_id, loaded_raw, replaced = _loaded(connection)
         if scope_session is Empty or not scope_session:
             if loaded_id is not None:
                 await self.delete(loaded_id, store=store)
