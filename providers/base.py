@@ -141,6 +141,9 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     a look also adopts; ``taken_external_ids`` are provider ids
     already linked to other entities of the same type, which such a look must never
     adopt. ``round_id`` names the engine's round, so its tasks can share one lookup.
+    ``recreate_if_gone`` says the record is live and no delete of it is queued or done at
+    this provider: only then may an update that finds its object gone upstream create it
+    anew (else a late update would bring back what a delete removed).
     """
 
     task_id: str
@@ -155,6 +158,7 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     sent_keys: tuple[str, ...] = ()
     taken_external_ids: frozenset[str] = frozenset()
     round_id: str = ""
+    recreate_if_gone: bool = True
 
     @property
     def entity_type(self) -> EntityType:

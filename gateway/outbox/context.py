@@ -24,6 +24,7 @@ from gateway.core.domain import (
     Site,
     SiteKind,
     SpaceCategory,
+    SyncStatus,
     TaskAction,
 )
 from gateway.store.db import among, chunked, on_postgres
@@ -42,7 +43,7 @@ _CATEGORIES = {m.value: m for m in SpaceCategory}
 _DEVICE_KINDS = {m.value: m for m in DeviceKind}
 _MEDIA = {m.value: m for m in Medium}
 _ACTIONS = {m.value: m for m in TaskAction}
-_CUSTOMER, _SITE = EntityType.CUSTOMER.value, EntityType.SITE.value
+_CUSTOMER, _SITE, _DEVICE = EntityType.CUSTOMER.value, EntityType.SITE.value, EntityType.DEVICE.value
 """Each enum's members by value: a dictionary lookup per column instead of the enum's call,
 which was a noticeable share of preparing a round."""
 
@@ -124,6 +125,29 @@ async def _externals(session: AsyncSession, provider: Provider, ids: set[str]) -
     return found
 
 
+_ENDING = (SyncStatus.DELETING.value, SyncStatus.DELETED.value)
+
+
+async def _not_to_recreate(session: AsyncSession, provider: Provider,
+                           ids_by_type: dict[str, set[str]]) -> set[str]:
+    """Of these records (by entity type), the ones deleted here or with a delete queued or done
+    at ``provider`` (their link deleting or deleted): an update that finds their object gone
+    upstream must not create it again."""
+    found: set[str] = set()
+    postgres = on_postgres(session)
+    for entity_type, ids in ids_by_type.items():
+        for part in chunked(sorted(ids), postgres=postgres):
+            table = _SITES if entity_type == _SITE else _DEVICES if entity_type == _DEVICE else _CUSTOMERS
+            rows = await session.execute(core_select(table.c.id).where(
+                among(table.c.id, part, postgres=postgres), table.c.deleted_at.is_not(None)))
+            found.update(entity_id for (entity_id,) in rows)
+            rows = await session.execute(core_select(_LINKS.c.entity_id).where(
+                _LINKS.c.provider == provider.value, among(_LINKS.c.entity_id, part, postgres=postgres),
+                _LINKS.c.status.in_(_ENDING)))
+            found.update(entity_id for (entity_id,) in rows)
+    return found
+
+
 class _TaskColumns(NamedTuple):
     """What preparing reads of a claimed task."""
 
@@ -147,6 +171,7 @@ class _Common(TypedDict):
     sent_keys: tuple[str, ...]
     taken_external_ids: frozenset[str]
     round_id: str
+    recreate_if_gone: bool
 
 
 class Prepared:
@@ -215,6 +240,11 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
     unsure = await _unanswered_creates(session, provider, [
         t.entity_id for t in columns
         if t.action == TaskAction.DELETE.value and links.get(t.entity_id) is None])
+    updates: dict[str, set[str]] = defaultdict(set)
+    for t in columns:
+        if t.action == TaskAction.UPSERT.value and links.get(t.entity_id) is not None:
+            updates[t.entity_type].add(t.entity_id)
+    ending = await _not_to_recreate(session, provider, updates) if updates else set()
     taken: dict[str, frozenset[str]] = {}
     looking = {t.entity_type for t in columns
                if ((t.attempts > 1 or t.maybe_sent) and t.action == TaskAction.UPSERT.value
@@ -243,7 +273,7 @@ async def prepare(session: AsyncSession, provider: Provider, tasks: Sequence[Out
                   "attempt": task.attempts - 1, "maybe_sent": task.maybe_sent or earlier is not None,
                   "sent_keys": sent_keys,
                   "taken_external_ids": taken.get(task.entity_type, frozenset()),
-                  "round_id": round_id}
+                  "round_id": round_id, "recreate_if_gone": task.entity_id not in ending}
         if task.entity_type == _CUSTOMER:
             row = customers.get(task.entity_id)
             if row is None:

@@ -38,6 +38,9 @@ from providers.zaehlerfreunde.lookups import Listed, ListingIndex, RoundIndex
 from providers.zaehlerfreunde.schemas import Device as UpstreamDevice
 from providers.zaehlerfreunde.schemas import NewSpace, Space
 
+GONE_NOT_RECREATED = "{} was gone upstream; not created again, the {} is deleted or being deleted"
+"""The note of an update that found its object gone while a delete of the record is queued or done."""
+
 
 class ZaehlerfreundeAdapter:
     """``ProviderAdapter`` for the Zählerfreunde partner API."""
@@ -118,6 +121,8 @@ class ZaehlerfreundeAdapter:
             if await self.client.update_space(op.external_id, body):
                 return Outcome(external_id=op.external_id)
             self.spaces.forget(op.external_id)
+            if not op.recreate_if_gone:
+                return Outcome(external_id=op.external_id, note=GONE_NOT_RECREATED.format("space", "site"))
             created = await self._create_space(op, m.new_space(site, parent_space_id=parent))
             return Outcome(external_id=created, note="space was gone upstream; created anew")
         wanted = m.new_space(site, parent_space_id=parent)
@@ -208,6 +213,8 @@ class ZaehlerfreundeAdapter:
                         external_id=op.external_id,
                         note="device details cannot be updated here; left as it is",
                     )
+            if not op.recreate_if_gone:
+                return Outcome(external_id=op.external_id, note=GONE_NOT_RECREATED.format("device", "device"))
             created = await self.client.create_device(space_id, body)
             return Outcome(external_id=created, note="device was gone upstream; created anew")
         if self._looks_first(op):

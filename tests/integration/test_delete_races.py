@@ -18,11 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text, update
 
 from gateway.app import create_app
+from gateway.core.clock import utcnow
+from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
-from gateway.store.db import create_engine
+from gateway.outbox.context import prepare
+from gateway.store.db import create_engine, session_factory
+from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.emulation import serve_in_thread
 from tests.conftest import ADMIN_KEY
 
@@ -253,3 +258,37 @@ async def test_delete_racing_child_writes_leaves_no_orphans(
     assert (list(volue.users), list(volue.locations), list(volue.resources)) == ([], [], [])
     assert upstream.recreated() == []
     assert upstream.history, "the emulators saw no creates or deletes at all"
+
+
+async def test_updates_of_deleted_or_deleting_records_may_not_recreate(
+        client: AsyncTestClient, database_url: str) -> None:
+    """Preparing an upsert of a record with an upstream id: ``recreate_if_gone`` only while the
+    record is live and its link is neither deleting nor deleted."""
+    customer = (await client.post("/v1/customers", json=_tree(0))).json()
+    site_id = customer["sites"][0]["id"]
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    links = table_of(ProviderLinkRow)
+    sites = table_of(SiteRow)
+
+    async def recreate(**changes: Any) -> bool:
+        async with sessions() as session:
+            for table, key, values in changes.values():
+                await session.execute(update(table).where(key).values(**values))
+            await session.commit()
+            task = OutboxTaskRow(id="t-1", provider=Provider.ZAEHLERFREUNDE.value, entity_type="site",
+                                 entity_id=site_id, customer_id=customer["id"], action="upsert",
+                                 status="running", attempts=1, run_after=utcnow(), created_at=utcnow(),
+                                 updated_at=utcnow())
+            prepared = await prepare(session, Provider.ZAEHLERFREUNDE, [task])
+            return prepared.operations["t-1"].recreate_if_gone
+
+    zf_link = (links.c.entity_id == site_id) & (links.c.provider == Provider.ZAEHLERFREUNDE.value)
+    try:
+        assert await recreate(link=(links, zf_link, {"external_id": "space-1", "status": "synced"}))
+        assert not await recreate(link=(links, zf_link, {"status": "deleting"}))
+        assert not await recreate(link=(links, zf_link, {"status": "deleted"}))
+        assert not await recreate(link=(links, zf_link, {"status": "synced"}),
+                                  site=(sites, sites.c.id == site_id, {"deleted_at": utcnow()}))
+    finally:
+        await engine.dispose()
