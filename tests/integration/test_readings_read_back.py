@@ -16,6 +16,7 @@ from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
 from gateway.readings.verification import verify_delivery
 from gateway.store.db import create_engine, session_factory
+from providers.emulation import AnswerMode
 from providers.zaehlerfreunde.emulator.readings import iso
 from providers.zaehlerfreunde.mapping import epoch_of
 from providers.zaehlerfreunde.schemas import DeviceReading
@@ -78,3 +79,38 @@ async def test_text_labels_and_period_end_stamps_find_nothing_missing(
     finally:
         await adapters.aclose()
         await engine.dispose()
+
+
+async def test_the_emulators_minimal_answers_verify_with_nothing_missing(
+        zf_client: AsyncTestClient, emulators: dict[str, Any], database_url: str) -> None:
+    """With Zählerfreunde's minimal answers (text labels) a check finds 0 missing and re-sends 0."""
+    client = zf_client
+    _, meter_id = await _site_with_meter(client)
+    items = [{"deviceId": meter_id, "obisCode": code, "timestamp": DAY0 + n * 300, "value": value + n}
+             for n in range(24) for code, value in (("1-1:1.8.0", 100.0), ("1-1:2.8.0", 7.0))]
+    items += [{"deviceId": meter_id, "obisCode": "1-1:1.29.0", "timestamp": DAY0 + n * 900, "value": 0.25}
+              for n in range(1, 9)]
+    await client.post("/v1/readings", json={"readings": items})
+    await wait_delivered(client, [meter_id], len(items))
+    emulation = emulators["zf"].state.emulation
+    settings = load_settings({}, database_url=database_url,
+                             volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+                             zf_base_url=emulators["zf_url"] + "/partner")
+    adapters = build_adapters(settings)
+    engine = create_engine(database_url)
+    emulation.answers = AnswerMode(minimal=True)
+    try:
+        source = adapters.readings_source(Provider.ZAEHLERFREUNDE)
+        held = await source.stored_readings(_zf_device(emulators, meter_id), DAY0, DAY0 + 7200)
+        assert held and all(r.label and not r.label[0].isdigit() for r in held)  # text, not OBIS codes
+        result = await verify_delivery(session_factory(engine), adapters, sample=5)
+        assert (result.meters, result.verified, result.missing, result.resent) == (1, len(items), 0, 0)
+    finally:
+        emulation.answers = AnswerMode()
+        await adapters.aclose()
+        await engine.dispose()
+
+
+def _zf_device(emulators: dict[str, Any], meter_id: str) -> str:
+    state = emulators["zf"].state.zaehlerfreunde
+    return next(key for key, d in state.devices.items() if d.body.externalDeviceId == meter_id)
