@@ -41,7 +41,7 @@ from gateway.http.deps import principal_of
 from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from gateway.store.db import unavailable_reason
+from gateway.store.db import on_postgres, unavailable_reason
 from gateway.store.tables import IdempotencyKeyRow, table_of
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
@@ -99,6 +99,8 @@ async def write(
         return reserved
     try:
         async with unit_of_work(state.sessions, state.dispatcher) as uow:
+            if on_postgres(uow.session):
+                await _fence(uow.session, key, holder)
             status, payload = await work(uow.session, uow.planner)
             encoded = msgspec.json.encode(payload)
             kept = encoded if seal is None else seal.seal(encoded.decode()).encode()
@@ -192,6 +194,23 @@ async def _forget(sessions: Sessions, key: str, stored_before: datetime) -> None
         await session.execute(delete(table).where(
             table.c.key == key, table.c.status_code.is_not(None), table.c.created_at < stored_before))
         await session.commit()
+
+
+async def _fence(session: AsyncSession, key: str, holder: str) -> None:
+    """Open the work's transaction on PostgreSQL by locking the reservation (raise when it
+    moved on): a statement the work sends straight through the driver (``FreshTrees``'s
+    one-statement insert) is then part of the transaction, not committed on its own before
+    the response is stored, which would leave a record without its kept answer (a retry after
+    a lost connection would be refused as a conflict with itself)."""
+    table = table_of(IdempotencyKeyRow)
+    held = (await session.execute(
+        update(table)
+        .where(table.c.key == key, table.c.holder == holder, table.c.status_code.is_(None))
+        .values(holder=holder)
+        .returning(table.c.key)
+    )).first()
+    if held is None:
+        raise _ReservationLost(key)
 
 
 async def _complete(

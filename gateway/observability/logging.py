@@ -179,7 +179,8 @@ def get_logger(name: str) -> Any:
 
 
 _access = logging.getLogger("gateway.access")
-"""One line per request: DEBUG, or ERROR when the answer is a 5xx."""
+"""One line per request: DEBUG, or ERROR when the answer is a 5xx other than 503 (refused while the
+database is away: the outage is logged once, when it begins, not once per request)."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -223,7 +224,7 @@ class RequestIdMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                level = logging.ERROR if status >= 500 else logging.DEBUG
+                level = logging.ERROR if status >= 500 and status != 503 else logging.DEBUG
                 if _access.isEnabledFor(level):
                     _access.log(level, "request", extra={
                         "method": scope.get("method"), "route": scope.get("path_template"),

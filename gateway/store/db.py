@@ -183,17 +183,25 @@ def _describe(error: BaseException) -> str:
     return f"{type(shown).__name__}: {lines[0][:200]}" if lines else type(shown).__name__
 
 
+RECOVERY_GRACE_S = 1.0
+"""How long after the database answered again a failure is taken for a straggler of the
+outage that just ended rather than a new one (for the log only: the request still gets 503)."""
+
+
 class Availability:
     """Whether one engine's database answered when it was last tried, for one log line per
     change of state (away / back) however many requests and workers run into the outage.
 
     Anything that meets an error :func:`unavailable_reason` recognises calls :meth:`failed`;
     the engine's pool marks it back up when a new connection succeeds (or, after a pool
-    timeout only, when a connection is checked out again).
+    timeout only, when a connection is checked out again). Failures met within
+    :data:`RECOVERY_GRACE_S` of that are not a new outage: attempts that began while the
+    server was still starting end after the first one that got through.
     """
 
     def __init__(self) -> None:
         self.down_since: float | None = None
+        self.up_since: float | None = None
         self.reason = ""
         self._pool_only = False
 
@@ -207,7 +215,10 @@ class Availability:
         if self.down_since is not None:
             self._pool_only = self._pool_only and pool_only
             return
-        self.down_since = time.monotonic()
+        now = time.monotonic()
+        if self.up_since is not None and now - self.up_since < RECOVERY_GRACE_S:
+            return
+        self.down_since = now
         self.reason = reason
         self._pool_only = pool_only
         log.warning("database unavailable (%s): API requests are answered 503 and workers pause "
@@ -217,7 +228,8 @@ class Availability:
         """The database answered: a connection was made (or checked out after a pool timeout)."""
         if self.down_since is None:
             return
-        away_s = time.monotonic() - self.down_since
+        self.up_since = time.monotonic()
+        away_s = self.up_since - self.down_since
         self.down_since = None
         log.warning("database available again after %.1f s", away_s)
 
