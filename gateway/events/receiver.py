@@ -72,7 +72,10 @@ class WebhookSecrets:
             return self._secrets
         found = [self.settings.volue.webhook_secret.value] if self.settings.volue.webhook_secret else []
         async with state.sessions() as session:
-            sealed = [row.secret_sealed for row in await session.exec(select(VolueWebhookRow))]
+            # A pending registration's secret, and a rotation's new one, are accepted too: Volue
+            # may hold them already.
+            sealed = [secret for row in await session.exec(select(VolueWebhookRow))
+                      for secret in (row.secret_sealed, row.pending_secret_sealed) if secret]
         if sealed:
             try:
                 box = SecretsBox.from_settings(self.settings)

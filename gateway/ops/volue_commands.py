@@ -4,6 +4,15 @@ Volue sends our events to, and Volue's log of its delivery attempts.
 ``register`` creates the webhook at Volue with a freshly generated secret and
 keeps the secret encrypted at rest (``gateway.core.secrets_box``), so the receiver
 (``POST /v1/providers/volue/webhook``) can verify what Volue signs with it.
+
+The secret is stored before the request goes out, so it cannot be lost with the answer:
+a registration is kept ``pending`` under a ``pending-...`` id (its secret already accepted
+by the receiver) and takes Volue's id from the answer. When the answer is lost or has no
+body, listing Volue's webhooks decides: the one with this registration's URL and name (or
+URL alone, when Volue's listing leaves names out) that the gateway does not hold yet is it;
+none means the request did not take. A registration still pending (the listing failed, or
+several webhooks matched) is resolved by the next ``register`` or ``list``. A rotation
+keeps the new secret as pending beside the old one, both accepted, until Volue confirms it.
 """
 
 from __future__ import annotations
@@ -11,9 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -26,7 +37,7 @@ from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
-from providers.base import ProviderError, Webhook, WebhookLog
+from providers.base import ProviderError, TransientError, Webhook, WebhookLog, WebhookRegistry
 from providers.volue.schemas import NotificationType
 
 console = Console(stderr=True, soft_wrap=True)
@@ -34,32 +45,151 @@ WEBHOOK_NAME = "energy-gateway"
 TYPES = [t.value for t in NotificationType if t is not NotificationType.UNKNOWN]
 
 
+PENDING_PREFIX = "pending-"
+"""The id a registration is stored under until Volue's id for it is known."""
+
+
+class Unresolved(ProviderError):
+    """A registration whose outcome at Volue is not known yet; its secret stays accepted."""
+
+
+def _sure_not_sent(error: ProviderError) -> bool:
+    """Whether Volue certainly did not create anything for the request that failed so."""
+    return not isinstance(error, TransientError) or not error.maybe_sent
+
+
+def _match(row: VolueWebhookRow, hooks: Sequence[Webhook], held: set[str]) -> list[Webhook]:
+    """Volue's webhooks a pending registration may have created: its URL, not held by us, and
+    its name unless Volue's listing leaves names out."""
+    found = [h for h in hooks if h.url == row.url and h.webhook_id not in held]
+    named = [h for h in found if h.name is not None and h.name == row.name]
+    return named or [h for h in found if h.name is None]
+
+
+async def _confirm(session: Any, row: VolueWebhookRow, hook: Webhook) -> VolueWebhookRow:
+    """Store a pending registration under Volue's id for it."""
+    confirmed = VolueWebhookRow(webhook_id=hook.webhook_id, url=hook.url,
+                                notification_types=list(hook.types) or list(row.notification_types),
+                                secret_sealed=row.secret_sealed, created_at=row.created_at,
+                                name=row.name)
+    await session.delete(row)
+    await session.flush()
+    session.add(confirmed)
+    return confirmed
+
+
+class Settled(msgspec.Struct, frozen=True, kw_only=True):
+    """What listing Volue's webhooks made of the pending registrations."""
+
+    confirmed: dict[str, Webhook]
+    """Pending id -> the webhook it created."""
+    forgotten: list[str]
+    """Pending ids that created nothing (their rows are gone)."""
+    undecided: list[str]
+    """Pending ids that match several webhooks; still pending."""
+
+
+async def resolve_pending(registry: WebhookRegistry, sessions: Any,
+                          hooks: Sequence[Webhook] | None = None) -> Settled:
+    """Settle every pending registration against Volue's listing (``hooks``, listed when not
+    given): take the id of the one webhook it created, or forget it when it created none."""
+    settled = Settled(confirmed={}, forgotten=[], undecided=[])
+    async with sessions() as session:
+        rows = list((await session.execute(select(VolueWebhookRow))).scalars())
+        pending = [row for row in rows if row.pending]
+        if not pending:
+            return settled
+        if hooks is None:
+            hooks = await registry.list_webhooks()
+        held = {row.webhook_id for row in rows if not row.pending}
+        for row in pending:
+            found = _match(row, hooks, held)
+            if len(found) == 1:
+                pending_id = row.webhook_id
+                held.add((await _confirm(session, row, found[0])).webhook_id)
+                settled.confirmed[pending_id] = found[0]
+            elif not found:
+                settled.forgotten.append(row.webhook_id)
+                await session.delete(row)
+            else:
+                settled.undecided.append(row.webhook_id)
+        await session.commit()
+    return settled
+
+
 async def register_webhook(settings: Settings, *, url: str, types: Sequence[str] = ()) -> Webhook:
-    """Create a webhook at Volue for ``url`` with a new secret; store the secret encrypted."""
+    """Create a webhook at Volue for ``url`` with a new secret, stored encrypted (as pending)
+    before the request; a lost or bodiless answer is settled by listing Volue's webhooks."""
     box = SecretsBox.from_settings(settings)
     secret = secrets.token_urlsafe(32)
-    async with build_adapters(settings) as adapters:
-        created = await adapters.webhook_registry(Provider.VOLUE).register_webhook(
-            url=url, name=WEBHOOK_NAME, secret=secret, types=types)
+    token = uuid.uuid4().hex
+    pending_id, name = PENDING_PREFIX + token, f"{WEBHOOK_NAME}-{token[:12]}"
     engine = create_engine(settings.store.database_url)
+    sessions = session_factory(engine)
     try:
-        async with session_factory(engine)() as session:
-            session.add(VolueWebhookRow(webhook_id=created.webhook_id, url=created.url,
-                                        notification_types=list(created.types),
-                                        secret_sealed=box.seal(secret), created_at=utcnow()))
-            await session.commit()
+        async with build_adapters(settings) as adapters:
+            registry = adapters.webhook_registry(Provider.VOLUE)
+            await resolve_pending(registry, sessions)
+            async with sessions() as session:
+                session.add(VolueWebhookRow(webhook_id=pending_id, url=url, name=name,
+                                            notification_types=list(types), secret_sealed=box.seal(secret),
+                                            created_at=utcnow(), pending=True))
+                await session.commit()
+            try:
+                created = await registry.register_webhook(url=url, name=name, secret=secret, types=types)
+            except ProviderError as error:
+                if _sure_not_sent(error):
+                    await _forget(sessions, pending_id)
+                    raise
+                return await _settle(registry, sessions, pending_id, error)
+            async with sessions() as session:
+                row = await session.get(VolueWebhookRow, pending_id)
+                if row is not None:
+                    await _confirm(session, row, created)
+                    await session.commit()
+            return created
     finally:
         await engine.dispose()
-    return created
+
+
+async def _forget(sessions: Any, webhook_id: str) -> None:
+    async with sessions() as session:
+        row = await session.get(VolueWebhookRow, webhook_id)
+        if row is not None:
+            await session.delete(row)
+            await session.commit()
+
+
+async def _settle(registry: WebhookRegistry, sessions: Any, pending_id: str, error: ProviderError) -> Webhook:
+    """After an answer that did not name the webhook (lost, or bodiless): find it in Volue's
+    listing. Raises ``error`` when the request created none, :class:`Unresolved` when that
+    cannot be told yet."""
+    try:
+        settled = await resolve_pending(registry, sessions)
+    except ProviderError as listing:
+        raise Unresolved(f"{error.message}; listing Volue's webhooks failed too ({listing.message}). "
+                         "The new secret is kept and accepted; the next register or list settles "
+                         "the registration", status=error.status, route=error.route) from None
+    if pending_id in settled.confirmed:
+        return settled.confirmed[pending_id]
+    if pending_id in settled.undecided:
+        raise Unresolved(f"{error.message}; several of Volue's webhooks for this URL may be the new "
+                         "one. Its secret is kept and accepted; delete the extra ones at Volue and "
+                         "run list", status=error.status, route=error.route)
+    raise error
 
 
 async def list_webhooks(settings: Settings) -> list[tuple[Webhook, bool]]:
-    """Volue's webhooks, each with whether the gateway holds its secret."""
-    async with build_adapters(settings) as adapters:
-        hooks = await adapters.webhook_registry(Provider.VOLUE).list_webhooks()
+    """Volue's webhooks, each with whether the gateway holds its secret (pending registrations
+    are settled against the listing first)."""
     engine = create_engine(settings.store.database_url)
+    sessions = session_factory(engine)
     try:
-        async with session_factory(engine)() as session:
+        async with build_adapters(settings) as adapters:
+            registry = adapters.webhook_registry(Provider.VOLUE)
+            hooks = await registry.list_webhooks()
+            await resolve_pending(registry, sessions, hooks)
+        async with sessions() as session:
             ours = set((await session.execute(select(col(VolueWebhookRow.webhook_id)))).scalars())
     finally:
         await engine.dispose()
@@ -84,34 +214,65 @@ async def delete_webhook(settings: Settings, webhook_id: str) -> bool:
 
 async def update_webhook(settings: Settings, webhook_id: str, *, url: str | None = None,
                          types: Sequence[str] | None = None, rotate_secret: bool = False) -> Webhook | None:
-    """Change a webhook's URL or event types at Volue; ``rotate_secret`` gives it a new secret,
-    stored encrypted like at registration (the old one stays accepted until removed there).
-    None when Volue has no such webhook."""
+    """Change a webhook's URL or event types at Volue; ``rotate_secret`` gives it a new secret.
+
+    The new secret is stored (encrypted, as the pending one beside the current one) before
+    the request, so both are accepted while the answer is awaited or lost; once Volue
+    confirms the change it replaces the old one. None when Volue has no such webhook.
+    """
     box = SecretsBox.from_settings(settings)
     secret = secrets.token_urlsafe(32) if rotate_secret else None
-    async with build_adapters(settings) as adapters:
-        changed = await adapters.webhook_registry(Provider.VOLUE).update_webhook(
-            webhook_id, url=url, types=types, secret=secret)
-    if changed is None:
-        return None
     engine = create_engine(settings.store.database_url)
+    sessions = session_factory(engine)
+    added = False
     try:
-        async with session_factory(engine)() as session:
+        if secret is not None:
+            async with sessions() as session:
+                row = await session.get(VolueWebhookRow, webhook_id)
+                if row is None:
+                    added = True
+                    row = VolueWebhookRow(webhook_id=webhook_id, url=url or "", notification_types=[],
+                                          secret_sealed=box.seal(secret), created_at=utcnow())
+                else:
+                    row.pending_secret_sealed = box.seal(secret)
+                session.add(row)
+                await session.commit()
+        try:
+            async with build_adapters(settings) as adapters:
+                changed = await adapters.webhook_registry(Provider.VOLUE).update_webhook(
+                    webhook_id, url=url, types=types, secret=secret)
+        except ProviderError as error:
+            if secret is not None and _sure_not_sent(error):
+                await _drop_rotation(sessions, webhook_id, added=added)
+            raise
+        async with sessions() as session:
             row = await session.get(VolueWebhookRow, webhook_id)
-            if row is not None:
+            if row is not None and changed is not None:
                 row.url = changed.url
                 row.notification_types = list(changed.types)
-                if secret is not None:
-                    row.secret_sealed = box.seal(secret)
+                if row.pending_secret_sealed is not None and secret is not None:
+                    row.secret_sealed, row.pending_secret_sealed = row.pending_secret_sealed, None
                 session.add(row)
-            elif secret is not None:
-                session.add(VolueWebhookRow(webhook_id=changed.webhook_id, url=changed.url,
-                                            notification_types=list(changed.types),
-                                            secret_sealed=box.seal(secret), created_at=utcnow()))
-            await session.commit()
+                await session.commit()
+        if changed is None and secret is not None:
+            await _drop_rotation(sessions, webhook_id, added=added)
     finally:
         await engine.dispose()
     return changed
+
+
+async def _drop_rotation(sessions: Any, webhook_id: str, *, added: bool) -> None:
+    """Forget a rotation Volue did not carry out: the pending secret, or the row made for it."""
+    async with sessions() as session:
+        row = await session.get(VolueWebhookRow, webhook_id)
+        if row is None:
+            return
+        if added:
+            await session.delete(row)
+        else:
+            row.pending_secret_sealed = None
+            session.add(row)
+        await session.commit()
 
 
 async def set_enabled(settings: Settings, webhook_id: str, enabled: bool) -> bool:
@@ -132,6 +293,9 @@ def _run(coro: Any) -> Any:
     except SettingsError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise SystemExit(2) from None
+    except Unresolved as exc:
+        console.print(f"[yellow]not settled yet:[/yellow] {exc.message}")
+        raise SystemExit(1) from None
     except ProviderError as exc:
         console.print(f"[red]Volue refused:[/red] {exc.message}")
         raise SystemExit(1) from None

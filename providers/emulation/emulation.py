@@ -49,9 +49,11 @@ class Emulation:
         """Whether ``path`` is one of the emulator's token endpoints."""
         return any(path.rstrip("/").endswith(tp) for tp in self.token_paths)
 
-    def applies_to(self, path: str) -> bool:
-        """Whether the current plan may inject faults into a request for ``path``."""
+    def applies_to(self, path: str, method: str = "GET") -> bool:
+        """Whether the current plan may inject faults into a ``method`` request for ``path``."""
         if path.startswith(CONTROL_PREFIX):
+            return False
+        if self.faults.methods and method.upper() not in {m.upper() for m in self.faults.methods}:
             return False
         listed = self.faults.paths
         if self.is_token_path(path):

@@ -31,6 +31,8 @@ class FaultPlan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename
     """Share of requests processed whose answer is replaced by a 502 (the work is done upstream)."""
     seed: int = 0
     paths: list[str] = msgspec.field(default_factory=list)
+    methods: list[str] = msgspec.field(default_factory=list)
+    """Only requests with these methods are faulted (all when empty), e.g. ``["POST"]``."""
 
     def problems(self) -> list[str]:
         """Return what is inconsistent in this plan (empty when it is usable)."""

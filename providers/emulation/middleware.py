@@ -95,7 +95,7 @@ def fault_middleware(emulation: Emulation) -> Callable[[ASGIApp], ASGIApp]:
 
             plan = emulation.faults
             held = _Held.NONE
-            if plan.is_active and emulation.applies_to(scope["path"]):
+            if plan.is_active and emulation.applies_to(scope["path"], scope.get("method", "GET")):
                 rng = emulation.rng
                 if plan.latency_ms_max:
                     delay = rng.randint(plan.latency_ms_min, plan.latency_ms_max)
