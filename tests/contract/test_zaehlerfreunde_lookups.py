@@ -107,9 +107,9 @@ async def test_unclear_creates_read_a_bounded_number_of_pages_not_the_listing_ea
         assert all(linked[site_id] == space_id for site_id, space_id in made.items())
         assert h.count(EntityType.SITE) == 350 + 30
         assert h.emulation.stats.duplicates.get("space", 0) == 0
+        # one full read, then a page or two per round; a listing per round would be 3 x 4 pages
         pages = -(-380 // 100)
         assert _gets(h.emulation.stats) <= pages + 3 * 2, h.emulation.stats.requests[SPACES]
-        # the old look listed every page per round: 3 rounds x 4 pages at least
 
 
 async def test_lost_answers_under_faults_leave_no_duplicate_space() -> None:
