@@ -26,6 +26,7 @@ from gateway.core.wire import (
     CoordinatesIn,
     Email,
     ExternalRef,
+    Identified,
     MeterPointId,
     NonEmpty,
     ProviderSync,
@@ -38,7 +39,7 @@ OptionalText = Annotated[str, Meta(max_length=100)]
 MeterPointIds = Annotated[list[MeterPointId], Meta(max_length=50)]
 
 
-class DeviceCreate(Wire):
+class DeviceCreate(Identified):
     external_ref: ExternalRef
     kind: DeviceKind
     name: NonEmpty
@@ -53,7 +54,7 @@ class DeviceCreate(Wire):
     capacity: Annotated[float, Meta(ge=0)] | None = None
 
 
-class VehicleCreate(Wire):
+class VehicleCreate(Identified):
     external_ref: ExternalRef
     name: NonEmpty
     brand: OptionalText
@@ -63,7 +64,7 @@ class VehicleCreate(Wire):
     capacity: Annotated[float, Meta(ge=0)] | None = None
 
 
-class DeviceUpdate(Wire):
+class DeviceUpdate(Identified):
     external_ref: ExternalRef | UnsetType = UNSET
     name: NonEmpty | UnsetType = UNSET
     medium: Medium | None | UnsetType = UNSET
@@ -99,7 +100,7 @@ class DeviceRead(Wire):
     sync: dict[str, ProviderSync]
 
 
-class SiteCreate(Wire):
+class SiteCreate(Identified):
     external_ref: ExternalRef
     name: NonEmpty
     kind: SiteKind
@@ -111,7 +112,7 @@ class SiteCreate(Wire):
     devices: Annotated[list[DeviceCreate], Meta(max_length=100)] = []
 
 
-class SiteUpdate(Wire):
+class SiteUpdate(Identified):
     external_ref: ExternalRef | UnsetType = UNSET
     name: NonEmpty | UnsetType = UNSET
     kind: SiteKind | UnsetType = UNSET
@@ -188,7 +189,7 @@ class SiteRead(Wire):
     """Per programme provider (``volue``): the last compensation fetched, with its problems."""
 
 
-class CustomerCreate(Wire):
+class CustomerCreate(Identified):
     external_ref: ExternalRef
     name: NonEmpty
     email: Email
@@ -199,7 +200,7 @@ class CustomerCreate(Wire):
     vehicles: Annotated[list[VehicleCreate], Meta(max_length=50)] = []
 
 
-class CustomerUpdate(Wire):
+class CustomerUpdate(Identified):
     external_ref: ExternalRef | UnsetType = UNSET
     name: NonEmpty | UnsetType = UNSET
     email: Email | UnsetType = UNSET

@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import InvalidError
-from gateway.core.wire import Wire
+from gateway.core.wire import Wire, nfc
 from gateway.http.deps import MAX_NESTING, nests_too_deep, not_utf8
 from gateway.http.problems import field_of
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
@@ -221,6 +221,8 @@ class ItemChecker:
                 return Checked(index, False, device, found[0], found[1], ts, value)
         by_ref = item.device_id is None
         device = item.device_external_ref if by_ref else item.device_id
+        if by_ref and device:
+            device = nfc(device)  # externalRefs are stored in NFC
         if (item.device_id is None) == (item.device_external_ref is None) or not device:
             return ItemError(index=index, field="deviceId",
                              detail="give exactly one of deviceId and deviceExternalRef")
@@ -383,7 +385,7 @@ async def ingest(
     # Every id and externalRef named goes to the lookup (those of items refused below too: a
     # lookup more costs less than a pass that checks first); NUL and empty names find nothing.
     ids = {item.device_id for item in items if item is not None and item.device_id}
-    refs = {item.device_external_ref for item in items if item is not None and item.device_external_ref}
+    refs = {nfc(item.device_external_ref) for item in items if item is not None and item.device_external_ref}
     # The lookups below take arrays of up to 10,000 ids: plan them with their values.
     connection = await session.connection()
     await plan_with_values(connection)

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider
 from gateway.core.errors import ConflictError, GatewayError, InvalidError, NotFoundError
+from gateway.core.wire import nfc
 from gateway.customers import records
 from gateway.customers import schemas as s
 from gateway.customers.programme_views import programmes_of
@@ -85,7 +86,7 @@ class CustomerController(Controller):
     ) -> Page[s.CustomerRead]:
         query = select(CustomerRow).where(col(CustomerRow.deleted_at).is_(None))
         if external_ref is not None:
-            query = query.where(CustomerRow.external_ref == external_ref)
+            query = query.where(CustomerRow.external_ref == nfc(external_ref))  # stored in NFC
         if eligible is not None:
             member = (select(col(ProgrammeMembershipRow.customer_id))
                       .where(ProgrammeMembershipRow.programme == Provider.VOLUE.value,
