@@ -60,19 +60,22 @@ class Wire(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=T
     """Base of every request and response struct: camelCase, unknown fields refused."""
 
 
+_REF = "external_ref"
+
+
 class Identified(Wire):
     """A request struct with an ``external_ref`` (:data:`ExternalRef`, or UNSET in an update):
     the value is NFC-normalised as the struct is decoded, so ``cafe\u0301`` is stored, looked
     up and compared as ``café``."""
 
     def __post_init__(self) -> None:
-        ref = getattr(self, "external_ref", None)
+        ref = getattr(self, _REF, None)
         if type(ref) is str and not ref.isascii():
             ref = unicodedata.normalize("NFC", ref)
             if len(ref) > CALLER_ID_MAX:  # a few characters decompose under NFC
                 raise msgspec.ValidationError(
                     f"Expected `str` of length <= {CALLER_ID_MAX} once in Unicode NFC - at `$.externalRef`")
-            self.external_ref = ref
+            setattr(self, _REF, ref)  # declared by each subclass, as str or str | UNSET
 
 
 class AddressIn(Wire):
