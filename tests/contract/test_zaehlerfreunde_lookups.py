@@ -61,7 +61,7 @@ class Sleeps:
 
 
 async def _sync(adapter: ZaehlerfreundeAdapter, sites: list[Site], *, rounds: int,
-                maybe_sent: bool = False) -> dict[str, str]:
+                maybe_sent: bool = False, name: str = "round") -> dict[str, str]:
     """Apply every site's create round after round as the engine does, until each has its space.
 
     A transient failure is retried in the next round with ``attempt`` raised and ``maybe_sent``
@@ -75,7 +75,7 @@ async def _sync(adapter: ZaehlerfreundeAdapter, sites: list[Site], *, rounds: in
             break
         taken = frozenset(linked.values())
         ops = [upsert(site, attempt=state[site.id][0], maybe_sent=state[site.id][1],
-                      taken_external_ids=taken, round_id=f"round-{number}") for site in pending]
+                      taken_external_ids=taken, round_id=f"{name}-{number}") for site in pending]
         for site, result in zip(pending, await adapter.apply_batch(ops), strict=True):
             if isinstance(result, Outcome):
                 assert result.external_id is not None
@@ -102,7 +102,7 @@ async def test_unclear_creates_read_a_bounded_number_of_pages_not_the_listing_ea
         linked: dict[str, str] = {}
         for wave in range(3):
             batch = sites[wave * 10:(wave + 1) * 10]
-            linked |= await _sync(h.adapter, batch, rounds=1, maybe_sent=True)
+            linked |= await _sync(h.adapter, batch, rounds=1, maybe_sent=True, name=f"wave-{wave}")
         assert len(linked) == 30
         assert all(linked[site_id] == space_id for site_id, space_id in made.items())
         assert h.count(EntityType.SITE) == 350 + 30
