@@ -16,7 +16,7 @@ from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
 from gateway.reconcile.service import ENROLLMENT, compare, record_drift, repair
 from gateway.store.db import create_engine, session_factory
-from providers.emulation import FaultPlan
+from providers.emulation import AnswerMode, FaultPlan
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import wait_synced
 from tests.integration.test_programme_e2e import AREA_1, CUSTOMER, TRONDHEIM
@@ -160,3 +160,34 @@ async def test_only_if_eligible_for_a_known_ineligible_customer_ends_at_once(
     tasks = (await client.get("/v1/sync/tasks", params={"provider": "volue"})).json()["items"]
     assert not [t for t in tasks if t["entityType"] == "volue_enrollment"]
     assert emulators["volue"].state.volue.store.users[cid].enrollment_id is None
+
+
+async def test_enrollment_and_compensation_with_volue_minimal_answers(
+        spark_client: AsyncTestClient, emulators: dict[str, Any], database_url: str) -> None:
+    """With Volue's minimal answers a customer enrolls, reconciles clean, reads compensation, leaves."""
+    client = spark_client
+    emulation = emulators["volue"].state.emulation
+    emulation.answers = AnswerMode(minimal=True)
+    engine = create_engine(database_url)
+    adapters = build_adapters(_settings(database_url, emulators))
+    try:
+        cid = await _create(client, "c-minimal", [_site("s-min", AREA_1)])
+        await wait_synced(client, [f"/v1/customers/{cid}"])
+        queued = await client.put(f"/v1/customers/{cid}/programmes/volue", json={})
+        assert queued.status_code == 202, queued.text
+        await _membership(client, cid, until="enrolled")
+        report = await compare(session_factory(engine), adapters, Provider.VOLUE)
+        assert not [i for i in report.items if i.entity_type == ENROLLMENT]
+        paid = await client.get(f"/v1/customers/{cid}/programmes/volue/compensation")
+        assert paid.status_code == 200, paid.text
+        # The document requires no member of a location's compensation: without locationId none
+        # can be put on a site, and none is put on the wrong one.
+        assert paid.json()["sites"] == []
+        left = await client.delete(f"/v1/customers/{cid}/programmes/volue")
+        assert left.status_code == 202, left.text
+        await _membership(client, cid, until="not_enrolled")
+        assert emulators["volue"].state.volue.store.users[cid].enrollment_id is None
+    finally:
+        emulation.answers = AnswerMode()
+        await adapters.aclose()
+        await engine.dispose()
