@@ -306,13 +306,13 @@ class SecretsSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("secre
 
 
 class ConsoleSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("console_")):
-    """The ops console at ``/console``: its session cookie."""
+    """The ops console at ``/console``: its session and CSRF cookies."""
 
     session_secret: Secret = _secret()
-    """Signs the console's session cookies; unset: a random secret per process (sessions end
-    with the process and are not shared between API replicas)."""
+    """Signs the console's CSRF tokens; unset: a random secret per process (a form loaded from
+    one API replica is then refused by another)."""
     cookie_secure: bool = False
-    """Send the session cookie only over HTTPS (set it behind TLS)."""
+    """Send the session and CSRF cookies only over HTTPS (set it behind TLS)."""
     session_ttl_s: Annotated[float, msgspec.Meta(ge=60)] = 28_800.0
     """A console session ends this long after sign-in."""
 
