@@ -7,15 +7,14 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, put
+from litestar import Controller, Request, Response, get, put
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import and_, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import utcnow
 from gateway.core.domain import DeviceKind, ReportStatus
 from gateway.core.errors import ConflictError, InvalidError
 from gateway.core.wire import Page, Wire
@@ -25,6 +24,8 @@ from gateway.energy.bulk import load_series
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import reporting_sites
 from gateway.http.deps import provide_session
+from gateway.http.unit_of_work import write
+from gateway.outbox.plan import OutboxPlanner
 from gateway.readings.ingest import epoch_seconds
 from gateway.store.energy_tables import EnergyEnrollmentRow, EnergyPointRow
 from gateway.store.event_tables import VolueReportRow
@@ -155,18 +156,24 @@ class SiteEnergyUsageController(Controller):
 
     @put("/enrollment", opt=WRITE, summary="Turn the reporting of a site's energy usage to Volue on or off",
          description="200 with the flag and whether the site reports now. 400 names a bad field; "
-                     "404 an unknown site.")
-    async def enroll(self, session: AsyncSession, site_id: str, data: EnrollmentUpdate) -> EnrollmentRead:
-        site = await records.get_site(session, site_id)
-        row = await session.get(EnergyEnrollmentRow, site.id)
-        if row is None:
-            row = EnergyEnrollmentRow(site_id=site.id, enabled=data.enabled, updated_at=utcnow())
-        else:
-            row.enabled, row.updated_at = data.enabled, utcnow()
-        session.add(row)
-        await session.commit()
-        reporting = bool(await reporting_sites(session, [site.id]))
-        return EnrollmentRead(site_id=site.id, enabled=data.enabled, reporting=reporting)
+                     "404 an unknown site. Honours Idempotency-Key like every write.")
+    async def enroll(self, request: Request[Any, Any, Any], site_id: str, data: EnrollmentUpdate
+                     ) -> Response[EnrollmentRead]:
+        body = await request.body()
+
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            # the site locked like every write under it, so a concurrent delete is seen (404)
+            _, site = await records.lock_site(session, site_id)
+            row = await session.get(EnergyEnrollmentRow, site.id)
+            if row is None:
+                session.add(EnergyEnrollmentRow(site_id=site.id, enabled=data.enabled,
+                                                updated_at=planner.now))
+            else:
+                row.enabled, row.updated_at = data.enabled, planner.now
+            reporting = bool(await reporting_sites(session, [site.id]))
+            return 200, EnrollmentRead(site_id=site.id, enabled=data.enabled, reporting=reporting)
+
+        return await write(request, body, work)
 
 
 # --- a device's consumption ------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 The signing secret (``whsec_...``) is returned once, by the create; it is stored
 encrypted. Deliveries are listed per subscription and can be sent again by hand.
+
+Creates and deletes honour ``Idempotency-Key``. A create replayed after its subscription was
+deleted answers 404 rather than the kept answer, which would show the secret of a
+subscription that no longer exists; the delivery log of a deleted subscription is 404 too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from msgspec import Meta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import as_utc, utcnow
+from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.secrets_box import SecretsBox
@@ -125,12 +129,24 @@ async def _live(session: AsyncSession, subscription_id: str) -> WebhookSubscript
     return row
 
 
+async def _replayable(request: Request[Any, Any, Any], replay: Response[Any]) -> None:
+    """Refuse (404) the replay of a create whose subscription was deleted since."""
+    created = msgspec.json.decode(replay.content, type=SubscriptionCreated)
+    async with request.app.state.sessions() as session:
+        row = await session.get(WebhookSubscriptionRow, created.id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"webhook subscription {created.id}, which this request created, was deleted "
+                            "since; its secret is not shown again", field="Idempotency-Key")
+
+
 class SubscriptionController(Controller):
     path = "/v1/webhook-subscriptions"
     tags = ["webhook subscriptions"]
     dependencies = {"session": provide_session}
 
-    @post("/", opt=OPS, status_code=201, summary="Subscribe a URL to Volue events")
+    @post("/", opt={**OPS, "errors": (404,)}, status_code=201, summary="Subscribe a URL to Volue events",
+          description="404 when the request is a replay (same Idempotency-Key) of a create whose "
+                      "subscription was deleted since: its secret is not shown again.")
     async def create(self, request: Request[Any, Any, Any], data: SubscriptionCreate
                      ) -> Response[SubscriptionCreated]:
         body = await request.body()
@@ -162,7 +178,10 @@ class SubscriptionController(Controller):
             return 201, SubscriptionCreated(**msgspec.structs.asdict(read), secret=secret)
 
         # the response carries the signing secret: the copy kept for replays is sealed too
-        return await write(request, body, work, seal=box)
+        answer = await write(request, body, work, seal=box)
+        if answer.headers.get("Idempotent-Replayed") == "true" and answer.status_code == 201:
+            await _replayable(request, answer)
+        return answer
 
     @get("/", opt=OPS, summary="Live subscriptions, oldest first")
     async def list_subscriptions(self, session: AsyncSession, cursor: Cursor = None,
@@ -180,10 +199,13 @@ class SubscriptionController(Controller):
 
     @delete("/{subscription_id:str}", opt=OPS, status_code=204,
             summary="End a subscription; queued deliveries are dropped")
-    async def remove(self, session: AsyncSession, subscription_id: str) -> None:
-        row = await _live(session, subscription_id)
-        row.deleted_at = utcnow()
-        await session.commit()
+    async def remove(self, request: Request[Any, Any, Any], subscription_id: str) -> Response[None]:
+        async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
+            row = await _live(session, subscription_id)
+            row.deleted_at = planner.now
+            return 204, None
+
+        return await write(request, b"", work)
 
     @get("/{subscription_id:str}/deliveries", opt=OPS, summary="The delivery log, newest first")
     async def deliveries(
@@ -193,9 +215,7 @@ class SubscriptionController(Controller):
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[DeliveryRead]:
-        row = await session.get(WebhookSubscriptionRow, subscription_id)
-        if row is None:
-            raise NotFoundError(f"webhook subscription {subscription_id} not found")
+        await _live(session, subscription_id)
         query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
         if status is not None:
             query = query.where(WebhookDeliveryRow.status == status)
