@@ -251,7 +251,9 @@ class DeviceConsumptionController(Controller):
         derived = Derived()
         for kind, code in sources:
             ts, values = await load_series(session, device.id, code, first_hour, end, HOUR_S)
-            derived.merge_missing(derive_intervals(kind, ts, values, HOUR_S))
+            # Nothing loaded before the first hour: the meter has no earlier reading of the code.
+            opens = bool(ts) and ts[0] >= first_hour
+            derived.merge_missing(derive_intervals(kind, ts, values, HOUR_S, opens=opens))
         periods: dict[int, tuple[int, int, int]] = {}  # start: (end, whole Wh, hours)
         for hour, quantity in derived.values.items():
             if not start - HOUR_S < hour < end or hour < first_hour:

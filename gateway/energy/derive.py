@@ -15,10 +15,13 @@ Rules (each tested in ``tests/unit/test_energy_derive.py``):
   quantity of the metering period that *ends* at ``t`` and belongs to the interval
   holding ``t - 1``; an interval is the sum of its values and is derived only when
   its start and end are known: a reading stamped at or after ``end``, and either one
-  stamped at or before ``start`` or a first reading whose period starts at or before
-  ``start``. A series' metering period is its resolution, the smallest step between
-  its stamps, so a load profile stamped at period end (``00:15``, ``00:30`` ...) has
-  its first hour (from ``00:00``) derived too.
+  stamped at or before ``start`` or, when the readings given are the series' very first
+  (``opens``), a first reading whose period starts at or before ``start``. A series'
+  metering period is its resolution, the smallest step between its stamps, so a load
+  profile stamped at period end (``00:15``, ``00:30`` ...) has its first hour (from
+  ``00:00``) derived too. (Readings that are a window of a longer series begin with the
+  reading before the window, which brackets as before; earlier readings of its interval
+  are not loaded, so no start is inferred there.)
 
 Timestamps are epoch seconds (int); intervals are aligned to the epoch (for one
 hour or one day: UTC hours and days).
@@ -161,14 +164,16 @@ def _decreases_between(ts: Sequence[int], values: Sequence[float], start: int, e
     return False
 
 
-def sum_intervals(ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
+def sum_intervals(ts: Sequence[int], values: Sequence[float], interval_s: int, *,
+                  opens: bool = False) -> Derived:
     """Interval sums of interval quantities (each stamped at the end of its period, ``ts``
-    strictly increasing). The first reading's period starts one resolution (the smallest
-    step between stamps) before it: an interval from there on is known from its start."""
+    strictly increasing). With ``opens`` (``ts[0]`` is the series' first reading) the first
+    reading's period starts one resolution (the smallest step between stamps) before it: an
+    interval from there on is known from its start."""
     out = Derived()
     if len(ts) < 2:
         return out
-    resolution = min(map(operator.sub, ts[1:], ts[:-1]))
+    resolution = min(map(operator.sub, ts[1:], ts[:-1])) if opens else 0
     first, last = ts[0] - resolution, ts[-1]
     sums: dict[int, float] = {}
     for t, v in zip(ts, values, strict=True):
@@ -183,8 +188,10 @@ def sum_intervals(ts: Sequence[int], values: Sequence[float], interval_s: int) -
     return out
 
 
-def derive_intervals(kind: str, ts: Sequence[int], values: Sequence[float], interval_s: int) -> Derived:
-    """``kind`` ``register`` (cumulative) or ``interval`` (quantities per period)."""
+def derive_intervals(kind: str, ts: Sequence[int], values: Sequence[float], interval_s: int, *,
+                     opens: bool = False) -> Derived:
+    """``kind`` ``register`` (cumulative) or ``interval`` (quantities per period); ``opens``:
+    ``ts[0]`` is the series' first reading (see :func:`sum_intervals`)."""
     if kind == "register":
         return derive_register(ts, values, interval_s)
-    return sum_intervals(ts, values, interval_s)
+    return sum_intervals(ts, values, interval_s, opens=opens)

@@ -77,9 +77,11 @@ class DeriveSummary:
     report_ids: list[str] = field(default_factory=list)
 
 
-def derive_direction(series: dict[str, Series], direction: str, interval_s: int) -> tuple[Derived, int]:
+def derive_direction(series: dict[str, Series], direction: str, interval_s: int,
+                     opening: frozenset[str] = frozenset()) -> tuple[Derived, int]:
     """One direction's intervals from its sources, in kWh with 3 decimals (whole Wh: what is stored,
-    compared and reported); also the number of readings used."""
+    compared and reported); also the number of readings used. ``opening``: the codes whose
+    series start with their very first reading."""
     out = Derived()
     used = 0
     for kind, code in SOURCES[direction]:
@@ -87,7 +89,7 @@ def derive_direction(series: dict[str, Series], direction: str, interval_s: int)
         if not ts:
             continue
         used += len(ts)
-        out.merge_missing(derive_intervals(kind, ts, values, interval_s))
+        out.merge_missing(derive_intervals(kind, ts, values, interval_s, opens=code in opening))
     out.values = dict(zip(out.values, map(kwh, out.values.values()), strict=True))
     return out, used
 
@@ -107,18 +109,26 @@ class _Changes:
 
 
 def _derive_batch(sites: Sequence[ReportingSite], series: dict[tuple[str, str], Series], *,
-                  interval_s: int, summary: DeriveSummary) -> _Changes:
-    """Every touched site's intervals, by (site, direction)."""
+                  interval_s: int, summary: DeriveSummary, lows: dict[tuple[str, str], int] | None = None
+                  ) -> _Changes:
+    """Every touched site's intervals, by (site, direction). ``lows``: each series' window start;
+    a series whose first reading is not before it holds the meter's very first reading of that
+    code (the loaded window begins with the reading before it whenever there is one)."""
     changes = _Changes()
     by_device: dict[str, dict[str, Series]] = {}
+    opening: dict[str, set[str]] = {}
     for (device_id, code), found in series.items():
         by_device.setdefault(device_id, {})[code] = found
+        low = (lows or {}).get((device_id, code))
+        if low is not None and found[0] and found[0][0] >= low:
+            opening.setdefault(device_id, set()).add(code)
     for site in sites:
         codes = by_device.get(site.device_id)
         if not codes:
             continue
+        opens = frozenset(opening.get(site.device_id, ()))
         for direction in (IMPORT, EXPORT):
-            derived, used = derive_direction(codes, direction, interval_s)
+            derived, used = derive_direction(codes, direction, interval_s, opens)
             summary.readings += used
             if derived.values or derived.flagged:
                 changes.derived[(site.site_id, direction)] = derived
@@ -203,7 +213,8 @@ async def _derive_batch_in_transaction(
         windows = await bulk.new_windows(connection, marks, _CODES, until=until, interval_s=interval_s)
         if windows:
             series = await bulk.load_windows(connection, windows)
-            changes = _derive_batch(sites, series, interval_s=interval_s, summary=summary)
+            changes = _derive_batch(sites, series, interval_s=interval_s, summary=summary,
+                                    lows={(w.device_id, w.code): w.low for w in windows})
             spans = [(site_id, direction, min(starts), max(starts))
                      for (site_id, direction), derived in changes.derived.items()
                      for starts in ([*derived.values, *derived.flagged],)]

@@ -113,16 +113,25 @@ async def test_load_profile_reports_in_whole_wh_with_its_first_hour_and_manual_r
                               params={"from": DAY0, "to": DAY0 + 86_400, "resolution": "day"})).json()
     assert [d["quantity"] for d in daily["items"]] == [2.7]
 
-    # Derived usage covers the first three hours: a manual report naming one of them is refused.
+    # The next hour's readings: only that hour is derived and sent; no start is inferred mid-series.
+    more = [{"deviceId": meter_id, "obisCode": "1-0:1.29.0", "timestamp": DAY0 + 3 * HOUR + (n + 1) * 900,
+             "value": 0.1} for n in range(4)]
+    assert (await client.post("/v1/readings", json={"readings": more})).json()["accepted"] == 4
+    following = await derive(database_url)
+    assert (following.reports, following.reported_points) == (1, 1)
+    await wait_reports_sent(client, following.report_ids)
+    assert sent == {DAY0: 0.6, DAY0 + HOUR: 1.1, DAY0 + 2 * HOUR: 1.0, DAY0 + 3 * HOUR: 0.4}
+
+    # Derived usage covers the first four hours: a manual report naming one of them is refused.
     clash = await client.post(f"/v1/sites/{site_id}/energy-usage", json={"points": [
         {"timestamp": _iso(datetime.fromtimestamp(DAY0 + 2 * HOUR, UTC)), "kwh": 5},
-        {"timestamp": _iso(datetime.fromtimestamp(DAY0 + 3 * HOUR, UTC)), "kwh": 5}]})
+        {"timestamp": _iso(datetime.fromtimestamp(DAY0 + 5 * HOUR, UTC)), "kwh": 5}]})
     assert clash.status_code == 409, clash.text
     assert clash.json()["field"] == "points"
-    assert "2023-11-15T02:00Z" in clash.json()["detail"] and "03:00Z" not in clash.json()["detail"]
+    assert "2023-11-15T02:00Z" in clash.json()["detail"] and "05:00Z" not in clash.json()["detail"]
     later = await client.post(f"/v1/sites/{site_id}/energy-usage", json={"points": [
-        {"timestamp": _iso(datetime.fromtimestamp(DAY0 + 3 * HOUR, UTC)), "kwh": 1.23456}]})
+        {"timestamp": _iso(datetime.fromtimestamp(DAY0 + 5 * HOUR, UTC)), "kwh": 1.23456}]})
     assert later.status_code == 202, later.text
     assert later.json()["body"]["payloads"][0]["points"][0]["kiloWattHours"] == 1.235
     await wait_reports_sent(client, [later.json()["id"]])
-    assert sent[DAY0 + 3 * HOUR] == 1.235
+    assert sent[DAY0 + 5 * HOUR] == 1.235

@@ -89,17 +89,19 @@ def test_register_interpolates_between_bracketing_readings() -> None:
 def test_interval_quantities_sum_per_interval_when_bracketed() -> None:
     """Quarter-hour quantities stamped at their period's end add up to hours; open hours are left out."""
     ts = list(range(900, 3 * HOUR + 1, 900))
-    derived = sum_intervals(ts, [0.25] * len(ts), HOUR)
-    # The first reading (900) ends the quarter hour from 0 (the series' resolution): the first hour counts.
+    # Readings of a window (not the series' first): the first hour is not bracketed.
+    assert sum_intervals(ts, [0.25] * len(ts), HOUR).values == {HOUR: 1.0, 2 * HOUR: 1.0}
+    derived = sum_intervals(ts, [0.25] * len(ts), HOUR, opens=True)
+    # The series' first reading (900) ends the quarter hour from 0 (its resolution): the first hour counts.
     assert derived.values == {0: 1.0, HOUR: 1.0, 2 * HOUR: 1.0}
     derived = sum_intervals([0, *ts], [0.25] * (len(ts) + 1), HOUR)
     assert derived.values == {0: 1.0, HOUR: 1.0, 2 * HOUR: 1.0}
     # A series starting mid-hour (its first period from 1800) leaves that hour out; the last open hour too.
     late = list(range(2700, 3 * HOUR + 1800, 900))
-    assert sum_intervals(late, [0.25] * len(late), HOUR).values == {HOUR: 1.0, 2 * HOUR: 1.0}
+    assert sum_intervals(late, [0.25] * len(late), HOUR, opens=True).values == {HOUR: 1.0, 2 * HOUR: 1.0}
     hourly = list(range(HOUR, 4 * HOUR + 1, HOUR))
-    assert sum_intervals(hourly, [1.5] * len(hourly), HOUR).values == {0: 1.5, HOUR: 1.5, 2 * HOUR: 1.5,
-                                                                        3 * HOUR: 1.5}
+    assert sum_intervals(hourly, [1.5] * len(hourly), HOUR, opens=True).values == {
+        0: 1.5, HOUR: 1.5, 2 * HOUR: 1.5, 3 * HOUR: 1.5}
 
 
 @settings(max_examples=300)
