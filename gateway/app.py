@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.bootstrap import build_adapters
 from gateway.console.controllers import console_router, template_config
+from gateway.console.headers import add_console_headers
 from gateway.console.sessions import SESSION_STORE, DatabaseStore, session_store
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings, secret_values
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         lifespan=[lifespan],
         middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
         before_request=guard_request,
+        before_send=[add_console_headers],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
                      "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),

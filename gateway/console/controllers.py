@@ -47,7 +47,6 @@ from gateway.console.auth import (
     session_of,
 )
 from gateway.console.charts import Series, bar_chart
-from gateway.console.headers import ConsoleHeadersMiddleware
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
 from gateway.console.sessions import SESSION_STORE, ConsoleSessionConfig, start_new_session
 from gateway.core.clock import utcnow
@@ -449,7 +448,8 @@ def _error_page(request: Request[Any, Any, Any], exc: GatewayError) -> Response[
 
 def console_router(settings: Settings) -> Router:
     """Everything under ``/console``: sign-in, the pages, their actions and the static assets,
-    behind the security headers, the server-side session and the CSRF check (outermost first)."""
+    behind the server-side session and the CSRF check (the app adds the security headers:
+    :func:`gateway.console.headers.add_console_headers`)."""
     static = create_static_files_router(
         path=f"{COOKIE_PATH}/static", directories=[Path(__file__).parent / "static"],
         include_in_schema=False, name="console-static", send_as_attachment=False)
@@ -458,7 +458,7 @@ def console_router(settings: Settings) -> Router:
                                     max_age=int(settings.console.session_ttl_s), store=SESSION_STORE)
     return Router(path="/", route_handlers=[SignInController, ConsoleController, static],
                   include_in_schema=False,
-                  middleware=[ConsoleHeadersMiddleware, sessions.middleware,
+                  middleware=[sessions.middleware,
                               DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
                   exception_handlers={SignInRequired: _sign_in_required, GatewayError: _error_page,
                                       PermissionDeniedException: _csrf_refused})

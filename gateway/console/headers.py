@@ -4,14 +4,17 @@ The console may not be framed (``X-Frame-Options: DENY`` and CSP ``frame-ancesto
 'none'``), is never cached (``Cache-Control: no-store``: its pages show customer data and
 carry form tokens), runs no inline script (its CSP allows scripts, styles and images from
 itself only) and sends no referrer to other sites.
+
+:func:`add_console_headers` is one of the app's ``before_send`` hooks, which see every
+response the app sends, so refusals by the session or CSRF middleware and answers for
+paths no route matches (404, 405) carry the headers too.
 """
 
 from __future__ import annotations
 
-from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CONSOLE_PREFIX = "/console"
 CONTENT_SECURITY_POLICY = (
@@ -27,27 +30,14 @@ HEADERS = {
 }
 
 
-class ConsoleHeadersMiddleware:
-    """Adds :data:`HEADERS` to every HTTP response whose path is under ``/console``.
+def is_console_path(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
 
-    The console router's outermost middleware: what it wraps answers errors through Litestar's
-    exception handling inside it, so a refusal by the session or CSRF middleware gets the
-    headers too."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = wrap_in_exception_handler(app)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"] if scope["type"] == ScopeType.HTTP else ""
-        if path != CONSOLE_PREFIX and not path.startswith(CONSOLE_PREFIX + "/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in HEADERS.items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def add_console_headers(message: Message, scope: Scope) -> None:
+    """Add :data:`HEADERS` to the start of every HTTP response under ``/console``."""
+    if (message["type"] == "http.response.start" and scope["type"] == ScopeType.HTTP
+            and is_console_path(scope["path"])):
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in HEADERS.items():
+            headers[name] = value

@@ -119,7 +119,8 @@ async def test_visitors_without_a_session_store_nothing(console: AsyncTestClient
 
 
 async def test_every_console_response_carries_the_security_headers(console: AsyncTestClient) -> None:
-    """Pages, the sign-in form, redirects, refusals, problems and assets all carry the four headers."""
+    """Pages, the sign-in form, redirects, refusals, problems, unknown paths and assets all carry
+    the headers."""
     console.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
     created = await console.post("/v1/customers", json={"externalRef": "sec-c", "name": "Kari",
                                                        "email": "kari@example.com", "sites": [SITE]})
@@ -128,7 +129,8 @@ async def test_every_console_response_carries_the_security_headers(console: Asyn
     console.headers.pop("Authorization")
     seen = [await console.get("/console/sign-in"), await console.get("/console/customers"),
             await console.post("/console/sign-out", data={CSRF_FIELD: "forged"}),
-            await console.get("/console/static/console.css")]
+            await console.get("/console/static/console.css"), await console.get("/console/no/such/page"),
+            await console.put("/console/resync")]
     seen.append(await sign_in(console, key="wrong-key"))
     seen.append(await sign_in(console))
     for path in ("/console", "/console/customers?q=Kari", f"/console/customers/{customer['id']}",
@@ -140,7 +142,7 @@ async def test_every_console_response_carries_the_security_headers(console: Asyn
         seen.append(page)
     seen.append(await console.post("/console/resync", data={CSRF_FIELD: await session_csrf(console),
                                                            "entityType": "customer", "entityId": "\x00"}))
-    assert [r.status_code for r in seen[:6]] == [200, 303, 403, 200, 401, 303]
+    assert [r.status_code for r in seen[:8]] == [200, 303, 403, 200, 404, 405, 401, 303]
     for response in seen:
         assert_console_headers(response)
     api = await console.get("/v1/customers")
