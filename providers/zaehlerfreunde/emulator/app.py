@@ -7,7 +7,9 @@ valid bearer token. Faults, the answer mode and counters come from
 :class:`providers.emulation.Emulation`, whose control surface is mounted at ``/_emulator``.
 In minimal answer mode every answer carries only what the document requires, and a
 reading's ``label`` is a text (``Zählerstand Bezug``), not its OBIS code: the document
-types it as a plain string.
+types it as a plain string. The ids a create answers with (``spaceId``, ``deviceId``) and
+an invite's ``inviteLink`` are optional in the document but kept (:data:`KEEP_WHEN_MINIMAL`):
+they are the whole of those answers, and a create answered with ``{}`` is a lost answer.
 
 Errors carry ``{"status", "error", "message", "path"}``; the message names the field.
 """
@@ -51,6 +53,7 @@ from providers.zaehlerfreunde.emulator.state import (
 )
 
 PREFIX = "/partner"
+KEEP_WHEN_MINIMAL = ("spaceId", "deviceId", "inviteLink")
 _MEASUREMENTS = ("POWER", "ENERGY", "METER_READING")
 _DEFAULT_PAGE_SIZE = 100
 
@@ -282,7 +285,10 @@ def create_app(
             protected,
             control_router(emulation, state.entity_counts),
         ],
-        middleware=[fault_middleware(emulation), answer_middleware(emulation, prefix=PREFIX)],
+        middleware=[
+            fault_middleware(emulation),
+            answer_middleware(emulation, prefix=PREFIX, keep=KEEP_WHEN_MINIMAL),
+        ],
         exception_handlers={ApiError: error_response},
         openapi_config=None,
         debug=False,
