@@ -75,7 +75,8 @@ class Figures:
 
     def __init__(self, name: str, work: Counter[str], requests: dict[str, dict[str, Counter[int]]],
                  *, synced_s: float | None, ideal_s: float | None = None,
-                 unanswered: dict[str, int] | None = None, providers: tuple[str, ...] = PROVIDERS) -> None:
+                 unanswered: dict[str, int] | None = None, providers: tuple[str, ...] = PROVIDERS,
+                 accepted_s: float | None = None) -> None:
         self.name = name
         self.work = work
         self.requests = requests
@@ -83,6 +84,8 @@ class Figures:
         self.providers = providers
         """Providers whose writes the phase's ``work`` accounts for (the others: printed only)."""
         self.synced_s = synced_s
+        self.accepted_s = accepted_s
+        """When the callers had everything of the phase accepted (from its start)."""
         self.ideal_s = ideal_s
         self.minimum = {p: n for p, n in minimum_requests(work).items() if p in providers}
 
@@ -102,7 +105,8 @@ class Figures:
     def lines(self) -> list[str]:
         synced = "not reached" if self.synced_s is None else f"{self.synced_s:.1f} s"
         ideal = "" if self.ideal_s is None else f" (ideal {self.ideal_s:.1f} s)"
-        out = [f"[{self.name}] time to all synced {synced}{ideal}; work: "
+        accepted = "" if self.accepted_s is None else f", all accepted after {self.accepted_s:.1f} s"
+        out = [f"[{self.name}] time to all synced {synced}{ideal}{accepted}; work: "
                + ", ".join(f"{k} {v}" for k, v in sorted(self.work.items()) if v)]
         for provider in PROVIDERS:
             writes, lookups = self.of(provider, kind="writes"), self.of(provider, kind="lookups")

@@ -159,16 +159,19 @@ class Run:
     def record(self, name: str, since: tuple[dict[str, dict[str, Any]], Counter[str], float],
                until: tuple[dict[str, dict[str, Any]], Counter[str], float], *,
                synced_at: float | None, ideal_s: float | None = None, drains: bool = True,
-               work: Counter[str] | None = None, providers: tuple[str, ...] = PROVIDERS) -> Figures:
+               work: Counter[str] | None = None, providers: tuple[str, ...] = PROVIDERS,
+               accepted_at: float | None = None) -> Figures:
         """The figures of a phase between two snapshots, printed at once, its time to all synced
         counted from the first; a phase that ``drains`` and did not (``synced_at`` None) is listed
         in :attr:`unsynced`. ``work``: what the phase had to carry out, when not what was
         accepted between the snapshots, for ``providers``."""
         synced_s = None if synced_at is None else synced_at - since[2]
+        accepted_s = None if accepted_at is None else accepted_at - since[2]
         requests = {p: requests_between(since[0][p], until[0][p]) for p in PROVIDERS}
         unanswered = {p: unanswered_between(since[0][p], until[0][p]) for p in PROVIDERS}
         found = Figures(name, until[1] - since[1] if work is None else work, requests,
-                        synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered, providers=providers)
+                        synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered, providers=providers,
+                        accepted_s=accepted_s)
         self.figures.append(found)
         if synced_s is None and drains:
             self.unsynced.append(name)
@@ -196,6 +199,7 @@ async def throttled_then_slow(run: Run) -> None:
     slow_since = await run.snapshot()
     group = await run.onboard(p.customers - first)
     await run.feed(group)
+    accepted = time.perf_counter()
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({}, "zaehlerfreunde")
@@ -203,7 +207,8 @@ async def throttled_then_slow(run: Run) -> None:
     # The issue's ideal: requests x mean latency (3 s) / concurrency (every worker's slots busy).
     slots = SyncWorkerSettings().concurrency * run.stack.worker_count
     ideal = minimum_requests(until[1] - slow_since[1])["zaehlerfreunde"] * 3.0 / slots
-    run.record("throttled-then-slow: slow", slow_since, until, synced_at=synced, ideal_s=ideal)
+    run.record("throttled-then-slow: slow", slow_since, until, synced_at=synced, ideal_s=ideal,
+               accepted_at=accepted)
 
 
 async def neighbour_429(run: Run) -> None:
@@ -217,12 +222,13 @@ async def neighbour_429(run: Run) -> None:
     try:
         group = await run.onboard(p.customers)
         await run.feed(group)
+        accepted = time.perf_counter()
         synced = await run.drain()
         until = await run.snapshot()
     finally:
         await neighbour.stop()
     run.stack.set_faults({})
-    run.record("neighbour-429", since, until, synced_at=synced)
+    run.record("neighbour-429", since, until, synced_at=synced, accepted_at=accepted)
     run.log(neighbour.report())
 
 
@@ -233,10 +239,11 @@ async def lost_answers(run: Run) -> None:
     run.log(f"lost-answers: both providers {LOST_ANSWERS}")
     group = await run.onboard(run.params.customers)
     await run.feed(group)
+    accepted = time.perf_counter()
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({})
-    run.record("lost-answers", since, until, synced_at=synced)
+    run.record("lost-answers", since, until, synced_at=synced, accepted_at=accepted)
 
 
 async def outage(run: Run) -> None:
@@ -300,6 +307,7 @@ async def crash(run: Run) -> None:
         await asyncio.to_thread(run.stack.revoke_tokens)
         run.log("tokens revoked at both providers")
         await run.feed(group)
+        accepted = time.perf_counter()
         await asyncio.sleep(max(0.0, disrupt_until - time.perf_counter()))
     finally:
         stop.set()
@@ -309,7 +317,7 @@ async def crash(run: Run) -> None:
     synced = await run.drain()
     until = await run.snapshot()
     run.stack.set_faults({})
-    run.record("crash", since, until, synced_at=synced)
+    run.record("crash", since, until, synced_at=synced, accepted_at=accepted)
 
 
 SCENARIOS: dict[str, tuple[Scenario, ...]] = {
