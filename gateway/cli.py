@@ -1,4 +1,10 @@
-"""``gateway``: serve the API, run workers and emulators, migrate, manage API keys."""
+"""``gateway``: serve the API, run workers and emulators, migrate, manage API keys.
+
+Each command imports what it needs when it runs: ``gateway --help`` lists the commands
+from their names and one-line helps below, and only the chosen command's module builds
+its full arguments (the web framework, the database layer and the app are loaded by the
+commands that use them, not by every call).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,14 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select, update
-from sqlmodel import col
-
-from gateway.core.settings import Settings, SettingsError, load_settings
-from gateway.http.apikeys import Scope, hash_key, mint_key
-from gateway.observability.logging import configure_logging_from_env
-from gateway.ops.check import check_command
-from gateway.ops.commands import add_ops_commands
-from gateway.ops.reconcile_command import add_reconcile_command
-from gateway.ops.volue_commands import add_volue_commands
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from gateway.core.settings import Settings
     from gateway.store.tables import ApiKeyRow
 
 T = TypeVar("T")
@@ -34,6 +30,8 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
+    from gateway.core.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -45,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.observability.logging import configure_logging_from_env
     from gateway.ops.emulators import EmulatorPortBusy, adopt_standalone, emulator_servers, port_taken
 
     settings, adopted = adopt_standalone(_settings())
@@ -140,6 +139,7 @@ async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitab
 def _keys_create(args: argparse.Namespace) -> int:
     import uuid
 
+    from gateway.http.apikeys import hash_key, mint_key
     from gateway.store.tables import ApiKeyRow
 
     key, prefix = mint_key()
@@ -158,6 +158,10 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from sqlalchemy import select
+    from sqlmodel import col
+
     from gateway.store.tables import ApiKeyRow
 
     async def rows(session: AsyncSession) -> list[ApiKeyRow]:
@@ -173,6 +177,9 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
+    from sqlalchemy import update
+    from sqlmodel import col
+
     from gateway.store.tables import ApiKeyRow
 
     async def revoke(session: AsyncSession) -> int:
@@ -191,8 +198,75 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+def _add_keys_commands(sub: Any) -> None:
+    from gateway.http.apikeys import Scope
+
+    keys = sub.add_parser("api-keys", help=COMMAND_HELP["api-keys"])
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="mint a key; it is printed once, as the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
+    create.set_defaults(func=_keys_create)
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
+    revoke.add_argument("key")
+    revoke.set_defaults(func=_keys_revoke)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gateway.ops.check import check_command
+
+    return check_command(_settings())
+
+
+def _add_volue_commands(sub: Any) -> None:
+    from gateway.ops.volue_commands import add_volue_commands
+
+    add_volue_commands(sub)
+
+
+def _add_ops_commands(sub: Any) -> None:
+    from gateway.ops.commands import add_ops_commands
+
+    add_ops_commands(sub)
+
+
+def _add_reconcile_command(sub: Any) -> None:
+    from gateway.ops.reconcile_command import add_reconcile_command
+
+    add_reconcile_command(sub)
+
+
+COMMAND_HELP = {
+    "api-keys": "manage API keys",
+    "volue": "Volue integration: webhooks",
+    "onboard": "create customers, sites and devices from a CSV file",
+    "invite": "invite an email address to a site's Zählerfreunde space",
+    "status": "a customer's sites, devices and vehicles with their sync status",
+    "reconcile": "compare the records with what each provider holds; --repair queues the fixes",
+}
+"""The one-line help of each command whose arguments are built only when it is chosen
+(tests/unit/test_cli_imports.py holds these equal to the helps the full parsers give)."""
+
+LAZY_COMMANDS: list[tuple[tuple[str, ...], Callable[[Any], None]]] = [
+    (("api-keys",), _add_keys_commands),
+    (("volue",), _add_volue_commands),
+    (("onboard", "invite", "status"), _add_ops_commands),
+    (("reconcile",), _add_reconcile_command),
+]
+"""Commands whose module is imported only when one of them is chosen, with what adds them."""
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (its first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``gateway`` parser; the chosen command (from ``argv``) gets its full arguments,
+    the others a name and a help line (enough for ``gateway --help``)."""
+    chosen = _chosen(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API (and, without Redis, the worker and emulators)")
@@ -223,27 +297,29 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("-m", "--message", required=True)
     rev.set_defaults(func=_db_revision)
 
-    keys = sub.add_parser("api-keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="mint a key; it is printed once, as the last line")
-    create.add_argument("--name", required=True)
-    create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
-    create.set_defaults(func=_keys_create)
-    keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=_keys_list)
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
-    revoke.add_argument("key")
-    revoke.set_defaults(func=_keys_revoke)
     check = sub.add_parser("check", help="one-screen health summary: database, Redis, tokens, outbox")
-    check.set_defaults(func=lambda args: check_command(_settings()))
-    add_volue_commands(sub)
-    add_ops_commands(sub)
-    add_reconcile_command(sub)
+    check.set_defaults(func=_check)
+    for names, add in LAZY_COMMANDS:
+        if chosen in names:
+            add(sub)
+        else:
+            for name in names:
+                sub.add_parser(name, help=COMMAND_HELP[name])
     return parser
 
 
+LIGHT_COMMANDS = frozenset({"onboard", "invite", "status"})
+"""Commands that only talk to a running gateway over HTTP: they print through rich and
+need none of the logging set-up (structlog) the servers and database commands use."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging_from_env()
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(words).parse_args(words)
+    if args.command not in LIGHT_COMMANDS:
+        from gateway.observability.logging import configure_logging_from_env
+
+        configure_logging_from_env()
     if args.command == "emulate" and args.port is None:
         args.port = 8101 if args.provider == "volue" else 8102
     return int(args.func(args) or 0)

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import IO, TYPE_CHECKING, Any
 
 import structlog
-from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -203,7 +202,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])

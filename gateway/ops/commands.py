@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
@@ -26,7 +26,6 @@ from rich.table import Table
 from rich.tree import Tree
 
 from gateway.core.domain import InviteStatus, Provider, SyncStatus
-from gateway.customers.schemas import CustomerCreate
 from gateway.ops.client import (
     BatchResult,
     CustomerPage,
@@ -42,16 +41,12 @@ from gateway.ops.client import (
     Unreachable,
     settings_from,
 )
-from gateway.ops.onboarding import (
-    OnboardingCustomer,
-    ParsedFile,
-    RowProblem,
-    batch_key,
-    batches,
-    locate,
-    parse_csv,
-    planned_calls,
-)
+
+if TYPE_CHECKING:
+    # Only ``onboard`` needs the file checks (they pull in the API's schemas and the outbox's
+    # plan); ``status`` and ``invite`` start without them.
+    from gateway.customers.schemas import CustomerCreate
+    from gateway.ops.onboarding import OnboardingCustomer, ParsedFile, RowProblem
 
 UNSETTLED = (SyncStatus.PENDING, SyncStatus.DELETING)
 BLOCKING = ("failed", "blocked")
@@ -85,6 +80,8 @@ class Outcome:
     problems: list[RowProblem] = field(default_factory=list)
 
     def refuse(self, path: str, problem: GatewayProblem) -> None:
+        from gateway.ops.onboarding import RowProblem, locate
+
         line, column = locate(self.customer.records, _join(path, problem.field))
         detail = f"{problem.status}: {problem.detail}"
         self.problems.append(RowProblem(line=line, field=column, detail=detail))
@@ -116,6 +113,8 @@ async def onboard(
 ) -> list[Outcome]:
     """Create the file's customers through ``POST /v1/customers/batch``; fill in what is missing
     of customers that already exist (matched by externalRef), leaving existing records alone."""
+    from gateway.ops.onboarding import batch_key, batches
+
     outcomes: list[Outcome] = []
     task = progress.add_task("onboarding", total=len(parsed.customers))
     for number, group in enumerate(batches(parsed.customers, size=batch_size)):
@@ -366,6 +365,8 @@ def plan_table(parsed: ParsedFile, missing: Mapping[str, set[str] | None] | None
                ) -> tuple[Table, Table]:
     """Every planned upstream call, and their count per provider and call (``missing``: see
     :func:`planned_calls`)."""
+    from gateway.ops.onboarding import planned_calls
+
     calls = planned_calls(parsed.customers, missing=missing)
     listing = Table("line", "provider", "record", "upstream call", title="Planned upstream calls",
                     title_justify="left")
@@ -443,6 +444,8 @@ def _run(args: argparse.Namespace, body: Callable[[GatewayClient, Console, Conso
 
 
 def onboard_command(args: argparse.Namespace) -> int:
+    from gateway.ops.onboarding import parse_csv
+
     out, err = _consoles()
     try:
         data = Path(args.file).read_bytes()
