@@ -92,19 +92,19 @@ async def test_a_405_allow_header_names_each_method_once(client: AsyncTestClient
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("content_type", [
-    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-    "application/xml", "application/jsonx", "text/json",
-])
-async def test_a_json_write_with_another_content_type_is_a_415(client: AsyncTestClient,
-                                                               content_type: str) -> None:
+async def test_a_json_write_with_another_content_type_is_a_415(client: AsyncTestClient) -> None:
     """A JSON body labelled as anything but JSON is refused as 415 problem+json naming Content-Type."""
-    response = await client.post("/v1/customers", content=msgspec.json.encode(_customer("c-415")),
-                                 headers={"content-type": content_type})
-    assert response.status_code == 415, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["status"] == 415 and problem["field"] == "Content-Type"
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                         "application/xml", "application/jsonx", "text/json"):
+        response = await client.post("/v1/customers", content=msgspec.json.encode(_customer("c-415")),
+                                     headers={"content-type": content_type})
+        assert response.status_code == 415, (content_type, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["status"] == 415 and problem["field"] == "Content-Type"
+    patched = await client.patch("/v1/customers/some-id", content=b'{"name":"x"}',
+                                 headers={"content-type": "text/plain"})
+    assert patched.status_code == 415, patched.text
     assert (await client.get("/v1/customers")).json()["items"] == []
 
 
