@@ -19,13 +19,15 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from gateway.app import create_app
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
+from gateway.customers import records
 from gateway.outbox.context import prepare
+from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.emulation import serve_in_thread
@@ -290,5 +292,47 @@ async def test_updates_of_deleted_or_deleting_records_may_not_recreate(
         assert not await recreate(link=(links, zf_link, {"status": "deleted"}))
         assert not await recreate(link=(links, zf_link, {"status": "synced"}),
                                   site=(sites, sites.c.id == site_id, {"deleted_at": utcnow()}))
+    finally:
+        await engine.dispose()
+
+
+async def test_tree_delete_waits_for_a_link_a_round_holds(client: AsyncTestClient, database_url: str) -> None:
+    """A customer's delete whose links another transaction holds (as a round recording its
+    results does) waits without holding any link, then deletes the tree and queues its deletes."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's row locks: SQLite's one write lock serialises the round and the delete")
+    customer = (await client.post("/v1/customers", json=_tree(1))).json()
+    site_id = customer["sites"][0]["id"]
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    links = table_of(ProviderLinkRow)
+    try:
+        async with sessions() as round_session:
+            await round_session.execute(  # a round holding the customer's link, the delete's last
+                select(links.c.entity_id).where(links.c.entity_id == customer["id"]).with_for_update())
+
+            async def delete() -> None:
+                async with unit_of_work(sessions, None) as uow:
+                    row = await records.lock_customer(uow.session, customer["id"])
+                    await records.delete_customer(uow.session, uow.planner, row, uow.planner.now)
+
+            deleting = asyncio.create_task(delete())
+            await asyncio.sleep(1.0)  # time for the delete to go as far as it can
+            assert not deleting.done()
+            # the delete holds no link meanwhile (not even the meter's, which it changes first):
+            # the round can take it too, where it would deadlock with a delete holding it
+            meter_id = customer["sites"][0]["devices"][0]["id"]
+            await round_session.execute(
+                select(links.c.entity_id).where(links.c.entity_id == meter_id).with_for_update())
+            await round_session.rollback()
+        await asyncio.wait_for(deleting, 10)
+        async with sessions() as session:
+            deleted = (await session.execute(text(
+                "SELECT count(*) FROM sites WHERE id = :id AND deleted_at IS NOT NULL"), {"id": site_id}
+            )).scalar_one()
+            ending = (await session.execute(text(
+                "SELECT count(*) FROM provider_links WHERE entity_id = :id "
+                "AND status IN ('deleting', 'deleted')"), {"id": site_id})).scalar_one()
+        assert (deleted, ending) == (1, 2)
     finally:
         await engine.dispose()
