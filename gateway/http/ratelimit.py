@@ -157,19 +157,22 @@ class LocalFailureCounts:
 
 
 class RedisFailureCounts:
-    """Failure counts in Redis, shared by every API process using the same Redis."""
+    """Failure counts in Redis, shared by every API process using the same Redis; a Redis
+    slower than ``timeout_s`` fails the call (and the throttle lets the request through)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 1.0) -> None:
         from redis.asyncio import Redis
 
         self._redis: Any = Redis.from_url(url)
+        self._timeout_s = timeout_s
 
     async def read(self, names: list[str], window: int) -> list[int]:
-        values = await self._redis.mget([f"{FAILURES_PREFIX}{name}:{window}" for name in names])
+        async with asyncio.timeout(self._timeout_s):
+            values = await self._redis.mget([f"{FAILURES_PREFIX}{name}:{window}" for name in names])
         return [int(value or 0) for value in values]
 
     async def add(self, names: list[str], window: int, window_s: float) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.incr(f"{FAILURES_PREFIX}{name}:{window}")
                 pipe.expire(f"{FAILURES_PREFIX}{name}:{window}", max(1, math.ceil(window_s * 2)))
@@ -211,8 +214,7 @@ class FailureThrottle:
             return
         window, retry_after = self._window()
         try:
-            by_address, by_prefix, mine = await asyncio.wait_for(
-                self.counts.read(self._names(address, key), window), 1.0)
+            by_address, by_prefix, mine = await self.counts.read(self._names(address, key), window)
         except Exception as exc:  # Redis down or slow: let the request through
             log.warning("failed credentials not checked: %s: %s", type(exc).__name__, exc)
             return
@@ -231,7 +233,7 @@ class FailureThrottle:
             return
         window, _ = self._window()
         try:
-            await asyncio.wait_for(self.counts.add(self._names(address, key), window, self.window_s), 1.0)
+            await self.counts.add(self._names(address, key), window, self.window_s)
         except Exception as exc:
             log.warning("failed credentials not counted: %s: %s", type(exc).__name__, exc)
 
