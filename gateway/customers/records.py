@@ -787,10 +787,12 @@ async def update_device(
               for name in ("medium", "meter_point_id", "meter_number")}
     if kind is not DeviceKind.VEHICLE:
         check_device_fields(kind, merged)
+    if not changes:
+        return
+    await lock_links(session, [row.id, *([row.site_id] if row.site_id else [])])
     if not apply_changes(row, changes):
         return
     row.updated_at = now
-    await lock_links(session, [row.id, *([row.site_id] if row.site_id else [])])
     providers = await live_links(planner, row.id, customer.providers)
     await plan_entity_upsert(planner, customer, EntityType.DEVICE, row, providers=providers)
 
