@@ -86,8 +86,9 @@ IMPORT = "import"
 
 class EnergyPoint(Wire):
     timestamp: datetime
-    """Start of the hour (UTC offset required)."""
+    """Start of the hour (UTC offset required), at most 5 years back and 2 days ahead."""
     kwh: Annotated[float, Meta(ge=0, le=10_000_000)]
+    """Sent with 3 decimals (whole Wh)."""
 
 
 class EnergyUsageCreate(Wire):
