@@ -101,3 +101,23 @@ async def test_short_lived_token_is_reused_not_fetched_per_call() -> None:
         finally:
             await adapter.aclose()
         assert app.state.emulation.stats.token_fetches == 1
+
+
+@pytest.mark.parametrize(("page", "last", "following"), [
+    ({"totalRecords": 2500, "pageSize": 1000, "currentPage": 1}, 3, 2),
+    ({"totalRecords": 2500, "pageSize": 1000, "currentPage": 3}, 3, None),
+    ({"totalRecords": 0, "pageSize": 1000, "currentPage": 1}, 1, None),
+    ({"totalRecords": 2000, "pageSize": 1000, "currentPage": 2}, 2, None),
+    ({"totalRecords": 9, "pageSize": 1, "currentPage": 1, "totalPages": 2}, 2, 2),
+    ({"totalRecords": 9, "pageSize": 1, "currentPage": 1, "totalPages": 9, "nextPage": None}, 9, 2),
+    ({"totalRecords": 9, "pageSize": 1, "currentPage": 4, "nextPage": 7}, 9, 7),
+])
+def test_pages_follow_from_the_required_members(page: dict[str, int | None], last: int,
+                                                following: int | None) -> None:
+    """Without totalPages/nextPage, Volue's pages are counted from totalRecords, pageSize and currentPage."""
+    import msgspec
+
+    from providers.volue.schemas import ApiPagination
+
+    decoded = msgspec.json.decode(msgspec.json.encode(page), type=ApiPagination)
+    assert (decoded.last_page, decoded.following_page) == (last, following)
