@@ -3,8 +3,6 @@ device's consumption read back from its stored readings."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,6 +22,7 @@ from gateway.energy.bulk import load_series
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import reporting_sites
 from gateway.http.deps import provide_session
+from gateway.http.pages import decode_cursor, encode_cursor
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.readings.ingest import epoch_seconds
@@ -59,22 +58,18 @@ def _range(from_: str | None, to: str | None) -> tuple[int, int]:
 
 
 def _cursor(cursor: str | None) -> tuple[int, str] | None:
-    """A cursor is the opaque form of the last item's (start, direction) of the page before."""
+    """A cursor is the opaque form of the last item's (start, direction) of the page before
+    (:mod:`gateway.http.pages`: one the API did not hand out is a 400)."""
     if not cursor:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ts, _, direction = raw.partition(":")
-        value = int(ts)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidError("cursor is not one this API returned", field="cursor") from None
+    value, direction = decode_cursor(cursor, int, str)
     if value not in EPOCH_RANGE:
         raise InvalidError("cursor is not one this API returned", field="cursor")
     return value, direction
 
 
 def _encode(value: int, direction: str = "") -> str:
-    return base64.urlsafe_b64encode(f"{value}:{direction}".encode()).decode().rstrip("=")
+    return encode_cursor(value, direction)
 
 
 # --- a site's derived points -----------------------------------------------------------------

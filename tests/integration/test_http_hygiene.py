@@ -16,6 +16,7 @@ from gateway.core.settings import load_settings
 from gateway.http.content_type import is_json
 from gateway.http.pages import decode_cursor, encode_cursor
 from tests.conftest import ADMIN_KEY
+from tests.integration.conftest import TREE
 
 
 def _customer(ref: str) -> dict[str, Any]:
@@ -71,6 +72,24 @@ async def test_forged_cursors_are_a_400_naming_the_cursor(client: AsyncTestClien
         assert response.status_code == 400, (name, response.text)
         assert response.json()["field"] == "cursor", name
     assert (await client.get("/v1/customers", params={"cursor": handed})).status_code == 200
+
+
+async def test_forged_energy_cursors_are_a_400_naming_the_cursor(client: AsyncTestClient) -> None:
+    """The energy read-backs' cursors are checked the same way: a hand-made (start, direction) is refused."""
+    created = (await client.post("/v1/customers", json=TREE)).json()
+    site = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]
+    devices = (await client.get(f"/v1/sites/{site['id']}/devices")).json()["items"]
+    meter = next(d for d in devices if d["kind"] == "meter")
+    day = 1_700_006_400
+    for forged in (_b64(b"1700006400:import"), _b64(b'[1700006400,"import"]'), _b64(b'["zzzz"]')):
+        for path in (f"/v1/sites/{site['id']}/energy-usage", f"/v1/devices/{meter['id']}/consumption"):
+            response = await client.get(path, params={"from": day, "to": day + 86_400, "cursor": forged})
+            assert response.status_code == 400, (path, response.text)
+            assert response.json()["field"] == "cursor"
+    handed = encode_cursor(day, "")
+    response = await client.get(f"/v1/devices/{meter['id']}/consumption",
+                                params={"from": day, "to": day + 86_400, "cursor": handed})
+    assert response.status_code == 200, response.text
 
 
 def test_a_cursor_of_another_listing_shape_is_refused() -> None:
