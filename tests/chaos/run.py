@@ -351,6 +351,13 @@ class Outcome:
     unsynced: list[str]
     seconds: float
 
+    @property
+    def ok(self) -> bool:
+        """Nothing lost, duplicated or stuck, every phase drained, re-sent readings within bound."""
+        counts = self.verdict.counts
+        return (self.verdict.clean and not self.unsynced
+                and self.verdict.resent_readings <= counts.get("readings in-flight bound", 0))
+
     def report(self) -> str:
         lines = [line for found in self.figures for line in found.lines()]
         if self.unsynced:
@@ -380,7 +387,9 @@ async def chaos_run(scenario: str, params: Params, *, backend: Backend, postgres
                                database_url=stack.database_url,
                                in_flight_at_kills=sends_in_flight_bound(stack.worker_kills))
         verdict.counts["worker kills"] = stack.worker_kills
-        verdict.counts["readings in-flight bound"] = readings_in_flight_bound(stack.worker_kills)
+        verdict.counts["readings in flight at kills"] = readings_in_flight_bound(stack.worker_kills)
+        verdict.counts["readings in-flight bound"] = (verdict.counts["readings in flight at kills"]
+                                                      + verdict.counts["readings in unanswered sends"])
         return Outcome(verdict, run.figures, run.unsynced, time.perf_counter() - began)
     finally:
         await caller.close()

@@ -51,8 +51,9 @@ async def test_crash_scenario_keeps_every_record_once_on_postgres(postgres_url: 
     """Under 5xx, 429, slow and lost answers, worker and API kills, FLUSHALL and token revocation,
     with two workers on PostgreSQL, every accepted record, delete, reading, invite and report is
     upstream exactly once and the gateway has nothing open; re-sent readings stay within the
-    workers' in-flight requests, and an invite or report is sent again only after a send the
-    provider carried out unheard or a worker killed between the send and its record."""
+    killed workers' in-flight requests and the requests answered late or lost, and an invite or
+    report is sent again only after a send the provider carried out unheard or a worker killed
+    between the send and its record."""
     outcome = await chaos_run("crash", REDUCED, backend="postgres", postgres_url=postgres_url,
                               workers=2, say=True)
     print(outcome.report())

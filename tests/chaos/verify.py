@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from gateway.core.settings import ReadingsSettings
 from gateway.store.db import create_engine
 from tests.chaos.workload import Ledger
 
@@ -61,8 +62,10 @@ class Verdict:
         """The line, the counts behind it and examples."""
         lines = [self.line(),
                  "counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()),
-                 f"re-sent readings: {self.resent_readings} "
-                 f"(bound {self.counts.get('readings in-flight bound', 0)})",
+                 f"re-sent readings: {self.resent_readings} (bound "
+                 f"{self.counts.get('readings in-flight bound', 0)}: "
+                 f"{self.counts.get('readings in flight at kills', 0)} in flight at kills + "
+                 f"{self.counts.get('readings in unanswered sends', 0)} in sends answered late or lost)",
                  "re-sent after an unanswered send: "
                  + ", ".join(f"{k}s {self.resent_unconfirmed[k]} (bound "
                              f"{self.counts.get(f'unanswered {k} sends', 0)})" for k in ("invite", "report")),
@@ -279,6 +282,10 @@ def _check_counts(verdict: Verdict, ledger: Ledger, up: Upstream, in_flight_at_k
                 verdict.duplicated[f"{kind} (emulator counter)"] += int(n) - within - after_kill
         elif kind not in ("space", "device"):
             verdict.duplicated[f"{kind} (emulator counter)"] += int(n)
+    # A reading request whose answer was lost or late is sent again, whole: its readings count
+    # as re-sent (stored once all the same, which the per-key check proves).
+    verdict.counts["readings in unanswered sends"] = \
+        _unanswered(zf, "POST", "/devices/readings") * ReadingsSettings().batch_size
     verdict.counts["unanswered invite sends"] = unanswered["invite"]
     verdict.counts["unanswered report sends"] = unanswered["report"]
     verdict.counts["invite sends in flight at kills"] = in_flight_at_kills
