@@ -282,8 +282,7 @@ async def _kill_api_mid_request(run: Run) -> None:
     """Wait for a batch create in flight, SIGKILL the API during it and start it again."""
     await run.ledger.in_flight.wait()
     await asyncio.sleep(0.05)
-    await asyncio.to_thread(run.stack.kill_api)
-    await asyncio.to_thread(run.stack.start_api)
+    await asyncio.to_thread(run.stack.restart_api)
 
 
 async def crash(run: Run) -> None:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
@@ -104,6 +105,8 @@ class ChaosStack:
     logs: list[str] = field(default_factory=list)
     worker_kills: int = 0
     api_kills: int = 0
+    restarting: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a process is killed and replaced (the killers run in threads)."""
 
     @property
     def api_url(self) -> str:
@@ -154,17 +157,24 @@ class ChaosStack:
                 [sys.executable, "-m", "gateway.cli", "worker"], env=self.env, cwd=REPO,
                 stdout=out, stderr=subprocess.STDOUT))
 
-    def kill_worker(self) -> None:
-        """SIGKILL the oldest worker and start another; on SQLite the API, whose worker it is."""
-        if self.backend == "sqlite":
+    def restart_api(self) -> None:
+        """SIGKILL the API and start it again."""
+        with self.restarting:
             self.kill_api()
             self.start_api()
-        else:
-            worker = self.workers.pop(0)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
-            self.start_worker()
-        self.worker_kills += 1
+
+    def kill_worker(self) -> None:
+        """SIGKILL the oldest worker and start another; on SQLite the API, whose worker it is."""
+        with self.restarting:
+            if self.backend == "sqlite":
+                self.kill_api()
+                self.start_api()
+            else:
+                worker = self.workers.pop(0)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                self.start_worker()
+            self.worker_kills += 1
 
     def _log(self, role: str) -> IO[bytes]:
         """A log file for one process (the process keeps its own copy of the handle)."""
