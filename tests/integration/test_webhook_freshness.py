@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from gateway.app import create_app
 from gateway.core.clock import utcnow
-from gateway.core.settings import load_settings
+from gateway.core.settings import SettingsError, load_settings
 from gateway.events.receiver import AHEAD_TOLERANCE_S, staleness
 from gateway.outbox.retention import NOTIFICATION_MARGIN_S, prune_all
 from gateway.store.db import create_engine, session_factory
@@ -98,6 +98,13 @@ async def test_the_published_vectors_from_2000_are_stale_under_the_default_windo
     assert response.status_code == 400, response.text
     assert response.json()["field"] == "notificationSentUtc"
     assert "2000-01-01" in response.json()["detail"]
+
+
+def test_the_window_is_read_from_the_environment_and_must_be_positive() -> None:
+    """GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S sets the window; zero is refused naming the variable."""
+    assert load_settings({"GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S": "3600"}).volue.webhook_max_age_s == 3600
+    with pytest.raises(SettingsError, match="GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S"):
+        load_settings({"GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S": "0"})
 
 
 def test_staleness_bounds() -> None:
