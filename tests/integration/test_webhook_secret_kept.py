@@ -16,6 +16,7 @@ from gateway.ops.volue_commands import Unresolved, list_webhooks, register_webho
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
 from providers.base import TransientError
+from providers.volue.schemas import NotificationType
 from tests.conftest import ADMIN_KEY
 
 HOOK_URL = "https://gateway.example/v1/providers/volue/webhook"
@@ -68,6 +69,9 @@ async def test_lost_answer_on_register_is_settled_by_listing(
         _control(emulators, "faults", {})
     assert list(emulators["volue"].state.volue.hub.webhooks) == [hook.webhook_id]
     assert emulators["volue"].state.emulation.stats.unanswered[f"POST {WEBHOOKS}"] == 1
+    # Registered for all types, each named in the request.
+    upstream = emulators["volue"].state.volue.hub.webhooks[hook.webhook_id]
+    assert set(upstream.notification_types) == set(NotificationType) - {NotificationType.UNKNOWN}
     await _assert_settled(ops_settings, emulators, hook.webhook_id)
 
 
