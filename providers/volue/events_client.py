@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from providers.base import ProviderError
 from providers.http import ProviderHttp, decode
 from providers.volue.schemas import (
     GetEventsResponse,
@@ -52,11 +53,15 @@ class VolueEventsClient:
 
     async def create_webhook(self, body: PostWebhookRequest) -> GetWebhookResponse | None:
         """``POST /webhooks``: the webhook when Volue describes it (201; its secret is never
-        readable), None for the bodiless 200 the document also allows."""
+        readable), None for the 200 the document also allows, whose body has no schema (none,
+        or one that does not describe the webhook)."""
         response = await self.http.send("POST", WEBHOOKS, body=body)
-        if response.status_code != 201 and not response.content.strip():
+        if response.status_code == 201:
+            return decode(response, GetWebhookResponse, route=WEBHOOKS)
+        try:
+            return decode(response, GetWebhookResponse, route=WEBHOOKS) if response.content.strip() else None
+        except ProviderError:
             return None
-        return decode(response, GetWebhookResponse, route=WEBHOOKS)
 
     async def list_webhooks(self) -> list[GetWebhookResponse]:
         """``GET /webhooks``."""

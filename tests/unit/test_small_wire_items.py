@@ -121,3 +121,34 @@ def test_pages_follow_from_the_required_members(page: dict[str, int | None], las
 
     decoded = msgspec.json.decode(msgspec.json.encode(page), type=ApiPagination)
     assert (decoded.last_page, decoded.following_page) == (last, following)
+
+
+@pytest.mark.parametrize(("status", "body", "described"), [
+    (201, b'{"webhookId": "w1", "webhookUrl": "https://x.example/h"}', True),
+    (200, b'{"webhookId": "w1", "webhookUrl": "https://x.example/h"}', True),
+    (200, b"", False),
+    (200, b"{}", False),
+    (200, b'"created"', False),
+])
+async def test_post_webhooks_answers_the_document_allows(status: int, body: bytes, described: bool) -> None:
+    """POST /webhooks: a 201 (or a 200 that happens to describe it) gives the webhook; any other 200 None."""
+    from providers.http import ProviderHttp
+    from providers.volue.events_client import VolueEventsClient
+    from providers.volue.schemas import PostWebhookRequest
+
+    class Tokens:
+        async def bearer(self) -> str:
+            return "t"
+
+        async def invalidate(self, stale: str) -> None:
+            return None
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    client = httpx.AsyncClient(base_url="http://127.0.0.1/api", transport=transport)
+    events = VolueEventsClient(http=ProviderHttp(client=client, transport=transport, tokens=Tokens()))
+    try:
+        created = await events.create_webhook(PostWebhookRequest(webhook_url="https://x.example/h"))
+    finally:
+        await client.aclose()
+    assert (created is not None and created.webhook_id == "w1") is described
+    assert described or created is None
