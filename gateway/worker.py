@@ -281,6 +281,8 @@ async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider
                 due = await next_run_after(session, provider)
             if due is not None:
                 timeout = max(0.01, min(timeout, (due - utcnow()).total_seconds()))
+            # due tasks the provider's circuit or a 429 pause holds back wait for its end
+            timeout = max(timeout, sync.held_for_s(provider))
             pause = 0.0
         except Exception as exc:
             if not database_away(state.engine, exc):

@@ -1,26 +1,43 @@
 """How hard a worker pushes each provider: a circuit breaker, a 429 pause and a concurrency limit.
 
 One :class:`ProviderGuard` per provider and worker process (the state is not shared
-between workers; each finds the provider's trouble on its own within a round or two):
+between workers; each finds the provider's trouble on its own within a few answers).
+The guard learns from every answer as it arrives (``succeeded``/``failed``), not from
+whole rounds, so a round's queued requests stop as soon as the provider is known to be down:
 
 * the **circuit** opens after ``circuit_failures`` consecutive transient upstream
-  failures; while it is open the engine claims nothing of the provider's queues, so
-  an outage spends no attempts. After ``circuit_open_s`` it is half-open: one probe
-  round of a single task goes out; a success closes it, a failure opens it again.
+  failures that are also at least half of the last ``WINDOW`` answers, over at least half a
+  window of them unless every answer failed (a provider that fails a quarter of its requests is
+  loaded, not down, even when five fail in a row). While it is open the engine claims
+  nothing of the provider's queues and sends none of the requests a round still holds, so
+  an outage spends no attempts. After
+  ``circuit_open_s`` it is half-open: one probe round of a single task goes out; a success
+  closes it, a failure opens it again. ``closed_since`` tells the engine that it closed,
+  so tasks held back by the outage are made due again and their backoff starts afresh.
 * a **pause** follows a 429 with ``Retry-After``: the provider's queues wait until then.
-* the **concurrency limit** bounds the requests in flight: additive increase on each
-  success, halved on a timeout, 429 or 5xx (AIMD), between 1 and the worker's concurrency.
+* the **concurrency limit** bounds the requests in flight (AIMD): +1/limit per success,
+  halved on a timeout, 429 or 5xx at most once per ``cut_every_s`` (a burst of failures
+  of requests that were in flight together is one signal, not ten), between 1 and the
+  worker's concurrency. It also climbs back with time (``recover_per_s`` per second once
+  ``quiet_s`` passed without overload), so a limit cut by a burst does not need the
+  traffic it refuses in order to recover.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from providers.base import ProviderError, TransientError
+
+Clock = Callable[[], float]
+
+WINDOW = 20
+"""The answers whose failure share the circuit weighs before it opens."""
 
 
 class CircuitState(enum.IntEnum):
@@ -37,22 +54,42 @@ def upstream_transient(error: ProviderError | None) -> bool:
 
 
 class AdaptiveLimit:
-    """An AIMD bound on the requests in flight: +1 per success, halved on overload.
+    """An AIMD bound on the requests in flight: +1/limit per success, halved on overload, and
+    recovering with time while no overload is seen.
 
     Waiters queue in order and a freed slot wakes exactly one of them, so a round of many
     operations waiting for a few slots costs one wake-up per request, not one per waiter.
     """
 
-    def __init__(self, *, ceiling: int) -> None:
+    def __init__(self, *, ceiling: int, cut_every_s: float = 1.0, quiet_s: float = 2.0,
+                 recover_per_s: float = 1.0, clock: Clock = time.monotonic) -> None:
         self.ceiling = max(1, ceiling)
         self.limit: float = float(self.ceiling)
         self.in_flight = 0
+        self.cut_every_s = cut_every_s
+        self.quiet_s = quiet_s
+        self.recover_per_s = recover_per_s
+        self._clock = clock
+        self._cut_at = float("-inf")
+        self._recovered_at = clock()
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
     def current(self) -> int:
         """The whole number of requests allowed in flight now."""
+        self._recover()
         return max(1, int(self.limit))
+
+    def _recover(self) -> None:
+        """Additive increase with time: once ``quiet_s`` passed since the last cut, the limit
+        grows by ``recover_per_s`` per second, with or without traffic."""
+        if self.limit >= self.ceiling:
+            return
+        now = self._clock()
+        since = max(self._recovered_at, self._cut_at + self.quiet_s)
+        if now > since:
+            self.limit = min(float(self.ceiling), self.limit + (now - since) * self.recover_per_s)
+            self._recovered_at = now
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -87,7 +124,10 @@ class AdaptiveLimit:
             raise
 
     def _wake(self) -> None:
-        while self._waiters and self.in_flight < self.current:
+        if not self._waiters:
+            return
+        allowed = self.current
+        while self._waiters and self.in_flight < allowed:
             granted = self._waiters.popleft()
             if not granted.done():
                 self.in_flight += 1
@@ -98,21 +138,42 @@ class AdaptiveLimit:
         self._wake()
 
     def overloaded(self) -> None:
+        """Halve the limit, at most once per ``cut_every_s``."""
+        now = self._clock()
+        if now - self._cut_at < self.cut_every_s:
+            return
+        self._recover()
+        self._cut_at = now
         self.limit = max(1.0, self.limit / 2)
+
+    def reset(self) -> None:
+        """Back to the ceiling (the provider's circuit closed after an outage)."""
+        self.limit = float(self.ceiling)
+        self._cut_at = float("-inf")
+        self._wake()
 
 
 class ProviderGuard:
     """The circuit, the 429 pause and the concurrency limit of one provider in this process."""
 
-    def __init__(self, *, failures_to_open: int, open_s: float, concurrency: int) -> None:
+    def __init__(self, *, failures_to_open: int, open_s: float, concurrency: int,
+                 clock: Clock = time.monotonic) -> None:
         self.failures_to_open = failures_to_open
         self.open_s = open_s
-        self.limit = AdaptiveLimit(ceiling=concurrency)
+        self.limit = AdaptiveLimit(ceiling=concurrency, clock=clock)
         self.state = CircuitState.CLOSED
         self.consecutive_failures = 0
+        self.recent: deque[bool] = deque(maxlen=WINDOW)
+        """The last answers, True for a transient upstream failure."""
         self.open_until = 0.0
         self.paused_until = 0.0
         self.probing = False
+        self.reason: str | None = None
+        """The last failure that opened the circuit (shown while it is not closed)."""
+        self.closed_since: float | None = None
+        """Set when a probe closed the circuit, until the engine took note (``take_closed``)."""
+        self.latency_s: float | None = None
+        """Moving average of the provider's answer time, as seen by this worker."""
 
     def claim_limit(self, now: float, batch_size: int) -> int:
         """How many tasks a round may claim now: 0 while open or paused, 1 for a probe."""
@@ -129,8 +190,22 @@ class ProviderGuard:
             return 1
         return batch_size
 
+    def round_size(self, *, batch_size: int, lease_s: float, per_request: int = 1) -> int:
+        """Tasks a round may claim so that it finishes well within its lease: the requests the
+        current limit lets out in a quarter of the lease at the observed answer time, each
+        carrying up to ``per_request`` tasks (a batch request)."""
+        if self.latency_s is None:
+            return batch_size
+        waves = max(1.0, (lease_s / 4) / max(self.latency_s, 0.001))
+        return max(1, min(batch_size, int(self.limit.current * waves * max(1, per_request) + 1e-6)))
+
+    def allows(self, now: float) -> bool:
+        """Whether a request may go out now (not open, not paused). A half-open circuit lets
+        its probe round's requests through."""
+        return self.state is not CircuitState.OPEN and now >= self.paused_until
+
     def resumes_at(self) -> float:
-        """When claiming may start again (loop time), or 0 when it is not held back."""
+        """When claiming may start again (clock time), or 0 when it is not held back."""
         held = self.open_until if self.state is CircuitState.OPEN else 0.0
         return max(held, self.paused_until)
 
@@ -138,28 +213,76 @@ class ProviderGuard:
         """Hold the provider's queues back for ``seconds`` (a 429's ``Retry-After``)."""
         self.paused_until = max(self.paused_until, now + seconds)
 
+    def answered(self, latency_s: float) -> None:
+        """Feed the moving average of answer times (any answer, success or failure)."""
+        previous = self.latency_s
+        self.latency_s = latency_s if previous is None else previous * 0.8 + latency_s * 0.2
+
+    def succeeded(self, now: float) -> None:
+        """An upstream request succeeded: failures in a row start again, a probe closes."""
+        self.consecutive_failures = 0
+        self.recent.append(False)
+        self.limit.succeeded()
+        if self.state is CircuitState.HALF_OPEN:
+            self._close(now)
+
+    def failed(self, now: float, error: ProviderError) -> None:
+        """A request failed transiently upstream: pause on 429, cut the limit, and open the
+        circuit after enough failures in a row (at once while probing)."""
+        if isinstance(error, TransientError) and error.status == 429 and error.retry_after:
+            self.pause(now, error.retry_after)
+        self.limit.overloaded()
+        self.consecutive_failures += 1
+        self.recent.append(True)
+        if self.state is CircuitState.HALF_OPEN or (
+            self.state is CircuitState.CLOSED and self.consecutive_failures >= self.failures_to_open
+            and self._mostly_failing()
+        ):
+            self._open(now, error)
+
+    def _mostly_failing(self) -> bool:
+        """At least half of the recent answers failed, over at least half a window of answers
+        (or all of them failed): a few unlucky answers early on are not an outage."""
+        failures = sum(self.recent)
+        answers = len(self.recent)
+        return failures == answers or (answers >= WINDOW // 2 and 2 * failures >= answers)
+
     def round_finished(self, now: float, *, successes: int, failures: int) -> None:
-        """Feed the circuit with a round's upstream results (failures: transient ones)."""
+        """Feed the circuit with a round's results that were not fed one by one (task kinds
+        that make their own requests), and end a probe round."""
         if self.state is CircuitState.HALF_OPEN:
             self.probing = False
             if failures:
-                self._open(now)
+                self._open(now, None)
             elif successes:
-                self._close()
+                self._close(now)
             return
+        self.probing = False
         if successes:
             # the provider answers: a share of failures is load or bad luck, not an outage
             self.consecutive_failures = 0
             return
         self.consecutive_failures += failures
-        if self.consecutive_failures >= self.failures_to_open:
-            self._open(now)
+        if self.state is CircuitState.CLOSED and self.consecutive_failures >= self.failures_to_open:
+            self._open(now, None)
 
-    def _open(self, now: float) -> None:
+    def take_closed(self) -> bool:
+        """True once after a probe closed the circuit (for the engine to release held tasks)."""
+        closed = self.closed_since is not None
+        self.closed_since = None
+        return closed
+
+    def _open(self, now: float, error: ProviderError | None) -> None:
         self.state = CircuitState.OPEN
         self.open_until = now + self.open_s
         self.probing = False
+        if error is not None:
+            self.reason = f"{error.status or ''} {error.message}".strip()[:500]
 
-    def _close(self) -> None:
+    def _close(self, now: float) -> None:
         self.state = CircuitState.CLOSED
         self.consecutive_failures = 0
+        self.probing = False
+        self.reason = None
+        self.closed_since = now
+        self.limit.reset()

@@ -13,6 +13,7 @@ and a process-wide lock keeps in-process claims from racing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import overload
 
@@ -133,6 +134,46 @@ async def renew_lease(session: AsyncSession, task: OutboxTaskRow, *, now: dateti
     )).first()
     await session.commit()
     return row is not None
+
+
+async def renew_leases(session: AsyncSession, tasks: Sequence[OutboxTaskRow], *, now: datetime,
+                       lease_s: float) -> set[str]:
+    """Extend this worker's leases on ``tasks`` (those it still holds: running, same attempt);
+    commits. Returns the ids renewed."""
+    if not tasks:
+        return set()
+    table = table_of(OutboxTaskRow)
+    until = now + timedelta(seconds=lease_s)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
+               table.c.status == TaskStatus.RUNNING.value)
+        .values(lease_until=until)
+        .returning(table.c.id)
+    )
+    held: set[str] = set()
+    for task in tasks:
+        row = (await session.execute(statement, {"t_id": task.id, "t_attempts": task.attempts})).first()
+        if row is not None:
+            held.add(row.id)
+    await session.commit()
+    return held
+
+
+async def make_due(session: AsyncSession, queues: Sequence[str], *, now: datetime) -> set[str]:
+    """Make the pending tasks of ``queues`` that wait out a backoff after failing due now (a
+    provider came back from an outage); commits. Returns the queues that had such tasks."""
+    table = table_of(OutboxTaskRow)
+    rows = await session.execute(
+        update(table)
+        .where(table.c.provider.in_(list(queues)), table.c.status == TaskStatus.PENDING.value,
+               table.c.run_after > now, table.c.first_failed_at.is_not(None))
+        .values(run_after=now, updated_at=now)
+        .returning(table.c.provider)
+    )
+    moved = {row.provider for row in rows}
+    await session.commit()
+    return moved
 
 
 async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:

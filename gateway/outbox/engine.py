@@ -18,6 +18,7 @@ how much of its queues a round may claim and how many requests go out at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -38,8 +39,8 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards, observe_round
-from gateway.outbox.circuit import AdaptiveLimit, ProviderGuard, upstream_transient
-from gateway.outbox.claim import claim, renew_lease
+from gateway.outbox.circuit import CircuitState, ProviderGuard, upstream_transient
+from gateway.outbox.claim import claim, make_due, renew_lease, renew_leases
 from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, wanted_types
 from gateway.outbox.plan import settle_dependents
@@ -74,14 +75,24 @@ RetryScheduler = Callable[[str, datetime], Awaitable[None]]
 to wait, for events to forward, and for tasks of other queues whose dependencies a round ended."""
 
 
+RETRY_AFTER_JITTER = 0.1
+"""A provider's ``Retry-After`` is the delay, stretched by at most this share (and at most 1 s),
+so the tasks it put back do not all return in the same instant."""
+
+
 def backoff_s(attempt: int, *, base_s: float, max_s: float, retry_after: float | None = None,
               rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter; the provider's ``Retry-After`` is a floor."""
-    ceiling = min(max_s, base_s * (2 ** max(0, attempt - 1)))
-    delay = (rng or random).uniform(0, ceiling)
+    """How long a task waits before its next attempt.
+
+    With the provider's ``Retry-After`` that is the delay, plus a jitter of at most a tenth
+    of it (1 s at most): never sooner, never much later. Without one, exponential backoff with
+    full jitter, capped at ``max_s``.
+    """
+    draw = (rng or random).uniform
     if retry_after is not None:
-        delay = max(delay, min(retry_after, max_s))
-    return delay
+        return retry_after + draw(0, min(1.0, RETRY_AFTER_JITTER * retry_after))
+    ceiling = min(max_s, base_s * (2 ** max(0, attempt - 1)))
+    return draw(0, ceiling)
 
 
 @dataclass(frozen=True)
@@ -99,8 +110,13 @@ class Decision:
 
 
 def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str | None, *,
-           now: datetime, settings: Settings, rng: random.Random | None = None) -> Decision:
-    """The retry policy, in one place: dead-letter now, or when to try again."""
+           now: datetime, settings: Settings, rng: random.Random | None = None,
+           probe: bool = False) -> Decision:
+    """The retry policy, in one place: dead-letter now, or when to try again.
+
+    A 429 spends no attempt, and neither does a transient upstream failure of a ``probe``
+    (the single task a half-open circuit lets through carries the provider's outage, not
+    its own trouble)."""
     s = settings.sync
     transient = isinstance(error, TransientError) and fatal_reason is None
     maybe_sent = task.maybe_sent or (isinstance(error, TransientError) and error.maybe_sent)
@@ -109,7 +125,8 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
         return Decision(dead=True, run_after=now, attempts=task.attempts,
                         first_failed_at=first_failed_at, maybe_sent=maybe_sent,
                         sent_keys=task.sent_keys)
-    attempts = task.attempts - 1 if error.status == 429 else task.attempts
+    free = error.status == 429 or (probe and upstream_transient(error))
+    attempts = task.attempts - 1 if free else task.attempts
     if upstream_transient(error):
         dead = (now - first_failed_at).total_seconds() >= s.retry_budget_s
     else:
@@ -119,7 +136,7 @@ def decide(task: OutboxTaskRow, error: ProviderError | None, fatal_reason: str |
                       retry_after=retry_after, rng=rng)
     return Decision(dead=dead, run_after=now if dead else now + timedelta(seconds=delay),
                     attempts=attempts, first_failed_at=first_failed_at, maybe_sent=maybe_sent,
-                        sent_keys=task.sent_keys)
+                    sent_keys=task.sent_keys)
 
 
 @dataclass
@@ -135,6 +152,9 @@ class RoundResult:
     """Whatever a task kind wants to carry from ``run`` to ``record`` (an invite link, say)."""
     dead: bool = False
     """Set before the kinds record the round: the task failed for good (dead-lettered)."""
+    held_back_s: float | None = None
+    """Not sent: the provider's circuit opened (or a 429 paused it) before the task's turn came.
+    It goes back to pending for this long and spends no attempt."""
 
 
 class TaskKind(Protocol):
@@ -178,6 +198,14 @@ class SyncEngine:
         self._claim_lock = asyncio.Lock()
         self.cut_short = False
         self.last_task_id: str | None = None
+        self._draining: set[str] = set()
+        self._again: set[str] = set()
+        self._entity_queues = {provider.value for provider in adapters}
+        self._per_request = {
+            provider.value: max(adapters[provider].capabilities.batch_limits.values(), default=1)
+            for provider in adapters
+        }
+        """Tasks one request can carry at most, per provider queue (its largest batch)."""
         self.guards = {
             provider.value: ProviderGuard(failures_to_open=settings.sync.circuit_failures,
                                           open_s=settings.sync.circuit_open_s,
@@ -215,12 +243,25 @@ class SyncEngine:
         Afterwards ``cut_short`` says whether a limit (not an empty queue) ended it, and
         ``last_task_id`` names the last task claimed (for a deterministic continuation job id).
         """
-        done = 0
-        rounds = 0
         self.cut_short = False
         self.last_task_id = None
+        if provider in self._draining:
+            # One drain per queue and process: the one running claims again before it stops.
+            self._again.add(provider)
+            return 0
+        self._draining.add(provider)
+        try:
+            return await self._drain(provider, max_rounds=max_rounds, max_seconds=max_seconds)
+        finally:
+            self._draining.discard(provider)
+            self._again.discard(provider)
+
+    async def _drain(self, provider: str, *, max_rounds: int | None, max_seconds: float | None) -> int:
+        done = 0
+        rounds = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_seconds if max_seconds is not None else None
+        lease_s = self.settings.sync.lease_s
         while not self._stopping:
             if (max_rounds is not None and rounds >= max_rounds) or (
                 deadline is not None and loop.time() >= deadline
@@ -229,22 +270,29 @@ class SyncEngine:
                 break
             guard = self.guard_of(provider)
             limit = self.settings.sync.batch_size
+            probe = False
             if guard is not None:
                 limit = guard.claim_limit(time.monotonic(), limit)
                 if limit == 0:
                     await self._wake_when_guard_allows(provider, guard)
                     break
+                probe = guard.state is CircuitState.HALF_OPEN
+                if not probe and provider in self._entity_queues:
+                    limit = guard.round_size(batch_size=limit, lease_s=lease_s,
+                                             per_request=self._per_request[provider])
             async with self.sessions() as session:
                 tasks = await claim(session, provider=provider, now=utcnow(),
-                                    lease_s=self.settings.sync.lease_s, limit=limit,
-                                    sqlite_lock=self._claim_lock)
+                                    lease_s=lease_s, limit=limit, sqlite_lock=self._claim_lock)
             if not tasks:
                 if guard is not None:
                     guard.probing = False
+                if provider in self._again:
+                    self._again.discard(provider)
+                    continue
                 break
             self.last_task_id = tasks[-1].id
             try:
-                await self.run_round(provider, tasks)
+                await self.run_round(provider, tasks, probe=probe)
             except asyncio.CancelledError:
                 await asyncio.shield(self._hand_back(tasks))
                 raise
@@ -258,24 +306,57 @@ class SyncEngine:
         async with self.sessions() as session:
             return await renew_lease(session, task, now=utcnow(), lease_s=self.settings.sync.lease_s)
 
+    def held_for_s(self, queue: str) -> float:
+        """Seconds until the provider of ``queue`` may be asked again (0: not held back)."""
+        guard = self.guard_of(queue)
+        if guard is None:
+            return 0.0
+        return max(0.0, guard.resumes_at() - time.monotonic())
+
     async def _wake_when_guard_allows(self, queue: str, guard: ProviderGuard) -> None:
         """While a provider is held back, ask for a wake-up when claiming may resume."""
         wait_s = guard.resumes_at() - time.monotonic()
         if self.on_retry is not None and wait_s > 0:
             await self.on_retry(queue, utcnow() + timedelta(seconds=wait_s))
 
-    async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> None:
-        with structlog.contextvars.bound_contextvars(provider=queue):
-            results = await self._run_round(queue, tasks)
+    async def run_round(self, queue: str, tasks: Sequence[OutboxTaskRow], *, probe: bool = False) -> None:
+        """Run one round of claimed tasks and record it; ``probe``: the single task a half-open
+        circuit lets through (a transient upstream failure then spends no attempt)."""
         guard = self.guard_of(queue)
-        if guard is not None:
-            self._feed_guard(guard, results)
+        with structlog.contextvars.bound_contextvars(provider=queue):
+            heartbeat = asyncio.create_task(self._keep_leases(tasks))
+            try:
+                results = await self._run_round(queue, tasks)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+            if guard is not None:
+                self._feed_guard(guard, results)
+            await self._record(queue, results, probe=probe)
+        if guard is not None and guard.take_closed():
+            await self._due_again(queue)
+
+    async def _keep_leases(self, tasks: Sequence[OutboxTaskRow]) -> None:
+        """Renew the round's leases while it runs, so a slow provider never lets them lapse
+        and another worker send the same tasks again (fenced by attempts, like finishing)."""
+        lease_s = self.settings.sync.lease_s
+        while True:
+            await asyncio.sleep(max(0.5, lease_s / 3))
+            try:
+                async with self.sessions() as session:
+                    await renew_leases(session, tasks, now=utcnow(), lease_s=lease_s)
+            except Exception:
+                log.exception("renewing the round's leases failed")
 
     def _feed_guard(self, guard: ProviderGuard, results: Sequence[RoundResult]) -> None:
-        """Tell the provider's guard how the round went: pauses, circuit and limit follow."""
+        """Tell the provider's guard how the tasks of kinds went (entity requests told it one
+        by one as they were answered), and end a probe round."""
         now = time.monotonic()
-        failures = [r.error for r in results if upstream_transient(r.error)]
-        successes = sum(1 for r in results if r.outcome is not None)
+        failures = [r.error for r in results
+                    if r.task.entity_type not in ENTITY_TYPES and upstream_transient(r.error)]
+        successes = sum(1 for r in results
+                        if r.task.entity_type not in ENTITY_TYPES and r.outcome is not None)
         for error in failures:
             if isinstance(error, TransientError) and error.status == 429 and error.retry_after:
                 guard.pause(now, error.retry_after)
@@ -283,6 +364,21 @@ class SyncEngine:
             guard.limit.overloaded()
         guard.round_finished(now, successes=successes, failures=len(failures))
         observe_guards(self.guards)
+
+    async def _due_again(self, queue: str) -> None:
+        """The provider's circuit closed: tasks of its queues waiting out a backoff from the
+        outage are due now (their backoff starts again from the base should they fail)."""
+        provider = provider_of_queue(queue)
+        if provider is None:
+            return
+        queues = [name for name in self.queues if provider_of_queue(name) is provider]
+        now = utcnow()
+        async with self.sessions() as session:
+            moved = await make_due(session, queues, now=now)
+        observe_guards(self.guards)
+        if self.on_retry is not None:
+            for name in sorted(moved):
+                await self.on_retry(name, now)
 
     async def _run_round(self, queue: str, tasks: Sequence[OutboxTaskRow]) -> list[RoundResult]:
         results = {task.id: RoundResult(task) for task in tasks}
@@ -302,7 +398,6 @@ class SyncEngine:
                 continue
             jobs.append(self._run_kind(kind, kind_results))
         await asyncio.gather(*jobs)
-        await self._record(queue, list(results.values()))
         return list(results.values())
 
     async def _hand_back(self, tasks: Sequence[OutboxTaskRow]) -> None:
@@ -342,15 +437,15 @@ class SyncEngine:
             groups[(op.entity_type.value, op.action.value)].append(op)
         limits = adapter.capabilities.batch_limits
         jobs: list[Awaitable[None]] = []
-        limit = self.guards[provider.value].limit
+        guard = self.guards[provider.value]
         for (entity_type, action), ops in groups.items():
             batchable = action == TaskAction.UPSERT.value and EntityType(entity_type) in limits
             if batchable and len(ops) > 1:
                 size = limits[EntityType(entity_type)]
                 for start in range(0, len(ops), size):
-                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, limit))
+                    jobs.append(self._run_batch(adapter, ops[start:start + size], results, guard))
             else:
-                jobs.extend(self._run_one(adapter, op, results, limit) for op in ops)
+                jobs.extend(self._run_one(adapter, op, results, guard) for op in ops)
         await asyncio.gather(*jobs)
 
     async def _note_creates(self, adapter: ProviderAdapter, ops: Iterable[Operation],
@@ -379,17 +474,22 @@ class SyncEngine:
             await session.commit()
 
     async def _run_one(self, adapter: ProviderAdapter, op: Operation,
-                       results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
+                       results: dict[str, RoundResult], guard: ProviderGuard) -> None:
         # this runs as its own asyncio task (gathered), so the binding ends with it
         result = results[op.task_id]
         structlog.contextvars.bind_contextvars(task_id=op.task_id, customer_id=result.task.customer_id)
+        limit = guard.limit
         await limit.acquire()
         try:
+            held = _held_back(guard)
+            if held is not None:
+                result.held_back_s = held
+                return
             calls: list[CallRecord] = []
             token = call_log.set(calls)
+            started = time.monotonic()
             try:
                 result.outcome = await adapter.apply(op)
-                limit.succeeded()
             except ProviderError as exc:
                 result.error = exc
             except Exception as exc:
@@ -397,16 +497,24 @@ class SyncEngine:
                 result.error = TransientError(f"internal error: {type(exc).__name__}")
             finally:
                 call_log.reset(token)
+            _tell(guard, [result.error], started, calls)
             result.calls = calls
         finally:
             limit.release()
 
     async def _run_batch(self, adapter: ProviderAdapter, ops: Sequence[Operation],
-                         results: dict[str, RoundResult], limit: AdaptiveLimit) -> None:
+                         results: dict[str, RoundResult], guard: ProviderGuard) -> None:
+        limit = guard.limit
         await limit.acquire()
         try:
+            held = _held_back(guard)
+            if held is not None:
+                for op in ops:
+                    results[op.task_id].held_back_s = held
+                return
             calls: list[CallRecord] = []
             token = call_log.set(calls)
+            started = time.monotonic()
             try:
                 outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
             except ProviderError as exc:
@@ -416,18 +524,21 @@ class SyncEngine:
                 outcomes = [TransientError(f"internal error: {type(exc).__name__}")] * len(ops)
             finally:
                 call_log.reset(token)
+            errors: list[ProviderError | None] = []
             for op, outcome in zip(ops, outcomes, strict=True):
                 result = results[op.task_id]
                 if isinstance(outcome, ProviderError):
                     result.error = outcome
+                    errors.append(outcome)
                 else:
                     result.outcome = outcome
-                    limit.succeeded()
+                    errors.append(None)
                 result.calls = calls
+            _tell(guard, errors, started, calls)
         finally:
             limit.release()
 
-    async def _record(self, queue: str, results: list[RoundResult]) -> None:
+    async def _record(self, queue: str, results: list[RoundResult], *, probe: bool = False) -> None:
         """Write the round's outcome: tasks, links, dependencies and call history, atomically."""
         now = utcnow()
         s = self.settings
@@ -451,6 +562,15 @@ class SyncEngine:
                         "latency_ms": call.latency_ms, "error": call.error,
                     })
             fence = {"t_id": task_id, "t_attempts": attempts}
+            if result.held_back_s is not None:
+                # never sent: back to pending without spending the attempt, link unchanged
+                run_after = now + timedelta(seconds=result.held_back_s)
+                retries.append(run_after)
+                retry_tasks.append({**fence, "t_status": TaskStatus.PENDING.value, "t_run_after": run_after,
+                                    "t_error": task.last_error, "t_new_attempts": attempts - 1,
+                                    "t_first_failed": task.first_failed_at,
+                                    "t_maybe_sent": task.maybe_sent, "t_sent_keys": task.sent_keys})
+                continue
             link_key = {"l_entity": entity_id, "l_provider": provider}
             if result.outcome is not None:
                 done_tasks.append(fence)
@@ -464,7 +584,7 @@ class SyncEngine:
                 continue
             error = result.error
             message = result.fatal_reason or (_describe(error) if error else "unknown failure")
-            decision = decide(task, error, result.fatal_reason, now=now, settings=s)
+            decision = decide(task, error, result.fatal_reason, now=now, settings=s, probe=probe)
             result.dead = decision.dead
             if decision.dead:
                 status = TaskStatus.DEAD.value
@@ -605,6 +725,32 @@ class SyncEngine:
         for name, items in groups.items():
             await session.execute(statements[name], items)
 
+
+
+def _held_back(guard: ProviderGuard) -> float | None:
+    """Seconds until the provider may be asked again, when its circuit opened or a 429 paused it
+    while this request waited for its turn; None: send it."""
+    now = time.monotonic()
+    if guard.allows(now):
+        return None
+    return max(0.05, guard.resumes_at() - now)
+
+
+def _tell(guard: ProviderGuard, errors: Sequence[ProviderError | None], started: float,
+          calls: Sequence[CallRecord]) -> None:
+    """Feed the guard with one request's answer (a batch counts once): the answer times of its
+    calls, then a success, or its transient upstream failure."""
+    for call in calls:
+        guard.answered(call.latency_ms / 1000)
+    if not calls and errors and errors[0] is None:
+        guard.answered(time.monotonic() - started)
+    now = time.monotonic()
+    if any(error is None for error in errors):
+        guard.succeeded(now)
+        return
+    transient = next((e for e in errors if upstream_transient(e)), None)
+    if transient is not None:
+        guard.failed(now, transient)
 
 
 def _link_change(item: dict[str, object]) -> str:

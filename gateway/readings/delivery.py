@@ -18,19 +18,18 @@ not record.
 
 A request the provider refuses (4xx) that carried several tasks is repeated
 once per task, so that one bad chunk does not fail its neighbours. While a
-round runs, the leases of its tasks are renewed, so a long round is not handed
-to another worker.
+round runs, the engine renews the leases of its tasks, so a long round is not
+handed to another worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
 from typing import cast
 
@@ -39,7 +38,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
-from gateway.core.domain import Provider, TaskStatus
+from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
@@ -47,7 +46,7 @@ from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.batches import READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
-from gateway.store.tables import OutboxTaskRow, table_of
+from gateway.store.tables import OutboxTaskRow
 from providers.base import (
     CallRecord,
     DeviceReadings,
@@ -137,13 +136,7 @@ class ReadingsDelivery:
                 result.fatal_reason = exc.message
             return
         progress = {r.task.id: _Progress(batch_id=r.task.entity_id) for r in results}
-        heartbeat = asyncio.create_task(self._renew_leases(engine, [r.task for r in results]))
-        try:
-            await self._deliver(engine, sink, results, progress)
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+        await self._deliver(engine, sink, results, progress)
         for result in results:
             done = progress[result.task.id]
             result.detail = done.unrecorded
@@ -288,26 +281,6 @@ class ReadingsDelivery:
             done = progress[task_id]
             if done.error is None or isinstance(error, RejectedError):
                 done.error = error
-
-    async def _renew_leases(self, engine: SyncEngine, tasks: Sequence[OutboxTaskRow]) -> None:
-        """Keep the round's leases alive while it runs (fenced by attempts, like finishing)."""
-        table = table_of(OutboxTaskRow)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-                   table.c.status == TaskStatus.RUNNING.value)
-            .values(lease_until=bindparam("t_until"))
-        )
-        while True:
-            await asyncio.sleep(max(0.5, self.lease_s / 3))
-            until = utcnow() + timedelta(seconds=self.lease_s)
-            try:
-                async with engine.sessions() as session:
-                    await session.execute(statement, [
-                        {"t_id": t.id, "t_attempts": t.attempts, "t_until": until} for t in tasks])
-                    await session.commit()
-            except Exception:
-                log.exception("renewing reading task leases failed")
 
     async def record(self, session: AsyncSession, results: Sequence[RoundResult]) -> None:
         """In the round's transaction: mark the batch of every task that succeeded, and the

@@ -45,18 +45,56 @@ async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
         assert limit.in_flight == 1
 
 
+class _Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_overload_halves_the_limit_and_success_grows_it_back() -> None:
     """Multiplicative decrease on overload, additive increase on success, within [1, ceiling]."""
-    limit = AdaptiveLimit(ceiling=8)
+    clock = _Clock()
+    limit = AdaptiveLimit(ceiling=8, cut_every_s=1.0, quiet_s=2.0, clock=clock)
     limit.overloaded()
+    clock.now += 1.0
     limit.overloaded()
     assert limit.current == 2
     for _ in range(100):
         limit.succeeded()
     assert limit.current == 8
     for _ in range(10):
+        clock.now += 1.0
         limit.overloaded()
     assert limit.current == 1
+
+
+async def test_failures_in_flight_together_cut_the_limit_once() -> None:
+    """Ten failures answered in the same second halve the limit once, not ten times."""
+    clock = _Clock()
+    limit = AdaptiveLimit(ceiling=32, cut_every_s=1.0, clock=clock)
+    for _ in range(10):
+        limit.overloaded()
+    assert limit.current == 16
+
+
+async def test_the_limit_recovers_with_time_without_traffic() -> None:
+    """A limit cut to 1 climbs back by itself once the overload is quiet: it does not need the
+    requests it refuses in order to grow."""
+    clock = _Clock()
+    limit = AdaptiveLimit(ceiling=32, cut_every_s=0.0, quiet_s=2.0, recover_per_s=1.0, clock=clock)
+    for _ in range(6):
+        limit.overloaded()
+    assert limit.current == 1
+    clock.now += 1.5
+    assert limit.current == 1, "no recovery within the quiet period"
+    clock.now += 10.5
+    assert limit.current == 11
+    clock.now += 100
+    assert limit.current == 32
 
 
 async def test_acquire_waits_for_a_release_and_hands_the_slot_over_in_order() -> None:
