@@ -3,6 +3,11 @@
 PostgreSQL and Redis suites run when ``GATEWAY_TEST_POSTGRES_URL`` /
 ``GATEWAY_TEST_REDIS_URL`` are set; with ``GATEWAY_TEST_REQUIRE_SERVICES=1``
 an unreachable service fails the run instead of skipping.
+
+The provider documents (OpenAPI files, seeds, webhook vectors) are read from ``../shared``
+beside the repository, or ``GATEWAY_SHARED_DIR``. When they are not there, the tests that
+read them are skipped as one group with one line saying where the documents go; with
+``GATEWAY_TEST_REQUIRE_SERVICES=1`` (CI) they fail instead.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -29,6 +35,67 @@ ADMIN_KEY = "test-admin-key"
 REQUIRE_SERVICES = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "")
+
+
+DOCUMENTS_MISSING = not SHARED.is_dir()
+DOCUMENTS_SKIP = (
+    f"provider documents not found at {SHARED}: put the shared provider documents (providers/, seeds/) "
+    "in a directory named shared beside the repository, or set GATEWAY_SHARED_DIR"
+)
+_skipped_for_documents: set[Path] = set()
+
+
+def _reads_missing_documents(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is a provider document missing from ``SHARED``, or an
+    import of a test module skipped for that reason."""
+    root = os.path.normpath(os.path.abspath(SHARED))
+    while exc is not None:
+        if isinstance(exc, FileNotFoundError) and exc.filename is not None:
+            if os.path.normpath(os.path.abspath(exc.filename)).startswith(root + os.sep):
+                return True
+        if isinstance(exc, ImportError) and exc.name:
+            if REPO.joinpath(*exc.name.split(".")).with_suffix(".py") in _skipped_for_documents:
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class _DocumentsModule(pytest.Module):
+    """A test module that is skipped when importing it needs the missing provider documents."""
+
+    def _getobj(self) -> Any:
+        try:
+            return super()._getobj()
+        except Exception as exc:
+            if not _reads_missing_documents(exc):
+                raise
+            _skipped_for_documents.add(self.path)
+        raise pytest.skip.Exception(DOCUMENTS_SKIP, allow_module_level=True)
+
+
+if DOCUMENTS_MISSING and not REQUIRE_SERVICES:
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+        if module_path.name == "__init__.py":
+            return None
+        module: pytest.Module = _DocumentsModule.from_parent(parent, path=module_path)
+        return module
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+        report = yield
+        if report.skipped and getattr(collector, "path", None) in _skipped_for_documents:
+            report.longrepr = (__file__, None, DOCUMENTS_SKIP)  # one line for the whole group
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        report = yield
+        if report.failed and call.excinfo is not None and _reads_missing_documents(call.excinfo.value):
+            report.outcome = "skipped"
+            report.longrepr = (__file__, None, DOCUMENTS_SKIP)
+        return report
 
 
 def _service_missing(name: str, why: str) -> None:
