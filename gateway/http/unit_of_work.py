@@ -41,7 +41,7 @@ from gateway.http.deps import principal_of
 from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from gateway.store.db import on_postgres, unavailable_reason
+from gateway.store.db import Availability, availability, on_postgres, unavailable_reason
 from gateway.store.tables import IdempotencyKeyRow, table_of
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
@@ -52,7 +52,10 @@ POLL_S = 0.05
 RETRY_AFTER_S = 1
 """What a 409 ``idempotency-in-progress`` asks the caller to wait before sending the copy again."""
 RELEASE_RETRY_S = 0.5
-"""How often a key whose write failed with the database away is tried to be released again."""
+"""How often a key whose write failed with the database away is tried to be released again..."""
+RELEASE_WHILE_DOWN_S = 5.0
+"""... and how often while the database is still known to be away (others' connections tell
+when it is back)."""
 
 log = logging.getLogger("gateway.api")
 _releasing: set[asyncio.Task[None]] = set()
@@ -87,14 +90,15 @@ async def write(
     ).hexdigest()
     settings: HttpSettings = state.settings.http
     holder = str(uuid.uuid4())
-    try:
-        reserved = await _reserve(state.sessions, key, digest, holder, settings=settings, seal=seal,
-                                  instance=request.url.path)
-    except Exception as exc:
-        # The reservation may have committed before the connection was lost.
-        if unavailable_reason(exc) is not None:
-            _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s)
-        raise
+    engine = state.get("engine")
+    health = availability(engine) if engine is not None else None
+
+    def release_later() -> None:
+        _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s,
+                       health=health)
+
+    reserved = await _reserve(state.sessions, key, digest, holder, settings=settings, seal=seal,
+                              instance=request.url.path, release_later=release_later)
     if isinstance(reserved, Response):
         return reserved
     try:
@@ -113,7 +117,7 @@ async def write(
         except Exception as exc:
             if unavailable_reason(exc) is None:
                 raise
-            _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s)
+            release_later()
         raise
     return Response(encoded, status_code=status, media_type="application/json",
                     headers={"Idempotent-Replayed": "false"})
@@ -121,9 +125,27 @@ async def write(
 
 async def _reserve(
     sessions: Sessions, key: str, digest: str, holder: str, *, settings: HttpSettings,
-    seal: SecretsBox | None, instance: str,
+    seal: SecretsBox | None, instance: str, release_later: Callable[[], None],
 ) -> str | Response[bytes]:
-    """Hold ``key`` for this request as ``holder`` (returned), or the response to answer instead."""
+    """Hold ``key`` for this request as ``holder`` (returned), or the response to answer instead.
+
+    When the database goes away after a reservation was written (its commit may have landed
+    before the connection was lost), ``release_later`` is called before the error is raised.
+    """
+    wrote: list[bool] = []
+    try:
+        return await _reserve_once_free(sessions, key, digest, holder, settings=settings, seal=seal,
+                                        instance=instance, wrote=wrote)
+    except Exception as exc:
+        if wrote and unavailable_reason(exc) is not None:
+            release_later()
+        raise
+
+
+async def _reserve_once_free(
+    sessions: Sessions, key: str, digest: str, holder: str, *, settings: HttpSettings,
+    seal: SecretsBox | None, instance: str, wrote: list[bool],
+) -> str | Response[bytes]:
     deadline = time.monotonic() + settings.idempotency_wait_s
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
     reservation = timedelta(seconds=settings.idempotency_reservation_s)
@@ -132,6 +154,7 @@ async def _reserve(
         async with sessions() as session:
             row = await session.get(IdempotencyKeyRow, key)
         if row is None:
+            wrote.append(True)
             if await _insert_reservation(sessions, key, digest, holder, now):
                 return holder
             continue
@@ -147,8 +170,10 @@ async def _reserve(
                             headers={"Idempotent-Replayed": "true"})
         if row.request_hash != digest:
             raise _mismatch()
-        if created < now - reservation and await _take_over(sessions, key, row.holder, holder, now):
-            return holder
+        if created < now - reservation:
+            wrote.append(True)
+            if await _take_over(sessions, key, row.holder, holder, now):
+                return holder
         if time.monotonic() >= deadline:
             return _in_progress(instance)
         await asyncio.sleep(POLL_S)
@@ -236,18 +261,32 @@ async def _release(sessions: Sessions, key: str, holder: str) -> None:
         await session.commit()
 
 
-def _release_later(sessions: Sessions, key: str, holder: str, *, within_s: float) -> None:
+def _release_later(
+    sessions: Sessions, key: str, holder: str, *, within_s: float, health: Availability | None
+) -> None:
     """Release ``key`` from ``holder`` in the background once the database answers again,
-    trying for at most ``within_s`` (after that the reservation has expired anyway)."""
-    task = asyncio.get_running_loop().create_task(_keep_releasing(sessions, key, holder, within_s))
+    trying for at most ``within_s`` (after that the reservation has expired anyway).
+
+    Only requests in flight when the database went away start one (a request refused before
+    it wrote anything does not), and while ``health`` says the database is still away each
+    tries only every :data:`RELEASE_WHILE_DOWN_S`, so they add no load to a recovering server.
+    """
+    task = asyncio.get_running_loop().create_task(
+        _keep_releasing(sessions, key, holder, within_s, health))
     _releasing.add(task)
     task.add_done_callback(_releasing.discard)
 
 
-async def _keep_releasing(sessions: Sessions, key: str, holder: str, within_s: float) -> None:
+async def _keep_releasing(
+    sessions: Sessions, key: str, holder: str, within_s: float, health: Availability | None
+) -> None:
     deadline = time.monotonic() + within_s
+    last_try = time.monotonic()
     while time.monotonic() < deadline:
         await asyncio.sleep(RELEASE_RETRY_S)
+        if health is not None and health.down and time.monotonic() - last_try < RELEASE_WHILE_DOWN_S:
+            continue
+        last_try = time.monotonic()
         try:
             await _release(sessions, key, holder)
             return
