@@ -201,9 +201,9 @@ class VolueAdapter:
         return None
 
     async def apply_batch(self, ops: Sequence[Operation]) -> list[Result]:
-        """New customers through ``POST /users/batch``, new sites through
-        ``POST /users/locations/batch`` (chunks of at most the batch limit); every
-        other operation on its own. A chunk the provider refuses as a whole (4xx) is
+        """Customers and sites not yet known at Volue through ``POST /users/batch`` and
+        ``POST /users/locations/batch`` (chunks of at most the batch limit), retries included;
+        every other operation on its own. A chunk the provider refuses as a whole (4xx) is
         retried item by item, so one bad item does not sink the others.
         """
         results: list[Result | None] = [None] * len(ops)
@@ -212,7 +212,11 @@ class VolueAdapter:
         singles: list[int] = []
         for index, op in enumerate(ops):
             entity = op.entity
-            fresh = op.action is TaskAction.UPSERT and not _repeats(op)
+            # A create that was tried before goes in a batch again: Volue's objects carry our
+            # ids, so a batch that meets one made by an earlier attempt answers it as existing
+            # (users) or, when the content differs, is refused whole and each of its items is
+            # then upserted on its own (read first). Only objects known upstream go alone.
+            fresh = op.action is TaskAction.UPSERT and op.external_id is None
             if fresh and isinstance(entity, Customer):
                 users.append((index, entity))
             elif fresh and isinstance(entity, Site):
