@@ -7,10 +7,11 @@
   tasks (the user must exist first, and eligibility follows from the locations). The task reads
   the wish when it runs, so a leave queued behind an enroll wins, and running twice is
   harmless (enrolling again returns the standing enrollment; leaving twice is done).
-  It waits only on live prerequisites: a site task that is dead (or blocked behind a dead
-  one) is not waited for, and when the customer's own user task is dead the wish fails at
-  once (``failed``, naming the task and its reason) instead of waiting; an ``onlyIfEligible``
-  enroll of a customer known to be ineligible ends ``not_enrolled`` at once, with the reason.
+  It waits only on live prerequisites: a task that is dead (or blocked behind a dead one) is
+  not waited for, and when the dead task is the one creating the customer's user (no user at
+  Volue yet) the wish fails at once (``failed``, naming the task and its reason) instead of
+  waiting; an ``onlyIfEligible`` enroll of a customer known to be ineligible ends
+  ``not_enrolled`` at once, with the reason.
 * **Eligibility** (:func:`apply_eligibility`): a ``UserEligibility`` event marks its
   added users eligible and its removed users not; a refresh on demand asks Volue.
 * **Compensation** (:func:`store_compensation`): fetched on demand, per site, with
@@ -80,7 +81,7 @@ async def plan_membership(session: AsyncSession, planner: OutboxPlanner, custome
         return row
     user_task = await planner.open_task(customer.id, Provider.VOLUE)
     dead = blocked_by(user_task) if user_task is not None else None
-    if dead is not None:
+    if dead is not None and (link is None or link.external_id is None):
         row.status = ProgrammeStatus.FAILED.value
         row.last_error = (f"the customer's user cannot be created at Volue (retry task {dead[0]}, then "
                           f"ask again): {dead[1] or 'no reason recorded'}")[:2000]
@@ -88,10 +89,11 @@ async def plan_membership(session: AsyncSession, planner: OutboxPlanner, custome
     sites = await planner.open_tasks(await _site_ids(session, customer.id), Provider.VOLUE)
     row.status = ProgrammeStatus.PENDING.value
     row.last_error = None
+    live = [task for task in [user_task, *(task for _, task in sorted(sites.items()))]
+            if task is not None and blocked_by(task) is None]
     planner.enqueue(
         queue=Provider.VOLUE.value, entity_type=ENROLLMENT_KIND, entity_id=row.id,
-        customer_id=customer.id, action=TaskAction.UPSERT.value,
-        after=[user_task, *(task for _, task in sorted(sites.items()) if blocked_by(task) is None)],
+        customer_id=customer.id, action=TaskAction.UPSERT.value, after=live,
     )
     return row
 
