@@ -8,12 +8,15 @@ both the arq workers and the embedded loop to run its tasks.
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.events.forwarding import ForwardingKind
 from gateway.events.report_delivery import ReportKind
 from gateway.invites.delivery import InviteDelivery
 from gateway.outbox.engine import TaskKind
+from gateway.outbox.pacing import pacer_for
 from gateway.programmes.delivery import EnrollmentKind
 from gateway.readings.delivery import ReadingsDelivery
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
@@ -31,8 +34,12 @@ def build_kinds(settings: Settings) -> list[TaskKind]:
     ]
 
 
-def build_adapters(settings: Settings) -> Adapters:
-    """One adapter (one pooled HTTP client, one token) per provider for this process."""
+def build_adapters(settings: Settings, *, redis: Any = None) -> Adapters:
+    """One adapter (one pooled HTTP client, one token) per provider for this process.
+
+    A provider with a request rate ceiling (``GATEWAY_VOLUE_MAX_RPS``, ``GATEWAY_ZF_MAX_RPS``)
+    gets a pacer, shared with every other process through ``redis`` when one is given.
+    """
     return Adapters({
         Provider.VOLUE: build_volue(VolueConfig(
             base_url=settings.volue.resolved_base_url(),
@@ -41,7 +48,7 @@ def build_adapters(settings: Settings) -> Adapters:
             client_secret=settings.volue.client_secret.value,
             timeout_s=settings.upstream.timeout_s,
             max_connections=settings.upstream.max_connections,
-        )),
+        ), pacer=pacer_for(Provider.VOLUE.value, settings.volue.max_rps, redis=redis)),
         Provider.ZAEHLERFREUNDE: build_zaehlerfreunde(ZaehlerfreundeConfig(
             base_url=settings.zf.resolved_base_url(),
             client_id=settings.zf.client_id,
@@ -49,5 +56,5 @@ def build_adapters(settings: Settings) -> Adapters:
             timeout_s=settings.upstream.timeout_s,
             max_connections=settings.upstream.max_connections,
             token_refresh_age_s=settings.zf.token_refresh_age_s,
-        )),
+        ), pacer=pacer_for(Provider.ZAEHLERFREUNDE.value, settings.zf.max_rps, redis=redis)),
     })

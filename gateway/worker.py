@@ -92,7 +92,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
     frozen = contextlib.ExitStack()
     ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
-               sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings),
+               sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings, redis=pool),
                                settings=settings, on_retry=schedule_retry,
                                kinds=build_kinds(settings)))
     frozen.enter_context(startup_objects_frozen())

@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import msgspec
 
 from providers.http import ProviderHttp, client_options
+from providers.pacing import PacedTransport, Pacer
 from providers.tokens import AsyncOAuth2Client, OAuth2ClientCredentials
 from providers.volue.adapter import VolueAdapter
 from providers.volue.client import VolueClient
@@ -60,14 +63,24 @@ class ZaehlerfreundeConfig(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> VolueAdapter:
+def _paced(options: dict[str, Any], pacer: Pacer | None) -> dict[str, Any]:
+    """``options`` with their transport behind ``pacer`` (when there is one)."""
+    inner = options["transport"]
+    if pacer is None or not isinstance(inner, httpx.AsyncBaseTransport):
+        return options
+    return {**options, "transport": PacedTransport(inner, pacer)}
+
+
+def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+                pacer: Pacer | None = None) -> VolueAdapter:
     """The Volue adapter on an authlib client that fetches client-credentials tokens.
 
     Requests and token fetches share one client on ``transport`` (default: the pooled
-    :class:`providers.transport.UpstreamTransport`).
+    :class:`providers.transport.UpstreamTransport`), each waiting for a slot from ``pacer``
+    when one is given (the provider's request rate ceiling).
     """
-    options = client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
-                             transport=transport)
+    options = _paced(client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
+                                    transport=transport), pacer)
     client = AsyncOAuth2Client(
         base_url=config.base_url.rstrip("/"),
         client_id=config.client_id,
@@ -84,11 +97,13 @@ def build_volue(config: VolueConfig, *, transport: httpx.AsyncBaseTransport | No
 
 
 def build_zaehlerfreunde(
-    config: ZaehlerfreundeConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    config: ZaehlerfreundeConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+    pacer: Pacer | None = None,
 ) -> ZaehlerfreundeAdapter:
-    """The Zählerfreunde adapter with its JSON token endpoint (one client on ``transport``)."""
-    options = client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
-                             transport=transport)
+    """The Zählerfreunde adapter with its JSON token endpoint (one client on ``transport``,
+    paced by ``pacer`` when one is given)."""
+    options = _paced(client_options(timeout_s=config.timeout_s, max_connections=config.max_connections,
+                                    transport=transport), pacer)
     client = httpx.AsyncClient(base_url=config.base_url.rstrip("/"), **options)
     tokens = JsonTokenProvider(
         client=client,

@@ -159,6 +159,9 @@ class VolueSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("volue_"
     """Where Volue should post events: this gateway's receiver as Volue reaches it
     (``https://.../v1/providers/volue/webhook``). ``gateway check`` warns about registered
     webhooks that point elsewhere; empty: it checks only the receiver's path."""
+    max_rps: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """At most this many requests a second to Volue, shared by every worker (through Redis
+    when configured); 0: no ceiling."""
     accept_legacy_signature: bool = False
     """Also accept the quickstart's ``Spark-Signature`` header (the webhook secret in clear)
     on notifications without ``x-payload-signature``; off: only the HMAC signature counts."""
@@ -191,6 +194,9 @@ class ZaehlerfreundeSettings(_Group, frozen=True, kw_only=True, rename=_prefixed
     client_secret: Secret = _secret("zf-emulator-secret")
     emulator_port: Count = 8102
     token_refresh_age_s: Seconds = 82_800.0
+    max_rps: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """At most this many requests a second to Zählerfreunde, shared by every worker (through
+    Redis when configured); 0: no ceiling."""
 
     @property
     def emulated(self) -> bool:
