@@ -41,5 +41,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict gateway providers
 	$(BIN)/lint-imports
 
+# Regenerate the Python client (clients/python) from the document the app serves.
+.PHONY: client
+client: $(STAMP)
+	$(BIN)/python clients/python/generate.py --dump
+
 clean:
 	rm -rf $(VENV) gateway.db gateway.db-wal gateway.db-shm

@@ -1,0 +1,320 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from ...models.resolution import Resolution
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    device_id: str,
+    *,
+    from_: None | str | Unset = UNSET,
+    to: None | str | Unset = UNSET,
+    resolution: Resolution | Unset = UNSET,
+    cursor: None | str | Unset = UNSET,
+    limit: int | Unset = 100,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    json_from_: None | str | Unset
+    if isinstance(from_, Unset):
+        json_from_ = UNSET
+    else:
+        json_from_ = from_
+    params["from"] = json_from_
+
+    json_to: None | str | Unset
+    if isinstance(to, Unset):
+        json_to = UNSET
+    else:
+        json_to = to
+    params["to"] = json_to
+
+    json_resolution: str | Unset = UNSET
+    if not isinstance(resolution, Unset):
+        json_resolution = resolution.value
+
+    params["resolution"] = json_resolution
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params["limit"] = limit
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/devices/{device_id}/consumption".format(device_id=quote(str(device_id), safe=""),),
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | None:
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    device_id: str,
+    *,
+    client: AuthenticatedClient,
+    from_: None | str | Unset = UNSET,
+    to: None | str | Unset = UNSET,
+    resolution: Resolution | Unset = UNSET,
+    cursor: None | str | Unset = UNSET,
+    limit: int | Unset = 100,
+
+) -> Response[Problem]:
+    """ A meter's consumption derived from its stored readings
+
+     Hours, days or months (UTC) between from and to, at most 366 days apart. 400 names a bad parameter;
+    404 an unknown device; 409 a device that is not a meter.
+
+    Args:
+        device_id (str):
+        from_ (None | str | Unset): ISO 8601 or epoch s, inclusive
+        to (None | str | Unset): ISO 8601 or epoch s, exclusive
+        resolution (Resolution | Unset):
+        cursor (None | str | Unset):
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        device_id=device_id,
+from_=from_,
+to=to,
+resolution=resolution,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    device_id: str,
+    *,
+    client: AuthenticatedClient,
+    from_: None | str | Unset = UNSET,
+    to: None | str | Unset = UNSET,
+    resolution: Resolution | Unset = UNSET,
+    cursor: None | str | Unset = UNSET,
+    limit: int | Unset = 100,
+
+) -> Problem | None:
+    """ A meter's consumption derived from its stored readings
+
+     Hours, days or months (UTC) between from and to, at most 366 days apart. 400 names a bad parameter;
+    404 an unknown device; 409 a device that is not a meter.
+
+    Args:
+        device_id (str):
+        from_ (None | str | Unset): ISO 8601 or epoch s, inclusive
+        to (None | str | Unset): ISO 8601 or epoch s, exclusive
+        resolution (Resolution | Unset):
+        cursor (None | str | Unset):
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem
+     """
+
+
+    return sync_detailed(
+        device_id=device_id,
+client=client,
+from_=from_,
+to=to,
+resolution=resolution,
+cursor=cursor,
+limit=limit,
+
+    ).parsed
+
+async def asyncio_detailed(
+    device_id: str,
+    *,
+    client: AuthenticatedClient,
+    from_: None | str | Unset = UNSET,
+    to: None | str | Unset = UNSET,
+    resolution: Resolution | Unset = UNSET,
+    cursor: None | str | Unset = UNSET,
+    limit: int | Unset = 100,
+
+) -> Response[Problem]:
+    """ A meter's consumption derived from its stored readings
+
+     Hours, days or months (UTC) between from and to, at most 366 days apart. 400 names a bad parameter;
+    404 an unknown device; 409 a device that is not a meter.
+
+    Args:
+        device_id (str):
+        from_ (None | str | Unset): ISO 8601 or epoch s, inclusive
+        to (None | str | Unset): ISO 8601 or epoch s, exclusive
+        resolution (Resolution | Unset):
+        cursor (None | str | Unset):
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        device_id=device_id,
+from_=from_,
+to=to,
+resolution=resolution,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    device_id: str,
+    *,
+    client: AuthenticatedClient,
+    from_: None | str | Unset = UNSET,
+    to: None | str | Unset = UNSET,
+    resolution: Resolution | Unset = UNSET,
+    cursor: None | str | Unset = UNSET,
+    limit: int | Unset = 100,
+
+) -> Problem | None:
+    """ A meter's consumption derived from its stored readings
+
+     Hours, days or months (UTC) between from and to, at most 366 days apart. 400 names a bad parameter;
+    404 an unknown device; 409 a device that is not a meter.
+
+    Args:
+        device_id (str):
+        from_ (None | str | Unset): ISO 8601 or epoch s, inclusive
+        to (None | str | Unset): ISO 8601 or epoch s, exclusive
+        resolution (Resolution | Unset):
+        cursor (None | str | Unset):
+        limit (int | Unset):  Default: 100.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem
+     """
+
+
+    return (await asyncio_detailed(
+        device_id=device_id,
+client=client,
+from_=from_,
+to=to,
+resolution=resolution,
+cursor=cursor,
+limit=limit,
+
+    )).parsed

@@ -1,0 +1,279 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.energy_usage_plan_create import EnergyUsagePlanCreate
+from ...models.problem import Problem
+from ...models.report_read import ReportRead
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    site_id: str,
+    *,
+    body: EnergyUsagePlanCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/sites/{site_id}/energy-usage-plan".format(site_id=quote(str(site_id), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ReportRead | None:
+    if response.status_code == 202:
+        response_202 = ReportRead.from_dict(response.json())
+
+
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ReportRead]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    site_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnergyUsagePlanCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[Problem | ReportRead]:
+    """ Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)
+
+    Args:
+        site_id (str):
+        idempotency_key (str | Unset):
+        body (EnergyUsagePlanCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | ReportRead]
+     """
+
+
+    kwargs = _get_kwargs(
+        site_id=site_id,
+body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    site_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnergyUsagePlanCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Problem | ReportRead | None:
+    """ Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)
+
+    Args:
+        site_id (str):
+        idempotency_key (str | Unset):
+        body (EnergyUsagePlanCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | ReportRead
+     """
+
+
+    return sync_detailed(
+        site_id=site_id,
+client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    ).parsed
+
+async def asyncio_detailed(
+    site_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnergyUsagePlanCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[Problem | ReportRead]:
+    """ Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)
+
+    Args:
+        site_id (str):
+        idempotency_key (str | Unset):
+        body (EnergyUsagePlanCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | ReportRead]
+     """
+
+
+    kwargs = _get_kwargs(
+        site_id=site_id,
+body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    site_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EnergyUsagePlanCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Problem | ReportRead | None:
+    """ Report a site's hourly baseline and flexibility to Volue (LocationEnergyUsagePlan)
+
+    Args:
+        site_id (str):
+        idempotency_key (str | Unset):
+        body (EnergyUsagePlanCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | ReportRead
+     """
+
+
+    return (await asyncio_detailed(
+        site_id=site_id,
+client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    )).parsed

@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class LPCReservationPayloadPayloadType(StrEnum):
+    LPCRESERVATION = "LPCReservation"
+
+    def __str__(self) -> str:
+        return str(self.value)
