@@ -9,22 +9,27 @@ RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint venv clean
 
-# Running needs only the package; tests and lint also need the dev extra. The installer is
-# uv, put into the virtual environment by pip (it resolves and downloads in parallel, several
-# times faster than pip on a cold cache); when it cannot be had, pip does the install.
-# Bytecode is compiled as modules are first imported rather than for every file up front.
-install = ( $(BIN)/python -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1 \
-	&& $(BIN)/uv pip install --quiet --python $(BIN)/python $(1) ) \
-	|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(1)
+# Running needs only the package; tests and lint also need the dev extra. The versions are those
+# of uv.lock. The installer is uv, put into the virtual environment by pip: it syncs the environment
+# to the lock (--locked: a lock that no longer matches pyproject.toml is an error; --inexact: what
+# the lock does not name, uv itself among it, stays). When uv cannot be had, pip installs the same
+# pins from requirements/*.txt, exported from the lock. Bytecode is compiled as modules are first
+# imported rather than for every file up front.
+install = if $(BIN)/python -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1; then \
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --locked --inexact --python $(BIN)/python $(1); \
+	else \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps -r $(2) \
+	&& $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps -e .; \
+	fi
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call install,-e .)
+	$(call install,,requirements/run.txt)
 	touch $(RUN_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call install,-e '.[dev]')
+	$(call install,--extra dev,requirements/dev.txt)
 	touch $(STAMP) $(RUN_STAMP)
 
 venv: $(STAMP)
