@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
@@ -43,8 +46,15 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.core.domain import Provider
     from gateway.observability.logging import configure_logging_from_env
-    from gateway.ops.emulators import EmulatorPortBusy, adopt_standalone, emulator_servers, port_taken
+    from gateway.ops.emulators import (
+        EmulatorPortBusy,
+        adopt_standalone,
+        emulator_servers,
+        port_taken,
+        save_states,
+    )
 
     settings, adopted = adopt_standalone(_settings())
     host = args.host or settings.http.host
@@ -59,12 +69,12 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"[red]cannot start:[/red] {exc}")
         return 2
     for name, url in adopted:
-        console.print(f"[yellow]{name}:[/yellow] no base URL configured, using the {name} emulator "
-                      f"already running at {url}")
+        console.print(f"[yellow]{name}:[/yellow] no base URL configured, using the {EMULATOR_NAMES[name]} "
+                      f"emulator already running at {url}")
     for name, server in emulated:
         console.print(
-            f"[yellow]{name}:[/yellow] no base URL configured, using the built-in emulator on "
-            f"http://127.0.0.1:{server.config.port}"
+            f"[yellow]{name}:[/yellow] no base URL configured, using the built-in {EMULATOR_NAMES[name]} "
+            f"emulator on http://127.0.0.1:{server.config.port}"
         )
     app = create_app(settings)
     servers = [
@@ -75,14 +85,83 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging_from_env()  # again: the emulator apps set up logging of their own
     mode = "embedded (in-process worker)" if settings.embedded else "scale-out (arq workers)"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    console.print(f"gateway on http://{host}:{port}, {mode}, database {settings.store.database_url.split('://')[0]}")
+    console.print(f"gateway API on http://{host}:{port}, {mode}, "
+                  f"database {settings.store.database_url.split('://')[0]}")
     console.print(f"ops console: http://{shown}:{port}/console (sign in with an ops API key)")
+    for name, server in emulated:
+        kept = getattr(server.config.app, "path", None)
+        if kept is not None:
+            console.print(f"{EMULATOR_NAMES[name]} emulator keeps its state in {kept}")
+    checked = [Provider(name) for name, _ in [*emulated, *adopted]]
+
+    speakers = ["gateway API", *(f"{EMULATOR_NAMES[name]} emulator" for name, _ in emulated)]
+    _name_server_lines()
+
+    async def named(speaker: str, server: uvicorn.Server) -> None:
+        SPEAKER.set(speaker)  # this task's context only: its server's log lines carry the name
+        await server.serve()
 
     async def run_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        warning = asyncio.create_task(_warn_if_reset(settings, servers, checked))
+        try:
+            await asyncio.gather(*(named(speaker, server) for speaker, server in zip(speakers, servers,
+                                                                                       strict=True)))
+        finally:
+            warning.cancel()
+            save_states(emulated)
 
-    asyncio.run(run_all())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the servers stopped, the states are saved
+        asyncio.run(run_all())
     return 0
+
+
+EMULATOR_NAMES = {"volue": "Volue", "zaehlerfreunde": "Zählerfreunde"}
+SPEAKER: contextvars.ContextVar[str | None] = contextvars.ContextVar("speaker", default=None)
+"""Which of the servers ``gateway serve`` runs in one process is speaking (set per server task)."""
+
+
+class _ServerName(logging.Filter):
+    """Starts uvicorn's lines ("Uvicorn running on ...", "Application startup complete") with
+    the name of the server they are about: the three servers of ``gateway serve`` say the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        speaker = SPEAKER.get()
+        if speaker and isinstance(record.msg, str) and not record.msg.startswith(speaker):
+            record.msg = f"{speaker}: {record.msg}"
+        return True
+
+
+def _name_server_lines() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _ServerName) for f in logger.filters):
+        logger.addFilter(_ServerName())
+
+
+async def _warn_if_reset(settings: Settings, servers: Sequence[Any], providers: list[Any]) -> None:
+    """Once every server answers: one warning line per emulated provider that no longer holds
+    records the database says are synced there (an emulator reset or its state lost)."""
+    from gateway.bootstrap import build_adapters
+    from gateway.ops.check import missing_upstream, repair_hint
+    from gateway.store.db import create_engine, session_factory
+
+    while not all(server.started for server in servers):
+        if any(server.should_exit for server in servers):
+            return
+        await asyncio.sleep(0.1)
+    engine = create_engine(settings.store.database_url)
+    try:
+        async with build_adapters(settings) as adapters:
+            for provider in providers:
+                try:
+                    missing = await missing_upstream(session_factory(engine), adapters, provider)
+                except Exception as exc:
+                    console.print(f"[yellow]{provider.value}:[/yellow] could not compare its records at "
+                                  f"start ({type(exc).__name__}); `gateway check` compares them again")
+                    continue
+                if missing:
+                    console.print(f"[yellow]warning:[/yellow] {repair_hint(provider, missing)}")
+    finally:
+        await engine.dispose()
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -99,11 +178,20 @@ def _worker(args: argparse.Namespace) -> int:
 def _emulate(args: argparse.Namespace) -> int:
     from gateway.ops.emulators import build_emulator
     from providers.emulation import serve
+    from providers.emulation.persistence import StateFile
 
     app = build_emulator(args.provider, token_ttl_s=args.token_ttl, seed=args.seed)
-    console.print(f"{args.provider} emulator on http://{args.host}:{args.port}")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(app, host=args.host, port=args.port))
+    if args.state:
+        app = StateFile(app, Path(args.state), name=args.provider)
+        loaded = "loaded" if app.loaded else "new"
+        console.print(f"{EMULATOR_NAMES[args.provider]} emulator state: {args.state} ({loaded})")
+    console.print(f"{EMULATOR_NAMES[args.provider]} emulator on http://{args.host}:{args.port}")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(app, host=args.host, port=args.port))
+    finally:
+        if isinstance(app, StateFile):
+            app.save()
     return 0
 
 
@@ -284,6 +372,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     emulate.add_argument("--port", type=int, default=None)
     emulate.add_argument("--token-ttl", type=float, default=None, help="token lifetime in seconds")
     emulate.add_argument("--seed", type=int, default=0, help="seed for injected faults")
+    emulate.add_argument("--state", metavar="FILE",
+                         help="keep the emulator's state in FILE: loaded at start, written after changes")
     emulate.set_defaults(func=_emulate)
 
     db = sub.add_parser("db", help="database schema")

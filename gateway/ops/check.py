@@ -3,9 +3,13 @@
 Checks the database (and its migration revision), Redis when configured, a
 token fetch from each provider with the configured credentials, Volue's webhooks
 (a warning when none posts to the gateway's receiver or one is disabled), and the
-outbox backlog by provider and status with the age of the oldest open task. The
+outbox backlog by provider and status with the age of the oldest open task, where
+the key encrypting webhook secrets comes from (a failure when none is configured and
+none can be kept beside a SQLite file, as on PostgreSQL), dead tasks (a failure,
+naming how many), and records synced to a provider that no longer holds them (a
+provider or emulator reset: a warning naming ``gateway reconcile --repair``). The
 Volue API and token URLs in use are printed; tokens and secrets never are. Exit
-status 0 when every check passes (warnings included).
+status 0 when every check passes (warnings included), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ from sqlalchemy import func, select, text
 
 from gateway.bootstrap import build_adapters
 from gateway.core.domain import Provider, TaskStatus
+from gateway.core.secrets_box import key_file
 from gateway.core.settings import Settings
 from gateway.events.receiver import PATH as RECEIVER_PATH
+from gateway.reconcile.report import Drift
+from gateway.reconcile.service import compare, reconcilable
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, table_of
 from providers.base import Capability, CredentialsProbe, Webhook, WebhookRegistry
+from providers.registry import Adapters
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -133,6 +141,12 @@ async def run_checks(settings: Settings) -> Report:
                 backlog = await _backlog(sessions)
             except Exception as exc:
                 checks.append(Check(name="outbox", ok=False, detail=_failure(exc), seconds=0.0))
+            else:
+                checks.append(dead_tasks_check(backlog))
+        checks.append(secrets_key_check(settings))
+        if checks[0].ok:
+            async with build_adapters(settings) as adapters:
+                checks.extend(await missing_upstream_checks(sessions, adapters, reconcilable(adapters)))
     finally:
         await engine.dispose()
 
@@ -168,6 +182,66 @@ async def run_checks(settings: Settings) -> Report:
         if Provider.VOLUE in adapters.offering(Capability.WEBHOOK_REGISTRY):
             checks.append(await _webhook_check(settings, adapters.webhook_registry(Provider.VOLUE)))
     return Report(checks=checks, backlog=backlog)
+
+
+def dead_tasks_check(backlog: list[Backlog]) -> Check:
+    """A failure when any outbox task is dead (it will not be tried again by itself)."""
+    dead = sum(row.count for row in backlog if row.status == TaskStatus.DEAD)
+    if not dead:
+        return Check(name="dead tasks", ok=True, detail="none", seconds=0.0)
+    where = ", ".join(f"{row.provider} {row.count}" for row in backlog if row.status == TaskStatus.DEAD)
+    return Check(name="dead tasks", ok=False, seconds=0.0,
+                 detail=f"{dead} dead task(s) ({where}): retry or resolve them on the console's "
+                        "Failures page (/console/failures)")
+
+
+def secrets_key_check(settings: Settings) -> Check:
+    """Where the key encrypting webhook secrets comes from; a failure when there is none."""
+    if settings.secrets.key:
+        return Check(name="secrets key", ok=True, detail="GATEWAY_SECRETS_KEY is set", seconds=0.0)
+    path = key_file(settings)
+    if path is not None:
+        return Check(name="secrets key", ok=True, detail=f"kept in {path}", seconds=0.0)
+    database = settings.store.database_url.split("://")[0].split("+")[0]
+    return Check(name="secrets key", ok=False, seconds=0.0,
+                 detail=f"GATEWAY_SECRETS_KEY is not set (nor GATEWAY_SECRETS_KEY_FILE): with {database} "
+                        "every process needs the same key, and webhook secrets cannot be stored without it")
+
+
+async def missing_upstream(sessions: Any, adapters: Adapters, provider: Provider) -> int:
+    """How many records the gateway holds as synced to ``provider`` that it no longer holds."""
+    report = await asyncio.wait_for(compare(sessions, adapters, provider), timeout=CHECK_TIMEOUT_S * 3)
+    return len(report.of(Drift.MISSING))
+
+
+def repair_hint(provider: Provider, missing: int) -> str:
+    """The one line saying that ``provider`` lost records, and the repair."""
+    return (f"{provider.value} no longer holds {missing} record(s) the gateway has synced there "
+            f"(was it reset?): run `gateway reconcile --provider {provider.value} --repair` "
+            "to send them again")
+
+
+async def missing_upstream_checks(sessions: Any, adapters: Adapters,
+                                  providers: list[Provider]) -> list[Check]:
+    """Per provider, whether it still holds what the gateway synced there."""
+    checks = []
+    for provider in providers:
+        started = time.perf_counter()
+        try:
+            missing = await missing_upstream(sessions, adapters, provider)
+        except Exception as exc:
+            checks.append(Check(name=f"{provider.value} records", ok=True, warning=True,
+                                detail=f"not compared: {_failure(exc)}",
+                                seconds=time.perf_counter() - started))
+            continue
+        elapsed = time.perf_counter() - started
+        if missing:
+            checks.append(Check(name=f"{provider.value} records", ok=True, warning=True,
+                                detail=repair_hint(provider, missing), seconds=elapsed))
+        else:
+            checks.append(Check(name=f"{provider.value} records", ok=True, seconds=elapsed,
+                                detail="every synced record is there"))
+    return checks
 
 
 async def _webhook_check(settings: Settings, registry: WebhookRegistry) -> Check:

@@ -1,8 +1,14 @@
-"""The provider emulators as ``gateway serve`` and ``gateway emulate`` run them."""
+"""The provider emulators as ``gateway serve`` and ``gateway emulate`` run them.
+
+The built-in emulators of ``gateway serve`` on a SQLite file keep their state beside it
+(``gateway.db.volue-emulator.state``, ``gateway.db.zaehlerfreunde-emulator.state``; see
+:mod:`providers.emulation.persistence`), so a restart finds what they held.
+"""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +17,7 @@ import uvicorn
 
 from gateway.core.settings import Settings
 from providers.emulation import install_drop_log_filter
+from providers.emulation.persistence import StateFile
 
 
 def build_emulator(name: str, *, token_ttl_s: float | None = None, seed: int = 0,
@@ -32,6 +39,33 @@ def build_emulator(name: str, *, token_ttl_s: float | None = None, seed: int = 0
 
         return zf_app(**options)
     raise ValueError(f"no emulator named {name!r}")
+
+
+def state_path(settings: Settings, name: str) -> Path | None:
+    """Where the built-in ``name`` emulator keeps its state: beside the SQLite database file
+    (None for an in-memory or a PostgreSQL database)."""
+    prefix = "sqlite+aiosqlite:///"
+    url = settings.store.database_url
+    if not url.startswith(prefix):
+        return None
+    database = url[len(prefix):].split("?")[0]
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    return path.with_name(f"{path.name}.{name}-emulator.state")
+
+
+def kept(app: Any, path: Path | None, name: str) -> Any:
+    """``app`` keeping its state in ``path`` (the app itself when there is no path)."""
+    return app if path is None else StateFile(app, path, name=name)
+
+
+def save_states(servers: list[tuple[str, uvicorn.Server]]) -> None:
+    """Write the state of every emulator among ``servers`` that keeps one (at shutdown)."""
+    for _, server in servers:
+        app = server.config.app
+        if isinstance(app, StateFile):
+            app.save()
 
 
 class EmulatorPortBusy(RuntimeError):
@@ -119,7 +153,8 @@ def emulator_servers(settings: Settings) -> list[tuple[str, uvicorn.Server]]:
                 f"{base_var}=http://127.0.0.1:{port}{path}; to start the built-in emulator "
                 f"elsewhere, set {port_var}."
             )
-        app = build_emulator(name, client_id=client_id, client_secret=secret)
+        app = kept(build_emulator(name, client_id=client_id, client_secret=secret),
+                   state_path(settings, name), name)
         # No log level and no log config of its own: uvicorn's loggers are shared with the
         # gateway's server in this process, and setting them here silenced its access log.
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
