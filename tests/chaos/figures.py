@@ -76,12 +76,14 @@ class Figures:
     def __init__(self, name: str, work: Counter[str], requests: dict[str, dict[str, Counter[int]]],
                  *, synced_s: float | None, ideal_s: float | None = None,
                  unanswered: dict[str, int] | None = None, providers: tuple[str, ...] = PROVIDERS,
-                 accepted_s: float | None = None) -> None:
+                 accepted_s: float | None = None, neighbour_sent: dict[str, int] | None = None) -> None:
         self.name = name
         self.work = work
         self.requests = requests
         self.unanswered = unanswered or {}
         self.providers = providers
+        self.neighbour_sent = neighbour_sent or {}
+        """Requests the busy neighbour sent per provider; the rest on its routes are the gateway's."""
         """Providers whose writes the phase's ``work`` accounts for (the others: printed only)."""
         self.synced_s = synced_s
         self.accepted_s = accepted_s
@@ -90,12 +92,17 @@ class Figures:
         self.minimum = {p: n for p, n in minimum_requests(work).items() if p in providers}
 
     def of(self, provider: str, *, kind: str) -> int:
-        """Requests of one kind (``writes``, ``lookups``, ``neighbour``, ``tokens``) at a provider."""
+        """Requests of one kind (``writes``, ``lookups``, ``neighbour``, ``tokens``) at a provider;
+        the gateway's own GETs on the neighbour's routes (read-backs) count as lookups."""
         total = 0
         for route, by_status in self.requests.get(provider, {}).items():
             if _kind(route) == kind:
                 total += sum(by_status.values())
-        return total
+        on_neighbour_routes = total if kind == "neighbour" else self.of(provider, kind="neighbour")
+        gateways = max(0, on_neighbour_routes - self.neighbour_sent.get(provider, 0))
+        if kind == "neighbour":
+            return total - gateways
+        return total + gateways if kind == "lookups" else total
 
     def ratio(self, provider: str) -> float:
         """Write requests over the minimum (0 when there was nothing to write)."""

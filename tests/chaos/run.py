@@ -160,7 +160,7 @@ class Run:
                until: tuple[dict[str, dict[str, Any]], Counter[str], float], *,
                synced_at: float | None, ideal_s: float | None = None, drains: bool = True,
                work: Counter[str] | None = None, providers: tuple[str, ...] = PROVIDERS,
-               accepted_at: float | None = None) -> Figures:
+               accepted_at: float | None = None, neighbour_sent: dict[str, int] | None = None) -> Figures:
         """The figures of a phase between two snapshots, printed at once, its time to all synced
         counted from the first; a phase that ``drains`` and did not (``synced_at`` None) is listed
         in :attr:`unsynced`. ``work``: what the phase had to carry out, when not what was
@@ -171,7 +171,7 @@ class Run:
         unanswered = {p: unanswered_between(since[0][p], until[0][p]) for p in PROVIDERS}
         found = Figures(name, until[1] - since[1] if work is None else work, requests,
                         synced_s=synced_s, ideal_s=ideal_s, unanswered=unanswered, providers=providers,
-                        accepted_s=accepted_s)
+                        accepted_s=accepted_s, neighbour_sent=neighbour_sent)
         self.figures.append(found)
         if synced_s is None and drains:
             self.unsynced.append(name)
@@ -228,7 +228,8 @@ async def neighbour_429(run: Run) -> None:
     finally:
         await neighbour.stop()
     run.stack.set_faults({})
-    run.record("neighbour-429", since, until, synced_at=synced, accepted_at=accepted)
+    run.record("neighbour-429", since, until, synced_at=synced, accepted_at=accepted,
+               neighbour_sent=dict(neighbour.sent_to))
     run.log(neighbour.report())
 
 

@@ -18,7 +18,8 @@ def test_minimum_counts_one_write_per_object_and_full_batches() -> None:
 
 
 def test_requests_between_snapshots_split_writes_lookups_tokens_and_neighbour() -> None:
-    """Only requests answered between the snapshots count, each under its kind."""
+    """Only requests answered between the snapshots count, each under its kind; what the neighbour
+    did not send on its routes is the gateway's (a read-back) and counts as a lookup."""
     before = {"requests": {"POST /partner/spaces": {"200": 4}}}
     after = {"requests": {
         "POST /partner/spaces": {"200": 6, "429": 3},
@@ -30,8 +31,11 @@ def test_requests_between_snapshots_split_writes_lookups_tokens_and_neighbour() 
     assert requests["POST /partner/spaces"] == Counter({200: 2, 429: 3})
     found = Figures("phase", Counter({"created sites": 2}), {"zaehlerfreunde": requests}, synced_s=1.0)
     assert [found.of("zaehlerfreunde", kind=k) for k in ("writes", "lookups", "tokens", "neighbour")] \
-        == [5, 2, 1, 7]
+        == [5, 9, 1, 0]
     assert found.ratio("zaehlerfreunde") == 2.5
+    shared = Figures("phase", Counter(), {"zaehlerfreunde": requests}, synced_s=1.0,
+                     neighbour_sent={"zaehlerfreunde": 5})
+    assert [shared.of("zaehlerfreunde", kind=k) for k in ("lookups", "neighbour")] == [4, 5]
 
 
 def test_neighbour_routes_are_only_those_the_gateway_does_not_call() -> None:

@@ -290,6 +290,8 @@ class Neighbour:
         self.rate_per_s = rate_per_s
         self.concurrency = concurrency
         self.sent: Counter[str] = Counter()
+        self.sent_to: Counter[str] = Counter()
+        """Requests sent per provider (``volue``, ``zaehlerfreunde``)."""
         self.answers: Counter[int] = Counter()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -333,6 +335,7 @@ class Neighbour:
                 except httpx.HTTPError:
                     self.answers[0] += 1
                 self.sent[what] += 1
+                self.sent_to["volue" if what.startswith("volue") else "zaehlerfreunde"] += 1
                 await asyncio.sleep(max(0.0, pause - (loop.time() - began)))
 
     def start(self) -> None:
