@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -590,16 +591,23 @@ async def test_delete_of_missing_is_success(harness: Harness) -> None:
 
 
 async def test_call_log_records_exchanges_without_secrets(harness: Harness) -> None:
-    """With a call log set, every exchange is recorded, and no token or secret is in it."""
+    """With a call log set, every exchange is recorded with its latency, and no token or secret is in it."""
+    harness.emulation.set_faults(FaultPlan(latency_ms_min=30, latency_ms_max=30))
     log: list[CallRecord] = []
     token = call_log.set(log)
+    started = time.perf_counter()
     try:
         site, external_id = await harness.site()
     finally:
+        took_ms = (time.perf_counter() - started) * 1000.0
         call_log.reset(token)
+        harness.emulation.set_faults(FaultPlan())
     assert log[0].method == "POST" and log[0].route.endswith("token")
     assert all(r.status is not None and r.status < 300 for r in log)
-    assert all(r.latency_ms >= 0 for r in log)
+    # Each API exchange waited 30 ms in the emulator (the token route is not delayed); one after
+    # the other, the exchanges fit in the time the whole took.
+    assert all(r.latency_ms >= 30.0 for r in log[1:]), [r.latency_ms for r in log]
+    assert 0.0 < log[0].latency_ms and sum(r.latency_ms for r in log) <= took_ms
     dumped = msgspec.json.encode(log).decode()
     for secret in (VOLUE_SECRET, ZF_SECRET):
         assert secret not in dumped

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from authlib.oauth2.rfc6749 import wrappers as oauth2_wrappers
 
 from gateway.core.domain import (
     Address,
@@ -19,11 +22,13 @@ from gateway.core.domain import (
     SpaceCategory,
     TaskAction,
 )
+from providers import factory
 from providers.base import Operation, Outcome, ProviderAdapter
-from providers.emulation import Emulation, serve_in_thread
+from providers.emulation import Emulation, TokenStore, serve_in_thread
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
 from providers.volue.emulator import app as volue_emulator
 from providers.zaehlerfreunde.emulator import app as zf_emulator
+from providers.zaehlerfreunde.tokens import JsonTokenProvider
 
 CONCURRENCY = 50
 
@@ -144,21 +149,38 @@ async def test_revocation_fetches_one_new_token(
     assert 1 <= _unauthorized(emulation) <= CONCURRENCY
 
 
-@pytest.mark.parametrize("volue_url_and_emulation", [6.0], indirect=True)
-async def test_volue_renews_before_expiry(volue_url_and_emulation: tuple[str, Emulation]) -> None:
-    """With a 6 s token and 3 s leeway, authlib fetches anew at 3.1 s, once, before any 401.
+class FakeClock:
+    """A clock that moves only when told, standing in for both the client's and the emulator's."""
 
-    authlib stores ``expires_at`` as whole seconds, so the renewal point lies between
-    2 and 3 s after the fetch; the emulator accepts the old token until 6 s.
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("volue_url_and_emulation", [6.0], indirect=True)
+async def test_volue_renews_before_expiry(
+    volue_url_and_emulation: tuple[str, Emulation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 6 s token with 3 s leeway is kept at 2.9 s and fetched anew at 3.1 s, once, before any 401.
+
+    One clock stands in for authlib's (``expires_at`` in whole seconds, hence a whole-second
+    start) and the emulator's, which accepts the old token until 6 s.
     """
     url, emulation = volue_url_and_emulation
+    clock = FakeClock(1_800_000_000.0)
+    monkeypatch.setattr(oauth2_wrappers, "time", SimpleNamespace(time=clock))
+    emulation.tokens = TokenStore(ttl_s=6.0, clock=clock)
     adapter = _volue(url, token_leeway_s=3.0)
     try:
         await adapter.apply(_upsert(_customer()))
-        await asyncio.sleep(0.5)
+        clock.now += 0.5
+        await adapter.apply(_upsert(_customer()))
+        clock.now += 2.4
         await adapter.apply(_upsert(_customer()))
         assert emulation.stats.token_fetches == 1
-        await asyncio.sleep(2.6)
+        clock.now += 0.2
         await _burst(adapter, Provider.VOLUE)
     finally:
         await adapter.aclose()
@@ -166,16 +188,19 @@ async def test_volue_renews_before_expiry(volue_url_and_emulation: tuple[str, Em
     assert _unauthorized(emulation) == 0
 
 
-async def test_zaehlerfreunde_renews_after_age() -> None:
-    """A Zählerfreunde token older than the refresh age is replaced before it is used."""
+async def test_zaehlerfreunde_renews_after_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Zählerfreunde token older than the refresh age is replaced before it is used, not before."""
+    clock = FakeClock(1000.0)
+    monkeypatch.setattr(factory, "JsonTokenProvider", partial(JsonTokenProvider, clock=clock))
     app = zf_emulator.create_app()
     with serve_in_thread(app) as url:
         adapter = _zaehlerfreunde(url, token_refresh_age_s=0.5)
         try:
             await adapter.apply(_upsert(_site()))
+            clock.now += 0.4
             await adapter.apply(_upsert(_site()))
             assert app.state.emulation.stats.token_fetches == 1
-            await asyncio.sleep(0.6)
+            clock.now += 0.2
             await _burst(adapter, Provider.ZAEHLERFREUNDE)
         finally:
             await adapter.aclose()

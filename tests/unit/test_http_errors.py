@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 import httpx
 import msgspec
@@ -259,11 +260,15 @@ async def test_path_values_are_percent_encoded() -> None:
     await http.aclose()
 
 
-async def test_call_log_records_every_exchange() -> None:
-    """Each exchange, the refused one included, lands in the call log with its route."""
+async def test_call_log_records_every_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each exchange, the refused one included, lands in the call log with its route and its own latency."""
     statuses = iter([401, 201])
+    took = iter([0.25, 0.0125])
+    clock = [100.0]
+    monkeypatch.setattr("providers.http.time", SimpleNamespace(perf_counter=lambda: clock[0]))
 
     def handler(request: httpx.Request) -> httpx.Response:
+        clock[0] += next(took)
         return httpx.Response(next(statuses), json={"userId": "u"})
 
     http, _ = _http(handler)
@@ -278,7 +283,7 @@ async def test_call_log_records_every_exchange() -> None:
         ("POST", "/users", 201),
     ]
     assert log[0].error is not None and log[1].error is None
-    assert all(r.latency_ms >= 0 for r in log)
+    assert [r.latency_ms for r in log] == [250.0, 12.5]
     assert all("token-" not in (r.error or "") for r in log)
     await http.aclose()
 
