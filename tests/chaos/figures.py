@@ -94,15 +94,17 @@ class Figures:
     def of(self, provider: str, *, kind: str) -> int:
         """Requests of one kind (``writes``, ``lookups``, ``neighbour``, ``tokens``) at a provider;
         the gateway's own GETs on the neighbour's routes (read-backs) count as lookups."""
-        total = 0
-        for route, by_status in self.requests.get(provider, {}).items():
-            if _kind(route) == kind:
-                total += sum(by_status.values())
-        on_neighbour_routes = total if kind == "neighbour" else self.of(provider, kind="neighbour")
+        on_neighbour_routes = self._routed(provider, "neighbour")
         gateways = max(0, on_neighbour_routes - self.neighbour_sent.get(provider, 0))
         if kind == "neighbour":
-            return total - gateways
+            return on_neighbour_routes - gateways
+        total = self._routed(provider, kind)
         return total + gateways if kind == "lookups" else total
+
+    def _routed(self, provider: str, kind: str) -> int:
+        """Requests at a provider on the routes of one kind."""
+        return sum(sum(by_status.values()) for route, by_status in self.requests.get(provider, {}).items()
+                   if _kind(route) == kind)
 
     def ratio(self, provider: str) -> float:
         """Write requests over the minimum (0 when there was nothing to write)."""
