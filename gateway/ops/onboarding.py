@@ -17,7 +17,8 @@ import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -167,7 +168,7 @@ def parse_csv(data: bytes) -> ParsedFile:
         collector.problem(1 + data[: exc.start].count(b"\n"), "", "the file is not UTF-8 text")
         return ParsedFile(customers=[], problems=collector.problems, digest=digest)
     rows = list(_rows(text, collector))
-    if collector.problems:
+    if any(problem.line == 1 for problem in collector.problems):  # no usable header: no rows to read
         return ParsedFile(customers=[], problems=collector.problems, digest=digest)
     for line, cells in rows:
         _collect_row(collector, line, cells)
@@ -311,6 +312,16 @@ def _fields(collector: _Collector, record: _Record, columns: dict[str, str], str
         target[name] = value
     if unreadable:
         return body
+    # msgspec stops at the first bad field: each field is checked on its own first, so every
+    # bad cell of the record is named in one pass; then the whole (required fields, rules
+    # across fields).
+    bad = _field_errors(body, struct)
+    for field, detail in bad:
+        column = _column_of(columns, field)
+        line = record.cell_lines.get(column, record.line)
+        collector.problem(line, column, _explain(column, record, detail))
+    if bad:
+        return body
     try:
         checked: Any = msgspec.convert(body, struct)
         if isinstance(checked, s.DeviceCreate):
@@ -325,6 +336,34 @@ def _fields(collector: _Collector, record: _Record, columns: dict[str, str], str
         column = _column_of(columns, exc.field)
         collector.problem(record.cell_lines.get(column, record.line), column, exc.detail)
     return body
+
+
+def _struct_in(kind: Any) -> type | None:
+    """The one Struct type ``kind`` (maybe annotated, optional or unset) holds, if any."""
+    if get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    members = get_args(kind) if get_origin(kind) in (Union, UnionType) else (kind,)
+    structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
+    return structs[0] if len(structs) == 1 else None
+
+
+def _field_errors(value: dict[str, Any], struct: type, prefix: str = "") -> list[tuple[str, str]]:
+    """Each field of ``value`` checked alone against its type in ``struct`` (nested objects
+    field by field): ``(API field path, msgspec's message)`` of every one refused."""
+    hints = get_type_hints(struct, include_extras=True)
+    errors: list[tuple[str, str]] = []
+    for wire, attr in zip(struct.__struct_encode_fields__, struct.__struct_fields__, strict=True):  # type: ignore[attr-defined]
+        if wire not in value:
+            continue
+        nested = _struct_in(hints[attr])
+        if nested is not None and isinstance(value[wire], dict):
+            errors.extend(_field_errors(value[wire], nested, f"{prefix}{wire}."))
+            continue
+        try:
+            msgspec.convert(value[wire], hints[attr])
+        except msgspec.ValidationError as exc:
+            errors.append((f"{prefix}{wire}", field_of(exc)[0]))
+    return errors
 
 
 def _cell_value(column: str, raw: str) -> Any:
@@ -366,6 +405,37 @@ def _column_of(columns: dict[str, str], path: str | None) -> str:
     return next(iter(columns))
 
 
+_BOUNDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+_BOUND = re.compile(r"Expected `(?P<kind>int|float|number)` (?P<op>>=|<=|>|<) (?P<limit>\S+)$")
+_LENGTH = re.compile(r"Expected `(?P<kind>str|array|object)` of length (?P<op>>=|<=) (?P<limit>\d+)$")
+_TYPE = re.compile(r"Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`$")
+_KINDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "yes or no",
+          "array": "a list", "object": "an object", "null": "empty"}
+
+
+def readable(detail: str, raw: str | None = None) -> str:
+    """msgspec's validation message as a sentence about the value (``Expected `float` <= 90.0``
+    becomes ``'95' must be at most 90.0``); other messages are returned as they are."""
+    value = f"{raw!r}" if raw is not None else "the value"
+    if match := _BOUND.match(detail):
+        limit = match["limit"]
+        return f"{value} must be {_BOUNDS[match['op']]} {limit}"
+    if match := _LENGTH.match(detail):
+        unit = {"str": "character", "array": "item", "object": "entry"}[match["kind"]]
+        limit = int(match["limit"])
+        many = f"{limit} {unit}{'s' if limit != 1 else ''}"
+        if match["op"] == "<=":
+            verb = "is longer than" if unit == "character" else "has more than"
+            return f"{value} {verb} {many}"
+        return f"{value} must not be empty" if limit == 1 else f"{value} needs at least {many}"
+    if match := _TYPE.match(detail):
+        wanted = " or ".join(_KINDS.get(kind.strip(), kind.strip()) for kind in match["want"].split("|"))
+        return f"{value} is not {wanted}"
+    if detail.startswith("Expected `str` matching regex"):
+        return f"{value} is not in the accepted form ({detail.removeprefix('Expected `str` ')})"
+    return f"{detail} (value {value})" if raw is not None else detail
+
+
 def _explain(column: str, record: _Record, detail: str) -> str:
     raw = record.cells.get(column)
     if detail.startswith("Object missing required field"):
@@ -374,7 +444,7 @@ def _explain(column: str, record: _Record, detail: str) -> str:
         return f"{raw!r} {_HINTS[column]}"
     if column in _ENUMS and raw is not None and "enum" in detail.lower():
         return f"{raw!r} is not one of: {', '.join(_ENUMS[column])}"
-    return f"{detail} (value {raw!r})" if raw is not None else detail
+    return readable(detail, raw)
 
 
 _GROUP_COLUMNS = {"customer": CUSTOMER_COLUMNS, "site": SITE_COLUMNS, "meter": METER_COLUMNS,
