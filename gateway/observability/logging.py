@@ -202,7 +202,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if str(scope["type"]) != "http":  # ScopeType.HTTP, without importing Litestar
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])

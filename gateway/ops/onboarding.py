@@ -316,8 +316,8 @@ def _fields(collector: _Collector, record: _Record, columns: dict[str, str], str
     # bad cell of the record is named in one pass; then the whole (required fields, rules
     # across fields).
     bad = _field_errors(body, struct)
-    for field, detail in bad:
-        column = _column_of(columns, field)
+    for path, detail in bad:
+        column = _column_of(columns, path)
         line = record.cell_lines.get(column, record.line)
         collector.problem(line, column, _explain(column, record, detail))
     if bad:

@@ -24,7 +24,7 @@ import os
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -143,7 +143,8 @@ class StateFile:
         try:
             await self.app(scope, receive, send)
         finally:
-            if scope["type"] == "http" and scope["method"] not in UNCHANGING:
+            raw = cast(dict[str, Any], scope)
+            if raw["type"] == "http" and raw.get("method") not in UNCHANGING:
                 self.changed()
 
     def __getattr__(self, name: str) -> Any:
