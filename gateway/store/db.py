@@ -150,10 +150,9 @@ def _signals_unavailable(error: BaseException) -> bool:
     sqlstate = getattr(error, "sqlstate", None)
     if type(error).__module__.startswith("asyncpg") and isinstance(sqlstate, str):
         return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
-    message = str(error)
-    if isinstance(error, sqlite3.OperationalError | sa_exc.DBAPIError) or type(
-            error).__module__.startswith("asyncpg"):
-        return any(text in message for text in _UNAVAILABLE_MESSAGES)
+    if isinstance(error, sqlite3.OperationalError) or type(error).__module__.startswith("asyncpg"):
+        # the driver's own message (SQLAlchemy's adds the statement and its parameters)
+        return any(text in str(error) for text in _UNAVAILABLE_MESSAGES)
     if isinstance(error, OSError | TimeoutError):
         return _raised_by_driver(error)
     return False

@@ -181,10 +181,9 @@ class _FailingSync:
         raise self.error
 
 
-async def test_arq_jobs_end_quietly_while_the_database_is_away(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_arq_jobs_end_quietly_while_the_database_is_away(caplog: pytest.LogCaptureFixture) -> None:
     """A drain job or the relay cron meeting the outage ends without an error; other errors still raise."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'gateway.db'}")
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/none")
     lost = _wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
     try:
         ctx: dict[str, Any] = {"db_engine": engine, "sessions": session_factory(engine), "redis": None,
