@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import ForbiddenError, InvalidError, UnauthorizedError
 from gateway.http.apikeys import Principal
+from gateway.http.enum_values import with_valid_values
 from gateway.http.problems import field_of
 from gateway.http.ratelimit import resolve_key
 from providers.lenient import decode_lenient, log_unknown_fields
@@ -54,7 +55,7 @@ def decode(body: bytes, type_: type[T], *, check_text: bool = True, sent_by: str
         retried = _with_integral_floats(body, type_) if "got `float`" in str(exc) else None
         if retried is None:
             message, field = field_of(exc)
-            raise InvalidError(message, field=field) from None
+            raise InvalidError(with_valid_values(message, type_, field), field=field) from None
         value = retried
     except UnicodeDecodeError:
         raise InvalidError("a string in the body is not valid UTF-8",
