@@ -148,7 +148,32 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto", stream: IO[str]
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # one INFO line per alembic plugin on every `gateway db upgrade` says nothing to an operator
     logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    arq = logging.getLogger("arq.worker")
+    if not any(isinstance(f, QuietCrons) for f in arq.filters):
+        arq.addFilter(QuietCrons())
     return handler
+
+
+_IDLE_RESULT = re.compile(r"None|False|[\[({]?[\s0,]*[\])}]?")
+
+
+class QuietCrons(logging.Filter):
+    """Drops arq's two INFO lines per cron run (``→ cron:…`` as it starts, ``← cron:… ● result``
+    as it ends) when the run did nothing (its result is None, 0 or empty): an idle worker's
+    crons every few seconds would otherwise fill the log. A cron that did something keeps its
+    end line; failures, retries and every other job keep all their lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not isinstance(record.args, tuple) or len(record.args) < 2:
+            return True
+        ref = str(record.args[1])
+        if not ref.startswith("cron:"):
+            return True
+        if record.msg == "%6.2fs → %s(%s)%s":
+            return False
+        if record.msg == "%6.2fs ← %s ● %s" and len(record.args) == 3:
+            return not _IDLE_RESULT.fullmatch(str(record.args[2]).strip())
+        return True
 
 
 def route_uvicorn_logs() -> None:
