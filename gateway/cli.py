@@ -205,9 +205,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_revision(args: argparse.Namespace) -> int:
-    from gateway.store.migrate import revision
+    from gateway.ops.revision import write_revision
 
-    revision(_settings().store.database_url, args.message)
+    path = write_revision(_settings().store.database_url, args.message)
+    if path is None:
+        console.print("the models match the database: no revision written")
+        return 0
+    console.print(f"wrote {path}")
     return 0
 
 
