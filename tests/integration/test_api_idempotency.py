@@ -17,20 +17,13 @@ from gateway.core.settings import load_settings
 from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow, CustomerRow, IdempotencyKeyRow, OutboxTaskRow
+from tests import support
 
 PROBLEM = "application/problem+json"
 
 
 def customer_body(ref: str) -> dict[str, Any]:
-    return {
-        "externalRef": ref,
-        "name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "sites": [{
-            "externalRef": f"{ref}-site", "name": "Home", "kind": "residential",
-            "address": {"line1": "Storgata 1", "postcode": "0155", "city": "Oslo", "country": "NO"},
-        }],
-    }
+    return support.customer_body(ref, support.site_body(f"{ref}-site"))
 
 
 def idem(key: str) -> dict[str, str]:

@@ -14,24 +14,13 @@ from sqlmodel import col
 
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
+from tests.support import ADDRESS, METER_POINT, customer_body, meter_body, site_body
 
 PROBLEM = "application/problem+json"
-ADDRESS = {"line1": "Storgata 1", "postcode": "0155", "city": "Oslo", "country": "NO"}
 
 
-def meter(ref: str, point: str = "707057500012345678") -> dict[str, Any]:
-    return {"externalRef": ref, "kind": "meter", "name": "Main meter", "medium": "electricity",
-            "isMain": True, "meterPointId": point, "meterNumber": "1ESY1161234567"}
-
-
-def site_body(ref: str, *devices: dict[str, Any]) -> dict[str, Any]:
-    return {"externalRef": ref, "name": "Home", "kind": "residential", "address": ADDRESS,
-            "coordinates": {"latitude": 59.91, "longitude": 10.75}, "devices": list(devices)}
-
-
-def customer_body(ref: str, *sites: dict[str, Any]) -> dict[str, Any]:
-    return {"externalRef": ref, "name": "Ada Lovelace", "email": "ada@example.com",
-            "sites": list(sites)}
+def meter(ref: str, point: str = METER_POINT) -> dict[str, Any]:
+    return meter_body(ref, point, meterNumber="1ESY1161234567")
 
 
 VEHICLE = {"externalRef": "car-1", "name": "Family car", "brand": "Volvo", "model": "EX30",

@@ -15,29 +15,18 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.core.settings import load_settings
+from tests import support
 
 ADMIN = "validation-admin-key"
 PROBLEM = "application/problem+json"
 
 
 def site_body(ref: str = "site-v") -> dict[str, Any]:
-    return {
-        "externalRef": ref,
-        "name": "Home",
-        "kind": "residential",
-        "address": {"line1": "Storgata 1", "postcode": "0155", "city": "Oslo", "country": "NO"},
-        "coordinates": {"latitude": 59.91, "longitude": 10.75},
-        "meterPointIds": ["707057500012345678"],
-        "devices": [
-            {"externalRef": f"{ref}-meter", "kind": "meter", "name": "Main meter",
-             "medium": "electricity", "isMain": True, "meterPointId": "707057500012345678"},
-        ],
-    }
+    return support.site_body(ref, support.meter_body(f"{ref}-meter"), meterPointIds=[support.METER_POINT])
 
 
 def customer_body(ref: str = "cust-v") -> dict[str, Any]:
-    return {"externalRef": ref, "name": "Ada Lovelace", "email": "ada@example.com",
-            "sites": [site_body(f"{ref}-site")]}
+    return support.customer_body(ref, site_body(f"{ref}-site"))
 
 
 def edit(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
