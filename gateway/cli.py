@@ -254,17 +254,18 @@ def _keys_list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
     from sqlmodel import col
 
+    from gateway.ops.tables import id_column, results_console
     from gateway.store.tables import ApiKeyRow
 
     async def rows(session: AsyncSession) -> list[ApiKeyRow]:
         stmt = select(ApiKeyRow).order_by(col(ApiKeyRow.created_at))
         return [row for (row,) in await session.execute(stmt)]
 
-    table = Table("id", "name", "prefix", "scopes", "created", "revoked")
+    table = Table(id_column("id"), "name", "prefix", "scopes", "created", "revoked")
     for row in asyncio.run(_with_session(_settings(), rows)):
         table.add_row(row.id, row.name, row.prefix, " ".join(row.scopes),
                       str(row.created_at)[:19], str(row.revoked_at)[:19] if row.revoked_at else "")
-    Console().print(table)
+    results_console(wide=args.wide).print(table)
     return 0
 
 
@@ -299,7 +300,10 @@ def _add_keys_commands(sub: Any) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
     create.set_defaults(func=_keys_create)
-    keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=_keys_list)
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--wide", action="store_true",
+                         help="print the table at full width (the default when the output is not a terminal)")
+    listing.set_defaults(func=_keys_list)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
     revoke.add_argument("key")
     revoke.set_defaults(func=_keys_revoke)

@@ -31,6 +31,7 @@ from gateway.core.domain import Provider, TaskStatus
 from gateway.core.secrets_box import key_file
 from gateway.core.settings import Settings
 from gateway.events.receiver import PATH as RECEIVER_PATH
+from gateway.ops.tables import results_console
 from gateway.reconcile.report import Drift
 from gateway.reconcile.service import compare, reconcilable
 from gateway.store.db import create_engine, session_factory
@@ -315,5 +316,5 @@ def render(report: Report, console: Console) -> None:
 def check_command(settings: Settings, console: Console | None = None) -> int:
     """``gateway check``: print the summary; 0 when everything passed, 1 otherwise."""
     report = asyncio.run(run_checks(settings))
-    render(report, console or Console())
+    render(report, console or results_console())
     return 0 if report.ok else 1

@@ -41,6 +41,7 @@ from gateway.ops.client import (
     Unreachable,
     settings_from,
 )
+from gateway.ops.tables import id_column, results_console
 
 if TYPE_CHECKING:
     # Only ``onboard`` needs the file checks (they pull in the API's schemas and the outbox's
@@ -59,10 +60,10 @@ def _styled(status: str) -> str:
     return f"[{style}]{status}[/{style}]" if style else status
 
 
-def _consoles() -> tuple[Console, Console]:
+def _consoles(args: argparse.Namespace | None = None) -> tuple[Console, Console]:
     """Results on stdout, progress and errors on stderr (created per command, so the
-    terminal width and redirections of the moment apply)."""
-    return Console(soft_wrap=False), Console(stderr=True, soft_wrap=True)
+    terminal width and redirections of the moment apply; ``--wide``: tables at full width)."""
+    return results_console(wide=bool(getattr(args, "wide", False))), Console(stderr=True, soft_wrap=True)
 
 
 # --- onboard -------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ def _progress(console: Console) -> Progress:
 
 def _run(args: argparse.Namespace, body: Callable[[GatewayClient, Console, Console], Awaitable[int]]) -> int:
     """Connect to the gateway and run ``body``; report an unreachable gateway or a refused key."""
-    out, err = _consoles()
+    out, err = _consoles(args)
     url, key = settings_from(args.url, args.api_key)
     if not key:
         err.print("[red]no API key:[/red] pass --api-key or set GATEWAY_API_KEY")
@@ -446,7 +447,7 @@ def _run(args: argparse.Namespace, body: Callable[[GatewayClient, Console, Conso
 def onboard_command(args: argparse.Namespace) -> int:
     from gateway.ops.onboarding import parse_csv
 
-    out, err = _consoles()
+    out, err = _consoles(args)
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -531,7 +532,7 @@ def invite_command(args: argparse.Namespace) -> int:
         while args.wait and invite.status == InviteStatus.PENDING and time.monotonic() < deadline:
             await asyncio.sleep(args.interval)
             invite, _ = await api.call("GET", f"/v1/invites/{invite.id}", RemoteInvite)
-        table = Table("invite", "email", "status", "link", title="Invite", title_justify="left")
+        table = Table(id_column("invite"), "email", "status", "link", title="Invite", title_justify="left")
         table.add_row(invite.id, invite.email, _styled(invite.status),
                       invite.invite_link or "")
         out.print(table)
@@ -602,6 +603,8 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="the gateway's base URL (GATEWAY_URL, default http://127.0.0.1:8000)")
     parser.add_argument("--api-key", help="an API key (GATEWAY_API_KEY); it is never printed")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
+    parser.add_argument("--wide", action="store_true",
+                        help="print tables at full width (the default when the output is not a terminal)")
 
 
 def add_ops_commands(sub: Any) -> None:

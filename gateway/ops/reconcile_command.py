@@ -21,6 +21,7 @@ from rich.table import Table
 from gateway.bootstrap import build_adapters
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings, SettingsError, load_settings
+from gateway.ops.tables import id_column, results_console
 from gateway.reconcile.report import DriftReport, RepairResult
 from gateway.reconcile.service import check, reconcilable
 from gateway.store.db import create_engine, session_factory
@@ -58,8 +59,8 @@ async def run_reconcile(settings: Settings, providers: list[Provider] | None, *,
     return outcomes
 
 
-def _print(outcomes: dict[str, Outcome]) -> None:
-    out = Console(soft_wrap=True)
+def _print(outcomes: dict[str, Outcome], *, wide: bool = False) -> None:
+    out = results_console(wide=wide)
     for name, outcome in outcomes.items():
         if outcome.report is None:
             out.print(f"[red]{name}: not compared:[/red] {outcome.error}")
@@ -69,7 +70,7 @@ def _print(outcomes: dict[str, Outcome]) -> None:
         out.print(f"{name}: {report.checked} records compared, {report.held} objects held upstream, "
                   f"{report.skipped} left out (work under way): {counts}")
         if report.items:
-            table = Table("drift", "type", "record", "upstream id", "detail")
+            table = Table("drift", "type", id_column("record"), id_column("upstream id"), "detail")
             for item in report.items:
                 detail = ", ".join(item.fields) if item.fields else (item.note or "")
                 table.add_row(item.drift.value, item.entity_type, item.entity_id or "-", item.external_id,
@@ -93,7 +94,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     if args.json:
         print(msgspec.json.encode(outcomes).decode())
     else:
-        _print(outcomes)
+        _print(outcomes, wide=args.wide)
     if any(o.report is None for o in outcomes.values()):
         return 2
     drifted = any(o.report is not None and o.report.items and o.repair is None for o in outcomes.values())
@@ -110,4 +111,6 @@ def add_reconcile_command(sub: Any) -> None:
                      help="queue upserts of missing and differing records (children included) "
                           "and deletes of what deleted records left behind")
     cmd.add_argument("--json", action="store_true", help="print the reports as JSON")
+    cmd.add_argument("--wide", action="store_true",
+                     help="print tables at full width (the default when the output is not a terminal)")
     cmd.set_defaults(func=_reconcile)
