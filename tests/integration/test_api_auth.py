@@ -11,12 +11,9 @@ from litestar.testing import AsyncTestClient
 from gateway.http.apikeys import Scope, hash_key, mint_key
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import ApiKeyRow
+from tests.support import customer_body
 
 PROBLEM = "application/problem+json"
-
-
-def customer_body(ref: str) -> dict[str, object]:
-    return {"externalRef": ref, "name": "Grace Hopper", "email": "grace@example.com"}
 
 
 async def add_key(database_url: str, *scopes: str, revoked: bool = False) -> str:
@@ -95,7 +92,7 @@ async def test_customers_read_can_get_but_not_post(client: AsyncTestClient, data
         assert response.headers["content-type"].startswith(PROBLEM)
         assert response.json()["type"].endswith("/forbidden")
     still = await client.get(f"/v1/customers/{customer_id}")
-    assert still.json()["name"] == "Grace Hopper"
+    assert still.json()["name"] == "Ada Lovelace"
 
 
 async def test_customers_write_can_post(client: AsyncTestClient, database_url: str) -> None:
