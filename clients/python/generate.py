@@ -1,4 +1,5 @@
-"""Regenerate ``gateway_client/_generated`` from ``openapi.json``.
+"""Regenerate ``gateway_client/_generated`` from ``openapi.json`` (and ``_async_groups.py``
+from ``_groups.py``).
 
     python clients/python/generate.py [--dump] [--output DIR]
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 DOCUMENT = HERE / "openapi.json"
 TARGET = HERE / "gateway_client" / "_generated"
 CONFIG = HERE / "generator.yaml"
+SYNC_GROUPS = HERE / "gateway_client" / "_groups.py"
+ASYNC_GROUPS = HERE / "gateway_client" / "_async_groups.py"
 REF = "#/components/schemas/"
 
 
@@ -60,6 +64,39 @@ def fold_duplicates(document: dict[str, Any]) -> dict[str, Any]:
     return folded
 
 
+def derive_async_groups(source: str) -> str:
+    """``_async_groups.py`` from the text of ``_groups.py``: each group class ``Async``-prefixed,
+    each method a coroutine awaiting its call, each ``Iterator`` an ``AsyncIterator``."""
+    classes = source[re.search(r"^class \w+\(Group\):", source, flags=re.M).start():]  # type: ignore[union-attr]
+    classes = re.sub(r"^class (\w+)\(Group\):", r"class Async\1(Group):", classes, flags=re.M)
+    lines = classes.split("\n")
+    out: list[str] = []
+    shift = 0  # continuation lines of a statement that grew keep their alignment
+    for i, line in enumerate(lines):
+        if shift and line.startswith(" " * 12):
+            line = " " * shift + line
+        else:
+            shift = 0
+        if line.startswith("    def ") and not line.startswith("    def _"):
+            end = next(j for j in range(i, len(lines)) if lines[j].rstrip().endswith(":"))
+            if "-> Iterator[" not in "".join(lines[i:end + 1]):
+                line, shift = "    async def " + line.removeprefix("    def "), 6
+        if "return self._do(" in line:
+            line, shift = line.replace("return self._do(", "return await self._do("), 6
+        out.append(line.replace("-> Iterator[", "-> AsyncIterator["))
+    header = (
+        '"""The resource groups of :class:`AsyncGatewayClient`, derived from ``_groups.py`` by\n'
+        '``generate.py`` (``make client``); do not edit."""\n'
+        "# ruff: noqa: E501\n\n"
+        "from __future__ import annotations\n\n"
+        "from collections.abc import AsyncIterator\n"
+        "from typing import Any\n\n"
+        "from ._generated import models as m\n"
+        "from ._groups import Group, _id\n\n\n"
+    )
+    return header + "\n".join(out)
+
+
 def generate(output: Path, document: Path = DOCUMENT) -> None:
     """Write the generated package for ``document`` to ``output`` (replaced if it exists)."""
     folded = fold_duplicates(json.loads(document.read_text()))
@@ -91,6 +128,7 @@ def main(argv: list[str]) -> int:
 
         dump([argv[0], str(DOCUMENT)])
     generate(args.output)
+    ASYNC_GROUPS.write_text(derive_async_groups(SYNC_GROUPS.read_text()))
     return 0
 
 

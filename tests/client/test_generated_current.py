@@ -36,3 +36,11 @@ def test_committed_client_is_generated_from_the_committed_document(tmp_path: Pat
     changed = [name for name in fresh if fresh[name] != kept[name]]
     assert not changed, f"generated files differ ({changed[:5]}): run `make client` and commit the result"
     assert not filecmp.dircmp(out, committed).diff_files
+
+
+def test_committed_async_groups_are_derived_from_the_sync_ones() -> None:
+    """gateway_client/_async_groups.py is what make client derives from _groups.py."""
+    import generate
+
+    derived = generate.derive_async_groups(generate.SYNC_GROUPS.read_text())
+    assert generate.ASYNC_GROUPS.read_text() == derived, "_groups.py changed: run `make client`"

@@ -1,6 +1,8 @@
-"""Resource groups named like the API. Each method describes one call; the client it belongs
-to runs it (:class:`GatewayClient` answers at once, :class:`AsyncGatewayClient` answers an
-awaitable, and ``iter`` is an iterator or an async iterator that follows ``nextCursor``).
+"""Resource groups named like the API, for :class:`GatewayClient`. Each method describes one
+call and the client runs it; ``iter`` methods are iterators that follow ``nextCursor``.
+``_async_groups.py`` is derived from this file by ``generate.py`` (``make client``): the same
+groups for :class:`AsyncGatewayClient`, each method a coroutine and each ``iter`` an async
+iterator. Edit this file and run ``make client``.
 
 Writes take a model of :mod:`gateway_client.models` or a dict with the API's camelCase names,
 and an optional ``idempotency_key`` (one is generated per call otherwise, and every retry of
@@ -9,6 +11,7 @@ the call sends it again with the same bytes).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -65,12 +68,12 @@ class Customers(Group):
         return self._do("DELETE", f"/v1/customers/{_id(customer_id)}", m.CustomerRead, key=idempotency_key)
 
     def iter(self, *, external_ref: str | None = None, eligible: bool | None = None,
-             limit: int | None = None) -> Any:
+             limit: int | None = None) -> Iterator[m.CustomerRead]:
         """Every customer (matching the filters), page after page."""
         return self._pages("/v1/customers", m.CustomerRead, externalRef=external_ref,
                            eligible=eligible, limit=limit)
 
-    def sync_history(self, customer_id: str, *, limit: int | None = None) -> Any:
+    def sync_history(self, customer_id: str, *, limit: int | None = None) -> Iterator[m.CallRead]:
         """The upstream calls made for the customer's records, newest first."""
         return self._pages(f"/v1/customers/{_id(customer_id)}/sync-history", m.CallRead, limit=limit)
 
@@ -91,7 +94,7 @@ class Sites(Group):
     def delete(self, site_id: str, *, idempotency_key: str | None = None) -> m.SiteRead:
         return self._do("DELETE", f"/v1/sites/{_id(site_id)}", m.SiteRead, key=idempotency_key)
 
-    def iter(self, customer_id: str, *, limit: int | None = None) -> Any:
+    def iter(self, customer_id: str, *, limit: int | None = None) -> Iterator[m.SiteRead]:
         return self._pages(f"/v1/customers/{_id(customer_id)}/sites", m.SiteRead, limit=limit)
 
 
@@ -117,10 +120,10 @@ class Devices(Group):
     def delete(self, device_id: str, *, idempotency_key: str | None = None) -> m.DeviceRead:
         return self._do("DELETE", f"/v1/devices/{_id(device_id)}", m.DeviceRead, key=idempotency_key)
 
-    def iter(self, site_id: str, *, limit: int | None = None) -> Any:
+    def iter(self, site_id: str, *, limit: int | None = None) -> Iterator[m.DeviceRead]:
         return self._pages(f"/v1/sites/{_id(site_id)}/devices", m.DeviceRead, limit=limit)
 
-    def iter_vehicles(self, customer_id: str, *, limit: int | None = None) -> Any:
+    def iter_vehicles(self, customer_id: str, *, limit: int | None = None) -> Iterator[m.DeviceRead]:
         return self._pages(f"/v1/customers/{_id(customer_id)}/vehicles", m.DeviceRead, limit=limit)
 
 
@@ -133,7 +136,7 @@ class Readings(Group):
         return self._do("POST", "/v1/readings", m.IngestResult, json=body, key=idempotency_key)
 
     def iter(self, device_id: str, *, from_: str | None = None, to: str | None = None,
-             obis_code: str | None = None, limit: int | None = None) -> Any:
+             obis_code: str | None = None, limit: int | None = None) -> Iterator[m.ReadingRead]:
         return self._pages(f"/v1/devices/{_id(device_id)}/readings", m.ReadingRead,
                            **{"from": from_, "to": to, "obisCode": obis_code, "limit": limit})
 
@@ -147,7 +150,7 @@ class Invites(Group):
     def get(self, invite_id: str) -> m.InviteRead:
         return self._do("GET", f"/v1/invites/{_id(invite_id)}", m.InviteRead)
 
-    def iter(self, site_id: str, *, limit: int | None = None) -> Any:
+    def iter(self, site_id: str, *, limit: int | None = None) -> Iterator[m.InviteRead]:
         return self._pages(f"/v1/sites/{_id(site_id)}/invites", m.InviteRead, limit=limit)
 
 
@@ -156,7 +159,8 @@ class Reports(Group):
         return self._do("GET", f"/v1/reports/{_id(report_id)}", m.ReportRead)
 
     def iter(self, *, customer_id: str | None = None, site_id: str | None = None,
-             device_id: str | None = None, kind: str | None = None, limit: int | None = None) -> Any:
+             device_id: str | None = None, kind: str | None = None,
+             limit: int | None = None) -> Iterator[m.ReportRead]:
         return self._pages("/v1/reports", m.ReportRead, customerId=customer_id, siteId=site_id,
                            deviceId=device_id, kind=kind, limit=limit)
 
@@ -195,7 +199,7 @@ class Programmes(Group):
 
 class Sync(Group):
     def iter_tasks(self, *, status: str | None = None, provider: str | None = None,
-                   entity_id: str | None = None, limit: int | None = None) -> Any:
+                   entity_id: str | None = None, limit: int | None = None) -> Iterator[m.TaskRead]:
         return self._pages("/v1/sync/tasks", m.TaskRead, status=status, provider=provider,
                            entityId=entity_id, limit=limit)
 
@@ -217,7 +221,8 @@ class Events(Group):
         return self._do("GET", f"/v1/events/{_id(event_id)}", m.EventRead)
 
     def iter(self, *, type: str | None = None, customer_id: str | None = None,
-             site_id: str | None = None, since: str | None = None, limit: int | None = None) -> Any:
+             site_id: str | None = None, since: str | None = None,
+             limit: int | None = None) -> Iterator[m.EventRead]:
         return self._pages("/v1/events", m.EventRead, type=type, customerId=customer_id,
                            siteId=site_id, since=since, limit=limit)
 
@@ -236,10 +241,10 @@ class Subscriptions(Group):
         return self._do("DELETE", f"/v1/webhook-subscriptions/{_id(subscription_id)}",
                         key=idempotency_key)
 
-    def iter(self, *, limit: int | None = None) -> Any:
+    def iter(self, *, limit: int | None = None) -> Iterator[m.SubscriptionRead]:
         return self._pages("/v1/webhook-subscriptions", m.SubscriptionRead, limit=limit)
 
     def iter_deliveries(self, subscription_id: str, *, status: str | None = None,
-                        limit: int | None = None) -> Any:
+                        limit: int | None = None) -> Iterator[m.DeliveryRead]:
         return self._pages(f"/v1/webhook-subscriptions/{_id(subscription_id)}/deliveries",
                            m.DeliveryRead, status=status, limit=limit)

@@ -8,6 +8,7 @@ from typing import Any, Self
 
 import httpx
 
+from . import _async_groups as ag
 from . import _groups as g
 from ._transport import AsyncTransport, Call, SyncTransport
 
@@ -42,6 +43,31 @@ class _Groups:
         self.sync = g.Sync(runner)
         self.events = g.Events(runner)
         self.subscriptions = g.Subscriptions(runner)
+
+
+class _AsyncGroups:
+    customers: ag.AsyncCustomers
+    sites: ag.AsyncSites
+    devices: ag.AsyncDevices
+    readings: ag.AsyncReadings
+    invites: ag.AsyncInvites
+    reports: ag.AsyncReports
+    programmes: ag.AsyncProgrammes
+    sync: ag.AsyncSync
+    events: ag.AsyncEvents
+    subscriptions: ag.AsyncSubscriptions
+
+    def _bind(self, runner: g.Runner) -> None:
+        self.customers = ag.AsyncCustomers(runner)
+        self.sites = ag.AsyncSites(runner)
+        self.devices = ag.AsyncDevices(runner)
+        self.readings = ag.AsyncReadings(runner)
+        self.invites = ag.AsyncInvites(runner)
+        self.reports = ag.AsyncReports(runner)
+        self.programmes = ag.AsyncProgrammes(runner)
+        self.sync = ag.AsyncSync(runner)
+        self.events = ag.AsyncEvents(runner)
+        self.subscriptions = ag.AsyncSubscriptions(runner)
 
 
 def _next(call: Call, page: Any) -> Call | None:
@@ -96,7 +122,7 @@ class GatewayClient(_Groups):
         self.close()
 
 
-class AsyncGatewayClient(_Groups):
+class AsyncGatewayClient(_AsyncGroups):
     """The gateway's API for asyncio: the same groups and methods as :class:`GatewayClient`,
     each answering an awaitable (``iter`` an async iterator)."""
 
