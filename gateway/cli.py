@@ -69,8 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         console.print(f"[red]cannot start:[/red] {exc}")
         return 2
     for name, url in adopted:
-        console.print(f"[yellow]{name}:[/yellow] no base URL configured, using the {EMULATOR_NAMES[name]} "
-                      f"emulator already running at {url}")
+        console.print(f"[yellow]{name}:[/yellow] no base URL configured, using the {name} emulator "
+                      f"already running at {url}")
     for name, server in emulated:
         console.print(
             f"[yellow]{name}:[/yellow] no base URL configured, using the built-in {EMULATOR_NAMES[name]} "
