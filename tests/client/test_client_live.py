@@ -12,7 +12,19 @@ from gateway_client import AsyncGatewayClient, GatewayClient, RateLimited, Valid
 
 from tests.client.conftest import LosingProxy, serve_gateway
 from tests.conftest import ADMIN_KEY
-from tests.integration.conftest import TREE
+
+TREE = {
+    "externalRef": "c-1", "name": "Kari Nordmann", "email": "kari@example.com",
+    "sites": [{
+        "externalRef": "s-1", "name": "Hytta", "kind": "residential",
+        "address": {"line1": "Vei 1", "postcode": "9170", "city": "Longyearbyen", "country": "NO"},
+        "devices": [
+            {"externalRef": "m-1", "kind": "meter", "name": "Meter", "medium": "electricity",
+             "isMain": True, "meterPointId": "707057500012345678"},
+            {"externalRef": "h-1", "kind": "hot_water_tank", "name": "Tank"},
+        ],
+    }],
+}
 
 
 def _person(ref: str) -> dict[str, Any]:
