@@ -20,6 +20,7 @@ from gateway.ops.volue_commands import delete_webhook, list_webhooks, register_w
 from providers.emulation import serve_in_thread
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE
+from tests.support import eventually
 
 T = TypeVar("T")
 SVALBARD_AREA_1 = {"latitude": 79.52, "longitude": 15.97}
@@ -57,18 +58,6 @@ class Stack:
     subscriber: Subscriber
     subscriber_url: str
     settings: Settings
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
-    """Poll ``probe`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from providers.volue import schemas as vs
 from providers.volue.webhooks import sign
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE
+from tests.support import eventually
 
 COPIES = 20
 VOLUE_SECRET = "volue-secret"
@@ -115,14 +116,6 @@ async def stack(served: tuple[str, str, str, Litestar, Litestar]) -> Any:
                     subscriber_url=subscriber_url)
 
 
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not in time")
-        await asyncio.sleep(0.05)
-
-
 async def _count(database_url: str, table: type[SQLModel]) -> int:
     engine = create_engine(database_url)
     try:
@@ -145,7 +138,7 @@ async def _tree(stack: Stack) -> dict[str, Any]:
         tasks = (await stack.api.get("/v1/sync/tasks", params={"limit": 1000})).json()["items"]
         return all(t["status"] == TaskStatus.DONE for t in tasks)
 
-    await _until(synced, "the customer's tree synced")
+    await eventually(synced, what="the customer's tree synced", timeout=30.0)
     return {"customer": customer, "site": site, "meter": devices["meter"], "vehicle": vehicle}
 
 
@@ -229,7 +222,7 @@ async def _redeliver(stack: Stack) -> tuple[str, Any]:
     async def delivered() -> bool:
         return [d["status"] for d in (await stack.api.get(path)).json()["items"]] == ["delivered"]
 
-    await _until(delivered, "the first delivery")
+    await eventually(delivered, what="the first delivery", timeout=30.0)
     delivery = (await stack.api.get(path)).json()["items"][0]
     return f"{path}/{delivery['id']}/redeliver", None
 
@@ -352,7 +345,7 @@ async def test_concurrent_copies_execute_once(stack: Stack, route: str) -> None:
         async def arrived() -> bool:
             return stack.upstream(provider, entity) >= upstream + 1
 
-        await _until(arrived, f"{provider} {entity}")
+        await eventually(arrived, what=f"{provider} {entity}", timeout=30.0)
         await asyncio.sleep(0.5)
         assert stack.upstream(provider, entity) == upstream + 1
 

@@ -4,7 +4,6 @@ Webhooks way; a subscription that names none of them gets none."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from gateway.store.db import create_engine, session_factory
 from providers.emulation import serve_in_thread
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
+from tests.support import eventually
 
 
 @dataclass
@@ -81,14 +81,6 @@ async def _subscribe(api: AsyncTestClient, receiver: Receiver, url: str, name: s
     receiver.secrets[name] = created.json()["secret"]
 
 
-async def _until(check: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not received in time")
-        await asyncio.sleep(0.1)
-
-
 async def test_outcome_events_reach_subscribers_that_ask(api: AsyncTestClient, emulators: dict[str, Any],
                                                          receiver: tuple[Receiver, str],
                                                          outcome_settings: Settings) -> None:
@@ -126,7 +118,7 @@ async def test_outcome_events_reach_subscribers_that_ask(api: AsyncTestClient, e
     def every_type() -> bool:
         return {body["type"] for body in found.received.get("all", [])} >= set(OUTCOME_TYPES)
 
-    await _until(every_type)
+    await eventually(every_type, what="every outcome type at the subscriber", timeout=30.0)
     bodies = found.received["all"]
     by_type: dict[str, list[dict[str, Any]]] = {}
     for body in bodies:
@@ -142,6 +134,7 @@ async def test_outcome_events_reach_subscribers_that_ask(api: AsyncTestClient, e
     assert (site["id"], "missing") in drift
     assert by_type["invite.link_ready"][0]["payload"]["inviteLink"].startswith("http")
     assert by_type["readings.batch_delivered"][0]["targets"][0]["customerId"] == customer["id"]
-    await _until(lambda: len(found.received.get("synced", [])) >= len(by_type["record.synced"]))
+    await eventually(lambda: len(found.received.get("synced", [])) >= len(by_type["record.synced"]),
+                     what="every record.synced at the second subscriber", timeout=30.0)
     assert {b["type"] for b in found.received["synced"]} == {"record.synced"}
     assert "volue" not in found.received and found.refused == 0

@@ -3,8 +3,7 @@ through the outbox, compensation per site with its problems, and leaving."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from gateway.app import create_app
 from gateway.core.settings import load_settings
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import wait_synced
+from tests.support import eventually
 
 AREA_1 = {"latitude": 79.51913682860402, "longitude": 15.97611317258921}
 TRONDHEIM = {"latitude": 63.43, "longitude": 10.39}
@@ -49,17 +49,6 @@ async def spark_client(database_url: str, emulators: dict[str, Any]) -> AsyncIte
         yield client
 
 
-async def _until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not in time")
-        await asyncio.sleep(0.1)
-
-
 async def _programme(client: AsyncTestClient, customer_id: str) -> dict[str, Any]:
     body = (await client.get(f"/v1/customers/{customer_id}")).json()
     return dict(body["programmes"]["volue"])
@@ -90,7 +79,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     async def eligible() -> bool:
         return (await _programme(client, cid))["eligible"] is True
 
-    await _until(eligible, "eligibility from the event")
+    await eventually(eligible, what="eligibility from the event", timeout=30.0)
     assert cid in await _listed(client, True)
     assert cid not in await _listed(client, False)
     checked = (await client.get(f"/v1/meter-points/{MPID}/eligibility")).json()
@@ -105,7 +94,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
         found = await _programme(client, cid)
         return found if found["status"] == "enrolled" else None
 
-    membership = await _until(enrolled, "enrollment")
+    membership = await eventually(enrolled, what="enrollment", timeout=30.0)
     assert membership["enrolledAt"] is not None
     assert emulators["volue"].state.volue.store.users[cid].enrollment_id is not None
 
@@ -118,7 +107,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
         report = (await client.get(f"/v1/reports/{usage.json()['id']}")).json()
         return bool(report["status"] == "sent")
 
-    await _until(sent, "the energy-usage report")
+    await eventually(sent, what="the energy-usage report", timeout=30.0)
     compensation = (await client.get(f"/v1/customers/{cid}/programmes/volue/compensation")).json()
     by_site = {s["siteId"]: s for s in compensation["sites"]}
     assert by_site[metered["id"]]["activeAmount"] == pytest.approx(2.0)
@@ -145,7 +134,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     async def ineligible() -> bool:
         return (await _programme(client, cid))["eligible"] is False
 
-    await _until(ineligible, "ineligibility from the event")
+    await eventually(ineligible, what="ineligibility from the event", timeout=30.0)
     assert cid in await _listed(client, False)
     assert cid not in await _listed(client, True)
     refreshed = (await client.get(f"/v1/customers/{cid}/programmes/volue/eligibility",
@@ -159,7 +148,7 @@ async def test_programme_end_to_end(spark_client: AsyncTestClient, emulators: di
     async def not_enrolled() -> bool:
         return (await _programme(client, cid))["status"] == "not_enrolled"
 
-    await _until(not_enrolled, "leaving")
+    await eventually(not_enrolled, what="leaving", timeout=30.0)
     assert emulators["volue"].state.volue.store.users[cid].enrollment_id is None
 
 
@@ -184,7 +173,7 @@ async def test_enroll_only_if_eligible_leaves_an_ineligible_customer_out(
         found = await _programme(spark_client, cid)
         return found if found["status"] != "pending" else None
 
-    membership = await _until(settled, "the enrollment task")
+    membership = await eventually(settled, what="the enrollment task", timeout=30.0)
     assert (membership["status"], membership["eligible"]) == ("not_enrolled", False)
     assert "not eligible" in membership["lastError"]
     assert emulators["volue"].state.volue.store.users[cid].enrollment_id is None
