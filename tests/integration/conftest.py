@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from providers.emulation import serve_in_thread
 from providers.volue.emulator.app import create_app as volue_app
 from providers.zaehlerfreunde.emulator.app import create_app as zf_app
 from tests.conftest import ADMIN_KEY
+from tests.support import eventually
 
 TREE = {
     "externalRef": "c-1",
@@ -60,13 +60,19 @@ async def live_client(database_url: str, emulators: dict[str, Any]) -> AsyncIter
 async def wait_synced(client: AsyncTestClient, paths: list[str], timeout: float = 20.0,
                       status: str = "synced") -> list[dict[str, Any]]:
     """Poll until every entity at ``paths`` has ``status`` at every provider."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    if not paths:
+        return []
+    bodies: list[dict[str, Any]] = []
+
+    async def check() -> list[dict[str, Any]] | None:
+        nonlocal bodies
         bodies = [(await client.get(p)).json() for p in paths]
-        if all(b["sync"] and all(v["status"] == status for v in b["sync"].values()) for b in bodies):
-            return bodies
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not {status} in time: {bodies}")
-        await asyncio.sleep(0.05)
+        done = all(b["sync"] and all(v["status"] == status for v in b["sync"].values()) for b in bodies)
+        return bodies if done else None
+
+    try:
+        return await eventually(check, what=f"{status} at every provider", timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"not {status} in time: {bodies}") from None
 
 
