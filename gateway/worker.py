@@ -41,6 +41,7 @@ from gateway.core.settings import Settings, load_settings
 from gateway.energy.jobs import derive_energy_usage, energy_usage_loop
 from gateway.events.poll import events_poll_loop, poll_volue_events
 from gateway.observability.metrics import MetricsServer, refresh_outbox
+from gateway.outbox.circuit import SharedCircuits
 from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed
 from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
@@ -93,7 +94,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     frozen = contextlib.ExitStack()
     ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
                sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings, redis=pool),
-                               settings=settings, on_retry=schedule_retry,
+                               settings=settings, on_retry=schedule_retry, shared=SharedCircuits(pool),
                                kinds=build_kinds(settings)))
     frozen.enter_context(startup_objects_frozen())
     # Last, so that the metrics port (the worker's probe) answers once the worker is ready.

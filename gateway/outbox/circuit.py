@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from providers.base import ProviderError, TransientError
 
 Clock = Callable[[], float]
+log = logging.getLogger("gateway.sync")
 
 WINDOW = 20
 """The answers whose failure share the circuit weighs before it opens."""
@@ -174,6 +177,8 @@ class ProviderGuard:
         """Set when a probe closed the circuit, until the engine took note (``take_closed``)."""
         self.latency_s: float | None = None
         """Moving average of the provider's answer time, as seen by this worker."""
+        self.adopted = False
+        """The circuit is open because another worker opened it (:class:`SharedCircuits`)."""
 
     def claim_limit(self, now: float, batch_size: int) -> int:
         """How many tasks a round may claim now: 0 while open or paused, 1 for a probe."""
@@ -266,6 +271,19 @@ class ProviderGuard:
         if self.state is CircuitState.CLOSED and self.consecutive_failures >= self.failures_to_open:
             self._open(now, None)
 
+    def adopt_open(self, until: float, *, reason: str) -> None:
+        """Hold the provider back until ``until`` because another worker found it down."""
+        self.state = CircuitState.OPEN
+        self.open_until = until
+        self.probing = False
+        self.adopted = True
+        self.reason = self.reason or reason
+
+    def adopt_closed(self) -> None:
+        """Another worker's probe closed the circuit."""
+        self._close(time.monotonic())
+        self.closed_since = None
+
     def take_closed(self) -> bool:
         """True once after a probe closed the circuit (for the engine to release held tasks)."""
         closed = self.closed_since is not None
@@ -273,6 +291,7 @@ class ProviderGuard:
         return closed
 
     def _open(self, now: float, error: ProviderError | None) -> None:
+        self.adopted = False
         self.state = CircuitState.OPEN
         self.open_until = now + self.open_s
         self.probing = False
@@ -280,9 +299,70 @@ class ProviderGuard:
             self.reason = f"{error.status or ''} {error.message}".strip()[:500]
 
     def _close(self, now: float) -> None:
+        self.adopted = False
         self.state = CircuitState.CLOSED
         self.consecutive_failures = 0
         self.probing = False
         self.reason = None
         self.closed_since = now
         self.limit.reset()
+
+
+class SharedCircuits:
+    """The provider circuits of every worker process, kept in step through Redis.
+
+    Each worker's :class:`ProviderGuard` still learns on its own, but what one learns the
+    others adopt before their next claim: a circuit one worker opened is open for all (so
+    the others send nothing more into the outage), only the worker that takes the probe
+    lock sends a probe when the open time ends (one probe per provider, not one per
+    worker), and a probe's success closes every worker's circuit. Redis failing leaves each
+    worker with its own circuit, as without Redis.
+    """
+
+    def __init__(self, redis: Any, *, prefix: str = "gateway:circuit") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._published: dict[str, CircuitState] = {}
+
+    async def before_claim(self, provider: str, guard: ProviderGuard) -> None:
+        """Adopt what other workers learnt, and take the probe lock before a probe."""
+        try:
+            await self._adopt(provider, guard)
+        except Exception as exc:
+            log.warning("shared circuit of %s unavailable: %s", provider, exc)
+
+    async def after_round(self, provider: str, guard: ProviderGuard) -> None:
+        """Publish a circuit this worker opened or closed."""
+        state = guard.state
+        if self._published.get(provider) is state or state is CircuitState.HALF_OPEN:
+            return
+        try:
+            key = f"{self.prefix}:{provider}"
+            if state is CircuitState.OPEN:
+                until = time.time() + max(0.0, guard.open_until - time.monotonic())
+                await self.redis.set(key, f"open:{until:.3f}", px=max(1, int(guard.open_s * 4000)))
+            else:
+                await self.redis.set(key, "closed", px=int(max(guard.open_s, 1.0) * 4000))
+                await self.redis.delete(f"{key}:probe")
+            self._published[provider] = state
+        except Exception as exc:
+            log.warning("publishing the circuit of %s failed: %s", provider, exc)
+
+    async def _adopt(self, provider: str, guard: ProviderGuard) -> None:
+        key = f"{self.prefix}:{provider}"
+        raw = await self.redis.get(key)
+        value = raw.decode() if isinstance(raw, bytes) else raw
+        now = time.monotonic()
+        if value and value.startswith("open:") and guard.state is CircuitState.CLOSED:
+            until = now + (float(value[5:]) - time.time())
+            if until > now:
+                guard.adopt_open(until, reason="opened by another worker")
+                self._published[provider] = CircuitState.OPEN
+        elif value == "closed" and guard.state is not CircuitState.CLOSED and guard.adopted:
+            guard.adopt_closed()
+            self._published[provider] = CircuitState.CLOSED
+        if guard.state is CircuitState.OPEN and now >= guard.open_until and not guard.probing:
+            # The open time is over: one worker of all probes; the others wait another spell.
+            taken = await self.redis.set(f"{key}:probe", "1", nx=True, px=max(1, int(guard.open_s * 1000)))
+            if not taken:
+                guard.adopt_open(now + guard.open_s, reason=guard.reason or "another worker probes")

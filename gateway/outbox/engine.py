@@ -39,7 +39,7 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards, observe_round
-from gateway.outbox.circuit import CircuitState, ProviderGuard, upstream_transient
+from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, upstream_transient
 from gateway.outbox.claim import claim, make_due, renew_lease, renew_leases
 from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, wanted_types
@@ -188,12 +188,15 @@ class SyncEngine:
         settings: Settings,
         on_retry: RetryScheduler | None = None,
         kinds: Sequence[TaskKind] = (),
+        shared: SharedCircuits | None = None,
     ) -> None:
         self.sessions = sessions
         self.adapters = adapters
         self.kinds = {kind.entity_type: kind for kind in kinds}
         self.settings = settings
         self.on_retry = on_retry
+        self.shared = shared
+        """Circuits kept in step with the other workers (scale-out), or None."""
         self._stopping = False
         self._claim_lock = asyncio.Lock()
         self.cut_short = False
@@ -272,6 +275,9 @@ class SyncEngine:
             limit = self.settings.sync.batch_size
             probe = False
             if guard is not None:
+                provider_name = provider_of_queue(provider)
+                if self.shared is not None and provider_name is not None:
+                    await self.shared.before_claim(provider_name.value, guard)
                 limit = guard.claim_limit(time.monotonic(), limit)
                 if limit == 0:
                     await self._wake_when_guard_allows(provider, guard)
@@ -333,6 +339,9 @@ class SyncEngine:
                     await heartbeat
             if guard is not None:
                 self._feed_guard(guard, results)
+                provider = provider_of_queue(queue)
+                if self.shared is not None and provider is not None:
+                    await self.shared.after_round(provider.value, guard)
             await self._record(queue, results, probe=probe)
         if guard is not None and guard.take_closed():
             await self._due_again(queue)

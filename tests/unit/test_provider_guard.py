@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from gateway.core.settings import load_settings
-from gateway.outbox.circuit import CircuitState, ProviderGuard
+from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits
 from gateway.outbox.engine import backoff_s, decide
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RejectedError, TransientError
@@ -205,3 +212,42 @@ def test_a_few_unlucky_answers_early_on_do_not_open_the_circuit() -> None:
     for _ in range(4):
         guard.failed(clock.now, _transient())
     assert guard.state is CircuitState.OPEN
+
+
+@pytest.mark.redis
+async def test_workers_share_an_open_circuit_one_probe_and_the_close() -> None:
+    """Through Redis: a circuit one worker opened is open at the other before it claims; when
+    the open time ends only one of them probes; the probe's success closes both."""
+    url = os.environ.get("GATEWAY_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("GATEWAY_TEST_REDIS_URL is not set")
+    import redis.asyncio as aioredis
+
+    client: Any = aioredis.Redis.from_url(url)
+    prefix = f"gateway:circuit:test:{uuid.uuid4().hex}"
+    first, second = SharedCircuits(client, prefix=prefix), SharedCircuits(client, prefix=prefix)
+    a = ProviderGuard(failures_to_open=2, open_s=0.3, concurrency=8)
+    b = ProviderGuard(failures_to_open=2, open_s=0.3, concurrency=8)
+    try:
+        for _ in range(2):
+            a.failed(time.monotonic(), _transient())
+        assert a.state is CircuitState.OPEN
+        await first.after_round("volue", a)
+        await second.before_claim("volue", b)
+        assert b.state is CircuitState.OPEN and b.claim_limit(time.monotonic(), 500) == 0
+        await asyncio.sleep(0.35)
+        await first.before_claim("volue", a)
+        await second.before_claim("volue", b)
+        probes = [g.claim_limit(time.monotonic(), 500) for g in (a, b)]
+        assert sorted(probes) == [0, 1], probes
+        prober, other = (a, b) if probes[0] == 1 else (b, a)
+        prober.succeeded(time.monotonic())
+        assert prober.state is CircuitState.CLOSED
+        await (first if prober is a else second).after_round("volue", prober)
+        await (second if prober is a else first).before_claim("volue", other)
+        assert other.state is CircuitState.CLOSED
+    finally:
+        keys = await client.keys(f"{prefix}*")
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
