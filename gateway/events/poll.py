@@ -133,7 +133,7 @@ async def poll_volue_events(ctx: dict[str, Any]) -> int:
     if Provider.VOLUE not in sync.adapters.offering(Capability.EVENT_SOURCE) or interval <= 0:
         return 0
     source = sync.adapters.event_source(Provider.VOLUE)
-    if sync.held_for_s(Provider.VOLUE.value) > 0:
+    if await sync.held_back_s(Provider.VOLUE.value) > 0:
         return 0  # Volue's circuit is open or a 429 paused it: the next poll catches up
     if not await ctx["redis"].set(POLL_LOCK_KEY, "1", ex=interval, nx=True):
         return 0

@@ -324,10 +324,10 @@ class SharedCircuits:
         self.prefix = prefix
         self._published: dict[str, CircuitState] = {}
 
-    async def before_claim(self, provider: str, guard: ProviderGuard) -> None:
-        """Adopt what other workers learnt, and take the probe lock before a probe."""
+    async def before_claim(self, provider: str, guard: ProviderGuard, *, probe: bool = True) -> None:
+        """Adopt what other workers learnt, and (``probe``) take the probe lock before a probe."""
         try:
-            await self._adopt(provider, guard)
+            await self._adopt(provider, guard, probe=probe)
         except Exception as exc:
             log.warning("shared circuit of %s unavailable: %s", provider, exc)
 
@@ -348,7 +348,7 @@ class SharedCircuits:
         except Exception as exc:
             log.warning("publishing the circuit of %s failed: %s", provider, exc)
 
-    async def _adopt(self, provider: str, guard: ProviderGuard) -> None:
+    async def _adopt(self, provider: str, guard: ProviderGuard, *, probe: bool) -> None:
         key = f"{self.prefix}:{provider}"
         raw = await self.redis.get(key)
         value = raw.decode() if isinstance(raw, bytes) else raw
@@ -361,7 +361,7 @@ class SharedCircuits:
         elif value == "closed" and guard.state is not CircuitState.CLOSED and guard.adopted:
             guard.adopt_closed()
             self._published[provider] = CircuitState.CLOSED
-        if guard.state is CircuitState.OPEN and now >= guard.open_until and not guard.probing:
+        if probe and guard.state is CircuitState.OPEN and now >= guard.open_until and not guard.probing:
             # The open time is over: one worker of all probes; the others wait another spell.
             taken = await self.redis.set(f"{key}:probe", "1", nx=True, px=max(1, int(guard.open_s * 1000)))
             if not taken:

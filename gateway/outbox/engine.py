@@ -312,6 +312,15 @@ class SyncEngine:
         async with self.sessions() as session:
             return await renew_lease(session, task, now=utcnow(), lease_s=self.settings.sync.lease_s)
 
+    async def held_back_s(self, queue: str) -> float:
+        """Like :meth:`held_for_s`, after adopting what the other workers learnt of the
+        provider (for callers that claim nothing, like the events poll)."""
+        guard = self.guard_of(queue)
+        provider = provider_of_queue(queue)
+        if guard is not None and provider is not None and self.shared is not None:
+            await self.shared.before_claim(provider.value, guard, probe=False)
+        return self.held_for_s(queue)
+
     def held_for_s(self, queue: str) -> float:
         """Seconds until the provider of ``queue`` may be asked again (0: not held back)."""
         guard = self.guard_of(queue)
