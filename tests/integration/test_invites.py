@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
 from tests.integration.test_sync_faults import _tree
+from tests.support import eventually
 
 
 async def _site(client: AsyncTestClient, n: int, providers: list[str] | None = None) -> dict[str, Any]:
@@ -19,14 +19,11 @@ async def _site(client: AsyncTestClient, n: int, providers: list[str] | None = N
 
 
 async def _wait_sent(client: AsyncTestClient, invite_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        body = (await client.get(f"/v1/invites/{invite_id}")).json()
-        if body["status"] != "pending":
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"invite not sent in time: {body}")
-        await asyncio.sleep(0.05)
+    async def sent() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(f"/v1/invites/{invite_id}")).json()
+        return body if body["status"] != "pending" else None
+
+    return await eventually(sent, what=f"invite {invite_id} sent", timeout=timeout)
 
 
 async def test_invite_is_sent_once_and_reinvites_are_idempotent_unless_forced(

@@ -22,6 +22,7 @@ from providers.emulation import serve_in_thread
 from providers.volue import schemas as vs
 from providers.volue.webhooks import sign
 from tests.conftest import ADMIN_KEY
+from tests.support import eventually
 
 VOLUE_SECRET = "volue-secret"
 LOOPBACK = "127.0.0.0/8, billing.internal, host.internal"
@@ -90,12 +91,17 @@ async def _deliveries(client: AsyncTestClient, subscription_id: str) -> list[dic
 
 async def _until(client: AsyncTestClient, subscription_id: str, status: str,
                  timeout: float = 20.0) -> dict[str, Any]:
-    for _ in range(int(timeout / 0.05)):
-        found = await _deliveries(client, subscription_id)
-        if found and found[0]["status"] == status:
-            return found[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"delivery not {status}: {await _deliveries(client, subscription_id)}")
+    seen: list[dict[str, Any]] = []
+
+    async def latest_is() -> dict[str, Any] | None:
+        nonlocal seen
+        seen = await _deliveries(client, subscription_id)
+        return seen[0] if seen and seen[0]["status"] == status else None
+
+    try:
+        return await eventually(latest_is, what=f"delivery {status}", timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"delivery not {status}: {seen}") from None
 
 
 async def test_secret_is_shown_once(ops: AsyncTestClient) -> None:

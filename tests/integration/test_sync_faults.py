@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
 from providers.emulation import FaultPlan
 from tests.integration.conftest import TREE, wait_synced
+from tests.support import numbered_tree
 
 
 def _tree(n: int) -> dict[str, Any]:
-    body = copy.deepcopy(TREE)
-    body["externalRef"] = f"fault-c-{n}"
-    body["sites"][0]["externalRef"] = f"fault-s-{n}"
-    body["sites"][0]["name"] = f"Hytta {n}"
-    body["sites"][0]["address"]["line1"] = f"Vei {n}"
-    body["sites"][0]["devices"][0]["externalRef"] = f"fault-m-{n}"
-    body["sites"][0]["devices"][1]["externalRef"] = f"fault-h-{n}"
-    body["vehicles"][0]["externalRef"] = f"fault-v-{n}"
-    return body
+    return numbered_tree(TREE, "fault", n)
 
 
 async def _all_paths(client: AsyncTestClient, customer_ids: list[str]) -> list[str]:

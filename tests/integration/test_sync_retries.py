@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from gateway.outbox.circuit import CircuitState
 from providers.emulation import FaultPlan
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
+from tests.support import numbered_tree
 
 
 @asynccontextmanager
@@ -33,17 +33,7 @@ async def gateway(database_url: str, emulators: dict[str, Any],
 
 
 def _customers(n: int, tag: str) -> dict[str, Any]:
-    trees = []
-    for i in range(n):
-        body = copy.deepcopy(TREE)
-        body["externalRef"] = f"{tag}-c-{i}"
-        site = body["sites"][0]
-        site["externalRef"], site["name"] = f"{tag}-s-{i}", f"{tag} {i}"
-        site["devices"][0]["externalRef"] = f"{tag}-m-{i}"
-        site["devices"][1]["externalRef"] = f"{tag}-h-{i}"
-        body["vehicles"][0]["externalRef"] = f"{tag}-v-{i}"
-        trees.append(body)
-    return {"customers": trees}
+    return {"customers": [numbered_tree(TREE, tag, i) for i in range(n)]}
 
 
 async def _site_paths(client: AsyncTestClient, created: dict[str, Any]) -> list[str]:

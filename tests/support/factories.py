@@ -7,6 +7,7 @@ a test may change a body in place without touching another test's.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 ADDRESS: dict[str, str] = {"line1": "Storgata 1", "postcode": "0155", "city": "Oslo", "country": "NO"}
@@ -30,3 +31,27 @@ def customer_body(ref: str, *sites: dict[str, Any], **fields: Any) -> dict[str, 
     """A customer with these sites."""
     return {"externalRef": ref, "name": "Ada Lovelace", "email": "ada@example.com", "sites": list(sites),
             **fields}
+
+
+def numbered_tree(tree: dict[str, Any], tag: str, n: int) -> dict[str, Any]:
+    """A deep copy of the customer tree body ``tree`` as the ``n``th of a run tagged ``tag``.
+
+    Every ``externalRef`` ``x-1`` becomes ``{tag}-x-{n}`` (customer, sites, devices, vehicles),
+    and each site's name and first address line end in `` {tag}-{n}``, so that the trees of one
+    run, and of runs with different tags, are different records everywhere.
+    """
+    body = copy.deepcopy(tree)
+
+    def renamed(ref: str) -> str:
+        return f"{tag}-{ref.split('-', 1)[0]}-{n}"
+
+    body["externalRef"] = renamed(body["externalRef"])
+    for site in body.get("sites", []):
+        site["externalRef"] = renamed(site["externalRef"])
+        site["name"] = f"{site['name']} {tag}-{n}"
+        site["address"]["line1"] = f"{site['address']['line1']} {tag}-{n}"
+        for device in site.get("devices", []):
+            device["externalRef"] = renamed(device["externalRef"])
+    for vehicle in body.get("vehicles", []):
+        vehicle["externalRef"] = renamed(vehicle["externalRef"])
+    return body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import customer_body, eventually, meter_body, site_body
+from tests.support import customer_body, eventually, meter_body, numbered_tree, site_body
 
 
 async def test_eventually_returns_the_first_truthy_value_of_a_plain_or_async_check() -> None:
@@ -36,3 +36,15 @@ def test_bodies_are_fresh_on_every_call() -> None:
     assert second["sites"][0]["address"]["city"] == "Oslo"
     assert second["sites"][0]["devices"][0]["name"] == "Main meter"
     assert customer_body("c-2", name="Grace Hopper")["name"] == "Grace Hopper"
+
+
+def test_numbered_trees_differ_in_every_ref_name_and_address() -> None:
+    """Two numbered copies of a tree share no externalRef, site name or address; the tree is untouched."""
+    tree = customer_body("c-1", site_body("s-1", meter_body("m-1")), vehicles=[{"externalRef": "v-1"}])
+    first, second = numbered_tree(tree, "run", 0), numbered_tree(tree, "run", 1)
+    assert first["externalRef"] == "run-c-0" and second["externalRef"] == "run-c-1"
+    assert first["sites"][0]["devices"][0]["externalRef"] == "run-m-0"
+    assert first["vehicles"][0]["externalRef"] == "run-v-0"
+    assert first["sites"][0]["name"] != second["sites"][0]["name"]
+    assert first["sites"][0]["address"]["line1"] != second["sites"][0]["address"]["line1"]
+    assert tree["externalRef"] == "c-1" and tree["sites"][0]["address"]["line1"] == "Storgata 1"
