@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outage-s", type=float, help="how long the provider stays down")
     parser.add_argument("--outage-provider", choices=("volue", "zaehlerfreunde"))
     parser.add_argument("--drain-s", type=float, help="longest wait for the queue per phase")
+    parser.add_argument("--minimal", action="store_true",
+                        help="the emulators answer only what their documents require")
     args = parser.parse_args(argv)
     params = REDUCED if args.reduced or os.environ.get("CHAOS_SIZE") == "reduced" else FULL
     changes = {name: value for name, value in (
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.backend == "postgres" and not postgres_url:
         sys.exit("set GATEWAY_TEST_POSTGRES_URL (the chaos suite empties that database)")
     outcome = asyncio.run(chaos_run(args.scenario, sized(params, **changes), backend=args.backend,
-                                    postgres_url=postgres_url, workers=args.workers))
+                                    postgres_url=postgres_url, workers=args.workers,
+                                    minimal=args.minimal))
     print(outcome.report())
     return 0 if outcome.ok else 1
 

@@ -367,8 +367,10 @@ class Outcome:
 
 
 async def chaos_run(scenario: str, params: Params, *, backend: Backend, postgres_url: str = "",
-                    workers: int = 2, say: bool = True) -> Outcome:
-    """Run the named scenario on a new stack; verify against the emulators."""
+                    workers: int = 2, say: bool = True, minimal: bool = False) -> Outcome:
+    """Run the named scenario on a new stack; verify against the emulators. With ``minimal``
+    the emulators answer the gateway only what their documents require (bodiless creates,
+    text reading labels) for the whole scenario; verification reads their full answers."""
     phases = SCENARIOS[scenario]
     began = time.perf_counter()
     stack = await start_chaos_stack(backend, postgres_url, workers=workers)
@@ -376,12 +378,15 @@ async def chaos_run(scenario: str, params: Params, *, backend: Backend, postgres
     caller = Caller(stack.api_url, ledger, seed=13)
     run = Run(stack, params, caller, ledger, say)
     run.log(f"{backend} stack up in {time.perf_counter() - began:.1f} s (API {stack.api_url}, logs in "
-            f"{stack.workdir}); scenario {scenario}, {params.customers} customers per phase")
+            f"{stack.workdir}); scenario {scenario}, {params.customers} customers per phase"
+            f"{', minimal answers' if minimal else ''}")
     verdict: Verdict | None = None
     try:
+        stack.set_answers(minimal=minimal)
         for phase in phases:
             await phase(run)
         stack.set_faults({})
+        stack.set_answers(minimal=False)
         run.log(f"{await run.open_work()} tasks still open; verifying against the emulators")
         verdict = await verify(ledger, volue_url=stack.volue_url, zf_url=stack.zf_url,
                                database_url=stack.database_url,

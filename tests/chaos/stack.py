@@ -188,6 +188,12 @@ class ChaosStack:
             httpx.put(f"{self.url_of(provider)}/_emulator/faults", json=plan,
                       timeout=10).raise_for_status()
 
+    def set_answers(self, *, minimal: bool) -> None:
+        """Have both emulators answer only what their documents require (``minimal``), or in full."""
+        for provider in PROVIDERS:
+            httpx.put(f"{self.url_of(provider)}/_emulator/answers", json={"minimal": minimal},
+                      timeout=10).raise_for_status()
+
     def stats(self, provider: str) -> dict[str, Any]:
         """The emulator's own counters and entity counts."""
         response = httpx.get(f"{self.url_of(provider)}/_emulator/stats", timeout=30)
