@@ -4,13 +4,17 @@ secrets key where one cannot be kept beside the database."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from rich.console import Console
 from sqlalchemy import update
 from sqlmodel import col
 
+from gateway.cli import _warn_if_reset
+from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
 from gateway.ops.check import Backlog, dead_tasks_check, render, run_checks, secrets_key_check
 from gateway.store.db import create_engine, session_factory
@@ -54,6 +58,33 @@ async def test_a_reset_provider_is_named_with_its_repair(live_client: AsyncTestC
     assert "warn" in line and "no longer holds" in line
     assert "`gateway reconcile --provider volue --repair`" in line
     assert "zaehlerfreunde records" in text and "zaehlerfreunde no longer holds" not in text
+
+
+async def test_serve_warns_at_start_when_an_emulator_lost_synced_records(
+        live_client: AsyncTestClient, database_url: str, emulators: dict[str, Any],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """gateway serve's start-up check prints one warning line with the count and the repair, once
+    its servers answer; nothing while the emulator holds everything."""
+    created = await live_client.post("/v1/customers", json={
+        "externalRef": "chk-c-3", "name": "Eva", "email": "eva@example.com",
+        "sites": [{**SITE, "externalRef": "chk-s-3", "devices": []}]})
+    assert created.status_code == 201, created.text
+    await wait_synced(live_client, [f"/v1/customers/{created.json()['id']}"])
+    settings = load_settings(
+        {}, database_url=database_url, admin_api_key=ADMIN_KEY,
+        volue_base_url=emulators["volue_url"] + "/energy-coordination/v1",
+        zf_base_url=emulators["zf_url"] + "/partner")
+    started = [SimpleNamespace(started=True, should_exit=False)]
+    capsys.readouterr()
+    await _warn_if_reset(settings, started, [Provider.VOLUE, Provider.ZAEHLERFREUNDE])
+    assert "warning" not in capsys.readouterr().err
+    emulators["volue"].state.volue.store.users.clear()  # the user is gone, its location with it
+    emulators["volue"].state.volue.store.locations.clear()
+    await _warn_if_reset(settings, started, [Provider.VOLUE, Provider.ZAEHLERFREUNDE])
+    lines = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(lines) == 1, lines
+    assert "volue no longer holds 2 record(s)" in lines[0]
+    assert "gateway reconcile --provider volue --repair" in lines[0]
 
 
 async def test_dead_tasks_fail_the_check(client: AsyncTestClient, settings: Any) -> None:
