@@ -16,18 +16,24 @@ whose field is missing or does not match is refused with 403 before it reaches a
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import time
 from typing import Any
 
 import msgspec
+import multipart
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import Receive, Send
+from litestar.types import Scope as AsgiScope
 from litestar.utils.scope.state import ScopeState
 
-from gateway.core.errors import ForbiddenError
+from gateway.core.errors import ForbiddenError, InvalidError
 from gateway.core.settings import Settings
 from gateway.http.apikeys import Principal, Scope, hash_key
 from gateway.store.tables import ApiKeyRow
@@ -69,6 +75,40 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     return CSRFConfig(secret=settings.console.session_secret.value or secrets.token_urlsafe(32),
                       cookie_name=CSRF_COOKIE, cookie_path=COOKIE_PATH, cookie_httponly=True,
                       cookie_samesite="strict", cookie_secure=settings.console.cookie_secure)
+
+
+def _undecodable_field(body: bytes, boundary: str) -> str | None:
+    """The first text field (not a file) of a multipart body whose bytes are not text in its charset."""
+    try:
+        for part in multipart.MultipartParser(io.BytesIO(body), boundary):
+            if not part.filename:
+                try:
+                    part.raw.decode(part.charset)
+                except (UnicodeDecodeError, LookupError):
+                    return str(part.name)
+    except multipart.MultipartError:
+        pass
+    return None
+
+
+class ConsoleCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, on a form read first: a form Litestar cannot read (a text field of
+    a multipart body that is not text in its charset) is refused with a 400 naming the field,
+    where the check, reading the form for its token, would fail with a 500."""
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            request = scope["litestar_app"].request_class(scope=scope, receive=receive)
+            content_type, options = request.content_type
+            if content_type == RequestEncodingType.MULTI_PART:
+                body = await request.body()
+                try:
+                    await request.form()
+                except (UnicodeDecodeError, LookupError):
+                    raise InvalidError("a form field that is not a file must be text in its charset "
+                                       "(UTF-8 unless its part names another)",
+                                       field=_undecodable_field(body, options.get("boundary", ""))) from None
+        await super().__call__(scope, receive, send)
 
 
 def csrf_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -20,7 +20,6 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import Body, Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -36,6 +35,7 @@ from gateway.console.auth import (
     NOTICE_COOKIE,
     SESSION_COOKIE,
     SIGN_IN_PATH,
+    ConsoleCSRFMiddleware,
     CsrfRefused,
     SignInRequired,
     csrf_config,
@@ -459,7 +459,7 @@ def console_router(settings: Settings) -> Router:
     return Router(path="/", route_handlers=[SignInController, ConsoleController, static],
                   include_in_schema=False,
                   middleware=[sessions.middleware,
-                              DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
+                              DefineMiddleware(ConsoleCSRFMiddleware, config=csrf_config(settings))],
                   exception_handlers={SignInRequired: _sign_in_required, GatewayError: _error_page,
                                       PermissionDeniedException: _csrf_refused})
 
