@@ -23,6 +23,7 @@ from tests.integration.test_sync_scaleout import (  # noqa: F401  (fixtures)
     scaleout_env,
     start_worker,
 )
+from tests.support import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 METERS = int(os.environ.get("GATEWAY_TEST_ENERGY_METERS", "100"))
@@ -48,14 +49,6 @@ def _at(values: dict[int, float], ts: int) -> float:
     if ts in values:
         return values[ts]
     return (values[ts - QUARTER] + values[ts + QUARTER]) / 2
-
-
-async def _wait(what: str, check: Any, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def test_readings_become_one_current_point_per_hour_per_location_and_one_correction(
@@ -109,7 +102,7 @@ async def test_readings_become_one_current_point_per_hour_per_location_and_one_c
             usage = store.location_energy_usage
             return all(len(usage.get(site, ())) == len(hours) for site in sites.values())
 
-        await _wait("every hour of every location at Volue", complete, timeout=240)
+        await eventually(complete, what="every hour of every location at Volue", timeout=240, interval=0.25)
         for meter, site in sites.items():
             points = store.location_energy_usage[site]
             assert sorted(points) == hours
@@ -132,9 +125,8 @@ async def test_readings_become_one_current_point_per_hour_per_location_and_one_c
             {"deviceId": meter, "obisCode": "1-0:1.8.0*255", "timestamp": LATE, "value": values[LATE]}]})
         assert response.json()["accepted"] == 1
         points = store.location_energy_usage[site]
-        await _wait("the corrected hours",
-                    lambda: points[LATE] == pytest.approx(values[LATE + HOUR] - values[LATE], abs=1e-6),
-                    timeout=60)
+        await eventually(lambda: points[LATE] == pytest.approx(values[LATE + HOUR] - values[LATE], abs=1e-6),
+                         what="the corrected hours", timeout=60, interval=0.25)
         await asyncio.sleep(12)  # another derivation round or more: nothing else is sent
         assert len(store.reports) == reports_before + 1
         assert points[LATE - HOUR] == pytest.approx(values[LATE] - values[LATE - HOUR], abs=1e-6)
