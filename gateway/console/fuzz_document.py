@@ -11,7 +11,8 @@ differently, so each operation's answers are replaced by what the console sends:
 success code of the handler (a page, a 303 back to a page, or the drift pages' 502 when a
 provider cannot be listed) and the refusals of :mod:`gateway.console.controllers` (problem
 JSON or an error page). A form whose every field has a default is documented as optional,
-as the handlers take it.
+as the handlers take it; free text (fields and parameters) has the served document's no-NUL
+pattern, as the input guard refuses U+0000 in both.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from gateway.console.controllers import ConsoleController, SignInController
+from gateway.http.contract import _refuse_nul as refuse_nul
 
 PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
 PAGE = {"text/html": {"schema": {"type": "string"}}}
@@ -64,8 +66,10 @@ def console_document() -> dict[str, Any]:
                                                 version="1", create_examples=False))
     document = app.openapi_schema.to_schema()
     forms = document.get("components", {}).get("schemas", {})
+    refuse_nul(list(forms.values()))
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            refuse_nul([parameter["schema"] for parameter in operation.get("parameters", [])])
             success = next(code for code in operation["responses"] if code[0] in "23")
             operation["responses"] = _answers(method, success, path)
             body = operation.get("requestBody")
