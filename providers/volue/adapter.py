@@ -202,8 +202,9 @@ class VolueAdapter:
 
     async def apply_batch(self, ops: Sequence[Operation]) -> list[Result]:
         """Customers and sites not yet known at Volue through ``POST /users/batch`` and
-        ``POST /users/locations/batch`` (chunks of at most the batch limit), retries included;
-        every other operation on its own. A chunk the provider refuses as a whole (4xx) is
+        ``POST /users/locations/batch`` (chunks of at most the batch limit), retries included
+        unless an earlier attempt may have been carried out; every other operation on its own.
+        A chunk the provider refuses as a whole (4xx) is
         retried item by item, so one bad item does not sink the others.
         """
         results: list[Result | None] = [None] * len(ops)
@@ -212,11 +213,12 @@ class VolueAdapter:
         singles: list[int] = []
         for index, op in enumerate(ops):
             entity = op.entity
-            # A create that was tried before goes in a batch again: Volue's objects carry our
-            # ids, so a batch that meets one made by an earlier attempt answers it as existing
-            # (users) or, when the content differs, is refused whole and each of its items is
-            # then upserted on its own (read first). Only objects known upstream go alone.
-            fresh = op.action is TaskAction.UPSERT and op.external_id is None
+            # A create tried before goes in a batch again when no earlier attempt can have
+            # reached Volue (a 429, a refused connection, a circuit that held it back): the
+            # recovery from an outage costs batches, not a request per entity. One that may
+            # have been carried out (a 5xx, a lost answer) is read first, alone, so it is not
+            # created a second time; objects known upstream go alone too.
+            fresh = op.action is TaskAction.UPSERT and op.external_id is None and not op.maybe_sent
             if fresh and isinstance(entity, Customer):
                 users.append((index, entity))
             elif fresh and isinstance(entity, Site):
