@@ -141,13 +141,14 @@ def vehicle(device: Device) -> PostVehicleResourceRequest:
 
 
 def resource_matches(found: GetResourceResponse, device: Device) -> bool:
-    """Whether a resource read back from Volue is this device at its site."""
+    """Whether a resource read back from Volue is this device at its site. The document lets
+    an answer leave ``locationId`` out: a location not stated is not a different one."""
     location = None if device.kind is DeviceKind.VEHICLE else device.site_id
     return (
         found.resource_id == device.id
         and found.resource_type == resource_type(device)
         and found.user_id == device.customer_id
-        and found.location_id == location
+        and (found.location_id is None or found.location_id == location)
     )
 
 

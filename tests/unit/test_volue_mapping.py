@@ -205,3 +205,13 @@ def test_resource_matches() -> None:
     vehicle = _device(DeviceKind.VEHICLE)
     as_vehicle = msgspec.structs.replace(found, resource_type=ResourceType.VEHICLE, location_id=None)
     assert m.resource_matches(as_vehicle, vehicle)
+
+
+def test_a_minimal_resource_answer_without_its_location_still_matches() -> None:
+    """Volue may leave ``locationId`` out of a resource it answers (the document does not
+    require it): the device read back that way is the same device, not a conflict."""
+    device = _device(DeviceKind.CHARGER)
+    found = GetResourceResponse(resource_id=device.id, resource_type=ResourceType.CHARGER,
+                                user_id=device.customer_id)
+    assert m.resource_matches(found, device)
+    assert not m.resource_matches(msgspec.structs.replace(found, user_id="someone-else"), device)
