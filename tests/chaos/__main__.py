@@ -2,8 +2,8 @@
 
 ``.venv/bin/python -m tests.chaos --scenario throttled-then-slow --customers 1000``
 
-Scenarios: ``throttled-then-slow``, ``neighbour-429``, ``lost-answers``, ``outage``, ``crash``
-and ``faults`` (the first four one after another). ``--backend postgres`` (the default; needs
+Scenarios: ``throttled-then-slow``, ``neighbour-429``, ``lost-answers``, ``outage``, ``crash``,
+``steady-5xx`` and ``faults`` (the first four one after another). ``--backend postgres`` (the default; needs
 ``GATEWAY_TEST_POSTGRES_URL``, which it empties, and starts a private Redis and ``--workers``
 workers) or ``sqlite`` (a file in a temporary directory, the worker in the API process).
 ``--reduced`` starts from the CI sizes instead of the full ones; ``--customers``,

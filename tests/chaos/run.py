@@ -47,7 +47,11 @@ SLOW = {"latencyMsMin": 2000, "latencyMsMax": 4000, "seed": 22}
 NEIGHBOUR_429 = {"rateLimitRate": 0.20, "retryAfterS": 1, "seed": 23}
 LOST_ANSWERS = {"slowRate": 0.05, "slowMs": LATE_MS, "lostRate": 0.10, "seed": 24}
 DOWN = {"errorRate": 1.0, "errorStatuses": [503], "seed": 25}
+STEADY_5XX = {"errorRate": 0.20, "errorStatuses": [500, 502, 503], "seed": 26}
+MAX_ATTEMPTS_UNDER_5XX = 6
+"""The most attempts a task may need while a fifth of the answers are 5xx."""
 OPEN_TASKS = "SELECT COUNT(*) FROM outbox_tasks WHERE status IN ('pending', 'running')"
+ATTEMPTS = "SELECT attempts, COUNT(*) FROM outbox_tasks WHERE status = 'done' GROUP BY attempts"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +112,8 @@ class Run:
     start_epoch: int = field(default_factory=lambda: int(time.time()) - 86_400 * 30)
     unsynced: list[str] = field(default_factory=list)
     """Phases whose queue did not drain within ``drain_s``."""
+    breaches: list[str] = field(default_factory=list)
+    """Bounds a phase checks itself that it broke (attempts per task under steady faults)."""
     engine: AsyncEngine | None = None
 
     def log(self, message: str) -> None:
@@ -141,6 +147,13 @@ class Run:
             self.engine = create_engine(self.stack.database_url)
         async with self.engine.connect() as conn:
             return int((await conn.execute(text(OPEN_TASKS))).scalar_one())
+
+    async def attempts(self) -> Counter[int]:
+        """Done tasks by the attempts they took (a 429 gives its attempt back)."""
+        if self.engine is None:
+            self.engine = create_engine(self.stack.database_url)
+        async with self.engine.connect() as conn:
+            return Counter({int(a): int(n) for a, n in (await conn.execute(text(ATTEMPTS))).all()})
 
     async def drain(self, limit_s: float | None = None) -> float | None:
         """Wait, faults still on, until the gateway has nothing open; the moment it had (a
@@ -268,6 +281,27 @@ async def outage(run: Run) -> None:
                providers=(p.outage_provider,))
 
 
+async def steady_5xx(run: Run) -> None:
+    """20 % 5xx at both providers from start to end: every task gets through within a few
+    attempts and no lookup grows with the account (lookups per write stay flat)."""
+    before = await run.attempts()
+    since = await run.snapshot()
+    run.stack.set_faults(STEADY_5XX)
+    run.log(f"steady-5xx: both providers {STEADY_5XX}")
+    group = await run.onboard(run.params.customers)
+    await run.feed(group)
+    accepted = time.perf_counter()
+    synced = await run.drain()
+    until = await run.snapshot()
+    run.stack.set_faults({})
+    run.record("steady-5xx", since, until, synced_at=synced, accepted_at=accepted)
+    taken = await run.attempts() - before
+    most = max(taken, default=0)
+    run.log(f"steady-5xx: done tasks by attempts {dict(sorted(taken.items()))}; most {most}")
+    if most > MAX_ATTEMPTS_UNDER_5XX:
+        run.breaches.append(f"steady-5xx: a task took {most} attempts, more than {MAX_ATTEMPTS_UNDER_5XX}")
+
+
 async def _kill_workers(run: Run, stop: asyncio.Event) -> None:
     """Kill the oldest worker every ``kill_every_s`` and start another, until ``stop`` or
     ``max_kills``."""
@@ -326,6 +360,7 @@ SCENARIOS: dict[str, tuple[Scenario, ...]] = {
     "lost-answers": (lost_answers,),
     "outage": (outage,),
     "crash": (crash,),
+    "steady-5xx": (steady_5xx,),
     "faults": (throttled_then_slow, neighbour_429, lost_answers, outage),
 }
 """Each name runs its phases one after another on one stack (``faults``: the four fault scenarios)."""
@@ -350,18 +385,21 @@ class Outcome:
     figures: list[Figures]
     unsynced: list[str]
     seconds: float
+    breaches: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Nothing lost, duplicated or stuck, every phase drained, re-sent readings within bound."""
+        """Nothing lost, duplicated or stuck, every phase drained and within its own bounds,
+        re-sent readings within bound."""
         counts = self.verdict.counts
-        return (self.verdict.clean and not self.unsynced
+        return (self.verdict.clean and not self.unsynced and not self.breaches
                 and self.verdict.resent_readings <= counts.get("readings in-flight bound", 0))
 
     def report(self) -> str:
         lines = [line for found in self.figures for line in found.lines()]
         if self.unsynced:
             lines.append("queue not drained within the limit in: " + ", ".join(self.unsynced))
+        lines.extend(self.breaches)
         lines.append(f"scenario took {self.seconds:.1f} s")
         return "\n".join([*lines, self.verdict.report()])
 
@@ -395,7 +433,7 @@ async def chaos_run(scenario: str, params: Params, *, backend: Backend, postgres
         verdict.counts["readings in flight at kills"] = readings_in_flight_bound(stack.worker_kills)
         verdict.counts["readings in-flight bound"] = (verdict.counts["readings in flight at kills"]
                                                       + verdict.counts["readings in unanswered sends"])
-        return Outcome(verdict, run.figures, run.unsynced, time.perf_counter() - began)
+        return Outcome(verdict, run.figures, run.unsynced, time.perf_counter() - began, run.breaches)
     finally:
         await caller.close()
         if run.engine is not None:
