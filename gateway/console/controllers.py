@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
@@ -32,7 +32,6 @@ from gateway.console import views
 from gateway.console.auth import (
     COOKIE_PATH,
     CSRF_FIELD,
-    NOTICE_COOKIE,
     SESSION_COOKIE,
     SIGN_IN_PATH,
     ConsoleCSRFMiddleware,
@@ -41,13 +40,16 @@ from gateway.console.auth import (
     csrf_config,
     csrf_token,
     may_use_console,
-    notice_cookie,
     open_session,
     require_session,
     session_of,
 )
 from gateway.console.charts import Series, bar_chart
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
+from gateway.console.render import NAV, CsrfForm, Form, RecordId, Token
+from gateway.console.render import action as _action
+from gateway.console.render import back as _back
+from gateway.console.render import page as _page
 from gateway.console.sessions import SESSION_STORE, ConsoleSessionConfig, start_new_session
 from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider
@@ -66,21 +68,11 @@ from gateway.http.ratelimit import FailureThrottle, client_address
 from gateway.invites.controllers import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
-from gateway.outbox.unit_of_work import unit_of_work
 from gateway.programmes.service import plan_membership
 from gateway.reconcile.report import DriftReport, RepairResult
 from gateway.reconcile.service import check, reconcilable
 from providers.base import ProviderError
 from providers.registry import MissingCapability
-
-NAV = [
-    ("overview", "Overview", "/console"),
-    ("customers", "Customers", "/console/customers"),
-    ("onboarding", "Onboarding", "/console/onboarding"),
-    ("failures", "Failures", "/console/failures"),
-    ("drift", "Drift", "/console/drift"),
-]
-"""The console's navigation: (id, label, path); a new page adds one entry here."""
 
 MAX_UPLOAD_BYTES = 1_000_000
 """The largest onboarding file the console takes (``gateway onboard`` takes any size)."""
@@ -88,18 +80,6 @@ UPLOAD_BODY_BYTES = 4 * MAX_UPLOAD_BYTES
 """The body limit of the routes carrying a file (a form percent-encodes it, up to three times longer)."""
 PROGRESS_SHOWN = 200
 """Customers of an onboarded file whose progress one page follows."""
-
-Token = Annotated[str, Meta(max_length=200)]
-RecordId = Annotated[str, Meta(pattern="^[0-9a-f-]{36}$")]
-"""A record id (a UUID) from a form, before it goes into a path."""
-
-
-class CsrfForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A form carrying only its CSRF token (checked by the CSRF middleware before the handler);
-    the base of every console form."""
-
-    form_token: Token = msgspec.field(default="", name=CSRF_FIELD)
-
 
 class SignInForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     api_key: Annotated[str, Meta(max_length=500)] = msgspec.field(default="", name="apiKey")
@@ -142,40 +122,11 @@ class UploadForm(msgspec.Struct, kw_only=True):
     file: UploadFile | None = None
 
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def _page(request: Request[Any, Any, Any], name: str, active: str, **context: Any) -> Template:
-    """A console page; shows (and clears) the notice an action left for it."""
-    session = session_of(request)
-    notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:500]
-    page = Template(template_name=name, context={
-        "nav": NAV, "active": active, "session": session, "csrf": csrf_token(request),
-        "notice": notice, "now": utcnow(), **context})
-    if notice:
-        page.cookies.append(notice_cookie(request.app.state.settings, "", max_age=0))
-    return page
-
-
-def _back(request: Request[Any, Any, Any], path: str, notice: str) -> Redirect:
-    """Back to a page after an action, with a notice of what it did for that page to show."""
-    response = Redirect(path=path, status_code=303)
-    response.cookies.append(notice_cookie(request.app.state.settings, quote(notice[:500])))
-    return response
-
-
 def _safe_next(value: str) -> str:
     """Where to go after sign-in: only a path inside the console."""
     if value.startswith("/console") and not value.startswith("//") and "\\" not in value:
         return value
     return "/console"
-
-
-async def _action(request: Request[Any, Any, Any], work: Any) -> Any:
-    """Run ``work(session, planner)`` in one unit of work (committed, then queues woken)."""
-    state = request.app.state
-    async with unit_of_work(state.sessions, state.dispatcher) as uow:
-        return await work(uow.session, uow.planner)
 
 
 class SignInController(Controller):
@@ -414,6 +365,10 @@ class ConsoleController(Controller):
                      synced=sum(1 for row in rows if row.done))
 
 
+CONTROLLERS: tuple[type[Controller], ...] = (SignInController, ConsoleController)
+"""Every controller of the console's pages and actions (the router and the fuzz document)."""
+
+
 def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
     """Pages send the browser to the sign-in form; other requests get 401."""
     if request.method in ("GET", "HEAD"):
@@ -456,7 +411,7 @@ def console_router(settings: Settings) -> Router:
     sessions = ConsoleSessionConfig(key=SESSION_COOKIE, path=COOKIE_PATH, samesite="strict", httponly=True,
                                     secure=settings.console.cookie_secure,
                                     max_age=int(settings.console.session_ttl_s), store=SESSION_STORE)
-    return Router(path="/", route_handlers=[SignInController, ConsoleController, static],
+    return Router(path="/", route_handlers=[*CONTROLLERS, static],
                   include_in_schema=False,
                   middleware=[sessions.middleware,
                               DefineMiddleware(ConsoleCSRFMiddleware, config=csrf_config(settings))],

@@ -22,7 +22,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from gateway.console.controllers import ConsoleController, SignInController
+from gateway.console.controllers import CONTROLLERS
 from gateway.http.contract import _refuse_nul as refuse_nul
 
 PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
@@ -60,7 +60,7 @@ def _answers(method: str, success: str, path: str) -> dict[str, Any]:
 def console_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every console route but its static assets."""
     controllers = [type(c.__name__, (c,), {"include_in_schema": True})
-                   for c in (SignInController, ConsoleController)]
+                   for c in CONTROLLERS]
     app = Litestar(route_handlers=controllers,
                    openapi_config=OpenAPIConfig(title="Energy gateway console (form operations)",
                                                 version="1", create_examples=False))
