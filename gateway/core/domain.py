@@ -48,6 +48,9 @@ class TaskStatus(StrEnum):
     superseded or cancelled."""
     CANCELLED = "cancelled"
     """Dropped before it ran: a later write made it unnecessary."""
+    DISMISSED = "dismissed"
+    """A dead or blocked task ops gave up on, with a reason (``task_dismissals``); it leaves
+    the problem lists and counts and never runs."""
     SUPERSEDED = "superseded"
     """A dead task a later write replaced with a fresh one."""
 

@@ -231,5 +231,6 @@ from gateway.store import console_tables as _console_tables  # noqa: E402, F401
 from gateway.store import energy_tables as _energy_tables  # noqa: E402, F401
 from gateway.store import event_tables as _event_tables  # noqa: E402, F401
 from gateway.store import invite_tables as _invite_tables  # noqa: E402, F401
+from gateway.store import ops_tables as _ops_tables  # noqa: E402, F401
 from gateway.store import programme_tables as _programme_tables  # noqa: E402, F401
 from gateway.store import reading_tables as _reading_tables  # noqa: E402, F401
