@@ -55,7 +55,7 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider
 from gateway.core.errors import GatewayError, InvalidError, RateLimited
 from gateway.core.settings import Settings
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.customers.controllers.sync import (
     BulkRetryRequest,
     ResyncRequest,
@@ -265,7 +265,7 @@ class ConsoleController(Controller):
                           only_if_eligible: bool = False) -> Redirect:
         """What ``PUT``/``DELETE /v1/customers/{id}/programmes/volue`` do, back on the customer's page."""
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[str, str]:
-            customer = await records.get_customer(session, customer_id)
+            customer = await reads.get_customer(session, customer_id)
             row = await plan_membership(session, planner, customer, enroll=enroll,
                                         only_if_eligible=only_if_eligible)
             return customer.id, row.status

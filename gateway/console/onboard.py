@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.customers import records
+from gateway.customers import writes
 from gateway.customers.controllers.customers import create_many
 from gateway.ops.onboarding import (
     OnboardingCustomer,
@@ -65,7 +65,7 @@ async def plan_file(session: AsyncSession, raw: bytes) -> OnboardingPlan:
         return OnboardingPlan(text=text, customers=[], existing=[], problems=parsed.problems, calls=[],
                               lines=lines)
     refs = [c.body.external_ref for c in parsed.customers]
-    taken = await records.refs_in_use(session, CustomerRow, refs)
+    taken = await writes.refs_in_use(session, CustomerRow, refs)
     new = [c for c in parsed.customers if c.body.external_ref not in taken]
     return OnboardingPlan(text=text, customers=new, existing=sorted(taken), problems=[],
                           calls=planned_calls(new), lines=lines)

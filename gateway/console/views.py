@@ -21,7 +21,7 @@ from gateway.core.clock import as_utc
 from gateway.core.domain import Provider, TaskStatus
 from gateway.core.errors import NotFoundError
 from gateway.core.settings import Settings
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
@@ -225,7 +225,7 @@ async def customer_tree(session: AsyncSession, customer_id: str) -> CustomerTree
     devices = list(await session.exec(select(DeviceRow).where(
         col(DeviceRow.customer_id) == customer_id, col(DeviceRow.deleted_at).is_(None))
         .order_by(col(DeviceRow.name))))
-    links = await records.links_for(session, [customer.id, *(s.id for s in sites), *(d.id for d in devices)])
+    links = await reads.links_for(session, [customer.id, *(s.id for s in sites), *(d.id for d in devices)])
     root = Node("customer", customer.id, customer.external_ref, customer.name, customer.email,
                 links.get(customer.id, []))
     site_nodes = {s.id: Node("site", s.id, s.external_ref, s.name, f"{s.kind}, {s.city}", links.get(s.id, []))
@@ -336,8 +336,8 @@ async def meter_page(session: AsyncSession, device_id: str) -> MeterPage:
     device = await session.get(DeviceRow, device_id)
     if device is None or device.deleted_at is not None:
         raise NotFoundError(f"device {device_id} not found")
-    customer = await records.get_customer(session, device.customer_id)
-    links = (await records.links_for(session, [device.id])).get(device.id, [])
+    customer = await reads.get_customer(session, device.customer_id)
+    links = (await reads.links_for(session, [device.id])).get(device.id, [])
     r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
     rows = (await session.execute(
         sa_select(col(r.obis_code), col(r.ts), col(r.value), col(r.received_at),
@@ -408,7 +408,7 @@ async def onboarding_progress(session: AsyncSession, refs: Sequence[str]) -> lis
         for entity_id, customer_id in found.all():
             owner[entity_id] = customer_id
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    links = await records.links_for(session, list(owner))
+    links = await reads.links_for(session, list(owner))
     for entity_id, entity_links in links.items():
         for link in entity_links:
             counts[owner[entity_id]][link.status] += 1

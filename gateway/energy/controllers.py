@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind, ReportStatus
 from gateway.core.errors import ConflictError, InvalidError
 from gateway.core.wire import Page, Wire
-from gateway.customers import records
+from gateway.customers import locks, reads
 from gateway.customers.controllers.customers import READ, WRITE
 from gateway.energy.bulk import load_series
 from gateway.energy.derive import Derived, derive_intervals
@@ -125,7 +125,7 @@ class SiteEnergyUsageController(Controller):
     ) -> Page[EnergyPointRead]:
         start, end = _range(from_, to)
         after = _cursor(cursor)
-        await records.get_site(session, site_id)
+        await reads.get_site(session, site_id)
         p, r = EnergyPointRow, VolueReportRow
         query = (select(p, col(r.status)).outerjoin(r, col(r.id) == col(p.report_id))
                  .where(col(p.site_id) == site_id, col(p.ts) >= start, col(p.ts) < end)
@@ -158,7 +158,7 @@ class SiteEnergyUsageController(Controller):
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             # the site locked like every write under it, so a concurrent delete is seen (404)
-            _, site = await records.lock_site(session, site_id)
+            _, site = await locks.lock_site(session, site_id)
             row = await session.get(EnergyEnrollmentRow, site.id)
             if row is None:
                 session.add(EnergyEnrollmentRow(site_id=site.id, enabled=data.enabled,
@@ -238,7 +238,7 @@ class DeviceConsumptionController(Controller):
     ) -> Page[ConsumptionRead]:
         start, end = _range(from_, to)
         after = _cursor(cursor)
-        device = await records.get_device(session, device_id)
+        device = await reads.get_device(session, device_id)
         if device.kind != DeviceKind.METER.value or device.medium not in _CONSUMPTION:
             raise ConflictError(f"device {device_id} is not a meter; only meters have consumption")
         unit, sources = _CONSUMPTION[device.medium]

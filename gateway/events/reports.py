@@ -43,7 +43,7 @@ from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.wire import MeterPointId, Wire
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.customers.controllers.customers import READ, WRITE
 from gateway.events.report_delivery import (
     DEVICE_ENERGY_USAGE,
@@ -161,8 +161,8 @@ def _curve(points: list[EnergyPoint]) -> list[vs.EnergyCurvePoint]:
 async def _reporting_site(session: AsyncSession, planner: OutboxPlanner, site_id: str,
                           wanted: str | None) -> tuple[SiteRow, CustomerRow, str]:
     """The site a report is about, its customer and the meter point it names, each checked."""
-    site = await records.get_site(session, site_id)
-    customer = await records.get_customer(session, site.customer_id)
+    site = await reads.get_site(session, site_id)
+    customer = await reads.get_customer(session, site.customer_id)
     await _at_volue(planner, customer, site.id, "site")
     return site, customer, await _meter_point(session, site.id, site.meter_point_ids, wanted)
 
@@ -245,11 +245,11 @@ class DeviceReportsController(Controller):
         check_points(data.points)
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            device = await records.get_device(session, device_id)
+            device = await reads.get_device(session, device_id)
             if device.kind == DeviceKind.METER.value:
                 raise ConflictError(f"device {device_id} is a meter; report its site's energy usage "
                                     "(POST /v1/sites/{id}/energy-usage)")
-            customer = await records.get_customer(session, device.customer_id)
+            customer = await reads.get_customer(session, device.customer_id)
             await _at_volue(planner, customer, device.id, "device")
             usage = vs.EnergyUsageReportPayload(
                 resource_id=device.id, location_id=device.site_id,

@@ -15,7 +15,7 @@ from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import InviteStatus, Provider, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Email, Wire
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
@@ -87,8 +87,8 @@ async def invite(session: AsyncSession, planner: OutboxPlanner, site_id: str,
                  data: InviteCreate) -> tuple[int, InviteRead]:
     """Plan an invite to a site's space: 202 and the new invite, or 200 and the earlier one
     to the same address that has not failed (unless ``force``)."""
-    site = await records.get_site(session, site_id)
-    customer = await records.get_customer(session, site.customer_id)
+    site = await reads.get_site(session, site_id)
+    customer = await reads.get_customer(session, site.customer_id)
     if Provider.ZAEHLERFREUNDE.value not in customer.providers:
         raise ConflictError(f"customer {customer.id} is not enrolled at Zählerfreunde")
     email = (data.email or customer.email).lower()
@@ -118,7 +118,7 @@ class SiteInvitesController(Controller):
     @get("/", opt=READ, summary="The site's invites, newest first")
     async def list_invites(self, session: AsyncSession, site_id: str, cursor: Cursor = None,
                            limit: Limit = DEFAULT_LIMIT) -> Page[InviteRead]:
-        await records.get_site(session, site_id)
+        await reads.get_site(session, site_id)
         order = [col(InviteRow.created_at), col(InviteRow.id)]
         query = select(InviteRow).where(col(InviteRow.site_id) == site_id)
         if cursor:

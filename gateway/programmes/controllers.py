@@ -26,7 +26,7 @@ from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import ProgrammeStatus, Provider
 from gateway.core.errors import InvalidError, NotFoundError, UpstreamError
 from gateway.core.wire import METER_POINT_ID_PATTERN, Wire
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.customers import schemas as cs
 from gateway.customers.controllers.customers import READ, WRITE
 from gateway.customers.programme_views import compensation_read
@@ -119,7 +119,7 @@ class ProgrammeController(Controller):
 
     @get("/", opt=READ, summary="The customer's membership of Volue's programme")
     async def read(self, session: AsyncSession, customer_id: str) -> MembershipRead:
-        customer = await records.get_customer(session, customer_id)
+        customer = await reads.get_customer(session, customer_id)
         row = await session.get(ProgrammeMembershipRow, (customer.id, service.PROGRAMME))
         if row is None:
             row = ProgrammeMembershipRow(customer_id=customer.id, programme=service.PROGRAMME,
@@ -142,7 +142,7 @@ class ProgrammeController(Controller):
     async def _plan(request: Request[Any, Any, Any], customer_id: str, *, enroll: bool,
                     only_if_eligible: bool = False) -> Response[bytes]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer = await records.get_customer(session, customer_id)
+            customer = await reads.get_customer(session, customer_id)
             row = await service.plan_membership(session, planner, customer, enroll=enroll,
                                                 only_if_eligible=only_if_eligible)
             return 202, membership_read(row)
@@ -155,7 +155,7 @@ class ProgrammeController(Controller):
         self, state: State, session: AsyncSession, customer_id: str,
         refresh: Annotated[bool, Parameter(description="ask Volue now and store its answer")] = False,
     ) -> EligibilityRead:
-        customer = await records.get_customer(session, customer_id)
+        customer = await reads.get_customer(session, customer_id)
         if refresh:
             try:
                 eligible = await _programme(state).customer_eligible(customer.id)
@@ -175,7 +175,7 @@ class ProgrammeController(Controller):
          summary="The current month's compensation per site, with what to fix")
     async def compensation(self, state: State, session: AsyncSession,
                            customer_id: str) -> CompensationRead:
-        customer = await records.get_customer(session, customer_id)
+        customer = await reads.get_customer(session, customer_id)
         try:
             found = await _programme(state).compensation(customer.id)
         except ProviderError as exc:

@@ -15,7 +15,7 @@ from gateway.core.clock import as_utc
 from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
 from gateway.core.wire import Wire
-from gateway.customers import records
+from gateway.customers import reads
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
@@ -160,7 +160,7 @@ class DeviceReadingsController(Controller):
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ReadingRead]:
-        await records.get_device(session, device_id)
+        await reads.get_device(session, device_id)
         r, b, t = ReadingRow, ReadingBatchRow, OutboxTaskRow
         query = (
             select(col(r.obis_code), col(r.ts), col(r.value), col(r.received_at),

@@ -49,7 +49,7 @@ from gateway.core.domain import (
     TaskAction,
     TaskStatus,
 )
-from gateway.customers.records import plan_entity_upsert
+from gateway.customers.planning import plan_entity_upsert
 from gateway.observability.metrics import observe_drift
 from gateway.outbox.context import prepare
 from gateway.outbox.dispatch import Dispatcher

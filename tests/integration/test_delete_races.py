@@ -25,7 +25,7 @@ from gateway.app import create_app
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
-from gateway.customers import records
+from gateway.customers import locks, writes
 from gateway.outbox.context import prepare
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.db import create_engine, session_factory
@@ -317,8 +317,8 @@ async def test_tree_delete_waits_for_a_link_a_round_holds(client: AsyncTestClien
 
             async def delete() -> None:
                 async with unit_of_work(sessions, None) as uow:
-                    row = await records.lock_customer(uow.session, customer["id"])
-                    await records.delete_customer(uow.session, uow.planner, row, uow.planner.now)
+                    row = await locks.lock_customer(uow.session, customer["id"])
+                    await writes.delete_customer(uow.session, uow.planner, row, uow.planner.now)
 
             deleting = asyncio.create_task(delete())
             await asyncio.sleep(1.0)  # time for the delete to go as far as it can

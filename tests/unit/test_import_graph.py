@@ -90,7 +90,7 @@ def test_the_module_graph_is_read_from_the_source() -> None:
     """The graph covers both packages and sees imports made inside functions."""
     graph = import_graph()
     assert "gateway.app" in graph and "providers.base" in graph
-    assert "gateway.core.domain" in graph["gateway.customers.records"]
+    assert "gateway.core.domain" in graph["gateway.customers.reads"]
 
 
 def test_cycle_finder_names_the_modules_of_a_cycle() -> None:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import Provider
 from gateway.core.errors import ConflictError, GatewayError, InvalidError, NotFoundError
 from gateway.core.wire import nfc
-from gateway.customers import records
+from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
 from gateway.customers.programme_views import programmes_of
 from gateway.http.apikeys import Scope
@@ -44,15 +44,15 @@ class CustomerController(Controller):
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             fresh = FreshTrees(planner.now)
-            customer = records.add_customer(fresh, data, planner.now)
+            customer = writes.add_customer(fresh, data, planner.now)
             try:
                 await fresh.insert(session)
             except IntegrityError:
                 # A unique externalRef index refused the tree (the rare case, so it is not
                 # looked up first): name the externalRef at fault with a 409.
                 await session.rollback()
-                sites, devices = records.tree_refs(data)
-                await records.check_refs_free(session, customers=[data.external_ref], sites=sites,
+                sites, devices = writes.tree_refs(data)
+                await writes.check_refs_free(session, customers=[data.external_ref], sites=sites,
                                               devices=devices)
                 raise
             planner.wake(fresh.queued)
@@ -97,19 +97,19 @@ class CustomerController(Controller):
             query = query.where(after([col(CustomerRow.id)], decode_cursor(cursor, str)))
         rows = list(await session.exec(query.order_by(col(CustomerRow.id)).limit(limit + 1)))
         shown = rows[:limit]
-        links = await records.links_for(session, [row.id for row in shown])
+        links = await reads.links_for(session, [row.id for row in shown])
         programmes = await programmes_of(session, [(row.id, row.providers) for row in shown])
         return page_of(rows, limit, lambda row: (row.id,),
-                       lambda row: records.customer_read(row, links.get(row.id, []), programmes[row.id]))
+                       lambda row: reads.customer_read(row, links.get(row.id, []), programmes[row.id]))
 
     @get("/{customer_id:str}", opt=READ, summary="A customer and its sync status")
     async def read(self, request: Request[Any, Any, Any], customer_id: str) -> s.CustomerRead:
         async with request.app.state.reader.connect() as conn:
-            row, links = await records.read_with_links(conn, CustomerRow, customer_id)
+            row, links = await reads.read_with_links(conn, CustomerRow, customer_id)
             if row is None:
                 raise NotFoundError(f"customer {customer_id} not found")
             programmes = (await programmes_of(conn, [(row.id, row.providers)]))[row.id]
-        return records.customer_read(row, links, programmes)
+        return reads.customer_read(row, links, programmes)
 
     @patch("/{customer_id:str}", opt=WRITE, summary="Change a customer; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], customer_id: str, data: s.CustomerUpdate
@@ -117,10 +117,10 @@ class CustomerController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.lock_customer(session, customer_id)
-            await records.update_customer(session, planner, row, data, planner.now)
+            row = await locks.lock_customer(session, customer_id)
+            await writes.update_customer(session, planner, row, data, planner.now)
             programmes = (await programmes_of(session, [(row.id, row.providers)]))[row.id]
-            return 200, records.customer_read(row, await planner.links_of(row.id), programmes)
+            return 200, reads.customer_read(row, await planner.links_of(row.id), programmes)
 
         return await write(request, body, work)
 
@@ -128,9 +128,9 @@ class CustomerController(Controller):
             summary="Delete a customer with its sites and devices, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], customer_id: str) -> Response[s.CustomerRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            row = await records.lock_customer(session, customer_id)
-            await records.delete_customer(session, planner, row, planner.now)
-            return 200, records.customer_read(row, await planner.links_of(row.id))
+            row = await locks.lock_customer(session, customer_id)
+            await writes.delete_customer(session, planner, row, planner.now)
+            return 200, reads.customer_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)
 
@@ -146,7 +146,7 @@ async def create_many(
             valid.append((index, decode(bytes(raw), s.CustomerCreate)))
         except InvalidError as exc:
             results[index] = _failed(index, exc)
-    taken_customers = await records.refs_in_use(session, CustomerRow, [d.external_ref for _, d in valid])
+    taken_customers = await writes.refs_in_use(session, CustomerRow, [d.external_ref for _, d in valid])
     seen: set[str] = set()
     good: list[tuple[int, s.CustomerCreate]] = []
     for index, data in valid:
@@ -156,16 +156,16 @@ async def create_many(
             continue
         seen.add(data.external_ref)
         good.append((index, data))
-    site_refs = {ref for _, d in good for ref, _ in records.tree_refs(d)[0]}
-    device_refs = {ref for _, d in good for ref, _ in records.tree_refs(d)[1]}
-    taken_sites = await records.refs_in_use(session, SiteRow, sorted(site_refs))
-    taken_devices = await records.refs_in_use(session, DeviceRow, sorted(device_refs))
+    site_refs = {ref for _, d in good for ref, _ in writes.tree_refs(d)[0]}
+    device_refs = {ref for _, d in good for ref, _ in writes.tree_refs(d)[1]}
+    taken_sites = await writes.refs_in_use(session, SiteRow, sorted(site_refs))
+    taken_devices = await writes.refs_in_use(session, DeviceRow, sorted(device_refs))
     seen_sites: set[str] = set()
     seen_devices: set[str] = set()
     fresh = FreshTrees(planner.now)
     rows: list[tuple[int, dict[str, Any]]] = []
     for index, data in good:
-        sites, devices = records.tree_refs(data)
+        sites, devices = writes.tree_refs(data)
         clash = next(((ref, path) for ref, path in sites if ref in taken_sites or ref in seen_sites), None)
         clash = clash or next(
             ((ref, path) for ref, path in devices if ref in taken_devices or ref in seen_devices), None
@@ -175,7 +175,7 @@ async def create_many(
                 f"externalRef {clash[0]!r} is already in use", field=clash[1]))
             continue
         try:
-            row = records.add_customer(fresh, data, planner.now)
+            row = writes.add_customer(fresh, data, planner.now)
         except GatewayError as exc:
             results[index] = _failed(index, exc)
             continue
@@ -208,9 +208,9 @@ def _children(fresh: FreshTrees) -> _Children:
 def _created(fresh: FreshTrees, customer: dict[str, Any], children: _Children | None = None
              ) -> s.CustomerCreated:
     """The new customer with the ids of the sites, devices and vehicles planned with it."""
-    links = records.link_views(fresh.links_by_entity[customer["id"]])
+    links = reads.link_views(fresh.links_by_entity[customer["id"]])
     # the namespace holds every CustomerRow column customer_read reads, without an ORM instance
-    read = records.customer_read(cast(CustomerRow, records.as_record(customer)), links)
+    read = reads.customer_read(cast(CustomerRow, reads.as_record(customer)), links)
     sites, devices = (children if children is not None else _children(fresh)).get(customer["id"], ([], []))
     by_site: dict[str | None, list[s.CreatedRef]] = {}
     for device in devices:

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import NotFoundError
-from gateway.customers import records
+from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
 from gateway.customers.controllers.customers import READ, WRITE
 from gateway.http.deps import provide_session
@@ -38,9 +38,9 @@ async def _page(session: AsyncSession, where: list[ColumnElement[bool]], cursor:
     if cursor:
         query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID)))
     rows = list(await session.exec(query.order_by(*order).limit(limit + 1)))
-    links = await records.links_for(session, [row.id for row in rows[:limit]])
+    links = await reads.links_for(session, [row.id for row in rows[:limit]])
     return page_of(rows, limit, lambda row: (row.created_at, row.id),
-                   lambda row: records.device_read(row, links.get(row.id, [])))
+                   lambda row: reads.device_read(row, links.get(row.id, [])))
 
 
 class SiteDevicesController(Controller):
@@ -54,17 +54,17 @@ class SiteDevicesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer, site = await records.lock_site(session, site_id)
-            await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
-            device = await records.add_device(session, planner, customer, site, data, planner.now)
-            return 201, records.device_read(device, await planner.links_of(device.id))
+            customer, site = await locks.lock_site(session, site_id)
+            await writes.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
+            device = await writes.add_device(session, planner, customer, site, data, planner.now)
+            return 201, reads.device_read(device, await planner.links_of(device.id))
 
         return await write(request, body, work)
 
     @get("/", opt=READ, summary="The site's devices, oldest first")
     async def list_devices(self, session: AsyncSession, site_id: str, cursor: Cursor = None,
                            limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
-        await records.get_site(session, site_id)
+        await reads.get_site(session, site_id)
         return await _page(session, [col(DeviceRow.site_id) == site_id], cursor, limit)
 
 
@@ -79,17 +79,17 @@ class CustomerVehiclesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer = await records.lock_customer(session, customer_id)
-            await records.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
-            device = await records.add_device(session, planner, customer, None, data, planner.now)
-            return 201, records.device_read(device, await planner.links_of(device.id))
+            customer = await locks.lock_customer(session, customer_id)
+            await writes.check_refs_free(session, devices=[(data.external_ref, "externalRef")])
+            device = await writes.add_device(session, planner, customer, None, data, planner.now)
+            return 201, reads.device_read(device, await planner.links_of(device.id))
 
         return await write(request, body, work)
 
     @get("/", opt=READ, summary="The customer's vehicles, oldest first")
     async def list_vehicles(self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
                             limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
-        await records.get_customer(session, customer_id)
+        await reads.get_customer(session, customer_id)
         return await _page(session, [col(DeviceRow.customer_id) == customer_id,
                                      col(DeviceRow.kind) == DeviceKind.VEHICLE.value], cursor, limit)
 
@@ -102,10 +102,10 @@ class DeviceController(Controller):
     @get("/{device_id:str}", opt=READ, summary="A device and its sync status")
     async def read(self, request: Request[Any, Any, Any], device_id: str) -> s.DeviceRead:
         async with request.app.state.reader.connect() as conn:
-            row, links = await records.read_with_links(conn, DeviceRow, device_id)
+            row, links = await reads.read_with_links(conn, DeviceRow, device_id)
         if row is None:
             raise NotFoundError(f"device {device_id} not found")
-        return records.device_read(row, links)
+        return reads.device_read(row, links)
 
     @patch("/{device_id:str}", opt=WRITE, summary="Change a device; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], device_id: str, data: s.DeviceUpdate
@@ -113,9 +113,9 @@ class DeviceController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer, row = await records.lock_device(session, device_id)
-            await records.update_device(session, planner, customer, row, data, planner.now)
-            return 200, records.device_read(row, await planner.links_of(row.id))
+            customer, row = await locks.lock_device(session, device_id)
+            await writes.update_device(session, planner, customer, row, data, planner.now)
+            return 200, reads.device_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -123,8 +123,8 @@ class DeviceController(Controller):
             summary="Delete a device, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], device_id: str) -> Response[s.DeviceRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer, row = await records.lock_device(session, device_id)
-            await records.delete_device(session, planner, customer, row, planner.now)
-            return 200, records.device_read(row, await planner.links_of(row.id))
+            customer, row = await locks.lock_device(session, device_id)
+            await writes.delete_device(session, planner, customer, row, planner.now)
+            return 200, reads.device_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)

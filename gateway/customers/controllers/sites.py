@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import NotFoundError
-from gateway.customers import records
+from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
 from gateway.customers.controllers.customers import READ, WRITE
 from gateway.customers.programme_views import compensation_of
@@ -34,12 +34,12 @@ class CustomerSitesController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer = await records.lock_customer(session, customer_id)
+            customer = await locks.lock_customer(session, customer_id)
             refs = [(data.external_ref, "externalRef")]
             devices = [(d.external_ref, f"devices[{i}].externalRef") for i, d in enumerate(data.devices)]
-            await records.check_refs_free(session, sites=refs, devices=devices)
-            site, created = await records.add_site(session, planner, customer, data, planner.now)
-            read = records.site_read(site, await planner.links_of(site.id))
+            await writes.check_refs_free(session, sites=refs, devices=devices)
+            site, created = await writes.add_site(session, planner, customer, data, planner.now)
+            read = reads.site_read(site, await planner.links_of(site.id))
             return 201, s.SiteCreated(
                 **msgspec.structs.asdict(read),
                 devices=[s.CreatedRef(id=d.id, external_ref=d.external_ref) for d in created])
@@ -49,17 +49,17 @@ class CustomerSitesController(Controller):
     @get("/", opt=READ, summary="The customer's sites, oldest first")
     async def list_sites(self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
                          limit: Limit = DEFAULT_LIMIT) -> Page[s.SiteRead]:
-        await records.get_customer(session, customer_id)
+        await reads.get_customer(session, customer_id)
         order = [col(SiteRow.created_at), col(SiteRow.id)]
         query = select(SiteRow).where(SiteRow.customer_id == customer_id, col(SiteRow.deleted_at).is_(None))
         if cursor:
             query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID)))
         rows = list(await session.exec(query.order_by(*order).limit(limit + 1)))
         shown = [row.id for row in rows[:limit]]
-        links = await records.links_for(session, shown)
+        links = await reads.links_for(session, shown)
         paid = await compensation_of(session, shown)
         return page_of(rows, limit, lambda row: (row.created_at, row.id),
-                       lambda row: records.site_read(row, links.get(row.id, []), paid.get(row.id)))
+                       lambda row: reads.site_read(row, links.get(row.id, []), paid.get(row.id)))
 
 
 class SiteController(Controller):
@@ -70,11 +70,11 @@ class SiteController(Controller):
     @get("/{site_id:str}", opt=READ, summary="A site and its sync status")
     async def read(self, request: Request[Any, Any, Any], site_id: str) -> s.SiteRead:
         async with request.app.state.reader.connect() as conn:
-            row, links = await records.read_with_links(conn, SiteRow, site_id)
+            row, links = await reads.read_with_links(conn, SiteRow, site_id)
             if row is None:
                 raise NotFoundError(f"site {site_id} not found")
             paid = (await compensation_of(conn, [row.id])).get(row.id)
-        return records.site_read(row, links, paid)
+        return reads.site_read(row, links, paid)
 
     @patch("/{site_id:str}", opt=WRITE, summary="Change a site; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], site_id: str, data: s.SiteUpdate
@@ -82,9 +82,9 @@ class SiteController(Controller):
         body = await request.body()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer, row = await records.lock_site(session, site_id)
-            await records.update_site(session, planner, customer, row, data, planner.now)
-            return 200, records.site_read(row, await planner.links_of(row.id))
+            customer, row = await locks.lock_site(session, site_id)
+            await writes.update_site(session, planner, customer, row, data, planner.now)
+            return 200, reads.site_read(row, await planner.links_of(row.id))
 
         return await write(request, body, work)
 
@@ -92,8 +92,8 @@ class SiteController(Controller):
             summary="Delete a site with its devices, here and at the providers")
     async def remove(self, request: Request[Any, Any, Any], site_id: str) -> Response[s.SiteRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            customer, row = await records.lock_site(session, site_id)
-            await records.delete_site(session, planner, customer, row, planner.now)
-            return 200, records.site_read(row, await planner.links_of(row.id))
+            customer, row = await locks.lock_site(session, site_id)
+            await writes.delete_site(session, planner, customer, row, planner.now)
+            return 200, reads.site_read(row, await planner.links_of(row.id))
 
         return await write(request, b"", work)

@@ -15,7 +15,7 @@ from gateway.core.clock import as_utc
 from gateway.core.domain import EntityType, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
-from gateway.customers import records
+from gateway.customers import locks, planning
 from gateway.customers.controllers.customers import READ
 from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
@@ -145,15 +145,15 @@ async def resync_entity(session: AsyncSession, planner: OutboxPlanner, data: Res
     row: CustomerRow | SiteRow | DeviceRow
     try:
         if data.entity_type is EntityType.CUSTOMER:
-            customer = row = await records.lock_customer(session, data.entity_id)
+            customer = row = await locks.lock_customer(session, data.entity_id)
         elif data.entity_type is EntityType.SITE:
-            customer, row = await records.lock_site(session, data.entity_id)
+            customer, row = await locks.lock_site(session, data.entity_id)
         else:
-            customer, row = await records.lock_device(session, data.entity_id)
+            customer, row = await locks.lock_device(session, data.entity_id)
     except NotFoundError:
         raise NotFoundError(f"{data.entity_type.value} {data.entity_id} not found") from None
     cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
-    await records.plan_resync(session, planner, customer, row, cascade=cascade)
+    await planning.plan_resync(session, planner, customer, row, cascade=cascade)
     return [task_read(task) for task in planner.created]
 
 
