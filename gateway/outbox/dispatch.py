@@ -69,8 +69,10 @@ class ArqDispatcher:
     found again by the relay; the database, not Redis, holds the work.
     """
 
-    def __init__(self, pool: Any, *, coalesce_s: float = 0.005) -> None:
+    def __init__(self, pool: Any, *, coalesce_s: float = 0.005, owns_pool: bool = True) -> None:
         self.pool = pool
+        self.owns_pool = owns_pool
+        """Whether :meth:`close` closes ``pool`` too (an arq worker's pool is arq's to close)."""
         self.coalesce_s = coalesce_s
         self._pending: dict[str, str] = {}
         self._deferred: dict[str, tuple[datetime, str]] = {}
@@ -127,4 +129,5 @@ class ArqDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.flush()
-        await self.pool.aclose()
+        if self.owns_pool:
+            await self.pool.aclose()
