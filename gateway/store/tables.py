@@ -164,6 +164,9 @@ class OutboxTaskRow(SQLModel, table=True):
     sent_keys: str | None = None
     """A JSON array of what earlier attempts that may have reached the provider would have
     created (adapter-defined keys), so that a later attempt adopts it instead of creating anew."""
+    trace_context: str | None = Field(default=None, max_length=55)
+    """The W3C ``traceparent`` of the span that queued the task (an API request), when traces
+    are recorded: the worker's span for the task continues that trace."""
 
 
 class TaskDependencyRow(SQLModel, table=True):
@@ -193,6 +196,24 @@ class UpstreamCallRow(SQLModel, table=True):
     latency_ms: float
     error: str | None = None
     at: datetime = Field(sa_column=_ts())
+    trace_id: str | None = Field(default=None, max_length=32)
+    """The trace of the exchange's span (32 hex digits), when traces are recorded."""
+    body_id: str | None = Field(default=None, max_length=32)
+    """Its bodies (``upstream_call_bodies``); the tasks of one batch request share them."""
+
+
+class UpstreamCallBodyRow(SQLModel, table=True):
+    """The request and response bodies of one upstream exchange, secrets redacted, each cut
+    to ``providers.redact.BODY_LIMIT`` characters (``*_truncated`` says it was cut)."""
+
+    __tablename__ = "upstream_call_bodies"
+
+    id: str = Field(primary_key=True, max_length=32)
+    request_body: str | None = None
+    response_body: str | None = None
+    request_truncated: bool = False
+    response_truncated: bool = False
+    at: datetime = Field(sa_column=_ts(index=True))
 
 
 class ApiKeyRow(SQLModel, table=True):
