@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from providers.base import ProviderError, TransientError
@@ -49,6 +51,27 @@ class CircuitState(enum.IntEnum):
     CLOSED = 0
     HALF_OPEN = 1
     OPEN = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitView:
+    """A provider's circuit as ops see it (times are wall-clock seconds since the epoch)."""
+
+    provider: str
+    state: str
+    """``closed``, ``open`` or ``half-open`` (the open time is over: a probe goes out next)."""
+    since: float | None = None
+    """When it opened (None while closed)."""
+    next_probe: float | None = None
+    """When the open time ends and a probe may go out (None unless open)."""
+    reason: str | None = None
+    limit: int | None = None
+    """The concurrency limit in this process (None when read from the shared store)."""
+    source: str = "this process"
+
+
+def _wall(monotonic_at: float, clock: Clock) -> float:
+    return time.time() + (monotonic_at - clock())
 
 
 def upstream_transient(error: ProviderError | None) -> bool:
@@ -179,6 +202,21 @@ class ProviderGuard:
         """Moving average of the provider's answer time, as seen by this worker."""
         self.adopted = False
         """The circuit is open because another worker opened it (:class:`SharedCircuits`)."""
+        self.clock = clock
+        self.opened_at: float | None = None
+        """Wall-clock time the circuit opened (kept through half-open probes until it closes)."""
+
+    def view(self, provider: str) -> CircuitView:
+        """The circuit as ops see it."""
+        now = self.clock()
+        state = self.state
+        if state is CircuitState.OPEN and now >= self.open_until:
+            state = CircuitState.HALF_OPEN
+        return CircuitView(
+            provider=provider, state=state.name.lower().replace("_", "-"),
+            since=self.opened_at if state is not CircuitState.CLOSED else None,
+            next_probe=_wall(self.open_until, self.clock) if self.state is CircuitState.OPEN else None,
+            reason=self.reason if state is not CircuitState.CLOSED else None, limit=self.limit.current)
 
     def claim_limit(self, now: float, batch_size: int) -> int:
         """How many tasks a round may claim now: 0 while open or paused, 1 for a probe."""
@@ -278,6 +316,7 @@ class ProviderGuard:
         self.probing = False
         self.adopted = True
         self.reason = self.reason or reason
+        self.opened_at = self.opened_at or time.time()
 
     def adopt_closed(self) -> None:
         """Another worker's probe closed the circuit."""
@@ -292,6 +331,7 @@ class ProviderGuard:
 
     def _open(self, now: float, error: ProviderError | None) -> None:
         self.adopted = False
+        self.opened_at = self.opened_at or time.time()
         self.state = CircuitState.OPEN
         self.open_until = now + self.open_s
         self.probing = False
@@ -304,6 +344,7 @@ class ProviderGuard:
         self.consecutive_failures = 0
         self.probing = False
         self.reason = None
+        self.opened_at = None
         self.closed_since = now
         self.limit.reset()
 
@@ -341,12 +382,33 @@ class SharedCircuits:
             if state is CircuitState.OPEN:
                 until = time.time() + max(0.0, guard.open_until - time.monotonic())
                 await self.redis.set(key, f"open:{until:.3f}", px=max(1, int(guard.open_s * 4000)))
+                info = {"since": guard.opened_at, "reason": guard.reason}
+                await self.redis.set(f"{key}:info", json.dumps(info), px=max(1, int(guard.open_s * 4000)))
             else:
                 await self.redis.set(key, "closed", px=int(max(guard.open_s, 1.0) * 4000))
                 await self.redis.delete(f"{key}:probe")
             self._published[provider] = state
         except Exception as exc:
             log.warning("publishing the circuit of %s failed: %s", provider, exc)
+
+    async def read(self, providers: Iterable[str]) -> list[CircuitView]:
+        """Each provider's circuit as the workers last published it (closed when none did)."""
+        views = []
+        for provider in providers:
+            key = f"{self.prefix}:{provider}"
+            raw = await self.redis.get(key)
+            value = raw.decode() if isinstance(raw, bytes) else raw
+            if not value or not value.startswith("open:"):
+                views.append(CircuitView(provider=provider, state="closed", source="workers (Redis)"))
+                continue
+            until = float(value[5:])
+            raw_info = await self.redis.get(f"{key}:info")
+            info = json.loads(raw_info) if raw_info else {}
+            views.append(CircuitView(
+                provider=provider, state="open" if until > time.time() else "half-open",
+                since=info.get("since"), next_probe=until, reason=info.get("reason"),
+                source="workers (Redis)"))
+        return views
 
     async def _adopt(self, provider: str, guard: ProviderGuard, *, probe: bool) -> None:
         key = f"{self.prefix}:{provider}"

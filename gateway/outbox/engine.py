@@ -278,6 +278,7 @@ class SyncEngine:
                 provider_name = provider_of_queue(provider)
                 if self.shared is not None and provider_name is not None:
                     await self.shared.before_claim(provider_name.value, guard)
+                    observe_guards(self.guards)  # a circuit adopted open or closed shows at once
                 limit = guard.claim_limit(time.monotonic(), limit)
                 if limit == 0:
                     await self._wake_when_guard_allows(provider, guard)
@@ -319,6 +320,7 @@ class SyncEngine:
         provider = provider_of_queue(queue)
         if guard is not None and provider is not None and self.shared is not None:
             await self.shared.before_claim(provider.value, guard, probe=False)
+            observe_guards(self.guards)
         return self.held_for_s(queue)
 
     def held_for_s(self, queue: str) -> float:
