@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, ReportStatus
 from gateway.core.errors import ConflictError, InvalidError
+from gateway.core.quantities import from_wh, kwh, wh
 from gateway.core.wire import Page, Wire
 from gateway.customers import locks, reads
 from gateway.customers.controllers.customers import READ, WRITE
@@ -28,7 +29,6 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.readings.ingest import epoch_seconds
 from gateway.store.energy_tables import EnergyEnrollmentRow, EnergyPointRow
 from gateway.store.event_tables import VolueReportRow
-from providers.volue.energy_usage import from_wh, kwh, wh
 
 EPOCH_RANGE = range(0, 253_402_300_800)
 HOUR_S = 3600

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider
+from gateway.core.quantities import kwh
 from gateway.energy import bulk
 from gateway.energy.bulk import FreshPoints, Series, StoredPoint
 from gateway.energy.derive import Derived, derive_intervals
@@ -39,7 +40,7 @@ from gateway.events.report_delivery import ENERGY_USAGE, NewReport, queue_report
 from gateway.outbox.dispatch import Dispatcher
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from providers.volue.energy_usage import kwh, location_energy_usage_report
+from providers.volue.energy_usage import location_energy_usage_report
 
 log = logging.getLogger("gateway.energy")
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc
 from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
+from gateway.core.obis import ObisError, parse
 from gateway.core.wire import Wire
 from gateway.customers import reads
 from gateway.customers.controllers.customers import READ
@@ -27,7 +28,6 @@ from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.ingest import IngestResult, ReadingsBody, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
-from providers.zaehlerfreunde.obis import ObisError, parse
 
 WRITE_READINGS = {"scope": Scope.READINGS_WRITE.value}
 
@@ -177,7 +177,7 @@ class DeviceReadingsController(Controller):
             query = query.where(col(r.ts) < end)
         if obis_code is not None:
             try:
-                query = query.where(col(r.obis_code) == parse(obis_code).zaehlerfreunde)
+                query = query.where(col(r.obis_code) == parse(obis_code).normal)
             except ObisError as exc:
                 raise InvalidError(str(exc), field="obisCode") from None
         if cursor:

@@ -201,7 +201,7 @@ class ItemChecker:
             try:
                 parsed = parse(text)
                 medium = parsed.medium
-                found = (parsed.zaehlerfreunde, medium.value if medium is not None else None)
+                found = (parsed.normal, medium.value if medium is not None else None)
             except ObisError as exc:
                 found = str(exc)
             if len(self._codes) < _CODES_LIMIT:

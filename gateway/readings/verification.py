@@ -36,13 +36,13 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
+from gateway.core.obis import Medium, ObisError, parse
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import DeviceRow, ProviderLinkRow
 from providers.base import DeviceReadings, ProviderError, StoredReading
 from providers.registry import Adapters, MissingCapability
-from providers.zaehlerfreunde.obis import Medium, ObisError, parse
 
 log = logging.getLogger("gateway.readings")
 PERIOD_S = 900

@@ -10,8 +10,8 @@ The document sets no bound on a point's value; this builder also refuses what Vo
 could not read as a curve of that resolution: points off the resolution's grid, out of
 order or repeated, and values that are not finite numbers.
 
-Quantities travel with a fixed precision: kWh to :data:`KWH_DECIMALS` decimals (whole Wh),
-rounded to the nearest (:func:`kwh`), so a value such as ``2.2999999999999545`` (the
+Quantities travel with a fixed precision: kWh to ``KWH_DECIMALS`` decimals (whole Wh),
+rounded to the nearest (:func:`gateway.core.quantities.kwh`), so a value such as ``2.2999999999999545`` (the
 binary-float difference of two register readings) goes out as ``2.3``.
 """
 
@@ -25,34 +25,11 @@ import operator
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from gateway.core.quantities import KWH_DECIMALS, from_wh, kwh, wh
 from gateway.core.timespan import DAY_S, interval_seconds, time_span
 from providers.volue import schemas as vs
 
 __all__ = ["KWH_DECIMALS", "from_wh", "kwh", "location_energy_usage_report", "wh"]
-
-KWH_DECIMALS = 3
-"""kWh (and m³) travel and are shown with this many decimals: whole Wh (litres)."""
-_SCALE: int = 10**KWH_DECIMALS
-
-
-def kwh(value: float) -> float:
-    """``value`` (kWh) rounded to :data:`KWH_DECIMALS` decimals: the float nearest that decimal
-    number, which encodes (shortest round-trip form) with at most that many decimals. Python's
-    ``round`` rounds the exact binary value, correctly. Not finite: returned unchanged (refused
-    where it matters); never ``-0.0``."""
-    if not math.isfinite(value):
-        return value
-    return round(value, KWH_DECIMALS) + 0.0
-
-
-def wh(value: float) -> int:
-    """``value`` (kWh) as whole Wh (thousandths): sums of these are exact."""
-    return round(value * _SCALE)
-
-
-def from_wh(value: int) -> float:
-    """Whole Wh back to kWh with :data:`KWH_DECIMALS` decimals."""
-    return kwh(value / _SCALE)
 
 
 def location_energy_usage_report(*, location_id: str, meter_point_id: str, interval_s: int,
@@ -67,7 +44,7 @@ def location_energy_usage_report(*, location_id: str, meter_point_id: str, inter
     if not points:
         raise ValueError("a LocationEnergyUsage report needs at least one point")
     starts = [start for start, _ in points]
-    kwhs = [kwh for _, kwh in points]
+    kwhs = [value for _, value in points]
     if (any(map(operator.mod, starts, itertools.repeat(interval_s)))
             or any(map(operator.ge, starts[:-1], starts[1:])) or not all(map(math.isfinite, kwhs))):
         _refuse(points, interval_s, resolution)
@@ -89,12 +66,12 @@ def _refuse(points: Sequence[tuple[int, float]], interval_s: int, resolution: st
     """Raise ``ValueError`` naming the first point that is off the grid, out of order or not a
     finite number."""
     previous: int | None = None
-    for index, (start, kwh) in enumerate(points):
+    for index, (start, value) in enumerate(points):
         if start % interval_s:
             raise ValueError(f"points[{index}].timestamp is not on the {resolution} grid")
         if previous is not None and start <= previous:
             raise ValueError(f"points[{index}].timestamp is not after the point before it")
-        if not math.isfinite(kwh):
+        if not math.isfinite(value):
             raise ValueError(f"points[{index}].kiloWattHours must be a finite number")
         previous = start
 

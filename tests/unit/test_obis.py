@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from providers.zaehlerfreunde.obis import (
-    ZAEHLERFREUNDE_ACCEPTED,
-    Medium,
-    ObisCode,
-    ObisError,
-    is_accepted_by_zaehlerfreunde,
-    parse,
-)
+from gateway.core.obis import Medium, ObisCode, ObisError, parse
+from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, is_accepted_by_zaehlerfreunde
 
 _group = st.integers(min_value=0, max_value=255)
 _letter_or_number = st.one_of(_group, st.sampled_from(["C", "F", "L", "P"]))
@@ -53,11 +47,11 @@ def test_short_form_keeps_cde_and_suffix(code: ObisCode) -> None:
 
 
 @given(obis_codes())
-def test_zaehlerfreunde_form_is_a_fixed_point(code: ObisCode) -> None:
-    """The Zählerfreunde form always names A and B and is stable under re-parsing."""
-    again = parse(code.zaehlerfreunde)
+def test_normal_form_is_a_fixed_point(code: ObisCode) -> None:
+    """The normal form always names A and B and is stable under re-parsing."""
+    again = parse(code.normal)
     assert again.a is not None and again.b is not None
-    assert again.zaehlerfreunde == code.zaehlerfreunde
+    assert again.normal == code.normal
 
 
 @given(obis_codes(), st.sampled_from(["", " ", "\t", "  "]), st.sampled_from(["", " ", "\n"]))
@@ -105,7 +99,7 @@ def test_parse_either_succeeds_or_raises_obis_error(text: str) -> None:
 def test_documented_codes_are_accepted(text: str, zaehlerfreunde: str, medium: Medium) -> None:
     """Every code in the NewReading description is accepted, in long and short form."""
     code = parse(text)
-    assert code.zaehlerfreunde == zaehlerfreunde
+    assert code.normal == zaehlerfreunde
     assert code.medium is medium
     assert is_accepted_by_zaehlerfreunde(text)
     assert is_accepted_by_zaehlerfreunde(code)
@@ -186,7 +180,7 @@ def test_bad_inputs_raise_precise_errors(text: str, message: str) -> None:
 )
 def test_channel_zero_and_unused_f_normalise_to_the_documented_form(text: str, zaehlerfreunde: str) -> None:
     """Channel 0 and F = 255, as meters write them, name the documented quantity and are accepted."""
-    assert parse(text).zaehlerfreunde == zaehlerfreunde
+    assert parse(text).normal == zaehlerfreunde
     assert is_accepted_by_zaehlerfreunde(text)
 
 

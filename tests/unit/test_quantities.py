@@ -10,9 +10,10 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.core.quantities import from_wh, kwh, wh
 from providers.volue import mapping as vm
 from providers.volue import schemas as vs
-from providers.volue.energy_usage import from_wh, kwh, location_energy_usage_report, wh
+from providers.volue.energy_usage import location_energy_usage_report
 
 NUMBER = re.compile(rb'"kiloWattHours":(-?[0-9.eE+-]+)')
 DAY0 = 1_700_006_400

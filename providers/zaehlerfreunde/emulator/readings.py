@@ -60,7 +60,7 @@ class ObisIndex:
             code = parse(raw)
         except ObisError as exc:
             raise ValueError(str(exc)) from None
-        label = code.zaehlerfreunde
+        label = code.normal
         index = _INDEX_BY_LABEL.get(label)
         # Only the written forms the document lists: "1-1:1.8.0 oder 1.8.0" (no channel 0,
         # no F); the gateway normalises what meters write before sending.
