@@ -18,12 +18,12 @@ from gateway.core.errors import ConflictError, InvalidError
 from gateway.core.quantities import from_wh, kwh, wh
 from gateway.core.wire import Page, Wire
 from gateway.customers import locks, reads
-from gateway.customers.controllers.customers import READ, WRITE
 from gateway.energy.bulk import load_series
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import reporting_sites
 from gateway.http.deps import provide_session
 from gateway.http.pages import decode_cursor, encode_cursor
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.readings.ingest import epoch_seconds

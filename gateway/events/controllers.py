@@ -12,7 +12,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import InvalidError, NotFoundError
-from gateway.customers.controllers.customers import READ
 from gateway.events.service import SUBSCRIBABLE_TYPES, EventRead, event_read
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
@@ -25,6 +24,7 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import READ
 from gateway.store.event_tables import VolueEventRow, VolueEventTargetRow
 
 

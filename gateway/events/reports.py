@@ -44,7 +44,6 @@ from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.errors import ConflictError, InvalidError, NotFoundError
 from gateway.core.wire import MeterPointId, Wire
 from gateway.customers import reads
-from gateway.customers.controllers.customers import READ, WRITE
 from gateway.events.report_delivery import (
     DEVICE_ENERGY_USAGE,
     ENERGY_USAGE,
@@ -63,6 +62,7 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.energy_tables import EnergyPointRow

@@ -31,7 +31,6 @@ from gateway.core.targets import TargetPolicy, TargetRefused, check_registration
 from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
 from gateway.events.service import SUBSCRIBABLE_TYPES
-from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -43,13 +42,12 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import OPS
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
-
-OPS = {"scope": Scope.OPS.value}
 
 
 class SubscriptionCreate(Wire):

@@ -16,8 +16,6 @@ from gateway.core.domain import InviteStatus, Provider, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Email, Wire
 from gateway.customers import reads
-from gateway.customers.controllers.customers import READ
-from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -29,13 +27,12 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import READ, WRITE_INVITES
 from gateway.http.unit_of_work import write
 from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import OutboxTaskRow
-
-WRITE_INVITES = {"scope": Scope.INVITES_WRITE.value}
 
 
 class InviteCreate(Wire):

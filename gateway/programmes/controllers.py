@@ -28,9 +28,9 @@ from gateway.core.errors import InvalidError, NotFoundError, UpstreamError
 from gateway.core.wire import METER_POINT_ID_PATTERN, Wire
 from gateway.customers import reads
 from gateway.customers import schemas as cs
-from gateway.customers.controllers.customers import READ, WRITE
 from gateway.customers.programme_views import compensation_read
 from gateway.http.deps import provide_session
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.programmes import service

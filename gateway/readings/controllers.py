@@ -17,10 +17,9 @@ from gateway.core.errors import InvalidError, TooLargeError
 from gateway.core.obis import ObisError, parse
 from gateway.core.wire import Wire
 from gateway.customers import reads
-from gateway.customers.controllers.customers import READ
-from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
 from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
+from gateway.http.scopes import READ, WRITE_READINGS
 from gateway.http.unit_of_work import write
 from gateway.observability.metrics import count_readings
 from gateway.outbox.plan import OutboxPlanner
@@ -28,8 +27,6 @@ from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.ingest import IngestResult, ReadingsBody, decode_items, epoch_seconds, ingest
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
-
-WRITE_READINGS = {"scope": Scope.READINGS_WRITE.value}
 
 
 class ReadingDelivery(Wire):

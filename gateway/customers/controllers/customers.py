@@ -17,17 +17,14 @@ from gateway.core.wire import nfc
 from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
 from gateway.customers.programme_views import programmes_of
-from gateway.http.apikeys import Scope
 from gateway.http.deps import decode, provide_session
 from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, after, decode_cursor, page_of
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
-
-READ = {"scope": Scope.CUSTOMERS_READ.value}
-WRITE = {"scope": Scope.CUSTOMERS_WRITE.value}
 
 
 class CustomerController(Controller):

@@ -13,7 +13,6 @@ from gateway.core.domain import DeviceKind
 from gateway.core.errors import NotFoundError
 from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
-from gateway.customers.controllers.customers import READ, WRITE
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -25,6 +24,7 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import DeviceRow

@@ -12,10 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.errors import NotFoundError
 from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
-from gateway.customers.controllers.customers import READ, WRITE
 from gateway.customers.programme_views import compensation_of
 from gateway.http.deps import provide_session
 from gateway.http.pages import DEFAULT_LIMIT, TIME_AND_ID, Cursor, Limit, Page, after, decode_cursor, page_of
+from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import SiteRow

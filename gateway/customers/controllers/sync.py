@@ -16,8 +16,6 @@ from gateway.core.domain import EntityType, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
 from gateway.customers import locks, planning
-from gateway.customers.controllers.customers import READ
-from gateway.http.apikeys import Scope
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -29,12 +27,11 @@ from gateway.http.pages import (
     decode_cursor,
     page_of,
 )
+from gateway.http.scopes import OPS, READ
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
-
-OPS = {"scope": Scope.OPS.value}
 
 
 class TaskRead(Wire):
