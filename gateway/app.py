@@ -23,6 +23,7 @@ from gateway.customers.controllers.devices import (
     DeviceController,
     SiteDevicesController,
 )
+from gateway.customers.controllers.problems import ProblemsController
 from gateway.customers.controllers.sites import CustomerSitesController, SiteController
 from gateway.customers.controllers.sync import SyncController, SyncHistoryController
 from gateway.energy.controllers import DeviceConsumptionController, SiteEnergyUsageController
@@ -37,6 +38,7 @@ from gateway.events.reports import (
 )
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
+from gateway.http.audit import AuditController
 from gateway.http.content_type import require_json
 from gateway.http.deps import authenticate
 from gateway.http.docs import docs_assets_router, docs_render_plugins
@@ -63,6 +65,8 @@ API_CONTROLLERS = [
     DeviceController,
     SyncController,
     SyncHistoryController,
+    ProblemsController,
+    AuditController,
     EventController,
     SubscriptionController,
     DeviceReportsController,
