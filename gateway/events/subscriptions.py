@@ -137,6 +137,29 @@ async def _replayable(request: Request[Any, Any, Any], replay: Response[Any]) ->
                             "since; its secret is not shown again", field="Idempotency-Key")
 
 
+async def redeliver(session: AsyncSession, planner: OutboxPlanner, subscription_id: str,
+                    delivery_id: str) -> WebhookDeliveryRow:
+    """Queue a delivery again now with a fresh retry budget (the API's and the console's redeliver);
+    its queued attempt is cancelled, one under way is a conflict."""
+    await _live(session, subscription_id)
+    delivery = await session.get(WebhookDeliveryRow, delivery_id)
+    if delivery is None or delivery.subscription_id != subscription_id:
+        raise NotFoundError(f"delivery {delivery_id} not found")
+    open_tasks = list(await session.exec(
+        select(OutboxTaskRow).where(
+            OutboxTaskRow.entity_id == delivery_id,
+            col(OutboxTaskRow.status).in_((TaskStatus.PENDING, TaskStatus.RUNNING)))))
+    if any(t.status == TaskStatus.RUNNING for t in open_tasks):
+        raise ConflictError("an attempt of this delivery is under way")
+    for task in open_tasks:
+        task.status, task.updated_at = TaskStatus.CANCELLED.value, planner.now
+    delivery.status, delivery.first_attempt_at = WebhookDeliveryStatus.PENDING.value, None
+    delivery.next_attempt_at = None
+    planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
+                    customer_id=open_tasks[0].customer_id if open_tasks else "")
+    return delivery
+
+
 class SubscriptionController(Controller):
     path = "/v1/webhook-subscriptions"
     tags = ["webhook subscriptions"]
@@ -228,22 +251,6 @@ class SubscriptionController(Controller):
     async def redeliver(self, request: Request[Any, Any, Any], subscription_id: str,
                         delivery_id: str) -> Response[DeliveryRead]:
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            await _live(session, subscription_id)
-            delivery = await session.get(WebhookDeliveryRow, delivery_id)
-            if delivery is None or delivery.subscription_id != subscription_id:
-                raise NotFoundError(f"delivery {delivery_id} not found")
-            open_tasks = list(await session.exec(
-                select(OutboxTaskRow).where(
-                    OutboxTaskRow.entity_id == delivery_id,
-                    col(OutboxTaskRow.status).in_((TaskStatus.PENDING, TaskStatus.RUNNING)))))
-            if any(t.status == TaskStatus.RUNNING for t in open_tasks):
-                raise ConflictError("an attempt of this delivery is under way")
-            for task in open_tasks:
-                task.status, task.updated_at = TaskStatus.CANCELLED.value, planner.now
-            delivery.status, delivery.first_attempt_at = WebhookDeliveryStatus.PENDING.value, None
-            delivery.next_attempt_at = None
-            planner.enqueue(queue=FORWARD_QUEUE, entity_type=FORWARD_KIND, entity_id=delivery.id,
-                            customer_id=open_tasks[0].customer_id if open_tasks else "")
-            return 202, delivery_read(delivery)
+            return 202, delivery_read(await redeliver(session, planner, subscription_id, delivery_id))
 
         return await write(request, b"", work)
