@@ -31,6 +31,7 @@ from gateway.core.targets import TargetPolicy, TargetRefused, check_registration
 from gateway.core.wire import Wire
 from gateway.events.forwarding import new_secret
 from gateway.events.service import SUBSCRIBABLE_TYPES
+from gateway.http.audit import audited_write
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -253,4 +254,5 @@ class SubscriptionController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 202, delivery_read(await redeliver(session, planner, subscription_id, delivery_id))
 
-        return await write(request, b"", work)
+        return await audited_write(request, b"", work, action="delivery.redeliver",
+                                   target=f"delivery:{delivery_id}")

@@ -16,6 +16,7 @@ from gateway.core.domain import InviteStatus, Provider, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Email, Wire
 from gateway.customers import reads
+from gateway.http.audit import audited_write
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -28,7 +29,6 @@ from gateway.http.pages import (
     page_of,
 )
 from gateway.http.scopes import READ, WRITE_INVITES
-from gateway.http.unit_of_work import write
 from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.invite_tables import InviteRow
@@ -140,7 +140,8 @@ class SiteInvitesController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return await invite(session, planner, site_id, data)
 
-        return await write(request, body, work)
+        return await audited_write(request, body, work, action="invite.send", target=f"site:{site_id}",
+                                   detail=lambda pair: f"{pair[1].email}: {pair[1].status}")
 
 
 class InviteController(Controller):

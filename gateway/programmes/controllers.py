@@ -29,9 +29,9 @@ from gateway.core.wire import METER_POINT_ID_PATTERN, Wire
 from gateway.customers import reads
 from gateway.customers import schemas as cs
 from gateway.customers.programme_views import compensation_read
+from gateway.http.audit import audited_write
 from gateway.http.deps import provide_session
 from gateway.http.scopes import READ, WRITE
-from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.programmes import service
 from gateway.store.programme_tables import ProgrammeMembershipRow
@@ -147,7 +147,10 @@ class ProgrammeController(Controller):
                                                 only_if_eligible=only_if_eligible)
             return 202, membership_read(row)
 
-        return await write(request, await request.body(), work)
+        return await audited_write(request, await request.body(), work,
+                                   action="programme.enroll" if enroll else "programme.leave",
+                                   target=f"customer:{customer_id}",
+                                   detail=lambda m: f"membership {m.status}")
 
     @get("/eligibility", opt=READ, responses=UPSTREAM,
          summary="Whether the customer is eligible (refresh=true asks Volue first)")

@@ -16,6 +16,7 @@ from gateway.core.domain import EntityType, TaskStatus
 from gateway.core.errors import ConflictError, NotFoundError
 from gateway.core.wire import Wire
 from gateway.customers import locks, planning
+from gateway.http.audit import audited_write
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -28,7 +29,6 @@ from gateway.http.pages import (
     page_of,
 )
 from gateway.http.scopes import OPS, READ
-from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow, UpstreamCallRow
@@ -192,7 +192,7 @@ class SyncController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await retry_task(session, planner, task_id)
 
-        return await write(request, b"", work)
+        return await audited_write(request, b"", work, action="task.retry", target=f"task:{task_id}")
 
     @post("/tasks/retry", opt=OPS, status_code=200,
           summary=f"Send dead tasks matching a filter again (at most {BULK_RETRY_MAX:,} per request)")
@@ -204,7 +204,9 @@ class SyncController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 200, await retry_dead_tasks(session, planner, data)
 
-        return await write(request, body, work)
+        return await audited_write(request, body, work, action="task.retry_many",
+                                   target=f"queue:{data.provider or 'any'}",
+                                   detail=lambda r: f"{r.retried} dead task(s) queued again")
 
     @post("/resync", opt={**OPS, "errors": (404,)}, status_code=202,
           summary="Send an entity to its providers again",
@@ -216,7 +218,9 @@ class SyncController(Controller):
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
             return 202, await resync_entity(session, planner, data)
 
-        return await write(request, body, work)
+        return await audited_write(request, body, work, action="record.resync",
+                                   target=f"{data.entity_type.value}:{data.entity_id}",
+                                   detail=lambda tasks: f"{len(tasks)} task(s) queued")
 
 
 class SyncHistoryController(Controller):
