@@ -229,19 +229,13 @@ async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitab
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    import uuid
+    from gateway.http.apikeys import create_key
 
-    from gateway.http.apikeys import hash_key, mint_key
-    from gateway.store.tables import ApiKeyRow
+    async def create(session: AsyncSession) -> tuple[str, str]:
+        row, key = create_key(session, args.name, args.scope, datetime.now(UTC))
+        return row.prefix, key
 
-    key, prefix = mint_key()
-
-    async def create(session: AsyncSession) -> None:
-        session.add(ApiKeyRow(id=str(uuid.uuid4()), name=args.name, prefix=prefix,
-                              key_hash=hash_key(key), scopes=sorted(set(args.scope)),
-                              created_at=datetime.now(UTC)))
-
-    asyncio.run(_with_session(_settings(), create))
+    prefix, key = asyncio.run(_with_session(_settings(), create))
     scopes = ", ".join(sorted(set(args.scope)))
     console.print(f"created key {args.name!r} (prefix {prefix}) with scopes {scopes}")
     console.print("the key is shown once; store it now:")
@@ -270,18 +264,10 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from sqlalchemy import update
-    from sqlmodel import col
-
-    from gateway.store.tables import ApiKeyRow
+    from gateway.http.apikeys import revoke_key
 
     async def revoke(session: AsyncSession) -> int:
-        result = await session.exec(
-            update(ApiKeyRow)
-            .where((col(ApiKeyRow.id) == args.key) | (col(ApiKeyRow.prefix) == args.key))
-            .values(revoked_at=datetime.now(UTC))
-        )
-        return result.rowcount
+        return await revoke_key(session, args.key, datetime.now(UTC))
 
     count = asyncio.run(_with_session(_settings(), revoke))
     if not count:

@@ -6,12 +6,15 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from enum import StrEnum
 
 import msgspec
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.store.tables import ApiKeyRow
@@ -55,6 +58,25 @@ def mint_key() -> tuple[str, str]:
     """A new key and its public prefix: ``gw_<prefix>_<secret>``."""
     prefix = secrets.token_hex(4)
     return f"gw_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def create_key(session: AsyncSession, name: str, scopes: Iterable[str],
+               now: datetime) -> tuple[ApiKeyRow, str]:
+    """Store a new key (its hash) with ``scopes``; the key itself is returned this once."""
+    key, prefix = mint_key()
+    row = ApiKeyRow(id=str(uuid.uuid4()), name=name, prefix=prefix, key_hash=hash_key(key),
+                    scopes=sorted(set(scopes)), created_at=now)
+    session.add(row)
+    return row, key
+
+
+async def revoke_key(session: AsyncSession, key: str, now: datetime) -> int:
+    """Revoke the keys whose id or prefix is ``key``; how many there were. Running processes
+    stop accepting it within their cache's time (:class:`KeyResolver`)."""
+    result = await session.exec(update(ApiKeyRow)
+                                .where((col(ApiKeyRow.id) == key) | (col(ApiKeyRow.prefix) == key))
+                                .values(revoked_at=now))
+    return result.rowcount
 
 
 class KeyResolver:
