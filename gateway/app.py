@@ -29,13 +29,6 @@ from gateway.customers.controllers.sync import SyncController, SyncHistoryContro
 from gateway.energy.controllers import DeviceConsumptionController, SiteEnergyUsageController
 from gateway.events.controllers import EventController
 from gateway.events.receiver import volue_webhook
-from gateway.events.reports import (
-    DeviceReportsController,
-    LpcAnswerController,
-    ReportController,
-    SitePlanController,
-    SiteReportsController,
-)
 from gateway.events.subscriptions import SubscriptionController
 from gateway.http.apikeys import KeyResolver
 from gateway.http.audit import AuditController
@@ -52,6 +45,13 @@ from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoin
 from gateway.outbox.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
 from gateway.programmes.controllers import MeterPointController, ProgrammeController
 from gateway.readings.controllers import DeviceReadingsController, ReadingsController
+from gateway.reports.controllers import (
+    DeviceReportsController,
+    LpcAnswerController,
+    ReportController,
+    SitePlanController,
+    SiteReportsController,
+)
 from gateway.store.db import create_engine, reader, session_factory
 
 log = logging.getLogger("gateway")

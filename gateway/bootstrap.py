@@ -13,12 +13,12 @@ from typing import Any
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.events.forwarding import ForwardingKind
-from gateway.events.report_delivery import ReportKind
 from gateway.invites.delivery import InviteDelivery
 from gateway.outbox.engine import TaskKind
 from gateway.outbox.pacing import pacer_for
 from gateway.programmes.delivery import EnrollmentKind
 from gateway.readings.delivery import ReadingsDelivery
+from gateway.reports.delivery import ReportKind
 from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, build_zaehlerfreunde
 from providers.registry import Adapters
 

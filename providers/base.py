@@ -10,7 +10,7 @@ entity sink         upserts and deletes of customers, sites and devices
 readings sink       meter readings of many devices in one request
 readings source     what the provider stored of one device's readings, read back
 invite sender       an invite to a site's upstream object, answered with a link
-report sender       a report body, sent as stored
+report sink         canonical reports, rendered as the provider's body and sent
 event source        one page of the provider's event listing
 webhook registry    the webhooks the provider sends its events to (and their delivery logs)
 programme           a customer's enrollment in the provider's programme, eligibility
@@ -39,7 +39,7 @@ for the task (dead-lettered at once, retried only by an operator).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -54,6 +54,7 @@ from gateway.core.domain import (
     Site,
     TaskAction,
 )
+from gateway.core.reports import LpcRequest, Report
 
 
 class ProviderError(Exception):
@@ -280,7 +281,7 @@ class Capability(enum.StrEnum):
     READINGS_SINK = "readings sink"
     READINGS_SOURCE = "readings source"
     INVITE_SENDER = "invite sender"
-    REPORT_SENDER = "report sender"
+    REPORT_SINK = "report sink"
     EVENT_SOURCE = "event source"
     WEBHOOK_REGISTRY = "webhook registry"
     CREDENTIALS_PROBE = "credentials probe"
@@ -358,11 +359,30 @@ class InviteSender(Protocol):
 
 
 @runtime_checkable
-class ReportSender(Protocol):
-    """Takes reports as stored request bodies."""
+class ReportFormat(Protocol):
+    """A provider's report bodies, with no connection needed (``providers.registry.report_format``):
+    the gateway renders a report when it stores it, so the stored body is what is sent."""
 
-    async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
-        """Send one report; return the provider's id for it when the answer names one."""
+    def render_report(self, report: Report) -> msgspec.Struct:
+        """The request body of a canonical report (``gateway.core.reports``)."""
+        ...
+
+    def lpc_request(self, event_payload: Mapping[str, Any]) -> LpcRequest | None:
+        """What answering the LPC request in a stored event payload needs; None for another type."""
+        ...
+
+    def answered_targets(self, body: Mapping[str, Any]) -> list[str]:
+        """The ids of the targets a stored LPC answer's body accepted or declined."""
+        ...
+
+
+@runtime_checkable
+class ReportSink(ReportFormat, Protocol):
+    """Takes canonical reports: renders each as its request body, and sends such a body."""
+
+    async def send_report(self, body: Mapping[str, Any] | msgspec.Struct) -> str | None:
+        """Send one rendered body as it is; the provider's id for the report when its answer
+        names one."""
         ...
 
 
@@ -471,7 +491,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.READINGS_SINK: ReadingsSink,
     Capability.READINGS_SOURCE: ReadingsSource,
     Capability.INVITE_SENDER: InviteSender,
-    Capability.REPORT_SENDER: ReportSender,
+    Capability.REPORT_SINK: ReportSink,
     Capability.EVENT_SOURCE: EventSource,
     Capability.WEBHOOK_REGISTRY: WebhookRegistry,
     Capability.CREDENTIALS_PROBE: CredentialsProbe,

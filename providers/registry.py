@@ -1,6 +1,6 @@
 """Which providers exist and what each takes, and the adapter set a process runs with.
 
-``CAPABILITIES`` needs no HTTP code. :class:`Adapters` holds one built adapter
+``CAPABILITIES`` and ``REPORT_FORMATS`` need no HTTP code. :class:`Adapters` holds one built adapter
 per configured provider and hands out capabilities by provider, typed, so that
 gateway code never needs to know an adapter's class.
 """
@@ -25,14 +25,20 @@ from providers.base import (
     ProviderAdapter,
     ReadingsSink,
     ReadingsSource,
-    ReportSender,
+    ReportFormat,
+    ReportSink,
     WebhookRegistry,
 )
+from providers.volue.reports import FORMAT as VOLUE_REPORTS
 
 CAPABILITIES: dict[Provider, Capabilities] = {
     Provider.VOLUE: volue.CAPABILITIES,
     Provider.ZAEHLERFREUNDE: zaehlerfreunde.CAPABILITIES,
 }
+
+REPORT_FORMATS: dict[Provider, ReportFormat] = {Provider.VOLUE: VOLUE_REPORTS}
+"""How each provider that takes reports renders them (and reads LPC requests), without an
+adapter: a report is rendered when it is stored, and its stored body is what the sink sends."""
 
 
 class MissingCapability(LookupError):
@@ -47,6 +53,14 @@ class MissingCapability(LookupError):
             else f"this process has no {provider.value} adapter"
         )
         super().__init__(self.message)
+
+
+def report_format(provider: Provider) -> ReportFormat:
+    """``provider``'s report format; ``MissingCapability`` when it takes no reports."""
+    found = REPORT_FORMATS.get(provider)
+    if found is None:
+        raise MissingCapability(provider, Capability.REPORT_SINK, configured=True)
+    return found
 
 
 class Adapters(Mapping[Provider, ProviderAdapter]):
@@ -93,9 +107,9 @@ class Adapters(Mapping[Provider, ProviderAdapter]):
         """Invites to sites at ``provider``."""
         return cast(InviteSender, self._lookup(provider, Capability.INVITE_SENDER))
 
-    def report_sender(self, provider: Provider) -> ReportSender:
+    def report_sink(self, provider: Provider) -> ReportSink:
         """Reports to ``provider``."""
-        return cast(ReportSender, self._lookup(provider, Capability.REPORT_SENDER))
+        return cast(ReportSink, self._lookup(provider, Capability.REPORT_SINK))
 
     def event_source(self, provider: Provider) -> EventSource[Any]:
         """``provider``'s event listing, in its own page shape."""

@@ -30,17 +30,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import Provider
 from gateway.core.quantities import kwh
 from gateway.energy import bulk
 from gateway.energy.bulk import FreshPoints, Series, StoredPoint
 from gateway.energy.derive import Derived, derive_intervals
 from gateway.energy.enrollment import ReportingSite, reporting_sites
-from gateway.events.report_delivery import ENERGY_USAGE, NewReport, queue_reports
 from gateway.outbox.dispatch import Dispatcher
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
-from providers.volue.energy_usage import location_energy_usage_report
+from gateway.reports.delivery import ENERGY_USAGE, REPORTS_TO, NewReport, queue_reports
+from gateway.reports.service import daily_site_usage
 
 log = logging.getLogger("gateway.energy")
 
@@ -233,15 +232,15 @@ async def _queue(session: AsyncSession, planner: OutboxPlanner, changes: _Change
     """One report per site with due points, after the site's open Volue task."""
     if not changes.reports:
         return
-    after = await planner.open_tasks([site.site_id for site, _, _ in changes.reports], Provider.VOLUE)
+    after = await planner.open_tasks([site.site_id for site, _, _ in changes.reports], REPORTS_TO)
     reports: list[NewReport] = []
     for site, report_id, points in changes.reports:
-        body = location_energy_usage_report(location_id=site.site_id, meter_point_id=site.meter_point_id,
-                                            interval_s=interval_s, points=points)
-        reports.append(NewReport(id=report_id, customer_id=site.customer_id, body=body, site_id=site.site_id,
-                                 after=after.get(site.site_id)))
+        report = daily_site_usage(site_id=site.site_id, meter_point_id=site.meter_point_id,
+                                  interval_s=interval_s, points=points)
+        reports.append(NewReport(id=report_id, customer_id=site.customer_id, report=report,
+                                 site_id=site.site_id, after=after.get(site.site_id)))
         summary.reports += 1
-        summary.day_payloads += len(body.payloads or ())
+        summary.day_payloads += len(report.items)
         summary.reported_points += len(points)
         summary.report_ids.append(report_id)
     await queue_reports(session, planner, kind=ENERGY_USAGE, reports=reports)

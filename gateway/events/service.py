@@ -33,11 +33,11 @@ from gateway.core.clock import as_utc
 from gateway.core.domain import WebhookDeliveryStatus
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
-from gateway.events.report_delivery import LPC_ACK, queue_report
 from gateway.outbox.outcomes import OUTCOME_TYPES
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.programmes.service import apply_eligibility
+from gateway.reports.service import queue_automatic_answer
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -241,26 +241,5 @@ async def plan_deliveries(session: AsyncSession, planner: OutboxPlanner, event: 
 def plan_lpc_ack(session: AsyncSession, planner: OutboxPlanner, incoming: IncomingEvent,
                  targets: Sequence[VolueEventTargetRow], customer_id: str) -> None:
     """Acknowledge an LPC request for the targets that are ours, decline the rest."""
-    payload = incoming.payload
-    ours_sites = {t.site_id for t in targets if t.site_id}
-    ours_devices = {t.device_id for t in targets if t.device_id}
-    report: vs.ResourceLPCAcknowledgmentReportPayload | vs.LocationLPCAcknowledgmentReportPayload
-    if isinstance(payload, vs.LocationLPCPayload):
-        located = [vs.LPCLocation(location_id=t.location_id, meter_point_id=t.meter_point_id)
-                   for t in payload.targets]
-        report = vs.LocationLPCAcknowledgmentReportPayload(
-            acknowledged_targets=[t for t in located if t.location_id in ours_sites],
-            declined_targets=[t for t in located if t.location_id not in ours_sites] or None,
-        )
-    elif isinstance(payload, vs.ResourceLPCPayload):
-        resources = [vs.LPCResource(meter_point_id=t.meter_point_id, location_id=t.location_id,
-                                    resource_id=t.resource_id) for t in payload.targets]
-        report = vs.ResourceLPCAcknowledgmentReportPayload(
-            acknowledged_targets=[t for t in resources if t.resource_id in ours_devices],
-            declined_targets=[t for t in resources if t.resource_id not in ours_devices] or None,
-        )
-    else:
-        return
-    queue_report(session, planner, kind=LPC_ACK, customer_id=customer_id,
-                 body=vs.PostReportRequest(event_id=incoming.volue_event_id, payloads=[report]),
-                 volue_event_id=incoming.volue_event_id)
+    queue_automatic_answer(session, planner, msgspec.to_builtins(incoming.payload),
+                           event_id=incoming.volue_event_id, targets=targets, customer_id=customer_id)

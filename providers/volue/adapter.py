@@ -11,13 +11,14 @@ visible nowhere upstream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from gateway.core.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
+from gateway.core.reports import LpcRequest, Report
 from providers.base import (
     Capabilities,
     Capability,
@@ -34,7 +35,7 @@ from providers.base import (
     WebhookLog,
 )
 from providers.http import apply_each
-from providers.volue import CAPABILITIES
+from providers.volue import CAPABILITIES, reports
 from providers.volue import mapping as m
 from providers.volue.client import VolueClient
 from providers.volue.events_client import VolueEventsClient
@@ -71,7 +72,7 @@ class VolueAdapter:
     capabilities: Capabilities = CAPABILITIES
     offers: frozenset[Capability] = frozenset({
         Capability.ENTITY_SINK,
-        Capability.REPORT_SENDER,
+        Capability.REPORT_SINK,
         Capability.EVENT_SOURCE,
         Capability.WEBHOOK_REGISTRY,
         Capability.CREDENTIALS_PROBE,
@@ -319,9 +320,21 @@ class VolueAdapter:
 
     # --- reports, events, webhooks -------------------------------------------------------
 
+    def render_report(self, report: Report) -> msgspec.Struct:
+        """The ``PostReportRequest`` of a canonical report (:mod:`providers.volue.reports`)."""
+        return reports.render(report)
+
+    def lpc_request(self, event_payload: Mapping[str, Any]) -> LpcRequest | None:
+        """The LPC request in a stored ``LocationLPC``/``ResourceLPC`` event payload."""
+        return reports.lpc_request(event_payload)
+
+    def answered_targets(self, body: Mapping[str, Any]) -> list[str]:
+        """The target ids a stored LPC acknowledgement accepted or declined."""
+        return reports.answered_targets(body)
+
     async def send_report(self, body: dict[str, Any] | msgspec.Struct) -> str | None:
-        """``POST /reports`` with one ``PostReportRequest`` (any of its payload types, e.g.
-        from :func:`providers.volue.mapping.report`); the report's id when Volue describes
+        """``POST /reports`` with one ``PostReportRequest`` as rendered by
+        :meth:`render_report` (or any body of that shape); the report's id when Volue describes
         the created report."""
         created = await self.events.send_report(body)
         return created.id if created is not None else None

@@ -2,39 +2,26 @@
 
 Our ids are Volue's ids: ``userId`` = customer id, ``locationId`` = site id,
 ``resourceId`` = device id. Meters have no Volue object; their meter point ids
-travel on the site's location. A report's kWh travel with 3 decimals (whole Wh,
-:func:`providers.volue.energy_usage.kwh`).
+travel on the site's location. Reports have their own module (:mod:`providers.volue.reports`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-import msgspec
+from collections.abc import Iterable
 
 from gateway.core.domain import Coordinates, Customer, Device, DeviceKind, Site, SiteKind
 from providers.base import RejectedError
-from providers.volue.energy_usage import kwh
 from providers.volue.schemas import (
     Coordinate,
-    EnergyCurvePoint,
-    EnergyUsageReportPayload,
     GetLocationResponse,
     GetResourceResponse,
-    LocationEnergyUsagePlanReportPayload,
-    LocationEnergyUsageReportPayload,
-    LocationLPCAcknowledgmentReportPayload,
     LocationType,
     PostLocationBoundResourceRequest,
     PostLocationWithUserRequest,
-    PostReportRequest,
     PostUserRequest,
     PostVehicleResourceRequest,
     PutLocationRequest,
-    ResourceLPCAcknowledgmentReportPayload,
     ResourceType,
-    SparkReportPayload,
 )
 
 LOCATION_TYPES: dict[SiteKind, LocationType] = {
@@ -151,51 +138,3 @@ def resource_matches(found: GetResourceResponse, device: Device) -> bool:
         and (found.location_id is None or found.location_id == location)
     )
 
-
-REPORT_PAYLOADS: dict[str, type[SparkReportPayload]] = {
-    "EnergyUsage": EnergyUsageReportPayload,
-    "LocationEnergyUsage": LocationEnergyUsageReportPayload,
-    "LocationEnergyUsagePlan": LocationEnergyUsagePlanReportPayload,
-    "ResourceLPCAcknowledgement": ResourceLPCAcknowledgmentReportPayload,
-    "LocationLPCAcknowledgement": LocationLPCAcknowledgmentReportPayload,
-}
-"""The current ``PostReportRequest`` payload types by their ``payloadType``."""
-
-
-def report(
-    report_type: str, payload: Mapping[str, Any] | SparkReportPayload, *, event_id: str | None = None
-) -> PostReportRequest:
-    """One ``POST /reports`` body of one payload of ``report_type`` (a ``payloadType`` of the
-    current document); ``payload`` is its struct or its camelCase members. Anything the
-    document does not allow (another type, an extra or missing member) raises
-    ``RejectedError`` before a request is made."""
-    kind = REPORT_PAYLOADS.get(report_type)
-    if kind is None:
-        raise RejectedError(f"unknown report type {report_type!r}; Volue takes "
-                            f"{', '.join(REPORT_PAYLOADS)}")
-    if isinstance(payload, msgspec.Struct):
-        if not isinstance(payload, kind):
-            raise RejectedError(f"a {type(payload).__name__} is not a {report_type} payload")
-        body = payload
-    else:
-        members = {k: v for k, v in payload.items() if k != "payloadType"}
-        try:
-            body = msgspec.convert(members, kind, strict=False)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"{report_type} payload: {exc}") from None
-    return PostReportRequest(event_id=event_id, payloads=[fixed_precision(body)])
-
-
-_CURVES = ("points", "curve_points", "baseline", "flexibility")
-
-
-def curve(points: Iterable[EnergyCurvePoint]) -> list[EnergyCurvePoint]:
-    """The points with their kWh rounded to 3 decimals."""
-    return [EnergyCurvePoint(timestamp=p.timestamp, kilo_watt_hours=kwh(p.kilo_watt_hours)) for p in points]
-
-
-def fixed_precision(payload: SparkReportPayload) -> SparkReportPayload:
-    """``payload`` with every curve's kWh rounded to 3 decimals (other payloads as they are)."""
-    changes = {name: curve(points) for name in _CURVES
-               if isinstance(points := getattr(payload, name, None), list)}
-    return msgspec.structs.replace(payload, **changes) if changes else payload

@@ -17,6 +17,7 @@ import msgspec
 import pytest
 
 from gateway.core.domain import Coordinates, Device, DeviceKind, EntityType, Medium, Provider, SiteKind
+from gateway.core.reports import DeviceEnergyUsage, EnergyPoint, Report
 from providers.base import (
     PROTOCOLS,
     AuthError,
@@ -30,7 +31,6 @@ from providers.registry import Adapters, MissingCapability
 from providers.volue.adapter import VolueAdapter
 from providers.volue.emulator import app as volue_emulator
 from providers.volue.emulator.sandbox_areas import TEST_AREAS
-from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
 from tests.contract.test_adapters import (
     VOLUE_ID,
@@ -117,16 +117,15 @@ async def exercise_invite_sender(h: Harness) -> None:
     assert link.startswith("https://")
 
 
-async def exercise_report_sender(h: Harness) -> None:
-    """A report is stored upstream; a malformed one is refused."""
-    sender = _adapters(h).report_sender(h.provider)
-    report = PostReportRequest(payloads=[EnergyUsageReportPayload(
-        resource_id=new_id(), resolution="01:00:00",
-        points=[EnergyCurvePoint(timestamp=datetime(2026, 3, 3, 12, tzinfo=UTC), kilo_watt_hours=3.14)])])
-    await sender.send_report(report)
+async def exercise_report_sink(h: Harness) -> None:
+    """A canonical report, rendered by the sink, is stored upstream; a malformed body is refused."""
+    sink = _adapters(h).report_sink(h.provider)
+    usage = DeviceEnergyUsage(device_id=new_id(), site_id=None, interval_s=3600,
+                              points=[EnergyPoint(datetime(2026, 3, 3, 12, tzinfo=UTC), 3.14)])
+    await sink.send_report(sink.render_report(Report(items=[usage])))
     assert h.app.state.volue.store.entity_counts()["reports"] == 1
     with pytest.raises(RejectedError):
-        await sender.send_report({"payloads": [{"payloadType": "Nonsense"}]})
+        await sink.send_report({"payloads": [{"payloadType": "Nonsense"}]})
 
 
 async def exercise_event_source(h: Harness) -> None:
@@ -214,7 +213,7 @@ EXERCISES: dict[Capability, Callable[[Harness], Awaitable[None]]] = {
     Capability.READINGS_SINK: exercise_readings_sink,
     Capability.READINGS_SOURCE: exercise_readings_source,
     Capability.INVITE_SENDER: exercise_invite_sender,
-    Capability.REPORT_SENDER: exercise_report_sender,
+    Capability.REPORT_SINK: exercise_report_sink,
     Capability.EVENT_SOURCE: exercise_event_source,
     Capability.WEBHOOK_REGISTRY: exercise_webhook_registry,
     Capability.CREDENTIALS_PROBE: exercise_credentials_probe,
@@ -258,4 +257,4 @@ async def test_undeclared_capability_is_refused(provider: Provider) -> None:
 def test_unconfigured_provider_is_refused() -> None:
     """A provider without an adapter in this process yields a clear MissingCapability."""
     with pytest.raises(MissingCapability, match="no volue adapter"):
-        Adapters({}).report_sender(Provider.VOLUE)
+        Adapters({}).report_sink(Provider.VOLUE)

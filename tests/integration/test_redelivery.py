@@ -16,11 +16,11 @@ from gateway.bootstrap import build_adapters, build_kinds
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings, load_settings
-from gateway.events.report_delivery import REPORT_KIND
 from gateway.invites.delivery import INVITE_ENTITY
 from gateway.outbox.claim import claim, release_lapsed
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.queues import READINGS_QUEUE
+from gateway.reports.delivery import REPORT_KIND
 from gateway.store.db import create_engine, session_factory
 from tests.conftest import ADMIN_KEY
 from tests.integration.test_readings_api import T0

@@ -27,10 +27,10 @@ def test_a_missing_capability_fails_every_task_of_the_round() -> None:
     results = [_result(1), _result(2)]
 
     def lookup(provider: Provider) -> str:
-        raise MissingCapability(provider, Capability.REPORT_SENDER, configured=True)
+        raise MissingCapability(provider, Capability.REPORT_SINK, configured=True)
 
     assert capability(results, lookup, Provider.VOLUE) is None
-    assert [r.fatal_reason for r in results] == ["the volue adapter offers no report sender"] * 2
+    assert [r.fatal_reason for r in results] == ["the volue adapter offers no report sink"] * 2
 
 
 def test_an_offered_capability_is_returned_and_fails_nothing() -> None:

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.core.quantities import from_wh, kwh, wh
-from providers.volue import mapping as vm
-from providers.volue import schemas as vs
-from providers.volue.energy_usage import location_energy_usage_report
+from gateway.core.reports import DeviceEnergyUsage, EnergyPoint, Report, SiteEnergyPlan
+from gateway.reports.service import daily_site_usage
+from providers.volue.reports import render
 
 NUMBER = re.compile(rb'"kiloWattHours":(-?[0-9.eE+-]+)')
 DAY0 = 1_700_006_400
@@ -33,9 +33,9 @@ def _decimals(body: bytes) -> list[int]:
 def test_register_differences_go_out_with_three_decimals(registers: list[float]) -> None:
     """Differences of register values (2.2999999999999545 and the like) are sent with at most 3 decimals."""
     diffs = [abs(b - a) for a, b in itertools.pairwise(registers)]
-    body = msgspec.json.encode(location_energy_usage_report(
-        location_id="s", meter_point_id="707057500012340001", interval_s=3600,
-        points=[(DAY0 + 3600 * n, d) for n, d in enumerate(diffs)]))
+    body = msgspec.json.encode(render(daily_site_usage(
+        site_id="s", meter_point_id="707057500012340001", interval_s=3600,
+        points=[(DAY0 + 3600 * n, d) for n, d in enumerate(diffs)])))
     assert max(_decimals(body)) <= 3
     assert all(abs(kwh(d) - d) <= 0.0005 + 1e-9 for d in diffs)
 
@@ -48,14 +48,13 @@ def test_known_noise_and_exact_sums() -> None:
 
 
 def test_every_report_curve_is_rounded() -> None:
-    """EnergyUsage and plan reports built by mapping.report carry 3 decimals in every curve."""
+    """Device usage and plan reports, as Volue's bodies, carry 3 decimals in every curve."""
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    noisy = [vs.EnergyCurvePoint(timestamp=at, kilo_watt_hours=0.1 + 0.2),
-             vs.EnergyCurvePoint(timestamp=at, kilo_watt_hours=1.23456)]
-    usage = vs.EnergyUsageReportPayload(resource_id="r", resolution="01:00:00", points=noisy)
-    plan = vs.LocationEnergyUsagePlanReportPayload(location_id="s", meter_point_id="m", resolution="01:00:00",
-                                                   baseline=noisy, flexibility=noisy)
-    for report in (vm.report("EnergyUsage", usage), vm.report("LocationEnergyUsagePlan", plan)):
-        body = msgspec.json.encode(report)
+    noisy = [EnergyPoint(at, 0.1 + 0.2), EnergyPoint(at, 1.23456)]
+    usage = Report(items=[DeviceEnergyUsage(device_id="r", site_id=None, interval_s=3600, points=noisy)])
+    plan = Report(items=[SiteEnergyPlan(site_id="s", meter_point_id="m", interval_s=3600,
+                                        baseline=noisy, flexibility=noisy)])
+    for report in (usage, plan):
+        body = msgspec.json.encode(render(report))
         assert _decimals(body) and max(_decimals(body)) <= 3
-    assert b"\"kiloWattHours\":0.3}" in msgspec.json.encode(vm.report("EnergyUsage", usage))
+    assert b"\"kiloWattHours\":0.3}" in msgspec.json.encode(render(usage))

@@ -13,11 +13,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from gateway.core.reports import (
+    DeviceEnergyUsage,
+    EnergyPoint,
+    LpcAnswer,
+    LpcTarget,
+    Report,
+    ReportItem,
+    SiteEnergyPlan,
+    SiteEnergyUsage,
+)
 from providers.base import Enrollment, RejectedError
 from providers.factory import VolueConfig, build_volue
-from providers.volue import mapping
 from providers.volue.adapter import VolueAdapter
 from providers.volue.emulator.app import API_PREFIX
 from tests.contract.volue.conftest import (
@@ -32,6 +42,7 @@ from tests.contract.volue.test_events_webhooks import receiver as receiver
 HOUR = datetime(2026, 3, 3, 12, tzinfo=UTC)
 POINTS = [{"timestamp": (HOUR + timedelta(hours=h)).isoformat(), "kiloWattHours": 1.5 + h}
           for h in range(3)]
+CURVE = [EnergyPoint(HOUR + timedelta(hours=h), 1.5 + h) for h in range(3)]
 
 
 @pytest.fixture
@@ -75,9 +86,8 @@ async def test_adapter_programme_calls_match_the_document(
     assert await adapter.enrollment("u1") == Enrollment(enrolled=False)
     enrolled = await adapter.enroll("u1")
     assert enrolled.enrolled
-    await adapter.send_report(mapping.report("LocationEnergyUsage", {
-        "locationId": "u1-home", "meterPointId": "707057500000000001", "resolution": "01:00:00",
-        "points": POINTS}))
+    await adapter.send_report(adapter.render_report(Report(items=[SiteEnergyUsage(
+        site_id="u1-home", meter_point_id="707057500000000001", interval_s=3600, points=CURVE)])))
     found = await adapter.compensation("u1")
     assert found is not None and found.period_from is not None and found.period_to is not None
     [site] = found.sites
@@ -113,33 +123,32 @@ def test_compensation_names_a_location_without_meter_point_id(api: httpx.Client)
     assert api.get("/users/nobody/compensation").status_code == 404
 
 
-@pytest.mark.parametrize(("report_type", "payload"), [
-    ("EnergyUsage", {"resourceId": "charger-1", "locationId": "l1", "resolution": "01:00:00",
-                     "points": POINTS}),
-    ("LocationEnergyUsage", {"locationId": "l1", "meterPointId": "m1", "resolution": "01:00:00",
-                             "points": POINTS}),
-    ("LocationEnergyUsagePlan", {"locationId": "l1", "meterPointId": "m1", "resolution": "01:00:00",
-                                 "baseline": POINTS, "flexibility": POINTS[:1]}),
-    ("LocationLPCAcknowledgement", {"declinedTargets": [{"locationId": "l1", "meterPointId": "m1"}]}),
-    ("ResourceLPCAcknowledgement", {"acknowledgedTargets": [
-        {"meterPointId": "m1", "locationId": "l1", "resourceId": "charger-1"}]}),
+SITE_TARGET = LpcTarget(site_id="l1", meter_point_id="m1")
+DEVICE_TARGET = LpcTarget(site_id="l1", meter_point_id="m1", device_id="charger-1")
+
+
+@pytest.mark.parametrize(("payload_type", "item"), [
+    ("EnergyUsage", DeviceEnergyUsage(device_id="charger-1", site_id="l1", interval_s=3600, points=CURVE)),
+    ("EnergyUsage", DeviceEnergyUsage(device_id="v1", site_id=None, meter_point_id="m1", interval_s=3600,
+                                      points=CURVE)),
+    ("LocationEnergyUsage", SiteEnergyUsage(site_id="l1", meter_point_id="m1", interval_s=3600,
+                                            points=CURVE)),
+    ("LocationEnergyUsagePlan", SiteEnergyPlan(site_id="l1", meter_point_id="m1", interval_s=3600,
+                                               baseline=CURVE, flexibility=CURVE[:1])),
+    ("LocationLPCAcknowledgement", LpcAnswer(devices=False, declined=[SITE_TARGET])),
+    ("LocationLPCAcknowledgement", LpcAnswer(devices=False, accepted=[], declined=[SITE_TARGET])),
+    ("ResourceLPCAcknowledgement", LpcAnswer(devices=True, accepted=[DEVICE_TARGET])),
 ])
-async def test_every_report_type_the_adapter_sends_validates(
-    adapter: VolueAdapter, emulator: Emulator, report_type: str, payload: dict[str, Any]
+async def test_every_canonical_report_the_adapter_renders_validates(
+    adapter: VolueAdapter, emulator: Emulator, payload_type: str, item: ReportItem
 ) -> None:
-    """Each current PostReportRequest payload type goes through one function and validates both ways."""
-    report_id = await adapter.send_report(mapping.report(report_type, payload, event_id="e-1"))
+    """Each canonical report item renders as its PostReportRequest payload type, which the document
+    takes (the request is checked by openapi-core) and Volue stores."""
+    body = adapter.render_report(Report(items=[item], event_id="e-1"))
+    [payload] = msgspec.to_builtins(body)["payloads"]
+    assert payload["payloadType"] == payload_type
+    report_id = await adapter.send_report(body)
     assert report_id in emulator.volue.store.reports
-
-
-def test_report_refusals_of_the_mapping_name_the_problem() -> None:
-    """An unknown type, an extra member or a missing one is refused before any request."""
-    with pytest.raises(RejectedError, match="unknown report type"):
-        mapping.report("VehicleChargeAction", {"resourceId": "v1"})
-    with pytest.raises(RejectedError, match="name"):
-        mapping.report("EnergyUsage", {"resourceId": "v1", "resolution": "01:00:00", "name": "x"})
-    with pytest.raises(RejectedError, match="resolution"):
-        mapping.report("LocationEnergyUsage", {"locationId": "l1", "meterPointId": "m1"})
 
 
 def test_emulator_refuses_the_quickstart_charge_action(api: httpx.Client, spec_checker: SpecChecker) -> None:

@@ -1,9 +1,11 @@
 """Reports to Volue (``POST /reports``) as outbox work.
 
-:func:`queue_report` stores the request body exactly as it will be sent, in a
-``volue_reports`` row, and queues a task on the ``volue`` queue (after the task
-that creates the reported vehicle or location upstream, when one is open).
-:class:`ReportKind` sends it; a 4xx from Volue fails the report for good, a
+:func:`queue_report` renders a canonical report (``gateway.core.reports``) with the
+provider's report format (``providers.registry.report_format``), stores the body exactly as
+it will be sent in a ``volue_reports`` row, and queues a task on the ``volue`` queue (after
+the task that creates the reported vehicle or location upstream, when one is open).
+:class:`ReportKind` sends the stored body through the provider's report sink; a 4xx from
+Volue fails the report for good, a
 transient failure is retried by the engine like any other upstream write. A
 report Volue took is marked sent in a short transaction of its own right after
 the answer, before the round goes on, so a worker that dies later in the round
@@ -27,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider, ReportStatus, TaskAction, TaskStatus
+from gateway.core.reports import Report
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.fresh import QueuedTask
 from gateway.outbox.plan import OutboxPlanner, blocked_by
@@ -35,7 +38,10 @@ from gateway.outbox.unit_of_work import record_now
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 from providers.base import Outcome, TransientError
+from providers.registry import report_format
 
+REPORTS_TO = Provider.VOLUE
+"""The provider that takes the gateway's reports."""
 REPORT_KIND = "volue_report"
 ENERGY_USAGE = "energy_usage"
 """A site's ``LocationEnergyUsage``."""
@@ -48,16 +54,16 @@ LPC_ACK = "lpc_ack"
 
 
 def queue_report(session: AsyncSession, planner: OutboxPlanner, *, kind: str, customer_id: str,
-                 body: msgspec.Struct, site_id: str | None = None, device_id: str | None = None,
-                 volue_event_id: str | None = None,
+                 report: Report, site_id: str | None = None, device_id: str | None = None,
                  after: Iterable[OutboxTaskRow | None] = ()) -> VolueReportRow:
-    """Store a report for Volue and queue its sending in the caller's transaction."""
+    """Render a report, store it for Volue and queue its sending in the caller's transaction."""
+    body = report_format(REPORTS_TO).render_report(report)
     row = VolueReportRow(id=str(uuid.uuid4()), kind=kind, customer_id=customer_id, site_id=site_id,
-                         device_id=device_id, volue_event_id=volue_event_id,
+                         device_id=device_id, volue_event_id=report.event_id,
                          body=msgspec.to_builtins(body), status=ReportStatus.PENDING.value,
                          created_at=planner.now)
     session.add(row)
-    planner.enqueue(queue=Provider.VOLUE.value, entity_type=REPORT_KIND, entity_id=row.id,
+    planner.enqueue(queue=REPORTS_TO.value, entity_type=REPORT_KIND, entity_id=row.id,
                     customer_id=customer_id, after=after)
     return row
 
@@ -68,7 +74,7 @@ class NewReport:
 
     id: str
     customer_id: str
-    body: msgspec.Struct
+    report: Report
     site_id: str | None = None
     after: OutboxTaskRow | None = None
     """The task it waits for (the open task that creates the reported location, say)."""
@@ -77,9 +83,10 @@ class NewReport:
 async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: str,
                         reports: Sequence[NewReport]) -> None:
     """:func:`queue_report` for many reports in three statements (reports, tasks, their waits);
-    the bodies are encoded once, and the tasks' queue is woken after the commit."""
+    the bodies are rendered and encoded once, and the tasks' queue is woken after the commit."""
     if not reports:
         return
+    render = report_format(REPORTS_TO).render_report
     connection = await session.connection()
     now = planner.now
     encoder = msgspec.json.Encoder()
@@ -92,7 +99,7 @@ async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: 
                              site_id=bindparam("r_site"), body=body,
                              status=ReportStatus.PENDING.value, created_at=now),
         [{"r_id": r.id, "r_customer": r.customer_id, "r_site": r.site_id,
-          "body_json": encoder.encode(r.body).decode()} for r in reports])
+          "body_json": encoder.encode(render(r.report)).decode()} for r in reports])
     tasks: list[dict[str, Any]] = []
     waits: list[dict[str, str]] = []
     for report in reports:
@@ -103,7 +110,7 @@ async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: 
             waits.append({"task_id": task_id, "depends_on": parent.id})
             blocked = blocked_by(parent)
         tasks.append({
-            "id": task_id, "provider": Provider.VOLUE.value, "entity_type": REPORT_KIND,
+            "id": task_id, "provider": REPORTS_TO.value, "entity_type": REPORT_KIND,
             "entity_id": report.id, "customer_id": report.customer_id,
             "action": TaskAction.UPSERT.value,
             "status": (TaskStatus.PENDING if blocked is None else TaskStatus.BLOCKED).value,
@@ -118,13 +125,13 @@ async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: 
 
 
 class ReportKind:
-    """``TaskKind`` sending ``volue_reports`` rows through Volue's report sender."""
+    """``TaskKind`` sending ``volue_reports`` rows through Volue's report sink."""
 
     entity_type = REPORT_KIND
-    queue = Provider.VOLUE.value
+    queue = REPORTS_TO.value
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
-        sender = capability(results, engine.adapters.report_sender, Provider.VOLUE)
+        sender = capability(results, engine.adapters.report_sink, REPORTS_TO)
         if sender is None:
             return
         async with engine.sessions() as session:
