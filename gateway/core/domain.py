@@ -31,6 +31,10 @@ class SyncStatus(StrEnum):
     DRIFTED = "drifted"
     """Synced once, but drift reconciliation found the provider's object missing or changed;
     synced again once a repair (or any later write) has gone through."""
+    RETRYING = "retrying"
+    """A change failed at the provider (a 5xx, a timeout, a 429) and waits to be sent again at
+    ``nextAttemptAt``; ``circuit`` says whether the provider is found down meanwhile. Shown
+    when read, in place of ``pending``, ``synced`` or ``drifted``: it is never stored."""
 
 
 class TaskStatus(StrEnum):

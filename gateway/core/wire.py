@@ -100,6 +100,13 @@ class ProviderSync(Wire):
     blocked_by: str | None = None
     """While ``status`` is ``blocked``: the dead task it waits on."""
     blocked_reason: str | None = None
+    next_attempt_at: datetime | None = None
+    """While ``status`` is ``retrying``: when the change is sent again (later if the provider's
+    circuit is still open then)."""
+    circuit: str | None = None
+    """While a change waits at this provider (``pending`` or ``retrying``) and the provider's
+    circuit is not closed: ``open`` (found down; nothing is sent until the next probe) or
+    ``half-open`` (a probe goes out next)."""
 
 
 class Page(Wire, Generic[T]):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import TextualSelect, column, text
+from sqlalchemy import TextualSelect, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,7 +34,8 @@ from gateway.core.errors import NotFoundError
 from gateway.core.wire import ProviderSync
 from gateway.customers import schemas as s
 from gateway.customers.programme_views import PROGRAMME_PROVIDERS
-from gateway.store.tables import CustomerRow, DeviceRow, ProviderLinkRow, SiteRow, table_of
+from gateway.store.db import chunked
+from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 
 
 async def get_customer(session: AsyncSession, customer_id: str) -> CustomerRow:
@@ -144,23 +146,76 @@ async def read_with_links(
     return rows[0], links
 
 
-def sync_view(links: Sequence[ProviderLinkRow | LinkView]) -> dict[str, ProviderSync]:
-    return {
-        link.provider: ProviderSync(
-            status=SyncStatus(link.status),
+_RETRY_SHOWN_FOR = frozenset({SyncStatus.PENDING, SyncStatus.SYNCED, SyncStatus.DRIFTED})
+"""Stored statuses a failed, queued change shows as ``retrying`` (a delete keeps ``deleting``)."""
+_WAITING = frozenset({SyncStatus.PENDING, SyncStatus.RETRYING, SyncStatus.DELETING})
+
+_TASKS = table_of(OutboxTaskRow)
+_NEXT_TRIES = text(
+    "SELECT entity_id, provider, MIN(run_after) AS next_at FROM outbox_tasks "
+    "WHERE entity_id IN :ids AND status = 'pending' AND last_error IS NOT NULL "
+    "GROUP BY entity_id, provider"
+).bindparams(bindparam("ids", expanding=True)).columns(
+    _TASKS.c.entity_id, _TASKS.c.provider, column("next_at", _TASKS.c.run_after.type))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the records of one answer wait on upstream: when each failed change is tried
+    again (by entity and provider), and each provider's circuit that is not closed."""
+
+    next_tries: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    circuits: Mapping[str, str] = field(default_factory=dict)
+
+    def tries_of(self, entity_id: str) -> dict[str, datetime]:
+        """When one record's failed changes are sent again, by provider."""
+        return {provider: at for (entity, provider), at in self.next_tries.items() if entity == entity_id}
+
+
+NOT_WAITING = Waiting()
+
+
+async def next_tries(conn: AsyncConnection | AsyncSession, ids: Iterable[str]
+                     ) -> dict[tuple[str, str], datetime]:
+    """When each queued change of these records that failed before is sent again, by
+    (entity id, provider): the earliest ``run_after`` of its pending tasks with an error."""
+    found: dict[tuple[str, str], datetime] = {}
+    for chunk in chunked(list(ids), postgres=False):
+        for entity_id, provider, next_at in (await conn.execute(_NEXT_TRIES, {"ids": chunk})).all():
+            found[(entity_id, provider)] = next_at.astimezone(UTC)
+    return found
+
+
+def sync_view(links: Sequence[ProviderLinkRow | LinkView], *,
+              tries: Mapping[str, datetime] | None = None,
+              circuits: Mapping[str, str] | None = None) -> dict[str, ProviderSync]:
+    """Each provider's sync of a record; ``tries``: when its failed changes are sent again, by
+    provider (those show ``retrying``); ``circuits``: providers whose circuit is not closed."""
+    tries = tries or {}
+    circuits = circuits or {}
+    views: dict[str, ProviderSync] = {}
+    for link in sorted(links, key=lambda link: link.provider):
+        status = SyncStatus(link.status)
+        next_at = tries.get(link.provider)
+        if next_at is not None and status in _RETRY_SHOWN_FOR:
+            status = SyncStatus.RETRYING
+        views[link.provider] = ProviderSync(
+            status=status,
             external_id=link.external_id,
             attempts=link.attempts,
             last_error=link.last_error,
             synced_at=as_utc(link.synced_at),
             blocked_by=link.blocked_by,
             blocked_reason=link.blocked_reason,
+            next_attempt_at=next_at,
+            circuit=circuits.get(link.provider) if status in _WAITING or next_at is not None else None,
         )
-        for link in sorted(links, key=lambda link: link.provider)
-    }
+    return views
 
 
 def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView],
-                  programmes: dict[str, s.ProgrammeRead] | None = None) -> s.CustomerRead:
+                  programmes: dict[str, s.ProgrammeRead] | None = None, *,
+                  waiting: Waiting = NOT_WAITING) -> s.CustomerRead:
     if programmes is None:
         programmes = {p: s.ProgrammeRead(status=ProgrammeStatus.NOT_ENROLLED)
                       for p in row.providers if p in PROGRAMME_PROVIDERS}
@@ -173,13 +228,14 @@ def customer_read(row: CustomerRow, links: Sequence[ProviderLinkRow | LinkView],
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
-        sync=sync_view(links),
+        sync=sync_view(links, tries=waiting.tries_of(row.id), circuits=waiting.circuits),
         programmes=programmes,
     )
 
 
 def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView],
-              compensation: dict[str, s.SiteCompensationRead] | None = None) -> s.SiteRead:
+              compensation: dict[str, s.SiteCompensationRead] | None = None, *,
+              waiting: Waiting = NOT_WAITING) -> s.SiteRead:
     coordinates = None
     if row.latitude is not None and row.longitude is not None:
         coordinates = s.CoordinatesRead(latitude=row.latitude, longitude=row.longitude)
@@ -203,12 +259,13 @@ def site_read(row: SiteRow, links: Sequence[ProviderLinkRow | LinkView],
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
-        sync=sync_view(links),
+        sync=sync_view(links, tries=waiting.tries_of(row.id), circuits=waiting.circuits),
         compensation=compensation or {},
     )
 
 
-def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView]) -> s.DeviceRead:
+def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView], *,
+                waiting: Waiting = NOT_WAITING) -> s.DeviceRead:
     return s.DeviceRead(
         id=row.id,
         customer_id=row.customer_id,
@@ -228,7 +285,7 @@ def device_read(row: DeviceRow, links: Sequence[ProviderLinkRow | LinkView]) -> 
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at),
-        sync=sync_view(links),
+        sync=sync_view(links, tries=waiting.tries_of(row.id), circuits=waiting.circuits),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +14,7 @@ from gateway.core.domain import DeviceKind
 from gateway.core.errors import NotFoundError
 from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
+from gateway.customers.controllers.waiting import waiting_of
 from gateway.http.deps import provide_session
 from gateway.http.pages import (
     DEFAULT_LIMIT,
@@ -30,7 +32,7 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import DeviceRow
 
 
-async def _page(session: AsyncSession, where: list[ColumnElement[bool]], cursor: str | None,
+async def _page(session: AsyncSession, state: State, where: list[ColumnElement[bool]], cursor: str | None,
                 limit: int) -> Page[s.DeviceRead]:
     """Live devices matching ``where``, oldest first."""
     order = [col(DeviceRow.created_at), col(DeviceRow.id)]
@@ -39,8 +41,9 @@ async def _page(session: AsyncSession, where: list[ColumnElement[bool]], cursor:
         query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID)))
     rows = list(await session.exec(query.order_by(*order).limit(limit + 1)))
     links = await reads.links_for(session, [row.id for row in rows[:limit]])
+    waiting = await waiting_of(session, state, links)
     return page_of(rows, limit, lambda row: (row.created_at, row.id),
-                   lambda row: reads.device_read(row, links.get(row.id, [])))
+                   lambda row: reads.device_read(row, links.get(row.id, []), waiting=waiting))
 
 
 class SiteDevicesController(Controller):
@@ -62,10 +65,10 @@ class SiteDevicesController(Controller):
         return await write(request, body, work)
 
     @get("/", opt=READ, summary="The site's devices, oldest first")
-    async def list_devices(self, session: AsyncSession, site_id: str, cursor: Cursor = None,
+    async def list_devices(self, session: AsyncSession, state: State, site_id: str, cursor: Cursor = None,
                            limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
         await reads.get_site(session, site_id)
-        return await _page(session, [col(DeviceRow.site_id) == site_id], cursor, limit)
+        return await _page(session, state, [col(DeviceRow.site_id) == site_id], cursor, limit)
 
 
 class CustomerVehiclesController(Controller):
@@ -87,10 +90,10 @@ class CustomerVehiclesController(Controller):
         return await write(request, body, work)
 
     @get("/", opt=READ, summary="The customer's vehicles, oldest first")
-    async def list_vehicles(self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
-                            limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
+    async def list_vehicles(self, session: AsyncSession, state: State, customer_id: str,
+                            cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[s.DeviceRead]:
         await reads.get_customer(session, customer_id)
-        return await _page(session, [col(DeviceRow.customer_id) == customer_id,
+        return await _page(session, state, [col(DeviceRow.customer_id) == customer_id,
                                      col(DeviceRow.kind) == DeviceKind.VEHICLE.value], cursor, limit)
 
 
@@ -103,9 +106,10 @@ class DeviceController(Controller):
     async def read(self, request: Request[Any, Any, Any], device_id: str) -> s.DeviceRead:
         async with request.app.state.reader.connect() as conn:
             row, links = await reads.read_with_links(conn, DeviceRow, device_id)
-        if row is None:
-            raise NotFoundError(f"device {device_id} not found")
-        return reads.device_read(row, links)
+            if row is None:
+                raise NotFoundError(f"device {device_id} not found")
+            waiting = await waiting_of(conn, request.app.state, {row.id: links})
+        return reads.device_read(row, links, waiting=waiting)
 
     @patch("/{device_id:str}", opt=WRITE, summary="Change a device; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], device_id: str, data: s.DeviceUpdate

@@ -6,12 +6,14 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import NotFoundError
 from gateway.customers import locks, reads, writes
 from gateway.customers import schemas as s
+from gateway.customers.controllers.waiting import waiting_of
 from gateway.customers.programme_views import compensation_of
 from gateway.http.deps import provide_session
 from gateway.http.pages import DEFAULT_LIMIT, TIME_AND_ID, Cursor, Limit, Page, after, decode_cursor, page_of
@@ -47,7 +49,7 @@ class CustomerSitesController(Controller):
         return await write(request, body, work)
 
     @get("/", opt=READ, summary="The customer's sites, oldest first")
-    async def list_sites(self, session: AsyncSession, customer_id: str, cursor: Cursor = None,
+    async def list_sites(self, session: AsyncSession, state: State, customer_id: str, cursor: Cursor = None,
                          limit: Limit = DEFAULT_LIMIT) -> Page[s.SiteRead]:
         await reads.get_customer(session, customer_id)
         order = [col(SiteRow.created_at), col(SiteRow.id)]
@@ -58,8 +60,10 @@ class CustomerSitesController(Controller):
         shown = [row.id for row in rows[:limit]]
         links = await reads.links_for(session, shown)
         paid = await compensation_of(session, shown)
+        waiting = await waiting_of(session, state, links)
         return page_of(rows, limit, lambda row: (row.created_at, row.id),
-                       lambda row: reads.site_read(row, links.get(row.id, []), paid.get(row.id)))
+                       lambda row: reads.site_read(row, links.get(row.id, []), paid.get(row.id),
+                                                   waiting=waiting))
 
 
 class SiteController(Controller):
@@ -74,7 +78,8 @@ class SiteController(Controller):
             if row is None:
                 raise NotFoundError(f"site {site_id} not found")
             paid = (await compensation_of(conn, [row.id])).get(row.id)
-        return reads.site_read(row, links, paid)
+            waiting = await waiting_of(conn, request.app.state, {row.id: links})
+        return reads.site_read(row, links, paid, waiting=waiting)
 
     @patch("/{site_id:str}", opt=WRITE, summary="Change a site; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], site_id: str, data: s.SiteUpdate
