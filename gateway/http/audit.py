@@ -37,6 +37,15 @@ log = logging.getLogger("gateway.audit")
 Sessions = async_sessionmaker[AsyncSession]
 
 
+ACTIONS = (
+    "task.retry", "task.retry_many", "task.dismiss", "task.dismiss_many", "record.resync", "drift.compare",
+    "drift.repair", "programme.enroll", "programme.leave", "invite.send", "onboarding.run",
+    "api_key.create", "api_key.revoke", "delivery.redeliver", "webhook.register", "webhook.update",
+    "webhook.delete",
+)
+"""The actions the trail records (for filters; the column takes any)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts, and through which surface (``api``, ``console``, ``cli``)."""
