@@ -58,6 +58,7 @@ from gateway.outbox.plan import OutboxPlanner, targets
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.programmes import service as programmes
 from gateway.reconcile.report import Drift, DriftItem, DriftReport, RepairResult
+from gateway.reconcile.runs import keep_run
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.base import Capability, Enrollment, Held, Operation, ProviderError, RejectedError
@@ -434,13 +435,15 @@ async def _wish_again(session: AsyncSession, planner: OutboxPlanner, snap: _Snap
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], adapters: Adapters, provider: Provider, *,
-                repair_drift: bool = False,
-                dispatcher: Dispatcher | None = None) -> tuple[DriftReport, RepairResult | None]:
+                repair_drift: bool = False, dispatcher: Dispatcher | None = None,
+                source: str = "cli") -> tuple[DriftReport, RepairResult | None]:
     """One provider as ``gateway reconcile`` and the console's Drift page run it: compare, mark
-    what drifted and, with ``repair_drift`` and drift found, queue the repair. A failing
-    comparison raises (``MissingCapability``, the adapter's ``ProviderError``)."""
+    what drifted, keep the result (``source``: ``cli`` or ``console``) and, with ``repair_drift``
+    and drift found, queue the repair. A failing comparison raises (``MissingCapability``, the
+    adapter's ``ProviderError``)."""
     report = await compare(sessions, adapters, provider)
     await record_drift(sessions, report)
+    await keep_run(sessions, report, source)
     fixed = await repair(sessions, dispatcher, report) if repair_drift and report.items else None
     return report, fixed
 
@@ -448,9 +451,9 @@ async def check(sessions: async_sessionmaker[AsyncSession], adapters: Adapters, 
 async def reconcile(sessions: async_sessionmaker[AsyncSession], adapters: Adapters,
                     providers: Iterable[Provider], *, repair_drift: bool = False,
                     dispatcher: Dispatcher | None = None) -> list[tuple[DriftReport, RepairResult | None]]:
-    """Compare each provider, record what drifted (links, events, metrics) and, with
-    ``repair_drift``, queue the repair. A provider whose comparison fails is logged, counted
-    in the metrics and left out of the result."""
+    """Compare each provider, record what drifted (links, events, metrics, the kept run of
+    source ``daily``) and, with ``repair_drift``, queue the repair. A provider whose comparison
+    fails is logged, counted in the metrics and left out of the result."""
     done: list[tuple[DriftReport, RepairResult | None]] = []
     for provider in providers:
         try:
@@ -460,6 +463,7 @@ async def reconcile(sessions: async_sessionmaker[AsyncSession], adapters: Adapte
             observe_drift(provider.value, None)
             continue
         await record_drift(sessions, report)
+        await keep_run(sessions, report, "daily")
         observe_drift(provider.value, report.counts())
         fixed = await repair(sessions, dispatcher, report) if repair_drift and report.items else None
         done.append((report, fixed))
