@@ -2,8 +2,8 @@
 
 The console may not be framed (``X-Frame-Options: DENY`` and CSP ``frame-ancestors
 'none'``), is never cached (``Cache-Control: no-store``: its pages show customer data and
-carry form tokens), runs no inline script (its CSP allows scripts, styles and images from
-itself only) and sends no referrer to other sites.
+carry form tokens), runs no inline script (its CSP allows scripts, styles, images and the
+requests of its live pages from itself only) and sends no referrer to other sites.
 
 :func:`add_console_headers` is one of the app's ``before_send`` hooks, which see every
 response the app sends, so refusals by the session or CSRF middleware and answers for
@@ -18,7 +18,7 @@ from litestar.types import Message, Scope
 
 CONSOLE_PREFIX = "/console"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {

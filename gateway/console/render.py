@@ -21,8 +21,9 @@ NAV = [
     ("overview", "Overview", "/console"),
     ("customers", "Customers", "/console/customers"),
     ("onboarding", "Onboarding", "/console/onboarding"),
-    ("failures", "Failures", "/console/failures"),
+    ("problems", "Problems", "/console/problems"),
     ("drift", "Drift", "/console/drift"),
+    ("audit", "Audit", "/console/audit"),
 ]
 """The console's navigation: (id, label, path); a new page adds one entry here."""
 
