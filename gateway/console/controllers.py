@@ -29,6 +29,7 @@ from msgspec import Meta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.console import views
+from gateway.console.audited import audited_action
 from gateway.console.auth import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -46,13 +47,13 @@ from gateway.console.auth import (
 )
 from gateway.console.charts import Series, bar_chart
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
+from gateway.console.ops_pages import OPS_PAGES
 from gateway.console.render import NAV, CsrfForm, Form, RecordId, Token
-from gateway.console.render import action as _action
 from gateway.console.render import back as _back
 from gateway.console.render import page as _page
 from gateway.console.sessions import SESSION_STORE, ConsoleSessionConfig, start_new_session
 from gateway.core.clock import utcnow
-from gateway.core.domain import EntityType, Provider
+from gateway.core.domain import EntityType
 from gateway.core.errors import GatewayError, InvalidError, RateLimited
 from gateway.core.settings import Settings
 from gateway.customers import reads
@@ -69,10 +70,6 @@ from gateway.invites.controllers import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.programmes.service import plan_membership
-from gateway.reconcile.report import DriftReport, RepairResult
-from gateway.reconcile.service import check, reconcilable
-from providers.base import ProviderError
-from providers.registry import MissingCapability
 
 MAX_UPLOAD_BYTES = 1_000_000
 """The largest onboarding file the console takes (``gateway onboard`` takes any size)."""
@@ -102,10 +99,6 @@ class ResyncForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
     entity_id: Annotated[str, Meta(min_length=1, max_length=36)] = msgspec.field(name="entityId")
     back: RecordId | None = None
     """The customer whose page to return to."""
-
-
-class DriftForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
-    provider: Provider
 
 
 class EnrollForm(CsrfForm, kw_only=True, forbid_unknown_fields=True):
@@ -206,7 +199,9 @@ class ConsoleController(Controller):
     @post("/resync", status_code=303, summary="Resync a record (customers and sites with their subtree)")
     async def resync(self, request: Request[Any, Any, Any], data: Annotated[ResyncForm, Form]) -> Redirect:
         request_data = ResyncRequest(entity_type=data.entity_type, entity_id=data.entity_id)
-        tasks = await _action(request, lambda s, p: resync_entity(s, p, request_data))
+        tasks = await audited_action(request, "record.resync", f"{data.entity_type.value}:{data.entity_id}",
+                                     lambda s, p: resync_entity(s, p, request_data),
+                                     detail=lambda found: f"{len(found)} task(s) queued")
         target = f"/console/customers/{data.back}" if data.back else "/console/customers"
         said = (f"{data.entity_type.value} queued again: {len(tasks)} task(s)" if tasks else
                 f"{data.entity_type.value}: nothing new queued, its upstream work is still pending")
@@ -216,24 +211,21 @@ class ConsoleController(Controller):
     async def retry(self, request: Request[Any, Any, Any], task_id: str,
                     data: Annotated[CsrfForm, Form],
                     back: Annotated[str | None, Parameter(pattern="^[0-9a-f-]{36}$")] = None) -> Redirect:
-        task = await _action(request, lambda s, p: retry_task(s, p, task_id))
-        target = f"/console/customers/{back}" if back else "/console/failures"
+        task = await audited_action(request, "task.retry", f"task:{task_id}",
+                                    lambda s, p: retry_task(s, p, task_id))
+        target = f"/console/customers/{back}" if back else "/console/problems"
         return _back(request, target, f"task {task.id} ({task.provider} {task.entity_type}) queued again")
 
     @post("/failures/retry", status_code=303, summary="Send every dead task of a group again")
     async def retry_group(self, request: Request[Any, Any, Any],
                           data: Annotated[RetryGroupForm, Form]) -> Redirect:
         wanted = BulkRetryRequest(provider=data.provider)
-        result = await _action(request, lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error))
+        result = await audited_action(request, "task.retry_many", f"queue:{data.provider}",
+                                      lambda s, p: retry_dead_tasks(s, p, wanted, error_is=data.error),
+                                      detail=lambda r: f"{r.retried} dead task(s) queued again")
         more = " (more remain: retry the group again)" if result.more else ""
-        return _back(request, "/console/failures",
+        return _back(request, "/console/problems",
                      f"{result.retried} dead task(s) of {data.provider} queued again{more}")
-
-    @get("/failures", summary="Dead and blocked tasks grouped by provider and error")
-    async def failures(self, request: Request[Any, Any, Any]) -> Template:
-        async with request.app.state.sessions() as session:
-            groups = await views.failure_groups(session)
-        return _page(request, "failures.html", "failures", groups=groups, shown=views.GROUP_SHOWN)
 
     @post("/sites/{site_id:str}/invite", status_code=303, summary="Invite an address to a site's space")
     async def invite(self, request: Request[Any, Any, Any], site_id: str,
@@ -243,7 +235,9 @@ class ConsoleController(Controller):
                                      InviteCreate)
         except msgspec.ValidationError:
             raise InvalidError(f"{data.email!r} is not an email address", field="email") from None
-        status, view = await _action(request, lambda s, p: invite(s, p, site_id, wanted))
+        status, view = await audited_action(request, "invite.send", f"site:{site_id}",
+                                            lambda s, p: invite(s, p, site_id, wanted),
+                                            detail=lambda pair: f"{pair[1].email}: {pair[1].status}")
         said = "invite queued" if status == 202 else f"already invited ({view.status})"
         return _back(request, f"/console/customers/{view.customer_id}", f"{said}: {view.email}")
 
@@ -270,48 +264,13 @@ class ConsoleController(Controller):
                                         only_if_eligible=only_if_eligible)
             return customer.id, row.status
 
-        found_id, status = await _action(request, work)
+        found_id, status = await audited_action(
+            request, "programme.enroll" if enroll else "programme.leave", f"customer:{customer_id}", work,
+            detail=lambda r: f"membership {r[1]}")
         wish = "enrollment" if enroll else "leaving"
         said = (f"Volue {wish} queued: {status}" if status == "pending"
                 else f"Volue: already {status.replace('_', ' ')}")
         return _back(request, f"/console/customers/{found_id}", said)
-
-    @get("/drift", summary="Drift: compare what each provider holds with the records")
-    async def drift(self, request: Request[Any, Any, Any]) -> Template:
-        return _page(request, "drift.html", "drift", providers=reconcilable(request.app.state.adapters),
-                     report=None, repaired=None, error="")
-
-    @post("/drift/compare", status_code=200, summary="Compare one provider (and mark what drifted)")
-    async def drift_compare(self, request: Request[Any, Any, Any],
-                            data: Annotated[DriftForm, Form]) -> Template:
-        return await self._reconcile(request, data.provider, repair_drift=False)
-
-    @post("/drift/repair", status_code=200,
-          summary="Compare one provider and queue the repair (as gateway reconcile --repair)")
-    async def drift_repair(self, request: Request[Any, Any, Any],
-                           data: Annotated[DriftForm, Form]) -> Template:
-        return await self._reconcile(request, data.provider, repair_drift=True)
-
-    @staticmethod
-    async def _reconcile(request: Request[Any, Any, Any], provider: Provider, *,
-                         repair_drift: bool) -> Template:
-        state = request.app.state
-        providers = reconcilable(state.adapters)
-        report: DriftReport | None = None
-        repaired: RepairResult | None = None
-        error = ""
-        try:
-            report, repaired = await check(state.sessions, state.adapters, provider,
-                                           repair_drift=repair_drift, dispatcher=state.dispatcher)
-        except MissingCapability as exc:
-            error = exc.message
-        except ProviderError as exc:
-            error = f"{provider.value} could not be listed: {exc.message}"
-        page = _page(request, "drift.html", "drift", providers=providers, provider=provider.value,
-                     report=report, repaired=repaired, repair_asked=repair_drift, error=error)
-        if error:
-            page.status_code = 502
-        return page
 
     @get("/devices/{device_id:str}", summary="A meter: its readings, their delivery and consumption")
     async def meter(self, request: Request[Any, Any, Any], device_id: str) -> Template:
@@ -347,7 +306,9 @@ class ConsoleController(Controller):
             plan: OnboardingPlan = await plan_file(session, raw)
         if plan.problems:
             return _page(request, "onboarding.html", "onboarding", plan=plan, filename="")
-        outcome = await _action(request, lambda s, p: run_file(s, p, plan))
+        outcome = await audited_action(request, "onboarding.run", f"file:{len(plan.customers)} customer(s)",
+                                       lambda s, p: run_file(s, p, plan),
+                                       detail=lambda o: f"{o.created} customer(s) onboarded")
         refs = [c.body.external_ref for c in plan.customers][:PROGRESS_SHOWN]
         progress = f"/console/onboarding/progress?{urlencode([('ref', ref) for ref in refs])}"
         if outcome.problems:
@@ -365,7 +326,8 @@ class ConsoleController(Controller):
                      synced=sum(1 for row in rows if row.done))
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (SignInController, ConsoleController)
+CONTROLLERS: tuple[type[Controller], ...] = (
+    *OPS_PAGES, SignInController, ConsoleController)
 """Every controller of the console's pages and actions (the router and the fuzz document)."""
 
 
