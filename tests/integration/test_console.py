@@ -188,8 +188,9 @@ async def test_console_retry_and_resync_do_what_the_api_does(client: AsyncTestCl
     await set_task(database_url, task["id"], status="dead", last_error="refused upstream", attempts=3)
     await sign_in(client)
     csrf = await session_csrf(client)
-    failures = await client.get("/console/failures")
+    failures = await client.get("/console/problems")
     assert "refused upstream" in failures.text and task["id"] in failures.text
+    assert "refused upstream" in (await client.get("/console/failures")).text  # the former page's address
     retried = await client.post(f"/console/tasks/{task['id']}/retry", data={"_csrf_token": csrf})
     assert retried.status_code == 303 and "queued again" in notice_of(retried)
     again = (await client.get("/v1/sync/tasks", params={"entityId": customer_id})).json()["items"][0]
@@ -383,7 +384,8 @@ def drift_rows(html: str) -> set[tuple[str, str, str]]:
 async def test_drift_page_lists_what_changed_upstream_and_repair_restores_it(
         live_client: AsyncTestClient, emulators: dict[str, Any]) -> None:
     """A location deleted and a space renamed in the emulators are listed (with the differing
-    field) after Compare; Repair queues the fixes and the emulators hold the records again."""
+    field) after Compare, and each comparison is kept; Repair asks first (without its confirmation
+    field nothing is queued), then queues the fixes and the emulators hold the records again."""
     client = live_client
     client.follow_redirects = False
     body = {"externalRef": "con-d", "name": "Drift", "email": "drift@example.com",
@@ -413,8 +415,16 @@ async def test_drift_page_lists_what_changed_upstream_and_repair_restores_it(
     shown = (await client.get(f"/v1/sites/{site['id']}")).json()["sync"]
     assert shown["volue"]["status"] == "drifted" and shown["zaehlerfreunde"]["status"] == "drifted"
 
+    kept = await client.get("/console/drift")
+    assert kept.text.count('class="drift-run"') == 2 and 'data-source="console"' in kept.text
+    asked = await client.post("/console/drift/repair", data={CSRF_FIELD: csrf, "provider": "volue"})
+    assert asked.status_code == 200 and 'id="drift-confirm"' in asked.text
+    assert 'id="drift-repaired"' not in asked.text
+    assert 'id="drift-confirm"' in (await client.get("/console/drift/repair?provider=volue")).text
+    assert shown == (await client.get(f"/v1/sites/{site['id']}")).json()["sync"]  # nothing queued
     for provider in ("volue", "zaehlerfreunde"):
-        repaired = await client.post("/console/drift/repair", data={CSRF_FIELD: csrf, "provider": provider})
+        repaired = await client.post("/console/drift/repair",
+                                     data={CSRF_FIELD: csrf, "provider": provider, "confirm": "repair"})
         assert repaired.status_code == 200 and 'id="drift-repaired"' in repaired.text, repaired.text
         assert "Repair queued 1 outbox task(s) for 1 record(s)" in repaired.text
     await wait_synced(client, [f"/v1/sites/{site['id']}"], timeout=30)
