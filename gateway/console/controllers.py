@@ -46,8 +46,11 @@ from gateway.console.auth import (
     session_of,
 )
 from gateway.console.charts import Series, bar_chart
+from gateway.console.events_pages import EventPages
+from gateway.console.keys import KeyPages
 from gateway.console.onboard import OnboardingPlan, plan_file, run_file
 from gateway.console.ops_pages import OPS_PAGES
+from gateway.console.record_pages import RecordPages
 from gateway.console.render import NAV, CsrfForm, Form, RecordId, Token
 from gateway.console.render import back as _back
 from gateway.console.render import page as _page
@@ -183,19 +186,6 @@ class ConsoleController(Controller):
                           unit="readings", label_every=3)
         return _page(request, "overview.html", "overview", data=data, chart=chart)
 
-    @get("/customers", summary="Search customers by name, email or externalRef")
-    async def customers(self, request: Request[Any, Any, Any],
-                        q: Annotated[str, Parameter(max_length=200)] = "") -> Template:
-        async with request.app.state.sessions() as session:
-            found = await views.search_customers(session, q.strip())
-        return _page(request, "customers.html", "customers", q=q, customers=found)
-
-    @get("/customers/{customer_id:str}", summary="A customer's tree with each provider's status")
-    async def customer(self, request: Request[Any, Any, Any], customer_id: str) -> Template:
-        async with request.app.state.sessions() as session:
-            tree = await views.customer_tree(session, customer_id)
-        return _page(request, "customer.html", "customers", tree=tree)
-
     @post("/resync", status_code=303, summary="Resync a record (customers and sites with their subtree)")
     async def resync(self, request: Request[Any, Any, Any], data: Annotated[ResyncForm, Form]) -> Redirect:
         request_data = ResyncRequest(entity_type=data.entity_type, entity_id=data.entity_id)
@@ -327,7 +317,7 @@ class ConsoleController(Controller):
 
 
 CONTROLLERS: tuple[type[Controller], ...] = (
-    *OPS_PAGES, SignInController, ConsoleController)
+    *OPS_PAGES, SignInController, ConsoleController, RecordPages, EventPages, KeyPages)
 """Every controller of the console's pages and actions (the router and the fuzz document)."""
 
 

@@ -24,6 +24,9 @@ NAV = [
     ("problems", "Problems", "/console/problems"),
     ("drift", "Drift", "/console/drift"),
     ("audit", "Audit", "/console/audit"),
+    ("events", "Events", "/console/events"),
+    ("subscriptions", "Subscriptions", "/console/subscriptions"),
+    ("keys", "API keys", "/console/keys"),
 ]
 """The console's navigation: (id, label, path); a new page adds one entry here."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,11 +25,8 @@ from gateway.customers import reads
 from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
-from gateway.programmes.service import PROGRAMME
 from gateway.readings.controllers import delivery_of
 from gateway.store.event_tables import VolueEventRow
-from gateway.store.invite_tables import InviteRow
-from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import (
     CustomerRow,
@@ -163,95 +160,6 @@ async def readings_per_hour(session: AsyncSession,
         .group_by(delivered_hour))).all())
     labels = [f"{key[-2:]}:00" for key in keys]
     return (labels, [float(received.get(k, 0)) for k in keys], [float(delivered.get(k, 0)) for k in keys])
-
-
-# --- customers ------------------------------------------------------------------------------
-
-
-def like_pattern(text: str) -> str:
-    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally (escape ``\\``)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def search_customers(session: AsyncSession, query: str, limit: int = 50) -> list[CustomerRow]:
-    """Customers not deleted whose name, email or externalRef holds ``query`` (any case)."""
-    statement = select(CustomerRow).where(col(CustomerRow.deleted_at).is_(None))
-    if query:
-        pattern = like_pattern(query.lower())
-        statement = statement.where(or_(
-            func.lower(CustomerRow.name).like(pattern, escape="\\"),
-            func.lower(CustomerRow.email).like(pattern, escape="\\"),
-            func.lower(CustomerRow.external_ref).like(pattern, escape="\\"),
-        ))
-    statement = statement.order_by(col(CustomerRow.name), col(CustomerRow.id)).limit(limit)
-    return list(await session.exec(statement))
-
-
-@dataclass(slots=True)
-class Node:
-    """One record of a customer's tree with its provider links and its children."""
-
-    kind: str
-    id: str
-    external_ref: str
-    name: str
-    detail: str
-    links: list[ProviderLinkRow]
-    children: list[Node] = field(default_factory=list)
-    is_meter: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerTree:
-    customer: CustomerRow
-    root: Node
-    vehicles: list[Node]
-    sites: list[SiteRow]
-    tasks: list[OutboxTaskRow]
-    """The customer's dead and blocked tasks."""
-    invites: list[InviteRow]
-    membership: ProgrammeMembershipRow | None = None
-    """The customer's membership of Volue's programme (None: never enrolled nor checked)."""
-
-
-async def customer_tree(session: AsyncSession, customer_id: str) -> CustomerTree:
-    customer = await session.get(CustomerRow, customer_id)
-    if customer is None or customer.deleted_at is not None:
-        raise NotFoundError(f"customer {customer_id} not found")
-    sites = list(await session.exec(select(SiteRow).where(
-        col(SiteRow.customer_id) == customer_id, col(SiteRow.deleted_at).is_(None))
-        .order_by(col(SiteRow.name))))
-    devices = list(await session.exec(select(DeviceRow).where(
-        col(DeviceRow.customer_id) == customer_id, col(DeviceRow.deleted_at).is_(None))
-        .order_by(col(DeviceRow.name))))
-    links = await reads.links_for(session, [customer.id, *(s.id for s in sites), *(d.id for d in devices)])
-    root = Node("customer", customer.id, customer.external_ref, customer.name, customer.email,
-                links.get(customer.id, []))
-    site_nodes = {s.id: Node("site", s.id, s.external_ref, s.name, f"{s.kind}, {s.city}", links.get(s.id, []))
-                  for s in sites}
-    for site in sites:
-        parent = site_nodes.get(site.parent_site_id or "") or root
-        parent.children.append(site_nodes[site.id])
-    vehicles: list[Node] = []
-    for device in devices:
-        detail = device.kind + (f", {device.medium}" if device.medium else "") + (
-            f", {device.meter_point_id}" if device.meter_point_id else "")
-        node = Node(device.kind, device.id, device.external_ref, device.name, detail,
-                    links.get(device.id, []), is_meter=device.kind == "meter")
-        if device.site_id and device.site_id in site_nodes:
-            site_nodes[device.site_id].children.append(node)
-        else:
-            vehicles.append(node)
-    tasks = list(await session.exec(select(OutboxTaskRow).where(
-        col(OutboxTaskRow.customer_id) == customer_id,
-        col(OutboxTaskRow.status).in_([TaskStatus.DEAD.value, TaskStatus.BLOCKED.value]))
-        .order_by(col(OutboxTaskRow.updated_at).desc()).limit(200)))
-    invites = list(await session.exec(select(InviteRow).where(col(InviteRow.customer_id) == customer_id)
-                                      .order_by(col(InviteRow.created_at).desc()).limit(50)))
-    membership = await session.get(ProgrammeMembershipRow, (customer_id, PROGRAMME))
-    return CustomerTree(customer=customer, root=root, vehicles=vehicles, sites=sites, tasks=tasks,
-                        invites=invites, membership=membership)
 
 
 # --- failures -------------------------------------------------------------------------------
