@@ -141,13 +141,13 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     assert page.locator("svg.chart rect[fill]").count() >= 5
     page.screenshot(path=shots / "04-meter.png", full_page=True)
 
-    # failures: a dead task is listed under its error and retried from there
+    # problems: a dead task is listed under its error and retried from there
     user_task = api.get("/v1/sync/tasks",
                         params={"entityId": customer_id, "provider": "volue"}).json()["items"]
     wait_for(lambda: all(t["status"] == "done" for t in api.get(
         "/v1/sync/tasks", params={"entityId": customer_id}).json()["items"]), "the resync done")
     mark_dead(stack["database_url"], user_task[-1]["id"], "refused for the walkthrough")
-    page.click("nav >> text=Failures")
+    page.click("nav >> text=Problems")
     assert "refused for the walkthrough" in page.inner_text("main")
     page.screenshot(path=shots / "05-failures.png", full_page=True)
     page.click(f"tr[data-task='{user_task[-1]['id']}'] >> button:has-text('Retry')")
@@ -155,8 +155,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     wait_for(lambda: not api.get("/v1/sync/tasks",
                                  params={"entityId": customer_id, "status": "dead"}).json()["items"],
              "the retried task done")
-    page.goto(f"{base}/console/failures")
-    assert page.is_visible("#no-failures")
+    page.goto(f"{base}/console/problems")
+    assert page.is_visible("#no-problems")
 
     # drift: a space renamed behind the gateway's back is listed with its field, and repaired
     space_id = api.get(f"/v1/sites/{site_id}").json()["sync"]["zaehlerfreunde"]["externalId"]
@@ -169,6 +169,8 @@ def test_console_walkthrough(browser: Any, stack: dict[str, Any], shots: Path, t
     assert "name" in row.inner_text() and "Renamed upstream" in row.inner_text()
     page.screenshot(path=shots / "05b-drift.png", full_page=True)
     page.click(".drift-provider[data-provider=zaehlerfreunde] >> button:has-text('Repair')")
+    page.check("#drift-confirm input[name=confirm]")  # the repair asks first
+    page.click("#drift-confirm button:has-text('Repair zaehlerfreunde')")
     assert "Repair queued 1 outbox task(s)" in page.inner_text("#drift-repaired")
     wait_for(lambda: spaces.spaces[space_id].name == "Hytta", "the space repaired")
 
