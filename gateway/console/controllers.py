@@ -60,7 +60,7 @@ from gateway.core.domain import EntityType
 from gateway.core.errors import GatewayError, InvalidError, RateLimited
 from gateway.core.settings import Settings
 from gateway.customers import reads
-from gateway.customers.controllers.sync import (
+from gateway.customers.service import (
     BulkRetryRequest,
     ResyncRequest,
     resync_entity,

@@ -15,7 +15,7 @@ import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.customers import writes
-from gateway.customers.controllers.customers import create_many
+from gateway.customers.service import create_many
 from gateway.ops.onboarding import (
     OnboardingCustomer,
     PlannedCall,
