@@ -52,6 +52,7 @@ from gateway.reports.controllers import (
     SitePlanController,
     SiteReportsController,
 )
+from gateway.runtime.process import Runtime
 from gateway.store.db import create_engine, reader, session_factory
 
 log = logging.getLogger("gateway")
@@ -105,19 +106,24 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.store.database_url)
-        app.state.engine = engine
-        app.state.sessions = session_factory(engine)
-        app.state.reader = reader(engine)
+        sessions = session_factory(engine)
         if isinstance(console_sessions, DatabaseStore):
-            console_sessions.bind(app.state.sessions)
-        app.state.dispatcher = await _dispatcher(settings)
+            console_sessions.bind(sessions)
         async with contextlib.AsyncExitStack() as stack:
-            # For the calls the API makes on a caller's behalf (eligibility, compensation).
-            app.state.adapters = await stack.enter_async_context(build_adapters(settings))
+            runtime = Runtime(
+                settings=settings, engine=engine, sessions=sessions, reader=reader(engine),
+                dispatcher=await _dispatcher(settings),
+                # For the calls the API makes on a caller's behalf (eligibility, compensation).
+                adapters=await stack.enter_async_context(build_adapters(settings)))
+            app.state.runtime = runtime
+            # The same objects under their former names, for controllers that do not read
+            # Runtime.of(request) yet.
+            app.state.update(engine=engine, sessions=sessions, reader=runtime.reader,
+                             adapters=runtime.adapters, dispatcher=runtime.dispatcher)
             if settings.embedded and embedded_worker:
                 from gateway.worker import embedded_worker as run_embedded
 
-                await stack.enter_async_context(run_embedded(settings, app.state))
+                await stack.enter_async_context(run_embedded(runtime))
             try:
                 with startup_objects_frozen():
                     yield
@@ -125,7 +131,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                 await app.state.rate_limiter.close()
                 await app.state.auth_throttle.close()
                 await console_sessions.__aexit__(None, None, None)
-                await app.state.dispatcher.close()
+                await runtime.dispatcher.close()
                 await engine.dispose()
 
     return Litestar(

@@ -1,11 +1,16 @@
 """Running the sync engine: arq workers (scale-out) or an in-process loop (embedded).
 
-arq side: ``WorkerSettings`` builds the database engine and the adapters
-(``gateway.bootstrap.build_adapters``) once in ``on_startup`` into ``ctx``; the
-job ``drain_provider(provider)`` runs ready tasks; the cron ``relay`` releases
-lapsed leases and wakes providers whose ready tasks lost their wake-up (Redis
-flushed, worker killed). Retries, and reading batches that linger before they
-may be claimed, are woken with deferred jobs whose ids are deterministic.
+arq side: ``WorkerSettings`` builds the process's :class:`~gateway.runtime.process.Runtime`
+(database engine, adapters from ``gateway.bootstrap.build_adapters``, sync engine, an arq
+dispatcher) once in ``on_startup`` into ``ctx``; the job ``drain_provider(provider)`` runs
+ready tasks. Retries, and reading batches that linger before they may be claimed, are woken
+with deferred jobs whose ids are deterministic.
+
+The periodic jobs (:data:`PERIODIC_JOBS`, :mod:`gateway.runtime.periodic`) are listed once
+and run as arq crons or as loops of the embedded worker: the ``relay`` releases lapsed leases
+and wakes providers whose ready tasks lost their wake-up (Redis flushed, worker killed),
+history pruning, the events poll, the energy derivation, the delivery check and the drift
+reconciliation.
 
 Embedded side: one loop per provider waits on the dispatcher's event (set after
 every commit, and by the engine for a queue whose tasks a round made ready or
@@ -24,13 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import run_worker
 
@@ -38,17 +42,19 @@ from gateway.bootstrap import build_adapters, build_kinds
 from gateway.core.clock import utcnow
 from gateway.core.heap import startup_objects_frozen
 from gateway.core.settings import Settings, load_settings
-from gateway.energy.jobs import derive_energy_usage, energy_usage_loop
-from gateway.events.poll import events_poll_loop, poll_volue_events
+from gateway.energy.jobs import DERIVE_JOB
+from gateway.events.poll import POLL_JOB
 from gateway.observability.metrics import MetricsServer, refresh_outbox
 from gateway.outbox.circuit import SharedCircuits
 from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed
-from gateway.outbox.dispatch import DRAIN_JOB, LocalDispatcher
+from gateway.outbox.dispatch import DRAIN_JOB, ArqDispatcher, LocalDispatcher
 from gateway.outbox.engine import SyncEngine
 from gateway.outbox.retention import prune_all
-from gateway.readings.verification import verify_delivery_cron, verify_delivery_loop
-from gateway.reconcile.schedule import due, reconcile_loop, run_once
-from gateway.store.db import availability, create_engine, session_factory, unavailable_reason
+from gateway.readings.verification import VERIFY_JOB
+from gateway.reconcile.schedule import RECONCILE_JOB
+from gateway.runtime.periodic import PeriodicJob, arq_cron, every, run_embedded
+from gateway.runtime.process import RUNTIME_KEY, Runtime
+from gateway.store.db import create_engine, reader, session_factory
 
 if TYPE_CHECKING:
     from arq.cron import CronJob
@@ -67,15 +73,49 @@ IDLE_WAIT_S = 5.0
 """How long an embedded provider loop with nothing due sleeps unless woken."""
 
 
-def database_away(engine: Any, exc: BaseException) -> bool:
-    """Whether ``exc`` means the database cannot be reached; if so, the engine's
-    :class:`~gateway.store.db.Availability` is told (it logs the outage once)."""
-    reason = unavailable_reason(exc)
-    if reason is None:
-        return False
-    if engine is not None:
-        availability(engine).failed(reason)
-    return True
+# --- the periodic jobs ---------------------------------------------------------------------
+
+
+async def relay(runtime: Runtime) -> list[str]:
+    """Free lapsed leases and wake the queues that have ready tasks (a wake-up lost with Redis,
+    a worker killed mid-round); refresh the outbox gauges."""
+    now = utcnow()
+    async with runtime.sessions() as session:
+        lapsed = await release_lapsed(session, now=now)
+        ready = await providers_with_ready_work(session, now=now)
+        await refresh_outbox(session)
+    woken = sorted(set(lapsed) | set(ready))
+    # One wake-up per queue and relay period, whichever worker's relay sends it.
+    bucket = int(now.timestamp()) // RELAY_EVERY_S
+    await runtime.dispatcher.notify([_Wake(f"relay:{queue}:{bucket}", queue) for queue in woken])
+    return woken
+
+
+@dataclass(frozen=True)
+class _Wake:
+    id: str
+    provider: str
+
+
+async def prune_history(runtime: Runtime) -> tuple[int, int, int]:
+    """Delete call history, finished tasks and Volue events past their retention."""
+    return await prune_all(runtime.sessions, runtime.settings, now=utcnow())
+
+
+RELAY_JOB = PeriodicJob(name="relay", run=relay, interval_s=every(RELAY_EVERY_S),
+                        second=frozenset(range(0, 60, RELAY_EVERY_S)), at_start=True)
+PRUNE_JOB = PeriodicJob(name="prune_history", run=prune_history, interval_s=every(3600),
+                        second=frozenset({0}), minute=frozenset({17}), first_after_s=RELAY_EVERY_S)
+"""Hourly (at minute 17 with arq; the first a few seconds after an embedded start)."""
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    RELAY_JOB,
+    PRUNE_JOB,
+    POLL_JOB,
+    DERIVE_JOB,
+    VERIFY_JOB,
+    RECONCILE_JOB,
+)
+"""Every periodic job, run by each arq worker's crons or by the embedded worker's loops."""
 
 
 # --- arq ---------------------------------------------------------------------------------
@@ -91,11 +131,13 @@ async def startup(ctx: dict[str, Any]) -> None:
         await pool.enqueue_job(DRAIN_JOB, provider, _job_id=f"retry:{provider}:{when.isoformat()}",
                                _defer_until=when)
 
-    frozen = contextlib.ExitStack()
-    ctx.update(settings=settings, db_engine=engine, sessions=sessions, frozen=frozen,
-               sync=SyncEngine(sessions=sessions, adapters=build_adapters(settings, redis=pool),
-                               settings=settings, on_retry=schedule_retry, shared=SharedCircuits(pool),
-                               kinds=build_kinds(settings)))
+    adapters = build_adapters(settings, redis=pool)
+    ctx[RUNTIME_KEY] = Runtime(
+        settings=settings, engine=engine, sessions=sessions, reader=reader(engine), adapters=adapters,
+        dispatcher=ArqDispatcher(pool, owns_pool=False), redis=pool,
+        sync=SyncEngine(sessions=sessions, adapters=adapters, settings=settings, on_retry=schedule_retry,
+                        shared=SharedCircuits(pool), kinds=build_kinds(settings)))
+    frozen = ctx["frozen"] = contextlib.ExitStack()
     frozen.enter_context(startup_objects_frozen())
     # Last, so that the metrics port (the worker's probe) answers once the worker is ready.
     if settings.worker.metrics_port and ctx.get("metrics_server") is None:
@@ -105,12 +147,12 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     if ctx.get("frozen") is not None:
         ctx.pop("frozen").close()
-    sync: SyncEngine | None = ctx.get("sync")
-    if sync is not None:
-        sync.stop()
-        await sync.adapters.aclose()
-    if ctx.get("db_engine") is not None:
-        await ctx["db_engine"].dispose()
+    runtime: Runtime | None = ctx.pop(RUNTIME_KEY, None)
+    if runtime is not None:
+        runtime.worker().stop()
+        await runtime.dispatcher.close()
+        await runtime.adapters.aclose()
+        await runtime.engine.dispose()
     if ctx.get("metrics_server") is not None:
         ctx.pop("metrics_server").close()
 
@@ -121,76 +163,24 @@ async def drain_provider(ctx: dict[str, Any], provider: str) -> int:
     Jobs are kept short so that a SIGTERM (``job_completion_wait``) lets the job in
     flight finish; when work remains, a continuation job picks it up.
     """
-    sync: SyncEngine = ctx["sync"]
+    runtime: Runtime = ctx[RUNTIME_KEY]
+    sync = runtime.worker()
     try:
         ran = await sync.drain(provider, max_seconds=DRAIN_SLICE_S)
     except Exception as exc:
-        if not database_away(ctx.get("db_engine"), exc):
+        if not runtime.database_away(exc):
             raise
         return 0  # the relay wakes the provider again once the database answers
     if sync.cut_short:
-        await ctx["redis"].enqueue_job(DRAIN_JOB, provider,
-                                       _job_id=f"more:{provider}:{sync.last_task_id}")
+        await runtime.redis.enqueue_job(DRAIN_JOB, provider, _job_id=f"more:{provider}:{sync.last_task_id}")
     return ran
-
-
-def _pausing(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
-    """An arq cron that ends quietly (None) when the database is away, instead of failing
-    with a traceback at every run while it is; it runs again at its next time."""
-
-    @functools.wraps(job)
-    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await job(ctx, *args, **kwargs)
-        except Exception as exc:
-            if not database_away(ctx.get("db_engine"), exc):
-                raise
-            return None
-
-    return run
-
-
-@_pausing
-async def relay(ctx: dict[str, Any]) -> list[str]:
-    """arq cron: free lapsed leases and wake providers that have ready tasks."""
-    now = utcnow()
-    async with ctx["sessions"]() as session:
-        lapsed = await release_lapsed(session, now=now)
-        ready = await providers_with_ready_work(session, now=now)
-        await refresh_outbox(session)
-    bucket = int(now.timestamp()) // RELAY_EVERY_S
-    for provider in sorted(set(lapsed) | set(ready)):
-        await ctx["redis"].enqueue_job(DRAIN_JOB, provider, _job_id=f"relay:{provider}:{bucket}")
-    return sorted(set(lapsed) | set(ready))
-
-
-@_pausing
-async def prune_history(ctx: dict[str, Any]) -> tuple[int, int, int]:
-    """arq cron (hourly): delete call history, finished tasks and Volue events past their retention."""
-    return await prune_all(ctx["sessions"], ctx["settings"], now=utcnow())
-
-
-@_pausing
-async def scheduled_reconcile(ctx: dict[str, Any]) -> int:
-    """arq cron (every minute): the drift reconciliation, when its interval has passed."""
-    if not await due(ctx["redis"], ctx["settings"].reconcile.interval_s):
-        return 0
-    sync: SyncEngine = ctx["sync"]
-    return await run_once(ctx["sessions"], sync.adapters)
 
 
 class WorkerSettings:
     """``arq gateway.worker.WorkerSettings`` works too; ``gateway worker`` sets Redis from settings."""
 
     functions: Sequence[WorkerCoroutine | Function] = [drain_provider]
-    cron_jobs: Sequence[CronJob] | None = [
-        cron(relay, second=set(range(0, 60, RELAY_EVERY_S)), run_at_startup=True),
-        cron(_pausing(poll_volue_events), second=set(range(0, 60, 10)), unique=True),
-        cron(_pausing(derive_energy_usage), second=set(range(0, 60, 10)), unique=True),
-        cron(_pausing(verify_delivery_cron), second={30}, unique=True),
-        cron(prune_history, minute={17}, second={0}, unique=True),
-        cron(scheduled_reconcile, second={30}, unique=True),
-    ]
+    cron_jobs: Sequence[CronJob] | None = [arq_cron(job) for job in PERIODIC_JOBS]
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
     max_jobs = 8
@@ -217,9 +207,13 @@ def run_arq_worker(settings: Settings, *, burst: bool = False) -> None:
 
 
 @contextlib.asynccontextmanager
-async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncEngine]:
-    """Run the sync engine inside the API process, woken by the local dispatcher."""
-    dispatcher: LocalDispatcher = state.dispatcher
+async def embedded_worker(runtime: Runtime) -> AsyncIterator[SyncEngine]:
+    """Run the sync engine and the periodic jobs inside the API process, woken by the local
+    dispatcher; ``runtime`` (the API's) gets the engine as its ``sync``."""
+    dispatcher = runtime.dispatcher
+    if not isinstance(dispatcher, LocalDispatcher):
+        raise TypeError("the embedded worker is woken by a LocalDispatcher")
+    settings = runtime.settings
 
     async def wake(queue: str, when: datetime) -> None:
         event = dispatcher.event(queue)
@@ -229,17 +223,16 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         else:
             asyncio.get_running_loop().call_later(delay_s, event.set)
 
-    sync = SyncEngine(sessions=state.sessions, adapters=build_adapters(settings), settings=settings,
+    adapters = build_adapters(settings)
+    sync = SyncEngine(sessions=runtime.sessions, adapters=adapters, settings=settings,
                       kinds=build_kinds(settings), on_retry=wake)
-    provider_loops = [asyncio.create_task(_provider_loop(sync, dispatcher, queue, state))
+    # The worker's own adapters (the API's serve the calls it makes on a caller's behalf).
+    worker = replace(runtime, adapters=adapters, sync=sync)
+    runtime.sync = sync
+    provider_loops = [asyncio.create_task(_provider_loop(worker, dispatcher, queue))
                       for queue in sync.queues]
     loops = list(provider_loops)
-    loops.append(asyncio.create_task(_relay_loop(state)))
-    loops.append(asyncio.create_task(events_poll_loop(sync, state, settings)))
-    loops.append(asyncio.create_task(energy_usage_loop(state, settings)))
-    loops.append(asyncio.create_task(verify_delivery_loop(sync.adapters, state, settings)))
-    loops.append(asyncio.create_task(reconcile_loop(state.sessions, sync.adapters, settings)))
-    state.sync = sync
+    loops.extend(asyncio.create_task(run_embedded(job, worker)) for job in PERIODIC_JOBS)
     log.info("embedded worker started: queues %s, providers %s", ", ".join(sync.queues),
              ", ".join(p.value for p in sync.adapters))
     try:
@@ -267,7 +260,8 @@ async def embedded_worker(settings: Settings, state: Any) -> AsyncIterator[SyncE
         log.info("embedded worker stopped")
 
 
-async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider: str, state: Any) -> None:
+async def _provider_loop(runtime: Runtime, dispatcher: LocalDispatcher, provider: str) -> None:
+    sync = runtime.worker()
     event = dispatcher.event(provider)
     event.set()
     pause = 0.0
@@ -278,7 +272,7 @@ async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider
             await sync.drain(provider)
             if sync.stopping:
                 break
-            async with state.sessions() as session:
+            async with runtime.sessions() as session:
                 due = await next_run_after(session, provider)
             if due is not None:
                 timeout = max(0.01, min(timeout, (due - utcnow()).total_seconds()))
@@ -286,29 +280,8 @@ async def _provider_loop(sync: SyncEngine, dispatcher: LocalDispatcher, provider
             timeout = max(timeout, sync.held_for_s(provider))
             pause = 0.0
         except Exception as exc:
-            if not database_away(state.engine, exc):
+            if not runtime.database_away(exc):
                 log.exception("embedded worker: drain of %s failed", provider)
             pause = timeout = min(max(pause * 2, PAUSE_MIN_S), PAUSE_MAX_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=timeout)
-
-
-async def _relay_loop(state: Any) -> None:
-    rounds = 0
-    while True:
-        await asyncio.sleep(RELAY_EVERY_S)
-        rounds += 1
-        if rounds % (3600 // RELAY_EVERY_S) == 1:
-            try:
-                await prune_all(state.sessions, state.settings, now=utcnow())
-            except Exception as exc:
-                if not database_away(state.engine, exc):
-                    log.exception("embedded history pruning failed")
-        try:
-            async with state.sessions() as session:
-                for provider in await release_lapsed(session, now=utcnow()):
-                    state.dispatcher.event(provider).set()
-                await refresh_outbox(session)
-        except Exception as exc:
-            if not database_away(state.engine, exc):
-                log.exception("embedded relay failed")

@@ -10,18 +10,16 @@ covered what lies behind it. Events created before the retention horizon
 that reaches it: those events were stored and pruned already, or are too old to
 act on.
 
-Runs as an arq cron job (``poll_volue_events``; a Redis key spaces the runs of
-all workers ``GATEWAY_EVENTS_POLL_INTERVAL_S`` apart) or, in embedded mode, as
-a loop beside the sync loops.
+Runs as the periodic job :data:`POLL_JOB`: an arq cron (a Redis key spaces the runs of
+all workers ``GATEWAY_EVENTS_POLL_INTERVAL_S`` apart) or, in embedded mode, a loop
+beside the sync loops.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -32,9 +30,9 @@ from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.events.service import IncomingEvent, store_event
-from gateway.outbox.dispatch import DRAIN_JOB
-from gateway.outbox.engine import SyncEngine
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.runtime.periodic import PeriodicJob, interval_lock
+from gateway.runtime.process import Runtime
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import Capability, EventSource, ProviderError
@@ -122,50 +120,31 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
     return stored
 
 
-# --- arq ---------------------------------------------------------------------------------
+async def volue_events_due(runtime: Runtime) -> bool:
+    """Whether a poll may ask Volue now: it lists events, and its circuit is closed (open, or
+    paused by a 429, the next poll catches up; the circuit other workers opened counts too)."""
+    if Provider.VOLUE not in runtime.adapters.offering(Capability.EVENT_SOURCE):
+        return False
+    return await runtime.worker().held_back_s(Provider.VOLUE.value) <= 0
 
 
-async def poll_volue_events(ctx: dict[str, Any]) -> int:
-    """arq cron: one reconciliation poll per ``events_poll_interval_s`` across all workers."""
-    settings: Settings = ctx["settings"]
-    sync: SyncEngine = ctx["sync"]
-    interval = settings.events.poll_interval_s
-    if Provider.VOLUE not in sync.adapters.offering(Capability.EVENT_SOURCE) or interval <= 0:
-        return 0
-    source = sync.adapters.event_source(Provider.VOLUE)
-    if await sync.held_back_s(Provider.VOLUE.value) > 0:
-        return 0  # Volue's circuit is open or a 429 paused it: the next poll catches up
-    if not await ctx["redis"].set(POLL_LOCK_KEY, "1", ex=interval, nx=True):
-        return 0
+async def poll_volue_events(runtime: Runtime) -> int:
+    """One reconciliation poll, waking the queues it fed; return the events stored."""
+    source = runtime.adapters.event_source(Provider.VOLUE)
     try:
-        result = await reconcile(sessions=ctx["sessions"], source=source, settings=settings)
+        result = await reconcile(sessions=runtime.sessions, source=source, settings=runtime.settings)
     except ProviderError as exc:
         log.warning("Volue events poll failed: %s", exc.message)
         return 0
-    for queue in sorted({task.provider for task in result.tasks}):
-        await ctx["redis"].enqueue_job(DRAIN_JOB, queue, _job_id=f"poll:{queue}:{result.tasks[0].id}")
+    await runtime.dispatcher.notify(result.tasks)
     return result.stored
 
 
-# --- embedded ----------------------------------------------------------------------------
-
-
-async def events_poll_loop(sync: SyncEngine, state: Any, settings: Settings) -> None:
-    """Embedded mode: poll every ``events_poll_interval_s`` seconds (the first time one interval
-    after start-up), waking the queues it fed."""
-    interval = settings.events.poll_interval_s
-    if Provider.VOLUE not in sync.adapters.offering(Capability.EVENT_SOURCE) or interval <= 0:
-        return
-    source = sync.adapters.event_source(Provider.VOLUE)
-    while True:
-        await asyncio.sleep(interval)
-        if sync.held_for_s(Provider.VOLUE.value) > 0:
-            continue  # Volue's circuit is open or a 429 paused it: the next poll catches up
-        try:
-            result = await reconcile(sessions=state.sessions, source=source, settings=settings)
-        except ProviderError as exc:
-            log.warning("Volue events poll failed: %s", exc.message)
-        except Exception:
-            log.exception("Volue events poll crashed")
-        else:
-            await state.dispatcher.notify(result.tasks)
+POLL_JOB = PeriodicJob(
+    name="poll_volue_events",
+    run=poll_volue_events,
+    interval_s=lambda settings: settings.events.poll_interval_s,
+    second=frozenset(range(0, 60, 10)),
+    when=volue_events_due,
+    elect=interval_lock(POLL_LOCK_KEY),
+)

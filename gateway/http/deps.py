@@ -17,6 +17,7 @@ from gateway.http.apikeys import Principal
 from gateway.http.enum_values import with_valid_values
 from gateway.http.problems import field_of
 from gateway.http.ratelimit import resolve_key
+from gateway.runtime.process import Runtime
 from providers.lenient import decode_lenient, log_unknown_fields
 
 T = TypeVar("T")
@@ -29,7 +30,7 @@ _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
-    async with state.sessions() as session:
+    async with Runtime.of_state(state).sessions() as session:
         yield session
 
 

@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from sqlalchemy import text
 
 from gateway.http.problems import problem_response
+from gateway.runtime.process import Runtime
 from gateway.store.db import UNAVAILABLE_RETRY_AFTER_S, availability, unavailable_reason
 
 CHECK_TIMEOUT_S = 3.0
@@ -28,17 +29,17 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     While the database is away this probe keeps trying it, so a new connection after the
     outage is what marks the database available again even when no request comes in.
     """
-    state = request.app.state
+    runtime = Runtime.of(request)
     checks: dict[str, str] = {}
     try:
-        await asyncio.wait_for(_select_one(state), timeout=CHECK_TIMEOUT_S)
+        await asyncio.wait_for(_select_one(runtime), timeout=CHECK_TIMEOUT_S)
         checks["database"] = "ok"
     except Exception as exc:
         reason = unavailable_reason(exc)
-        if reason is not None and state.get("engine") is not None:
-            availability(state.engine).failed(reason)
+        if reason is not None:
+            availability(runtime.engine).failed(reason)
         checks["database"] = f"failed: {type(exc).__name__}"
-    redis_check = getattr(state.dispatcher, "ping", None)
+    redis_check = getattr(runtime.dispatcher, "ping", None)
     if redis_check is not None:
         try:
             await asyncio.wait_for(redis_check(), timeout=CHECK_TIMEOUT_S)
@@ -52,6 +53,6 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
                             headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)})
 
 
-async def _select_one(state: Any) -> None:
-    async with state.sessions() as session:
-        await session.exec(text("SELECT 1"))
+async def _select_one(runtime: Runtime) -> None:
+    async with runtime.sessions() as session:
+        await (await session.connection()).execute(text("SELECT 1"))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
 from gateway.http.routes import allowed_methods
+from gateway.runtime.process import Runtime
 from gateway.store.db import UNAVAILABLE_RETRY_AFTER_S, availability, unavailable_reason
 
 log = logging.getLogger("gateway.api")
@@ -115,9 +116,9 @@ def internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respons
     outage is logged once, when it starts, by the engine's :class:`Availability`)."""
     reason = unavailable_reason(exc)
     if reason is not None:
-        engine = request.app.state.get("engine")
-        if engine is not None:
-            availability(engine).failed(reason)
+        runtime: Runtime | None = request.app.state.get("runtime")
+        if runtime is not None:
+            availability(runtime.engine).failed(reason)
         return database_unavailable(request.url.path)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal error", "the gateway failed to handle the request",

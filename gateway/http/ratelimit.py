@@ -31,6 +31,7 @@ from litestar.connection import ASGIConnection
 from gateway.core.errors import RateLimited
 from gateway.core.settings import HttpSettings, Settings
 from gateway.http.apikeys import Principal, key_prefix
+from gateway.runtime.process import Runtime
 
 log = logging.getLogger("gateway.api")
 KEY_PREFIX = "gateway:ratelimit:"
@@ -255,7 +256,7 @@ async def resolve_key(connection: ASGIConnection[Any, Any, Any, Any], key: str) 
     address = client_address(connection)
     if throttle is not None:
         await throttle.check(address, key)
-    principal: Principal | None = await state.api_keys.resolve(state.sessions, key)
+    principal: Principal | None = await state.api_keys.resolve(Runtime.of(connection).sessions, key)
     if principal is None and throttle is not None:
         await throttle.failed(address, key)
     return principal

@@ -41,6 +41,7 @@ from gateway.http.deps import principal_of
 from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.runtime.process import Runtime
 from gateway.store.db import Availability, availability, on_postgres, unavailable_reason
 from gateway.store.tables import IdempotencyKeyRow, table_of
 
@@ -75,10 +76,10 @@ async def write(
     decoded the handler's ``data``), which the key's request hash covers.
     ``seal`` encrypts the response kept for replays, for responses that carry a secret.
     """
-    state = request.app.state
+    runtime = Runtime.of(request)
     raw_key = request.headers.get("idempotency-key")
     if raw_key is None:
-        async with unit_of_work(state.sessions, state.dispatcher) as uow:
+        async with unit_of_work(runtime.sessions, runtime.dispatcher) as uow:
             status, payload = await work(uow.session, uow.planner)
             encoded = msgspec.json.encode(payload)
         return Response(encoded, status_code=status, media_type="application/json")
@@ -88,21 +89,20 @@ async def write(
     digest = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
     ).hexdigest()
-    settings: HttpSettings = state.settings.http
+    settings: HttpSettings = runtime.settings.http
     holder = str(uuid.uuid4())
-    engine = state.get("engine")
-    health = availability(engine) if engine is not None else None
+    health = availability(runtime.engine)
 
     def release_later() -> None:
-        _release_later(state.sessions, key, holder, within_s=settings.idempotency_reservation_s,
+        _release_later(runtime.sessions, key, holder, within_s=settings.idempotency_reservation_s,
                        health=health)
 
-    reserved = await _reserve(state.sessions, key, digest, holder, settings=settings, seal=seal,
+    reserved = await _reserve(runtime.sessions, key, digest, holder, settings=settings, seal=seal,
                               instance=request.url.path, release_later=release_later)
     if isinstance(reserved, Response):
         return reserved
     try:
-        async with unit_of_work(state.sessions, state.dispatcher) as uow:
+        async with unit_of_work(runtime.sessions, runtime.dispatcher) as uow:
             if on_postgres(uow.session):
                 await _fence(uow.session, key, holder)
             status, payload = await work(uow.session, uow.planner)
@@ -113,7 +113,7 @@ async def write(
         return _in_progress(request.url.path)
     except BaseException:
         try:
-            await _release(state.sessions, key, holder)
+            await _release(runtime.sessions, key, holder)
         except Exception as exc:
             if unavailable_reason(exc) is None:
                 raise

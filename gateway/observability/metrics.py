@@ -394,7 +394,8 @@ def render() -> bytes:
 async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus scrape endpoint; the outbox snapshot is refreshed first when the database answers."""
     try:
-        async with request.app.state.sessions() as session:
+        # the process's gateway.runtime.process.Runtime (a layer above this one)
+        async with request.app.state.runtime.sessions() as session:
             await refresh_outbox(session)
     except Exception as exc:
         log.warning("outbox snapshot not refreshed: %s", type(exc).__name__)

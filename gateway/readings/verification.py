@@ -23,12 +23,10 @@ period after or before) and keeps, across the sample, the one that matches most 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -37,8 +35,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, Provider, SyncStatus
 from gateway.core.obis import Medium, ObisError, parse
-from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
+from gateway.runtime.periodic import PeriodicJob, interval_lock
+from gateway.runtime.process import Runtime
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import DeviceRow, ProviderLinkRow
 from providers.base import DeviceReadings, ProviderError, StoredReading
@@ -246,25 +245,18 @@ async def verify_delivery(sessions: async_sessionmaker[AsyncSession], adapters: 
     return result
 
 
-async def verify_delivery_cron(ctx: dict[str, Any]) -> int:
-    """arq cron: one delivery check per ``readings_verify_interval_s`` across all workers."""
-    settings: Settings = ctx["settings"]
-    interval = settings.readings.verify_interval_s
-    if interval <= 0 or not await ctx["redis"].set(VERIFY_LOCK_KEY, "1", ex=interval, nx=True):
-        return 0
-    result = await verify_delivery(ctx["sessions"], ctx["sync"].adapters,
-                                   sample=settings.readings.verify_sample)
+async def verify_delivery_job(runtime: Runtime) -> int:
+    """One delivery check of a sample of meters; return the readings found missing."""
+    result = await verify_delivery(runtime.sessions, runtime.adapters,
+                                   sample=runtime.settings.readings.verify_sample)
     return result.missing
 
 
-async def verify_delivery_loop(adapters: Adapters, state: Any, settings: Settings) -> None:
-    """Embedded mode: a delivery check every ``readings_verify_interval_s`` seconds."""
-    interval = settings.readings.verify_interval_s
-    if interval <= 0:
-        return
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await verify_delivery(state.sessions, adapters, sample=settings.readings.verify_sample)
-        except Exception:
-            log.exception("delivery check failed")
+VERIFY_JOB = PeriodicJob(
+    name="verify_delivery_cron",
+    run=verify_delivery_job,
+    interval_s=lambda settings: settings.readings.verify_interval_s,
+    second=frozenset({30}),
+    elect=interval_lock(VERIFY_LOCK_KEY),
+)
+"""One delivery check per ``readings_verify_interval_s`` (across all workers with arq)."""

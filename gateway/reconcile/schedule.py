@@ -1,24 +1,25 @@
 """The scheduled reconciliation: every ``GATEWAY_RECONCILE_INTERVAL_S`` (default daily).
 
-In embedded mode a loop of the API process runs it; with Redis, an arq cron of every
-worker asks Redis whether the interval has passed (one ``SET NX EX`` key shared by all
-workers), so one worker runs it per interval. The first interval starts when a worker first
-asks, so a fresh deployment (or a flushed Redis) compares one interval later, not while its
-first writes are still being synced. A scheduled run records drift (links,
-metrics, ``drift.found`` events) and repairs nothing: repairs are an operator's call.
+The periodic job :data:`RECONCILE_JOB`: in embedded mode a loop of the API process runs it;
+with Redis, an arq cron of every worker asks Redis whether the interval has passed (one
+``SET NX EX`` key shared by all workers), so one worker runs it per interval. The first
+interval starts when a worker first asks, so a fresh deployment (or a flushed Redis)
+compares one interval later, not while its first writes are still being synced. A scheduled
+run records drift (links, metrics, ``drift.found`` events) and repairs nothing: repairs are
+an operator's call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.settings import Settings
 from gateway.reconcile.service import reconcilable, reconcile
+from gateway.runtime.periodic import PeriodicJob
+from gateway.runtime.process import Runtime
 from providers.registry import Adapters
 
 log = logging.getLogger("gateway.reconcile")
@@ -42,21 +43,6 @@ async def run_once(sessions: async_sessionmaker[AsyncSession], adapters: Adapter
     return found
 
 
-async def reconcile_loop(sessions: async_sessionmaker[AsyncSession], adapters: Adapters,
-                         settings: Settings, *, first_delay_s: float = FIRST_RUN_DELAY_S) -> None:
-    """The embedded schedule: after ``first_delay_s``, then every interval, until cancelled."""
-    interval = settings.reconcile.interval_s
-    if interval <= 0:
-        return
-    await asyncio.sleep(min(first_delay_s, interval))
-    while True:
-        try:
-            await run_once(sessions, adapters)
-        except Exception:
-            log.exception("scheduled reconciliation failed")
-        await asyncio.sleep(interval)
-
-
 async def due(redis: Any, interval_s: int) -> bool:
     """Whether this worker takes the current interval's run (the first to ask does)."""
     if interval_s <= 0:
@@ -65,3 +51,18 @@ async def due(redis: Any, interval_s: int) -> bool:
         await redis.set(DUE_KEY, "1", ex=interval_s)
         return False
     return bool(await redis.set(DUE_KEY, "1", ex=interval_s, nx=True))
+
+
+async def scheduled_reconcile(runtime: Runtime) -> int:
+    """The scheduled comparison; return the drifted objects found."""
+    return await run_once(runtime.sessions, runtime.adapters)
+
+
+RECONCILE_JOB = PeriodicJob(
+    name="scheduled_reconcile",
+    run=scheduled_reconcile,
+    interval_s=lambda settings: settings.reconcile.interval_s,
+    second=frozenset({30}),
+    elect=due,
+    first_after_s=FIRST_RUN_DELAY_S,
+)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from gateway.app import create_app
 from gateway.core.settings import load_settings
 from gateway.outbox.dispatch import ArqDispatcher
+from gateway.runtime.process import Runtime
 from gateway.store.db import create_engine, session_factory
 
 
@@ -24,8 +25,9 @@ async def test_ready_when_the_database_answers(client: AsyncTestClient) -> None:
 async def test_not_ready_when_the_database_is_gone(client: AsyncTestClient, tmp_path: Path) -> None:
     """A database that cannot be opened makes ready answer 503 naming it; live stays 200."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'gateway.db'}")
-    original = client.app.state.sessions
-    client.app.state.sessions = session_factory(engine)
+    runtime = Runtime.of(client.app)
+    original = runtime.sessions
+    runtime.sessions = session_factory(engine)
     try:
         response = await client.get("/health/ready")
         assert response.status_code == 503
@@ -33,22 +35,23 @@ async def test_not_ready_when_the_database_is_gone(client: AsyncTestClient, tmp_
         assert "database failed" in response.json()["detail"]
         assert (await client.get("/health/live")).status_code == 200
     finally:
-        client.app.state.sessions = original
+        runtime.sessions = original
         await engine.dispose()
 
 
 async def test_not_ready_when_configured_redis_is_down(client: AsyncTestClient) -> None:
     """With Redis configured but unreachable, ready answers 503 naming Redis; the database is still ok."""
     dead = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
-    original = client.app.state.dispatcher
-    client.app.state.dispatcher = ArqDispatcher(dead)
+    runtime = Runtime.of(client.app)
+    original = runtime.dispatcher
+    runtime.dispatcher = ArqDispatcher(dead)
     try:
         response = await client.get("/health/ready")
         assert response.status_code == 503
         assert "redis failed" in response.json()["detail"]
         assert "database" not in response.json()["detail"]
     finally:
-        client.app.state.dispatcher = original
+        runtime.dispatcher = original
         await dead.aclose()
 
 

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from gateway.app import create_app
 from gateway.core.settings import load_settings
 from gateway.outbox.circuit import CircuitState
+from gateway.runtime.process import Runtime
 from providers.emulation import FaultPlan
 from tests.conftest import ADMIN_KEY
 from tests.integration.conftest import TREE, wait_synced
@@ -65,7 +66,7 @@ async def test_an_outage_longer_than_the_old_attempt_budget_ends_synced(
                        sync_circuit_open_s=1.0) as client:
         zf.set_faults(FaultPlan(error_rate=1.0, seed=5, paths=["/partner/spaces"]))
         created = (await client.post("/v1/customers/batch", json=_customers(6, "out"))).json()
-        guard = client.app.state.sync.guards["zaehlerfreunde"]
+        guard = Runtime.of(client.app).worker().guards["zaehlerfreunde"]
         loop = asyncio.get_running_loop()
         seen_open, until = False, loop.time() + 5.0
         while loop.time() < until:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -16,6 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway import worker
+from gateway.core.settings import load_settings
+from gateway.outbox.dispatch import LocalDispatcher
+from gateway.outbox.engine import SyncEngine
+from gateway.runtime.periodic import arq_cron
+from gateway.runtime.process import RUNTIME_KEY, Runtime
 from gateway.store.db import (
     POOL_TIMEOUT,
     RECOVERY_GRACE_S,
@@ -25,6 +30,7 @@ from gateway.store.db import (
     session_factory,
     unavailable_reason,
 )
+from providers.registry import Adapters
 
 DOWN_LINE = "database unavailable"
 UP_LINE = "database available again"
@@ -185,14 +191,17 @@ async def test_arq_jobs_end_quietly_while_the_database_is_away(caplog: pytest.Lo
     """A drain job or the relay cron meeting the outage ends without an error; other errors still raise."""
     engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/none")
     lost = _wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    relay = arq_cron(worker.RELAY_JOB).coroutine
     try:
-        ctx: dict[str, Any] = {"db_engine": engine, "sessions": session_factory(engine), "redis": None,
-                               "sync": _FailingSync(lost)}
+        runtime = Runtime(settings=load_settings({}), engine=engine, sessions=session_factory(engine),
+                          reader=engine, adapters=Adapters({}), dispatcher=LocalDispatcher(),
+                          sync=cast(SyncEngine, _FailingSync(lost)))
+        ctx: dict[str, Any] = {RUNTIME_KEY: runtime}
         assert await worker.drain_provider(ctx, "volue") == 0
-        assert await worker.relay(ctx) is None
-        assert await worker.relay(ctx) is None
+        assert await relay(ctx) is None
+        assert await relay(ctx) is None
         assert availability(engine).down
-        ctx["sync"] = _FailingSync(ValueError("a bug"))
+        runtime.sync = cast(SyncEngine, _FailingSync(ValueError("a bug")))
         with pytest.raises(ValueError):
             await worker.drain_provider(ctx, "volue")
     finally:
