@@ -1,0 +1,97 @@
+"""``gateway status``: each provider's circuit, then a customer's tree or the tasks that need ops.
+
+Read through the API (``GET /v1/sync/circuits`` and ``/v1/sync/tasks``, both with the ``ops``
+scope): the circuit comes from the worker that sends the requests (the embedded one, or the
+arq workers through Redis). A blocked task or record is shown with the reason it waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from gateway.ops.client import GatewayClient, GatewayProblem, Remote
+from gateway.ops.tables import id_column, results_console
+
+PROBLEMS_SHOWN = 50
+
+
+class RemoteCircuit(Remote):
+    provider: str
+    state: str
+    since: datetime | None = None
+    next_probe_at: datetime | None = None
+    reason: str | None = None
+    concurrency_limit: int | None = None
+    source: str = ""
+
+
+class RemoteTask(Remote):
+    id: str
+    provider: str
+    entity_type: str
+    entity_id: str
+    action: str
+    status: str
+    attempts: int = 0
+    last_error: str | None = None
+    blocked_by: str | None = None
+
+
+class _Tasks(Remote):
+    items: list[RemoteTask]
+
+
+STYLES = {"closed": "green", "half-open": "yellow", "open": "red"}
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%SZ") if at else "–"
+
+
+def circuit_table(circuits: list[RemoteCircuit]) -> Table:
+    table = Table("provider", "circuit", "open since", "next probe", "why", "read from",
+                  title="provider circuits", title_justify="left")
+    for c in circuits:
+        style = STYLES.get(c.state, "dim")
+        table.add_row(c.provider, f"[{style}]{c.state}[/{style}]", _when(c.since), _when(c.next_probe_at),
+                      c.reason or "", c.source)
+    return table
+
+
+def task_table(title: str, tasks: list[RemoteTask]) -> Table:
+    table = Table(id_column("task"), "provider", "work", "attempts", "why", title=title, title_justify="left")
+    for t in tasks:
+        table.add_row(t.id, t.provider, f"{t.entity_type} {t.action} {t.entity_id}", str(t.attempts),
+                      t.last_error or "")
+    return table
+
+
+async def status_body(api: GatewayClient, out: Console, err: Console, args: argparse.Namespace) -> int:
+    """Print the circuits, then the customer's tree (``--customer``) or the dead and blocked tasks."""
+    from gateway.ops.commands import customer_tree
+
+    wide = results_console(wide=getattr(args, "wide", False))
+    try:
+        circuits, _ = await api.call("GET", "/v1/sync/circuits", list[RemoteCircuit])
+        wide.print(circuit_table(circuits))
+    except GatewayProblem as problem:
+        if problem.status != 403:
+            raise
+        err.print("[yellow]circuits not shown: they need a key with the 'ops' scope[/yellow]")
+    if args.customer:
+        out.print(await customer_tree(api, args.customer))
+        return 0
+    for status in ("dead", "blocked"):
+        page, _ = await api.call("GET", "/v1/sync/tasks", _Tasks,
+                                 params={"status": status, "limit": str(PROBLEMS_SHOWN + 1)})
+        more = (" (the newest shown; more on the console's Problems page)"
+                if len(page.items) > PROBLEMS_SHOWN else "")
+        if page.items:
+            wide.print(task_table(f"{status} tasks{more}", page.items[:PROBLEMS_SHOWN]))
+        else:
+            out.print(f"no {status} tasks")
+    return 0
