@@ -324,7 +324,7 @@ COMMAND_HELP = {
     "volue": "Volue integration: webhooks",
     "onboard": "create customers, sites and devices from a CSV file",
     "invite": "invite an email address to a site's Zählerfreunde space",
-    "status": "a customer's sites, devices and vehicles with their sync status",
+    "status": "each provider's circuit, then a customer's records or the dead and blocked tasks",
     "reconcile": "compare the records with what each provider holds; --repair queues the fixes",
 }
 """The one-line help of each command whose arguments are built only when it is chosen

@@ -551,8 +551,9 @@ def _sync_text(sync: dict[str, RemoteSync]) -> str:
     parts = []
     for provider, state in sorted(sync.items()):
         text = f"{provider}: {_styled(state.status)}"
-        if state.last_error:
-            text += f" ({state.last_error})"
+        why = state.blocked_reason if state.status == "blocked" and state.blocked_reason else state.last_error
+        if why:
+            text += f" ({why})"
         parts.append(text)
     return "  ".join(parts) or "[dim]no provider holds it[/dim]"
 
@@ -589,9 +590,10 @@ async def customer_tree(api: GatewayClient, customer_id: str) -> Tree:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from gateway.ops.status import status_body
+
     async def body(api: GatewayClient, out: Console, err: Console) -> int:
-        out.print(await customer_tree(api, args.customer))
-        return 0
+        return await status_body(api, out, err, args)
 
     return _run(args, body)
 
@@ -635,8 +637,9 @@ def add_ops_commands(sub: Any) -> None:
     _connection(invite)
     invite.set_defaults(func=invite_command)
 
-    status = sub.add_parser("status", help="a customer's sites, devices and vehicles with their sync status")
-    status.add_argument("--customer", required=True, help="the customer's id (or externalRef)")
+    status = sub.add_parser("status", help="each provider's circuit, then a customer's records with their "
+                                           "sync status, or the dead and blocked tasks")
+    status.add_argument("--customer", help="the customer's id (or externalRef); without it, the dead and "
+                                           "blocked tasks with their reasons")
     _connection(status)
     status.set_defaults(func=status_command)
-
