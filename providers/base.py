@@ -11,7 +11,7 @@ readings sink       meter readings of many devices in one request
 readings source     what the provider stored of one device's readings, read back
 invite sender       an invite to a site's upstream object, answered with a link
 report sink         canonical reports, rendered as the provider's body and sent
-event source        one page of the provider's event listing
+event source        one page of the provider's event listing, as canonical events
 webhook registry    the webhooks the provider sends its events to (and their delivery logs)
 programme           a customer's enrollment in the provider's programme, eligibility
                     and compensation
@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -54,7 +53,14 @@ from gateway.core.domain import (
     Site,
     TaskAction,
 )
+from gateway.core.events import EventNotice, EventPage
 from gateway.core.reports import LpcRequest, Report
+from providers.shapes import Compensation as Compensation
+from providers.shapes import CompensationProblem as CompensationProblem
+from providers.shapes import Enrollment as Enrollment
+from providers.shapes import SiteCompensation as SiteCompensation
+from providers.shapes import Webhook as Webhook
+from providers.shapes import WebhookLog as WebhookLog
 
 
 class ProviderError(Exception):
@@ -107,12 +113,16 @@ RETRIABLE: tuple[type[ProviderError], ...] = (TransientError,)
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     """What a provider takes, as data, so the API can plan work without an adapter."""
 
+    name: str = ""
+    """How people know the provider (in messages)."""
     customers: bool = False
     sites: bool = False
     device_kinds: frozenset[DeviceKind] = frozenset()
     meters_on_site: bool = False
     """Meter point ids travel on the site's upstream object (Volue locations)."""
     readings: bool = False
+    reading_codes: frozenset[str] = frozenset()
+    """The OBIS codes it takes readings of, in the normal form (``gateway.core.obis``)."""
     invites: bool = False
     reports: bool = False
     batch_limits: dict[EntityType, int] = {}
@@ -198,66 +208,6 @@ class DeviceReadings(msgspec.Struct, frozen=True, kw_only=True):
     readings: list[tuple[str, int, float]]
 
 
-class Webhook(msgspec.Struct, frozen=True, kw_only=True):
-    """A webhook the provider holds: where it posts, which event types, in what state."""
-
-    webhook_id: str
-    url: str
-    types: tuple[str, ...] = ()
-    """Event types it is sent; empty means all of them."""
-    enabled: bool = True
-    status: str = ""
-    name: str | None = None
-
-
-class WebhookLog(msgspec.Struct, frozen=True, kw_only=True):
-    """One attempt of the provider to deliver a notification to a webhook."""
-
-    notification_id: str
-    webhook_id: str
-    url: str
-    event_type: str
-    sent_at: datetime | None
-    status_code: int | None
-    timed_out: bool
-    duration_ms: int | None
-
-
-class Enrollment(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether a customer is enrolled in the provider's programme, and since when."""
-
-    enrolled: bool
-    enrollment_id: str | None = None
-    enrolled_at: datetime | None = None
-    stated: bool = True
-    """False when the answer did not say (its optional members left out): ``enrolled`` is then
-    only what the request implies (an enroll answered 200: enrolled), never evidence of drift."""
-
-
-class CompensationProblem(msgspec.Struct, frozen=True, kw_only=True):
-    """Why (part of) a site's compensation cannot be paid, in the provider's words."""
-
-    kind: str | None
-    message: str
-
-
-class SiteCompensation(msgspec.Struct, frozen=True, kw_only=True):
-    """The compensation of one site (``site_id`` is the provider's location id, ours)."""
-
-    site_id: str | None
-    meter_point_ids: tuple[str, ...] = ()
-    active_amount: float = 0.0
-    blocked_amount: float = 0.0
-    currency: str | None = None
-    problems: tuple[CompensationProblem, ...] = ()
-
-
-class Compensation(msgspec.Struct, frozen=True, kw_only=True):
-    """A customer's compensation for a period (the current month), per site."""
-
-    period_from: date | None
-    period_to: date | None
-    sites: tuple[SiteCompensation, ...] = ()
 class Held(msgspec.Struct, frozen=True, kw_only=True):
     """One object a provider holds, as drift reconciliation compares it.
 
@@ -319,6 +269,10 @@ class ReadingsSink(Protocol):
 
     async def push_readings(self, items: Sequence[DeviceReadings]) -> None:
         """Send the readings in one request; a refusal fails all of them."""
+        ...
+
+    def accepts_code(self, code: str) -> bool:
+        """Whether it takes readings of ``code`` (an OBIS code in the normal form)."""
         ...
 
 
@@ -386,15 +340,31 @@ class ReportSink(ReportFormat, Protocol):
         ...
 
 
-PageT_co = TypeVar("PageT_co", covariant=True)
-
-
 @runtime_checkable
-class EventSource(Protocol[PageT_co]):
-    """Lists the provider's events page by page, in the provider's own page shape."""
+class EventSource(Protocol):
+    """Lists the provider's events page by page, mapped to canonical events."""
 
-    async def events_page(self, page: int) -> PageT_co:
+    async def events_page(self, page: int) -> EventPage:
         """One page (1-based) of the event listing, as large as the provider allows."""
+        ...
+
+
+class EventFormat(Protocol):
+    """A provider's webhook notifications, with no connection needed
+    (``providers.registry.event_format``): the body's schema (decoded by the receiver, and
+    documented), its signature, its canonical form, and the event types the provider sends."""
+
+    notification_type: type[msgspec.Struct]
+    signature_header: str
+    event_types: tuple[str, ...]
+
+    def authentic(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], *,
+                  accept_legacy: bool = False) -> bool:
+        """Whether the notification ``body`` is signed with one of ``secrets``."""
+        ...
+
+    def notice(self, notification: msgspec.Struct) -> EventNotice:
+        """The canonical form of a decoded notification."""
         ...
 
 

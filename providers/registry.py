@@ -18,6 +18,7 @@ from providers.base import (
     Capability,
     CredentialsProbe,
     EntitySink,
+    EventFormat,
     EventSource,
     Inventory,
     InviteSender,
@@ -29,6 +30,7 @@ from providers.base import (
     ReportSink,
     WebhookRegistry,
 )
+from providers.volue.events import FORMAT as VOLUE_EVENTS
 from providers.volue.reports import FORMAT as VOLUE_REPORTS
 
 CAPABILITIES: dict[Provider, Capabilities] = {
@@ -60,6 +62,19 @@ def report_format(provider: Provider) -> ReportFormat:
     found = REPORT_FORMATS.get(provider)
     if found is None:
         raise MissingCapability(provider, Capability.REPORT_SINK, configured=True)
+    return found
+
+
+EVENT_FORMATS: dict[Provider, EventFormat] = {Provider.VOLUE: VOLUE_EVENTS}
+"""How each provider that sends events by webhook writes and signs its notifications (no
+adapter needed: the API's receiver decodes them)."""
+
+
+def event_format(provider: Provider) -> EventFormat:
+    """``provider``'s webhook notifications; ``MissingCapability`` when it sends none."""
+    found = EVENT_FORMATS.get(provider)
+    if found is None:
+        raise MissingCapability(provider, Capability.EVENT_SOURCE, configured=True)
     return found
 
 
@@ -111,9 +126,9 @@ class Adapters(Mapping[Provider, ProviderAdapter]):
         """Reports to ``provider``."""
         return cast(ReportSink, self._lookup(provider, Capability.REPORT_SINK))
 
-    def event_source(self, provider: Provider) -> EventSource[Any]:
-        """``provider``'s event listing, in its own page shape."""
-        return cast(EventSource[Any], self._lookup(provider, Capability.EVENT_SOURCE))
+    def event_source(self, provider: Provider) -> EventSource:
+        """``provider``'s event listing, as canonical events."""
+        return cast(EventSource, self._lookup(provider, Capability.EVENT_SOURCE))
 
     def webhook_registry(self, provider: Provider) -> WebhookRegistry:
         """The webhooks ``provider`` sends events to."""

@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
 from gateway.core.domain import Provider
+from gateway.core.events import EventPage, ProviderEvent
 from gateway.core.settings import Settings
 from gateway.events.service import IncomingEvent, store_event
 from gateway.outbox.unit_of_work import unit_of_work
@@ -36,7 +37,6 @@ from gateway.runtime.process import Runtime
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import Capability, EventSource, ProviderError
-from providers.volue.schemas import GetEventResponse, GetEventsResponse
 
 log = logging.getLogger("gateway.reconcile")
 LOOKBACK = timedelta(hours=24)
@@ -53,14 +53,15 @@ class PollResult:
         self.tasks: list[OutboxTaskRow] = []
 
 
-async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: EventSource[GetEventsResponse],
+async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: EventSource,
                     settings: Settings, now: datetime | None = None) -> PollResult:
-    """Read Volue's event pages from the newest end and store the events not stored yet."""
+    """Read the event pages (canonical events) from the newest end and store the events not
+    stored yet."""
     now = now or utcnow()
     result = PollResult()
     first = await source.events_page(1)
-    total = first.pagination.last_page
-    pages: dict[int, GetEventsResponse] = {1: first}
+    total = first.last_page
+    pages: dict[int, EventPage] = {1: first}
     order = [1]
     if total > 1:
         pages[total] = await source.events_page(total)
@@ -78,17 +79,17 @@ async def reconcile(*, sessions: async_sessionmaker[AsyncSession], source: Event
     return result
 
 
-def _newest(events: Sequence[GetEventResponse]) -> datetime:
+def _newest(events: Sequence[ProviderEvent]) -> datetime:
     return max((as_utc(e.created_at) or _EPOCH for e in events), default=_EPOCH)
 
 
-def _created(event: GetEventResponse, now: datetime) -> datetime:
+def _created(event: ProviderEvent, now: datetime) -> datetime:
     """When the event was created; ``createdAt`` is optional, and an event without it counts
     as new (it is kept, and it does not end the walk)."""
     return as_utc(event.created_at) or now
 
 
-async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequence[GetEventResponse],
+async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequence[ProviderEvent],
                       settings: Settings, result: PollResult, now: datetime) -> int:
     """Store the page's unknown events in one transaction; return how many were new.
 
@@ -98,16 +99,16 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
     whole = [e for e in events if e.payload is not None]
     if len(whole) < len(events):
         log.warning("Volue listed %d event(s) without a payload; skipped: %s", len(events) - len(whole),
-                    ", ".join(e.id for e in events if e.payload is None))
+                    ", ".join(e.event_id for e in events if e.payload is None))
     events = whole
     if not events:
         return 0
     async with unit_of_work(sessions, None) as uow:
-        ids = [e.id for e in events]
+        ids = [e.event_id for e in events]
         known = set((await uow.session.execute(
             select(col(VolueEventRow.volue_event_id)).where(col(VolueEventRow.volue_event_id).in_(ids))
         )).scalars())
-        missing = [e for e in events if e.id not in known]
+        missing = [e for e in events if e.event_id not in known]
         if not missing:
             return 0
         stored = 0

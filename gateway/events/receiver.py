@@ -17,12 +17,12 @@ whose notification was refused is still caught up by the reconciliation poll.
 
 The handler stores the event (once per ``notificationId`` and per event id),
 commits, wakes the workers and answers 200; forwarding and acknowledgements
-run in the workers.
+run in the workers. Volue's notification schema, its signature and its mapping to a canonical
+event are Volue's event format (``providers.registry.event_format``).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +36,7 @@ from litestar.params import HeaderParameter
 from sqlmodel import select
 
 from gateway.core.clock import as_utc, utcnow
+from gateway.core.domain import Provider
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
@@ -44,10 +45,11 @@ from gateway.http.deps import decode
 from gateway.observability.metrics import count_webhook_delivery
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.event_tables import VolueWebhookRow
-from providers.volue.schemas import EventNotification
-from providers.volue.webhooks import LEGACY_SECRET_HEADER, SIGNATURE_HEADER, verify
+from providers.registry import event_format
 
 log = logging.getLogger("gateway.volue.webhook")
+FORMAT = event_format(Provider.VOLUE)
+"""Volue's notifications: their schema, signature and canonical form."""
 PATH = "/v1/providers/volue/webhook"
 AHEAD_TOLERANCE_S = 300.0
 """How far ahead of our clock a notification's ``notificationSentUtc`` may be (clock skew)."""
@@ -94,15 +96,7 @@ class WebhookSecrets:
 def authentic(body: bytes, headers: Mapping[str, str], secrets: Sequence[str], *,
               accept_legacy: bool = False) -> bool:
     """Whether the notification is signed with one of ``secrets`` (see the module docstring)."""
-    signature = headers.get(SIGNATURE_HEADER)
-    if signature is not None:
-        return any(verify(body, signature, secret) for secret in secrets)
-    legacy = headers.get(LEGACY_SECRET_HEADER.lower())
-    if legacy is None or not accept_legacy:
-        return False
-    given = legacy.encode("utf-8")
-    matches = [hmac.compare_digest(given, secret.encode("utf-8")) for secret in secrets]
-    return any(matches)
+    return FORMAT.authentic(body, headers, secrets, accept_legacy=accept_legacy)
 
 
 def staleness(sent: datetime, *, now: datetime, max_age_s: float) -> str | None:
@@ -131,11 +125,11 @@ def _secrets_of(state: State) -> WebhookSecrets:
                    "itself, since the signature covers its exact bytes. A notification whose "
                    "`notificationSentUtc` is older than `GATEWAY_VOLUE_WEBHOOK_MAX_AGE_S` (or more "
                    "than 5 minutes ahead) is a 400 naming that field."),
-      security=[], include_in_schema=True, opt={"body": EventNotification, "errors": (401,)})
+      security=[], include_in_schema=True, opt={"body": FORMAT.notification_type, "errors": (401,)})
 async def volue_webhook(
     request: Request[Any, Any, Any],
     signature: Annotated[str | None, HeaderParameter(
-        name=SIGNATURE_HEADER, description="base64(HMAC-SHA256(body, webhook secret))")] = None,
+        name=FORMAT.signature_header, description="base64(HMAC-SHA256(body, webhook secret))")] = None,
 ) -> Received:
     body = await request.body()
     state = request.app.state
@@ -148,18 +142,19 @@ async def volue_webhook(
         count_webhook_delivery("volue", "unauthenticated")
         raise UnauthorizedError("the notification's signature does not verify")
     try:
-        note = decode(body, EventNotification, sent_by="a Volue notification")
+        note = FORMAT.notice(decode(body, FORMAT.notification_type, sent_by="a Volue notification"))
     except InvalidError:
         count_webhook_delivery("volue", "invalid")
         raise
-    stale = staleness(note.notification_sent_utc, now=utcnow(),
+    now = utcnow()
+    stale = staleness(note.sent_at, now=now,
                       max_age_s=state.settings.volue.webhook_max_age_s)
     if stale is not None:
         log.warning("refused a stale Volue notification %s: %s", note.notification_id, stale)
         count_webhook_delivery("volue", "stale")
         raise InvalidError(stale, field="notificationSentUtc")
     async with unit_of_work(state.sessions, state.dispatcher) as uow:
-        stored = await store_event(uow.session, uow.planner, IncomingEvent.from_notification(note),
+        stored = await store_event(uow.session, uow.planner, IncomingEvent.from_notice(note, now),
                                    settings=state.settings)
     answer = Received(event_id=stored.event_id, duplicate=stored.row is None)
     count_webhook_delivery("volue", "duplicate" if stored.row is None else "accepted")

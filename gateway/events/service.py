@@ -1,17 +1,18 @@
 """Volue events in the gateway: stored once, targets resolved, forwarded, LPC acknowledged.
 
 An event reaches us by webhook (``gateway.events.receiver``) or by the
-reconciliation poll (``gateway.events.poll``); both call :func:`store_event`
+reconciliation poll (``gateway.events.poll``), mapped by the provider's package to a
+canonical event (:mod:`gateway.core.events`); both call :func:`store_event`
 inside their own transaction. It
 
 * drops a webhook notification whose ``notificationId`` was seen before;
 * inserts the event unless its Volue id is stored already (an insert that
   ignores conflicts, so a webhook and the poll racing still store it once);
-* resolves the targets to our customers, sites and devices: Volue's user,
-  location and resource ids are our own ids;
+* resolves the records the event names to our customers, sites and devices (Volue's user,
+  location and resource ids are our own ids);
 * queues one delivery per matching subscription (``gateway.events.forwarding``)
   and, when ``GATEWAY_VOLUE_AUTO_ACK_LPC`` is on, the LPC acknowledgement report;
-* records a ``UserEligibility`` event's added and removed users as eligible or not on
+* records an eligibility update's added and removed customers as eligible or not on
   their programme memberships (``gateway.programmes``).
 """
 
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
 from gateway.core.domain import WebhookDeliveryStatus
+from gateway.core.events import Eligibility, EventNotice, EventRef, ProviderEvent
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
 from gateway.outbox.outcomes import OUTCOME_TYPES
@@ -46,10 +47,11 @@ from gateway.store.event_tables import (
     WebhookSubscriptionRow,
 )
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow, table_of
-from providers.volue import schemas as vs
+from providers.registry import EVENT_FORMATS
 
-EVENT_TYPES = tuple(t.value for t in vs.NotificationType if t is not vs.NotificationType.UNKNOWN)
-"""Volue's notification types: what a subscription with no ``eventTypes`` receives."""
+EVENT_TYPES = tuple(dict.fromkeys(t for found in EVENT_FORMATS.values() for t in found.event_types))
+"""The providers' event types (Volue's notification types): what a subscription with no
+``eventTypes`` receives."""
 SUBSCRIBABLE_TYPES = (*EVENT_TYPES, *OUTCOME_TYPES)
 """The event types subscribers can ask for: Volue's and the gateway's own (``outbox.outcomes``)."""
 
@@ -73,29 +75,35 @@ class EventRead(Wire):
 
 @dataclass(frozen=True, slots=True)
 class IncomingEvent:
-    """An event as Volue described it, from a notification or from ``GET /events``."""
+    """A provider's event as stored: from a webhook notification or from the event listing."""
 
     volue_event_id: str
-    type: vs.NotificationType
+    type: str
     created_at: datetime
-    payload: vs.SparkEventPayload
+    payload: dict[str, Any]
     source: str
+    refs: tuple[EventRef, ...] = ()
+    eligibility: Eligibility | None = None
     notification_id: str | None = None
 
     @classmethod
-    def from_notification(cls, note: vs.EventNotification) -> IncomingEvent:
-        return cls(volue_event_id=note.event_id, type=note.notification_type,
-                   created_at=note.event_created_at_utc, payload=note.payload, source="webhook",
-                   notification_id=note.notification_id)
+    def from_notice(cls, notice: EventNotice, received_at: datetime) -> IncomingEvent:
+        """A notified event; ``received_at`` stands in for an absent creation time."""
+        listed = cls.from_listing(notice.event, received_at)
+        return cls(volue_event_id=listed.volue_event_id, type=listed.type,
+                   created_at=listed.created_at, payload=listed.payload, source="webhook",
+                   refs=listed.refs, eligibility=listed.eligibility,
+                   notification_id=notice.notification_id)
 
     @classmethod
-    def from_listing(cls, event: vs.GetEventResponse, received_at: datetime) -> IncomingEvent:
+    def from_listing(cls, event: ProviderEvent, received_at: datetime) -> IncomingEvent:
         """The listed event (which must carry its payload); ``received_at`` stands in for an
         absent ``createdAt``."""
-        if event.payload is None:
-            raise ValueError(f"event {event.id} was listed without its payload")
-        return cls(volue_event_id=event.id, type=vs.NOTIFICATION_TYPE_BY_PAYLOAD[type(event.payload)],
-                   created_at=event.created_at or received_at, payload=event.payload, source="poll")
+        if event.payload is None or event.type is None:
+            raise ValueError(f"event {event.event_id} was listed without its payload")
+        return cls(volue_event_id=event.event_id, type=event.type,
+                   created_at=event.created_at or received_at, payload=event.payload, source="poll",
+                   refs=event.refs, eligibility=event.eligibility)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +142,10 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
             return Stored(event_id=seen.event_id, row=None, targets=[])
     events: Table = table_of(VolueEventRow)
     new_id = str(uuid.uuid4())
-    payload = msgspec.to_builtins(incoming.payload)
+    payload = incoming.payload
     inserted = (await session.execute(
         _insert_ignoring_conflict(session, events)
-        .values(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type.value,
+        .values(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type,
                 created_at=incoming.created_at, received_at=now, source=incoming.source,
                 payload=payload)
         .on_conflict_do_nothing(index_elements=["volue_event_id"])
@@ -149,19 +157,18 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
         await _remember_notification(session, incoming, existing, now)
         return Stored(event_id=existing, row=None, targets=[])
     await _remember_notification(session, incoming, new_id, now)
-    row = VolueEventRow(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type.value,
+    row = VolueEventRow(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type,
                         created_at=incoming.created_at, received_at=now, source=incoming.source,
                         payload=payload)
-    targets = await resolve_targets(session, new_id, incoming.payload)
+    targets = await resolve_targets(session, new_id, incoming.refs)
     session.add_all(targets)
     customer_id = next((t.customer_id for t in targets if t.customer_id), "")
     await plan_deliveries(session, planner, row, customer_id)
     if settings.volue.auto_ack_lpc:
         plan_lpc_ack(session, planner, incoming, targets, customer_id)
-    if isinstance(incoming.payload, vs.UserEligibilityPayload):
-        await apply_eligibility(session, incoming.payload.added_users,
-                                incoming.payload.removed_users, as_utc(incoming.payload.last_updated)
-                                or now)
+    if incoming.eligibility is not None:
+        await apply_eligibility(session, incoming.eligibility.added, incoming.eligibility.removed,
+                                as_utc(incoming.eligibility.as_of) or now)
     return Stored(event_id=new_id, row=row, targets=targets)
 
 
@@ -177,19 +184,19 @@ async def _remember_notification(session: AsyncSession, incoming: IncomingEvent,
     )
 
 
-def _target_ids(payload: vs.SparkEventPayload) -> tuple[list[tuple[str | None, str | None]], list[str]]:
-    """(resource id, location id) pairs and user ids that an event payload names."""
-    if isinstance(payload, vs.UserEligibilityPayload):
-        return [], list(dict.fromkeys([*payload.added_users, *payload.removed_users]))
-    if isinstance(payload, vs.PriceCurvePayload | vs.ResourceLPCPayload):
-        return [(t.resource_id, t.location_id) for t in payload.targets], []
-    return [(None, t.location_id) for t in payload.targets], []
+def _target_ids(refs: Sequence[EventRef]) -> tuple[list[tuple[str | None, str | None]], list[str]]:
+    """(device id, site id) pairs and customer ids that an event names."""
+    pairs = [(ref.device_id, ref.site_id) for ref in refs if ref.device_id or ref.site_id]
+    users = list(dict.fromkeys(ref.customer_id for ref in refs
+                               if ref.customer_id and not (ref.device_id or ref.site_id)))
+    return pairs, users
 
 
 async def resolve_targets(session: AsyncSession, event_id: str,
-                          payload: vs.SparkEventPayload) -> list[VolueEventTargetRow]:
-    """The payload's targets that name our devices, sites or customers (unknown ids are left out)."""
-    pairs, users = _target_ids(payload)
+                          refs: Sequence[EventRef]) -> list[VolueEventTargetRow]:
+    """The records an event names that are our devices, sites or customers (unknown ids are
+    left out)."""
+    pairs, users = _target_ids(refs)
     devices = await _by_id(session, DeviceRow, [r for r, _ in pairs if r])
     sites = await _by_id(session, SiteRow, [loc for _, loc in pairs if loc])
     customers = await _by_id(session, CustomerRow, users)
@@ -241,5 +248,5 @@ async def plan_deliveries(session: AsyncSession, planner: OutboxPlanner, event: 
 def plan_lpc_ack(session: AsyncSession, planner: OutboxPlanner, incoming: IncomingEvent,
                  targets: Sequence[VolueEventTargetRow], customer_id: str) -> None:
     """Acknowledge an LPC request for the targets that are ours, decline the rest."""
-    queue_automatic_answer(session, planner, msgspec.to_builtins(incoming.payload),
+    queue_automatic_answer(session, planner, incoming.payload,
                            event_id=incoming.volue_event_id, targets=targets, customer_id=customer_id)

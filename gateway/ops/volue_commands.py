@@ -38,11 +38,12 @@ from gateway.core.settings import Settings, SettingsError, load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
 from providers.base import ProviderError, TransientError, Webhook, WebhookLog, WebhookRegistry
-from providers.volue.schemas import NotificationType
+from providers.registry import event_format
 
 console = Console(stderr=True, soft_wrap=True)
 WEBHOOK_NAME = "energy-gateway"
-TYPES = [t.value for t in NotificationType if t is not NotificationType.UNKNOWN]
+TYPES = list(event_format(Provider.VOLUE).event_types)
+"""Volue's notification types, which a webhook may be registered for."""
 
 
 PENDING_PREFIX = "pending-"

@@ -2,8 +2,9 @@
 
 A *batch* is a customer's readings delivered by one outbox task on
 :data:`READINGS_QUEUE` (``reading_batches.id`` = the task's ``entity_id``),
-at most ``readings_batch_size`` readings. Each request's readings of a
-customer enrolled at Zählerfreunde fill that customer's open batch first:
+at most ``readings_batch_size`` readings, for the provider that takes readings
+(:data:`DELIVERY_PROVIDER`, found by its capabilities). Each request's readings of a
+customer enrolled there fill that customer's open batch first:
 
 * On PostgreSQL a batch stays open while its task is pending and untried; the
   ingest locks the task (``FOR UPDATE SKIP LOCKED``) before adding readings,
@@ -63,11 +64,24 @@ from gateway.outbox.queues import READINGS_QUEUE
 from gateway.store.db import among, chunked
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
+from providers.registry import CAPABILITIES
 
 READINGS_ENTITY = "readings"
 """``entity_type`` of reading delivery tasks; their ``entity_id`` is the batch id."""
-DELIVERY_PROVIDER = Provider.ZAEHLERFREUNDE
-"""The one provider that takes readings today."""
+
+
+def _delivery_provider() -> Provider:
+    """The provider whose capabilities take readings; batches are a customer's, for one provider."""
+    takers = [provider for provider, taken in CAPABILITIES.items() if taken.readings]
+    if len(takers) != 1:
+        raise RuntimeError(f"readings are delivered to one provider, but {len(takers)} take them")
+    return takers[0]
+
+
+DELIVERY_PROVIDER = _delivery_provider()
+"""The provider readings are delivered to: the one that takes them."""
+ACCEPTED_CODES = CAPABILITIES[DELIVERY_PROVIDER].reading_codes
+"""The OBIS codes (normal form) it takes readings of."""
 
 _COLUMNS = ("device_id", "obis_code", "ts", "value", "batch_id", "received_at")
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)

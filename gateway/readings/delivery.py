@@ -1,4 +1,4 @@
-"""Delivering stored readings to Zählerfreunde (``POST /devices/readings``).
+"""Delivering stored readings to the provider that takes them (Zählerfreunde: ``POST /devices/readings``).
 
 A reading task stands for one chunk of readings (``readings.batch_id`` = the
 task's ``entity_id``). A round's tasks are worked through in slices: their
@@ -38,13 +38,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
-from gateway.core.domain import Provider
 from gateway.core.settings import Settings
 from gateway.observability.metrics import count_readings
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
 from gateway.outbox.queues import READINGS_QUEUE
-from gateway.readings.batches import READINGS_ENTITY
+from gateway.readings.batches import DELIVERY_PROVIDER, READINGS_ENTITY
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import (
@@ -130,7 +129,7 @@ class ReadingsDelivery:
 
     async def run(self, engine: SyncEngine, results: Sequence[RoundResult]) -> None:
         try:
-            sink = engine.adapters.readings_sink(Provider.ZAEHLERFREUNDE)
+            sink = engine.adapters.readings_sink(DELIVERY_PROVIDER)
         except MissingCapability as exc:
             for result in results:
                 result.fatal_reason = exc.message

@@ -10,10 +10,11 @@ Timestamps are ISO 8601 with a UTC offset, or epoch seconds; a number of
 :data:`MS_THRESHOLD` or more is read as epoch milliseconds. Readings are kept
 at one-second resolution (fractions of a second are dropped).
 
-Delivery: readings of meters whose customer is enrolled at Zählerfreunde go
-into that customer's delivery batches of at most ``readings_batch_size``
-(:mod:`gateway.readings.batches`, which also stores them). Readings of other
-customers are stored without delivery work.
+Delivery: readings of meters whose customer is enrolled at the provider that takes readings
+(:data:`~gateway.readings.batches.DELIVERY_PROVIDER`, found by its capabilities: Zählerfreunde)
+go into that customer's delivery batches of at most ``readings_batch_size``
+(:mod:`gateway.readings.batches`, which also stores them); a code that provider does not take
+is refused. Readings of other customers are stored without delivery work.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import InvalidError
+from gateway.core.obis import ObisError, parse
 from gateway.core.wire import Wire, nfc
 from gateway.http.deps import MAX_NESTING, nests_too_deep, not_utf8
 from gateway.http.problems import field_of
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.readings.batches import (
+    ACCEPTED_CODES,
     DELIVERY_PROVIDER,
     LOOKUP,
     Batch,
@@ -50,13 +53,14 @@ from gateway.readings.batches import (
 )
 from gateway.store.db import among, chunked, plan_with_values
 from gateway.store.tables import CustomerRow, DeviceRow
-from providers.zaehlerfreunde.obis import ZAEHLERFREUNDE_ACCEPTED, ObisError, parse
+from providers.registry import CAPABILITIES
 
 MAX_ITEMS = 10_000
 """Readings per ``POST /v1/readings``."""
 MS_THRESHOLD = 100_000_000_000
 """Epoch values at or above this (year 5138 in seconds, 1973 in milliseconds) are milliseconds."""
 _DELIVERY = DELIVERY_PROVIDER.value
+_DELIVERY_NAME = CAPABILITIES[DELIVERY_PROVIDER].name
 _METER = DeviceKind.METER.value
 """Plain strings for the per-item loops (an enum member's ``.value`` is a descriptor call)."""
 
@@ -340,8 +344,8 @@ def device_problem(info: DeviceInfo, medium: str | None, code: str) -> tuple[str
         return "obisCode", f"{code} names no medium a meter measures (A: 1, 6, 7, 8 or 9)"
     if info.medium is not None and info.medium != medium:
         return "obisCode", f"{code} measures {medium}, but meter {info.id} measures {info.medium}"
-    if _DELIVERY in info.providers and code not in ZAEHLERFREUNDE_ACCEPTED:
-        return "obisCode", f"Zählerfreunde does not accept the OBIS code {code}"
+    if _DELIVERY in info.providers and code not in ACCEPTED_CODES:
+        return "obisCode", f"{_DELIVERY_NAME} does not accept the OBIS code {code}"
     return None
 
 

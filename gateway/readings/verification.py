@@ -33,9 +33,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import DeviceKind, Provider, SyncStatus
+from gateway.core.domain import DeviceKind, SyncStatus
 from gateway.core.obis import Medium, ObisError, parse
 from gateway.observability.metrics import count_readings
+from gateway.readings.batches import DELIVERY_PROVIDER
 from gateway.runtime.periodic import PeriodicJob, interval_lock
 from gateway.runtime.process import Runtime
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
@@ -96,7 +97,7 @@ async def _sample(session: AsyncSession, size: int) -> list[tuple[str, str]]:
     rows = (await session.execute(
         select(col(d.id), col(link.external_id))
         .join(link, and_(col(link.entity_id) == col(d.id),
-                         col(link.provider) == Provider.ZAEHLERFREUNDE.value))
+                         col(link.provider) == DELIVERY_PROVIDER.value))
         .where(col(d.kind) == DeviceKind.METER.value, col(d.deleted_at).is_(None),
                col(link.status) == SyncStatus.SYNCED.value, col(link.external_id).is_not(None))
         .order_by(func.random()).limit(size))).all()
@@ -197,8 +198,8 @@ async def verify_delivery(sessions: async_sessionmaker[AsyncSession], adapters: 
     """Check a sample of meters' delivered readings against Zählerfreunde; re-send the missing."""
     result = VerifyResult()
     try:
-        source = adapters.readings_source(Provider.ZAEHLERFREUNDE)
-        sink = adapters.readings_sink(Provider.ZAEHLERFREUNDE)
+        source = adapters.readings_source(DELIVERY_PROVIDER)
+        sink = adapters.readings_sink(DELIVERY_PROVIDER)
     except MissingCapability:
         return result
     async with sessions() as session:

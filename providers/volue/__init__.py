@@ -4,6 +4,7 @@ from gateway.core.domain import DeviceKind, EntityType
 from providers.base import Capabilities
 
 CAPABILITIES = Capabilities(
+    name="Volue",
     customers=True,
     sites=True,
     device_kinds=frozenset(

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from gateway.core.domain import Customer, Device, DeviceKind, EntityType, Provider, Site, TaskAction
+from gateway.core.events import EventPage
 from gateway.core.reports import LpcRequest, Report
 from providers.base import (
     Capabilities,
@@ -38,10 +39,10 @@ from providers.http import apply_each
 from providers.volue import CAPABILITIES, reports
 from providers.volue import mapping as m
 from providers.volue.client import VolueClient
+from providers.volue.events import page as event_page
 from providers.volue.events_client import VolueEventsClient
 from providers.volue.programme import VolueProgrammeClient
 from providers.volue.schemas import (
-    GetEventsResponse,
     GetLocationResponse,
     GetResourceResponse,
     GetWebhookResponse,
@@ -339,9 +340,10 @@ class VolueAdapter:
         created = await self.events.send_report(body)
         return created.id if created is not None else None
 
-    async def events_page(self, page: int) -> GetEventsResponse:
-        """One page (1-based) of ``GET /events``, of the largest size Volue allows."""
-        return await self.events.events_page(page)
+    async def events_page(self, page: int) -> EventPage:
+        """One page (1-based) of ``GET /events``, of the largest size Volue allows, as canonical
+        events (:mod:`providers.volue.events`)."""
+        return event_page(await self.events.events_page(page))
 
     async def register_webhook(
         self, *, url: str, name: str, secret: str, types: Sequence[str] = ()

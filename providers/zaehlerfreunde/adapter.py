@@ -280,6 +280,10 @@ class ZaehlerfreundeAdapter:
             return
         await self.client.push_readings(m.device_readings(items))
 
+    def accepts_code(self, code: str) -> bool:
+        """Whether Zählerfreunde documents ``code`` (normal form) among the codes it takes."""
+        return code in self.capabilities.reading_codes
+
     async def stored_readings(self, device_id: str, start: int, end: int) -> list[StoredReading]:
         """``GET /devices/{deviceId}/readings`` at ``15_MIN``, registers (``METER_READING``) and
         interval quantities (``ENERGY``), each identified by its measurement, ``direction`` and

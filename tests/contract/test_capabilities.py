@@ -74,7 +74,7 @@ async def exercise_entity_sink(h: Harness) -> None:
 
 
 async def exercise_readings_sink(h: Harness) -> None:
-    """Readings of a meter are stored upstream; a bad OBIS code is refused."""
+    """Readings of a meter are stored upstream; the sink names the codes it takes; a bad code is refused."""
     sink = _adapters(h).readings_sink(h.provider)
     site, space_id = await h.site()
     meter = Device(id=new_id(), customer_id=site.customer_id, external_ref="meter-1",
@@ -85,6 +85,7 @@ async def exercise_readings_sink(h: Harness) -> None:
         external_device_id=meter.id,
         readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635900, 100.5)])])
     assert h.app.state.zaehlerfreunde.reading_count == 2
+    assert sink.accepts_code("1-1:1.8.0") and not sink.accepts_code("1-1:9.9.9")
     with pytest.raises(RejectedError):
         await sink.push_readings([DeviceReadings(external_device_id=meter.id,
                                                  readings=[("9.9.9", 1, 1.0)])])
@@ -129,7 +130,7 @@ async def exercise_report_sink(h: Harness) -> None:
 
 
 async def exercise_event_source(h: Harness) -> None:
-    """A simulated event shows on the first page of the listing."""
+    """A simulated event shows on the first page of the listing, as a canonical event."""
     source = _adapters(h).event_source(h.provider)
     async with httpx.AsyncClient(base_url=h.url) as emulator:
         token = (await emulator.post(volue_emulator.TOKEN_PATH, data={
@@ -139,8 +140,9 @@ async def exercise_event_source(h: Harness) -> None:
                                         headers={"Authorization": f"Bearer {token}"})
         assert simulated.status_code == 200, simulated.text
     page = await source.events_page(1)
-    assert page.pagination.total_pages == 1
-    assert len(page.events) == 1
+    assert page.last_page == 1
+    [event] = page.events
+    assert (event.type, event.eligibility is not None) == ("UserEligibilityUpdated", True)
 
 
 async def exercise_webhook_registry(h: Harness) -> None:

@@ -9,23 +9,26 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from gateway.core.clock import utcnow
+from gateway.core.events import EventPage
 from gateway.core.settings import Settings
 from gateway.events.poll import reconcile
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueEventRow
 from providers.volue import schemas as vs
+from providers.volue.events import page as event_page
 
 
 class Pages:
-    """An event source answering with fixed pages, remembering which it was asked for."""
+    """An event source answering with fixed Volue pages (mapped as the adapter maps them),
+    remembering which it was asked for."""
 
     def __init__(self, pages: list[vs.GetEventsResponse]) -> None:
         self.pages = pages
         self.asked: list[int] = []
 
-    async def events_page(self, page: int) -> vs.GetEventsResponse:
+    async def events_page(self, page: int) -> EventPage:
         self.asked.append(page)
-        return self.pages[page - 1]
+        return event_page(self.pages[page - 1])
 
 
 def _minimal_pages(events: list[vs.GetEventResponse], size: int) -> list[vs.GetEventsResponse]:
