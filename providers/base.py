@@ -195,6 +195,13 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     status: int | None
     latency_ms: float
     error: str | None = None
+    request_body: str | None = None
+    """The request's body, secrets redacted and cut to a size (``providers.redact``)."""
+    response_body: str | None = None
+    request_truncated: bool = False
+    response_truncated: bool = False
+    trace_id: str | None = None
+    """The trace the exchange's span belongs to (32 hex digits), when traces are recorded."""
 
 
 class DeviceReadings(msgspec.Struct, frozen=True, kw_only=True):

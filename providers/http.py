@@ -6,7 +6,10 @@ and one ``ProviderHttp`` around it and the transport it was built on. That trans
 passes its own (tests pass httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the
 bearer token, turns an unsuccessful answer into a ``ProviderError`` (``providers.errors``),
 answers a 401 by invalidating the token, fetching one new token and retrying once, and
-appends a ``CallRecord`` for every exchange to the list in ``call_log`` when one is set.
+appends a ``CallRecord`` for every exchange (its bodies redacted, ``providers.redact``) to the
+list in ``call_log`` when one is set. Each exchange is an OpenTelemetry client span (method,
+route template, status) under whatever span is current, its context sent along in a
+``traceparent`` header; without a configured tracer provider that costs next to nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
+from opentelemetry import propagate, trace
 
 from providers.base import CallRecord, Operation, Outcome, ProviderError
 from providers.errors import error_for_exception, error_for_response, message_from_body
 from providers.lenient import decode_lenient, log_unknown_fields
+from providers.redact import keep_body
 from providers.transport import UpstreamTransport
 
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
@@ -32,22 +37,34 @@ call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", 
 _encoder = msgspec.json.Encoder()
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _ACCEPT_HEADERS = {"Accept": "application/json"}
+_tracer = trace.get_tracer("providers.http")
 
 T = TypeVar("T")
 
 
 def record_call(
-    *, method: str, route: str, status: int | None, started: float, error: str | None = None
+    *, method: str, route: str, status: int | None, started: float, error: str | None = None,
+    request: bytes | None = None, response: bytes | None = None,
 ) -> None:
     """Append one exchange to the current call log (no-op when none is set).
 
-    ``started`` is a ``time.perf_counter()`` reading taken before the request.
+    ``started`` is a ``time.perf_counter()`` reading taken before the request. ``request``
+    and ``response`` are the bodies, kept redacted and capped (:func:`providers.redact.keep_body`);
+    token exchanges pass none. The trace id is the current span's, when it is recorded.
     """
     log = call_log.get()
     if log is None:
         return
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-    log.append(CallRecord(method=method, route=route, status=status, latency_ms=latency_ms, error=error))
+    sent = keep_body(request)
+    got = keep_body(response)
+    context = trace.get_current_span().get_span_context()
+    log.append(CallRecord(
+        method=method, route=route, status=status, latency_ms=latency_ms, error=error,
+        request_body=sent.text if sent else None, request_truncated=bool(sent and sent.truncated),
+        response_body=got.text if got else None, response_truncated=bool(got and got.truncated),
+        trace_id=format(context.trace_id, "032x") if context.is_valid else None,
+    ))
 
 
 class TokenProvider(Protocol):
@@ -179,21 +196,36 @@ class ProviderHttp:
     ) -> httpx.Response:
         headers = dict(self._json_headers if content is not None else self._accept_headers)
         headers["Authorization"] = f"Bearer {token}"
-        started = time.perf_counter()
-        try:
-            response = await self._send(httpx.Request(
-                method, self._base + url, content=content, params=params, headers=headers,
-                extensions=self._extensions))
-        except httpx.HTTPError as exc:
-            error = error_for_exception(exc, method=method, route=route)
-            record_call(method=method, route=route, status=None, started=started, error=error.message)
-            raise error from None
-        status = response.status_code
-        failure = None
-        if status >= 400:
-            said = message_from_body(response.content)
-            failure = f"{status} {response.reason_phrase}" + (f": {said}" if said else "")
-        record_call(method=method, route=route, status=status, started=started, error=failure)
+        with _tracer.start_as_current_span(
+            f"{method} {route}", kind=trace.SpanKind.CLIENT, record_exception=False,
+            set_status_on_exception=False,
+            attributes={"http.request.method": method, "url.template": route,
+                        "server.address": self.client.base_url.host},
+        ) as span:
+            if span.is_recording():
+                propagate.inject(headers)
+            started = time.perf_counter()
+            try:
+                response = await self._send(httpx.Request(
+                    method, self._base + url, content=content, params=params, headers=headers,
+                    extensions=self._extensions))
+            except httpx.HTTPError as exc:
+                error = error_for_exception(exc, method=method, route=route)
+                span.set_status(trace.StatusCode.ERROR, error.message)
+                span.set_attribute("error.type", type(exc).__name__)
+                record_call(method=method, route=route, status=None, started=started,
+                            error=error.message, request=content)
+                raise error from None
+            status = response.status_code
+            span.set_attribute("http.response.status_code", status)
+            failure = None
+            if status >= 400:
+                said = message_from_body(response.content)
+                failure = f"{status} {response.reason_phrase}" + (f": {said}" if said else "")
+                span.set_status(trace.StatusCode.ERROR)
+                span.set_attribute("error.type", str(status))
+            record_call(method=method, route=route, status=status, started=started, error=failure,
+                        request=content, response=response.content)
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
