@@ -47,6 +47,7 @@ from gateway.http.scopes import OPS
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
+from gateway.runtime.process import Runtime
 from gateway.store.event_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from gateway.store.tables import OutboxTaskRow
 
@@ -131,7 +132,7 @@ async def _live(session: AsyncSession, subscription_id: str) -> WebhookSubscript
 async def _replayable(request: Request[Any, Any, Any], replay: Response[Any]) -> None:
     """Refuse (404) the replay of a create whose subscription was deleted since."""
     created = msgspec.json.decode(replay.content, type=SubscriptionCreated)
-    async with request.app.state.sessions() as session:
+    async with Runtime.of(request).sessions() as session:
         row = await session.get(WebhookSubscriptionRow, created.id)
     if row is None or row.deleted_at is not None:
         raise NotFoundError(f"webhook subscription {created.id}, which this request created, was deleted "

@@ -30,6 +30,7 @@ from gateway.http.apikeys import Principal, Scope
 from gateway.http.deps import provide_session
 from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from gateway.http.unit_of_work import Work, write
+from gateway.runtime.process import Runtime
 from gateway.store.ops_tables import AuditRow
 
 log = logging.getLogger("gateway.audit")
@@ -119,7 +120,7 @@ async def audited_write(request: Request[Any, Any, Any], body: bytes, work: Work
         note(session, actor, action, target, detail=detail(result) if detail else None)
         return status, result
 
-    async with failures_noted(request.app.state.sessions, actor, action, target):
+    async with failures_noted(Runtime.of(request).sessions, actor, action, target):
         return await write(request, body, noted)
 
 

@@ -34,9 +34,10 @@ from gateway.http.deps import provide_session
 from gateway.http.scopes import READ, WRITE
 from gateway.outbox.plan import OutboxPlanner
 from gateway.programmes import service
+from gateway.runtime.process import Runtime
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from providers.base import Programme, ProviderError
-from providers.registry import Adapters, MissingCapability
+from providers.registry import MissingCapability
 
 
 class EnrollRequest(Wire):
@@ -95,7 +96,7 @@ def membership_read(row: ProgrammeMembershipRow) -> MembershipRead:
 
 
 def _programme(state: State) -> Programme:
-    adapters: Adapters = state.adapters
+    adapters = Runtime.of_state(state).adapters
     try:
         return adapters.programme(Provider.VOLUE)
     except MissingCapability as exc:

@@ -20,6 +20,7 @@ from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, after, decode
 from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow
 
@@ -85,7 +86,7 @@ class CustomerController(Controller):
 
     @get("/{customer_id:str}", opt=READ, summary="A customer and its sync status")
     async def read(self, request: Request[Any, Any, Any], customer_id: str) -> s.CustomerRead:
-        async with request.app.state.reader.connect() as conn:
+        async with Runtime.of(request).reader.connect() as conn:
             row, links = await reads.read_with_links(conn, CustomerRow, customer_id)
             if row is None:
                 raise NotFoundError(f"customer {customer_id} not found")

@@ -29,6 +29,7 @@ from gateway.http.pages import (
 from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 from gateway.store.tables import DeviceRow
 
 
@@ -104,7 +105,7 @@ class DeviceController(Controller):
 
     @get("/{device_id:str}", opt=READ, summary="A device and its sync status")
     async def read(self, request: Request[Any, Any, Any], device_id: str) -> s.DeviceRead:
-        async with request.app.state.reader.connect() as conn:
+        async with Runtime.of(request).reader.connect() as conn:
             row, links = await reads.read_with_links(conn, DeviceRow, device_id)
             if row is None:
                 raise NotFoundError(f"device {device_id} not found")

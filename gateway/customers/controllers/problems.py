@@ -16,6 +16,7 @@ from gateway.http.audit import audited_write, key_actor
 from gateway.outbox.circuit import CircuitView, SharedCircuits
 from gateway.outbox.dismiss import REASON_MAX, Dismissal, dismiss_task
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 
 OPS = {"scope": Scope.OPS.value}
 
@@ -67,12 +68,12 @@ def circuit_read(view: CircuitView) -> CircuitRead:
 async def circuit_views(state: State) -> list[CircuitView]:
     """Each configured provider's circuit: from the embedded worker's guards in this process,
     else as the arq workers share it through Redis."""
-    providers = sorted(provider.value for provider in state.adapters)
-    runtime = state.get("runtime")
-    sync = getattr(runtime, "sync", None) or state.get("sync")
+    runtime = Runtime.of_state(state)
+    providers = sorted(provider.value for provider in runtime.adapters)
+    sync = runtime.sync
     if sync is not None:
         return [sync.guards[name].view(name) for name in providers if name in sync.guards]
-    pool = getattr(state.get("dispatcher"), "pool", None)
+    pool = getattr(runtime.dispatcher, "pool", None)
     if pool is not None:
         return await SharedCircuits(pool).read(providers)
     return [CircuitView(provider=name, state="unknown", source="no worker in this process, no shared store")

@@ -20,6 +20,7 @@ from gateway.http.pages import DEFAULT_LIMIT, TIME_AND_ID, Cursor, Limit, Page, 
 from gateway.http.scopes import READ, WRITE
 from gateway.http.unit_of_work import write
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 from gateway.store.tables import SiteRow
 
 
@@ -73,7 +74,7 @@ class SiteController(Controller):
 
     @get("/{site_id:str}", opt=READ, summary="A site and its sync status")
     async def read(self, request: Request[Any, Any, Any], site_id: str) -> s.SiteRead:
-        async with request.app.state.reader.connect() as conn:
+        async with Runtime.of(request).reader.connect() as conn:
             row, links = await reads.read_with_links(conn, SiteRow, site_id)
             if row is None:
                 raise NotFoundError(f"site {site_id} not found")
