@@ -6,15 +6,17 @@ import logging
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, event, text
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, event, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger("gateway.store")
+T = TypeVar("T")
 
 
 def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
@@ -72,24 +74,42 @@ async def plan_with_values(connection: AsyncConnection) -> None:
     array is hashed or its elements probe an index (about 2 ms), with or without table
     statistics, for a fraction of a millisecond of planning per statement.
     """
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
+# --- the one place the two databases differ ----------------------------------------------
+
+
+def is_postgres(bind: AsyncSession | AsyncConnection | AsyncEngine | Connection | Engine) -> bool:
+    """The database behind a session, connection or engine is PostgreSQL (else SQLite): which form
+    of a statement to use. Features ask this, never the dialect's name."""
+    if isinstance(bind, AsyncSession):
+        return bind.get_bind().dialect.name == "postgresql"
+    return bind.dialect.name == "postgresql"
+
+
 def on_postgres(session: AsyncSession) -> bool:
-    """The session's database is PostgreSQL (else SQLite): which form of a statement to use."""
-    return session.get_bind().dialect.name == "postgresql"
+    """The session's database is PostgreSQL (else SQLite): :func:`is_postgres` of a session."""
+    return is_postgres(session)
+
+
+def dialect_insert(bind: AsyncSession | AsyncConnection | Connection, table: Any) -> Any:
+    """``INSERT`` into ``table`` in the database's own dialect, for ``ON CONFLICT`` clauses
+    (``on_conflict_do_nothing``, ``on_conflict_do_update``), which both dialects spell alike."""
+    return postgresql.insert(table) if is_postgres(bind) else sqlite.insert(table)
 
 
 IN_CHUNK = 500
-"""Values per ``IN (...)`` list on SQLite."""
+"""Values per ``IN (...)`` list on SQLite (and per list where a statement takes lists)."""
 
 
-def chunked(values: list[str], *, postgres: bool) -> Iterable[list[str]]:
-    """``values`` in pieces for :func:`among`: all at once on PostgreSQL; nothing for no values."""
-    size = len(values) if postgres else IN_CHUNK
-    for start in range(0, len(values), max(1, size)):
-        yield values[start:start + size]
+def chunked(values: Sequence[T], *, postgres: bool = False, size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """``values`` in pieces of ``size`` for an ``IN`` list (:func:`among`, ``in_``), in their order;
+    all at once on PostgreSQL (``postgres=True``: one array parameter); nothing for no values."""
+    step = len(values) if postgres else size
+    for start in range(0, len(values), max(1, step)):
+        yield list(values[start:start + step])
 
 
 # --- the database away -------------------------------------------------------------------
