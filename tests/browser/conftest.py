@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,10 +62,10 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Both emulators and the gateway (SQLite, embedded worker), each served on a loopback port."""
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+@contextmanager
+def serve_stack(folder: Path) -> Iterator[dict[str, Any]]:
+    """Both emulators and the gateway (SQLite in ``folder``, embedded worker), each on a loopback port."""
+    database_url = f"sqlite+aiosqlite:///{folder / 'gateway.db'}"
     off_loop(lambda: upgrade(database_url))
     volue, zf = volue_app(), zf_app()
     with serve_in_thread(volue) as volue_url, serve_in_thread(zf) as zf_url:
@@ -75,6 +76,21 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
         )
         with serve_in_thread(create_app(settings)) as gateway_url:
             yield {"url": gateway_url, "database_url": database_url, "volue": volue, "zf": zf}
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Both emulators and the gateway for one test."""
+    with serve_stack(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Both emulators and the gateway, shared by the tests of a module (they only read, or write
+    records of their own)."""
+    with serve_stack(tmp_path_factory.mktemp("stack")) as served:
+        yield served
 
 
 @pytest.fixture
