@@ -57,6 +57,8 @@ async def test_a_record_at_rest_shows_neither_next_try_nor_circuit(
     path = await _site_path(live_client)
     [body] = await wait_synced(live_client, [path])
     listed = (await live_client.get(f"/v1/customers/{body['customerId']}/sites")).json()["items"]
-    for sync in (_zf(body), _zf(listed[0])):
+    customer = (await live_client.get(f"/v1/customers/{body['customerId']}")).json()
+    customers = (await live_client.get("/v1/customers")).json()["items"]
+    for sync in (_zf(body), _zf(listed[0]), customer["sync"]["volue"], customers[0]["sync"]["volue"]):
         assert sync["status"] == "synced"
         assert sync.get("nextAttemptAt") is None and sync.get("circuit") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import Parameter, QueryParameter
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +15,7 @@ from gateway.core.errors import NotFoundError
 from gateway.core.wire import nfc
 from gateway.customers import locks, reads, service, writes
 from gateway.customers import schemas as s
+from gateway.customers.controllers.waiting import waiting_of
 from gateway.customers.programme_views import programmes_of
 from gateway.http.deps import decode, provide_session
 from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, after, decode_cursor, page_of
@@ -59,6 +61,7 @@ class CustomerController(Controller):
     async def list_customers(
         self,
         session: AsyncSession,
+        state: State,
         external_ref: Annotated[str | None, QueryParameter(name="externalRef", max_length=200)] = None,
         eligible: Annotated[bool | None, Parameter(
             description="only customers Volue's programme holds (true) or does not hold (false) "
@@ -81,8 +84,10 @@ class CustomerController(Controller):
         shown = rows[:limit]
         links = await reads.links_for(session, [row.id for row in shown])
         programmes = await programmes_of(session, [(row.id, row.providers) for row in shown])
+        waiting = await waiting_of(session, state, links)
         return page_of(rows, limit, lambda row: (row.id,),
-                       lambda row: reads.customer_read(row, links.get(row.id, []), programmes[row.id]))
+                       lambda row: reads.customer_read(row, links.get(row.id, []), programmes[row.id],
+                                                       waiting=waiting))
 
     @get("/{customer_id:str}", opt=READ, summary="A customer and its sync status")
     async def read(self, request: Request[Any, Any, Any], customer_id: str) -> s.CustomerRead:
@@ -91,7 +96,8 @@ class CustomerController(Controller):
             if row is None:
                 raise NotFoundError(f"customer {customer_id} not found")
             programmes = (await programmes_of(conn, [(row.id, row.providers)]))[row.id]
-        return reads.customer_read(row, links, programmes)
+            waiting = await waiting_of(conn, request.app.state, {row.id: links})
+        return reads.customer_read(row, links, programmes, waiting=waiting)
 
     @patch("/{customer_id:str}", opt=WRITE, summary="Change a customer; fields left out stay as they are")
     async def update(self, request: Request[Any, Any, Any], customer_id: str, data: s.CustomerUpdate
