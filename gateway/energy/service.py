@@ -40,6 +40,7 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.reports.delivery import ENERGY_USAGE, REPORTS_TO, NewReport, queue_reports
 from gateway.reports.service import daily_site_usage
+from gateway.store.db import chunked, is_postgres
 
 log = logging.getLogger("gateway.energy")
 
@@ -256,12 +257,12 @@ async def derive_and_report(sessions: async_sessionmaker[AsyncSession], dispatch
     until = now - timedelta(seconds=settle_s)
     async with sessions() as session:
         sites = await reporting_sites(session, site_ids)
-        postgres = (await session.connection()).dialect.name == "postgresql"
+        postgres = is_postgres(session)
     # In site order, the order of the points' key: a batch's new points extend the key's index at
     # a few places instead of all over it. (Each batch claims its marks in meter order, so batches
     # of runs over different sites cannot deadlock either.)
     ordered = sorted(sites, key=lambda site: site.site_id)
-    batches = [ordered[i:i + SITES_PER_BATCH] for i in range(0, len(ordered), SITES_PER_BATCH)]
+    batches = list(chunked(ordered, size=SITES_PER_BATCH))
     semaphore = asyncio.Semaphore(BATCHES_AT_ONCE if postgres else 1)
 
     async def one(batch: Sequence[ReportingSite]) -> None:
