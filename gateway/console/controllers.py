@@ -69,7 +69,7 @@ from gateway.customers.service import (
 )
 from gateway.http.problems import problem_response
 from gateway.http.ratelimit import FailureThrottle, client_address
-from gateway.invites.controllers import InviteCreate, invite
+from gateway.invites.service import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.programmes.service import plan_membership

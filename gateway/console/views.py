@@ -25,7 +25,7 @@ from gateway.customers import reads
 from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
-from gateway.readings.controllers import delivery_of
+from gateway.readings.service import delivery_of
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import (

@@ -7,14 +7,14 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.clock import as_utc, new_id
-from gateway.core.domain import InviteStatus, Provider, TaskStatus
-from gateway.core.errors import ConflictError, NotFoundError
-from gateway.core.wire import Email, Wire
+from gateway.core.clock import as_utc
+from gateway.core.domain import InviteStatus
+from gateway.core.errors import NotFoundError
+from gateway.core.wire import Wire
 from gateway.customers import reads
 from gateway.http.audit import audited_write
 from gateway.http.deps import provide_session
@@ -29,19 +29,10 @@ from gateway.http.pages import (
     page_of,
 )
 from gateway.http.scopes import READ, WRITE_INVITES
-from gateway.invites.delivery import INVITE_ENTITY, INVITE_QUEUE
+from gateway.invites.service import InviteCreate, invite, invite_status, with_tasks
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.invite_tables import InviteRow
 from gateway.store.tables import OutboxTaskRow
-
-
-class InviteCreate(Wire):
-    email: Email | None = None
-    """Defaults to the customer's email."""
-    send_email: bool = True
-    """Whether Zählerfreunde emails the invite; the link is returned either way."""
-    force: bool = False
-    """Send a new invite even when this address was already invited to the site."""
 
 
 class InviteRead(Wire):
@@ -58,53 +49,14 @@ class InviteRead(Wire):
 
 
 def invite_read(row: InviteRow, task: OutboxTaskRow | None) -> InviteRead:
-    """The invite as the API shows it; its status follows the task that sends it."""
-    status = InviteStatus.PENDING
-    if row.link is not None:
-        status = InviteStatus.SENT
-    elif task is not None and task.status in (TaskStatus.DEAD, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED):
-        status = InviteStatus.FAILED
+    """The invite as the API shows it."""
+    status = invite_status(row, task)
     return InviteRead(
         id=row.id, site_id=row.site_id, customer_id=row.customer_id, email=row.email,
         send_email=row.send_email, status=status, invite_link=row.link,
         last_error=task.last_error if task is not None and row.link is None else None,
         created_at=as_utc(row.created_at), sent_at=as_utc(row.sent_at),
     )
-
-
-async def _with_tasks(
-    session: AsyncSession, query: Select[InviteRow]
-) -> list[tuple[InviteRow, OutboxTaskRow | None]]:
-    rows = await session.execute(
-        query.add_columns(OutboxTaskRow).outerjoin(OutboxTaskRow, col(OutboxTaskRow.id) == InviteRow.task_id))
-    return [(invite, task) for invite, task in rows]
-
-
-async def invite(session: AsyncSession, planner: OutboxPlanner, site_id: str,
-                 data: InviteCreate) -> tuple[int, InviteRead]:
-    """Plan an invite to a site's space: 202 and the new invite, or 200 and the earlier one
-    to the same address that has not failed (unless ``force``)."""
-    site = await reads.get_site(session, site_id)
-    customer = await reads.get_customer(session, site.customer_id)
-    if Provider.ZAEHLERFREUNDE.value not in customer.providers:
-        raise ConflictError(f"customer {customer.id} is not enrolled at Zählerfreunde")
-    email = (data.email or customer.email).lower()
-    if not data.force:
-        earlier = await _with_tasks(session, select(InviteRow).where(
-            col(InviteRow.site_id) == site.id, col(InviteRow.email) == email,
-        ).order_by(col(InviteRow.created_at).desc()))
-        for invite_row, task in earlier:
-            view = invite_read(invite_row, task)
-            if view.status != InviteStatus.FAILED:
-                return 200, view
-    invite_id = new_id()
-    space_task = await planner.open_task(site.id, Provider.ZAEHLERFREUNDE)
-    task = planner.enqueue(queue=INVITE_QUEUE, entity_type=INVITE_ENTITY, entity_id=invite_id,
-                           customer_id=customer.id, after=[space_task])
-    row = InviteRow(id=invite_id, site_id=site.id, customer_id=customer.id, email=email,
-                    send_email=data.send_email, task_id=task.id, created_at=planner.now)
-    session.add(row)
-    return 202, invite_read(row, task)
 
 
 class SiteInvitesController(Controller):
@@ -120,7 +72,7 @@ class SiteInvitesController(Controller):
         query = select(InviteRow).where(col(InviteRow.site_id) == site_id)
         if cursor:
             query = query.where(after(order, decode_cursor(cursor, *TIME_AND_ID), descending=True))
-        found = await _with_tasks(session, query.order_by(*(c.desc() for c in order)).limit(limit + 1))
+        found = await with_tasks(session, query.order_by(*(c.desc() for c in order)).limit(limit + 1))
         return page_of(found, limit, lambda pair: (pair[0].created_at, pair[0].id),
                        lambda pair: invite_read(*pair))
 
@@ -138,7 +90,8 @@ class SiteInvitesController(Controller):
         data = data or InviteCreate()
 
         async def work(session: AsyncSession, planner: OutboxPlanner) -> tuple[int, Any]:
-            return await invite(session, planner, site_id, data)
+            code, found = await invite(session, planner, site_id, data)
+            return code, invite_read(found.row, found.task)
 
         return await audited_write(request, body, work, action="invite.send", target=f"site:{site_id}",
                                    detail=lambda pair: f"{pair[1].email}: {pair[1].status}")
@@ -151,7 +104,7 @@ class InviteController(Controller):
 
     @get("/{invite_id:str}", opt=READ, summary="An invite: status and, once sent, its link")
     async def read(self, session: AsyncSession, invite_id: str) -> InviteRead:
-        found = await _with_tasks(session, select(InviteRow).where(col(InviteRow.id) == invite_id))
+        found = await with_tasks(session, select(InviteRow).where(col(InviteRow.id) == invite_id))
         if not found:
             raise NotFoundError(f"invite {invite_id} not found")
         return invite_read(*found[0])

@@ -12,7 +12,6 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
-from gateway.core.domain import ReadingDeliveryStatus, TaskStatus
 from gateway.core.errors import InvalidError, TooLargeError
 from gateway.core.obis import ObisError, parse
 from gateway.core.wire import Wire
@@ -25,14 +24,9 @@ from gateway.observability.metrics import count_readings
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.ingest import IngestResult, ReadingsBody, decode_items, epoch_seconds, ingest
+from gateway.readings.service import ReadingDelivery, delivery_of
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
-
-
-class ReadingDelivery(Wire):
-    status: ReadingDeliveryStatus
-    delivered_at: datetime | None
-    last_error: str | None
 
 
 class ReadingRead(Wire):
@@ -124,20 +118,6 @@ def _bound(value: str | None, name: str) -> int | None:
     if seconds not in EPOCH_RANGE:
         raise InvalidError(f"{name} must lie between 1970 and the end of year 9999", field=name)
     return seconds
-
-
-def delivery_of(delivered_at: datetime | None, batch_id: str | None, task_status: str | None,
-              last_error: str | None) -> ReadingDelivery:
-    """A reading's delivery status from its own and its batch's delivery time and its batch's task."""
-    if delivered_at is not None:
-        return ReadingDelivery(status=ReadingDeliveryStatus.DELIVERED, delivered_at=as_utc(delivered_at),
-                               last_error=None)
-    if batch_id is None:
-        return ReadingDelivery(status=ReadingDeliveryStatus.NOT_SENT, delivered_at=None, last_error=None)
-    failed = task_status == TaskStatus.DEAD
-    status = ReadingDeliveryStatus.FAILED if failed else ReadingDeliveryStatus.PENDING
-    return ReadingDelivery(status=status, delivered_at=None,
-                           last_error=last_error)
 
 
 class DeviceReadingsController(Controller):
