@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.console.charts import Series, bar_chart, nice_ceiling
-from gateway.console.views import ReadingView, consumption, like_pattern
+from gateway.console.customer_views import like_pattern
+from gateway.console.views import ReadingView, consumption
 
 
 @pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (0.7, 1), (3, 5), (7, 10), (11, 20), (24, 25),
