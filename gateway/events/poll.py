@@ -27,10 +27,9 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc, utcnow
-from gateway.core.domain import Provider
 from gateway.core.events import EventPage, ProviderEvent
 from gateway.core.settings import Settings
-from gateway.events.service import IncomingEvent, store_event
+from gateway.events.service import EVENTS_FROM, IncomingEvent, store_event
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.runtime.periodic import PeriodicJob, interval_lock
 from gateway.runtime.process import Runtime
@@ -124,14 +123,14 @@ async def _store_page(sessions: async_sessionmaker[AsyncSession], events: Sequen
 async def volue_events_due(runtime: Runtime) -> bool:
     """Whether a poll may ask Volue now: it lists events, and its circuit is closed (open, or
     paused by a 429, the next poll catches up; the circuit other workers opened counts too)."""
-    if Provider.VOLUE not in runtime.adapters.offering(Capability.EVENT_SOURCE):
+    if EVENTS_FROM not in runtime.adapters.offering(Capability.EVENT_SOURCE):
         return False
-    return await runtime.worker().held_back_s(Provider.VOLUE.value) <= 0
+    return await runtime.worker().held_back_s(EVENTS_FROM.value) <= 0
 
 
 async def poll_volue_events(runtime: Runtime) -> int:
     """One reconciliation poll, waking the queues it fed; return the events stored."""
-    source = runtime.adapters.event_source(Provider.VOLUE)
+    source = runtime.adapters.event_source(EVENTS_FROM)
     try:
         result = await reconcile(sessions=runtime.sessions, source=source, settings=runtime.settings)
     except ProviderError as exc:

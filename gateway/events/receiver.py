@@ -36,11 +36,10 @@ from litestar.params import HeaderParameter
 from sqlmodel import select
 
 from gateway.core.clock import as_utc, utcnow
-from gateway.core.domain import Provider
 from gateway.core.errors import InvalidError, UnauthorizedError
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
-from gateway.events.service import IncomingEvent, store_event
+from gateway.events.service import EVENTS_FROM, IncomingEvent, store_event
 from gateway.http.deps import decode
 from gateway.observability.metrics import count_webhook_delivery
 from gateway.outbox.unit_of_work import unit_of_work
@@ -48,7 +47,7 @@ from gateway.store.event_tables import VolueWebhookRow
 from providers.registry import event_format
 
 log = logging.getLogger("gateway.volue.webhook")
-FORMAT = event_format(Provider.VOLUE)
+FORMAT = event_format(EVENTS_FROM)
 """Volue's notifications: their schema, signature and canonical form."""
 PATH = "/v1/providers/volue/webhook"
 AHEAD_TOLERANCE_S = 300.0

@@ -30,7 +30,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
-from gateway.core.domain import WebhookDeliveryStatus
+from gateway.core.domain import Provider, WebhookDeliveryStatus
 from gateway.core.events import Eligibility, EventNotice, EventRef, ProviderEvent
 from gateway.core.settings import Settings
 from gateway.core.wire import Wire
@@ -47,11 +47,14 @@ from gateway.store.event_tables import (
     WebhookSubscriptionRow,
 )
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow, table_of
-from providers.registry import EVENT_FORMATS
+from providers.registry import event_format
 
-EVENT_TYPES = tuple(dict.fromkeys(t for found in EVENT_FORMATS.values() for t in found.event_types))
-"""The providers' event types (Volue's notification types): what a subscription with no
-``eventTypes`` receives."""
+EVENTS_FROM = Provider.VOLUE
+"""The provider whose events are stored here (``volue_events``): its listing is polled and its
+webhook notifications received."""
+EVENT_TYPES = event_format(EVENTS_FROM).event_types
+"""Its event types (Volue's notification types): what a subscription with no ``eventTypes``
+receives."""
 SUBSCRIBABLE_TYPES = (*EVENT_TYPES, *OUTCOME_TYPES)
 """The event types subscribers can ask for: Volue's and the gateway's own (``outbox.outcomes``)."""
 
