@@ -230,9 +230,12 @@ async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitab
 
 def _keys_create(args: argparse.Namespace) -> int:
     from gateway.http.apikeys import create_key
+    from gateway.http.audit import cli_actor, note
 
     async def create(session: AsyncSession) -> tuple[str, str]:
         row, key = create_key(session, args.name, args.scope, datetime.now(UTC))
+        note(session, cli_actor(), "api_key.create", f"api_key:{row.id}",
+             detail=f"{args.name!r} (prefix {row.prefix}) with scopes {', '.join(row.scopes)}")
         return row.prefix, key
 
     prefix, key = asyncio.run(_with_session(_settings(), create))
@@ -265,9 +268,14 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 def _keys_revoke(args: argparse.Namespace) -> int:
     from gateway.http.apikeys import revoke_key
+    from gateway.http.audit import cli_actor, entry
 
     async def revoke(session: AsyncSession) -> int:
-        return await revoke_key(session, args.key, datetime.now(UTC))
+        count = await revoke_key(session, args.key, datetime.now(UTC))
+        session.add(entry(cli_actor(), "api_key.revoke", f"api_key:{args.key}",
+                          result="ok" if count else "error",
+                          detail=f"{count} key(s) revoked" if count else "no key with that id or prefix"))
+        return count
 
     count = asyncio.run(_with_session(_settings(), revoke))
     if not count:

@@ -4,7 +4,8 @@ Compares what the gateway believes with what each provider holds (Volue: users, 
 locations and resources; Zählerfreunde: spaces and their devices), lists the objects
 missing, unexpected and differing, marks the drifted records (``sync.status: drifted``)
 and, with ``--repair``, queues through the outbox what brings the provider back in step:
-the running gateway's workers send it. Exit status: 0 no drift (or repair queued), 1
+the running gateway's workers send it. Each comparison is kept (source ``cli``) and goes into
+the audit trail with the host's user. Exit status: 0 no drift (or repair queued), 1
 drift found and not repaired, 2 a provider could not be compared.
 """
 
@@ -21,6 +22,7 @@ from rich.table import Table
 from gateway.bootstrap import build_adapters
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings, SettingsError, load_settings
+from gateway.http.audit import cli_actor, note, note_failure
 from gateway.ops.tables import id_column, results_console
 from gateway.reconcile.report import DriftReport, RepairResult
 from gateway.reconcile.service import check, reconcilable
@@ -45,15 +47,24 @@ async def run_reconcile(settings: Settings, providers: list[Provider] | None, *,
     engine = create_engine(settings.store.database_url)
     sessions = session_factory(engine)
     outcomes: dict[str, Outcome] = {}
+    actor, action = cli_actor(), "drift.repair" if repair_drift else "drift.compare"
     try:
         async with build_adapters(settings) as adapters:
             for provider in providers or reconcilable(adapters):
+                target = f"provider:{provider.value}"
                 try:
                     report, fixed = await check(sessions, adapters, provider, repair_drift=repair_drift)
                 except (ProviderError, MissingCapability) as exc:
                     outcomes[provider.value] = Outcome(error=f"{type(exc).__name__}: {exc}")
+                    await note_failure(sessions, actor, action, target, exc)
                     continue
                 outcomes[provider.value] = Outcome(report=report, repair=fixed)
+                said = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
+                if fixed is not None:
+                    said += f"; {fixed.queued} task(s) queued for {len(fixed.records)} record(s)"
+                async with sessions() as session:
+                    note(session, actor, action, target, detail=f"{report.checked} compared: {said}")
+                    await session.commit()
     finally:
         await engine.dispose()
     return outcomes
