@@ -42,6 +42,7 @@ from gateway.http.ratelimit import FailureThrottle, RateLimiter
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
+from gateway.observability.tracing import TracingMiddleware, configure_from_env
 from gateway.outbox.dispatch import ArqDispatcher, Dispatcher, LocalDispatcher
 from gateway.programmes.controllers import MeterPointController, ProgrammeController
 from gateway.readings.controllers import DeviceReadingsController, ReadingsController
@@ -146,7 +147,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                    security=[{"apiKey": []}]),
         ],
         lifespan=[lifespan],
-        middleware=[RequestIdMiddleware, HttpMetricsMiddleware],
+        # a span per request only while traces are recorded (OTEL_EXPORTER_OTLP_ENDPOINT set)
+        middleware=[RequestIdMiddleware, HttpMetricsMiddleware,
+                    *([TracingMiddleware] if configure_from_env(role="api") else [])],
         before_request=guard_request,
         before_send=[add_console_headers],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)

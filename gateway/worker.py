@@ -45,6 +45,7 @@ from gateway.core.settings import Settings, load_settings
 from gateway.energy.jobs import DERIVE_JOB
 from gateway.events.poll import POLL_JOB
 from gateway.observability.metrics import MetricsServer, refresh_outbox
+from gateway.observability.tracing import configure_from_env as configure_tracing
 from gateway.outbox.circuit import SharedCircuits
 from gateway.outbox.claim import next_run_after, providers_with_ready_work, release_lapsed
 from gateway.outbox.dispatch import DRAIN_JOB, ArqDispatcher, LocalDispatcher
@@ -123,6 +124,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
+    configure_tracing(role="worker")
     engine = create_engine(settings.store.database_url)
     sessions = session_factory(engine)
     pool = ctx["redis"]

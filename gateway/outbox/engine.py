@@ -31,7 +31,7 @@ from typing import Any, Protocol, cast
 
 import msgspec
 import structlog
-from sqlalchemy import bindparam, case, delete, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,19 +39,20 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import EntityType, Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards, observe_round
+from gateway.observability.tracing import task_span
 from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, upstream_transient
 from gateway.outbox.claim import claim, make_due, renew_lease, renew_leases
 from gateway.outbox.context import prepare
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit, wanted_types
 from gateway.outbox.plan import settle_dependents
+from gateway.outbox.provider_calls import CallHistory, span_attributes
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE, provider_of_queue
-from gateway.outbox.round_writes import finish_done, insert_history, keep_sent_keys, update_links
+from gateway.outbox.round_writes import finish_done, keep_sent_keys, update_links
 from gateway.store.db import among, chunked, on_postgres
 from gateway.store.tables import (
     OutboxTaskRow,
     ProviderLinkRow,
     TaskDependencyRow,
-    UpstreamCallRow,
     table_of,
 )
 from providers.base import (
@@ -509,7 +510,9 @@ class SyncEngine:
             token = call_log.set(calls)
             started = time.monotonic()
             try:
-                result.outcome = await adapter.apply(op)
+                with task_span(f"{op.entity_type.value} {op.action.value}", [result.task.trace_context],
+                               **span_attributes(result.task)):
+                    result.outcome = await adapter.apply(op)
             except ProviderError as exc:
                 result.error = exc
             except Exception as exc:
@@ -536,7 +539,11 @@ class SyncEngine:
             token = call_log.set(calls)
             started = time.monotonic()
             try:
-                outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
+                with task_span(f"{ops[0].entity_type.value} batch",
+                               [results[op.task_id].task.trace_context for op in ops],
+                               **{"gateway.task.queue": adapter.provider.value,
+                                  "gateway.batch.size": len(ops)}):
+                    outcomes: Sequence[Outcome | ProviderError] = await adapter.apply_batch(ops)
             except ProviderError as exc:
                 outcomes = [exc] * len(ops)
             except Exception as exc:
@@ -565,7 +572,7 @@ class SyncEngine:
         done_tasks: list[dict[str, object]] = []
         retry_tasks: list[dict[str, object]] = []
         link_updates: list[dict[str, object]] = []
-        history: list[dict[str, object]] = []
+        history = CallHistory()
         retries: list[datetime] = []
         dead_letters: dict[str, str] = {}
         for result in results:
@@ -573,14 +580,7 @@ class SyncEngine:
             # each column once: an attribute of a mapped row costs a descriptor call per read
             task_id, entity_id, provider, attempts = task.id, task.entity_id, task.provider, task.attempts
             if result.calls:
-                entity_type, customer_id = task.entity_type, task.customer_id
-                for call in result.calls[-20:]:
-                    history.append({
-                        "entity_id": entity_id, "entity_type": entity_type,
-                        "customer_id": customer_id, "provider": provider, "task_id": task_id,
-                        "method": call.method, "route": call.route, "status": call.status,
-                        "latency_ms": call.latency_ms, "error": call.error,
-                    })
+                history.add(task, result.calls)
             fence = {"t_id": task_id, "t_attempts": attempts}
             if result.held_back_s is not None:
                 # never sent: back to pending without spending the attempt, link unchanged
@@ -641,10 +641,7 @@ class SyncEngine:
                                                if (u["l_entity"], u["l_provider"]) in entity_held], now)
             for entity_type, mine in by_kind.items():
                 await self.kinds[entity_type].record(session, mine)
-            if history and on_postgres(session):
-                await insert_history(session, history, now)
-            elif history:
-                await session.execute(insert(table_of(UpstreamCallRow)), [{**h, "at": now} for h in history])
+            await history.write(session, now)
             wanted = await wanted_types(session)
             forwarded = (await emit(session, _own_events(held, dead_letters, wanted), now=now)
                          if wanted else [])

@@ -18,20 +18,21 @@ from gateway.store.event_tables import (
     VolueNotificationRow,
     WebhookDeliveryRow,
 )
-from gateway.store.tables import OutboxTaskRow, UpstreamCallRow
+from gateway.store.tables import OutboxTaskRow, UpstreamCallBodyRow, UpstreamCallRow
 
 FINISHED = (TaskStatus.DONE, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED)
 UNSETTLED_DELIVERIES = (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.RETRYING)
 
 
 async def prune(session: AsyncSession, *, now: datetime, keep_s: float) -> tuple[int, int]:
-    """Delete upstream calls and finished tasks older than ``keep_s``; commits.
+    """Delete upstream calls (with their bodies) and finished tasks older than ``keep_s``; commits.
 
     Returns (calls deleted, tasks deleted). Pending, running and dead tasks are
     never deleted: they are work, or evidence an operator still needs.
     """
     cutoff = now - timedelta(seconds=keep_s)
     calls = await session.exec(delete(UpstreamCallRow).where(col(UpstreamCallRow.at) < cutoff))
+    await session.exec(delete(UpstreamCallBodyRow).where(col(UpstreamCallBodyRow.at) < cutoff))
     tasks = await session.exec(
         delete(OutboxTaskRow).where(
             col(OutboxTaskRow.status).in_(FINISHED),

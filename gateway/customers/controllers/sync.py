@@ -29,9 +29,10 @@ from gateway.http.pages import (
     page_of,
 )
 from gateway.http.scopes import OPS, READ
+from gateway.observability.tracing import trace_id_of
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
-from gateway.store.tables import CustomerRow, OutboxTaskRow, UpstreamCallRow
+from gateway.store.tables import CustomerRow, OutboxTaskRow, UpstreamCallBodyRow, UpstreamCallRow
 
 
 class TaskRead(Wire):
@@ -48,6 +49,8 @@ class TaskRead(Wire):
     created_at: datetime
     updated_at: datetime
     blocked_by: str | None = None
+    trace_id: str | None = None
+    """The OpenTelemetry trace of the request that queued it, when traces are recorded."""
 
 
 class CallRead(Wire):
@@ -61,6 +64,25 @@ class CallRead(Wire):
     status: int | None
     latency_ms: float
     error: str | None
+    trace_id: str | None = None
+    """The OpenTelemetry trace of the exchange (32 hex digits), when traces are recorded."""
+    request_body: str | None = None
+    """The body sent, as text: secrets redacted, cut after 16 KiB (token requests keep none)."""
+    response_body: str | None = None
+    """The body answered, as text, redacted and cut the same way."""
+    request_body_truncated: bool = False
+    response_body_truncated: bool = False
+
+
+def call_read(call: UpstreamCallRow, body: UpstreamCallBodyRow | None) -> CallRead:
+    return CallRead(
+        at=as_utc(call.at), provider=call.provider, entity_type=call.entity_type,
+        entity_id=call.entity_id, task_id=call.task_id, method=call.method, route=call.route,
+        status=call.status, latency_ms=call.latency_ms, error=call.error, trace_id=call.trace_id,
+        request_body=body.request_body if body else None,
+        response_body=body.response_body if body else None,
+        request_body_truncated=body.request_truncated if body else False,
+        response_body_truncated=body.response_truncated if body else False)
 
 
 def task_read(row: OutboxTaskRow) -> TaskRead:
@@ -70,6 +92,7 @@ def task_read(row: OutboxTaskRow) -> TaskRead:
         run_after=as_utc(row.run_after),
         last_error=row.last_error, created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at), blocked_by=row.blocked_by,
+        trace_id=trace_id_of(row.trace_context),
     )
 
 
@@ -155,12 +178,11 @@ class SyncHistoryController(Controller):
         row = await session.get(CustomerRow, customer_id)
         if row is None:
             raise NotFoundError(f"customer {customer_id} not found")
-        query = select(UpstreamCallRow).where(UpstreamCallRow.customer_id == customer_id)
+        query = (select(UpstreamCallRow, UpstreamCallBodyRow)
+                 .outerjoin(UpstreamCallBodyRow, col(UpstreamCallBodyRow.id) == col(UpstreamCallRow.body_id))
+                 .where(UpstreamCallRow.customer_id == customer_id))
         if cursor:
             query = query.where(after([col(UpstreamCallRow.id)], decode_cursor(cursor, int),
                                       descending=True))
         rows = list(await session.exec(query.order_by(col(UpstreamCallRow.id).desc()).limit(limit + 1)))
-        return page_of(rows, limit, lambda c: (c.id or 0,), lambda c: CallRead(
-            at=as_utc(c.at), provider=c.provider, entity_type=c.entity_type, entity_id=c.entity_id,
-            task_id=c.task_id, method=c.method, route=c.route, status=c.status,
-            latency_ms=c.latency_ms, error=c.error))
+        return page_of(rows, limit, lambda r: (r[0].id or 0,), lambda r: call_read(*r))
