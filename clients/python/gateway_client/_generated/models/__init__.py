@@ -2,11 +2,13 @@
 
 from .address_in import AddressIn
 from .address_read import AddressRead
+from .audit_entry import AuditEntry
 from .batch_item_error import BatchItemError
 from .batch_item_result import BatchItemResult
 from .bulk_retry_request import BulkRetryRequest
 from .bulk_retry_result import BulkRetryResult
 from .call_read import CallRead
+from .circuit_read import CircuitRead
 from .compensation_problem_read import CompensationProblemRead
 from .compensation_read import CompensationRead
 from .consumption_read import ConsumptionRead
@@ -32,6 +34,8 @@ from .device_kind import DeviceKind
 from .device_read import DeviceRead
 from .device_read_sync import DeviceReadSync
 from .device_update import DeviceUpdate
+from .dismiss_request import DismissRequest
+from .dismissal_read import DismissalRead
 from .eligibility_read import EligibilityRead
 from .energy_point import EnergyPoint
 from .energy_point_read import EnergyPointRead
@@ -63,6 +67,7 @@ from .medium import Medium
 from .membership_read import MembershipRead
 from .meter_point_eligibility_read import MeterPointEligibilityRead
 from .notification_type import NotificationType
+from .page_audit_entry import PageAuditEntry
 from .page_call_read import PageCallRead
 from .page_consumption_read import PageConsumptionRead
 from .page_customer_read import PageCustomerRead
@@ -124,11 +129,13 @@ from .vehicle_create import VehicleCreate
 __all__ = (
     "AddressIn",
     "AddressRead",
+    "AuditEntry",
     "BatchItemError",
     "BatchItemResult",
     "BulkRetryRequest",
     "BulkRetryResult",
     "CallRead",
+    "CircuitRead",
     "CompensationProblemRead",
     "CompensationRead",
     "ConsumptionRead",
@@ -154,6 +161,8 @@ __all__ = (
     "DeviceRead",
     "DeviceReadSync",
     "DeviceUpdate",
+    "DismissalRead",
+    "DismissRequest",
     "EligibilityRead",
     "EnergyPoint",
     "EnergyPointRead",
@@ -185,6 +194,7 @@ __all__ = (
     "MembershipRead",
     "MeterPointEligibilityRead",
     "NotificationType",
+    "PageAuditEntry",
     "PageCallRead",
     "PageConsumptionRead",
     "PageCustomerRead",

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..types import UNSET, Unset
 from typing import cast
 
 
@@ -33,6 +34,11 @@ class CallRead:
             route (str):
             status (int | None):
             task_id (str):
+            request_body (None | str | Unset):
+            request_body_truncated (bool | Unset):  Default: False.
+            response_body (None | str | Unset):
+            response_body_truncated (bool | Unset):  Default: False.
+            trace_id (None | str | Unset):
      """
 
     at: str
@@ -45,6 +51,11 @@ class CallRead:
     route: str
     status: int | None
     task_id: str
+    request_body: None | str | Unset = UNSET
+    request_body_truncated: bool | Unset = False
+    response_body: None | str | Unset = UNSET
+    response_body_truncated: bool | Unset = False
+    trace_id: None | str | Unset = UNSET
 
 
 
@@ -73,6 +84,28 @@ class CallRead:
 
         task_id = self.task_id
 
+        request_body: None | str | Unset
+        if isinstance(self.request_body, Unset):
+            request_body = UNSET
+        else:
+            request_body = self.request_body
+
+        request_body_truncated = self.request_body_truncated
+
+        response_body: None | str | Unset
+        if isinstance(self.response_body, Unset):
+            response_body = UNSET
+        else:
+            response_body = self.response_body
+
+        response_body_truncated = self.response_body_truncated
+
+        trace_id: None | str | Unset
+        if isinstance(self.trace_id, Unset):
+            trace_id = UNSET
+        else:
+            trace_id = self.trace_id
+
 
         field_dict: dict[str, Any] = {}
 
@@ -88,6 +121,16 @@ class CallRead:
             "status": status,
             "taskId": task_id,
         })
+        if request_body is not UNSET:
+            field_dict["requestBody"] = request_body
+        if request_body_truncated is not UNSET:
+            field_dict["requestBodyTruncated"] = request_body_truncated
+        if response_body is not UNSET:
+            field_dict["responseBody"] = response_body
+        if response_body_truncated is not UNSET:
+            field_dict["responseBodyTruncated"] = response_body_truncated
+        if trace_id is not UNSET:
+            field_dict["traceId"] = trace_id
 
         return field_dict
 
@@ -128,6 +171,40 @@ class CallRead:
 
         task_id = d.pop("taskId")
 
+        def _parse_request_body(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_body = _parse_request_body(d.pop("requestBody", UNSET))
+
+
+        request_body_truncated = d.pop("requestBodyTruncated", UNSET)
+
+        def _parse_response_body(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        response_body = _parse_response_body(d.pop("responseBody", UNSET))
+
+
+        response_body_truncated = d.pop("responseBodyTruncated", UNSET)
+
+        def _parse_trace_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        trace_id = _parse_trace_id(d.pop("traceId", UNSET))
+
+
         call_read = cls(
             at=at,
             entity_id=entity_id,
@@ -139,6 +216,11 @@ class CallRead:
             route=route,
             status=status,
             task_id=task_id,
+            request_body=request_body,
+            request_body_truncated=request_body_truncated,
+            response_body=response_body,
+            response_body_truncated=response_body_truncated,
+            trace_id=trace_id,
         )
 
         return call_read

@@ -32,6 +32,8 @@ class ProviderSync:
             synced_at (None | str):
             blocked_by (None | str | Unset):
             blocked_reason (None | str | Unset):
+            circuit (None | str | Unset):
+            next_attempt_at (None | str | Unset):
      """
 
     attempts: int
@@ -41,6 +43,8 @@ class ProviderSync:
     synced_at: None | str
     blocked_by: None | str | Unset = UNSET
     blocked_reason: None | str | Unset = UNSET
+    circuit: None | str | Unset = UNSET
+    next_attempt_at: None | str | Unset = UNSET
 
 
 
@@ -72,6 +76,18 @@ class ProviderSync:
         else:
             blocked_reason = self.blocked_reason
 
+        circuit: None | str | Unset
+        if isinstance(self.circuit, Unset):
+            circuit = UNSET
+        else:
+            circuit = self.circuit
+
+        next_attempt_at: None | str | Unset
+        if isinstance(self.next_attempt_at, Unset):
+            next_attempt_at = UNSET
+        else:
+            next_attempt_at = self.next_attempt_at
+
 
         field_dict: dict[str, Any] = {}
 
@@ -86,6 +102,10 @@ class ProviderSync:
             field_dict["blockedBy"] = blocked_by
         if blocked_reason is not UNSET:
             field_dict["blockedReason"] = blocked_reason
+        if circuit is not UNSET:
+            field_dict["circuit"] = circuit
+        if next_attempt_at is not UNSET:
+            field_dict["nextAttemptAt"] = next_attempt_at
 
         return field_dict
 
@@ -145,6 +165,26 @@ class ProviderSync:
         blocked_reason = _parse_blocked_reason(d.pop("blockedReason", UNSET))
 
 
+        def _parse_circuit(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        circuit = _parse_circuit(d.pop("circuit", UNSET))
+
+
+        def _parse_next_attempt_at(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        next_attempt_at = _parse_next_attempt_at(d.pop("nextAttemptAt", UNSET))
+
+
         provider_sync = cls(
             attempts=attempts,
             external_id=external_id,
@@ -153,6 +193,8 @@ class ProviderSync:
             synced_at=synced_at,
             blocked_by=blocked_by,
             blocked_reason=blocked_reason,
+            circuit=circuit,
+            next_attempt_at=next_attempt_at,
         )
 
         return provider_sync

@@ -7,6 +7,7 @@ class SyncStatus(StrEnum):
     DRIFTED = "drifted"
     FAILED = "failed"
     PENDING = "pending"
+    RETRYING = "retrying"
     SYNCED = "synced"
 
     def __str__(self) -> str:

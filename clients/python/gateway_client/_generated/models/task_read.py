@@ -37,6 +37,7 @@ class TaskRead:
             status (str):
             updated_at (str):
             blocked_by (None | str | Unset):
+            trace_id (None | str | Unset):
      """
 
     action: str
@@ -52,6 +53,7 @@ class TaskRead:
     status: str
     updated_at: str
     blocked_by: None | str | Unset = UNSET
+    trace_id: None | str | Unset = UNSET
 
 
 
@@ -89,6 +91,12 @@ class TaskRead:
         else:
             blocked_by = self.blocked_by
 
+        trace_id: None | str | Unset
+        if isinstance(self.trace_id, Unset):
+            trace_id = UNSET
+        else:
+            trace_id = self.trace_id
+
 
         field_dict: dict[str, Any] = {}
 
@@ -108,6 +116,8 @@ class TaskRead:
         })
         if blocked_by is not UNSET:
             field_dict["blockedBy"] = blocked_by
+        if trace_id is not UNSET:
+            field_dict["traceId"] = trace_id
 
         return field_dict
 
@@ -156,6 +166,16 @@ class TaskRead:
         blocked_by = _parse_blocked_by(d.pop("blockedBy", UNSET))
 
 
+        def _parse_trace_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        trace_id = _parse_trace_id(d.pop("traceId", UNSET))
+
+
         task_read = cls(
             action=action,
             attempts=attempts,
@@ -170,6 +190,7 @@ class TaskRead:
             status=status,
             updated_at=updated_at,
             blocked_by=blocked_by,
+            trace_id=trace_id,
         )
 
         return task_read
