@@ -19,23 +19,19 @@ from typing import Any, NamedTuple
 
 import asyncpg
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     String,
     and_,
-    any_,
-    bindparam,
     column,
     func,
     select,
     update,
     values,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.store.db import among, dialect_insert, is_postgres
 from gateway.store.energy_tables import EnergyMarkRow, EnergyPointRow
 from gateway.store.reading_tables import ReadingRow
 from gateway.store.tables import table_of
@@ -71,17 +67,6 @@ POINT_COLUMNS = ("site_id", "direction", "ts", "interval_s", "device_id", "meter
 _KEY = ("site_id", "direction", "ts")
 
 
-def _postgres(connection: AsyncConnection) -> bool:
-    return connection.dialect.name == "postgresql"
-
-
-def _among(column_: Any, name: str, items: list[str], *, postgres: bool) -> Any:
-    """``column IN items``: one array parameter on PostgreSQL (the statement stays the same)."""
-    if postgres:
-        return column_ == any_(bindparam(name, items, type_=ARRAY(String)))
-    return column_.in_(items)
-
-
 async def _driver(connection: AsyncConnection) -> Any:
     """The asyncpg connection under ``connection``, inside the transaction of ``connection``."""
     raw = (await connection.get_raw_connection()).driver_connection
@@ -98,7 +83,7 @@ async def claim_marks(connection: AsyncConnection, device_ids: Sequence[str]) ->
     A concurrent run holding a mark makes this wait for its commit and then returns the mark
     that run left, so the readings it derived are not derived (and reported) again."""
     table = table_of(EnergyMarkRow)
-    insert = (pg_insert if _postgres(connection) else sqlite_insert)(table)
+    insert = dialect_insert(connection, table)
     rows = [{"device_id": d, "received_through": NO_MARK} for d in sorted(set(device_ids))]
     if not rows:
         return {}
@@ -117,8 +102,8 @@ async def advance_marks(connection: AsyncConnection, device_ids: Sequence[str], 
     """The meters' readings received up to ``until`` are derived."""
     table = table_of(EnergyMarkRow)
     await connection.execute(
-        update(table).where(_among(table.c.device_id, "devices", sorted(device_ids),
-                                   postgres=_postgres(connection)))
+        update(table).where(among(table.c.device_id, sorted(device_ids), name="devices",
+                                  postgres=is_postgres(connection)))
         .values(received_through=until))
 
 
@@ -141,14 +126,14 @@ async def new_windows(connection: AsyncConnection, marks: dict[str, datetime], c
     derived_before = sorted(device_id for device_id, mark in marks.items() if mark > NO_MARK)
     if not derived_before:
         return found
-    postgres = _postgres(connection)
+    postgres = is_postgres(connection)
     r = table_of(ReadingRow)
     m = table_of(EnergyMarkRow)
     new = (
         select(r.c.device_id, r.c.obis_code, func.min(r.c.ts).label("low"), func.max(r.c.ts).label("high"))
         .join(m, m.c.device_id == r.c.device_id)
-        .where(_among(r.c.device_id, "devices", derived_before, postgres=postgres),
-               _among(r.c.obis_code, "codes", list(codes), postgres=postgres),
+        .where(among(r.c.device_id, derived_before, name="devices", postgres=postgres),
+               among(r.c.obis_code, list(codes), name="codes", postgres=postgres),
                r.c.received_at <= until, r.c.received_at > m.c.received_through)
         .group_by(r.c.device_id, r.c.obis_code)
         .subquery("new")
@@ -216,7 +201,7 @@ async def load_windows(connection: AsyncConnection,
     """Each window's readings, and the reading either side of the window, by (meter, code)."""
     if not windows:
         return {}
-    if _postgres(connection):
+    if is_postgres(connection):
         raw = await _driver(connection)
         rows = await raw.fetch(_SERIES_PG, *([w[i] for w in windows] for i in range(4)))
         return {(d, c): _in_order(ts, vs) for d, c, ts, vs in rows}
@@ -321,7 +306,7 @@ async def write_points(connection: AsyncConnection, fresh: FreshPoints, changed:
     """Store points: ``fresh`` ones were not stored before (on PostgreSQL inserted from arrays of
     three numbers per point; should one be there after all, the insert is undone and they are
     upserted), ``changed`` ones (tuples in :data:`POINT_COLUMNS` order) are upserted."""
-    if _postgres(connection):
+    if is_postgres(connection):
         raw = await _driver(connection)
         if fresh.ts:
             await raw.execute("SAVEPOINT energy_points_fresh")
@@ -340,7 +325,7 @@ async def write_points(connection: AsyncConnection, fresh: FreshPoints, changed:
     if not rows:
         return
     table = table_of(EnergyPointRow)
-    statement = sqlite_insert(table)
+    statement = dialect_insert(connection, table)
     await connection.execute(
         statement.on_conflict_do_update(
             index_elements=list(_KEY),

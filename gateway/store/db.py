@@ -54,14 +54,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def among(column: Any, values: list[str], *, postgres: bool) -> Any:
+def among(column: Any, values: list[str], *, postgres: bool, name: str = "among") -> Any:
     """``column IN values``: one array parameter on PostgreSQL, so the statement is compiled
     once whatever the number of values; an ``IN`` list elsewhere (keep those to :data:`IN_CHUNK`).
+    ``name`` names the parameter (two arrays in one statement need two names).
 
     For long arrays on a hot path see :func:`plan_with_values`.
     """
     if postgres:
-        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+        return column == any_(bindparam(name, values, type_=ARRAY(String)))
     return column.in_(values)
 
 
