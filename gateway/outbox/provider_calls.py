@@ -1,6 +1,6 @@
 """What every task kind does around its provider calls.
 
-A kind asks the adapters for what it needs (a report sender, the programme, an
+A kind asks the adapters for what it needs (a report sink, the programme, an
 invite sender) once per round with :func:`capability`: when the configured
 adapter lacks it, every task of the round fails for good with the reason and
 the kind has nothing to send. Each task's provider calls run inside
