@@ -2,8 +2,9 @@
 
 :func:`build_adapters` is the one place adapters are built (the API's embedded
 worker, ``gateway worker`` and the CLI commands all use it). Each task kind is a
-:class:`gateway.outbox.engine.TaskKind`; adding one here is all it takes for
-both the arq workers and the embedded loop to run its tasks.
+:class:`gateway.outbox.engine.TaskKind` (entity sync, running customers, sites and
+devices together, a ``TaskFamily``); adding one here is all it takes for both the
+arq workers and the embedded loop to run its tasks.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings
+from gateway.customers.sync.kind import EntitySync
 from gateway.events.forwarding import ForwardingKind
 from gateway.invites.delivery import InviteDelivery
-from gateway.outbox.engine import TaskKind
+from gateway.outbox.engine import Kind
 from gateway.outbox.pacing import pacer_for
 from gateway.programmes.delivery import EnrollmentKind
 from gateway.readings.delivery import ReadingsDelivery
@@ -23,9 +25,11 @@ from providers.factory import VolueConfig, ZaehlerfreundeConfig, build_volue, bu
 from providers.registry import Adapters
 
 
-def build_kinds(settings: Settings) -> list[TaskKind]:
-    """The task kinds of one worker process, built once at start-up."""
+def build_kinds(settings: Settings) -> list[Kind]:
+    """The task kinds of one worker process, built once at start-up (in the order they record
+    a round's writes: entity sync's provider links first)."""
     return [
+        EntitySync(),
         ReadingsDelivery(settings=settings),
         InviteDelivery(),
         ReportKind(),

@@ -14,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus
 from gateway.customers.locks import lock_links
 from gateway.customers.reads import customer_tree
-from gateway.outbox.plan import OutboxPlanner, targets, upstream_parent
+from gateway.customers.sync.targets import targets, upstream_parent
+from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 from providers.registry import CAPABILITIES
 

@@ -27,7 +27,7 @@ from gateway.customers.planning import (
     plan_tree_delete,
 )
 from gateway.customers.reads import customer_tree
-from gateway.outbox.fresh import FreshTrees
+from gateway.customers.sync.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.db import among, chunked
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow

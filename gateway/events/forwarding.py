@@ -42,7 +42,8 @@ from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError
 from gateway.core.targets import Resolver, TargetPolicy, TargetRefused, check_target
 from gateway.events.service import EventRead, event_read
-from gateway.outbox.engine import RoundResult, SyncEngine, backoff_s
+from gateway.outbox.engine import RoundResult, SyncEngine
+from gateway.outbox.policy import backoff_s
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.store.event_tables import (
     VolueEventRow,

@@ -25,9 +25,9 @@ import msgspec
 from gateway.core.domain import DeviceKind, EntityType, Medium, Provider, SiteKind, SpaceCategory
 from gateway.core.errors import InvalidError
 from gateway.customers import schemas as s
+from gateway.customers.sync.targets import targets
 from gateway.customers.writes import check_device_fields
 from gateway.http.problems import field_of
-from gateway.outbox.plan import targets
 from providers.registry import CAPABILITIES
 
 CUSTOMER_COLUMNS = {"customer_ref": "externalRef", "customer_name": "name", "customer_email": "email",

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
-from gateway.outbox.plan import settle_stranded
+from gateway.outbox.settle import settle_stranded
 from gateway.store.db import on_postgres
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow, table_of
 
@@ -39,7 +39,7 @@ WHERE {{among}}(
 ){{close}}
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
           run_after, lease_until, last_error, created_at, updated_at, first_failed_at, maybe_sent,
-          blocked_by, sent_keys, trace_context
+          blocked_by, sent_keys
 """
 
 BLOCKING = (
@@ -178,7 +178,7 @@ async def make_due(session: AsyncSession, queues: Sequence[str], *, now: datetim
 
 async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:
     """Put tasks whose lease ran out (worker died, Redis lost) back to pending, and settle
-    pending tasks stranded behind a dead task (:func:`~gateway.outbox.plan.settle_stranded`);
+    pending tasks stranded behind a dead task (:func:`~gateway.outbox.settle.settle_stranded`);
     commits.
 
     Returns the providers that have such tasks, to be woken.

@@ -7,12 +7,21 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from gateway.core.clock import utcnow
 
 DRAIN_JOB = "drain_provider"
 log = logging.getLogger("gateway.sync")
+
+
+class QueuedTask(NamedTuple):
+    """What the dispatcher needs of a task it wakes a worker for."""
+
+    id: str
+    provider: str
+    ready_at: datetime | None = None
+    """When the task becomes claimable, if later than its commit (its ``run_after``)."""
 
 
 class Wakeable(Protocol):

@@ -63,13 +63,20 @@ class OwnEvent(NamedTuple):
     device_id: str | None = None
 
 
+_RECORD_TARGETS = frozenset(name for name in OwnEvent._fields
+                            if name.endswith("_id") and name != "customer_id")
+"""The target fields an event about a record may name it in, besides its customer."""
+
+
 def about_entity(type_: OutcomeType, *, entity_type: str, entity_id: str, customer_id: str | None,
                  **payload: Any) -> OwnEvent:
-    """An event about a customer, site or device, its id in the matching target field."""
-    return OwnEvent(type=type_, customer_id=customer_id or None,
-                   payload={"entityType": entity_type, "entityId": entity_id, **payload},
-                   site_id=entity_id if entity_type == "site" else None,
-                   device_id=entity_id if entity_type == "device" else None)
+    """An event about a synced record, its id also in the target field named after its type
+    (``<type>_id``) when the events' targets have one."""
+    event = OwnEvent(type=type_, customer_id=customer_id or None,
+                     payload={"entityType": entity_type, "entityId": entity_id, **payload})
+    target = f"{entity_type}_id"
+    fields: dict[str, Any] = {target: entity_id}
+    return event._replace(**fields) if target in _RECORD_TARGETS else event
 
 
 async def _subscribers(session: AsyncSession) -> list[tuple[str, frozenset[str]]]:

@@ -1,13 +1,15 @@
 """Outbox planning: which upstream work a write creates, inside the write's own transaction.
 
+The planner knows tasks, their dependencies and the provider link a synced record keeps at
+each provider, not which records there are: the features say what to queue (entity sync in
+``gateway.customers.sync`` says which providers take a record and which parent it waits for).
+
 Rules:
 
-* An entity is sent to every provider its customer is enrolled at that takes
-  it (``providers.registry.CAPABILITIES``).
-* A task waits for its upstream parent's open task at the same provider
-  (user before location before resource; space before device), recorded as a
-  ``task_dependencies`` row that the worker clears when the parent is done.
-* A delete waits for the deletes of the entity's children (child first).
+* A task waits for the open task it is queued after at the same provider (a record's upstream
+  parent's, say), recorded as a ``task_dependencies`` row that the worker clears when the
+  parent is done.
+* A delete waits for the deletes of the record's children (child first).
 * An upsert is not queued twice: while one is still pending the worker will
   read the newest state anyway (the write locks that task until it commits, so no
   worker claims it in between, see ``_still_waiting``).
@@ -16,12 +18,9 @@ Rules:
   does not wait on it. An upsert that was tried may have reached the provider, so the
   delete waits for it, and supersedes it if it dies. Whether it was tried is read under a
   lock, so an upsert a worker claims meanwhile is waited for, never cancelled while it runs.
-  A delete of a tree (``customers.records.plan_tree_delete``) applies this to every record
+  A delete of a tree (``customers.planning.plan_tree_delete``) applies this to every record
   of the subtree, so it cancels their untried upserts too.
-* A task never waits on a task that can no longer finish: while a task it depends
-  on (directly or through its parents) is dead it is ``blocked``, with the dead
-  task's id and a reason on the task and on its entity's link; it is pending again
-  as soon as that task is retried, superseded or cancelled (:func:`settle`).
+* A task never waits on a task that can no longer finish (:mod:`gateway.outbox.settle`).
 """
 
 from __future__ import annotations
@@ -30,54 +29,20 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
-from gateway.observability.tracing import current_traceparent
+from gateway.core.domain import Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.dispatch import Wakeable
-from gateway.outbox.outcomes import OutcomeType, about_entity, emit
+from gateway.outbox.settle import PROVIDERS, WAITING, blocked_by, dependents, keeps_link, release, settle
 from gateway.store.db import IN_CHUNK, on_postgres
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow, table_of
-from providers.registry import CAPABILITIES
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD, TaskStatus.BLOCKED)
-WAITING = (TaskStatus.PENDING, TaskStatus.BLOCKED)
-"""Not claimed yet: pending (ready or waiting on open parents) or blocked (a parent is dead)."""
-ENTITY_TYPES = frozenset(e.value for e in EntityType)
-PROVIDERS = frozenset(p.value for p in Provider)
 
+__all__ = ["OPEN_STATUSES", "WAITING", "OutboxPlanner", "blocked_by"]
 
-def targets(
-    providers: Iterable[str], entity_type: EntityType, kind: DeviceKind | None = None
-) -> list[Provider]:
-    """The providers (of those the customer is enrolled at) that hold this entity."""
-    return [
-        Provider(p) for p in providers if CAPABILITIES[Provider(p)].takes(entity_type, kind)
-    ]
-
-
-def upstream_parent(
-    provider: Provider,
-    entity_type: EntityType,
-    *,
-    customer_id: str,
-    site_id: str | None = None,
-    parent_site_id: str | None = None,
-    kind: DeviceKind | None = None,
-) -> str | None:
-    """The entity whose upstream object must exist before this one's can be created."""
-    if entity_type is EntityType.CUSTOMER:
-        return None
-    if entity_type is EntityType.SITE:
-        if CAPABILITIES[provider].customers:
-            return customer_id
-        return parent_site_id
-    if kind is DeviceKind.VEHICLE:
-        return customer_id if CAPABILITIES[provider].customers else None
-    return site_id
 
 
 class OutboxPlanner:
@@ -191,7 +156,7 @@ class OutboxPlanner:
         self,
         *,
         provider: Provider,
-        entity_type: EntityType,
+        entity_type: str,
         entity_id: str,
         customer_id: str,
         action: TaskAction,
@@ -199,7 +164,7 @@ class OutboxPlanner:
         task = OutboxTaskRow(
             id=str(uuid.uuid4()),
             provider=provider.value,
-            entity_type=entity_type.value,
+            entity_type=str(entity_type),
             entity_id=entity_id,
             customer_id=customer_id,
             action=action.value,
@@ -208,7 +173,6 @@ class OutboxPlanner:
             run_after=self.now,
             created_at=self.now,
             updated_at=self.now,
-            trace_context=current_traceparent(),
         )
         self._session.add(task)
         self._open[(entity_id, provider.value)] = task
@@ -230,7 +194,6 @@ class OutboxPlanner:
             id=str(uuid.uuid4()), provider=queue, entity_type=entity_type, entity_id=entity_id,
             customer_id=customer_id, action=action, status=TaskStatus.PENDING.value, attempts=0,
             run_after=self.now, created_at=self.now, updated_at=self.now,
-            trace_context=current_traceparent(),
         )
         self._session.add(task)
         self.created.append(task)
@@ -287,22 +250,22 @@ class OutboxPlanner:
             task.status, task.attempts, task.run_after = TaskStatus.PENDING.value, 0, self.now
             task.last_error, task.blocked_by, task.updated_at = None, None, self.now
             task.first_failed_at = None  # a fresh retry budget; maybe_sent stays, so creates look first
-            if task.entity_type in ENTITY_TYPES and task.provider in PROVIDERS:
+            if task.provider in PROVIDERS:
                 link = await self.link(task.entity_id, Provider(task.provider))
-                if link is not None:
+                if link is not None and keeps_link(task, link):
                     link.status = (SyncStatus.DELETING if task.action == TaskAction.DELETE.value
                                    else SyncStatus.PENDING).value
                     link.blocked_by, link.blocked_reason, link.updated_at = None, None, self.now
             self.created.append(task)
             retried.append(task.id)
-        await settle(self._session, [*retried, *await _dependents(self._session, retried)],
+        await settle(self._session, [*retried, *await dependents(self._session, retried)],
                      now=self.now)
 
     async def upsert(
         self,
         *,
         provider: Provider,
-        entity_type: EntityType,
+        entity_type: str,
         entity_id: str,
         customer_id: str,
         parent_id: str | None,
@@ -321,7 +284,7 @@ class OutboxPlanner:
             link = ProviderLinkRow(
                 entity_id=entity_id,
                 provider=provider.value,
-                entity_type=entity_type.value,
+                entity_type=str(entity_type),
                 status=SyncStatus.PENDING.value,
                 updated_at=self.now,
             )
@@ -348,7 +311,7 @@ class OutboxPlanner:
         self,
         *,
         provider: Provider,
-        entity_type: EntityType,
+        entity_type: str,
         entity_id: str,
         customer_id: str,
         child_ids: Iterable[str] = (),
@@ -412,7 +375,7 @@ class OutboxPlanner:
         task.updated_at = self.now
         self._open.pop((task.entity_id, task.provider), None)
         await self._session.flush()
-        await settle(self._session, await _release(self._session, task), now=self.now)
+        await settle(self._session, await release(self._session, task), now=self.now)
 
     async def _follow(self, previous: OutboxTaskRow | None, task: OutboxTaskRow) -> None:
         """Order ``task`` after the entity's previous open task, or replace it if it is dead."""
@@ -426,138 +389,10 @@ class OutboxPlanner:
         dead.status = TaskStatus.SUPERSEDED.value
         dead.updated_at = self.now
         await self._session.flush()
-        moved = await _dependents(self._session, [dead.id])
+        moved = await dependents(self._session, [dead.id])
         await self._session.exec(
             update(TaskDependencyRow)
             .where(col(TaskDependencyRow.depends_on) == dead.id)
             .values(depends_on=successor.id)
         )
         await settle(self._session, moved, now=self.now)
-
-
-# --- blocked tasks --------------------------------------------------------------------------
-
-
-def blocked_by(parent: OutboxTaskRow) -> tuple[str | None, str | None] | None:
-    """A new task waiting on ``parent`` is blocked at once when ``parent`` can no longer finish:
-    (the dead task it waits on, the reason), else None."""
-    if parent.status == TaskStatus.DEAD:
-        return parent.id, dead_reason(parent)
-    if parent.status == TaskStatus.BLOCKED:
-        return parent.blocked_by, parent.last_error
-    return None
-
-
-def dead_reason(dead: OutboxTaskRow) -> str:
-    """Why a task waiting (directly or through its parents) on the dead task ``dead`` is blocked."""
-    return (f"waits on task {dead.id} ({dead.action} of {dead.entity_type} {dead.entity_id} at "
-            f"{dead.provider}), which is dead: {dead.last_error or 'no reason recorded'}")[:2000]
-
-
-async def _mark(session: AsyncSession, task: OutboxTaskRow, root: str | None, reason: str | None,
-                now: datetime) -> None:
-    """Block ``task`` on the dead task ``root`` (or unblock it with ``root=None``), link included."""
-    task.status = (TaskStatus.BLOCKED if root else TaskStatus.PENDING).value
-    task.blocked_by, task.last_error, task.updated_at = root, reason, now
-    if task.entity_type not in ENTITY_TYPES or task.provider not in PROVIDERS:
-        return
-    link = await session.get(ProviderLinkRow, (task.entity_id, task.provider))
-    if link is None or link.status in (SyncStatus.DELETED.value, SyncStatus.SYNCED.value):
-        return
-    if root:
-        newly = link.status != SyncStatus.BLOCKED.value
-        link.status = SyncStatus.BLOCKED.value
-        if newly:
-            await emit(session, [about_entity(
-                OutcomeType.RECORD_BLOCKED, entity_type=task.entity_type, entity_id=task.entity_id,
-                customer_id=task.customer_id, provider=task.provider, action=task.action, taskId=task.id,
-                blockedBy=root, reason=reason)], now=now)
-    elif link.status == SyncStatus.BLOCKED.value:
-        link.status = (SyncStatus.DELETING if task.action == TaskAction.DELETE.value
-                       else SyncStatus.PENDING).value
-    link.blocked_by, link.blocked_reason, link.updated_at = root, reason, now
-
-
-async def _dependents(session: AsyncSession, parent_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(parent_ids), 500):
-        rows = await session.exec(select(TaskDependencyRow.task_id).where(
-            col(TaskDependencyRow.depends_on).in_(parent_ids[start:start + 500])))
-        found.update(rows)
-    return found
-
-
-async def _release(session: AsyncSession, parent: OutboxTaskRow) -> set[str]:
-    """Drop the dependencies on ``parent``; return the tasks that had them."""
-    freed = await _dependents(session, [parent.id])
-    await session.exec(delete(TaskDependencyRow).where(col(TaskDependencyRow.depends_on) == parent.id))
-    return freed
-
-
-async def settle_dependents(session: AsyncSession, parent_ids: Sequence[str], *, now: datetime) -> None:
-    """After these tasks changed state (died, say), settle the tasks that wait on them."""
-    await settle(session, await _dependents(session, list(parent_ids)), now=now)
-
-
-async def settle(session: AsyncSession, task_ids: Iterable[str], *, now: datetime) -> None:
-    """Block or unblock the given waiting tasks after their parents changed, and their own
-    dependents in turn.
-
-    A waiting delete whose parent is a dead upsert of the same record at the same provider
-    supersedes that upsert instead of being blocked by it.
-    """
-    await session.flush()
-    frontier = set(task_ids)
-    while frontier:
-        changed: list[str] = []
-        freed: set[str] = set()
-        for task_id in sorted(frontier):
-            task = await session.get(OutboxTaskRow, task_id)
-            if task is None or task.status not in WAITING:
-                continue
-            parents = list(await session.exec(
-                select(OutboxTaskRow).join(
-                    TaskDependencyRow, col(TaskDependencyRow.depends_on) == col(OutboxTaskRow.id))
-                .where(col(TaskDependencyRow.task_id) == task.id,
-                       col(OutboxTaskRow.status).in_((TaskStatus.DEAD, TaskStatus.BLOCKED)))
-                .order_by(col(OutboxTaskRow.created_at))
-            ))
-            root: str | None = None
-            reason: str | None = None
-            for parent in parents:
-                if (parent.status == TaskStatus.DEAD and task.action == TaskAction.DELETE.value
-                        and parent.action == TaskAction.UPSERT.value
-                        and (parent.entity_id, parent.provider) == (task.entity_id, task.provider)):
-                    parent.status, parent.updated_at = TaskStatus.SUPERSEDED.value, now
-                    freed |= await _release(session, parent)
-                    continue
-                if root is None:
-                    if parent.status == TaskStatus.DEAD:
-                        root, reason = parent.id, dead_reason(parent)
-                    else:
-                        root, reason = parent.blocked_by, parent.last_error
-            if root != task.blocked_by or (root is None and task.status == TaskStatus.BLOCKED):
-                await _mark(session, task, root, reason, now)
-                changed.append(task.id)
-        await session.flush()
-        frontier = await _dependents(session, changed) | freed
-
-
-async def settle_stranded(session: AsyncSession, *, now: datetime) -> list[str]:
-    """Settle pending tasks that wait on a dead or blocked task; return their queues.
-
-    A write that read a parent as running may commit its dependency just after the worker
-    that dead-lettered the parent settled the parent's dependents; the relay calls this to
-    catch such a task.
-    """
-    parent = aliased(OutboxTaskRow)
-    rows = (await session.exec(
-        select(OutboxTaskRow.id, OutboxTaskRow.provider)
-        .join(TaskDependencyRow, col(TaskDependencyRow.task_id) == col(OutboxTaskRow.id))
-        .join(parent, col(parent.id) == col(TaskDependencyRow.depends_on))
-        .where(col(OutboxTaskRow.status) == TaskStatus.PENDING.value,
-               col(parent.status).in_((TaskStatus.DEAD, TaskStatus.BLOCKED)))
-        .distinct()
-    )).all()
-    await settle(session, [task_id for task_id, _ in rows], now=now)
-    return sorted({provider for _, provider in rows})

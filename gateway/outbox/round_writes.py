@@ -1,6 +1,6 @@
 """A round's writes on PostgreSQL: one statement per kind of write, whatever the number of tasks.
 
-The engine writes a round's results (tasks done, provider links, call history) and, before
+The engine writes a round's results (tasks done, call history) and entity sync, before
 sending, what its creates would make (``sent_keys``). Elsewhere these are executemany
 statements, one server round of parse, plan and execute per row; on PostgreSQL each is a
 single statement over ``unnest`` of column arrays, every row found through its key. The
@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, Boolean, Float, Integer, String, TextClause, bindparam, text
+from sqlalchemy import ARRAY, Float, Integer, String, TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.domain import SyncStatus, TaskStatus
+from gateway.core.domain import TaskStatus
 from gateway.store.tables import UTC_DATETIME
 
 
@@ -71,88 +71,24 @@ async def finish_done(session: AsyncSession, ids: Sequence[str], attempts: Seque
     return closed
 
 
-_LINKS = _sql(f"""
-UPDATE provider_links l SET
-    status = CASE
-        WHEN u.change = 'upserted' AND l.status NOT IN ('{SyncStatus.DELETING}', '{SyncStatus.DELETED}')
-            THEN '{SyncStatus.SYNCED}'
-        WHEN u.change = 'deleted' THEN '{SyncStatus.DELETED}'
-        WHEN u.change = 'failed' THEN u.status
-        ELSE l.status END,
-    external_id = CASE WHEN u.change = 'upserted' THEN u.external ELSE l.external_id END,
-    synced_at = CASE WHEN u.change IN ('upserted', 'deleted') THEN :now ELSE l.synced_at END,
-    attempts = u.attempts, last_error = u.error, updated_at = :now
-FROM unnest(CAST(:entities AS text[]), CAST(:providers AS text[]), CAST(:changes AS text[]),
-            CAST(:statuses AS text[]), CAST(:externals AS text[]), CAST(:attempts AS int[]),
-            CAST(:errors AS text[]))
-     AS u(entity_id, provider, change, status, external, attempts, error)
-WHERE l.entity_id = u.entity_id AND l.provider = u.provider
-""", {"entities": String, "providers": String, "changes": String, "statuses": String,
-      "externals": String, "attempts": Integer, "errors": String})
-"""A round's link changes: ``upserted`` (synced, unless a delete queued meanwhile keeps it
-deleting or deleted, with the provider's id), ``deleted``, ``failed`` (to ``status``) and
-``retrying`` (status kept); attempts and last error always."""
-
-LINK_CHANGES = ("upserted", "deleted", "failed", "retrying")
-
-
-async def update_links(session: AsyncSession, changes: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Write link changes (``entity``, ``provider``, ``change``, ``status``, ``external``,
-    ``attempts``, ``error``), in order: a link named twice gets its changes one statement
-    after the other, so the later one wins as it would row by row."""
-    layers: list[list[Mapping[str, Any]]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for item in changes:
-        key = (item["entity"], item["provider"])
-        depth = seen.get(key, 0)
-        seen[key] = depth + 1
-        if depth == len(layers):
-            layers.append([])
-        layers[depth].append(item)
-    for layer in layers:
-        await session.execute(_LINKS, {
-            "entities": [i["entity"] for i in layer], "providers": [i["provider"] for i in layer],
-            "changes": [i["change"] for i in layer], "statuses": [i["status"] for i in layer],
-            "externals": [i["external"] for i in layer], "attempts": [i["attempts"] for i in layer],
-            "errors": [i["error"] for i in layer], "now": now})
-
-
-_SQL_TYPES = {String: "text", Integer: "int", Float: "float8", Boolean: "boolean"}
-
-
-def _unnest_insert(table: str, types: Mapping[str, Any]) -> TextClause:
-    """Insert rows given as one array per column (and ``at`` = ``:now``) in one statement."""
-    return _sql(
-        f"INSERT INTO {table} ({', '.join(types)}, at) SELECT *, CAST(:now AS timestamptz) FROM unnest("
-        + ", ".join(f"CAST(:{c} AS {_SQL_TYPES[t]}[])" for c, t in types.items()) + ")", types)
-
-
 _HISTORY_COLUMNS = ("entity_id", "entity_type", "customer_id", "provider", "task_id", "method", "route",
-                    "status", "latency_ms", "error", "trace_id", "body_id")
-_HISTORY = _unnest_insert("upstream_calls", {**dict.fromkeys(_HISTORY_COLUMNS, String),
-                                             "status": Integer, "latency_ms": Float})
+                    "status", "latency_ms", "error")
+_HISTORY_TYPES: dict[str, Any] = {**dict.fromkeys(_HISTORY_COLUMNS, String), "status": Integer,
+                                  "latency_ms": Float}
+_SQL_TYPES = {String: "text", Integer: "int", Float: "float8"}
+_HISTORY = _sql(
+    f"INSERT INTO upstream_calls ({', '.join(_HISTORY_COLUMNS)}, at) "
+    f"SELECT *, CAST(:now AS timestamptz) FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {_SQL_TYPES[_HISTORY_TYPES[c]]}[])" for c in _HISTORY_COLUMNS) + ")",
+    _HISTORY_TYPES)
 """A round's call history, one row per call, in one statement."""
-
-_BODY_COLUMNS = ("id", "request_body", "response_body", "request_truncated", "response_truncated")
-_BODIES = _unnest_insert("upstream_call_bodies", {**dict.fromkeys(_BODY_COLUMNS, String),
-                                                  "request_truncated": Boolean,
-                                                  "response_truncated": Boolean})
-"""The bodies of a round's calls, one row per exchange, in one statement."""
 
 
 async def insert_history(session: AsyncSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Insert call history rows (the columns of ``upstream_calls`` but ``id`` and ``at``; a
-    row without ``trace_id`` or ``body_id`` has none)."""
+    """Insert call history rows (the columns of ``upstream_calls`` but ``id`` and ``at``)."""
     if rows:
-        await session.execute(_HISTORY, {**{c: [row.get(c) for row in rows] for c in _HISTORY_COLUMNS},
+        await session.execute(_HISTORY, {**{c: [row[c] for row in rows] for c in _HISTORY_COLUMNS},
                                          "now": now})
-
-
-async def insert_bodies(session: AsyncSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Insert the bodies of calls (the columns of ``upstream_call_bodies`` but ``at``)."""
-    if rows:
-        await session.execute(_BODIES, {**{c: [row[c] for row in rows] for c in _BODY_COLUMNS},
-                                        "now": now})
 
 
 _SENT_KEYS = text(

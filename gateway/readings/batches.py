@@ -58,7 +58,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider, TaskAction, TaskStatus
-from gateway.outbox.fresh import QueuedTask
+from gateway.outbox.dispatch import QueuedTask
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.store.db import among, chunked

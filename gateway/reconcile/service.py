@@ -50,11 +50,12 @@ from gateway.core.domain import (
     TaskStatus,
 )
 from gateway.customers.planning import plan_entity_upsert
+from gateway.customers.sync.context import prepare
+from gateway.customers.sync.targets import targets
 from gateway.observability.metrics import observe_drift
-from gateway.outbox.context import prepare
 from gateway.outbox.dispatch import Dispatcher
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, about_entity, emit
-from gateway.outbox.plan import OutboxPlanner, targets
+from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.programmes import service as programmes
 from gateway.reconcile.report import Drift, DriftItem, DriftReport, RepairResult

@@ -30,8 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.domain import Provider, ReportStatus, TaskAction, TaskStatus
 from gateway.core.reports import Report
+from gateway.outbox.dispatch import QueuedTask
 from gateway.outbox.engine import RoundResult, SyncEngine
-from gateway.outbox.fresh import QueuedTask
 from gateway.outbox.plan import OutboxPlanner, blocked_by
 from gateway.outbox.provider_calls import capability, provider_call
 from gateway.outbox.unit_of_work import record_now

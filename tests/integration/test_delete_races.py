@@ -26,7 +26,7 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
 from gateway.customers import locks, writes
-from gateway.outbox.context import prepare
+from gateway.customers.sync.context import prepare
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, SiteRow, table_of

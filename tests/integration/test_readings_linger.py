@@ -17,8 +17,7 @@ from gateway.app import create_app
 from gateway.core.clock import as_utc, utcnow
 from gateway.core.settings import load_settings
 from gateway.outbox.claim import claim
-from gateway.outbox.dispatch import DRAIN_JOB, ArqDispatcher
-from gateway.outbox.fresh import QueuedTask
+from gateway.outbox.dispatch import DRAIN_JOB, ArqDispatcher, QueuedTask
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import UTC_DATETIME

@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import utcnow
+from gateway.customers.sync.links import update_links
 from gateway.outbox.claim import claim
-from gateway.outbox.round_writes import finish_done, insert_history, keep_sent_keys, update_links
+from gateway.outbox.round_writes import finish_done, insert_history, keep_sent_keys
 from gateway.store.db import create_engine, session_factory
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow, UpstreamCallRow
 from tests.conftest import _truncate

@@ -16,8 +16,8 @@ ROLES = {
     "upstream client (httpx, aiohttp, authlib)": ("(httpx/", "(httpx_aiohttp/", "(aiohttp/", "(authlib/",
                                                   "(providers/transport.py", "(providers/http.py"),
     "claim (gateway/outbox/claim.py)": ("(gateway/outbox/claim.py",),
-    "prepare (gateway/outbox/context.py, fresh.py)": ("(gateway/outbox/context.py",
-                                                      "(gateway/outbox/fresh.py"),
+    "prepare (gateway/customers/sync/context.py, fresh.py)": ("(gateway/customers/sync/context.py",
+                                                              "(gateway/customers/sync/fresh.py"),
     "record (gateway/outbox/unit_of_work.py, plan.py)": ("(gateway/outbox/unit_of_work.py",
                                                          "(gateway/outbox/plan.py"),
     "database driver (sqlalchemy, asyncpg)": ("(sqlalchemy/", "(asyncpg/", "(sqlmodel/"),
@@ -31,10 +31,11 @@ root); a sample belongs to the innermost frame that names a role."""
 
 PHASES = {
     "claim": ("claim (gateway/outbox/claim.py",),
-    "prepare": ("prepare (gateway/outbox/context.py", "_note_creates (gateway/outbox/engine.py"),
-    "send (adapter + client)": ("_run_one (gateway/outbox/engine.py", "_run_batch (gateway/outbox/engine.py",
-                                "_run_kind (gateway/outbox/engine.py"),
-    "record": ("_record (gateway/outbox/engine.py", "_feed_guard (gateway/outbox/engine.py"),
+    "prepare": ("prepare (gateway/customers/sync/context.py",
+                "_note_creates (gateway/customers/sync/kind.py"),
+    "send (adapter + client)": ("send (gateway/outbox/engine.py",
+                                "provider_call (gateway/outbox/provider_calls.py"),
+    "record": ("record_round (gateway/outbox/recording.py", "_feed_guard (gateway/outbox/engine.py"),
 }
 """The phases of a worker's round; a sample belongs to the outermost frame that names one.
 SQLAlchemy's async layer runs database work in greenlets, whose stacks do not show the

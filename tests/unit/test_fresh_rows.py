@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.outbox.fresh import _insert_all_sql, _json_rows
+from gateway.customers.sync.fresh import _insert_all_sql, _json_rows
 from gateway.store.tables import DeviceRow
 
 

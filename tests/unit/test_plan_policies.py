@@ -14,7 +14,8 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, EntityType, Provider, SyncStatus, TaskAction, TaskStatus
-from gateway.outbox.plan import dead_reason, settle, targets, upstream_parent
+from gateway.customers.sync.targets import targets, upstream_parent
+from gateway.outbox.settle import dead_reason, settle
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 from providers.registry import CAPABILITIES
 

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.core.settings import load_settings
 from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits
-from gateway.outbox.engine import backoff_s, decide
+from gateway.outbox.policy import backoff_s, decide
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RejectedError, TransientError
 

@@ -5,8 +5,8 @@ links or tasks, so its planning is a pure function of the tree: per entity
 and provider one link and one upsert task, waiting for the task of the
 entity's upstream parent. The rows are collected as plain dicts and inserted
 with one executemany per table, which is what makes ``POST /v1/customers/batch``
-fast; the rules are those of :class:`gateway.outbox.plan.OutboxPlanner`
-(``targets`` and ``upstream_parent``), which handles every other write.
+fast; the rules are those of :class:`gateway.outbox.plan.OutboxPlanner` and
+:mod:`gateway.customers.sync.targets`, which handle every other write.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, EntityType, SyncStatus, TaskAction, TaskStatus
-from gateway.observability.tracing import current_traceparent
-from gateway.outbox.plan import targets, upstream_parent
+from gateway.customers.sync.targets import targets, upstream_parent
+from gateway.outbox.dispatch import QueuedTask
 from gateway.store.tables import (
     CustomerRow,
     DeviceRow,
@@ -36,22 +36,11 @@ from gateway.store.tables import (
 )
 
 
-class QueuedTask(NamedTuple):
-    """What the dispatcher needs of a task it wakes a worker for."""
-
-    id: str
-    provider: str
-    ready_at: datetime | None = None
-    """When the task becomes claimable, if later than its commit (its ``run_after``)."""
-
-
 class FreshTrees:
     """Rows of new customer trees and their outbox work, inserted together by :meth:`insert`."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self.trace_context = current_traceparent()
-        """The request's trace, kept with every task (when traces are recorded)."""
         self.customers: list[dict[str, Any]] = []
         self.sites: list[dict[str, Any]] = []
         self.devices: list[dict[str, Any]] = []
@@ -86,7 +75,6 @@ class FreshTrees:
                 "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value, "attempts": 0,
                 "run_after": self.now, "lease_until": None, "last_error": None,
                 "created_at": self.now, "updated_at": self.now, "blocked_by": None,
-                "trace_context": self.trace_context,
             })
             self._task_of[(row["id"], provider.value)] = task_id
             parent = upstream_parent(
