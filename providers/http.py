@@ -7,14 +7,16 @@ passes its own (tests pass httpx's ASGI or mock transports). ``ProviderHttp.send
 bearer token, turns an unsuccessful answer into a ``ProviderError`` (``providers.errors``),
 answers a 401 by invalidating the token, fetching one new token and retrying once, and
 appends a ``CallRecord`` for every exchange (its bodies redacted, ``providers.redact``) to the
-list in ``call_log`` when one is set. Each exchange is an OpenTelemetry client span (method,
-route template, status) under whatever span is current, its context sent along in a
-``traceparent`` header; without a configured tracer provider that costs next to nothing.
+list in ``call_log`` when one is set. Once :func:`trace_exchanges` was called (traces on),
+each exchange is an OpenTelemetry client span (method, route template, status) under
+whatever span is current, its context sent along in a ``traceparent`` header; before that
+nothing of OpenTelemetry is imported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
@@ -23,7 +25,6 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
-from opentelemetry import propagate, trace
 
 from providers.base import CallRecord, Operation, Outcome, ProviderError
 from providers.errors import error_for_exception, error_for_response, message_from_body
@@ -37,7 +38,60 @@ call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", 
 _encoder = msgspec.json.Encoder()
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _ACCEPT_HEADERS = {"Accept": "application/json"}
-_tracer = trace.get_tracer("providers.http")
+_tracer: Any = None
+"""OpenTelemetry's tracer once :func:`trace_exchanges` turned spans on; None: no spans, and
+nothing of OpenTelemetry imported."""
+
+
+def trace_exchanges() -> None:
+    """Make every exchange a client span from now on (the gateway calls this when it
+    installs a tracer provider)."""
+    global _tracer
+    from opentelemetry import trace
+
+    _tracer = trace.get_tracer("providers.http")
+
+
+class _NoSpan:
+    """What an exchange writes to while spans are off."""
+
+    def is_recording(self) -> bool:
+        return False
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        return None
+
+
+_NO_SPAN = contextlib.nullcontext(_NoSpan())
+
+
+def _client_span(method: str, route: str, host: str) -> contextlib.AbstractContextManager[Any]:
+    if _tracer is None:
+        return _NO_SPAN
+    from opentelemetry.trace import SpanKind
+
+    return _tracer.start_as_current_span(  # type: ignore[no-any-return]
+        f"{method} {route}", kind=SpanKind.CLIENT, record_exception=False,
+        set_status_on_exception=False,
+        attributes={"http.request.method": method, "url.template": route, "server.address": host})
+
+
+def _failed(span: Any, kind: str, message: str | None = None) -> None:
+    if span.is_recording():
+        from opentelemetry.trace import StatusCode
+
+        span.set_status(StatusCode.ERROR, message)
+        span.set_attribute("error.type", kind)
+
+
+def _trace_id() -> str | None:
+    """The current span's trace id (32 hex digits) while spans are on and one is current."""
+    if _tracer is None:
+        return None
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 T = TypeVar("T")
 
@@ -58,12 +112,11 @@ def record_call(
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
     sent = keep_body(request)
     got = keep_body(response)
-    context = trace.get_current_span().get_span_context()
     log.append(CallRecord(
         method=method, route=route, status=status, latency_ms=latency_ms, error=error,
         request_body=sent.text if sent else None, request_truncated=bool(sent and sent.truncated),
         response_body=got.text if got else None, response_truncated=bool(got and got.truncated),
-        trace_id=format(context.trace_id, "032x") if context.is_valid else None,
+        trace_id=_trace_id(),
     ))
 
 
@@ -196,13 +249,10 @@ class ProviderHttp:
     ) -> httpx.Response:
         headers = dict(self._json_headers if content is not None else self._accept_headers)
         headers["Authorization"] = f"Bearer {token}"
-        with _tracer.start_as_current_span(
-            f"{method} {route}", kind=trace.SpanKind.CLIENT, record_exception=False,
-            set_status_on_exception=False,
-            attributes={"http.request.method": method, "url.template": route,
-                        "server.address": self.client.base_url.host},
-        ) as span:
+        with _client_span(method, route, self.client.base_url.host) as span:
             if span.is_recording():
+                from opentelemetry import propagate
+
                 propagate.inject(headers)
             started = time.perf_counter()
             try:
@@ -211,8 +261,7 @@ class ProviderHttp:
                     extensions=self._extensions))
             except httpx.HTTPError as exc:
                 error = error_for_exception(exc, method=method, route=route)
-                span.set_status(trace.StatusCode.ERROR, error.message)
-                span.set_attribute("error.type", type(exc).__name__)
+                _failed(span, type(exc).__name__, error.message)
                 record_call(method=method, route=route, status=None, started=started,
                             error=error.message, request=content)
                 raise error from None
@@ -222,8 +271,7 @@ class ProviderHttp:
             if status >= 400:
                 said = message_from_body(response.content)
                 failure = f"{status} {response.reason_phrase}" + (f": {said}" if said else "")
-                span.set_status(trace.StatusCode.ERROR)
-                span.set_attribute("error.type", str(status))
+                _failed(span, str(status))
             record_call(method=method, route=route, status=status, started=started, error=failure,
                         request=content, response=response.content)
         return response

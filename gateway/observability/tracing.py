@@ -4,8 +4,8 @@ Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set: then :func:`configure_from_en
 the start of the API and of every worker) installs the SDK's tracer provider with a batching
 OTLP/HTTP exporter (the exporter reads its endpoint, headers and timeout from the standard
 ``OTEL_EXPORTER_OTLP_*`` variables; ``OTEL_SERVICE_NAME`` names the service). Off, nothing of
-the SDK is imported, the API gets no tracing middleware, and the spans the code asks for are the
-API's non-recording ones.
+OpenTelemetry is imported (its API alone costs tens of milliseconds), the API gets no tracing
+middleware, tasks keep no trace context and the worker opens no spans.
 
 The chain, when on:
 
@@ -24,23 +24,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
-
-from litestar.enums import ScopeType
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
     from opentelemetry.sdk.trace import SpanProcessor
+    from opentelemetry.trace import SpanContext
 
 ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 SERVICE_NAME = "energy-gateway"
 
-_propagator = TraceContextTextMapPropagator()
-_tracer = trace.get_tracer("gateway")
 _enabled = False
+_tracer: Any = None
+_propagator: Any = None
 
 
 def enabled() -> bool:
@@ -50,9 +46,13 @@ def enabled() -> bool:
 
 def _install(processor: SpanProcessor, *, role: str) -> None:
     """Add ``processor`` to the SDK tracer provider, installing that provider first if needed."""
-    global _enabled
+    global _enabled, _tracer, _propagator
+    from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from providers.http import trace_exchanges
 
     provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
@@ -61,6 +61,9 @@ def _install(processor: SpanProcessor, *, role: str) -> None:
         provider = TracerProvider(resource=resource)
         trace.set_tracer_provider(provider)
     provider.add_span_processor(processor)
+    _tracer = trace.get_tracer("gateway")
+    _propagator = TraceContextTextMapPropagator()
+    trace_exchanges()
     _enabled = True
 
 
@@ -83,6 +86,10 @@ def add_processor(processor: SpanProcessor, *, role: str = "test") -> None:
 
 def current_traceparent() -> str | None:
     """The current span's context as a W3C ``traceparent``, or None when there is none."""
+    if not _enabled:
+        return None
+    from opentelemetry import trace
+
     if not trace.get_current_span().get_span_context().is_valid:
         return None
     carrier: dict[str, str] = {}
@@ -98,7 +105,9 @@ def trace_id_of(traceparent: str | None) -> str | None:
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
-def _span_context(traceparent: str | None) -> trace.SpanContext | None:
+def _span_context(traceparent: str | None) -> SpanContext | None:
+    from opentelemetry import trace
+
     if not traceparent:
         return None
     found = trace.get_current_span(_propagator.extract({"traceparent": traceparent})).get_span_context()
@@ -112,6 +121,9 @@ def task_span(name: str, traceparents: Sequence[str | None], **attributes: Any) 
     if not _enabled:
         yield
         return
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+
     contexts = [c for c in (_span_context(t) for t in traceparents) if c is not None]
     parent = trace.set_span_in_context(trace.NonRecordingSpan(contexts[0])) if contexts else None
     links = [trace.Link(c) for c in contexts[1:]]
@@ -122,22 +134,26 @@ def task_span(name: str, traceparents: Sequence[str | None], **attributes: Any) 
 
 
 class TracingMiddleware:
-    """ASGI middleware: a server span per HTTP request, named by its route template."""
+    """ASGI middleware: a server span per HTTP request, named by its route template (the app
+    adds it only while traces are on)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # ScopeType.HTTP is "http"
             await self.app(scope, receive, send)
             return
+        http = cast("HTTPScope", scope)
         carrier = {key.decode("latin-1"): value.decode("latin-1")
                    for key, value in scope.get("headers", ()) if key in (b"traceparent", b"tracestate")}
-        method = scope["method"]
-        route = scope.get("path_template") or scope["path"]
+        from opentelemetry import trace
+
+        method = http["method"]
+        route = http.get("path_template") or http["path"]
         with _tracer.start_as_current_span(
             f"{method} {route}", context=_propagator.extract(carrier), kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route, "url.path": scope["path"]},
+            attributes={"http.request.method": method, "http.route": route, "url.path": http["path"]},
         ) as span:
 
             async def send_and_note(message: Message) -> None:
