@@ -12,6 +12,7 @@ import pytest
 
 from providers.emulation.faults import FaultPlan
 from tests.browser.test_console import CUSTOMER, all_synced, mark_dead, wait_for
+from tests.browser.test_console_layout import AXE, LAYOUT, NARROW, RUN_AXE, signed_in
 from tests.conftest import ADMIN_KEY
 
 pytestmark = pytest.mark.browser
@@ -92,3 +93,44 @@ def test_a_dead_task_dismissed_with_a_reason_is_in_the_audit_trail(
         assert entry.get_attribute("data-result") == "ok"
         page.screenshot(path=shots / "audit.png", full_page=True)
         context.close()
+
+
+def test_ops_pages_with_content_pass_axe_and_fit_375_px(browser: Any, stack: dict[str, Any]) -> None:
+    """Problems with a dead and a blocked task (their retry and dismiss forms), a repair's
+    confirmation, a kept drift result and an audit entry: axe-core finds no serious or critical
+    violation, and at 375 px no page is wider than the screen."""
+    base = stack["url"]
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10) as api:
+        customer_id = api.post("/v1/customers", json={**CUSTOMER, "externalRef": "axe-1"}).json()["id"]
+        site_id = api.get(f"/v1/customers/{customer_id}/sites").json()["items"][0]["id"]
+        wait_for(lambda: all_synced(api, f"/v1/sites/{site_id}"), "the site synced")
+        tasks = api.get("/v1/sync/tasks", params={"provider": "volue"}).json()["items"]
+        mark_dead(stack["database_url"], tasks[-1]["id"], "refused for the check")
+        mark_dead(stack["database_url"], tasks[0]["id"], "refused too")
+        assert api.post(f"/v1/sync/tasks/{tasks[0]['id']}/dismiss", json={"reason": "for the audit page"}
+                        ).status_code == 200
+    paths = ["/console/problems", "/console/drift/repair?provider=zaehlerfreunde", "/console/audit"]
+    context, page = signed_in(browser, base, viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/console/drift")
+    page.click(".drift-provider[data-provider=zaehlerfreunde] >> button:has-text('Compare')")
+    run_id = page.locator("tr.drift-run").first.get_attribute("data-run")
+    paths.append(f"/console/drift?run={run_id}")
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        answer = page.goto(base + path)
+        assert answer is not None and answer.status == 200, path
+        page.add_script_tag(path=str(AXE))
+        found[path] = page.evaluate(RUN_AXE)
+        if path == "/console/audit":
+            assert page.locator("tr.audit-entry").count() >= 1
+        if path == "/console/problems":
+            assert page.locator("details.dismiss").count() >= 2
+    context.close()
+    assert not [f"{path}: {v}" for path, violations in found.items() for v in violations]
+    context, page = signed_in(browser, base, viewport=NARROW)
+    widths = {}
+    for path in paths:
+        page.goto(base + path)
+        widths[path] = page.evaluate(LAYOUT)["width"]
+    context.close()
+    assert all(width <= NARROW["width"] for width in widths.values()), widths
