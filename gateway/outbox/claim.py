@@ -39,7 +39,7 @@ WHERE {{among}}(
 ){{close}}
 RETURNING id, provider, entity_type, entity_id, customer_id, action, status, attempts,
           run_after, lease_until, last_error, created_at, updated_at, first_failed_at, maybe_sent,
-          blocked_by, sent_keys
+          blocked_by, sent_keys, trace_context
 """
 
 BLOCKING = (

@@ -34,6 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider, SyncStatus, TaskAction, TaskStatus
+from gateway.observability.tracing import current_traceparent
 from gateway.outbox.dispatch import Wakeable
 from gateway.outbox.settle import PROVIDERS, WAITING, blocked_by, dependents, keeps_link, release, settle
 from gateway.store.db import IN_CHUNK, on_postgres
@@ -173,6 +174,7 @@ class OutboxPlanner:
             run_after=self.now,
             created_at=self.now,
             updated_at=self.now,
+            trace_context=current_traceparent(),
         )
         self._session.add(task)
         self._open[(entity_id, provider.value)] = task
@@ -194,6 +196,7 @@ class OutboxPlanner:
             id=str(uuid.uuid4()), provider=queue, entity_type=entity_type, entity_id=entity_id,
             customer_id=customer_id, action=action, status=TaskStatus.PENDING.value, attempts=0,
             run_after=self.now, created_at=self.now, updated_at=self.now,
+            trace_context=current_traceparent(),
         )
         self._session.add(task)
         self.created.append(task)

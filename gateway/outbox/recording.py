@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,12 +24,13 @@ from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_round
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit, wanted_types
 from gateway.outbox.policy import decide
+from gateway.outbox.provider_calls import CallHistory
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.outbox.results import RoundResult
-from gateway.outbox.round_writes import finish_done, insert_history
+from gateway.outbox.round_writes import finish_done
 from gateway.outbox.settle import settle_dependents
 from gateway.store.db import among, chunked, on_postgres
-from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, UpstreamCallRow, table_of
+from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 from providers.base import ProviderError
 
 log = logging.getLogger("gateway.sync")
@@ -55,22 +56,15 @@ async def record_round(sessions: async_sessionmaker[AsyncSession], s: Settings,
     now = utcnow()
     done_tasks: list[dict[str, object]] = []
     retry_tasks: list[dict[str, object]] = []
-    history: list[dict[str, object]] = []
+    history = CallHistory()
     retries: list[datetime] = []
     dead_letters: dict[str, str] = {}
     for result in results:
         task = result.task
         # each column once: an attribute of a mapped row costs a descriptor call per read
-        task_id, entity_id, provider, attempts = task.id, task.entity_id, task.provider, task.attempts
+        task_id, attempts = task.id, task.attempts
         if result.calls:
-            entity_type, customer_id = task.entity_type, task.customer_id
-            for call in result.calls[-20:]:
-                history.append({
-                    "entity_id": entity_id, "entity_type": entity_type,
-                    "customer_id": customer_id, "provider": provider, "task_id": task_id,
-                    "method": call.method, "route": call.route, "status": call.status,
-                    "latency_ms": call.latency_ms, "error": call.error,
-                })
+            history.add(task, result.calls)
         fence = {"t_id": task_id, "t_attempts": attempts}
         if result.held_back_s is not None:
             # never sent: back to pending without spending the attempt
@@ -111,10 +105,7 @@ async def record_round(sessions: async_sessionmaker[AsyncSession], s: Settings,
             mine = by_kind.get(id(kind))
             if mine:
                 await kind.record(session, mine)
-        if history and on_postgres(session):
-            await insert_history(session, history, now)
-        elif history:
-            await session.execute(insert(table_of(UpstreamCallRow)), [{**h, "at": now} for h in history])
+        await history.write(session, now)
         wanted = await wanted_types(session)
         forwarded = (await emit(session, _own_events(held, dead_letters), now=now)
                      if wanted else [])

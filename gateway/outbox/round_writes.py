@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, Float, Integer, String, TextClause, bindparam, text
+from sqlalchemy import ARRAY, Boolean, Float, Integer, String, TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import TaskStatus
@@ -71,24 +71,42 @@ async def finish_done(session: AsyncSession, ids: Sequence[str], attempts: Seque
     return closed
 
 
+_SQL_TYPES = {String: "text", Integer: "int", Float: "float8", Boolean: "boolean"}
+
+
+def _unnest_insert(table: str, types: Mapping[str, Any]) -> TextClause:
+    """Insert rows given as one array per column (and ``at`` = ``:now``) in one statement."""
+    return _sql(
+        f"INSERT INTO {table} ({', '.join(types)}, at) SELECT *, CAST(:now AS timestamptz) FROM unnest("
+        + ", ".join(f"CAST(:{c} AS {_SQL_TYPES[t]}[])" for c, t in types.items()) + ")", types)
+
+
 _HISTORY_COLUMNS = ("entity_id", "entity_type", "customer_id", "provider", "task_id", "method", "route",
-                    "status", "latency_ms", "error")
-_HISTORY_TYPES: dict[str, Any] = {**dict.fromkeys(_HISTORY_COLUMNS, String), "status": Integer,
-                                  "latency_ms": Float}
-_SQL_TYPES = {String: "text", Integer: "int", Float: "float8"}
-_HISTORY = _sql(
-    f"INSERT INTO upstream_calls ({', '.join(_HISTORY_COLUMNS)}, at) "
-    f"SELECT *, CAST(:now AS timestamptz) FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {_SQL_TYPES[_HISTORY_TYPES[c]]}[])" for c in _HISTORY_COLUMNS) + ")",
-    _HISTORY_TYPES)
+                    "status", "latency_ms", "error", "trace_id", "body_id")
+_HISTORY = _unnest_insert("upstream_calls", {**dict.fromkeys(_HISTORY_COLUMNS, String),
+                                             "status": Integer, "latency_ms": Float})
 """A round's call history, one row per call, in one statement."""
+
+_BODY_COLUMNS = ("id", "request_body", "response_body", "request_truncated", "response_truncated")
+_BODIES = _unnest_insert("upstream_call_bodies", {**dict.fromkeys(_BODY_COLUMNS, String),
+                                                  "request_truncated": Boolean,
+                                                  "response_truncated": Boolean})
+"""The bodies of a round's calls, one row per exchange, in one statement."""
 
 
 async def insert_history(session: AsyncSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Insert call history rows (the columns of ``upstream_calls`` but ``id`` and ``at``)."""
+    """Insert call history rows (the columns of ``upstream_calls`` but ``id`` and ``at``; a
+    row without ``trace_id`` or ``body_id`` has none)."""
     if rows:
-        await session.execute(_HISTORY, {**{c: [row[c] for row in rows] for c in _HISTORY_COLUMNS},
+        await session.execute(_HISTORY, {**{c: [row.get(c) for row in rows] for c in _HISTORY_COLUMNS},
                                          "now": now})
+
+
+async def insert_bodies(session: AsyncSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Insert the bodies of calls (the columns of ``upstream_call_bodies`` but ``at``)."""
+    if rows:
+        await session.execute(_BODIES, {**{c: [row[c] for row in rows] for c in _BODY_COLUMNS},
+                                        "now": now})
 
 
 _SENT_KEYS = text(

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, EntityType, SyncStatus, TaskAction, TaskStatus
 from gateway.customers.sync.targets import targets, upstream_parent
+from gateway.observability.tracing import current_traceparent
 from gateway.outbox.dispatch import QueuedTask
 from gateway.store.tables import (
     CustomerRow,
@@ -41,6 +42,8 @@ class FreshTrees:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.trace_context = current_traceparent()
+        """The request's trace, kept with every task (when traces are recorded)."""
         self.customers: list[dict[str, Any]] = []
         self.sites: list[dict[str, Any]] = []
         self.devices: list[dict[str, Any]] = []
@@ -75,6 +78,7 @@ class FreshTrees:
                 "action": TaskAction.UPSERT.value, "status": TaskStatus.PENDING.value, "attempts": 0,
                 "run_after": self.now, "lease_until": None, "last_error": None,
                 "created_at": self.now, "updated_at": self.now, "blocked_by": None,
+                "trace_context": self.trace_context,
             })
             self._task_of[(row["id"], provider.value)] = task_id
             parent = upstream_parent(
