@@ -29,7 +29,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +41,7 @@ from gateway.http.problems import problem_response
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
 from gateway.runtime.process import Runtime
-from gateway.store.db import Availability, availability, on_postgres, unavailable_reason
+from gateway.store.db import Availability, availability, dialect_insert, on_postgres, unavailable_reason
 from gateway.store.tables import IdempotencyKeyRow, table_of
 
 Work = Callable[[AsyncSession, OutboxPlanner], Awaitable[tuple[int, Any]]]
@@ -185,9 +184,8 @@ async def _insert_reservation(
     """Write the reservation in a transaction of its own; False when the key exists already."""
     table = table_of(IdempotencyKeyRow)
     async with sessions() as session:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         inserted = (await session.execute(
-            insert(table)
+            dialect_insert(session, table)
             .values(key=key, request_hash=digest, holder=holder, created_at=now)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.key)
