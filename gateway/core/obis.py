@@ -111,6 +111,18 @@ class ObisCode:
         """The medium value group A names; electricity when A is absent."""
         return _MEDIUM_BY_A.get(_DEFAULT_A if self.a is None else self.a)
 
+    @property
+    def register(self) -> bool:
+        """Whether it names a register (a meter's count so far, its latest value counts) rather
+        than a quantity per period: electricity's D = 8 (time integral 1); the codes of gas,
+        water and heat meters are their registers."""
+        return self.medium is not Medium.ELECTRICITY or self.d == 8
+
+    @property
+    def direction(self) -> str:
+        """``out`` for electricity's export (C = 2, active energy delivered), ``in`` otherwise."""
+        return "out" if self.medium is Medium.ELECTRICITY and self.c == 2 else "in"
+
 
 def _group(text: str, name: str, upper: int) -> int:
     value = int(text)

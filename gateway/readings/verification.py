@@ -34,7 +34,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import DeviceKind, SyncStatus
-from gateway.core.obis import Medium, ObisError, parse
+from gateway.core.obis import ObisError, parse
 from gateway.observability.metrics import count_readings
 from gateway.readings.batches import DELIVERY_PROVIDER
 from gateway.runtime.periodic import PeriodicJob, interval_lock
@@ -83,12 +83,12 @@ class Comparison:
 
 
 def _is_register(code: str) -> bool:
-    """Whether Zählerfreunde reads ``code`` as a meter reading (its latest value per period)."""
+    """Whether ``code`` names a register, read back as a meter reading (its latest value per
+    period; ``ObisCode.register``)."""
     try:
-        parsed = parse(code)
+        return parse(code).register
     except ObisError:
         return True
-    return parsed.medium is not Medium.ELECTRICITY or parsed.d == 8
 
 
 async def _sample(session: AsyncSession, size: int) -> list[tuple[str, str]]:
@@ -130,8 +130,7 @@ def identity_of(code: str) -> tuple[bool, str]:
         parsed = parse(code)
     except ObisError:
         return True, "in"
-    out = parsed.medium is Medium.ELECTRICITY and parsed.c == 2
-    return _is_register(code), "out" if out else "in"
+    return parsed.register, parsed.direction
 
 
 def _close(a: float, b: float) -> bool:

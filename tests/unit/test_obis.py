@@ -198,3 +198,20 @@ def test_letters_and_forms() -> None:
     assert (suffixed.full, suffixed.short) == ("1-1:2.9.0 G.03", "2.9.0 G.03")
     assert parse("9-1:1.0.0").medium is Medium.WATER
     assert parse("5-1:1.0.0").medium is None
+
+
+@pytest.mark.parametrize(
+    ("text", "register", "direction"),
+    [
+        ("1-1:1.8.0", True, "in"),
+        ("1-1:2.8.0", True, "out"),
+        ("1-1:1.29.0", False, "in"),
+        ("2.9.0 G.03", False, "out"),
+        ("7-1:3.1.0", True, "in"),
+        ("8-1:2.0.0", True, "in"),
+    ],
+)
+def test_registers_and_directions(text: str, register: bool, direction: str) -> None:
+    """Electricity's D = 8 and every other medium's codes are registers; only electricity's C = 2 is out."""
+    code = parse(text)
+    assert (code.register, code.direction) == (register, direction)
