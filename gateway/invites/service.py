@@ -36,7 +36,8 @@ def invite_status(row: InviteRow, task: OutboxTaskRow | None) -> InviteStatus:
     """An invite's status follows the task that sends it."""
     if row.link is not None:
         return InviteStatus.SENT
-    if task is not None and task.status in (TaskStatus.DEAD, TaskStatus.CANCELLED, TaskStatus.SUPERSEDED):
+    if task is not None and task.status in (TaskStatus.DEAD, TaskStatus.DISMISSED, TaskStatus.CANCELLED,
+                                            TaskStatus.SUPERSEDED):
         return InviteStatus.FAILED
     return InviteStatus.PENDING
 

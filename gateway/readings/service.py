@@ -23,7 +23,7 @@ def delivery_of(delivered_at: datetime | None, batch_id: str | None, task_status
                                last_error=None)
     if batch_id is None:
         return ReadingDelivery(status=ReadingDeliveryStatus.NOT_SENT, delivered_at=None, last_error=None)
-    failed = task_status == TaskStatus.DEAD
+    failed = task_status in (TaskStatus.DEAD, TaskStatus.DISMISSED)
     status = ReadingDeliveryStatus.FAILED if failed else ReadingDeliveryStatus.PENDING
     return ReadingDelivery(status=status, delivered_at=None,
                            last_error=last_error)
