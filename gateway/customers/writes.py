@@ -29,7 +29,7 @@ from gateway.customers.planning import (
 from gateway.customers.reads import customer_tree
 from gateway.customers.sync.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, is_postgres
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 
 # --- validation shared by creates and updates -------------------------------------------
@@ -59,7 +59,7 @@ async def refs_in_use(
     """Those of ``refs`` that a live (not deleted) row of ``table`` already has as its externalRef."""
     taken: set[str] = set()
     connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = is_postgres(connection)
     for part in chunked(refs, postgres=postgres):
         rows = await connection.execute(
             select(col(table.external_ref)).where(

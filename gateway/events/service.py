@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +38,7 @@ from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import FORWARD_KIND, FORWARD_QUEUE
 from gateway.programmes.service import apply_eligibility
 from gateway.reports.service import queue_automatic_answer
+from gateway.store.db import chunked, dialect_insert
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -130,11 +130,6 @@ def event_read(row: VolueEventRow, targets: Iterable[VolueEventTargetRow]) -> Ev
     )
 
 
-def _insert_ignoring_conflict(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
-
-
 async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: IncomingEvent, *,
                       settings: Settings) -> Stored:
     """Store ``incoming`` once and queue its follow-up work; the caller commits."""
@@ -147,7 +142,7 @@ async def store_event(session: AsyncSession, planner: OutboxPlanner, incoming: I
     new_id = str(uuid.uuid4())
     payload = incoming.payload
     inserted = (await session.execute(
-        _insert_ignoring_conflict(session, events)
+        dialect_insert(session, events)
         .values(id=new_id, volue_event_id=incoming.volue_event_id, type=incoming.type,
                 created_at=incoming.created_at, received_at=now, source=incoming.source,
                 payload=payload)
@@ -181,7 +176,7 @@ async def _remember_notification(session: AsyncSession, incoming: IncomingEvent,
         return
     table: Table = table_of(VolueNotificationRow)
     await session.execute(
-        _insert_ignoring_conflict(session, table)
+        dialect_insert(session, table)
         .values(notification_id=incoming.notification_id, event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["notification_id"])
     )
@@ -222,8 +217,7 @@ async def resolve_targets(session: AsyncSession, event_id: str,
 async def _by_id(session: AsyncSession, table: type[Any], ids: Sequence[str]) -> dict[str, Any]:
     wanted = list(dict.fromkeys(ids))
     rows: dict[str, Any] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+    for chunk in chunked(wanted):
         result = await session.execute(select(table).where(table.id.in_(chunk)))
         rows.update((row.id, row) for (row,) in result)
     return rows

@@ -51,7 +51,7 @@ from gateway.readings.batches import (
     queue_deliveries,
     store,
 )
-from gateway.store.db import among, chunked, plan_with_values
+from gateway.store.db import among, chunked, is_postgres, plan_with_values
 from gateway.store.tables import CustomerRow, DeviceRow
 from providers.registry import CAPABILITIES
 
@@ -273,7 +273,7 @@ async def resolve_devices(
     decoded: dict[str, list[str]] = {}
     """Customers' provider lists, decoded once per distinct JSON text."""
     connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = is_postgres(connection)
     columns = (col(DeviceRow.id), col(DeviceRow.external_ref), col(DeviceRow.kind), col(DeviceRow.medium),
                col(DeviceRow.customer_id), cast(col(CustomerRow.providers), Text))
     for column, wanted in ((DeviceRow.id, sorted(set(ids))), (DeviceRow.external_ref, sorted(set(refs)))):
@@ -396,7 +396,7 @@ async def ingest(
     wanted_ids = [d for d in ids if "\x00" not in d]
     wanted_refs = [r for r in refs if "\x00" not in r]
     found: Lookup | None = None
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         found = await lookup_postgres(session, wanted_ids, wanted_refs, batch_size=batch_size)
         by_id, by_ref = found.by_id, found.by_ref
     else:

@@ -26,6 +26,7 @@ from gateway.core.domain import DeviceKind, EntityType, SyncStatus, TaskAction, 
 from gateway.customers.sync.targets import targets, upstream_parent
 from gateway.observability.tracing import current_traceparent
 from gateway.outbox.dispatch import QueuedTask
+from gateway.store.db import is_postgres
 from gateway.store.tables import (
     CustomerRow,
     DeviceRow,
@@ -103,7 +104,7 @@ class FreshTrees:
             (TaskDependencyRow, self.dependencies)) if rows]
         if not tables:
             return
-        if connection.dialect.name != "postgresql":
+        if not is_postgres(connection):
             for table, rows in tables:
                 await connection.execute(insert(table), rows)
             return
