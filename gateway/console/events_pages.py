@@ -37,8 +37,10 @@ from gateway.store.event_tables import (
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000, description="the page, from 1")]
-EventType = Annotated[str, QueryParameter(name="type", pattern="^(" + "|".join(SUBSCRIBABLE_TYPES) + ")?$")]
-DeliveryStatus = Annotated[str, Parameter(pattern="^(" + "|".join(WebhookDeliveryStatus) + ")?$")]
+EventType = Annotated[str, QueryParameter(name="type", max_length=60,
+                                          description="one event type (any other matches nothing)")]
+DeliveryStatus = Annotated[str, Parameter(max_length=20,
+                                          description="one delivery status (any other matches nothing)")]
 
 
 @dataclass(frozen=True, slots=True)
