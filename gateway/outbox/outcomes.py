@@ -31,7 +31,7 @@ from gateway.store.event_tables import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from gateway.store.tables import OutboxTaskRow
+from gateway.store.tables import OutboxTaskRow, table_of
 
 SOURCE = "gateway"
 """The ``source`` of an event the gateway made itself."""
@@ -59,24 +59,31 @@ class OwnEvent(NamedTuple):
     type: OutcomeType
     customer_id: str | None
     payload: dict[str, Any]
-    site_id: str | None = None
-    device_id: str | None = None
+    record: tuple[str, str] | None = None
+    """The record it is about (its type and id), named in the event's targets when they have a
+    column for its type (``<type>_id``)."""
 
 
-_RECORD_TARGETS = frozenset(name for name in OwnEvent._fields
-                            if name.endswith("_id") and name != "customer_id")
-"""The target fields an event about a record may name it in, besides its customer."""
+_RECORD_TARGETS = frozenset(column.name for column in table_of(VolueEventTargetRow).columns
+                            if column.name.endswith("_id") and column.name not in ("event_id", "customer_id"))
+"""The target columns an event may name its record in, besides its customer."""
 
 
 def about_entity(type_: OutcomeType, *, entity_type: str, entity_id: str, customer_id: str | None,
                  **payload: Any) -> OwnEvent:
-    """An event about a synced record, its id also in the target field named after its type
-    (``<type>_id``) when the events' targets have one."""
-    event = OwnEvent(type=type_, customer_id=customer_id or None,
-                     payload={"entityType": entity_type, "entityId": entity_id, **payload})
-    target = f"{entity_type}_id"
-    fields: dict[str, Any] = {target: entity_id}
-    return event._replace(**fields) if target in _RECORD_TARGETS else event
+    """An event about a synced record (its type and id in the payload and, where the events'
+    targets have a column for its type, in its targets)."""
+    return OwnEvent(type=type_, customer_id=customer_id or None,
+                    payload={"entityType": entity_type, "entityId": entity_id, **payload},
+                    record=(entity_type, entity_id))
+
+
+def _targets(outcome: OwnEvent) -> dict[str, Any]:
+    """The target columns of an event besides its customer: its record's, if it has one."""
+    if outcome.record is None:
+        return {}
+    column = f"{outcome.record[0]}_id"
+    return {column: outcome.record[1]} if column in _RECORD_TARGETS else {}
 
 
 async def _subscribers(session: AsyncSession) -> list[tuple[str, frozenset[str]]]:
@@ -114,9 +121,9 @@ async def emit(session: AsyncSession, events: Sequence[OwnEvent], *, now: dateti
         session.add(VolueEventRow(id=event_id, volue_event_id=f"{SOURCE}:{event_id}",
                                   type=outcome.type.value, created_at=now, received_at=now,
                                   source=SOURCE, payload=outcome.payload))
-        if outcome.customer_id or outcome.site_id or outcome.device_id:
-            session.add(VolueEventTargetRow(event_id=event_id, customer_id=outcome.customer_id,
-                                            site_id=outcome.site_id, device_id=outcome.device_id))
+        targets = _targets(outcome)
+        if outcome.customer_id or targets:
+            session.add(VolueEventTargetRow(event_id=event_id, customer_id=outcome.customer_id, **targets))
         for sub_id in wanting:
             delivery_id = str(uuid.uuid4())
             session.add(WebhookDeliveryRow(id=delivery_id, subscription_id=sub_id, event_id=event_id,

@@ -1,8 +1,8 @@
 """Outbox planning: which upstream work a write creates, inside the write's own transaction.
 
 The planner knows tasks, their dependencies and the provider link a synced record keeps at
-each provider, not which records there are: the features say what to queue (entity sync in
-``gateway.customers.sync`` says which providers take a record and which parent it waits for).
+each provider, not which records there are: the features say what to queue, where, and after
+which other task (entity sync says which providers take a record and which parent it waits for).
 
 Rules:
 
@@ -18,8 +18,8 @@ Rules:
   does not wait on it. An upsert that was tried may have reached the provider, so the
   delete waits for it, and supersedes it if it dies. Whether it was tried is read under a
   lock, so an upsert a worker claims meanwhile is waited for, never cancelled while it runs.
-  A delete of a tree (``customers.planning.plan_tree_delete``) applies this to every record
-  of the subtree, so it cancels their untried upserts too.
+  A delete of a tree of records applies this to every record of the subtree, so it cancels
+  their untried upserts too.
 * A task never waits on a task that can no longer finish (:mod:`gateway.outbox.settle`).
 """
 

@@ -115,7 +115,7 @@ async def record_round(sessions: async_sessionmaker[AsyncSession], s: Settings,
         await on_retry(queue, min(retries))
     if on_retry is not None and forwarded:
         await on_retry(FORWARD_QUEUE, now)
-    # Tasks on other queues that waited for this round's (readings for their device, say)
+    # Tasks on other queues that waited for this round's (another kind's, queued after them)
     # may be ready now; this queue's own are claimed by the next round anyway.
     if on_retry is not None:
         for other in sorted(dependent_queues - {queue}):
