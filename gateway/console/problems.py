@@ -114,6 +114,10 @@ async def load_problems(session: AsyncSession, circuits: list[CircuitView], *,
         col(OutboxTaskRow.status).in_((TaskStatus.PENDING.value, TaskStatus.RUNNING.value)),
         col(OutboxTaskRow.last_error).is_not(None))))
     parents = {t.id: t for t in dead}
+    missing = {t.blocked_by for t in blocked if t.blocked_by and t.blocked_by not in parents}
+    if missing:
+        for found in await session.exec(select(OutboxTaskRow).where(col(OutboxTaskRow.id).in_(missing))):
+            parents[found.id] = found
     for task in dead:
         _note(_add(groups, "dead", task.provider, task.last_error or "(no error recorded)"), task)
     for task in blocked:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -160,55 +160,6 @@ async def readings_per_hour(session: AsyncSession,
         .group_by(delivered_hour))).all())
     labels = [f"{key[-2:]}:00" for key in keys]
     return (labels, [float(received.get(k, 0)) for k in keys], [float(delivered.get(k, 0)) for k in keys])
-
-
-# --- failures -------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class FailureGroup:
-    provider: str
-    status: str
-    error: str
-    """The dead tasks' last error; for blocked tasks, the error of the dead task they wait on."""
-    count: int = 0
-    tasks: list[OutboxTaskRow] = field(default_factory=list)
-
-
-GROUP_SHOWN = 20
-"""Tasks listed per group (the count covers all of them)."""
-
-
-async def failure_groups(session: AsyncSession, limit: int = 10_000) -> list[FailureGroup]:
-    """Dead and blocked tasks grouped by queue and error, the biggest groups first."""
-    dead = list(await session.exec(select(OutboxTaskRow).where(
-        col(OutboxTaskRow.status) == TaskStatus.DEAD.value)
-        .order_by(col(OutboxTaskRow.updated_at).desc()).limit(limit)))
-    blocked = list(await session.exec(select(OutboxTaskRow).where(
-        col(OutboxTaskRow.status) == TaskStatus.BLOCKED.value)
-        .order_by(col(OutboxTaskRow.updated_at).desc()).limit(limit)))
-    parents = {t.id: t for t in dead}
-    missing = {t.blocked_by for t in blocked if t.blocked_by and t.blocked_by not in parents}
-    if missing:
-        for found in await session.exec(select(OutboxTaskRow).where(col(OutboxTaskRow.id).in_(missing))):
-            parents[found.id] = found
-    groups: dict[tuple[str, str, str], FailureGroup] = {}
-    for task in dead:
-        key = (task.provider, task.status, task.last_error or "(no error recorded)")
-        group = groups.setdefault(key, FailureGroup(*key))
-        group.count += 1
-        if len(group.tasks) < GROUP_SHOWN:
-            group.tasks.append(task)
-    for task in blocked:
-        parent = parents.get(task.blocked_by or "")
-        reason = f"waits on a dead task: {parent.last_error}" if parent and parent.last_error else (
-            "waits on a dead task")
-        key = (task.provider, task.status, reason)
-        group = groups.setdefault(key, FailureGroup(*key))
-        group.count += 1
-        if len(group.tasks) < GROUP_SHOWN:
-            group.tasks.append(task)
-    return sorted(groups.values(), key=lambda g: (g.status != TaskStatus.DEAD.value, -g.count, g.provider))
 
 
 # --- a meter --------------------------------------------------------------------------------
