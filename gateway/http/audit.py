@@ -42,7 +42,7 @@ ACTIONS = (
     "task.retry", "task.retry_many", "task.dismiss", "task.dismiss_many", "record.resync", "drift.compare",
     "drift.repair", "programme.enroll", "programme.leave", "invite.send", "onboarding.run",
     "api_key.create", "api_key.revoke", "delivery.redeliver", "webhook.register", "webhook.update",
-    "webhook.delete",
+    "webhook.enable", "webhook.disable", "webhook.delete",
 )
 """The actions the trail records (for filters; the column takes any)."""
 

@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -35,6 +35,7 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.secrets_box import SecretsBox
 from gateway.core.settings import Settings, SettingsError, load_settings
+from gateway.http.audit import cli_actor, entry
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueWebhookRow
 from providers.base import ProviderError, TransientError, Webhook, WebhookLog, WebhookRegistry
@@ -288,18 +289,62 @@ async def webhook_logs(settings: Settings, webhook_id: str | None, limit: int) -
         return await adapters.webhook_registry(Provider.VOLUE).webhook_logs(webhook_id, limit)
 
 
+class _Refused(SystemExit):
+    """A command's end after a refusal it printed: its exit status and what it said."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(code)
+        self.detail = detail
+
+
 def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
     except SettingsError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
-        raise SystemExit(2) from None
+        raise _Refused(2, f"configuration error: {exc}") from None
     except Unresolved as exc:
         console.print(f"[yellow]not settled yet:[/yellow] {exc.message}")
-        raise SystemExit(1) from None
+        raise _Refused(1, f"not settled yet: {exc.message}") from None
     except ProviderError as exc:
         console.print(f"[red]Volue refused:[/red] {exc.message}")
-        raise SystemExit(1) from None
+        raise _Refused(1, f"Volue refused: {exc.message}") from None
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _note(action: str, target: str, result: str, detail: str | None) -> None:
+    """Put a command's action into the audit trail (a failure to do so is only reported)."""
+    async def write() -> None:
+        engine = create_engine(load_settings().store.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                session.add(entry(cli_actor(), action, target, result=result, detail=detail))
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(write())
+    except Exception as exc:
+        console.print(f"[yellow]not written to the audit trail:[/yellow] {exc}")
+
+
+def _audited(action: str, target: Callable[[argparse.Namespace], str]) -> Callable[[Command], Command]:
+    """A webhook command whose run (done, or refused and why) goes into the audit trail."""
+    def wrap(command: Command) -> Command:
+        def run(args: argparse.Namespace) -> int:
+            try:
+                code = command(args)
+            except _Refused as exc:
+                _note(action, target(args), "error", exc.detail)
+                raise
+            _note(action, target(args), "ok" if code == 0 else "error",
+                  None if code == 0 else f"exit status {code}: no such webhook, or nothing to change")
+            return code
+        return run
+    return wrap
 
 
 def _settings() -> Settings:
@@ -385,7 +430,7 @@ def add_volue_commands(sub: Any) -> None:
                           help="where Volue posts, e.g. https://gateway.example/v1/providers/volue/webhook")
     register.add_argument("--types", nargs="+", choices=TYPES, metavar="TYPE",
                           help=f"notification types (default: all): {', '.join(TYPES)}")
-    register.set_defaults(func=_register)
+    register.set_defaults(func=_audited("webhook.register", lambda a: f"webhook:{a.url}")(_register))
     hooks_sub.add_parser("list", help="Volue's webhooks").set_defaults(func=_list)
     update = hooks_sub.add_parser("update", help="change a webhook's URL, types or secret")
     update.add_argument("webhook_id")
@@ -394,11 +439,12 @@ def add_volue_commands(sub: Any) -> None:
                         help=f"the new notification types: {', '.join(TYPES)}")
     update.add_argument("--rotate-secret", action="store_true",
                         help="give it a new secret (stored encrypted here)")
-    update.set_defaults(func=_update)
+    update.set_defaults(func=_audited("webhook.update", lambda a: f"webhook:{a.webhook_id}")(_update))
     for name, enabled in (("enable", True), ("disable", False)):
         toggle = hooks_sub.add_parser(name, help=f"{name} a webhook at Volue")
         toggle.add_argument("webhook_id")
-        toggle.set_defaults(func=_enabled(enabled))
+        toggle.set_defaults(func=_audited(f"webhook.{name}", lambda a: f"webhook:{a.webhook_id}")(
+            _enabled(enabled)))
     logs = hooks_sub.add_parser("logs", help="Volue's recent notification attempts and their status")
     logs.add_argument("--webhook-id", help="only this webhook's attempts")
     logs.add_argument("--limit", type=int, default=50, choices=range(1, 1001), metavar="N",
@@ -406,4 +452,4 @@ def add_volue_commands(sub: Any) -> None:
     logs.set_defaults(func=_logs)
     delete = hooks_sub.add_parser("delete", help="delete one at Volue and forget its secret")
     delete.add_argument("webhook_id")
-    delete.set_defaults(func=_delete)
+    delete.set_defaults(func=_audited("webhook.delete", lambda a: f"webhook:{a.webhook_id}")(_delete))
