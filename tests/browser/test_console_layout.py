@@ -10,6 +10,7 @@ checked as soon as it is linked) and the record pages reached from them.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -170,4 +171,31 @@ def test_the_skip_link_and_focus_are_visible_from_the_keyboard(browser: Any,
     assert skip.evaluate("e => getComputedStyle(e).outlineStyle") != "none"
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
+    context.close()
+
+
+def test_the_customer_page_shows_the_upstream_calls_with_their_bodies(
+        browser: Any, shared_stack: dict[str, Any], pages: list[str], shots: Path) -> None:
+    """The synced customer's page lists the calls its sync made; a call's folded bodies open to the
+    JSON sent and answered, and no token shows."""
+    base = shared_stack["url"]
+    customer_page = next(path for path in pages if path.startswith("/console/customers/"))
+    context, page = signed_in(browser, base, viewport={"width": 1280, "height": 900})
+    page.goto(base + customer_page)
+    calls = page.locator("#sync-history tbody tr")
+    assert calls.count() >= 4  # a token and a create at each provider, at least
+    def call(operation: str) -> Any:
+        return page.locator("#sync-history tbody tr").filter(
+            has=page.get_by_text(operation, exact=True)).first
+
+    create = call("POST /users")
+    assert "201" in create.inner_text() or "200" in create.inner_text()
+    create.locator("summary", has_text="request body").click()
+    sent = create.locator("details.body pre").first.inner_text()
+    assert f'"userId": "{customer_page.rsplit("/", 1)[-1]}"' in sent  # Volue's user id is ours
+    create.locator("summary", has_text="response body").click()
+    assert create.locator("details.body pre").last.is_visible()
+    history = page.locator("#sync-history").text_content() or ""  # folded bodies included
+    assert set(re.findall(r'"access_token": "([^"]*)"', history)) <= {"[redacted]"}
+    page.screenshot(path=shots / "customer-sync-history.png", full_page=True)
     context.close()
