@@ -1,35 +1,32 @@
 """One contract suite for every provider adapter, each against its emulator over real HTTP.
 
-Every test runs once per provider (``harness`` is parametrised) and drives the
-adapter exactly as the sync engine does, through ``apply`` and ``apply_batch``.
-After each test, every request the adapter sent to the provider's API is checked
-against the provider's OpenAPI file with openapi-core.
+Every test runs once per provider of the suite's table (``tests/contract/table.py``: a new
+provider joins by adding one entry there), or once per provider whose capabilities the test
+is about (customers, batched sites). It drives the adapter exactly as the sync engine does,
+through ``apply`` and ``apply_batch``. After each test, every request the adapter sent to the
+provider's API is checked against the provider's OpenAPI document with openapi-core.
 
 Volue's document is read as ``tests/contract/volue/conftest.load_spec`` reads it (the
 documented ambiguities named there: the Bearer scheme's case, and the polymorphic
 payloads that cannot validate as written), so ``POST /reports`` is checked too. A
 request the emulator refused with 400 is one a test sent wrong on purpose and is not
-checked.
+checked. The tests at the end are one provider's own extras.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-import yaml
-from openapi_core import Config, OpenAPI
+from openapi_core import OpenAPI
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.testing import MockRequest
 
@@ -58,43 +55,17 @@ from providers.base import (
     TransientError,
 )
 from providers.emulation import Emulation, FaultPlan, serve_in_thread
-from providers.factory import (
-    VolueConfig,
-    ZaehlerfreundeConfig,
-    build_volue,
-    build_zaehlerfreunde,
-)
 from providers.http import call_log
 from providers.registry import CAPABILITIES
 from providers.volue.adapter import VolueAdapter
-from providers.volue.emulator import app as volue_emulator
 from providers.volue.schemas import EnergyCurvePoint, EnergyUsageReportPayload, PostReportRequest
 from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
-from providers.zaehlerfreunde.emulator import app as zf_emulator
-from tests.contract.volue.conftest import load_spec
+from tests.contract.table import PROVIDERS, VOLUE, ZAEHLERFREUNDE, ProviderEntry, openapi
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO_ROOT / ".." / "shared"))
-VOLUE_SPEC = SHARED / "providers" / "volue" / "ec-sandbox-swagger.json"
-ZF_SPEC = SHARED / "providers" / "zaehlerfreunde" / "openapi.yaml"
-
-VOLUE_PREFIX = "/energy-coordination/v1"
-ZF_PREFIX = "/partner"
-VOLUE_ID, VOLUE_SECRET = "volue-emulator", "volue-emulator-secret"
-ZF_ID, ZF_SECRET = "zf-emulator", "zf-emulator-secret"
-
-Adapter = VolueAdapter | ZaehlerfreundeAdapter
-
-
-@cache
-def volue_openapi() -> OpenAPI:
-    return OpenAPI.from_dict(load_spec())
-
-
-@cache
-def zf_openapi() -> OpenAPI:
-    spec = yaml.safe_load(ZF_SPEC.read_text(encoding="utf-8"))
-    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+VOLUE_PREFIX = VOLUE.prefix
+ZF_PREFIX = ZAEHLERFREUNDE.prefix
+VOLUE_ID, VOLUE_SECRET = VOLUE.client_id, VOLUE.client_secret
+ZF_ID, ZF_SECRET = ZAEHLERFREUNDE.client_id, ZAEHLERFREUNDE.client_secret
 
 
 # --- canonical entities ------------------------------------------------------------------
@@ -111,7 +82,7 @@ def make_customer() -> Customer:
         external_ref=f"crm-{cid[:8]}",
         name="Kari Nordmann",
         email=f"{cid[:8]}@example.com",
-        providers=(Provider.VOLUE, Provider.ZAEHLERFREUNDE),
+        providers=tuple(PROVIDERS),
     )
 
 
@@ -161,15 +132,19 @@ def delete(entity: Customer | Site | Device, **options: Any) -> Operation:
 class Harness:
     """A running emulator, an adapter built by the factory, and what it sent."""
 
-    provider: Provider
+    entry: ProviderEntry
     url: str
     app: Any
-    adapter: Adapter
+    adapter: Any
+    """The provider's adapter (a ``ProviderAdapter`` offering what its class declares)."""
     openapi: OpenAPI
-    count_keys: dict[EntityType, str]
     sent: list[httpx.Request] = field(default_factory=list)
     refused: set[int] = field(default_factory=set)
     """``id()`` of the sent requests the emulator answered 400."""
+
+    @property
+    def provider(self) -> Provider:
+        return self.entry.provider
 
     @property
     def emulation(self) -> Emulation:
@@ -182,11 +157,7 @@ class Harness:
 
     def count(self, entity_type: EntityType) -> int:
         """How many objects of this type the emulator holds."""
-        if self.provider is Provider.VOLUE:
-            state = self.app.state.volue.store
-        else:
-            state = self.app.state.zaehlerfreunde
-        return int(state.entity_counts()[self.count_keys[entity_type]])
+        return int(self.entry.state(self.app).entity_counts()[self.entry.count_keys[entity_type]])
 
     def requests_with_status(self, status: int) -> int:
         return sum(by.get(status, 0) for by in self.emulation.stats.requests.values())
@@ -224,19 +195,11 @@ class Harness:
 
     def site_view(self, external_id: str) -> tuple[Any, ...]:
         """What the provider holds for a site, in the terms it keeps."""
-        if self.provider is Provider.VOLUE:
-            loc = self.app.state.volue.store.locations[external_id]
-            return (str(loc.location_type), loc.coordinates, loc.meter_point_ids)
-        space = self.app.state.zaehlerfreunde.spaces[external_id]
-        return (space.name, space.address_line_one, space.city, space.category)
+        return self.entry.site_view(self.entry.state(self.app), external_id)
 
     def expected_view(self, site: Site) -> tuple[Any, ...]:
         """What ``site_view`` should show for ``site``."""
-        if self.provider is Provider.VOLUE:
-            coords = site.coordinates
-            position = (coords.latitude, coords.longitude) if coords is not None else None
-            return (site.kind.value.capitalize(), position, site.meter_point_ids)
-        return (site.name, site.address.line1, site.address.city, site.category.value)
+        return self.entry.expected_view(site)
 
 
 def _watch(client: httpx.AsyncClient, prefix: str, sent: list[httpx.Request],
@@ -252,25 +215,10 @@ def _watch(client: httpx.AsyncClient, prefix: str, sent: list[httpx.Request],
     client.event_hooks = {"request": [capture], "response": [answered]}
 
 
-def build_adapter(provider: Provider, url: str, *, secret: str | None = None) -> Adapter:
-    if provider is Provider.VOLUE:
-        return build_volue(
-            VolueConfig(
-                base_url=url + VOLUE_PREFIX,
-                token_url=url + volue_emulator.TOKEN_PATH,
-                client_id=VOLUE_ID,
-                client_secret=secret or VOLUE_SECRET,
-                timeout_s=5.0,
-            )
-        )
-    return build_zaehlerfreunde(
-        ZaehlerfreundeConfig(
-            base_url=url + ZF_PREFIX,
-            client_id=ZF_ID,
-            client_secret=secret or ZF_SECRET,
-            timeout_s=5.0,
-        )
-    )
+def build_adapter(provider: Provider, url: str, *, secret: str | None = None) -> Any:
+    """The provider's adapter for the emulator at ``url``, as the factory builds it."""
+    entry = PROVIDERS[provider]
+    return entry.build(url, secret or entry.client_secret)
 
 
 @contextlib.asynccontextmanager
@@ -279,22 +227,12 @@ async def running(provider: Provider) -> AsyncIterator[Harness]:
 
     On exit, every request the adapter sent must be one the provider's OpenAPI allows.
     """
-    if provider is Provider.VOLUE:
-        app: Any = volue_emulator.create_app()
-        openapi, prefix = volue_openapi(), VOLUE_PREFIX
-        keys = {
-            EntityType.CUSTOMER: "users",
-            EntityType.SITE: "locations",
-            EntityType.DEVICE: "resources",
-        }
-    else:
-        app = zf_emulator.create_app()
-        openapi, prefix = zf_openapi(), ZF_PREFIX
-        keys = {EntityType.SITE: "spaces", EntityType.DEVICE: "devices"}
+    entry = PROVIDERS[provider]
+    app = entry.emulator()
     with serve_in_thread(app) as url:
         adapter = build_adapter(provider, url)
-        h = Harness(provider=provider, url=url, app=app, adapter=adapter, openapi=openapi, count_keys=keys)
-        _watch(adapter.client.http.client, prefix, h.sent, h.refused)
+        h = Harness(entry=entry, url=url, app=app, adapter=adapter, openapi=openapi(provider))
+        _watch(entry.http_client(adapter), entry.prefix, h.sent, h.refused)
         try:
             yield h
         finally:
@@ -302,14 +240,15 @@ async def running(provider: Provider) -> AsyncIterator[Harness]:
     assert h.spec_problems() == []
 
 
-@pytest.fixture(params=list(CAPABILITIES), ids=str)
+@pytest.fixture(params=list(PROVIDERS), ids=str)
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     """Each provider in turn."""
     async with running(request.param) as h:
         yield h
 
 
-CUSTOMER_PROVIDERS = [p for p, caps in CAPABILITIES.items() if caps.customers]
+CUSTOMER_PROVIDERS = [p for p in PROVIDERS if CAPABILITIES[p].customers]
+SITE_BATCH_PROVIDERS = [p for p in CUSTOMER_PROVIDERS if EntityType.SITE in CAPABILITIES[p].batch_limits]
 
 
 @pytest.fixture(params=CUSTOMER_PROVIDERS, ids=str)
@@ -317,6 +256,22 @@ async def customer_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harn
     """Each provider that has an object for customers."""
     async with running(request.param) as h:
         yield h
+
+
+@pytest.fixture(params=SITE_BATCH_PROVIDERS, ids=str)
+async def site_batch_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Each provider with customers that takes sites in batches."""
+    async with running(request.param) as h:
+        yield h
+
+
+def test_every_provider_is_in_the_table() -> None:
+    """Every provider the gateway knows has its entry, so the whole suite runs against it."""
+    assert set(PROVIDERS) == set(CAPABILITIES) == set(Provider)
+    for provider, entry in PROVIDERS.items():
+        assert entry.provider is provider and entry.offers
+        assert set(entry.count_keys) >= {t for t in EntityType if CAPABILITIES[provider].takes(t)}
+        assert set(entry.batch_routes) == set(CAPABILITIES[provider].batch_limits)
 
 
 # --- lifecycles --------------------------------------------------------------------------
@@ -445,7 +400,7 @@ async def test_site_batch(harness: Harness) -> None:
         assert isinstance(result, Outcome) and result.external_id is not None
         assert harness.site_view(result.external_id) == harness.expected_view(site)
     if EntityType.SITE in harness.caps.batch_limits:
-        batch_calls = harness.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]
+        batch_calls = harness.emulation.stats.requests[harness.entry.batch_routes[EntityType.SITE]]
         assert dict(batch_calls) == {201: 1}
 
 
@@ -481,14 +436,15 @@ async def test_customer_batch(customer_harness: Harness) -> None:
     results = await h.adapter.apply_batch([upsert(c) for c in customers])
     assert [r.external_id for r in results if isinstance(r, Outcome)] == [c.id for c in customers]
     assert h.count(EntityType.CUSTOMER) == 7
-    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/batch"]) == {201: 1}
+    if EntityType.CUSTOMER in h.caps.batch_limits:
+        assert dict(h.emulation.stats.requests[h.entry.batch_routes[EntityType.CUSTOMER]]) == {201: 1}
 
 
 async def test_location_batch_falls_back_when_one_location_differs(
-    customer_harness: Harness,
+    site_batch_harness: Harness,
 ) -> None:
     """A batch refused because one location exists otherwise is retried item by item."""
-    h = customer_harness
+    h = site_batch_harness
     site, _ = await h.site()
     customer_id = site.customer_id
     moved = msgspec.structs.replace(site, meter_point_ids=("707057500099999999",))
@@ -500,7 +456,7 @@ async def test_location_batch_falls_back_when_one_location_differs(
     assert all(isinstance(r, Outcome) for r in results)
     assert h.count(EntityType.SITE) == 3
     assert h.site_view(site.id) == h.expected_view(moved)
-    assert dict(h.emulation.stats.requests[f"POST {VOLUE_PREFIX}/users/locations/batch"]) == {400: 1}
+    assert dict(h.emulation.stats.requests[h.entry.batch_routes[EntityType.SITE]]) == {400: 1}
 
 
 # --- error classification ----------------------------------------------------------------
@@ -537,14 +493,7 @@ async def test_dropped_connection_is_transient(harness: Harness) -> None:
 async def test_refused_payload_keeps_provider_message(harness: Harness) -> None:
     """A payload the provider refuses is RejectedError carrying the provider's own words."""
     site, external_id = await harness.site()
-    if harness.provider is Provider.VOLUE:
-        bad = msgspec.structs.replace(site, coordinates=Coordinates(latitude=100.0, longitude=0.0))
-        op = upsert(bad, external_id=external_id)
-        said = "latitude in [-90, 90]"
-    else:
-        bad = msgspec.structs.replace(site, parent_site_id=site.id)
-        op = upsert(bad, external_id=external_id, parent_external_id=external_id)
-        said = "cannot be its own parent"
+    op, said = harness.entry.refused_change(site, external_id)
     with pytest.raises(RejectedError) as caught:
         await harness.adapter.apply(op)
     assert caught.value.status == 400
@@ -609,7 +558,7 @@ async def test_call_log_records_exchanges_without_secrets(harness: Harness) -> N
     assert all(r.latency_ms >= 30.0 for r in log[1:]), [r.latency_ms for r in log]
     assert 0.0 < log[0].latency_ms and sum(r.latency_ms for r in log) <= took_ms
     dumped = msgspec.json.encode(log).decode()
-    for secret in (VOLUE_SECRET, ZF_SECRET):
+    for secret in (entry.client_secret for entry in PROVIDERS.values()):
         assert secret not in dumped
     assert "Bearer" not in dumped
     recorded = len(log)

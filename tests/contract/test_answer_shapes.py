@@ -1,7 +1,8 @@
 """The adapters read every answer the provider documents allow, from the smallest to the fullest.
 
-For every operation whose answer an adapter decodes, answers are generated from the
-document's own response schema (``../shared/providers``): the *minimal* one (only the
+For every operation whose answer an adapter decodes (each provider's ``answers`` in the
+suite's table, ``tests/contract/table.py``), answers are generated from the document's own
+response schema (``../shared/providers``): the *minimal* one (only the
 members the document requires, recursively), the *maximal* one (every member) and one with
 every nullable member ``null``; each oneOf alternative is taken in turn. Each is decoded
 with the adapter's wire struct, as the adapter decodes it. A required member the document
@@ -15,81 +16,36 @@ relies on, and the Volue emulator's table of bodiless successes is held to the d
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
 import pytest
-import yaml
 
+from gateway.core.domain import Provider
 from providers.lenient import decode_lenient
-from providers.volue import schemas as vs
 from providers.volue.emulator.app import BODILESS
-from providers.zaehlerfreunde import schemas as zs
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("GATEWAY_SHARED_DIR", REPO.parent / "shared"))
-VOLUE_DOC = SHARED / "providers" / "volue" / "ec-sandbox-swagger.json"
-ZF_DOC = SHARED / "providers" / "zaehlerfreunde" / "openapi.yaml"
+from tests.contract.table import PROVIDERS, document
 
 Doc = dict[str, Any]
 Schema = dict[str, Any]
 
 
-def _load(path: Path) -> Doc:
-    text = path.read_text(encoding="utf-8")
-    loaded: Doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    return loaded
-
-
-_DOCS: dict[str, Doc] = {}
-
-
 def _doc(name: str) -> Doc:
-    if name not in _DOCS:
-        _DOCS[name] = _load(VOLUE_DOC if name == "volue" else ZF_DOC)
-    return _DOCS[name]
+    return document(Provider(name))
 
 
 # (document, method, path, status, the type the adapter decodes the answer as)
 OPERATIONS: list[tuple[str, str, str, str, Any]] = [
-    ("volue", "get", "/users", "200", vs.GetUsersResponse),
-    ("volue", "get", "/users/{userId}/locations", "200", list[vs.GetLocationResponse]),
-    ("volue", "get", "/users/{userId}/locations/{locationId}", "200", vs.GetLocationResponse),
-    ("volue", "get", "/resources/{resourceId}", "200", vs.GetResourceResponse),
-    ("volue", "get", "/users/{userId}/resources", "200", vs.GetUserResourcesResponse),
-    ("volue", "get", "/events", "200", vs.GetEventsResponse),
-    ("volue", "get", "/events/{eventId}", "200", vs.GetEventResponse),
-    ("volue", "post", "/reports", "200", vs.GetReportResponse),
-    ("volue", "post", "/webhooks", "201", vs.GetWebhookResponse),
-    ("volue", "get", "/webhooks", "200", vs.GetWebhooksResponse),
-    ("volue", "patch", "/webhooks/{webhookId}", "200", vs.GetWebhookResponse),
-    ("volue", "get", "/webhooks/logs", "200", vs.GetWebhookNotificationLogsResponse),
-    ("volue", "get", "/webhooks/logs/{notificationId}", "200", vs.GetWebhookNotificationLogByIdResponse),
-    ("volue", "get", "/users/{userId}/enrollment", "200", vs.GetUserEnrollmentResponse),
-    ("volue", "post", "/users/{userId}/enrollment", "200", vs.GetUserEnrollmentResponse),
-    ("volue", "get", "/users/{userId}/eligibility", "200", vs.GetUserEligibilityResponse),
-    ("volue", "get", "/users/eligible", "200", vs.GetEligibleUsersResponse),
-    ("volue", "get", "/meters/{mpid}/eligible", "200", vs.GetMpidEligibilityResponse),
-    ("volue", "get", "/users/{userId}/compensation", "200",
-     vs.GetUserCompensationForCurrentMonthResponse),
-    ("volue", "post", "/simulation/events/pricecurve", "200", vs.SimulateEventResponse),
-    ("zaehlerfreunde", "post", "/auth/token", "200", zs.ApiToken),
-    ("zaehlerfreunde", "get", "/spaces", "200", zs.Spaces),
-    ("zaehlerfreunde", "post", "/spaces", "200", zs.SpaceId),
-    ("zaehlerfreunde", "put", "/spaces/{spaceId}", "200", zs.SpaceId),
-    ("zaehlerfreunde", "post", "/spaces/{spaceId}/invites", "200", zs.SpaceInviteLink),
-    ("zaehlerfreunde", "get", "/spaces/{spaceId}/devices", "200", zs.Devices),
-    ("zaehlerfreunde", "post", "/spaces/{spaceId}/devices", "200", zs.DeviceId),
-    ("zaehlerfreunde", "get", "/devices/{deviceId}/readings", "200", list[zs.DeviceReading]),
+    (entry.provider.value, method, path, status, type_)
+    for entry in PROVIDERS.values() for method, path, status, type_ in entry.answers
 ]
-NOTIFICATION = ("volue", "EventNotification", vs.EventNotification)
-"""What Volue posts to our webhook (its webhook document refers to this component)."""
+NOTIFICATIONS: list[tuple[str, str, Any]] = [
+    (entry.provider.value, *entry.notifications) for entry in PROVIDERS.values() if entry.notifications
+]
+"""What each provider posts to our webhook (its webhook document refers to these components)."""
 
 
 def _ref(doc: Doc, ref: str) -> tuple[str, Schema]:
@@ -229,9 +185,9 @@ def test_generated_answers_decode(doc_name: str, method: str, path: str, status:
     assert _decode_all(doc, _response_schema(doc, method, path, status), type_) >= 3
 
 
-def test_generated_notifications_decode() -> None:
+@pytest.mark.parametrize(("doc_name", "component", "type_"), NOTIFICATIONS, ids=[n[0] for n in NOTIFICATIONS])
+def test_generated_notifications_decode(doc_name: str, component: str, type_: Any) -> None:
     """Every webhook notification the document allows, each payload type in turn, decodes."""
-    doc_name, component, type_ = NOTIFICATION
     doc = _doc(doc_name)
     assert _decode_all(doc, {"$ref": f"#/components/schemas/{component}"}, type_) >= 3 * 5
 
@@ -294,9 +250,9 @@ def test_structs_require_exactly_what_the_documents_require() -> None:
         where = f"{doc_name}:{method.upper()} {path}"
         problems += _mismatches(doc, _response_schema(doc, method, path, status), mi.type_info(type_),
                                 where, set())
-    doc_name, component, type_ = NOTIFICATION
-    problems += _mismatches(_doc(doc_name), {"$ref": f"#/components/schemas/{component}"},
-                            mi.type_info(type_), component, set())
+    for doc_name, component, type_ in NOTIFICATIONS:
+        problems += _mismatches(_doc(doc_name), {"$ref": f"#/components/schemas/{component}"},
+                                mi.type_info(type_), component, set())
     assert problems == []
 
 

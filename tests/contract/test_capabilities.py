@@ -1,8 +1,8 @@
 """Every capability every adapter declares, run against its provider's emulator.
 
-The cases are discovered from ``ADAPTERS`` (each adapter class and the
-``offers`` it declares) and ``EXERCISES`` (one exercise per capability): a new
-adapter or a new capability is covered by adding one row. Each exercise obtains
+The cases are discovered from the suite's table (``tests/contract/table.py``: each
+provider's adapter class and the ``offers`` it declares) and ``EXERCISES`` (one exercise
+per capability): a new adapter or a new capability is covered by adding one row. Each exercise obtains
 the capability the way gateway code does, through ``providers.registry.Adapters``,
 and the harness checks every request it sent against the provider's OpenAPI file.
 """
@@ -28,14 +28,8 @@ from providers.base import (
     RejectedError,
 )
 from providers.registry import Adapters, MissingCapability
-from providers.volue.adapter import VolueAdapter
-from providers.volue.emulator import app as volue_emulator
-from providers.volue.emulator.sandbox_areas import TEST_AREAS
-from providers.zaehlerfreunde.adapter import ZaehlerfreundeAdapter
+from tests.contract.table import PROVIDERS
 from tests.contract.test_adapters import (
-    VOLUE_ID,
-    VOLUE_PREFIX,
-    VOLUE_SECRET,
     Harness,
     build_adapter,
     delete,
@@ -46,16 +40,19 @@ from tests.contract.test_adapters import (
     upsert,
 )
 
-ADAPTERS: dict[Provider, type[ProviderAdapter]] = {
-    Provider.VOLUE: VolueAdapter,
-    Provider.ZAEHLERFREUNDE: ZaehlerfreundeAdapter,
-}
+ADAPTERS: dict[Provider, type[ProviderAdapter]] = {p: entry.adapter for p, entry in PROVIDERS.items()}
 """Every adapter, by the provider it speaks to."""
 
 
 def _adapters(h: Harness) -> Adapters:
     """The harness's adapter as the gateway holds it."""
     return Adapters({h.provider: h.adapter})
+
+
+def _counts(h: Harness) -> dict[str, int]:
+    """What the emulator holds, by its names for them."""
+    counts: dict[str, int] = h.entry.state(h.app).entity_counts()
+    return counts
 
 
 async def exercise_entity_sink(h: Harness) -> None:
@@ -84,7 +81,7 @@ async def exercise_readings_sink(h: Harness) -> None:
     await sink.push_readings([DeviceReadings(
         external_device_id=meter.id,
         readings=[("1-1:1.8.0", 1714635000, 100.0), ("1-1:1.8.0", 1714635900, 100.5)])])
-    assert h.app.state.zaehlerfreunde.reading_count == 2
+    assert _counts(h)["readings"] == 2
     assert sink.accepts_code("1-1:1.8.0") and not sink.accepts_code("1-1:9.9.9")
     with pytest.raises(RejectedError):
         await sink.push_readings([DeviceReadings(external_device_id=meter.id,
@@ -124,7 +121,7 @@ async def exercise_report_sink(h: Harness) -> None:
     usage = DeviceEnergyUsage(device_id=new_id(), site_id=None, interval_s=3600,
                               points=[EnergyPoint(datetime(2026, 3, 3, 12, tzinfo=UTC), 3.14)])
     await sink.send_report(sink.render_report(Report(items=[usage])))
-    assert h.app.state.volue.store.entity_counts()["reports"] == 1
+    assert _counts(h)["reports"] == 1
     with pytest.raises(RejectedError):
         await sink.send_report({"payloads": [{"payloadType": "Nonsense"}]})
 
@@ -132,17 +129,20 @@ async def exercise_report_sink(h: Harness) -> None:
 async def exercise_event_source(h: Harness) -> None:
     """A simulated event shows on the first page of the listing, as a canonical event."""
     source = _adapters(h).event_source(h.provider)
+    entry = h.entry
+    assert entry.simulate_event is not None, "an event source needs a way to make an event"
     async with httpx.AsyncClient(base_url=h.url) as emulator:
-        token = (await emulator.post(volue_emulator.TOKEN_PATH, data={
-            "grant_type": "client_credentials", "client_id": VOLUE_ID,
-            "client_secret": VOLUE_SECRET})).json()["access_token"]
-        simulated = await emulator.post(f"{VOLUE_PREFIX}/simulation/events/usereligibility", json={},
-                                        headers={"Authorization": f"Bearer {token}"})
+        token = (await emulator.post(entry.token_path, data={
+            "grant_type": "client_credentials", "client_id": entry.client_id,
+            "client_secret": entry.client_secret})).json()["access_token"]
+        method, path, event_type = entry.simulate_event
+        simulated = await emulator.request(method, entry.prefix + path, json={},
+                                           headers={"Authorization": f"Bearer {token}"})
         assert simulated.status_code == 200, simulated.text
     page = await source.events_page(1)
     assert page.last_page == 1
     [event] = page.events
-    assert (event.type, event.eligibility is not None) == ("UserEligibilityUpdated", True)
+    assert (event.type, event.eligibility is not None) == (event_type, True)
 
 
 async def exercise_webhook_registry(h: Harness) -> None:
@@ -171,9 +171,8 @@ async def exercise_credentials_probe(h: Harness) -> None:
 async def exercise_programme(h: Harness) -> None:
     """A customer with a site in a sandbox test area is eligible, enrolls, shows compensation, leaves."""
     programme = _adapters(h).programme(h.provider)
-    area = TEST_AREAS[0]
-    site, _ = await h.site(coordinates=Coordinates(latitude=area.center_latitude,
-                                                   longitude=area.center_longitude))
+    assert h.entry.eligible_place is not None, "a programme needs a place where sites are eligible"
+    site, _ = await h.site(coordinates=h.entry.eligible_place)
     customer_id = site.customer_id
     assert await programme.customer_eligible(customer_id) is True
     assert await programme.meter_point_eligible(site.meter_point_ids[0]) is True
