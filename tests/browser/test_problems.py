@@ -56,7 +56,9 @@ def test_a_provider_outage_shows_in_problems_within_ten_seconds_without_a_reload
     assert shown_after < 10
     row = page.inner_text("tr.circuit[data-provider=volue]")
     assert "503" in row and "open" in row
-    page.locator("section.group[data-kind=retrying][data-provider=volue]").wait_for(timeout=10_000)
+    retrying = page.locator("section.group[data-kind=retrying][data-provider=volue]").first
+    retrying.wait_for(timeout=10_000)
+    assert "Held back while volue's circuit is open" in retrying.inner_text()
     assert loaded == []  # the page was not loaded again: its list updated itself
     page.screenshot(path=shots / "problems-outage.png", full_page=True)
     stack["volue"].state.emulation.set_faults(FaultPlan())
