@@ -26,6 +26,7 @@ from gateway.observability.metrics import REGISTRY, token_routes
 from gateway.outbox.circuit import CircuitState
 from gateway.outbox.queues import QUEUES, READINGS_QUEUE
 from gateway.readings.service import delivery_of
+from gateway.store.db import on_postgres
 from gateway.store.event_tables import VolueEventRow
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import (
@@ -88,9 +89,9 @@ def p95(values: Sequence[float]) -> float | None:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _hour_bucket(dialect: str, column: Any) -> Any:
+def _hour_bucket(postgres: bool, column: Any) -> Any:
     """An expression naming the UTC hour of a timestamp column, as ``YYYY-MM-DDTHH``."""
-    if dialect == "postgresql":
+    if postgres:
         return func.to_char(func.date_trunc("hour", column), 'YYYY-MM-DD"T"HH24')
     return func.strftime("%Y-%m-%dT%H", column)
 
@@ -145,13 +146,13 @@ async def readings_per_hour(session: AsyncSession,
     """Readings received and delivered in each of the last :data:`CHART_HOURS` hours (UTC)."""
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     keys = [(start + timedelta(hours=i)).strftime("%Y-%m-%dT%H") for i in range(CHART_HOURS)]
-    dialect = (await session.connection()).dialect.name
-    received_hour = _hour_bucket(dialect, ReadingRow.received_at)
+    postgres = on_postgres(session)
+    received_hour = _hour_bucket(postgres, ReadingRow.received_at)
     received = dict((await session.execute(
         select(received_hour, func.count()).where(col(ReadingRow.received_at) >= start)
         .group_by(received_hour))).all())
     delivered_at = func.coalesce(ReadingRow.delivered_at, ReadingBatchRow.delivered_at)
-    delivered_hour = _hour_bucket(dialect, delivered_at)
+    delivered_hour = _hour_bucket(postgres, delivered_at)
     delivered = dict((await session.execute(
         select(delivered_hour, func.count())
         .select_from(ReadingRow)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import TaskStatus, WebhookDeliveryStatus
 from gateway.core.settings import Settings
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, on_postgres
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -62,7 +62,7 @@ async def prune_events(session: AsyncSession, *, now: datetime, keep_s: float,
     ids = list((await session.execute(
         select(col(e.id)).where(col(e.received_at) < cutoff, ~unsettled)
     )).scalars())
-    postgres = (await session.connection()).dialect.name == "postgresql"
+    postgres = on_postgres(session)
     for part in chunked(ids, postgres=postgres):
         for table, column in ((t, t.event_id), (d, d.event_id), (e, e.id)):
             await session.execute(delete(table).where(among(column, part, postgres=postgres)))

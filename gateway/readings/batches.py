@@ -53,7 +53,6 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,7 +60,7 @@ from gateway.core.domain import Provider, TaskAction, TaskStatus
 from gateway.outbox.dispatch import QueuedTask
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.outbox.queues import READINGS_QUEUE
-from gateway.store.db import among, chunked
+from gateway.store.db import among, chunked, dialect_insert, is_postgres
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 from providers.registry import CAPABILITIES
@@ -276,7 +275,7 @@ async def store(session: AsyncSession, groups: Sequence[Group], received_at: dat
     if not any(parts for _, parts in groups):
         return stored
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
         await raw.execute("SAVEPOINT readings_copy")
@@ -305,7 +304,7 @@ async def store(session: AsyncSession, groups: Sequence[Group], received_at: dat
         return stored
     table = table_of(ReadingRow)
     statement = (
-        sqlite.insert(table)
+        dialect_insert(connection, table)
         .on_conflict_do_nothing(index_elements=["device_id", "obis_code", "ts"])
         .returning(table.c.batch_id)
     )
@@ -321,7 +320,7 @@ async def open_device_tasks(session: AsyncSession, device_ids: Iterable[str]) ->
     """The id of the newest unfinished Zählerfreunde task of each device (to deliver after it)."""
     found: dict[str, str] = {}
     connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = is_postgres(connection)
     t = OutboxTaskRow
     for part in chunked(sorted(set(device_ids)), postgres=postgres):
         rows = await connection.execute(
@@ -350,7 +349,7 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
     now = planner.now
     later = now + timedelta(seconds=linger_s)
     connection = await session.connection()
-    dialect = connection.dialect.name
+    postgres = is_postgres(connection)
     if waits is None:
         waits = await open_device_tasks(session, set().union(*(b.devices for b in batches)))
     new_batches: list[dict[str, Any]] = []
@@ -376,7 +375,7 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
                 filled.append(batch.task_id)
         for parent in sorted({waits[d] for d in batch.devices if d in waits}):
             dependencies.append({"task_id": batch.task_id, "depends_on": parent})
-    if dialect == "postgresql":
+    if postgres:
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
         await raw.execute(
@@ -403,9 +402,8 @@ async def queue_deliveries(session: AsyncSession, planner: OutboxPlanner, batche
             update(task_table).where(task_table.c.id.in_(filled), task_table.c.run_after > now)
             .values(run_after=now))
     if dependencies:
-        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        dependency_table = table_of(TaskDependencyRow)
-        await session.execute(dialect_insert(dependency_table).on_conflict_do_nothing(), dependencies)
+        await session.execute(dialect_insert(session, table_of(TaskDependencyRow)).on_conflict_do_nothing(),
+                              dependencies)
     planner.wake(_wakeups(tasks, filled, now))
 
 

@@ -44,6 +44,7 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.outcomes import OutcomeType, OwnEvent, emit
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.readings.batches import DELIVERY_PROVIDER, READINGS_ENTITY
+from gateway.store.db import chunked, is_postgres, on_postgres
 from gateway.store.reading_tables import ReadingBatchRow, ReadingRow
 from gateway.store.tables import OutboxTaskRow
 from providers.base import (
@@ -188,7 +189,7 @@ class ReadingsDelivery:
             start += step
             async with engine.sessions() as session:
                 connection = await session.connection()
-                if connection.dialect.name == "postgresql":
+                if is_postgres(connection):
                     raw = (await connection.get_raw_connection()).driver_connection
                     assert raw is not None
                     rows = list(await raw.fetch(_PENDING_PER_BATCH, sorted(wanted)))
@@ -312,21 +313,17 @@ WHERE r.device_id = k.d COLLATE "C" AND r.obis_code = k.c COLLATE "C" AND r.ts =
 rather than three parameters per reading, each reading found through the primary key."""
 
 
-async def _postgres(session: AsyncSession) -> bool:
-    return (await session.connection()).dialect.name == "postgresql"
-
-
 async def _mark_batches(session: AsyncSession, batch_ids: Sequence[str], now: datetime) -> None:
     """Mark whole batches delivered."""
     if not batch_ids:
         return
-    if await _postgres(session):
+    if on_postgres(session):
         await session.execute(_MARK_BATCHES, {"ids": list(batch_ids), "now": now})
         return
     b = ReadingBatchRow
-    for start in range(0, len(batch_ids), _IN_CHUNK):
+    for part in chunked(batch_ids):
         await session.execute(
-            update(b).where(col(b.id).in_(batch_ids[start:start + _IN_CHUNK]), col(b.delivered_at).is_(None))
+            update(b).where(col(b.id).in_(part), col(b.delivered_at).is_(None))
             .values(delivered_at=now))
 
 
@@ -334,7 +331,7 @@ async def _mark_readings(session: AsyncSession, readings: Sequence[Reading], now
     """Mark single readings delivered, by key."""
     if not readings:
         return
-    if await _postgres(session):
+    if on_postgres(session):
         devices, codes, stamps, _ = zip(*readings, strict=True)
         await session.execute(_MARK_READINGS, {"devices": list(devices), "codes": list(codes),
                                                "stamps": list(stamps), "now": now})
@@ -342,7 +339,7 @@ async def _mark_readings(session: AsyncSession, readings: Sequence[Reading], now
     r = ReadingRow
     key = tuple_(r.device_id, r.obis_code, r.ts)
     keys = [reading[:3] for reading in readings]
-    for start in range(0, len(keys), _KEYS_CHUNK):
+    for part in chunked(keys, size=_KEYS_CHUNK):
         await session.execute(
-            update(r).where(key.in_(keys[start:start + _KEYS_CHUNK]), col(r.delivered_at).is_(None))
+            update(r).where(key.in_(part), col(r.delivered_at).is_(None))
             .values(delivered_at=now))

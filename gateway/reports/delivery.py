@@ -35,6 +35,7 @@ from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.plan import OutboxPlanner, blocked_by
 from gateway.outbox.provider_calls import capability, provider_call
 from gateway.outbox.unit_of_work import record_now
+from gateway.store.db import is_postgres
 from gateway.store.event_tables import VolueReportRow
 from gateway.store.tables import OutboxTaskRow, TaskDependencyRow, table_of
 from providers.base import Outcome, TransientError
@@ -91,7 +92,7 @@ async def queue_reports(session: AsyncSession, planner: OutboxPlanner, *, kind: 
     now = planner.now
     encoder = msgspec.json.Encoder()
     body: Any = bindparam("body_json", type_=Text)
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         body = cast(body, JSON)
     table = table_of(VolueReportRow)
     await connection.execute(
