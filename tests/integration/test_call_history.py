@@ -41,7 +41,8 @@ async def test_a_batch_exchange_keeps_its_bodies_once_and_go_with_old_history(se
     async with sessions() as session:
         await history.write(session, utcnow() - timedelta(seconds=week + 60))
         await session.commit()
-        rows = list((await session.execute(select(UpstreamCallRow).order_by(col(UpstreamCallRow.id)))).scalars())
+        query = select(UpstreamCallRow).order_by(col(UpstreamCallRow.id))
+        rows = list((await session.execute(query)).scalars())
         assert [(r.task_id, r.route) for r in rows] == [
             ("t1", "/connect/token"), ("t1", "/users/batch"), ("t2", "/users/batch")]
         assert rows[0].body_id is None and rows[1].body_id == rows[2].body_id is not None
