@@ -31,9 +31,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import utcnow
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards
+from gateway.observability.tracing import task_span
 from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, upstream_transient
 from gateway.outbox.claim import claim, make_due, renew_lease, renew_leases
 from gateway.outbox.policy import backoff_s, decide
+from gateway.outbox.provider_calls import span_attributes
 from gateway.outbox.queues import provider_of_queue
 from gateway.outbox.recording import RetryScheduler, hand_back, record_round
 from gateway.outbox.results import RoundResult
@@ -369,7 +371,12 @@ class SyncEngine:
             token = call_log.set(calls)
             started = time.monotonic()
             try:
-                outcomes = await request()
+                first, one = results[0].task, len(results) == 1
+                with task_span(f"{first.entity_type} {first.action if one else 'batch'}",
+                               [result.task.trace_context for result in results],
+                               **(span_attributes(first) if one else
+                                  {"gateway.task.queue": queue, "gateway.batch.size": len(results)})):
+                    outcomes = await request()
             except ProviderError as exc:
                 outcomes = [exc] * len(results)
             except Exception as exc:
