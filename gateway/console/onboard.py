@@ -16,15 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.customers import writes
 from gateway.customers.service import create_many
-from gateway.ops.onboarding import (
-    OnboardingCustomer,
-    PlannedCall,
-    RowProblem,
-    batches,
-    locate,
-    parse_csv,
-    planned_calls,
-)
+from gateway.ops.onboarding import OnboardingCustomer, PlannedCall, RowProblem, locate, parse_csv
+from gateway.ops.onboarding_plan import batches, planned_calls
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.tables import CustomerRow
 

@@ -27,7 +27,7 @@ from gateway.console.auth import require_session
 from gateway.console.render import CsrfForm, Form, back, page
 from gateway.core.clock import utcnow
 from gateway.core.domain import SyncStatus, TaskStatus
-from gateway.customers.controllers.problems import circuit_views, describe_dismissal, dismissal_read
+from gateway.customers.service import circuit_views, describe_dismissal, dismissal_read
 from gateway.outbox.circuit import CircuitView
 from gateway.outbox.dismiss import REASON_MAX, dismiss_task
 from gateway.outbox.plan import OutboxPlanner

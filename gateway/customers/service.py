@@ -2,15 +2,17 @@
 
 Creating customers (one, or a batch validated item by item), sending dead tasks again
 and resyncing a record: each runs inside the caller's unit of work (the caller commits)
-and answers records or result shapes the callers show their own way.
+and answers records or result shapes the callers show their own way. A dismissal as the
+API and the console answer it, and each provider's circuit as this process sees it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import msgspec
+from litestar.datastructures import State
 from msgspec import Meta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -23,8 +25,11 @@ from gateway.customers import locks, planning, reads, writes
 from gateway.customers import schemas as s
 from gateway.customers.sync.fresh import FreshTrees
 from gateway.http.deps import decode
+from gateway.outbox.circuit import CircuitView, SharedCircuits
+from gateway.outbox.dismiss import Dismissal
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
+from gateway.runtime.process import Runtime
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, SiteRow
 
 # --- creates -------------------------------------------------------------------------------
@@ -228,3 +233,45 @@ async def resync_entity(session: AsyncSession, planner: OutboxPlanner, data: Res
     cascade = data.cascade if data.cascade is not None else data.entity_type is not EntityType.DEVICE
     await planning.plan_resync(session, planner, customer, row, cascade=cascade)
     return list(planner.created)
+
+
+# --- dismissals and circuits ----------------------------------------------------------------
+
+
+class DismissalRead(Wire):
+    task_id: str
+    previous_status: str
+    reason: str
+    dismissed_by: str
+    dismissed_at: datetime
+    also_dismissed: list[str]
+    """The tasks that waited on it, dismissed with it."""
+
+
+def dismissal_read(dismissal: Dismissal) -> DismissalRead:
+    row = dismissal.row
+    return DismissalRead(task_id=row.task_id, previous_status=row.previous_status, reason=row.reason,
+                         dismissed_by=row.actor, dismissed_at=row.dismissed_at.astimezone(UTC),
+                         also_dismissed=dismissal.with_it)
+
+
+def describe_dismissal(dismissal: Any) -> str:
+    """The audit trail's line for a dismissal."""
+    more = (f"; {len(dismissal.also_dismissed)} waiting task(s) dismissed with it"
+            if dismissal.also_dismissed else "")
+    return f"{dismissal.previous_status} task dismissed: {dismissal.reason}{more}"
+
+
+async def circuit_views(state: State) -> list[CircuitView]:
+    """Each configured provider's circuit: from the embedded worker's guards in this process,
+    else as the arq workers share it through Redis."""
+    runtime = Runtime.of_state(state)
+    providers = sorted(provider.value for provider in runtime.adapters)
+    sync = runtime.sync
+    if sync is not None:
+        return [sync.guards[name].view(name) for name in providers if name in sync.guards]
+    pool = getattr(runtime.dispatcher, "pool", None)
+    if pool is not None:
+        return await SharedCircuits(pool).read(providers)
+    return [CircuitView(provider=name, state="unknown", source="no worker in this process, no shared store")
+            for name in providers]

@@ -26,9 +26,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc, utcnow
 from gateway.core.errors import GatewayError
 from gateway.core.wire import Wire
-from gateway.http.apikeys import Principal, Scope
+from gateway.http.apikeys import Principal
 from gateway.http.deps import provide_session
 from gateway.http.pages import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
+from gateway.http.scopes import OPS
 from gateway.http.unit_of_work import Work, write
 from gateway.runtime.process import Runtime
 from gateway.store.ops_tables import AuditRow
@@ -172,7 +173,7 @@ class AuditController(Controller):
     tags = ["audit"]
     dependencies = {"session": provide_session}
 
-    @get("/", opt={"scope": Scope.OPS.value}, summary="The audit trail of ops actions, newest first",
+    @get("/", opt=OPS, summary="The audit trail of ops actions, newest first",
          description="Retries, dismissals, resyncs, repairs, enrollments, invites, API keys and "
                      "redeliveries, from the API, the console and the CLI: who, what, when, and the result. "
                      "`actor` matches an API key's id or name (or a host user), `target` a whole target "

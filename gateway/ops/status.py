@@ -8,13 +8,24 @@ arq workers through Redis). A blocked task or record is shown with the reason it
 from __future__ import annotations
 
 import argparse
+import asyncio
 from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.tree import Tree
 
-from gateway.ops.client import GatewayClient, GatewayProblem, Remote
-from gateway.ops.tables import id_column, results_console
+from gateway.ops.client import (
+    CustomerPage,
+    GatewayClient,
+    GatewayProblem,
+    Remote,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteSite,
+    RemoteSync,
+)
+from gateway.ops.tables import id_column, results_console, styled
 
 PROBLEMS_SHOWN = 50
 
@@ -70,10 +81,50 @@ def task_table(title: str, tasks: list[RemoteTask]) -> Table:
     return table
 
 
+def _sync_text(sync: dict[str, RemoteSync]) -> str:
+    parts = []
+    for provider, state in sorted(sync.items()):
+        text = f"{provider}: {styled(state.status)}"
+        why = state.blocked_reason if state.status == "blocked" and state.blocked_reason else state.last_error
+        if why:
+            text += f" ({why})"
+        parts.append(text)
+    return "  ".join(parts) or "[dim]no provider holds it[/dim]"
+
+
+async def customer_tree(api: GatewayClient, customer_id: str) -> Tree:
+    """The customer, its sites with their devices, and its vehicles, each with its sync status."""
+    try:
+        customer, _ = await api.call("GET", f"/v1/customers/{customer_id}", RemoteCustomer)
+    except GatewayProblem as problem:
+        if problem.status != 404:
+            raise
+        page, _ = await api.call("GET", "/v1/customers", CustomerPage, params={"externalRef": customer_id})
+        if not page.items:
+            raise
+        customer = page.items[0]
+    tree = Tree(f"[bold]customer {customer.name}[/bold] ({customer.external_ref}, id {customer.id}, "
+                f"{customer.email})  {_sync_text(customer.sync)}")
+    sites = await api.collect(f"/v1/customers/{customer.id}/sites", RemoteSite)
+    device_lists = await asyncio.gather(
+        *(api.collect(f"/v1/sites/{site.id}/devices", RemoteDevice) for site in sites))
+    for site, devices in zip(sites, device_lists, strict=True):
+        branch = tree.add(f"site {site.name} ({site.external_ref}, {site.kind}, id {site.id})  "
+                          f"{_sync_text(site.sync)}")
+        for device in devices:
+            branch.add(f"{device.kind} {device.name} ({device.external_ref}, id {device.id})  "
+                       f"{_sync_text(device.sync)}")
+    vehicles = await api.collect(f"/v1/customers/{customer.id}/vehicles", RemoteDevice)
+    if vehicles:
+        branch = tree.add("vehicles")
+        for vehicle in vehicles:
+            branch.add(f"vehicle {vehicle.name} ({vehicle.external_ref}, id {vehicle.id})  "
+                       f"{_sync_text(vehicle.sync)}")
+    return tree
+
+
 async def status_body(api: GatewayClient, out: Console, err: Console, args: argparse.Namespace) -> int:
     """Print the circuits, then the customer's tree (``--customer``) or the dead and blocked tasks."""
-    from gateway.ops.commands import customer_tree
-
     wide = results_console(wide=getattr(args, "wide", False))
     try:
         circuits, _ = await api.call("GET", "/v1/sync/circuits", list[RemoteCircuit])

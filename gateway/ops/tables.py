@@ -28,3 +28,14 @@ def results_console(*, wide: bool = False) -> Console:
 def id_column(header: str) -> Column:
     """A table column of ids: never wrapped or cut, at least a UUID wide."""
     return Column(header, no_wrap=True, overflow="fold", min_width=ID_WIDTH)
+
+
+STATUS_STYLES = {"synced": "green", "sent": "green", "failed": "red", "blocked": "red",
+                 "pending": "yellow", "deleting": "yellow", "deleted": "dim", "drifted": "magenta"}
+"""The colour of each sync or invite status in a table."""
+
+
+def styled(status: str) -> str:
+    """A status in its colour (rich markup); an unknown one as it is."""
+    style = STATUS_STYLES.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status

@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.core.domain import DeviceKind, Provider
-from gateway.ops.onboarding import (
-    COLUMNS,
-    batch_key,
-    batches,
-    locate,
-    parse_csv,
-    planned_calls,
-)
+from gateway.ops.onboarding import COLUMNS, locate, parse_csv
+from gateway.ops.onboarding_plan import batch_key, batches, planned_calls
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "onboarding.csv"

@@ -11,29 +11,17 @@ from msgspec import Meta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.wire import Wire
-from gateway.http.apikeys import Scope
+from gateway.customers.service import DismissalRead, circuit_views, describe_dismissal, dismissal_read
 from gateway.http.audit import audited_write, key_actor
-from gateway.outbox.circuit import CircuitView, SharedCircuits
-from gateway.outbox.dismiss import REASON_MAX, Dismissal, dismiss_task
+from gateway.http.scopes import OPS
+from gateway.outbox.circuit import CircuitView
+from gateway.outbox.dismiss import REASON_MAX, dismiss_task
 from gateway.outbox.plan import OutboxPlanner
-from gateway.runtime.process import Runtime
-
-OPS = {"scope": Scope.OPS.value}
 
 
 class DismissRequest(Wire):
     reason: Annotated[str, Meta(min_length=1, max_length=REASON_MAX,
                                 description="why the task is given up (kept, and shown in the audit trail)")]
-
-
-class DismissalRead(Wire):
-    task_id: str
-    previous_status: str
-    reason: str
-    dismissed_by: str
-    dismissed_at: datetime
-    also_dismissed: list[str]
-    """The tasks that waited on it, dismissed with it."""
 
 
 class CircuitRead(Wire):
@@ -48,13 +36,6 @@ class CircuitRead(Wire):
     """Where it was read: this process's worker, or what the workers share through Redis."""
 
 
-def dismissal_read(dismissal: Dismissal) -> DismissalRead:
-    row = dismissal.row
-    return DismissalRead(task_id=row.task_id, previous_status=row.previous_status, reason=row.reason,
-                         dismissed_by=row.actor, dismissed_at=row.dismissed_at.astimezone(UTC),
-                         also_dismissed=dismissal.with_it)
-
-
 def _at(wall: float | None) -> datetime | None:
     return datetime.fromtimestamp(wall, UTC) if wall is not None else None
 
@@ -63,27 +44,6 @@ def circuit_read(view: CircuitView) -> CircuitRead:
     return CircuitRead(provider=view.provider, state=view.state, since=_at(view.since),
                        next_probe_at=_at(view.next_probe), reason=view.reason,
                        concurrency_limit=view.limit, source=view.source)
-
-
-async def circuit_views(state: State) -> list[CircuitView]:
-    """Each configured provider's circuit: from the embedded worker's guards in this process,
-    else as the arq workers share it through Redis."""
-    runtime = Runtime.of_state(state)
-    providers = sorted(provider.value for provider in runtime.adapters)
-    sync = runtime.sync
-    if sync is not None:
-        return [sync.guards[name].view(name) for name in providers if name in sync.guards]
-    pool = getattr(runtime.dispatcher, "pool", None)
-    if pool is not None:
-        return await SharedCircuits(pool).read(providers)
-    return [CircuitView(provider=name, state="unknown", source="no worker in this process, no shared store")
-            for name in providers]
-
-
-def describe_dismissal(dismissal: Any) -> str:
-    more = (f"; {len(dismissal.also_dismissed)} waiting task(s) dismissed with it"
-            if dismissal.also_dismissed else "")
-    return f"{dismissal.previous_status} task dismissed: {dismissal.reason}{more}"
 
 
 class ProblemsController(Controller):

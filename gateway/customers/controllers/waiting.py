@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import SyncStatus
 from gateway.customers import reads
-from gateway.customers.controllers.problems import circuit_views
+from gateway.customers.service import circuit_views
 from gateway.store.tables import ProviderLinkRow
 
 _UNSETTLED = frozenset({SyncStatus.PENDING.value, SyncStatus.DELETING.value})
