@@ -28,6 +28,7 @@ from gateway.store.event_tables import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
+from gateway.store.tables import ApiKeyRow
 from tests.browser.conftest import off_loop
 from tests.browser.test_console import CUSTOMER, SITE, all_synced, wait_for
 from tests.conftest import ADMIN_KEY
@@ -95,6 +96,8 @@ def pages(shared_stack: dict[str, Any]) -> Iterator[list[str]]:
              WebhookSubscriptionRow(id=subscription_id, url="https://hooks.example.com/a-rather-long-path/in",
                                     event_types=[], description="billing", secret_sealed="sealed",
                                     created_at=now),
+             ApiKeyRow(id=str(uuid.uuid4()), name="billing", prefix="0a11y0ke", key_hash="0" * 64,
+                       scopes=["customers:read"], created_at=now),
              WebhookDeliveryRow(id=str(uuid.uuid4()), subscription_id=subscription_id, event_id=event_id,
                                 status="failed", attempts=9, last_status=500, last_error="server error",
                                 created_at=now))
@@ -103,6 +106,10 @@ def pages(shared_stack: dict[str, Any]) -> Iterator[list[str]]:
            f"/console/devices/{meter_id}",
            f"/console/tasks/{task_id}", f"/console/search?q={site_id}", f"/console/events/{event_id}",
            f"/console/subscriptions/{subscription_id}"]
+
+
+def shot_name(path: str) -> str:
+    return path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-")[:60]
 
 
 def signed_in(browser: Any, base: str, **options: Any) -> Any:
@@ -119,7 +126,7 @@ def signed_in(browser: Any, base: str, **options: Any) -> Any:
 
 
 def test_axe_finds_no_serious_violation_on_any_console_page(browser: Any, shared_stack: dict[str, Any],
-                                                            pages: list[str]) -> None:
+                                                            pages: list[str], shots: Path) -> None:
     """axe-core reports no serious or critical violation on the sign-in form and every console page."""
     base = shared_stack["url"]
     anonymous = browser.new_context(bypass_csp=True)
@@ -134,6 +141,7 @@ def test_axe_finds_no_serious_violation_on_any_console_page(browser: Any, shared
         assert answer is not None and answer.status == 200, path
         page.add_script_tag(path=str(AXE))
         found[path] = page.evaluate(RUN_AXE)
+        page.screenshot(path=shots / f"{len(found):02}-{shot_name(path)}.png", full_page=True)
     context.close()
     bad = [f"{path}: {violation}" for path, violations in found.items() for violation in violations]
     assert not bad, "\n".join(bad)
@@ -150,8 +158,7 @@ def test_at_375_px_every_header_link_shows_and_nothing_scrolls_sideways(
         page.goto(base + path)
         measured[path] = layout = page.evaluate(LAYOUT)
         assert layout["links"] == len(NAV), path
-        name = path.strip("/").replace("/", "-").replace("?", "-")[:60]
-        page.screenshot(path=shots / f"{number:02}-{name}.png", full_page=True)
+        page.screenshot(path=shots / f"{number:02}-{shot_name(path)}.png", full_page=True)
     context.close()
     bad = [f"{path}: {m}" for path, m in measured.items() if m["width"] > NARROW["width"] or m["hidden"]]
     assert not bad, "\n".join(bad)
