@@ -94,7 +94,7 @@ class SiteInvitesController(Controller):
             return code, invite_read(found.row, found.task)
 
         return await audited_write(request, body, work, action="invite.send", target=f"site:{site_id}",
-                                   detail=lambda pair: f"{pair[1].email}: {pair[1].status}")
+                                   detail=lambda view: f"{view.email}: {view.status}")
 
 
 class InviteController(Controller):

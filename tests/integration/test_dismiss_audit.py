@@ -90,3 +90,19 @@ async def test_circuits_without_a_worker_say_where_they_could_not_be_read(client
     """An API process with no worker and no shared store names each provider's circuit unknown."""
     circuits = (await client.get("/v1/sync/circuits")).json()
     assert {c["provider"]: c["state"] for c in circuits} == {"volue": "unknown", "zaehlerfreunde": "unknown"}
+
+
+async def test_invites_and_programme_changes_through_the_api_are_audited(client: AsyncTestClient) -> None:
+    """An invite and a Volue enrollment sent through the API are in the trail with what they did."""
+    created = (await client.post("/v1/customers", json={
+        "externalRef": "aud-inv", "name": "Kari", "email": "kari@example.com",
+        "sites": [{**SITE, "externalRef": "aud-inv-s", "devices": []}]})).json()
+    site_id = (await client.get(f"/v1/customers/{created['id']}/sites")).json()["items"][0]["id"]
+    assert (await client.post(f"/v1/sites/{site_id}/invites", json={})).status_code == 202
+    enrolled = await client.put(f"/v1/customers/{created['id']}/programmes/volue", json={})
+    assert enrolled.status_code == 202, enrolled.text
+    trail = {e["action"]: e for e in (await client.get("/v1/audit")).json()["items"]}
+    assert trail["invite.send"]["target"] == f"site:{site_id}"
+    assert trail["invite.send"]["detail"] == "kari@example.com: pending"
+    assert trail["programme.enroll"]["target"] == f"customer:{created['id']}"
+    assert trail["programme.enroll"]["detail"] == "membership pending"
