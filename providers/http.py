@@ -43,10 +43,13 @@ _tracer: Any = None
 nothing of OpenTelemetry imported."""
 
 
-def trace_exchanges() -> None:
+def trace_exchanges(on: bool = True) -> None:
     """Make every exchange a client span from now on (the gateway calls this when it
-    installs a tracer provider)."""
+    installs a tracer provider), or no more (``on`` false)."""
     global _tracer
+    if not on:
+        _tracer = None
+        return
     from opentelemetry import trace
 
     _tracer = trace.get_tracer("providers.http")

@@ -37,6 +37,8 @@ SERVICE_NAME = "energy-gateway"
 _enabled = False
 _tracer: Any = None
 _propagator: Any = None
+_processors: list[Any] = []
+"""The span processors added to the tracer provider (each once)."""
 
 
 def enabled() -> bool:
@@ -60,7 +62,9 @@ def _install(processor: SpanProcessor, *, role: str) -> None:
                                     "gateway.role": role})
         provider = TracerProvider(resource=resource)
         trace.set_tracer_provider(provider)
-    provider.add_span_processor(processor)
+    if processor not in _processors:
+        provider.add_span_processor(processor)
+        _processors.append(processor)
     _tracer = trace.get_tracer("gateway")
     _propagator = TraceContextTextMapPropagator()
     trace_exchanges()
@@ -80,8 +84,18 @@ def configure_from_env(*, role: str) -> bool:
 
 
 def add_processor(processor: SpanProcessor, *, role: str = "test") -> None:
-    """Record spans into ``processor`` too (tests pass the SDK's in-memory exporter)."""
+    """Record spans, into ``processor`` too (tests pass the SDK's in-memory exporter)."""
     _install(processor, role=role)
+
+
+def stop() -> None:
+    """Record no more spans in this process (a test turns traces off again); apps built from
+    now on get no tracing middleware. The tracer provider stays installed."""
+    global _enabled
+    from providers.http import trace_exchanges
+
+    _enabled = False
+    trace_exchanges(on=False)
 
 
 def current_traceparent() -> str | None:

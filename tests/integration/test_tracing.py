@@ -41,14 +41,15 @@ _switch = _Switch()
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """Traces on for this process, the spans of this test in an in-memory exporter."""
-    if not getattr(tracing, "_test_switch_added", False):
-        tracing.add_processor(_switch)
-        tracing._test_switch_added = True  # type: ignore[attr-defined]
+    """Traces on while the test runs, its spans in an in-memory exporter; off again after."""
+    tracing.add_processor(_switch)
     exporter = InMemorySpanExporter()
     _switch.target = SimpleSpanProcessor(exporter)
-    yield exporter
-    _switch.target = None
+    try:
+        yield exporter
+    finally:
+        _switch.target = None
+        tracing.stop()
 
 
 @pytest.fixture
