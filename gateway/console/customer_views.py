@@ -22,6 +22,7 @@ from gateway.core.domain import SyncStatus, TaskStatus
 from gateway.core.errors import NotFoundError
 from gateway.customers import reads
 from gateway.programmes.service import PROGRAMME
+from gateway.store.db import chunked
 from gateway.store.invite_tables import InviteRow
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import (
@@ -260,9 +261,9 @@ async def open_tasks_by_record(session: AsyncSession,
     """The newest open task of each (record, provider)."""
     wanted = list(entity_ids)
     found: dict[tuple[str, str], OutboxTaskRow] = {}
-    for start in range(0, len(wanted), 500):
+    for part in chunked(wanted):
         rows = await session.exec(select(OutboxTaskRow).where(
-            col(OutboxTaskRow.entity_id).in_(wanted[start:start + 500]),
+            col(OutboxTaskRow.entity_id).in_(part),
             col(OutboxTaskRow.status).in_(OPEN_TASKS)).order_by(col(OutboxTaskRow.created_at)))
         for task in rows:
             found[(task.entity_id, task.provider)] = task

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.clock import as_utc
 from gateway.core.domain import ProgrammeStatus, Provider
 from gateway.customers import schemas as s
+from gateway.store.db import chunked
 from gateway.store.programme_tables import ProgrammeMembershipRow, SiteCompensationRow
 from gateway.store.tables import table_of
 
@@ -25,11 +26,6 @@ PROGRAMME_PROVIDERS = (Provider.VOLUE.value,)
 """Providers whose programme the gateway follows."""
 
 Executor = AsyncConnection | AsyncSession
-
-
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def programme_read(row: Any) -> s.ProgrammeRead:
@@ -68,7 +64,7 @@ async def programmes_of(
     ids = [cid for cid, providers in wanted.items() if providers]
     table = table_of(ProgrammeMembershipRow)
     found: dict[tuple[str, str], Any] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         result = await executor.execute(select(table).where(table.c.customer_id.in_(chunk)))
         for row in result:
             found[(row.customer_id, row.programme)] = row
@@ -88,7 +84,7 @@ async def compensation_of(
     """``compensation`` of each site that has one fetched."""
     table = table_of(SiteCompensationRow)
     out: dict[str, dict[str, s.SiteCompensationRead]] = {}
-    for chunk in _chunks(list(site_ids)):
+    for chunk in chunked(list(site_ids)):
         result = await executor.execute(select(table).where(table.c.site_id.in_(chunk)))
         for row in result:
             out[row.site_id] = {Provider.VOLUE.value: compensation_read(row)}

@@ -81,8 +81,7 @@ async def links_for(session: AsyncSession, ids: Iterable[str]) -> dict[str, list
     """Provider links of many entities in one query."""
     wanted = list(ids)
     found: dict[str, list[ProviderLinkRow]] = defaultdict(list)
-    for chunk_start in range(0, len(wanted), 500):
-        chunk = wanted[chunk_start : chunk_start + 500]
+    for chunk in chunked(wanted):
         rows = await session.exec(
             select(ProviderLinkRow).where(col(ProviderLinkRow.entity_id).in_(chunk))
         )

@@ -37,7 +37,7 @@ from gateway.core.domain import Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.observability.tracing import current_traceparent
 from gateway.outbox.dispatch import Wakeable
 from gateway.outbox.settle import PROVIDERS, WAITING, blocked_by, dependents, keeps_link, release, settle
-from gateway.store.db import IN_CHUNK, on_postgres
+from gateway.store.db import chunked, on_postgres
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow, table_of
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.DEAD, TaskStatus.BLOCKED)
@@ -212,10 +212,10 @@ class OutboxPlanner:
         """:meth:`open_task` of many entities at once (one query per :data:`IN_CHUNK` of them)."""
         found: dict[str, OutboxTaskRow] = {}
         wanted = sorted({e for e in entity_ids if e not in self._fresh})
-        for start in range(0, len(wanted), IN_CHUNK):
+        for part in chunked(wanted):
             rows = await self._session.exec(
                 select(OutboxTaskRow)
-                .where(col(OutboxTaskRow.entity_id).in_(wanted[start:start + IN_CHUNK]),
+                .where(col(OutboxTaskRow.entity_id).in_(part),
                        col(OutboxTaskRow.provider) == provider.value,
                        col(OutboxTaskRow.status).in_(OPEN_STATUSES))
                 .order_by(col(OutboxTaskRow.created_at)))

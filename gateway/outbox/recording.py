@@ -138,10 +138,10 @@ async def finish_tasks(session: AsyncSession, done: list[dict[str, object]],
     elif done:
         pairs = [(item["t_id"], item["t_attempts"]) for item in done]
         ids: list[str] = []
-        for start in range(0, len(pairs), 500):
+        for some in chunked(pairs):
             rows = await session.execute(
                 update(table)
-                .where(tuple_(table.c.id, table.c.attempts).in_(pairs[start:start + 500]),
+                .where(tuple_(table.c.id, table.c.attempts).in_(some),
                        table.c.status == TaskStatus.RUNNING.value)
                 .values(status=TaskStatus.DONE.value, lease_until=None, last_error=None, updated_at=now)
                 .returning(table.c.id)

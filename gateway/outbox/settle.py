@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.domain import Provider, SyncStatus, TaskAction, TaskStatus
 from gateway.outbox.outcomes import OutcomeType, about_entity, emit
+from gateway.store.db import chunked
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow, TaskDependencyRow
 
 WAITING = (TaskStatus.PENDING, TaskStatus.BLOCKED)
@@ -77,9 +78,9 @@ async def _mark(session: AsyncSession, task: OutboxTaskRow, root: str | None, re
 async def dependents(session: AsyncSession, parent_ids: Sequence[str]) -> set[str]:
     """The tasks that wait on any of ``parent_ids``."""
     found: set[str] = set()
-    for start in range(0, len(parent_ids), 500):
+    for part in chunked(parent_ids):
         rows = await session.exec(select(TaskDependencyRow.task_id).where(
-            col(TaskDependencyRow.depends_on).in_(parent_ids[start:start + 500])))
+            col(TaskDependencyRow.depends_on).in_(part)))
         found.update(rows)
     return found
 

@@ -33,6 +33,7 @@ from gateway.core.clock import as_utc, new_id
 from gateway.core.domain import ProgrammeStatus, Provider, SyncStatus, TaskAction
 from gateway.core.errors import ConflictError
 from gateway.outbox.plan import OutboxPlanner, blocked_by
+from gateway.store.db import chunked
 from gateway.store.programme_tables import ProgrammeMembershipRow, SiteCompensationRow
 from gateway.store.tables import CustomerRow, SiteRow, table_of
 from providers.base import Compensation, CompensationProblem
@@ -117,8 +118,7 @@ async def apply_eligibility(session: AsyncSession, added: Iterable[str], removed
     customers = table_of(CustomerRow)
     known: set[str] = set()
     ids = list(changes)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunked(ids):
         result = await session.execute(select(customers.c.id).where(customers.c.id.in_(chunk)))
         known.update(result.scalars())
     changed = 0

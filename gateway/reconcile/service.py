@@ -60,6 +60,7 @@ from gateway.outbox.unit_of_work import unit_of_work
 from gateway.programmes import service as programmes
 from gateway.reconcile.report import Drift, DriftItem, DriftReport, RepairResult
 from gateway.reconcile.runs import keep_run
+from gateway.store.db import chunked
 from gateway.store.programme_tables import ProgrammeMembershipRow
 from gateway.store.tables import CustomerRow, DeviceRow, OutboxTaskRow, ProviderLinkRow, SiteRow, table_of
 from providers.base import Capability, Enrollment, Held, Operation, ProviderError, RejectedError
@@ -69,7 +70,6 @@ log = logging.getLogger("gateway.reconcile")
 COMPARED = (SyncStatus.SYNCED.value, SyncStatus.DRIFTED.value)
 """Link statuses whose records are compared: what the gateway believes is upstream now."""
 _ORDER = {EntityType.CUSTOMER.value: 0, EntityType.SITE.value: 1, EntityType.DEVICE.value: 2}
-_CHUNK = 500
 ENROLLMENT = "enrollment"
 """A drift item's entity type for a customer's membership of the provider's programme."""
 ENROLLMENT_READS_AT_ONCE = 8
@@ -123,9 +123,9 @@ def _probe(provider: Provider, entity_type: EntityType, entity_id: str, customer
 async def _expected_operations(session: AsyncSession, provider: Provider, snap: _Snapshot,
                                ids: Sequence[str], now: datetime) -> dict[str, Operation]:
     operations: dict[str, Operation] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for part in chunked(ids):
         probes = []
-        for entity_id in ids[start:start + _CHUNK]:
+        for entity_id in part:
             entity_type, row = snap.rows[entity_id]
             customer_id = row.id if isinstance(row, CustomerRow) else row.customer_id
             probes.append(_probe(provider, entity_type, entity_id, customer_id, now))
@@ -244,10 +244,10 @@ async def _enrollment_drift(sessions: async_sessionmaker[AsyncSession], adapters
     memberships: dict[str, ProgrammeMembershipRow] = {}
     async with sessions() as session:
         m = ProgrammeMembershipRow
-        for start in range(0, len(customer_ids), _CHUNK):
+        for part in chunked(customer_ids):
             for row in await session.exec(select(m).where(
                     col(m.programme) == provider.value,
-                    col(m.customer_id).in_(customer_ids[start:start + _CHUNK]))):
+                    col(m.customer_id).in_(part))):
                 memberships[row.customer_id] = row
     limit = asyncio.Semaphore(ENROLLMENT_READS_AT_ONCE)
 
@@ -286,10 +286,10 @@ async def _linked_since(sessions: async_sessionmaker[AsyncSession], provider: Pr
     if not external_ids:
         return found
     async with sessions() as session:
-        for start in range(0, len(external_ids), _CHUNK):
+        for part in chunked(external_ids):
             rows = await session.exec(select(ProviderLinkRow).where(
                 col(ProviderLinkRow.provider) == provider.value,
-                col(ProviderLinkRow.external_id).in_(external_ids[start:start + _CHUNK]),
+                col(ProviderLinkRow.external_id).in_(part),
                 col(ProviderLinkRow.status) != SyncStatus.DELETED.value))
             found.update((link.entity_type, link.external_id or "") for link in rows)
     return found
@@ -310,10 +310,10 @@ async def record_drift(sessions: async_sessionmaker[AsyncSession], report: Drift
     async with sessions() as session:
         enrollments = await _record_enrollments(session, report, now)
         ids = sorted(drifted)
-        for start in range(0, len(ids), _CHUNK):
+        for part in chunked(ids):
             rows = await session.execute(
                 update(table)
-                .where(table.c.provider == provider, table.c.entity_id.in_(ids[start:start + _CHUNK]),
+                .where(table.c.provider == provider, table.c.entity_id.in_(part),
                        table.c.status == SyncStatus.SYNCED.value, table.c.updated_at <= report.checked_at)
                 .values(status=SyncStatus.DRIFTED.value, updated_at=now)
                 .returning(table.c.entity_id))

@@ -187,13 +187,13 @@ async def _unanswered_creates(session: AsyncSession, provider: Provider,
     """For entities about to be deleted with no provider id: the ``sent_keys`` of their upserts
     (what their creates, answered or not, may have made), so that the delete removes it."""
     found: dict[str, list[str]] = {}
-    for start in range(0, len(entity_ids), 500):
+    for part in chunked(entity_ids):
         rows = await session.exec(
             select(col(OutboxTaskRow.entity_id), col(OutboxTaskRow.sent_keys)).where(
                 col(OutboxTaskRow.provider) == provider.value,
                 col(OutboxTaskRow.action) == TaskAction.UPSERT.value,
                 col(OutboxTaskRow.sent_keys).is_not(None),
-                col(OutboxTaskRow.entity_id).in_(entity_ids[start:start + 500]),
+                col(OutboxTaskRow.entity_id).in_(part),
             )
         )
         for entity_id, keys in rows:
