@@ -192,8 +192,8 @@ def dead_tasks_check(backlog: list[Backlog]) -> Check:
         return Check(name="dead tasks", ok=True, detail="none", seconds=0.0)
     where = ", ".join(f"{row.provider} {row.count}" for row in backlog if row.status == TaskStatus.DEAD)
     return Check(name="dead tasks", ok=False, seconds=0.0,
-                 detail=f"{dead} dead task(s) ({where}): retry or resolve them on the console's "
-                        "Failures page (/console/failures)")
+                 detail=f"{dead} dead task(s) ({where}): retry them, or dismiss those no longer "
+                        "wanted, on the console's Problems page (/console/problems)")
 
 
 def secrets_key_check(settings: Settings) -> Check:

@@ -103,7 +103,7 @@ async def test_dead_tasks_fail_the_check(client: AsyncTestClient, settings: Any)
         await engine.dispose()
     report = await asyncio.wait_for(run_checks(settings), timeout=60)
     dead = next(check for check in report.checks if check.name == "dead tasks")
-    assert not dead.ok and "dead task(s) (volue 1)" in dead.detail and "/console/failures" in dead.detail
+    assert not dead.ok and "dead task(s) (volue 1)" in dead.detail and "/console/problems" in dead.detail
     assert not report.ok
 
 
