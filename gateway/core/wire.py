@@ -1,10 +1,12 @@
-"""Wire structs shared by several resources: address, coordinates, sync status, pages.
+"""Wire structs shared by several resources: address, coordinates, sync status, pages; and
+the field a msgspec validation message names.
 
 Our API speaks camelCase JSON; every request struct forbids unknown fields.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
@@ -112,3 +114,20 @@ class ProviderSync(Wire):
 class Page(Wire, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
+
+
+def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
+    """Turn msgspec's ``... - at `$.a[0].b``` into a message and a field path ``a[0].b``."""
+    message = str(error)
+    match = _PATH.search(message)
+    path = match.group("path").lstrip(".") if match else ""
+    if match:
+        message = message[: match.start()]
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        path = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
+    return message, path or None

@@ -27,30 +27,13 @@ from gateway.customers.planning import (
     plan_tree_delete,
 )
 from gateway.customers.reads import customer_tree
+from gateway.customers.rules import check_device_fields
 from gateway.customers.sync.fresh import FreshTrees
 from gateway.outbox.plan import OutboxPlanner
 from gateway.store.db import among, chunked, is_postgres
 from gateway.store.tables import CustomerRow, DeviceRow, SiteRow
 
 # --- validation shared by creates and updates -------------------------------------------
-
-
-def check_device_fields(kind: DeviceKind, values: dict[str, Any], field_prefix: str = "") -> None:
-    """Rules that depend on more than one field of a device."""
-    if kind is DeviceKind.METER:
-        if values.get("medium") is None:
-            raise InvalidError("a meter needs a medium", field=f"{field_prefix}medium")
-    elif values.get("medium") is not None:
-        raise InvalidError("only meters have a medium", field=f"{field_prefix}medium")
-    if kind is not DeviceKind.METER:
-        for name, wire in (("meter_point_id", "meterPointId"), ("meter_number", "meterNumber")):
-            if values.get(name) is not None:
-                raise InvalidError(f"only meters have a {wire}", field=f"{field_prefix}{wire}")
-    if kind is DeviceKind.VEHICLE:
-        raise InvalidError(
-            "vehicles belong to a customer: POST /v1/customers/{id}/vehicles",
-            field=f"{field_prefix}kind",
-        )
 
 
 async def refs_in_use(

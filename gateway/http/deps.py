@@ -13,9 +13,9 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.errors import ForbiddenError, InvalidError, UnauthorizedError
+from gateway.core.wire import field_of
 from gateway.http.apikeys import Principal
 from gateway.http.enum_values import with_valid_values
-from gateway.http.problems import field_of
 from gateway.http.ratelimit import resolve_key
 from gateway.runtime.process import Runtime
 from providers.lenient import decode_lenient, log_unknown_fields

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import msgspec
@@ -13,14 +12,13 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import IntegrityError
 
 from gateway.core.errors import PROBLEM_BASE, GatewayError, RateLimited, UnauthorizedError
+from gateway.core.wire import field_of
 from gateway.http.routes import allowed_methods
 from gateway.runtime.process import Runtime
 from gateway.store.db import UNAVAILABLE_RETRY_AFTER_S, availability, unavailable_reason
 
 log = logging.getLogger("gateway.api")
 
-_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_UNKNOWN = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 _STATUS_SLUGS = {
     400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
     405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
@@ -45,19 +43,6 @@ def problem_response(
                    field=field, instance=instance)
     return Response(msgspec.json.encode(body), status_code=status,
                     media_type="application/problem+json", headers=headers)
-
-
-def field_of(error: msgspec.ValidationError | str) -> tuple[str, str | None]:
-    """Turn msgspec's ``... - at `$.a[0].b``` into a message and a field path ``a[0].b``."""
-    message = str(error)
-    match = _PATH.search(message)
-    path = match.group("path").lstrip(".") if match else ""
-    if match:
-        message = message[: match.start()]
-    unknown = _UNKNOWN.search(message)
-    if unknown:
-        path = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
-    return message, path or None
 
 
 def gateway_error_handler(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:

@@ -24,9 +24,9 @@ import msgspec
 
 from gateway.core.domain import DeviceKind, Medium, Provider, SiteKind, SpaceCategory
 from gateway.core.errors import InvalidError
+from gateway.core.wire import field_of
 from gateway.customers import schemas as s
-from gateway.customers.writes import check_device_fields
-from gateway.http.problems import field_of
+from gateway.customers.rules import check_device_fields
 
 CUSTOMER_COLUMNS = {"customer_ref": "externalRef", "customer_name": "name", "customer_email": "email",
                     "providers": "providers"}

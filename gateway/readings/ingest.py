@@ -35,9 +35,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.domain import DeviceKind
 from gateway.core.errors import InvalidError
 from gateway.core.obis import ObisError, parse
-from gateway.core.wire import Wire, nfc
+from gateway.core.wire import Wire, field_of, nfc
 from gateway.http.deps import MAX_NESTING, nests_too_deep, not_utf8
-from gateway.http.problems import field_of
 from gateway.outbox.plan import OPEN_STATUSES, OutboxPlanner
 from gateway.readings.batches import (
     ACCEPTED_CODES,
