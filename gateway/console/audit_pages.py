@@ -12,6 +12,7 @@ from litestar.response import Template
 from gateway.console.auth import require_session
 from gateway.console.render import page
 from gateway.http.audit import ACTIONS, audit_page
+from gateway.runtime.process import Runtime
 
 PER_PAGE = 50
 Filter = Annotated[str, Parameter(max_length=300)]
@@ -28,7 +29,7 @@ class AuditPages(Controller):
                     target: Filter = "",
                     before: Annotated[int | None, Parameter(ge=1, description="older entries")] = None
                     ) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             rows = await audit_page(session, action=action.strip() or None, actor=actor.strip() or None,
                                     target=target.strip() or None, before_id=before, limit=PER_PAGE)
         older = None

@@ -12,6 +12,7 @@ from gateway.console.auth import session_of
 from gateway.http.audit import Actor, failures_noted, key_actor, note
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.runtime.process import Runtime
 
 T = TypeVar("T")
 
@@ -27,9 +28,9 @@ async def audited_action(request: Request[Any, Any, Any], action: str, target: s
     """Run ``work(session, planner)`` in one unit of work, noting the action in it; a failure
     is noted afterwards (and raised)."""
     actor = console_actor(request)
-    state = request.app.state
-    async with failures_noted(state.sessions, actor, action, target):
-        async with unit_of_work(state.sessions, state.dispatcher) as uow:
+    runtime = Runtime.of(request)
+    async with failures_noted(runtime.sessions, actor, action, target):
+        async with unit_of_work(runtime.sessions, runtime.dispatcher) as uow:
             result = await work(uow.session, uow.planner)
             note(uow.session, actor, action, target, detail=detail(result) if detail else None)
             return result

@@ -36,6 +36,7 @@ from litestar.utils.scope.state import ScopeState
 from gateway.core.errors import ForbiddenError, InvalidError
 from gateway.core.settings import Settings
 from gateway.http.apikeys import Principal, Scope, hash_key
+from gateway.runtime.process import Runtime
 from gateway.store.tables import ApiKeyRow
 
 SESSION_COOKIE = "gw_console"
@@ -142,7 +143,7 @@ async def _still_valid(connection: ASGIConnection[Any, Any, Any, Any], session: 
     if session.key_id == "admin":
         admin = state.settings.http.admin_api_key.value
         return bool(admin) and hmac.compare_digest(session.key_hash, hash_key(admin))
-    async with state.sessions() as db:
+    async with Runtime.of_state(state).sessions() as db:
         row = await db.get(ApiKeyRow, session.key_id)
     if row is None or row.revoked_at is not None:
         return False

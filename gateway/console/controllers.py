@@ -73,6 +73,7 @@ from gateway.invites.service import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
 from gateway.programmes.service import plan_membership
+from gateway.runtime.process import Runtime
 
 MAX_UPLOAD_BYTES = 1_000_000
 """The largest onboarding file the console takes (``gateway onboard`` takes any size)."""
@@ -155,7 +156,7 @@ class SignInController(Controller):
             await throttle.check(address, key)
         except RateLimited as exc:
             return refused(429, exc.detail, {"Retry-After": str(exc.retry_after_s)})
-        principal = await state.api_keys.resolve(state.sessions, key)
+        principal = await state.api_keys.resolve(Runtime.of_state(state).sessions, key)
         if principal is None:
             await throttle.failed(address, key)
             return refused(401, "that API key is unknown or revoked")
@@ -178,7 +179,7 @@ class ConsoleController(Controller):
 
     @get("/", summary="Overview: provider health, queues, readings per hour, recent events")
     async def overview(self, request: Request[Any, Any, Any]) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             data = await views.overview(session, request.app.state.settings, utcnow())
         series = [Series("ingested", data.ingested), Series("delivered", data.delivered)]
         chart = bar_chart(data.hours, series,
@@ -264,7 +265,7 @@ class ConsoleController(Controller):
 
     @get("/devices/{device_id:str}", summary="A meter: its readings, their delivery and consumption")
     async def meter(self, request: Request[Any, Any, Any], device_id: str) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             page = await views.meter_page(session, device_id)
         charts = [bar_chart(labels, [Series(code, values)], title=f"Consumption between readings, {code}",
                             label_every=max(1, len(labels) // 8))
@@ -284,7 +285,7 @@ class ConsoleController(Controller):
         raw = await data.file.read(MAX_UPLOAD_BYTES + 1)
         if len(raw) > MAX_UPLOAD_BYTES:
             raise InvalidError(f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes", field="file")
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             plan = await plan_file(session, raw)
         return _page(request, "onboarding.html", "onboarding", plan=plan, filename=data.file.filename)
 
@@ -292,7 +293,7 @@ class ConsoleController(Controller):
           summary="Onboard the customers of a planned file")
     async def run(self, request: Request[Any, Any, Any], data: Annotated[RunForm, Form]) -> Response[Any]:
         raw = data.csv.encode()
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             plan: OnboardingPlan = await plan_file(session, raw)
         if plan.problems:
             return _page(request, "onboarding.html", "onboarding", plan=plan, filename="")
@@ -309,7 +310,7 @@ class ConsoleController(Controller):
     @get("/onboarding/progress", summary="How far the onboarded customers have synced")
     async def progress(self, request: Request[Any, Any, Any]) -> Template:
         refs = [ref[:200] for ref in request.query_params.getall("ref", [])][:PROGRESS_SHOWN]
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             rows = await views.onboarding_progress(session, refs)
         finished = all(row.done or row.stuck for row in rows)
         return _page(request, "progress.html", "onboarding", rows=rows, finished=finished,

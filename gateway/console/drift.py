@@ -25,6 +25,7 @@ from gateway.http.audit import failures_noted, note
 from gateway.reconcile.report import DriftReport, RepairResult
 from gateway.reconcile.runs import recent_runs, report_of
 from gateway.reconcile.service import check, reconcilable
+from gateway.runtime.process import Runtime
 from gateway.store.ops_tables import DriftRunRow
 from providers.base import ProviderError
 from providers.registry import MissingCapability
@@ -54,7 +55,7 @@ class DriftPages(Controller):
                     ) -> Template:
         report = None
         if run is not None:
-            async with request.app.state.sessions() as session:
+            async with Runtime.of(request).sessions() as session:
                 row = await session.get(DriftRunRow, run)
             if row is None:
                 raise NotFoundError(f"drift result {run} not found")
@@ -78,16 +79,16 @@ class DriftPages(Controller):
 
     async def _reconcile(self, request: Request[Any, Any, Any], provider: Provider, *,
                          repair_drift: bool) -> Template:
-        state = request.app.state
+        runtime = Runtime.of(request)
         actor = console_actor(request)
         action = "drift.repair" if repair_drift else "drift.compare"
         report: DriftReport | None = None
         repaired: RepairResult | None = None
         error = ""
         try:
-            async with failures_noted(state.sessions, actor, action, f"provider:{provider.value}"):
-                report, repaired = await check(state.sessions, state.adapters, provider,
-                                               repair_drift=repair_drift, dispatcher=state.dispatcher,
+            async with failures_noted(runtime.sessions, actor, action, f"provider:{provider.value}"):
+                report, repaired = await check(runtime.sessions, runtime.adapters, provider,
+                                               repair_drift=repair_drift, dispatcher=runtime.dispatcher,
                                                source="console")
         except MissingCapability as exc:
             error = exc.message
@@ -98,7 +99,7 @@ class DriftPages(Controller):
             said = f"{report.checked} compared: {counts}"
             if repaired is not None:
                 said += f"; {repaired.queued} task(s) queued for {len(repaired.records)} record(s)"
-            async with state.sessions() as session:
+            async with runtime.sessions() as session:
                 note(session, actor, action, f"provider:{provider.value}", detail=said)
                 await session.commit()
         answer = await self._page(request, report=report, repaired=repaired, repair_asked=repair_drift,
@@ -109,15 +110,15 @@ class DriftPages(Controller):
 
     @staticmethod
     async def _page(request: Request[Any, Any, Any], **context: Any) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             runs = await recent_runs(session, limit=RUNS_SHOWN)
             latest: dict[str, DriftRunRow] = {}
-            for provider in reconcilable(request.app.state.adapters):
+            for provider in reconcilable(Runtime.of(request).adapters):
                 found = await _latest(session, provider.value)
                 if found is not None:
                     latest[provider.value] = found
         context.setdefault("report", None)
-        return page(request, "drift.html", "drift", providers=reconcilable(request.app.state.adapters),
+        return page(request, "drift.html", "drift", providers=reconcilable(Runtime.of(request).adapters),
                     runs=runs, latest=latest, confirm_word=CONFIRM, **context)
 
 

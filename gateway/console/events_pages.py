@@ -28,6 +28,7 @@ from gateway.events.service import SUBSCRIBABLE_TYPES
 from gateway.events.subscriptions import redeliver
 from gateway.http.audit import failures_noted, key_actor, note
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 from gateway.store.event_tables import (
     VolueEventRow,
     VolueEventTargetRow,
@@ -123,14 +124,14 @@ class EventPages(Controller):
     @get("/events", summary="Volue events, the newest first, paged")
     async def events(self, request: Request[Any, Any, Any], event_type: EventType = "",
                      number: PageNumber = 1) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             items, where = await list_events(session, event_type, number)
         return page(request, "events.html", "events", items=items, paging=where, event_type=event_type,
                     types=SUBSCRIBABLE_TYPES)
 
     @get("/events/{event_id:str}", summary="One Volue event: its payload, targets and deliveries")
     async def event(self, request: Request[Any, Any, Any], event_id: str) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             row = await session.get(VolueEventRow, event_id)
             if row is None:
                 raise NotFoundError(f"event {event_id} not found")
@@ -142,7 +143,7 @@ class EventPages(Controller):
 
     @get("/subscriptions", summary="Webhook subscriptions with their deliveries by status")
     async def subscriptions(self, request: Request[Any, Any, Any]) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             rows = list(await session.exec(select(WebhookSubscriptionRow).where(
                 col(WebhookSubscriptionRow.deleted_at).is_(None)).order_by(
                 col(WebhookSubscriptionRow.created_at), col(WebhookSubscriptionRow.id))))
@@ -153,7 +154,7 @@ class EventPages(Controller):
     @get("/subscriptions/{subscription_id:str}", summary="A subscription's deliveries, newest first, paged")
     async def subscription(self, request: Request[Any, Any, Any], subscription_id: str,
                            status: DeliveryStatus = "", number: PageNumber = 1) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             row = await _subscription(session, subscription_id)
             statement = select(WebhookDeliveryRow).where(col(WebhookDeliveryRow.subscription_id) == row.id)
             if status:
@@ -182,7 +183,7 @@ class EventPages(Controller):
             note(session, actor, "delivery.redeliver", target)
             return delivery
 
-        async with failures_noted(request.app.state.sessions, actor, "delivery.redeliver", target):
+        async with failures_noted(Runtime.of(request).sessions, actor, "delivery.redeliver", target):
             delivery = await action(request, work)
         return back(request, f"/console/subscriptions/{delivery.subscription_id}",
                     f"delivery {delivery.id} queued again")

@@ -24,6 +24,7 @@ from gateway.core.errors import ForbiddenError, InvalidError, NotFoundError
 from gateway.http.apikeys import Scope, create_key, revoke_key
 from gateway.http.audit import failures_noted, key_actor, note
 from gateway.outbox.plan import OutboxPlanner
+from gateway.runtime.process import Runtime
 from gateway.store.tables import ApiKeyRow
 
 SCOPES = [(scope.value, scope.value.replace(":", "-")) for scope in Scope]
@@ -51,14 +52,14 @@ async def require_ops(request: Request[Any, Any, Any]) -> None:
     session = session_of(request)
     if session.key_id == "admin":
         return
-    async with request.app.state.sessions() as db:
+    async with Runtime.of(request).sessions() as db:
         row = await db.get(ApiKeyRow, session.key_id)
     if row is None or Scope.OPS.value not in row.scopes:
         raise ForbiddenError("managing API keys needs a key with the ops scope; sign in with one")
 
 
 async def _keys(request: Request[Any, Any, Any]) -> list[ApiKeyRow]:
-    async with request.app.state.sessions() as session:
+    async with Runtime.of(request).sessions() as session:
         return list(await session.exec(select(ApiKeyRow).order_by(
             col(ApiKeyRow.revoked_at).is_not(None), col(ApiKeyRow.created_at).desc())))
 
@@ -90,7 +91,7 @@ class KeyPages(Controller):
                  detail=f"{name} ({', '.join(scopes)})")
             return row, secret
 
-        async with failures_noted(request.app.state.sessions, actor, "api_key.create", f"api_key:{name}"):
+        async with failures_noted(Runtime.of(request).sessions, actor, "api_key.create", f"api_key:{name}"):
             created, secret = await action(request, work)
         answer = page(request, "keys.html", "keys", keys=await _keys(request), scopes=SCOPES, created=created,
                       secret=secret)
@@ -112,7 +113,7 @@ class KeyPages(Controller):
                 note(session, actor, "api_key.revoke", f"api_key:{row.id}", detail=row.name)
             return row.name
 
-        async with failures_noted(request.app.state.sessions, actor, "api_key.revoke", f"api_key:{key_id}"):
+        async with failures_noted(Runtime.of(request).sessions, actor, "api_key.revoke", f"api_key:{key_id}"):
             name = await action(request, work)
         return back(request, "/console/keys",
                     f"key {name!r} revoked; processes stop accepting it within 10 s")

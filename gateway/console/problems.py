@@ -32,6 +32,7 @@ from gateway.outbox.circuit import CircuitView
 from gateway.outbox.dismiss import REASON_MAX, dismiss_task
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
+from gateway.runtime.process import Runtime
 from gateway.store.tables import OutboxTaskRow, ProviderLinkRow
 
 SHOWN = 20
@@ -230,7 +231,7 @@ class ProblemPages(Controller):
 
 async def _load(request: Request[Any, Any, Any], provider: str | None) -> Problems:
     circuits = await circuit_views(request.app.state)
-    async with request.app.state.sessions() as session:
+    async with Runtime.of(request).sessions() as session:
         return await load_problems(session, circuits, provider=provider)
 
 

@@ -13,6 +13,7 @@ from litestar.response import Template
 from gateway.console import customer_views, lookup
 from gateway.console.auth import require_session
 from gateway.console.render import page
+from gateway.runtime.process import Runtime
 
 PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="the page, from 1")]
 
@@ -28,7 +29,7 @@ class RecordPages(Controller):
                         problems: Annotated[bool, Parameter(description="only those with problems")] = False,
                         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
                         ) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             found = await customer_views.list_customers(session, q.strip(), problems_only=problems,
                                                         page=page_number)
         return page(request, "customers.html", "customers", found=found)
@@ -38,19 +39,19 @@ class RecordPages(Controller):
     async def customer(self, request: Request[Any, Any, Any], customer_id: str,
                        before: Annotated[int | None, Parameter(ge=1, description="older calls")] = None,
                        ) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             tree = await customer_views.customer_page(session, customer_id, before=before)
         return page(request, "customer.html", "customers", tree=tree, before=before)
 
     @get("/search", summary="Find a record by any id: ours, a provider's, or an externalRef")
     async def search(self, request: Request[Any, Any, Any],
                      q: Annotated[str, Parameter(max_length=200)] = "") -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             hits = await lookup.search(session, q)
         return page(request, "search.html", "", q=q.strip(), hits=hits)
 
     @get("/tasks/{task_id:str}", summary="One outbox task: state, attempts, next try and its upstream calls")
     async def task(self, request: Request[Any, Any, Any], task_id: str) -> Template:
-        async with request.app.state.sessions() as session:
+        async with Runtime.of(request).sessions() as session:
             found = await lookup.task_page(session, task_id)
         return page(request, "task.html", "", found=found)

@@ -16,6 +16,7 @@ from msgspec import Meta
 from gateway.console.auth import CSRF_FIELD, NOTICE_COOKIE, csrf_token, notice_cookie, session_of
 from gateway.core.clock import utcnow
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.runtime.process import Runtime
 
 NAV = [
     ("overview", "Overview", "/console"),
@@ -66,6 +67,6 @@ def back(request: Request[Any, Any, Any], path: str, notice: str) -> Redirect:
 
 async def action(request: Request[Any, Any, Any], work: Any) -> Any:
     """Run ``work(session, planner)`` in one unit of work (committed, then queues woken)."""
-    state = request.app.state
-    async with unit_of_work(state.sessions, state.dispatcher) as uow:
+    runtime = Runtime.of(request)
+    async with unit_of_work(runtime.sessions, runtime.dispatcher) as uow:
         return await work(uow.session, uow.planner)

@@ -43,6 +43,7 @@ from gateway.events.service import EVENTS_FROM, IncomingEvent, store_event
 from gateway.http.deps import decode
 from gateway.observability.metrics import count_webhook_delivery
 from gateway.outbox.unit_of_work import unit_of_work
+from gateway.runtime.process import Runtime
 from gateway.store.event_tables import VolueWebhookRow
 from providers.registry import event_format
 
@@ -72,7 +73,7 @@ class WebhookSecrets:
         if time.monotonic() < self._until:
             return self._secrets
         found = [self.settings.volue.webhook_secret.value] if self.settings.volue.webhook_secret else []
-        async with state.sessions() as session:
+        async with Runtime.of_state(state).sessions() as session:
             # A pending registration's secret, and a rotation's new one, are accepted too: Volue
             # may hold them already.
             sealed = [secret for row in await session.exec(select(VolueWebhookRow))
@@ -152,7 +153,8 @@ async def volue_webhook(
         log.warning("refused a stale Volue notification %s: %s", note.notification_id, stale)
         count_webhook_delivery("volue", "stale")
         raise InvalidError(stale, field="notificationSentUtc")
-    async with unit_of_work(state.sessions, state.dispatcher) as uow:
+    runtime = Runtime.of(request)
+    async with unit_of_work(runtime.sessions, runtime.dispatcher) as uow:
         stored = await store_event(uow.session, uow.planner, IncomingEvent.from_notice(note, now),
                                    settings=state.settings)
     answer = Received(event_id=stored.event_id, duplicate=stored.row is None)
