@@ -106,3 +106,14 @@ async def test_invites_and_programme_changes_through_the_api_are_audited(client:
     assert trail["invite.send"]["detail"] == "kari@example.com: pending"
     assert trail["programme.enroll"]["target"] == f"customer:{created['id']}"
     assert trail["programme.enroll"]["detail"] == "membership pending"
+
+
+async def test_a_replayed_request_adds_no_second_entry(client: AsyncTestClient, database_url: str) -> None:
+    """A dismissal sent twice with one Idempotency-Key is done and audited once; the copy replays."""
+    parent, _ = await _dead_with_a_blocked_child(client, database_url, "dis-3")
+    headers = {"Idempotency-Key": "dismiss-dis-3"}
+    first = await client.post(f"/v1/sync/tasks/{parent}/dismiss", json={"reason": "gone"}, headers=headers)
+    again = await client.post(f"/v1/sync/tasks/{parent}/dismiss", json={"reason": "gone"}, headers=headers)
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    trail = (await client.get("/v1/audit", params={"target": parent})).json()["items"]
+    assert [(e["action"], e["result"]) for e in trail] == [("task.dismiss", "ok")]
