@@ -1,4 +1,5 @@
-"""The circuit gauge of a worker follows a circuit it adopted from the others, open and closed."""
+"""Circuits shared by workers: a worker's gauge follows the circuit it adopted, open and closed,
+and an API process without a worker reads them from Redis."""
 
 from __future__ import annotations
 
@@ -56,6 +57,36 @@ async def test_the_gauge_resets_when_another_workers_probe_closes_the_circuit(
         await engine.adapters.aclose()
         await database.dispose()
         keys = await client.keys(f"{prefix}*")
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_an_api_without_a_worker_reads_the_circuits_the_workers_share(sqlite_url: str,
+                                                                             redis_url: str) -> None:
+    """Scale-out: the API process (no worker of its own) answers the circuit an arq worker
+    published in Redis, open with why and the next probe, and the other provider closed."""
+    import redis.asyncio as aioredis
+    from litestar.testing import AsyncTestClient
+
+    from gateway.app import create_app
+
+    client: Any = aioredis.Redis.from_url(redis_url)
+    guard = ProviderGuard(failures_to_open=1, open_s=30.0, concurrency=4)
+    guard.failed(time.monotonic(), TransientError("bad gateway", status=502, route="/spaces"))
+    await SharedCircuits(client).after_round("zaehlerfreunde", guard)
+    settings = load_settings({}, database_url=sqlite_url, admin_api_key=ADMIN_KEY, redis_url=redis_url)
+    try:
+        async with AsyncTestClient(create_app(settings, embedded_worker=False)) as api:
+            answer = await api.get("/v1/sync/circuits", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        circuits = {c["provider"]: c for c in answer.json()}
+        assert circuits["zaehlerfreunde"]["state"] == "open" and circuits["volue"]["state"] == "closed"
+        assert circuits["zaehlerfreunde"]["reason"] == "502 bad gateway"
+        assert circuits["zaehlerfreunde"]["source"] == "workers (Redis)"
+        assert circuits["zaehlerfreunde"]["nextProbeAt"] is not None
+    finally:
+        keys = await client.keys("gateway:circuit:*")
         if keys:
             await client.delete(*keys)
         await client.aclose()
