@@ -63,6 +63,7 @@ from gateway.customers import reads
 from gateway.customers.service import (
     BulkRetryRequest,
     ResyncRequest,
+    circuit_views,
     resync_entity,
     retry_dead_tasks,
     retry_task,
@@ -179,8 +180,9 @@ class ConsoleController(Controller):
 
     @get("/", summary="Overview: provider health, queues, readings per hour, recent events")
     async def overview(self, request: Request[Any, Any, Any]) -> Template:
+        circuits = {view.provider: view.state for view in await circuit_views(request.app.state)}
         async with Runtime.of(request).sessions() as session:
-            data = await views.overview(session, request.app.state.settings, utcnow())
+            data = await views.overview(session, request.app.state.settings, utcnow(), circuits)
         series = [Series("ingested", data.ingested), Series("delivered", data.delivered)]
         chart = bar_chart(data.hours, series,
                           title="Readings ingested and delivered per hour (UTC), last 24 hours",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,7 +59,8 @@ class ProviderHealth:
     latency_avg_ms: float | None
     latency_p95_ms: float | None
     circuit: str
-    """closed, half-open or open in this process; "not in this process" when its worker runs elsewhere."""
+    """closed, half-open or open, as the worker sending the requests holds it (this process's, or
+    the arq workers' through Redis); "unknown" with neither."""
     queue: dict[str, int]
     """Open tasks of the provider's queues by status (pending, running, blocked, dead)."""
 
@@ -96,7 +97,10 @@ def _hour_bucket(postgres: bool, column: Any) -> Any:
     return func.strftime("%Y-%m-%dT%H", column)
 
 
-async def overview(session: AsyncSession, settings: Settings, now: datetime) -> Overview:
+async def overview(session: AsyncSession, settings: Settings, now: datetime,
+                   circuits: Mapping[str, str] | None = None) -> Overview:
+    """Provider health, queues, readings per hour and the latest events; ``circuits`` is each
+    provider's circuit as the workers hold it (else this process's metrics registry is read)."""
     since = now - HEALTH_WINDOW
     queues: dict[str, dict[str, int]] = {q: {s: 0 for s in OPEN} for q in QUEUES}
     counted = await session.execute(
@@ -133,7 +137,8 @@ async def overview(session: AsyncSession, settings: Settings, now: datetime) -> 
             provider=provider.value, token=token, token_ok=token_ok, calls=len(calls), errors=errors,
             error_rate=errors / len(calls) if calls else 0.0,
             latency_avg_ms=sum(latencies) / len(latencies) if latencies else None,
-            latency_p95_ms=p95(latencies), circuit=circuit_state(provider.value), queue=depth))
+            latency_p95_ms=p95(latencies),
+            circuit=(circuits or {}).get(provider.value) or circuit_state(provider.value), queue=depth))
     hours, ingested, delivered = await readings_per_hour(session, now)
     events = list(await session.exec(
         select(VolueEventRow).order_by(col(VolueEventRow.received_at).desc()).limit(10)))
