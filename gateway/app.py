@@ -117,10 +117,6 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                 # For the calls the API makes on a caller's behalf (eligibility, compensation).
                 adapters=await stack.enter_async_context(build_adapters(settings)))
             app.state.runtime = runtime
-            # The same objects under their former names, for controllers that do not read
-            # Runtime.of(request) yet.
-            app.state.update(engine=engine, sessions=sessions, reader=runtime.reader,
-                             adapters=runtime.adapters, dispatcher=runtime.dispatcher)
             if settings.embedded and embedded_worker:
                 from gateway.worker import embedded_worker as run_embedded
 
