@@ -75,7 +75,7 @@ class TaskKind(_Runs, Protocol):
 @runtime_checkable
 class TaskFamily(_Runs, Protocol):
     """Outbox work of several task types run together, on the providers' own queues (entity
-    sync: customers, sites and devices, whose round shares one load of their records)."""
+    sync, whose round loads the records of all its types at once)."""
 
     @property
     def entity_types(self) -> Collection[str]:
