@@ -109,7 +109,7 @@ class InviteDelivery:
             select(InviteRow).where(col(InviteRow.id).in_([r.task.entity_id for r in sent])))}
         await emit(session, [
             OwnEvent(type=OutcomeType.INVITE_LINK_READY, customer_id=invite.customer_id,
-                     site_id=invite.site_id,
+                     record=("site", invite.site_id),
                      payload={"inviteId": invite.id, "siteId": invite.site_id, "email": invite.email,
                               "inviteLink": invite.link or str(r.detail)})
             for r in sent if (invite := invites.get(r.task.entity_id)) is not None], now=now)
