@@ -182,11 +182,8 @@ class ReadingsDelivery:
         batch_id = cast("ColumnElement[str]", col(r.batch_id))
         ids = [t.entity_id for t in tasks]
         task_of = {t.entity_id: t.id for t in tasks}
-        start = 0
-        while start < len(ids):
-            step = max(1, min(_IN_CHUNK, SLICE_READINGS // max(1, self.batch_size)))
-            wanted = ids[start:start + step]
-            start += step
+        step = max(1, min(_IN_CHUNK, SLICE_READINGS // max(1, self.batch_size)))
+        for wanted in chunked(ids, size=step):
             async with engine.sessions() as session:
                 connection = await session.connection()
                 if is_postgres(connection):
