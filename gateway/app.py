@@ -30,7 +30,6 @@ from gateway.energy.controllers import DeviceConsumptionController, SiteEnergyUs
 from gateway.events.controllers import EventController
 from gateway.events.receiver import volue_webhook
 from gateway.events.subscriptions import SubscriptionController
-from gateway.http.apikeys import KeyResolver
 from gateway.http.audit import AuditController
 from gateway.http.content_type import require_json
 from gateway.http.deps import authenticate
@@ -38,7 +37,7 @@ from gateway.http.docs import docs_assets_router, docs_render_plugins
 from gateway.http.health import live, ready
 from gateway.http.input_guard import guard_request
 from gateway.http.problems import EXCEPTION_HANDLERS
-from gateway.http.ratelimit import FailureThrottle, RateLimiter
+from gateway.http.ratelimit import ApiGuards
 from gateway.invites.controllers import InviteController, SiteInvitesController
 from gateway.observability.logging import RequestIdMiddleware, register_secrets
 from gateway.observability.metrics import HttpMetricsMiddleware, metrics_endpoint
@@ -125,8 +124,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
                 with startup_objects_frozen():
                     yield
             finally:
-                await app.state.rate_limiter.close()
-                await app.state.auth_throttle.close()
+                await ApiGuards.of(app).close()
                 await console_sessions.__aexit__(None, None, None)
                 await runtime.dispatcher.close()
                 await engine.dispose()
@@ -150,9 +148,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = True
         before_send=[add_console_headers],
         logging_config=None,  # logging is set up once per process (gateway.observability.logging)
         state=State({"settings": settings,
-                     "api_keys": KeyResolver(admin_key=settings.http.admin_api_key.value),
-                     "auth_throttle": FailureThrottle.from_settings(settings),
-                     "rate_limiter": RateLimiter.from_settings(settings)}),
+                     "guards": ApiGuards.from_settings(settings)}),
         stores={SESSION_STORE: console_sessions},
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,

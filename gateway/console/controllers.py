@@ -69,7 +69,7 @@ from gateway.customers.service import (
     retry_task,
 )
 from gateway.http.problems import problem_response
-from gateway.http.ratelimit import FailureThrottle, client_address
+from gateway.http.ratelimit import ApiGuards, client_address
 from gateway.invites.service import InviteCreate, invite
 from gateway.outbox.plan import OutboxPlanner
 from gateway.outbox.queues import QUEUES
@@ -142,7 +142,8 @@ class SignInController(Controller):
                       data: Annotated[SignInForm, Form]) -> Response[Any]:
         state = request.app.state
         settings: Settings = state.settings
-        throttle: FailureThrottle = state.auth_throttle
+        guards = ApiGuards.of(request)
+        throttle = guards.auth_throttle
         key = data.api_key.strip()
         address = client_address(request)
 
@@ -157,7 +158,7 @@ class SignInController(Controller):
             await throttle.check(address, key)
         except RateLimited as exc:
             return refused(429, exc.detail, {"Retry-After": str(exc.retry_after_s)})
-        principal = await state.api_keys.resolve(Runtime.of_state(state).sessions, key)
+        principal = await guards.api_keys.resolve(Runtime.of(request).sessions, key)
         if principal is None:
             await throttle.failed(address, key)
             return refused(401, "that API key is unknown or revoked")

@@ -16,7 +16,7 @@ from gateway.core.errors import ForbiddenError, InvalidError, UnauthorizedError
 from gateway.core.wire import field_of
 from gateway.http.apikeys import Principal
 from gateway.http.enum_values import with_valid_values
-from gateway.http.ratelimit import resolve_key
+from gateway.http.ratelimit import ApiGuards, resolve_key
 from gateway.runtime.process import Runtime
 from providers.lenient import decode_lenient, log_unknown_fields
 
@@ -156,15 +156,14 @@ async def authenticate(
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise UnauthorizedError("send the API key as 'Authorization: Bearer <key>'")
-    state = connection.app.state
     principal = await resolve_key(connection, key.strip())  # 429 after too many wrong keys
     if principal is None:
         raise UnauthorizedError("the API key is unknown or revoked")
     scope = route_handler.opt.get("scope")
     if scope and not principal.allows(scope):
         raise ForbiddenError(f"this route needs the scope {scope!r}")
-    if scope and (limiter := state.get("rate_limiter")) is not None:
-        await limiter.check(principal.key_id, scope)
+    if scope:
+        await ApiGuards.of(connection).rate_limiter.check(principal.key_id, scope)
     connection.scope["auth"] = principal
 
 

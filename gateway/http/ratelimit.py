@@ -24,13 +24,14 @@ import asyncio
 import logging
 import math
 import time
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from litestar.connection import ASGIConnection
 
 from gateway.core.errors import RateLimited
 from gateway.core.settings import HttpSettings, Settings
-from gateway.http.apikeys import Principal, key_prefix
+from gateway.http.apikeys import KeyResolver, Principal, key_prefix
 from gateway.runtime.process import Runtime
 
 log = logging.getLogger("gateway.api")
@@ -248,15 +249,39 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
+@dataclass(kw_only=True)
+class ApiGuards:
+    """The API's request guards, built once with the app and kept in ``app.state.guards``: the
+    API keys, the wrong-key throttle and the rate limits."""
+
+    api_keys: KeyResolver
+    auth_throttle: FailureThrottle
+    rate_limiter: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiGuards:
+        return cls(api_keys=KeyResolver(admin_key=settings.http.admin_api_key.value),
+                   auth_throttle=FailureThrottle.from_settings(settings),
+                   rate_limiter=RateLimiter.from_settings(settings))
+
+    @staticmethod
+    def of(holder: Any) -> ApiGuards:
+        """The guards of an app, or of the app a request or connection belongs to."""
+        app = getattr(holder, "app", holder)
+        return cast(ApiGuards, app.state.guards)
+
+    async def close(self) -> None:
+        await self.rate_limiter.close()
+        await self.auth_throttle.close()
+
+
 async def resolve_key(connection: ASGIConnection[Any, Any, Any, Any], key: str) -> Principal | None:
     """The principal of ``key`` (None: unknown or revoked), counting a wrong key against the
     caller's address and the key's prefix; :class:`RateLimited` instead once there were too many."""
-    state = connection.app.state
-    throttle: FailureThrottle | None = state.get("auth_throttle")
+    guards = ApiGuards.of(connection)
     address = client_address(connection)
-    if throttle is not None:
-        await throttle.check(address, key)
-    principal: Principal | None = await state.api_keys.resolve(Runtime.of(connection).sessions, key)
-    if principal is None and throttle is not None:
-        await throttle.failed(address, key)
+    await guards.auth_throttle.check(address, key)
+    principal = await guards.api_keys.resolve(Runtime.of(connection).sessions, key)
+    if principal is None:
+        await guards.auth_throttle.failed(address, key)
     return principal

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from gateway.app import create_app
 from gateway.core.settings import Settings, load_settings
 from gateway.http.apikeys import Scope
-from gateway.http.ratelimit import Counter, LocalCounter, RateLimiter, RedisCounter
+from gateway.http.ratelimit import ApiGuards, Counter, LocalCounter, RateLimiter, RedisCounter
 from tests.conftest import ADMIN_KEY
 from tests.integration.test_api_auth import add_key, bearer
 
@@ -34,8 +34,9 @@ async def clients(settings: Settings, counter: Callable[[], Counter], now: float
         for _ in range(copies):
             app = create_app(settings, embedded_worker=False)
             client = await stack.enter_async_context(AsyncTestClient(app))
-            await app.state.rate_limiter.close()
-            app.state.rate_limiter = RateLimiter(settings.http, counter(), clock=lambda: now)
+            guards = ApiGuards.of(app)
+            await guards.rate_limiter.close()
+            guards.rate_limiter = RateLimiter(settings.http, counter(), clock=lambda: now)
             client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
             found.append(client)
         yield found
