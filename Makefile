@@ -59,5 +59,8 @@ lint: $(STAMP)
 client: $(STAMP)
 	$(BIN)/python clients/python/generate.py --dump
 
+# The built-in emulators' state goes with the database: kept, it would hold records a new
+# database knows nothing of.
 clean:
-	rm -rf $(VENV) gateway.db gateway.db-wal gateway.db-shm
+	rm -rf $(VENV) gateway.db gateway.db-wal gateway.db-shm gateway.db.*-emulator.state \
+		gateway.db.*-emulator.state.unreadable
