@@ -40,6 +40,10 @@ class RemoteCircuit(Remote):
     source: str = ""
 
 
+class RemoteCircuits(Remote):
+    circuits: dict[str, RemoteCircuit]
+
+
 class RemoteTask(Remote):
     id: str
     provider: str
@@ -127,8 +131,8 @@ async def status_body(api: GatewayClient, out: Console, err: Console, args: argp
     """Print the circuits, then the customer's tree (``--customer``) or the dead and blocked tasks."""
     wide = results_console(wide=getattr(args, "wide", False))
     try:
-        circuits, _ = await api.call("GET", "/v1/sync/circuits", list[RemoteCircuit])
-        wide.print(circuit_table(circuits))
+        circuits, _ = await api.call("GET", "/v1/sync/circuits", RemoteCircuits)
+        wide.print(circuit_table(list(circuits.circuits.values())))
     except GatewayProblem as problem:
         if problem.status != 403:
             raise

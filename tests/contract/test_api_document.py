@@ -76,6 +76,7 @@ SINGLE_DOCUMENTS = {
     "/v1/customers/{customer_id}/programmes/volue/eligibility",
     "/v1/customers/{customer_id}/programmes/volue/compensation",
     "/v1/meter-points/{meter_point_id}/eligibility",
+    "/v1/sync/circuits",  # one circuit per configured provider, by provider
 }
 
 

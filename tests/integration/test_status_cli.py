@@ -88,7 +88,8 @@ def test_status_shows_an_open_circuit_with_why_and_the_next_probe(
         for i in range(6):
             api.post("/v1/customers", json={"externalRef": f"st-o-{i}", "name": "N", "email": "n@example.com",
                                             "providers": ["volue"]})
-        _wait(lambda: any(c["state"] == "open" for c in api.get("/v1/sync/circuits").json()),
+        _wait(lambda: any(c["state"] == "open"
+                          for c in api.get("/v1/sync/circuits").json()["circuits"].values()),
               "the circuit open")
     code, out, err = run("status", "--url", url, "--api-key", ADMIN_KEY)
     assert code == 0, out + err

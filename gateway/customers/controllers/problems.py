@@ -36,6 +36,11 @@ class CircuitRead(Wire):
     """Where it was read: this process's worker, or what the workers share through Redis."""
 
 
+class CircuitsRead(Wire):
+    circuits: dict[str, CircuitRead]
+    """Each configured provider's circuit, by provider (one per provider: not a paged list)."""
+
+
 def _at(wall: float | None) -> datetime | None:
     return datetime.fromtimestamp(wall, UTC) if wall is not None else None
 
@@ -69,5 +74,6 @@ class ProblemsController(Controller):
 
     @get("/circuits", opt=OPS, summary="Each provider's circuit: closed, open or half-open, since when, "
                                        "the next probe and why it opened")
-    async def circuits(self, state: State) -> list[CircuitRead]:
-        return [circuit_read(view) for view in await circuit_views(state)]
+    async def circuits(self, state: State) -> CircuitsRead:
+        views = await circuit_views(state)
+        return CircuitsRead(circuits={view.provider: circuit_read(view) for view in views})
