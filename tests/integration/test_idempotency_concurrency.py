@@ -29,6 +29,7 @@ from gateway.core.settings import Settings, load_settings
 from gateway.store.db import create_engine, session_factory
 from gateway.store.event_tables import VolueReportRow, WebhookSubscriptionRow
 from gateway.store.invite_tables import InviteRow
+from gateway.store.ops_tables import TaskDismissalRow
 from gateway.store.reading_tables import ReadingRow
 from gateway.store.tables import CustomerRow, DeviceRow, IdempotencyKeyRow, OutboxTaskRow, SiteRow
 from providers.emulation import serve_in_thread
@@ -202,6 +203,11 @@ async def _retry(stack: Stack) -> tuple[str, Any]:
     return f"/v1/sync/tasks/{task}/retry", None
 
 
+async def _dismiss(stack: Stack) -> tuple[str, Any]:
+    path, _ = await _retry(stack)  # leaves the customer's task dead
+    return path.removesuffix("/retry") + "/dismiss", {"reason": "the customer left"}
+
+
 async def _subscription(stack: Stack) -> tuple[str, Any]:
     return "/v1/webhook-subscriptions", {"url": stack.subscriber_url}
 
@@ -285,6 +291,7 @@ CASES: dict[str, Case] = {
     "/v1/sync/resync": Case(_resync, OutboxTaskRow, added=len),
     "/v1/sync/tasks/{task_id:str}/retry": Case(_retry, OutboxTaskRow, added=lambda _: 0),
     "/v1/sync/tasks/retry": Case(_bulk_retry, OutboxTaskRow, added=lambda _: 0),
+    "/v1/sync/tasks/{task_id:str}/dismiss": Case(_dismiss, TaskDismissalRow),
     "/v1/webhook-subscriptions": Case(_subscription, WebhookSubscriptionRow),
     "/v1/webhook-subscriptions/{subscription_id:str}/deliveries/{delivery_id:str}/redeliver":
         Case(_redeliver, OutboxTaskRow),
