@@ -9,6 +9,8 @@ from .bulk_retry_request import BulkRetryRequest
 from .bulk_retry_result import BulkRetryResult
 from .call_read import CallRead
 from .circuit_read import CircuitRead
+from .circuits_read import CircuitsRead
+from .circuits_read_circuits import CircuitsReadCircuits
 from .compensation_problem_read import CompensationProblemRead
 from .compensation_read import CompensationRead
 from .consumption_read import ConsumptionRead
@@ -136,6 +138,8 @@ __all__ = (
     "BulkRetryResult",
     "CallRead",
     "CircuitRead",
+    "CircuitsRead",
+    "CircuitsReadCircuits",
     "CompensationProblemRead",
     "CompensationRead",
     "ConsumptionRead",

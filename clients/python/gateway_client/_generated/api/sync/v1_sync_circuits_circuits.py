@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.circuit_read import CircuitRead
+from ...models.circuits_read import CircuitsRead
 from ...models.problem import Problem
 from typing import cast
 
@@ -33,16 +33,11 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[CircuitRead] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CircuitsRead | Problem | None:
     if response.status_code == 200:
-        response_200 = []
-        _response_200 = response.json()
-        for response_200_item_data in (_response_200):
-            response_200_item = CircuitRead.from_dict(response_200_item_data)
+        response_200 = CircuitsRead.from_dict(response.json())
 
 
-
-            response_200.append(response_200_item)
 
         return response_200
 
@@ -87,7 +82,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[CircuitRead]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CircuitsRead | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +95,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Problem | list[CircuitRead]]:
+) -> Response[CircuitsRead | Problem]:
     """ Each provider's circuit: closed, open or half-open, since when, the next probe and why it opened
 
     Raises:
@@ -108,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[CircuitRead]]
+        Response[CircuitsRead | Problem]
      """
 
 
@@ -126,7 +121,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Problem | list[CircuitRead] | None:
+) -> CircuitsRead | Problem | None:
     """ Each provider's circuit: closed, open or half-open, since when, the next probe and why it opened
 
     Raises:
@@ -134,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[CircuitRead]
+        CircuitsRead | Problem
      """
 
 
@@ -147,7 +142,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Problem | list[CircuitRead]]:
+) -> Response[CircuitsRead | Problem]:
     """ Each provider's circuit: closed, open or half-open, since when, the next probe and why it opened
 
     Raises:
@@ -155,7 +150,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[CircuitRead]]
+        Response[CircuitsRead | Problem]
      """
 
 
@@ -173,7 +168,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Problem | list[CircuitRead] | None:
+) -> CircuitsRead | Problem | None:
     """ Each provider's circuit: closed, open or half-open, since when, the next probe and why it opened
 
     Raises:
@@ -181,7 +176,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[CircuitRead]
+        CircuitsRead | Problem
      """
 
 
