@@ -247,6 +247,13 @@ class RequestIdMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # An HTTP error raised before the app's own handlers run (the CSRF check, say) is
+                # answered by the server's outer handler with its status: log that, not a 500.
+                raised = getattr(exc, "status_code", None)
+                if isinstance(raised, int) and 400 <= raised < 600:
+                    status = raised
+                raise
             finally:
                 level = logging.ERROR if status >= 500 and status != 503 else logging.DEBUG
                 if _access.isEnabledFor(level):

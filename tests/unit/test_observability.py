@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import structlog
@@ -15,6 +16,7 @@ from gateway.core.domain import Provider
 from gateway.core.settings import load_settings
 from gateway.observability.logging import (
     REDACTED,
+    RequestIdMiddleware,
     configure_logging,
     configure_logging_from_env,
     redact_text,
@@ -120,6 +122,29 @@ def test_request_id_is_taken_when_sane_and_made_otherwise() -> None:
     for headers in ([], [(b"x-request-id", b"a" * 200)], [(b"x-request-id", b"has space")]):
         made = request_id_from(headers)
         assert len(made) == 32 and int(made, 16) >= 0
+
+
+class _Refused(Exception):
+    status_code = 403
+
+
+async def test_an_http_error_raised_through_the_middleware_is_logged_with_its_status(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 403 raised before the app answers (the CSRF check) is logged as 403, not as a 500 error."""
+    async def refusing(scope: Any, receive: Any, send: Any) -> None:
+        raise _Refused
+
+    middleware = RequestIdMiddleware(refusing)
+    with caplog.at_level(logging.DEBUG, logger="gateway.access"), pytest.raises(_Refused):
+        await middleware({"type": "http", "headers": [], "method": "POST", "path": "/console/sign-in"},
+                         _nothing, _nothing)
+    [line] = [r for r in caplog.records if r.name == "gateway.access"]
+    assert line.levelno == logging.DEBUG and line.__dict__["status"] == 403
+
+
+async def _nothing(*_: Any) -> None:
+    return None
 
 
 def _task(task_id: str, provider: str = "volue", kind: str = "customer") -> OutboxTaskRow:
