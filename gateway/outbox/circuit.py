@@ -14,7 +14,11 @@ whole rounds, so a round's queued requests stop as soon as the provider is known
   ``circuit_open_s`` it is half-open: one probe round of a single task goes out; a success
   closes it, a failure opens it again. ``closed_since`` tells the engine that it closed,
   so tasks held back by the outage are made due again and their backoff starts afresh.
-* a **pause** follows a 429 with ``Retry-After``: the provider's queues wait until then.
+* a **pause** follows a 429 with ``Retry-After`` when 429s are dense (at least two, and a
+  third of the last ``WINDOW`` answers): the gateway is over the provider's rate, and the
+  provider's queues wait until then. A sporadic 429 (a neighbour using up a shared quota)
+  only cuts the limit; its own task waits out the ``Retry-After`` (``policy.decide``), the
+  others go on.
 * the **concurrency limit** bounds the requests in flight (AIMD): +1/limit per success,
   halved on a timeout, 429 or 5xx at most once per ``cut_every_s`` (a burst of failures
   of requests that were in flight together is one signal, not ten), between 1 and the
@@ -191,6 +195,8 @@ class ProviderGuard:
         self.consecutive_failures = 0
         self.recent: deque[bool] = deque(maxlen=WINDOW)
         """The last answers, True for a transient upstream failure."""
+        self.recent_429: deque[bool] = deque(maxlen=WINDOW)
+        """The last answers, True for a 429."""
         self.open_until = 0.0
         self.paused_until = 0.0
         self.probing = False
@@ -265,6 +271,7 @@ class ProviderGuard:
         """An upstream request succeeded: failures in a row start again, a probe closes."""
         self.consecutive_failures = 0
         self.recent.append(False)
+        self.recent_429.append(False)
         self.limit.succeeded()
         if self.state is CircuitState.HALF_OPEN:
             self._close(now)
@@ -272,8 +279,10 @@ class ProviderGuard:
     def failed(self, now: float, error: ProviderError) -> None:
         """A request failed transiently upstream: pause on 429, cut the limit, and open the
         circuit after enough failures in a row (at once while probing)."""
-        if isinstance(error, TransientError) and error.status == 429 and error.retry_after:
-            self.pause(now, error.retry_after)
+        if isinstance(error, TransientError) and error.status == 429:
+            self.rate_limited(now, error.retry_after)
+        else:
+            self.recent_429.append(False)
         self.limit.overloaded()
         self.consecutive_failures += 1
         self.recent.append(True)
@@ -282,6 +291,13 @@ class ProviderGuard:
             and self._mostly_failing()
         ):
             self._open(now, error)
+
+    def rate_limited(self, now: float, retry_after: float | None) -> None:
+        """A 429: the provider's queues wait out its ``Retry-After`` when 429s are dense."""
+        self.recent_429.append(True)
+        limited = sum(self.recent_429)
+        if retry_after and limited >= 2 and 3 * limited >= len(self.recent_429):
+            self.pause(now, retry_after)
 
     def _mostly_failing(self) -> bool:
         """At least half of the recent answers failed, over at least half a window of answers
@@ -301,6 +317,7 @@ class ProviderGuard:
                 self._close(now)
             return
         self.probing = False
+        self.recent_429.extend([False] * min(successes, WINDOW))
         if successes:
             # the provider answers: a share of failures is load or bad luck, not an outage
             self.consecutive_failures = 0

@@ -298,12 +298,12 @@ class SyncEngine:
         now = time.monotonic()
         failures = [r.error for r in results if not r.told and upstream_transient(r.error)]
         successes = sum(1 for r in results if not r.told and r.outcome is not None)
+        guard.round_finished(now, successes=successes, failures=len(failures))
         for error in failures:
-            if isinstance(error, TransientError) and error.status == 429 and error.retry_after:
-                guard.pause(now, error.retry_after)
+            if isinstance(error, TransientError) and error.status == 429:
+                guard.rate_limited(now, error.retry_after)
         if failures:
             guard.limit.overloaded()
-        guard.round_finished(now, successes=successes, failures=len(failures))
         observe_guards(self.guards)
 
     async def _due_again(self, queue: str) -> None:

@@ -103,13 +103,33 @@ def test_a_failed_probe_opens_the_circuit_again() -> None:
     assert guard.resumes_at() == clock.now + 30
 
 
-def test_a_429_pauses_the_provider_for_its_retry_after() -> None:
-    """A 429 with ``Retry-After: 2`` holds the provider's requests back for two seconds."""
+def test_dense_429s_pause_the_provider_for_their_retry_after() -> None:
+    """A second 429 in a row with ``Retry-After: 2`` holds the provider's requests back for two
+    seconds (the gateway is over the provider's rate)."""
     clock = _Clock()
     guard = _guard(clock)
     guard.failed(clock.now, _transient(429, retry_after=2.0))
+    assert guard.allows(clock.now), "one 429 alone is not yet a rate the gateway is over"
+    guard.failed(clock.now, _transient(429, retry_after=2.0))
     assert not guard.allows(clock.now + 1.9)
     assert guard.allows(clock.now + 2.0)
+
+
+def test_sporadic_429s_among_successes_only_cut_the_limit() -> None:
+    """One 429 in five answers (a neighbour using a shared quota) pauses nothing: the other
+    requests go on, the limit is cut once."""
+    clock = _Clock()
+    guard = _guard(clock)
+    for _ in range(3):
+        for _ in range(4):
+            guard.succeeded(clock.now)
+        guard.failed(clock.now, _transient(429, retry_after=1.0))
+        assert guard.allows(clock.now)
+        clock.now += 2.0
+    assert guard.limit.current < guard.limit.ceiling
+    for _ in range(4):
+        guard.failed(clock.now, _transient(429, retry_after=1.0))
+    assert not guard.allows(clock.now), "429s that turn dense pause the provider again"
 
 
 def test_a_round_is_sized_to_finish_within_a_quarter_of_its_lease() -> None:
