@@ -177,19 +177,20 @@ async def make_due(session: AsyncSession, queues: Sequence[str], *, now: datetim
 
 
 async def release_lapsed(session: AsyncSession, *, now: datetime) -> list[str]:
-    """Put tasks whose lease ran out (worker died, Redis lost) back to pending, and settle
-    pending tasks stranded behind a dead task (:func:`~gateway.outbox.settle.settle_stranded`);
-    commits.
+    """Put tasks whose lease ran out (worker died, Redis lost) back to pending, marked as
+    possibly sent (the dead worker may have had their requests carried out before it could
+    record them: a create is read first, not sent again), and settle pending tasks stranded
+    behind a dead task (:func:`~gateway.outbox.settle.settle_stranded`); commits.
 
     Returns the providers that have such tasks, to be woken.
     """
     rows = (
         await session.execute(
             _sql(
-                "UPDATE outbox_tasks SET status = 'pending', lease_until = NULL, updated_at = :now "
-                "WHERE status = 'running' AND lease_until < :now RETURNING provider"
+                "UPDATE outbox_tasks SET status = 'pending', lease_until = NULL, maybe_sent = :sent, "
+                "updated_at = :now WHERE status = 'running' AND lease_until < :now RETURNING provider"
             ),
-            {"now": now},
+            {"now": now, "sent": True},
         )
     ).all()
     settled = await settle_stranded(session, now=now)

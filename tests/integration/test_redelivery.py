@@ -204,3 +204,19 @@ async def test_the_round_that_creates_a_meter_wakes_the_readings_waiting_for_it(
     while await engine.drain("zaehlerfreunde"):
         pass
     assert READINGS_QUEUE in woken
+
+
+async def test_customers_created_before_the_worker_died_are_not_created_again(
+    manual: tuple[AsyncTestClient, SyncEngine], emulators: dict[str, Any],
+) -> None:
+    """Volue carried out a users batch, then the worker died before recording it: once the
+    lease lapses the users are read first, not created a second time."""
+    client, engine = manual
+    batch = {"customers": [{**_tree(n), "sites": [], "vehicles": []} for n in range(3)]}
+    created = await client.post("/v1/customers/batch", json=batch)
+    assert created.json()["created"] == 3, created.text
+    await die_after_run(engine, Provider.VOLUE.value, "customer")
+    await drain_all(engine)
+    volue = emulators["volue"].state
+    assert len(volue.volue.store.users) == 3
+    assert dict(volue.emulation.stats.duplicates) == {}
