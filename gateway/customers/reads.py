@@ -163,25 +163,26 @@ class Waiting:
     """What the records of one answer wait on upstream: when each failed change is tried
     again (by entity and provider), and each provider's circuit that is not closed."""
 
-    next_tries: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    next_tries: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)
+    """By record id, then provider."""
     circuits: Mapping[str, str] = field(default_factory=dict)
 
-    def tries_of(self, entity_id: str) -> dict[str, datetime]:
+    def tries_of(self, entity_id: str) -> Mapping[str, datetime]:
         """When one record's failed changes are sent again, by provider."""
-        return {provider: at for (entity, provider), at in self.next_tries.items() if entity == entity_id}
+        return self.next_tries.get(entity_id, {})
 
 
 NOT_WAITING = Waiting()
 
 
 async def next_tries(conn: AsyncConnection | AsyncSession, ids: Iterable[str]
-                     ) -> dict[tuple[str, str], datetime]:
-    """When each queued change of these records that failed before is sent again, by
-    (entity id, provider): the earliest ``run_after`` of its pending tasks with an error."""
-    found: dict[tuple[str, str], datetime] = {}
+                     ) -> dict[str, dict[str, datetime]]:
+    """When each queued change of these records that failed before is sent again, by record id
+    and provider: the earliest ``run_after`` of its pending tasks with an error."""
+    found: dict[str, dict[str, datetime]] = defaultdict(dict)
     for chunk in chunked(list(ids), postgres=False):
         for entity_id, provider, next_at in (await conn.execute(_NEXT_TRIES, {"ids": chunk})).all():
-            found[(entity_id, provider)] = next_at.astimezone(UTC)
+            found[entity_id][provider] = next_at.astimezone(UTC)
     return found
 
 
