@@ -2,8 +2,9 @@
 
 ``STATUS_ERRORS`` maps the status codes that mean something specific;
 ``EXCEPTION_ERRORS`` maps transport failures. A transient failure says whether the
-request may have been carried out (``maybe_sent``): every 5xx and every transport failure
-after the request left may have been. Every other 4xx is a
+request may have been carried out (``maybe_sent``): every 5xx but 503 and every transport
+failure after the request left may have been (a 503, like a 408 or a 429, says the server did
+not take the request on). Every other 4xx is a
 ``RejectedError`` (the provider refused the payload; its own message is kept),
 every other 5xx a plain ``ProviderError`` (fatal, not retried). A 404 on delete
 is not an error at all: adapters ask for it to be tolerated.
@@ -49,8 +50,9 @@ EXCEPTION_ERRORS: tuple[tuple[type[Exception], type[ProviderError]], ...] = (
 )
 """Transport failures, most specific first; the first matching row wins."""
 
-NOT_SENT_STATUSES = frozenset({408, 429})
-"""Transient answers that say the request was not carried out."""
+NOT_SENT_STATUSES = frozenset({408, 429, 503})
+"""Transient answers that say the request was not carried out: a timeout waiting for the
+request, a rate limit, a server unable to handle requests now (RFC 9110, 15.5.9, 15.6.4)."""
 NOT_SENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.ConnectTimeout,
     httpx.ConnectError,

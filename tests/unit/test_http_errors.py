@@ -96,6 +96,15 @@ def test_unsupported_protocol_is_not_transient() -> None:
     assert error_class_for_exception(httpx.UnsupportedProtocol("ftp")) is ProviderError
 
 
+@pytest.mark.parametrize(("status", "maybe_sent"), [(408, False), (429, False), (503, False),
+                                                    (500, True), (502, True), (504, True)])
+def test_which_transient_answers_may_have_been_carried_out(status: int, maybe_sent: bool) -> None:
+    """408, 429 and 503 say the request was not taken on; 500, 502 and 504 may follow its work."""
+    error = error_for_response(_response(status), method="POST", route="/users/batch")
+    assert isinstance(error, TransientError)
+    assert error.maybe_sent is maybe_sent
+
+
 def test_retry_after_seconds() -> None:
     """``Retry-After: 7`` on a 429 gives ``retry_after == 7``."""
     error = error_for_response(_response(429, headers={"Retry-After": "7"}), method="POST", route="/users")
