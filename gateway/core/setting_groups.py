@@ -209,8 +209,9 @@ class SyncSettings(_Group, frozen=True, kw_only=True, rename=_prefixed("sync_"))
     retry_budget_s: Seconds = 86_400.0
     """A task failing transiently upstream (timeouts, dropped connections, 5xx, 429) is retried
     until its first failure is this old, then dead-lettered."""
-    circuit_failures: AtLeastOne = 5
-    """Consecutive transient upstream failures that open a provider's circuit."""
+    circuit_failures: AtLeastOne = 3
+    """The fewest transient upstream failures in a row that open a provider's circuit (more
+    when failures were already common: as many as make the run unlikely at that rate)."""
     circuit_open_s: Seconds = 30.0
     """How long an open circuit pauses a provider's queue before one probe round."""
     lease_s: Seconds = 60.0

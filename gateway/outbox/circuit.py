@@ -5,15 +5,17 @@ between workers; each finds the provider's trouble on its own within a few answe
 The guard learns from every answer as it arrives (``succeeded``/``failed``), not from
 whole rounds, so a round's queued requests stop as soon as the provider is known to be down:
 
-* the **circuit** opens after ``circuit_failures`` consecutive transient upstream
-  failures that are also at least half of the last ``WINDOW`` answers, over at least half a
-  window of them unless every answer failed (a provider that fails a quarter of its requests is
-  loaded, not down, even when five fail in a row). While it is open the engine claims
-  nothing of the provider's queues and sends none of the requests a round still holds, so
-  an outage spends no attempts. After
+* the **circuit** opens on a run of transient upstream failures in a row that would be
+  unlikely at the failure rate seen before the run began (:func:`failures_to_open`): at
+  least ``circuit_failures`` of them when the provider was healthy, more when failures were
+  already common (a provider failing a fifth of its requests needs about nine in a row: it
+  is loaded, not down). A 429 is neither: the provider answered, and the pause below is
+  what answers it. While it is open the engine claims nothing of the provider's queues and
+  sends none of the requests a round still holds, so an outage spends no attempts. After
   ``circuit_open_s`` it is half-open: one probe round of a single task goes out; a success
-  closes it, a failure opens it again. ``closed_since`` tells the engine that it closed,
-  so tasks held back by the outage are made due again and their backoff starts afresh.
+  (or a 429: the provider is there) closes it, a failure opens it again. ``closed_since``
+  tells the engine that it closed, so tasks held back by the outage are made due again and
+  their backoff starts afresh.
 * a **pause** follows a 429 with ``Retry-After`` when 429s are dense (at least two, and a
   third of the last ``WINDOW`` answers): the gateway is over the provider's rate, and the
   provider's queues wait until then. A sporadic 429 (a neighbour using up a shared quota)
@@ -33,6 +35,7 @@ import asyncio
 import enum
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -46,7 +49,23 @@ Clock = Callable[[], float]
 log = logging.getLogger("gateway.sync")
 
 WINDOW = 20
-"""The answers whose failure share the circuit weighs before it opens."""
+"""The recent answers whose 429 share decides whether 429s are dense."""
+RATE_WEIGHT = 0.02
+"""Weight of each answer in the moving failure rate (about the last fifty answers)."""
+UNLIKELY = 1e-6
+"""How unlikely, at the failure rate seen before it, a run of failures must be to open the
+circuit (about one false opening in a million answers of a provider that is up)."""
+
+
+def failures_to_open(rate: float, *, floor: int, ceiling: int = 30) -> int:
+    """Failures in a row that open the circuit when a share ``rate`` of answers failed before
+    them: the shortest run with a chance below :data:`UNLIKELY` at that rate, at least
+    ``floor`` and at most ``ceiling`` (a provider failing most answers is opened by its run)."""
+    if rate <= 0.0:
+        return floor
+    if rate >= 1.0:
+        return ceiling
+    return max(floor, min(ceiling, math.ceil(math.log(UNLIKELY) / math.log(rate))))
 
 
 class CircuitState(enum.IntEnum):
@@ -193,8 +212,10 @@ class ProviderGuard:
         self.limit = AdaptiveLimit(ceiling=concurrency, clock=clock)
         self.state = CircuitState.CLOSED
         self.consecutive_failures = 0
-        self.recent: deque[bool] = deque(maxlen=WINDOW)
-        """The last answers, True for a transient upstream failure."""
+        self.failure_rate = 0.0
+        """Moving share of transient upstream failures among the answers (429s left out)."""
+        self.rate_before_run = 0.0
+        """``failure_rate`` when the current run of failures began (what the run is weighed at)."""
         self.recent_429: deque[bool] = deque(maxlen=WINDOW)
         """The last answers, True for a 429."""
         self.open_until = 0.0
@@ -270,27 +291,35 @@ class ProviderGuard:
     def succeeded(self, now: float) -> None:
         """An upstream request succeeded: failures in a row start again, a probe closes."""
         self.consecutive_failures = 0
-        self.recent.append(False)
+        self.failure_rate *= 1.0 - RATE_WEIGHT
         self.recent_429.append(False)
         self.limit.succeeded()
         if self.state is CircuitState.HALF_OPEN:
             self._close(now)
 
     def failed(self, now: float, error: ProviderError) -> None:
-        """A request failed transiently upstream: pause on 429, cut the limit, and open the
-        circuit after enough failures in a row (at once while probing)."""
+        """A request failed transiently upstream: a 429 may pause the provider and cuts the
+        limit; any other failure cuts the limit and opens the circuit on a run too long for
+        the failure rate seen before it (at once while probing)."""
+        self.limit.overloaded()
         if isinstance(error, TransientError) and error.status == 429:
             self.rate_limited(now, error.retry_after)
-        else:
-            self.recent_429.append(False)
-        self.limit.overloaded()
+            if self.state is CircuitState.HALF_OPEN:
+                self._close(now)  # the provider answers; its Retry-After paces what follows
+            return
+        self.recent_429.append(False)
+        if self.consecutive_failures == 0:
+            self.rate_before_run = self.failure_rate
         self.consecutive_failures += 1
-        self.recent.append(True)
+        self.failure_rate = self.failure_rate * (1.0 - RATE_WEIGHT) + RATE_WEIGHT
         if self.state is CircuitState.HALF_OPEN or (
-            self.state is CircuitState.CLOSED and self.consecutive_failures >= self.failures_to_open
-            and self._mostly_failing()
+            self.state is CircuitState.CLOSED and self.consecutive_failures >= self.run_to_open()
         ):
             self._open(now, error)
+
+    def run_to_open(self) -> int:
+        """Failures in a row that open the circuit now (:func:`failures_to_open`)."""
+        return failures_to_open(self.rate_before_run, floor=self.failures_to_open)
 
     def rate_limited(self, now: float, retry_after: float | None) -> None:
         """A 429: the provider's queues wait out its ``Retry-After`` when 429s are dense."""
@@ -298,13 +327,6 @@ class ProviderGuard:
         limited = sum(self.recent_429)
         if retry_after and limited >= 2 and 3 * limited >= len(self.recent_429):
             self.pause(now, retry_after)
-
-    def _mostly_failing(self) -> bool:
-        """At least half of the recent answers failed, over at least half a window of answers
-        (or all of them failed): a few unlucky answers early on are not an outage."""
-        failures = sum(self.recent)
-        answers = len(self.recent)
-        return failures == answers or (answers >= WINDOW // 2 and 2 * failures >= answers)
 
     def round_finished(self, now: float, *, successes: int, failures: int) -> None:
         """Feed the circuit with a round's results that were not fed one by one (task kinds
@@ -318,12 +340,16 @@ class ProviderGuard:
             return
         self.probing = False
         self.recent_429.extend([False] * min(successes, WINDOW))
+        if failures and self.consecutive_failures == 0:
+            self.rate_before_run = self.failure_rate
+        self.failure_rate = 1.0 - (1.0 - self.failure_rate) * (1.0 - RATE_WEIGHT) ** min(failures, 1000)
         if successes:
             # the provider answers: a share of failures is load or bad luck, not an outage
             self.consecutive_failures = 0
+            self.failure_rate *= (1.0 - RATE_WEIGHT) ** min(successes, 1000)
             return
         self.consecutive_failures += failures
-        if self.state is CircuitState.CLOSED and self.consecutive_failures >= self.failures_to_open:
+        if self.state is CircuitState.CLOSED and self.consecutive_failures >= self.run_to_open():
             self._open(now, None)
 
     def adopt_open(self, until: float, *, reason: str) -> None:
@@ -380,7 +406,8 @@ class SharedCircuits:
     def __init__(self, redis: Any, *, prefix: str = "gateway:circuit") -> None:
         self.redis = redis
         self.prefix = prefix
-        self._published: dict[str, CircuitState] = {}
+        self._published: dict[str, tuple[CircuitState, float]] = {}
+        """Per provider, the state (and open time) this worker last published or adopted."""
 
     async def before_claim(self, provider: str, guard: ProviderGuard, *, probe: bool = True) -> None:
         """Adopt what other workers learnt, and (``probe``) take the probe lock before a probe."""
@@ -389,10 +416,11 @@ class SharedCircuits:
         except Exception as exc:
             log.warning("shared circuit of %s unavailable: %s", provider, exc)
 
-    async def after_round(self, provider: str, guard: ProviderGuard) -> None:
-        """Publish a circuit this worker opened or closed."""
+    async def publish(self, provider: str, guard: ProviderGuard) -> None:
+        """Publish a circuit this worker opened (or opened again after a failed probe) or closed."""
         state = guard.state
-        if self._published.get(provider) is state or state is CircuitState.HALF_OPEN:
+        seen = (state, guard.open_until if state is CircuitState.OPEN else 0.0)
+        if self._published.get(provider) == seen or state is CircuitState.HALF_OPEN:
             return
         try:
             key = f"{self.prefix}:{provider}"
@@ -404,7 +432,7 @@ class SharedCircuits:
             else:
                 await self.redis.set(key, "closed", px=int(max(guard.open_s, 1.0) * 4000))
                 await self.redis.delete(f"{key}:probe")
-            self._published[provider] = state
+            self._published[provider] = seen
         except Exception as exc:
             log.warning("publishing the circuit of %s failed: %s", provider, exc)
 
@@ -436,10 +464,10 @@ class SharedCircuits:
             until = now + (float(value[5:]) - time.time())
             if until > now:
                 guard.adopt_open(until, reason="opened by another worker")
-                self._published[provider] = CircuitState.OPEN
+                self._published[provider] = (CircuitState.OPEN, guard.open_until)
         elif value == "closed" and guard.state is not CircuitState.CLOSED and guard.adopted:
             guard.adopt_closed()
-            self._published[provider] = CircuitState.CLOSED
+            self._published[provider] = (CircuitState.CLOSED, 0.0)
         if probe and guard.state is CircuitState.OPEN and now >= guard.open_until and not guard.probing:
             # The open time is over: one worker of all probes; the others wait another spell.
             taken = await self.redis.set(f"{key}:probe", "1", nx=True, px=max(1, int(guard.open_s * 1000)))

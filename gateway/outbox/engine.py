@@ -274,7 +274,7 @@ class SyncEngine:
                 self._feed_guard(guard, results)
                 provider = provider_of_queue(queue)
                 if self.shared is not None and provider is not None:
-                    await self.shared.after_round(provider.value, guard)
+                    await self.shared.publish(provider.value, guard)
             await record_round(self.sessions, self.settings, self.kinds, self.kind_order, self.on_retry,
                                queue, results, probe=probe)
         if guard is not None and guard.take_closed():
@@ -297,11 +297,11 @@ class SyncEngine:
         as they were answered, and end a probe round."""
         now = time.monotonic()
         failures = [r.error for r in results if not r.told and upstream_transient(r.error)]
+        limited = [e for e in failures if isinstance(e, TransientError) and e.status == 429]
         successes = sum(1 for r in results if not r.told and r.outcome is not None)
-        guard.round_finished(now, successes=successes, failures=len(failures))
-        for error in failures:
-            if isinstance(error, TransientError) and error.status == 429:
-                guard.rate_limited(now, error.retry_after)
+        guard.round_finished(now, successes=successes, failures=len(failures) - len(limited))
+        for error in limited:
+            guard.rate_limited(now, error.retry_after)
         if failures:
             guard.limit.overloaded()
         observe_guards(self.guards)
@@ -360,8 +360,13 @@ class SyncEngine:
         if guard is None:
             raise ValueError(f"no provider answers the {queue} queue")
         limit = guard.limit
+        provider = provider_of_queue(queue)
+        shared = self.shared if provider is not None else None
         await limit.acquire()
         try:
+            if shared is not None and provider is not None and guard.consecutive_failures:
+                # this worker saw the provider fail: another may have found it down meanwhile
+                await shared.before_claim(provider.value, guard, probe=False)
             held = _held_back(guard)
             if held is not None:
                 for result in results:
@@ -394,7 +399,10 @@ class SyncEngine:
                     errors.append(None)
                 result.calls = calls
                 result.told = True
+            state = guard.state
             _tell(guard, errors, started, calls)
+            if shared is not None and provider is not None and guard.state is not state:
+                await shared.publish(provider.value, guard)  # the others stop at once too
         finally:
             limit.release()
 

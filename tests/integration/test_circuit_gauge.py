@@ -44,13 +44,13 @@ async def test_the_gauge_resets_when_another_workers_probe_closes_the_circuit(
         assert _gauge() == 0
         for _ in range(2):
             other.failed(time.monotonic(), TransientError("down", status=503, route="/users"))
-        await others.after_round("volue", other)
+        await others.publish("volue", other)
         assert await engine.held_back_s("volue") > 0
         assert _gauge() == 2
         other.open_until = time.monotonic()
         assert other.claim_limit(time.monotonic(), 10) == 1
         other.succeeded(time.monotonic())
-        await others.after_round("volue", other)
+        await others.publish("volue", other)
         assert await engine.held_back_s("volue") == 0
         assert _gauge() == 0
     finally:
@@ -75,7 +75,7 @@ async def test_an_api_without_a_worker_reads_the_circuits_the_workers_share(sqli
     client: Any = aioredis.Redis.from_url(redis_url)
     guard = ProviderGuard(failures_to_open=1, open_s=30.0, concurrency=4)
     guard.failed(time.monotonic(), TransientError("bad gateway", status=502, route="/spaces"))
-    await SharedCircuits(client).after_round("zaehlerfreunde", guard)
+    await SharedCircuits(client).publish("zaehlerfreunde", guard)
     settings = load_settings({}, database_url=sqlite_url, admin_api_key=ADMIN_KEY, redis_url=redis_url)
     try:
         async with AsyncTestClient(create_app(settings, embedded_worker=False)) as api:

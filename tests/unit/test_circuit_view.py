@@ -63,14 +63,14 @@ async def test_the_circuit_published_by_a_worker_reads_open_with_its_reason_then
         assert [v.state for v in await shared.read(["volue", "zaehlerfreunde"])] == ["closed", "closed"]
         guard.failed(time.monotonic(), _failure())
         guard.failed(time.monotonic(), _failure())
-        await shared.after_round("volue", guard)
+        await shared.publish("volue", guard)
         volue, zf = await shared.read(["volue", "zaehlerfreunde"])
         assert (volue.state, volue.reason, zf.state) == ("open", "502 bad gateway", "closed")
         assert volue.since == guard.opened_at and volue.next_probe is not None
         guard.open_until = time.monotonic()
         assert guard.claim_limit(time.monotonic(), 10) == 1
         guard.succeeded(time.monotonic())
-        await shared.after_round("volue", guard)
+        await shared.publish("volue", guard)
         assert (await shared.read(["volue"]))[0].state == "closed"
     finally:
         keys = await client.keys(f"{prefix}*")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.core.settings import load_settings
-from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits
+from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, failures_to_open
 from gateway.outbox.policy import backoff_s, decide
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RejectedError, TransientError
@@ -189,49 +189,73 @@ def test_transient_upstream_failures_dead_letter_only_after_the_budget() -> None
 
 
 def test_a_quarter_of_failures_never_opens_the_circuit() -> None:
-    """A provider failing one request in four (five in a row now and then) stays closed: the
-    failures are not half of the recent answers."""
+    """A provider failing one request in four (runs of five and more now and then) stays
+    closed: at that failure rate such runs are expected, not an outage."""
     clock = _Clock()
-    guard = _guard(clock)
+    guard = _guard(clock, failures=3)
     rng = random.Random(3)
-    for _ in range(20):
-        guard.succeeded(clock.now)
-    for _ in range(5):
-        guard.failed(clock.now, _transient())
-    for _ in range(2000):
+    longest = run = 0
+    for _ in range(5000):
         if rng.random() < 0.25:
             guard.failed(clock.now, _transient())
+            run += 1
+            longest = max(longest, run)
         else:
             guard.succeeded(clock.now)
+            run = 0
         assert guard.state is CircuitState.CLOSED
+    assert longest >= 5, "the seed should give runs a fixed count of five would take for an outage"
 
 
-def test_an_outage_after_steady_successes_opens_within_ten_failures() -> None:
-    """After twenty successes, a provider that starts failing everything is cut off by the
-    tenth failure (half of the window)."""
+def test_an_outage_after_steady_successes_opens_on_the_fewest_failures() -> None:
+    """After a spell of successes, a provider that starts failing everything is cut off by the
+    ``circuit_failures``-th failure in a row."""
     clock = _Clock()
-    guard = _guard(clock)
-    for _ in range(20):
+    guard = _guard(clock, failures=3)
+    for _ in range(200):
         guard.succeeded(clock.now)
     sent = 0
     while guard.allows(clock.now):
         guard.failed(clock.now, _transient())
         sent += 1
-    assert sent == 10
+    assert sent == 3
 
 
-def test_a_few_unlucky_answers_early_on_do_not_open_the_circuit() -> None:
-    """One success then five failures (six answers in all) is no outage yet: too few answers;
-    four more failures are."""
+def test_the_run_that_opens_grows_with_the_failure_rate_seen_before_it() -> None:
+    """After a fifth of the answers failed, about nine failures in a row open the circuit, and
+    one fewer does not; a healthy provider's run is the floor."""
+    assert failures_to_open(0.0, floor=3) == 3
+    assert failures_to_open(0.01, floor=3) == 3
+    assert failures_to_open(0.2, floor=3) == 9
+    assert failures_to_open(0.9, floor=3) == 30
     clock = _Clock()
-    guard = _guard(clock)
-    guard.succeeded(clock.now)
-    for _ in range(5):
+    guard = _guard(clock, failures=3)
+    for i in range(1000):
+        guard.failed(clock.now, _transient()) if i % 5 == 0 else guard.succeeded(clock.now)
+    needed = guard.run_to_open()
+    assert guard.consecutive_failures == 0 and 8 <= failures_to_open(guard.failure_rate, floor=3) <= 10
+    for _ in range(needed - 1):
         guard.failed(clock.now, _transient())
     assert guard.state is CircuitState.CLOSED
-    for _ in range(4):
+    guard.failed(clock.now, _transient())
+    assert guard.state is CircuitState.OPEN
+
+
+def test_429s_pause_the_provider_but_never_open_its_circuit() -> None:
+    """Fifty 429s in a row: the provider answers, so its circuit stays closed; the pause waits
+    out their Retry-After. A probe answered 429 closes an open circuit."""
+    clock = _Clock()
+    guard = _guard(clock, failures=3)
+    for _ in range(50):
+        guard.failed(clock.now, _transient(429, retry_after=1.0))
+    assert guard.state is CircuitState.CLOSED and not guard.allows(clock.now)
+    for _ in range(3):
         guard.failed(clock.now, _transient())
     assert guard.state is CircuitState.OPEN
+    clock.now += 31
+    assert guard.claim_limit(clock.now, 500) == 1
+    guard.failed(clock.now, _transient(429, retry_after=2.0))
+    assert guard.state is CircuitState.CLOSED
 
 
 @pytest.mark.redis
@@ -252,7 +276,7 @@ async def test_workers_share_an_open_circuit_one_probe_and_the_close() -> None:
         for _ in range(2):
             a.failed(time.monotonic(), _transient())
         assert a.state is CircuitState.OPEN
-        await first.after_round("volue", a)
+        await first.publish("volue", a)
         await second.before_claim("volue", b)
         assert b.state is CircuitState.OPEN and b.claim_limit(time.monotonic(), 500) == 0
         await asyncio.sleep(0.35)
@@ -263,7 +287,7 @@ async def test_workers_share_an_open_circuit_one_probe_and_the_close() -> None:
         prober, other = (a, b) if probes[0] == 1 else (b, a)
         prober.succeeded(time.monotonic())
         assert prober.state is CircuitState.CLOSED
-        await (first if prober is a else second).after_round("volue", prober)
+        await (first if prober is a else second).publish("volue", prober)
         await (second if prober is a else first).before_claim("volue", other)
         assert other.state is CircuitState.CLOSED
     finally:
