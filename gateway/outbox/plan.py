@@ -70,21 +70,37 @@ class OutboxPlanner:
         key = (entity_id, provider.value)
         if key in self._open or entity_id in self._fresh:
             return self._open.get(key)
-        task = (
-            await self._session.exec(
-                select(OutboxTaskRow)
-                .where(
-                    col(OutboxTaskRow.entity_id) == entity_id,
-                    col(OutboxTaskRow.provider) == provider.value,
-                    col(OutboxTaskRow.status).in_(OPEN_STATUSES),
-                )
-                .order_by(col(OutboxTaskRow.created_at).desc())
-                .limit(1)
+        rows = list(await self._session.exec(
+            select(OutboxTaskRow)
+            .where(
+                col(OutboxTaskRow.entity_id) == entity_id,
+                col(OutboxTaskRow.provider) == provider.value,
+                col(OutboxTaskRow.status).in_(OPEN_STATUSES),
             )
-        ).first()
+            .order_by(col(OutboxTaskRow.created_at))
+        ))
+        task = (await self._chain_ends(rows)).get(entity_id)
         if task is not None:
             self._open[key] = task
         return task
+
+    async def _chain_ends(self, rows: Sequence[OutboxTaskRow]) -> dict[str, OutboxTaskRow]:
+        """Per entity, the last of its open tasks (``rows``, oldest first): the one no other of
+        them waits on. Not simply the newest ``created_at``: that is when a write's transaction
+        began, and a write that waited for the tree's lock queues its task after tasks of
+        writes that began later (a delete must follow, or cancel, the task queued last)."""
+        by_entity: dict[str, list[OutboxTaskRow]] = {}
+        for row in rows:
+            by_entity.setdefault(row.entity_id, []).append(row)
+        several = [row.id for tasks in by_entity.values() if len(tasks) > 1 for row in tasks]
+        waited_on: set[str] = set()
+        for part in chunked(several):
+            waited_on.update(await self._session.exec(
+                select(TaskDependencyRow.depends_on).where(
+                    col(TaskDependencyRow.task_id).in_(part),
+                    col(TaskDependencyRow.depends_on).in_(several))))
+        return {entity_id: next((t for t in reversed(tasks) if t.id not in waited_on), tasks[-1])
+                for entity_id, tasks in by_entity.items()}
 
     async def _still_waiting(self, task: OutboxTaskRow) -> bool:
         """Whether ``task`` is still waiting, read again under a lock.
@@ -125,8 +141,8 @@ class OutboxPlanner:
         )
         if besides is not None:
             query = query.where(col(OutboxTaskRow.id) != besides.id)
-        return (await self._session.exec(
-            query.order_by(col(OutboxTaskRow.created_at).desc()).limit(1))).first()
+        rows = list(await self._session.exec(query.order_by(col(OutboxTaskRow.created_at))))
+        return (await self._chain_ends(rows)).get(entity_id)
 
     async def links_of(self, entity_id: str) -> list[ProviderLinkRow]:
         """The entity's provider links as this transaction leaves them (for the response).
@@ -219,8 +235,7 @@ class OutboxPlanner:
                        col(OutboxTaskRow.provider) == provider.value,
                        col(OutboxTaskRow.status).in_(OPEN_STATUSES))
                 .order_by(col(OutboxTaskRow.created_at)))
-            for task in rows:
-                found[task.entity_id] = task  # the newest last
+            found.update(await self._chain_ends(list(rows)))
         for entity_id in entity_ids:
             cached = self._open.get((entity_id, provider.value))
             if cached is not None:

@@ -281,6 +281,42 @@ async def test_delete_after_an_attempt_waits_for_the_upsert(
     assert box.task(ids["tank"], VOLUE, action="upsert").id == tank_upsert.id
 
 
+async def test_a_delete_cancels_the_upsert_queued_last_even_when_its_write_began_first(
+    client: AsyncTestClient, database_url: str
+) -> None:
+    """A write that waited for the tree's lock queues its upsert behind a running one with an
+    earlier ``created_at`` (its transaction began first); a delete after it still cancels that
+    upsert and waits only for the running one, so the two never run side by side."""
+    ids = await create_tree(client, database_url, "plan-lock-order")
+    await mark_all_synced(database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    began_first = utcnow()
+
+    async def plan(now: datetime, action: str) -> list[OutboxTaskRow]:
+        async with sessions() as session:
+            planner = OutboxPlanner(session, now)
+            step = planner.upsert if action == "upsert" else planner.delete
+            extra = {"parent_id": ids["customer"]} if action == "upsert" else {}
+            await step(provider=Provider.VOLUE, entity_type=EntityType.SITE, entity_id=ids["site"],
+                       customer_id=ids["customer"], **extra)
+            await session.commit()
+            return planner.created
+
+    try:
+        (running,) = await plan(utcnow(), "upsert")
+        await set_task(database_url, running.id, status="running", attempts=1)
+        (waiting,) = await plan(began_first, "upsert")
+        assert waiting.created_at < running.created_at
+        (deleting,) = await plan(utcnow(), "delete")
+    finally:
+        await engine.dispose()
+    box = await outbox(database_url)
+    assert box.task(ids["site"], VOLUE, status="cancelled").id == waiting.id
+    assert box.waits_for(box.task(ids["site"], VOLUE, action="delete")) == {running.id}
+    assert deleting.action == "delete"
+
+
 async def test_meter_writes_requeue_the_volue_site(
     client: AsyncTestClient, database_url: str
 ) -> None:
