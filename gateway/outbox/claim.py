@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import overload
 
-from sqlalchemy import TextClause, bindparam, select, text, update
+from sqlalchemy import TextClause, bindparam, select, text, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.clock import as_utc
 from gateway.core.domain import TaskStatus
 from gateway.outbox.settle import settle_stranded
-from gateway.store.db import on_postgres
+from gateway.store.db import IN_CHUNK, chunked, on_postgres
 from gateway.store.tables import UTC_DATETIME, OutboxTaskRow, table_of
 
 _CLAIM = f"""
@@ -139,23 +139,21 @@ async def renew_lease(session: AsyncSession, task: OutboxTaskRow, *, now: dateti
 async def renew_leases(session: AsyncSession, tasks: Sequence[OutboxTaskRow], *, now: datetime,
                        lease_s: float) -> set[str]:
     """Extend this worker's leases on ``tasks`` (those it still holds: running, same attempt);
-    commits. Returns the ids renewed."""
+    commits. Returns the ids renewed. One statement per few hundred tasks: the (id, attempts)
+    pairs this worker claimed, matched as row values."""
     if not tasks:
         return set()
     table = table_of(OutboxTaskRow)
     until = now + timedelta(seconds=lease_s)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("t_id"), table.c.attempts == bindparam("t_attempts"),
-               table.c.status == TaskStatus.RUNNING.value)
-        .values(lease_until=until)
-        .returning(table.c.id)
-    )
     held: set[str] = set()
-    for task in tasks:
-        row = (await session.execute(statement, {"t_id": task.id, "t_attempts": task.attempts})).first()
-        if row is not None:
-            held.add(row.id)
+    for part in chunked([(task.id, task.attempts) for task in tasks], size=IN_CHUNK // 2):
+        rows = await session.execute(
+            update(table)
+            .where(tuple_(table.c.id, table.c.attempts).in_(part),
+                   table.c.status == TaskStatus.RUNNING.value)
+            .values(lease_until=until)
+            .returning(table.c.id))
+        held.update(row.id for row in rows)
     await session.commit()
     return held
 

@@ -17,7 +17,7 @@ from gateway.core.clock import utcnow
 from gateway.core.domain import Provider
 from gateway.core.settings import Settings, load_settings
 from gateway.invites.delivery import INVITE_ENTITY
-from gateway.outbox.claim import claim, release_lapsed
+from gateway.outbox.claim import claim, release_lapsed, renew_leases
 from gateway.outbox.engine import RoundResult, SyncEngine
 from gateway.outbox.queues import READINGS_QUEUE
 from gateway.reports.delivery import REPORT_KIND
@@ -220,3 +220,34 @@ async def test_customers_created_before_the_worker_died_are_not_created_again(
     volue = emulators["volue"].state
     assert len(volue.volue.store.users) == 3
     assert dict(volue.emulation.stats.duplicates) == {}
+
+
+async def test_renewing_a_rounds_leases_skips_tasks_another_worker_claimed_since(
+        manual: tuple[AsyncTestClient, SyncEngine]) -> None:
+    """The round's heartbeat extends the leases of the tasks it still holds (same attempt, still
+    running) in one statement, and not of a task whose lease lapsed and was claimed again."""
+    client, engine = manual
+    for i in range(3):
+        assert (await client.post("/v1/customers", json=_tree(f"lease-{i}"))).status_code == 201
+    lease_s = engine.settings.sync.lease_s
+    async with engine.sessions() as session:
+        tasks = await claim(session, provider=Provider.VOLUE.value, now=utcnow(), lease_s=lease_s,
+                            limit=500, sqlite_lock=asyncio.Lock())
+    assert len(tasks) >= 3
+    async with engine.sessions() as session:
+        assert await renew_leases(session, tasks, now=utcnow(), lease_s=lease_s) == {t.id for t in tasks}
+    later = utcnow() + timedelta(seconds=lease_s * 2 + 1)
+    async with engine.sessions() as session:
+        await release_lapsed(session, now=later)
+    async with engine.sessions() as session:
+        again = await claim(session, provider=Provider.VOLUE.value, now=later, lease_s=lease_s,
+                            limit=1, sqlite_lock=asyncio.Lock())
+    assert len(again) == 1
+    async with engine.sessions() as session:
+        renewed = await renew_leases(session, tasks, now=later, lease_s=lease_s)
+    assert renewed == set()  # every lease lapsed: back to pending, one claimed by another worker
+    async with engine.sessions() as session:
+        mine = await renew_leases(session, again, now=later, lease_s=lease_s)
+        stale = [task for task in tasks if task.id == again[0].id]
+        assert await renew_leases(session, stale, now=later, lease_s=lease_s) == set()
+    assert mine == {again[0].id}
