@@ -52,7 +52,8 @@ EXCEPTION_ERRORS: tuple[tuple[type[Exception], type[ProviderError]], ...] = (
 
 NOT_SENT_STATUSES = frozenset({408, 429, 503})
 """Transient answers that say the request was not carried out: a timeout waiting for the
-request, a rate limit, a server unable to handle requests now (RFC 9110, 15.5.9, 15.6.4)."""
+request, a rate limit, a server unable to handle requests now (RFC 9110, 15.5.9, 15.6.4; a
+slow 503 excepted, see :func:`error_for_response`)."""
 NOT_SENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.ConnectTimeout,
     httpx.ConnectError,
@@ -156,8 +157,14 @@ def message_from_body(content: bytes) -> str | None:
     return _clip(text) if text else None
 
 
-def error_for_response(response: httpx.Response, *, method: str, route: str) -> ProviderError:
-    """The error an unsuccessful response stands for, with the provider's message kept."""
+def error_for_response(response: httpx.Response, *, method: str, route: str,
+                       answered_after_s: float | None = None,
+                       slow_s: float = math.inf) -> ProviderError:
+    """The error an unsuccessful response stands for, with the provider's message kept.
+
+    A 503 that took ``slow_s`` or longer (``answered_after_s``) counts as maybe sent: a proxy
+    that gave up waiting for a server still at work answers 503 too, not only a server that
+    refused the request at once."""
     status = response.status_code
     error_class = error_class_for_status(status)
     said = message_from_body(response.content)
@@ -167,8 +174,9 @@ def error_for_response(response: httpx.Response, *, method: str, route: str) -> 
         message = f"{message}: {said}"
     if error_class is TransientError:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        slow = answered_after_s is not None and answered_after_s >= slow_s
         return TransientError(message, status=status, route=route, retry_after=retry_after,
-                              maybe_sent=status not in NOT_SENT_STATUSES)
+                              maybe_sent=status not in NOT_SENT_STATUSES or (status == 503 and slow))
     return error_class(message, status=status, route=route)
 
 

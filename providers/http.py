@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
@@ -211,6 +212,8 @@ class ProviderHttp:
         self._json_headers = {**defaults, **_JSON_HEADERS}
         self._accept_headers = {**defaults, **_ACCEPT_HEADERS}
         self._extensions = {"timeout": client.timeout.as_dict()}
+        self._slow_s = (client.timeout.read or math.inf) / 2
+        """A 503 this slow may come from a proxy that gave up on a server still at work."""
 
     async def send(
         self,
@@ -231,15 +234,18 @@ class ProviderHttp:
         url = route.format_map({k: quote(v, safe="") for k, v in path.items()}) if path else route
         content = _encoder.encode(body) if body is not None else None
         token = await self.tokens.bearer()
+        started = time.perf_counter()
         response = await self._exchange(method, route, url, content, params, token)
         if response.status_code == 401:
             await self.tokens.invalidate(token)
             token = await self.tokens.bearer()
+            started = time.perf_counter()
             response = await self._exchange(method, route, url, content, params, token)
         status = response.status_code
         if 200 <= status < 300 or status in tolerate:
             return response
-        raise error_for_response(response, method=method, route=route)
+        raise error_for_response(response, method=method, route=route,
+                                 answered_after_s=time.perf_counter() - started, slow_s=self._slow_s)
 
     async def _exchange(
         self,

@@ -105,6 +105,17 @@ def test_which_transient_answers_may_have_been_carried_out(status: int, maybe_se
     assert error.maybe_sent is maybe_sent
 
 
+def test_a_slow_503_may_have_been_carried_out() -> None:
+    """A 503 answered only after a long wait (a proxy giving up on a busy server) counts as
+    maybe sent; a quick one does not."""
+    quick = error_for_response(_response(503), method="POST", route="/spaces",
+                               answered_after_s=0.05, slow_s=5.0)
+    slow = error_for_response(_response(503), method="POST", route="/spaces",
+                              answered_after_s=6.0, slow_s=5.0)
+    assert isinstance(quick, TransientError) and quick.maybe_sent is False
+    assert isinstance(slow, TransientError) and slow.maybe_sent is True
+
+
 def test_retry_after_seconds() -> None:
     """``Retry-After: 7`` on a 429 gives ``retry_after == 7``."""
     error = error_for_response(_response(429, headers={"Retry-After": "7"}), method="POST", route="/users")

@@ -76,6 +76,26 @@ async def test_a_read_timeout_may_have_been_carried_out(emulator: Any) -> None:
     assert "ReadTimeout" in caught.value.message
 
 
+async def test_a_quick_503_was_not_carried_out_and_a_slow_one_may_have_been(emulator: Any) -> None:
+    """A 503 answered at once (the server refused the request) is known not sent; one answered
+    after half the read timeout (as a proxy that gave up waiting would) may have been."""
+    http = _http(emulator.state.url, timeout_s=1.0)
+    try:
+        await http.tokens.bearer()
+        emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0, error_statuses=[503], seed=1))
+        with pytest.raises(TransientError) as quick:
+            await http.send("POST", "/spaces", body=SPACE)
+        emulator.state.emulation.set_faults(FaultPlan(slow_rate=1.0, slow_ms=700, slow_processed=False,
+                                                      seed=1))
+        with pytest.raises(TransientError) as slow:
+            await http.send("POST", "/spaces", body=SPACE)
+    finally:
+        await http.aclose()
+    assert (quick.value.status, quick.value.maybe_sent) == (503, False)
+    assert (slow.value.status, slow.value.maybe_sent) == (503, True)
+    assert len(emulator.state.zaehlerfreunde.spaces) == 0
+
+
 async def test_a_refused_connection_was_not_sent() -> None:
     """Nothing listening on the port: a ConnectError, transient and known not to be sent."""
     with socket.socket() as sock:
