@@ -93,11 +93,19 @@ def _owned_by_customer() -> Any:
 
 
 def has_problems() -> Any:
-    """A condition on ``customers``: a dead or blocked task, or a record failed, blocked or drifted."""
+    """A condition on ``customers``: a dead or blocked task, or a record failed, blocked or drifted
+    that ops did not dismiss (a record whose failed task was dismissed since it failed keeps its
+    status, but the problem is known and set aside)."""
+    dismissed_since = exists().where(
+        col(OutboxTaskRow.entity_id) == ProviderLinkRow.entity_id,
+        col(OutboxTaskRow.provider) == ProviderLinkRow.provider,
+        col(OutboxTaskRow.status) == TaskStatus.DISMISSED.value,
+        col(OutboxTaskRow.updated_at) >= ProviderLinkRow.updated_at)
     return or_(
         exists().where(col(OutboxTaskRow.customer_id) == CustomerRow.id,
                        col(OutboxTaskRow.status).in_(NEEDS_OPS)),
-        exists().where(col(ProviderLinkRow.status).in_(TROUBLED_LINKS), _owned_by_customer()),
+        exists().where(col(ProviderLinkRow.status).in_(TROUBLED_LINKS), _owned_by_customer(),
+                       ~dismissed_since),
     )
 
 

@@ -152,6 +152,12 @@ async def test_customers_list_counts_pages_and_filters_problems(client: AsyncTes
     assert row and 'class="badge failed">failed<' in row.group(0)
     calm = re.search(rf'<tr data-customer="{ids[0]}">.*?</tr>', first, re.S)
     assert calm and 'class="badge pending">pending<' in calm.group(0)
+    failed = (await client.get("/v1/sync/tasks", params={"entityId": ids[7]})).json()["items"][0]
+    await set_task(database_url, failed["id"], status="dead", last_error="refused too")
+    dismissed = await client.post(f"/v1/sync/tasks/{failed['id']}/dismiss", json={"reason": "known"})
+    assert dismissed.status_code == 200, dismissed.text
+    after = (await client.get("/console/customers", params={"q": "lister", "problems": "1"})).text
+    assert "1–1 of 1 customers" in after and f'data-customer="{ids[7]}"' not in after
 
 
 async def test_search_finds_a_record_by_any_id(client: AsyncTestClient, database_url: str) -> None:
