@@ -5,7 +5,8 @@ and one ``ProviderHttp`` around it and the transport it was built on. That trans
 :class:`providers.transport.UpstreamTransport` (aiohttp under httpx's API) unless a caller
 passes its own (tests pass httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the
 bearer token, turns an unsuccessful answer into a ``ProviderError`` (``providers.errors``),
-answers a 401 by invalidating the token, fetching one new token and retrying once, and
+answers a 401 by invalidating the token, fetching one new token and retrying once, repeats
+a read, replace or delete once at once when it may have failed on the way, and
 appends a ``CallRecord`` for every exchange (its bodies redacted, ``providers.redact``) to the
 list in ``call_log`` when one is set. Once :func:`trace_exchanges` was called (traces on),
 each exchange is an OpenTelemetry client span (method, route template, status) under
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
@@ -27,7 +29,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from providers.base import CallRecord, Operation, Outcome, ProviderError
+from providers.base import CallRecord, Operation, Outcome, ProviderError, TransientError
 from providers.errors import error_for_exception, error_for_response, message_from_body
 from providers.lenient import decode_lenient, log_unknown_fields
 from providers.redact import keep_body
@@ -35,6 +37,14 @@ from providers.transport import UpstreamTransport
 
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
 """Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
+may_repeat: ContextVar[bool] = ContextVar("provider_may_repeat", default=True)
+"""Whether a read, replace or delete that failed on the way may be sent once more at once; the
+sync engine turns it off while the provider's circuit is not closed (a probe goes out once)."""
+
+REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+"""Idempotent methods (RFC 9110, 9.2.2): sending one twice does what sending it once does."""
+REPEAT_PAUSE_S = (0.05, 0.25)
+"""The pause before such a request is repeated after failing on the way (drawn at random)."""
 
 _encoder = msgspec.json.Encoder()
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -233,6 +243,21 @@ class ProviderHttp:
         """
         url = route.format_map({k: quote(v, safe="") for k, v in path.items()}) if path else route
         content = _encoder.encode(body) if body is not None else None
+        try:
+            return await self._send_once(method, route, url, content, params, tolerate)
+        except TransientError as error:
+            if method not in REPEATABLE_METHODS or not error.maybe_sent or not may_repeat.get():
+                raise
+        # A read, replace or delete that failed on the way (a 500, 502 or 504, a dropped
+        # connection) is repeated once at once: repeating it is harmless, and a task that reads
+        # before it writes then fails about as often as a single request. A refusal (429, a quick
+        # 503, a refused connection) is not repeated: the provider asked for less traffic.
+        await asyncio.sleep(random.uniform(*REPEAT_PAUSE_S))
+        return await self._send_once(method, route, url, content, params, tolerate)
+
+    async def _send_once(self, method: str, route: str, url: str, content: bytes | None,
+                         params: Mapping[str, str | int] | None,
+                         tolerate: Collection[int]) -> httpx.Response:
         token = await self.tokens.bearer()
         started = time.perf_counter()
         response = await self._exchange(method, route, url, content, params, token)

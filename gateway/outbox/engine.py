@@ -41,7 +41,7 @@ from gateway.outbox.recording import RetryScheduler, hand_back, record_round
 from gateway.outbox.results import RoundResult
 from gateway.store.tables import OutboxTaskRow
 from providers.base import CallRecord, Outcome, ProviderError, TransientError
-from providers.http import call_log
+from providers.http import call_log, may_repeat
 from providers.registry import Adapters
 
 __all__ = ["Kind", "RetryScheduler", "RoundResult", "SyncEngine", "TaskFamily", "TaskKind", "backoff_s",
@@ -374,6 +374,7 @@ class SyncEngine:
                 return
             calls: list[CallRecord] = []
             token = call_log.set(calls)
+            repeat = may_repeat.set(guard.state is CircuitState.CLOSED)
             started = time.monotonic()
             try:
                 first, one = results[0].task, len(results) == 1
@@ -389,6 +390,7 @@ class SyncEngine:
                 outcomes = [TransientError(f"internal error: {type(exc).__name__}")] * len(results)
             finally:
                 call_log.reset(token)
+                may_repeat.reset(repeat)
             errors: list[ProviderError | None] = []
             for result, outcome in zip(results, outcomes, strict=True):
                 if isinstance(outcome, ProviderError):

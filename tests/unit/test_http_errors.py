@@ -316,8 +316,10 @@ async def test_no_call_log_by_default() -> None:
     await http.aclose()
 
 
-async def test_transport_failure_is_recorded_and_transient() -> None:
-    """A dropped connection raises TransientError and is logged without a status."""
+@pytest.mark.parametrize(("method", "exchanges"), [("POST", 1), ("GET", 2)])
+async def test_transport_failure_is_recorded_and_transient(method: str, exchanges: int) -> None:
+    """A dropped connection raises TransientError and each exchange is logged without a status
+    (a GET is repeated once first, a POST is not)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.RemoteProtocolError("Server disconnected", request=request)
@@ -327,10 +329,10 @@ async def test_transport_failure_is_recorded_and_transient() -> None:
     token = call_log.set(log)
     try:
         with pytest.raises(TransientError):
-            await http.send("GET", "/users")
+            await http.send(method, "/users")
     finally:
         call_log.reset(token)
-    assert len(log) == 1 and log[0].status is None and log[0].error
+    assert len(log) == exchanges and all(r.status is None and r.error for r in log)
     await http.aclose()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from providers.base import TransientError
 from providers.emulation import FaultPlan, serve_in_thread
-from providers.http import ProviderHttp, client_options
+from providers.http import ProviderHttp, client_options, may_repeat
 from providers.transport import UpstreamTransport
 from providers.zaehlerfreunde.emulator.app import create_app
 from providers.zaehlerfreunde.tokens import JsonTokenProvider
@@ -94,6 +94,40 @@ async def test_a_quick_503_was_not_carried_out_and_a_slow_one_may_have_been(emul
     assert (quick.value.status, quick.value.maybe_sent) == (503, False)
     assert (slow.value.status, slow.value.maybe_sent) == (503, True)
     assert len(emulator.state.zaehlerfreunde.spaces) == 0
+
+
+@pytest.mark.parametrize(("status", "method", "sent"), [
+    (502, "GET", 2), (500, "DELETE", 2), (502, "POST", 1), (503, "GET", 1), (429, "GET", 1)])
+async def test_a_read_or_delete_that_failed_on_the_way_is_repeated_once(
+        http: ProviderHttp, emulator: Any, status: int, method: str, sent: int) -> None:
+    """A GET, PUT or DELETE answered 500, 502 or 504 is sent once more at once (harmless to
+    repeat); a POST is not, nor a refusal (a quick 503, a 429): each is one request."""
+    await http.tokens.bearer()
+    emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0 if status != 429 else 0.0,
+                                                  error_statuses=[status] if status != 429 else [],
+                                                  rate_limit_rate=1.0 if status == 429 else 0.0,
+                                                  seed=1))
+    route = "/spaces" if method != "DELETE" else "/spaces/{spaceId}"
+    with pytest.raises(TransientError) as caught:
+        await http.send(method, route, path={"spaceId": "s-1"} if method == "DELETE" else None,
+                        body=SPACE if method == "POST" else None)
+    assert caught.value.status == status
+    counted = emulator.state.emulation.stats.requests
+    assert sum(n for by_status in counted.values() for code, n in by_status.items() if code == status) == sent
+
+
+async def test_no_repeat_while_the_caller_says_so(http: ProviderHttp, emulator: Any) -> None:
+    """With ``may_repeat`` off (the engine's probe of a provider whose circuit is open) a GET
+    answered 502 is one request."""
+    await http.tokens.bearer()
+    emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0, error_statuses=[502], seed=1))
+    token = may_repeat.set(False)
+    try:
+        with pytest.raises(TransientError):
+            await http.send("GET", "/spaces")
+    finally:
+        may_repeat.reset(token)
+    assert emulator.state.emulation.stats.requests["GET /partner/spaces"][502] == 1
 
 
 async def test_a_refused_connection_was_not_sent() -> None:
