@@ -6,7 +6,7 @@ and one ``ProviderHttp`` around it and the transport it was built on. That trans
 passes its own (tests pass httpx's ASGI or mock transports). ``ProviderHttp.send`` adds the
 bearer token, turns an unsuccessful answer into a ``ProviderError`` (``providers.errors``),
 answers a 401 by invalidating the token, fetching one new token and retrying once, repeats
-a read, replace or delete once at once when it may have failed on the way, and
+a request once at once when that is safe and the caller allows it (:func:`repeatable`), and
 appends a ``CallRecord`` for every exchange (its bodies redacted, ``providers.redact``) to the
 list in ``call_log`` when one is set. Once :func:`trace_exchanges` was called (traces on),
 each exchange is an OpenTelemetry client span (method, route template, status) under
@@ -37,14 +37,33 @@ from providers.transport import UpstreamTransport
 
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
 """Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
-may_repeat: ContextVar[bool] = ContextVar("provider_may_repeat", default=True)
-"""Whether a read, replace or delete that failed on the way may be sent once more at once; the
-sync engine turns it off while the provider's circuit is not closed (a probe goes out once)."""
+may_repeat: ContextVar[Callable[[], bool] | None] = ContextVar("provider_may_repeat", default=None)
+"""Asked before a failed request is sent once more (:func:`repeatable`); None: it may be. The
+sync engine answers no while the provider's circuit is not closed (a probe goes out once) or
+its last answer was a failure too (an outage is not met with a second request per request)."""
 
 REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 """Idempotent methods (RFC 9110, 9.2.2): sending one twice does what sending it once does."""
 REPEAT_PAUSE_S = (0.05, 0.25)
-"""The pause before such a request is repeated after failing on the way (drawn at random)."""
+"""The pause before a failed request is sent once more (drawn at random)."""
+
+
+def repeatable(method: str, error: TransientError) -> bool:
+    """Whether a request that failed with ``error`` is sent once more at once, within the same
+    call: a read, replace or delete that failed on the way (a 500, 502 or 504, a connection lost
+    after sending: repeating an idempotent request is harmless), or any request the server
+    answered at once with 408 or 503 without taking it on. Never a 429 (the provider sets the
+    pace), a refused connection, nor a create that may have been carried out (the caller looks
+    for it first). A single sporadic failure then costs no retry of the whole task, and a task
+    that reads before it writes fails about as often as one request."""
+    if error.status == 429:
+        return False
+    if error.maybe_sent:
+        allowed = method in REPEATABLE_METHODS
+    else:
+        allowed = error.status in (408, 503)
+    check = may_repeat.get()
+    return allowed and (check is None or check())
 
 _encoder = msgspec.json.Encoder()
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -246,12 +265,8 @@ class ProviderHttp:
         try:
             return await self._send_once(method, route, url, content, params, tolerate)
         except TransientError as error:
-            if method not in REPEATABLE_METHODS or not error.maybe_sent or not may_repeat.get():
+            if not repeatable(method, error):
                 raise
-        # A read, replace or delete that failed on the way (a 500, 502 or 504, a dropped
-        # connection) is repeated once at once: repeating it is harmless, and a task that reads
-        # before it writes then fails about as often as a single request. A refusal (429, a quick
-        # 503, a refused connection) is not repeated: the provider asked for less traffic.
         await asyncio.sleep(random.uniform(*REPEAT_PAUSE_S))
         return await self._send_once(method, route, url, content, params, tolerate)
 

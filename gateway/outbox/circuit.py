@@ -245,6 +245,11 @@ class ProviderGuard:
             next_probe=_wall(self.open_until, self.clock) if self.state is CircuitState.OPEN else None,
             reason=self.reason if state is not CircuitState.CLOSED else None, limit=self.limit.current)
 
+    def answering(self) -> bool:
+        """Whether the provider looks up: circuit closed and its last answer no failure (a
+        request that failed on the way may then be sent once more at once)."""
+        return self.state is CircuitState.CLOSED and self.consecutive_failures == 0
+
     def claim_limit(self, now: float, batch_size: int) -> int:
         """How many tasks a round may claim now: 0 while open or paused, 1 for a probe."""
         if now < self.paused_until:

@@ -97,11 +97,13 @@ async def test_a_quick_503_was_not_carried_out_and_a_slow_one_may_have_been(emul
 
 
 @pytest.mark.parametrize(("status", "method", "sent"), [
-    (502, "GET", 2), (500, "DELETE", 2), (502, "POST", 1), (503, "GET", 1), (429, "GET", 1)])
-async def test_a_read_or_delete_that_failed_on_the_way_is_repeated_once(
+    (502, "GET", 2), (500, "DELETE", 2), (502, "POST", 1), (503, "GET", 2), (503, "POST", 2),
+    (429, "GET", 1), (429, "POST", 1)])
+async def test_a_request_is_repeated_once_where_that_is_safe(
         http: ProviderHttp, emulator: Any, status: int, method: str, sent: int) -> None:
     """A GET, PUT or DELETE answered 500, 502 or 504 is sent once more at once (harmless to
-    repeat); a POST is not, nor a refusal (a quick 503, a 429): each is one request."""
+    repeat), and so is any request answered 503 at once (not taken on); a POST that may have been
+    carried out is not, nor anything answered 429 (the provider sets the pace)."""
     await http.tokens.bearer()
     emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0 if status != 429 else 0.0,
                                                   error_statuses=[status] if status != 429 else [],
@@ -117,11 +119,11 @@ async def test_a_read_or_delete_that_failed_on_the_way_is_repeated_once(
 
 
 async def test_no_repeat_while_the_caller_says_so(http: ProviderHttp, emulator: Any) -> None:
-    """With ``may_repeat`` off (the engine's probe of a provider whose circuit is open) a GET
-    answered 502 is one request."""
+    """With ``may_repeat`` answering no (the engine's probe of a provider whose circuit is open,
+    or a provider whose last answer failed too) a GET answered 502 is one request."""
     await http.tokens.bearer()
     emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0, error_statuses=[502], seed=1))
-    token = may_repeat.set(False)
+    token = may_repeat.set(lambda: False)
     try:
         with pytest.raises(TransientError):
             await http.send("GET", "/spaces")
