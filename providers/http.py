@@ -40,7 +40,7 @@ call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", 
 may_repeat: ContextVar[Callable[[], bool] | None] = ContextVar("provider_may_repeat", default=None)
 """Asked before a failed request is sent once more (:func:`repeatable`); None: it may be. The
 sync engine answers no while the provider's circuit is not closed (a probe goes out once) or
-its last answer was a failure too (an outage is not met with a second request per request)."""
+its repeat budget is spent (an outage is not met with a second request per request)."""
 
 REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 """Idempotent methods (RFC 9110, 9.2.2): sending one twice does what sending it once does."""

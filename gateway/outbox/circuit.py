@@ -50,6 +50,10 @@ log = logging.getLogger("gateway.sync")
 
 WINDOW = 20
 """The recent answers whose 429 share decides whether 429s are dense."""
+REPEATS_PER_SUCCESS = 0.5
+"""The repeat budget a success adds (a provider failing a fifth of its requests needs a quarter)."""
+REPEATS_SAVED = 2.0
+"""The most repeats the budget holds: what an outage can cost beyond one request per request."""
 RATE_WEIGHT = 0.02
 """Weight of each answer in the moving failure rate (about the last fifty answers)."""
 UNLIKELY = 1e-6
@@ -216,6 +220,8 @@ class ProviderGuard:
         """Moving share of transient upstream failures among the answers (429s left out)."""
         self.rate_before_run = 0.0
         """``failure_rate`` when the current run of failures began (what the run is weighed at)."""
+        self.repeat_budget = REPEATS_SAVED
+        """Requests that failed and may be sent once more at once (:meth:`take_repeat`)."""
         self.recent_429: deque[bool] = deque(maxlen=WINDOW)
         """The last answers, True for a 429."""
         self.open_until = 0.0
@@ -245,10 +251,15 @@ class ProviderGuard:
             next_probe=_wall(self.open_until, self.clock) if self.state is CircuitState.OPEN else None,
             reason=self.reason if state is not CircuitState.CLOSED else None, limit=self.limit.current)
 
-    def answering(self) -> bool:
-        """Whether the provider looks up: circuit closed and its last answer no failure (a
-        request that failed on the way may then be sent once more at once)."""
-        return self.state is CircuitState.CLOSED and self.consecutive_failures == 0
+    def take_repeat(self) -> bool:
+        """Whether a request that failed may be sent once more at once
+        (``providers.http.repeatable``): only while the circuit is closed, and within a budget
+        of :data:`REPEATS_PER_SUCCESS` repeats per success, at most :data:`REPEATS_SAVED`
+        saved up, so an outage costs at most that many extra requests."""
+        if self.state is not CircuitState.CLOSED or self.repeat_budget < 1.0:
+            return False
+        self.repeat_budget -= 1.0
+        return True
 
     def claim_limit(self, now: float, batch_size: int) -> int:
         """How many tasks a round may claim now: 0 while open or paused, 1 for a probe."""
@@ -297,6 +308,7 @@ class ProviderGuard:
         """An upstream request succeeded: failures in a row start again, a probe closes."""
         self.consecutive_failures = 0
         self.failure_rate *= 1.0 - RATE_WEIGHT
+        self.repeat_budget = min(REPEATS_SAVED, self.repeat_budget + REPEATS_PER_SUCCESS)
         self.recent_429.append(False)
         self.limit.succeeded()
         if self.state is CircuitState.HALF_OPEN:

@@ -374,7 +374,7 @@ class SyncEngine:
                 return
             calls: list[CallRecord] = []
             token = call_log.set(calls)
-            repeat = may_repeat.set(guard.answering)
+            repeat = may_repeat.set(guard.take_repeat)
             started = time.monotonic()
             try:
                 first, one = results[0].task, len(results) == 1

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from providers.base import ProviderError, TransientError
-from providers.http import ProviderHttp, decode
+from providers.http import ProviderHttp, decode, may_repeat
 from providers.zaehlerfreunde.schemas import (
     Device,
     DeviceDetails,
@@ -49,6 +49,10 @@ _NOT_FOUND = (404,)
 
 
 T = TypeVar("T")
+
+
+def _no_repeat() -> bool:
+    return False
 
 
 def _iso(ts: int) -> str:
@@ -111,6 +115,7 @@ class ZaehlerfreundeClient:
         failures = 0
         tries = 1 if self._pages_failing else self.page_tries
         while True:
+            own_tries = may_repeat.set(_no_repeat)  # these tries stand in for the transport's repeat
             try:
                 page = await read()
             except TransientError as error:
@@ -124,6 +129,8 @@ class ZaehlerfreundeClient:
             else:
                 self._pages_failing = False
                 return page
+            finally:
+                may_repeat.reset(own_tries)
             await self.sleep(delay)
 
     async def create_space(self, body: NewSpace) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.core.settings import load_settings
-from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, failures_to_open
+from gateway.outbox.circuit import REPEATS_SAVED, CircuitState, ProviderGuard, SharedCircuits, failures_to_open
 from gateway.outbox.policy import backoff_s, decide
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RejectedError, TransientError
@@ -256,6 +256,23 @@ def test_429s_pause_the_provider_but_never_open_its_circuit() -> None:
     assert guard.claim_limit(clock.now, 500) == 1
     guard.failed(clock.now, _transient(429, retry_after=2.0))
     assert guard.state is CircuitState.CLOSED
+
+
+def test_repeats_come_from_a_budget_that_successes_refill() -> None:
+    """A provider that stops answering gets at most ``REPEATS_SAVED`` repeats in all; half a repeat
+    per success refills the budget; an open circuit allows none."""
+    clock = _Clock()
+    guard = _guard(clock, failures=3)
+    taken = sum(guard.take_repeat() for _ in range(10))
+    assert taken == REPEATS_SAVED
+    for _ in range(2):
+        guard.succeeded(clock.now)
+    assert guard.take_repeat() and not guard.take_repeat()
+    for _ in range(10):
+        guard.succeeded(clock.now)
+    for _ in range(3):
+        guard.failed(clock.now, _transient())
+    assert guard.state is CircuitState.OPEN and not guard.take_repeat()
 
 
 @pytest.mark.redis
