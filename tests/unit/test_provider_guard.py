@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from gateway.core.settings import load_settings
-from gateway.outbox.circuit import REPEATS_SAVED, CircuitState, ProviderGuard, SharedCircuits, failures_to_open
+from gateway.outbox.circuit import (
+    REPEATS_SAVED,
+    CircuitState,
+    ProviderGuard,
+    SharedCircuits,
+    failures_to_open,
+)
 from gateway.outbox.policy import backoff_s, decide
 from gateway.store.tables import OutboxTaskRow
 from providers.base import RejectedError, TransientError
