@@ -38,9 +38,11 @@ from providers.transport import UpstreamTransport
 call_log: ContextVar[list[CallRecord] | None] = ContextVar("provider_call_log", default=None)
 """Where upstream exchanges are recorded; the sync engine sets a fresh list per task."""
 may_repeat: ContextVar[Callable[[], bool] | None] = ContextVar("provider_may_repeat", default=None)
-"""Asked before a failed request is sent once more (:func:`repeatable`); None: it may be. The
-sync engine answers no while the provider's circuit is not closed (a probe goes out once) or
-its repeat budget is spent (an outage is not met with a second request per request)."""
+"""Asked before a failed request is sent once more (:func:`repeatable`); None (the default): it
+is not. The sync engine sets it for the requests it sends, answering no while the provider's
+circuit is not closed (a probe goes out once) or its repeat budget is spent (an outage is not
+met with a second request per request); other callers (the events poll, ops commands) try
+again on their own schedule."""
 
 REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 """Idempotent methods (RFC 9110, 9.2.2): sending one twice does what sending it once does."""
@@ -63,7 +65,7 @@ def repeatable(method: str, error: TransientError) -> bool:
     else:
         allowed = error.status in (408, 503)
     check = may_repeat.get()
-    return allowed and (check is None or check())
+    return allowed and check is not None and check()
 
 _encoder = msgspec.json.Encoder()
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}

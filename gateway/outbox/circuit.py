@@ -52,7 +52,7 @@ WINDOW = 20
 """The recent answers whose 429 share decides whether 429s are dense."""
 REPEATS_PER_SUCCESS = 0.5
 """The repeat budget a success adds (a provider failing a fifth of its requests needs a quarter)."""
-REPEATS_SAVED = 2.0
+REPEATS_SAVED = 1.0
 """The most repeats the budget holds: what an outage can cost beyond one request per request."""
 RATE_WEIGHT = 0.02
 """Weight of each answer in the moving failure rate (about the last fifty answers)."""

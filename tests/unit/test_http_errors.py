@@ -31,7 +31,7 @@ from providers.errors import (
     message_from_body,
     parse_retry_after,
 )
-from providers.http import ProviderHttp, apply_each, call_log
+from providers.http import ProviderHttp, apply_each, call_log, may_repeat
 from providers.zaehlerfreunde.tokens import JsonTokenProvider
 
 SECRET = "s3cret-client-secret"
@@ -326,12 +326,13 @@ async def test_transport_failure_is_recorded_and_transient(method: str, exchange
 
     http, _ = _http(handler)
     log: list[CallRecord] = []
-    token = call_log.set(log)
+    token, allowed = call_log.set(log), may_repeat.set(lambda: True)
     try:
         with pytest.raises(TransientError):
             await http.send(method, "/users")
     finally:
         call_log.reset(token)
+        may_repeat.reset(allowed)
     assert len(log) == exchanges and all(r.status is None and r.error for r in log)
     await http.aclose()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -110,20 +110,26 @@ async def test_a_request_is_repeated_once_where_that_is_safe(
                                                   rate_limit_rate=1.0 if status == 429 else 0.0,
                                                   seed=1))
     route = "/spaces" if method != "DELETE" else "/spaces/{spaceId}"
-    with pytest.raises(TransientError) as caught:
-        await http.send(method, route, path={"spaceId": "s-1"} if method == "DELETE" else None,
-                        body=SPACE if method == "POST" else None)
+    token = may_repeat.set(lambda: True)  # as the sync engine allows while the provider is up
+    try:
+        with pytest.raises(TransientError) as caught:
+            await http.send(method, route, path={"spaceId": "s-1"} if method == "DELETE" else None,
+                            body=SPACE if method == "POST" else None)
+    finally:
+        may_repeat.reset(token)
     assert caught.value.status == status
     counted = emulator.state.emulation.stats.requests
     assert sum(n for by_status in counted.values() for code, n in by_status.items() if code == status) == sent
 
 
-async def test_no_repeat_while_the_caller_says_so(http: ProviderHttp, emulator: Any) -> None:
-    """With ``may_repeat`` answering no (the engine's probe of a provider whose circuit is open,
-    or a provider whose last answer failed too) a GET answered 502 is one request."""
+@pytest.mark.parametrize("allow", [None, lambda: False])
+async def test_no_repeat_unless_the_caller_allows_it(http: ProviderHttp, emulator: Any,
+                                                    allow: Callable[[], bool] | None) -> None:
+    """Without ``may_repeat`` (a caller outside the sync engine) or with it answering no (a probe
+    of a provider whose circuit is open, a spent repeat budget) a GET answered 502 is one request."""
     await http.tokens.bearer()
     emulator.state.emulation.set_faults(FaultPlan(error_rate=1.0, error_statuses=[502], seed=1))
-    token = may_repeat.set(lambda: False)
+    token = may_repeat.set(allow)
     try:
         with pytest.raises(TransientError):
             await http.send("GET", "/spaces")
