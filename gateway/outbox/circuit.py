@@ -53,7 +53,13 @@ WINDOW = 20
 REPEATS_PER_SUCCESS = 0.5
 """The repeat budget a success adds (a provider failing a fifth of its requests needs a quarter)."""
 REPEATS_SAVED = 1.0
-"""The most repeats the budget holds: what an outage can cost beyond one request per request."""
+"""The most repeats the budget holds: what an outage can cost beyond one request per request
+(the budget starts empty: a worker that meets an outage first thing repeats nothing)."""
+PRIOR_FAILURE_RATE = 0.05
+"""The failure rate a worker's guard assumes before its first answer: a fresh worker needs 5
+failures in a row to open the circuit (a provider failing a fifth of its requests makes such a
+run about once in 600 starts, where 3 would make it once in 25), 3 once about 80 successes
+brought the moving rate below one in a hundred."""
 RATE_WEIGHT = 0.02
 """Weight of each answer in the moving failure rate (about the last fifty answers)."""
 UNLIKELY = 1e-6
@@ -210,17 +216,18 @@ class ProviderGuard:
     """The circuit, the 429 pause and the concurrency limit of one provider in this process."""
 
     def __init__(self, *, failures_to_open: int, open_s: float, concurrency: int,
-                 clock: Clock = time.monotonic) -> None:
+                 prior_failure_rate: float = 0.0, clock: Clock = time.monotonic) -> None:
         self.failures_to_open = failures_to_open
         self.open_s = open_s
         self.limit = AdaptiveLimit(ceiling=concurrency, clock=clock)
         self.state = CircuitState.CLOSED
         self.consecutive_failures = 0
-        self.failure_rate = 0.0
-        """Moving share of transient upstream failures among the answers (429s left out)."""
-        self.rate_before_run = 0.0
+        self.failure_rate = prior_failure_rate
+        """Moving share of transient upstream failures among the answers (429s left out); it
+        starts at ``prior_failure_rate`` (what a guard assumes before it saw any answer)."""
+        self.rate_before_run = prior_failure_rate
         """``failure_rate`` when the current run of failures began (what the run is weighed at)."""
-        self.repeat_budget = REPEATS_SAVED
+        self.repeat_budget = 0.0
         """Requests that failed and may be sent once more at once (:meth:`take_repeat`)."""
         self.recent_429: deque[bool] = deque(maxlen=WINDOW)
         """The last answers, True for a 429."""

@@ -32,7 +32,13 @@ from gateway.core.clock import utcnow
 from gateway.core.settings import Settings
 from gateway.observability.metrics import observe_guards
 from gateway.observability.tracing import task_span
-from gateway.outbox.circuit import CircuitState, ProviderGuard, SharedCircuits, upstream_transient
+from gateway.outbox.circuit import (
+    PRIOR_FAILURE_RATE,
+    CircuitState,
+    ProviderGuard,
+    SharedCircuits,
+    upstream_transient,
+)
 from gateway.outbox.claim import claim, make_due, renew_lease, renew_leases
 from gateway.outbox.policy import backoff_s, decide
 from gateway.outbox.provider_calls import span_attributes
@@ -133,7 +139,8 @@ class SyncEngine:
         self.guards = {
             provider.value: ProviderGuard(failures_to_open=settings.sync.circuit_failures,
                                           open_s=settings.sync.circuit_open_s,
-                                          concurrency=settings.worker.concurrency)
+                                          concurrency=settings.worker.concurrency,
+                                          prior_failure_rate=PRIOR_FAILURE_RATE)
             for provider in adapters
         }
         """Per provider, in this process: circuit, 429 pause and concurrency limit."""

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.core.settings import load_settings
 from gateway.outbox.circuit import (
+    PRIOR_FAILURE_RATE,
     REPEATS_SAVED,
     CircuitState,
     ProviderGuard,
@@ -247,6 +248,28 @@ def test_the_run_that_opens_grows_with_the_failure_rate_seen_before_it() -> None
     assert guard.state is CircuitState.OPEN
 
 
+def test_a_fresh_worker_weighs_runs_at_the_prior_rate_until_answers_bring_it_down() -> None:
+    """A guard built as the engine builds it needs 5 failures in a row before its first answers
+    (a fifth of answers failing would open it after 3 about once in 25 worker starts) and 3 once
+    about 80 successes brought its moving failure rate below one in a hundred."""
+    clock = _Clock()
+    fresh = ProviderGuard(failures_to_open=3, open_s=30.0, concurrency=8, clock=clock,
+                          prior_failure_rate=PRIOR_FAILURE_RATE)
+    assert fresh.run_to_open() == 5
+    for _ in range(4):
+        fresh.failed(clock.now, _transient())
+    assert fresh.state is CircuitState.CLOSED
+    fresh.failed(clock.now, _transient())
+    assert fresh.state is CircuitState.OPEN
+    warm = ProviderGuard(failures_to_open=3, open_s=30.0, concurrency=8, clock=clock,
+                         prior_failure_rate=PRIOR_FAILURE_RATE)
+    for _ in range(80):
+        warm.succeeded(clock.now)
+    for _ in range(3):
+        warm.failed(clock.now, _transient())
+    assert warm.state is CircuitState.OPEN
+
+
 def test_429s_pause_the_provider_but_never_open_its_circuit() -> None:
     """Fifty 429s in a row: the provider answers, so its circuit stays closed; the pause waits
     out their Retry-After. A probe answered 429 closes an open circuit."""
@@ -269,6 +292,9 @@ def test_repeats_come_from_a_budget_that_successes_refill() -> None:
     per success refills the budget; an open circuit allows none."""
     clock = _Clock()
     guard = _guard(clock, failures=3)
+    assert not guard.take_repeat(), "a fresh guard has saved up no repeat"
+    for _ in range(10):
+        guard.succeeded(clock.now)
     taken = sum(guard.take_repeat() for _ in range(10))
     assert taken == REPEATS_SAVED
     for _ in range(2):
