@@ -96,9 +96,7 @@ class OutboxPlanner:
         waited_on: set[str] = set()
         for part in chunked(several):
             waited_on.update(await self._session.exec(
-                select(TaskDependencyRow.depends_on).where(
-                    col(TaskDependencyRow.task_id).in_(part),
-                    col(TaskDependencyRow.depends_on).in_(several))))
+                select(TaskDependencyRow.depends_on).where(col(TaskDependencyRow.task_id).in_(part))))
         return {entity_id: next((t for t in reversed(tasks) if t.id not in waited_on), tasks[-1])
                 for entity_id, tasks in by_entity.items()}
 
