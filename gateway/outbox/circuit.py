@@ -332,14 +332,18 @@ class ProviderGuard:
                 self._close(now)  # the provider answers; its Retry-After paces what follows
             return
         self.recent_429.append(False)
-        if self.consecutive_failures == 0:
-            self.rate_before_run = self.failure_rate
-        self.consecutive_failures += 1
-        self.failure_rate = self.failure_rate * (1.0 - RATE_WEIGHT) + RATE_WEIGHT
+        self._count_failures(1)
         if self.state is CircuitState.HALF_OPEN or (
             self.state is CircuitState.CLOSED and self.consecutive_failures >= self.run_to_open()
         ):
             self._open(now, error)
+
+    def _count_failures(self, failures: int) -> None:
+        """Add ``failures`` to the run in a row (noting the rate it began at) and to the rate."""
+        if failures and self.consecutive_failures == 0:
+            self.rate_before_run = self.failure_rate
+        self.consecutive_failures += failures
+        self.failure_rate = 1.0 - (1.0 - self.failure_rate) * (1.0 - RATE_WEIGHT) ** min(failures, 1000)
 
     def run_to_open(self) -> int:
         """Failures in a row that open the circuit now (:func:`failures_to_open`)."""
@@ -364,15 +368,12 @@ class ProviderGuard:
             return
         self.probing = False
         self.recent_429.extend([False] * min(successes, WINDOW))
-        if failures and self.consecutive_failures == 0:
-            self.rate_before_run = self.failure_rate
-        self.failure_rate = 1.0 - (1.0 - self.failure_rate) * (1.0 - RATE_WEIGHT) ** min(failures, 1000)
+        self._count_failures(failures)
         if successes:
             # the provider answers: a share of failures is load or bad luck, not an outage
             self.consecutive_failures = 0
             self.failure_rate *= (1.0 - RATE_WEIGHT) ** min(successes, 1000)
             return
-        self.consecutive_failures += failures
         if self.state is CircuitState.CLOSED and self.consecutive_failures >= self.run_to_open():
             self._open(now, None)
 
